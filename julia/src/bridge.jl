@@ -1,0 +1,263 @@
+# The C entry points Python calls (through ctypes on @cfunction pointers), and nothing else.
+#
+# Wire format: arguments arrive as a flat buffer of 64-bit words, each argument a tag followed by
+# its payload (see the TAG_ constants and python/jtensor/bridge.py, which writes the same format).
+# Results go back in a caller-owned word buffer. No exception may leave an entry point (it would
+# exit the process): every entry catches, records the error, and returns a status; Python then
+# fetches the message with `jt_error_text`. Arrays made by Julia and handed to Python are rooted
+# in HANDLES until Python releases them.
+
+const TAG_NONE, TAG_TENSOR, TAG_INT, TAG_FLOAT, TAG_BOOL, TAG_INTLIST, TAG_COMPLEX, TAG_STR, TAG_DTYPE, TAG_TENSORLIST =
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+const RESULT_WORDS = 4096
+
+const HANDLES = Dict{Int,Any}()
+const NEXT_HANDLE = Ref(0)
+
+"Root `x` so the GC keeps it while Python refers to it; returns the handle."
+function root!(x)
+    h = (NEXT_HANDLE[] += 1)
+    HANDLES[h] = x
+    h
+end
+
+@inline _w(buf::Ptr{Int64}, i::Int) = unsafe_load(buf, i)
+_f(w::Int64) = reinterpret(Float64, w)
+
+function _strided(::Type{T}, ::Val{N}, ptr::Ptr{Cvoid}, sz::NTuple{N,Int}, st::NTuple{N,Int}) where {T,N}
+    Strided{T,N}(Ptr{T}(ptr), sz, st, nothing)
+end
+
+"Decode one argument at word `i`; returns (value, next index)."
+function decode_arg(buf::Ptr{Int64}, i::Int)
+    tag = _w(buf, i)
+    if tag == TAG_TENSOR
+        T = dtype_of(_w(buf, i + 1))
+        nd = Int(_w(buf, i + 2))
+        ptr = Ptr{Cvoid}(UInt(_w(buf, i + 3)))
+        # Python order (row-major) → Julia order: reverse both.
+        sz = ntuple(d -> Int(_w(buf, i + 3 + nd - d + 1)), nd)
+        st = ntuple(d -> Int(_w(buf, i + 3 + 2nd - d + 1)), nd)
+        return _strided(T, Val(nd), ptr, sz, st), i + 4 + 2nd
+    elseif tag == TAG_INT
+        return Int(_w(buf, i + 1)), i + 2
+    elseif tag == TAG_FLOAT
+        return _f(_w(buf, i + 1)), i + 2
+    elseif tag == TAG_BOOL
+        return _w(buf, i + 1) != 0, i + 2
+    elseif tag == TAG_NONE
+        return nothing, i + 1
+    elseif tag == TAG_INTLIST
+        n = Int(_w(buf, i + 1))
+        return ntuple(k -> Int(_w(buf, i + 1 + k)), n), i + 2 + n
+    elseif tag == TAG_COMPLEX
+        return complex(_f(_w(buf, i + 1)), _f(_w(buf, i + 2))), i + 3
+    elseif tag == TAG_STR
+        return unsafe_string(Ptr{UInt8}(UInt(_w(buf, i + 1))), Int(_w(buf, i + 2))), i + 3
+    elseif tag == TAG_DTYPE
+        return dtype_of(_w(buf, i + 1)), i + 2
+    elseif tag == TAG_TENSORLIST
+        n = Int(_w(buf, i + 1))
+        items = Any[]
+        j = i + 2
+        for _ in 1:n
+            v, j = decode_arg(buf, j)
+            push!(items, v)
+        end
+        return items, j
+    end
+    throw(ArgumentError("bridge: unknown argument tag $tag"))
+end
+
+function decode_args(buf::Ptr{Int64}, nwords::Int)
+    args = Any[]
+    i = 1
+    while i <= nwords
+        v, i = decode_arg(buf, i)
+        push!(args, v)
+    end
+    args
+end
+
+"Write one result at word `i` of `res`; returns the next index."
+function encode_result(res::Ptr{Int64}, i::Int, x, as_tensor::Bool)
+    i + 32 > RESULT_WORDS && throw(ArgumentError("bridge: too many results for the result buffer"))
+    if x isa AbstractArray
+        A = x isa Array && isbitstype(eltype(x)) && eltype(x) in DTYPES ? x : _to_dtype_array(x)
+        nd = ndims(A)
+        unsafe_store!(res, TAG_TENSOR, i)
+        unsafe_store!(res, dtype_code(eltype(A)), i + 1)
+        unsafe_store!(res, nd, i + 2)
+        unsafe_store!(res, Int64(UInt(pointer(A))), i + 3)
+        unsafe_store!(res, root!(A), i + 4)
+        for d in 1:nd
+            unsafe_store!(res, size(A, nd - d + 1), i + 4 + d)
+        end
+        return i + 5 + nd
+    elseif as_tensor && x isa Number
+        return encode_result(res, i, fill(x), true)
+    elseif x isa Bool
+        unsafe_store!(res, TAG_BOOL, i); unsafe_store!(res, Int64(x), i + 1)
+        return i + 2
+    elseif x isa Integer
+        unsafe_store!(res, TAG_INT, i); unsafe_store!(res, Int64(x), i + 1)
+        return i + 2
+    elseif x isa Real
+        unsafe_store!(res, TAG_FLOAT, i); unsafe_store!(res, reinterpret(Int64, Float64(x)), i + 1)
+        return i + 2
+    elseif x isa Complex
+        unsafe_store!(res, TAG_COMPLEX, i)
+        unsafe_store!(res, reinterpret(Int64, Float64(real(x))), i + 1)
+        unsafe_store!(res, reinterpret(Int64, Float64(imag(x))), i + 2)
+        return i + 3
+    elseif x === nothing
+        unsafe_store!(res, TAG_NONE, i)
+        return i + 1
+    end
+    throw(ArgumentError("bridge: cannot return a $(typeof(x)) to Python"))
+end
+
+"A packed Array with a jtensor element type holding `x` (a Strided view, a range, Int32 on 32-bit...)."
+function _to_dtype_array(x::AbstractArray)
+    T = eltype(x)
+    T in DTYPES || (T = T <: Integer ? Int64 : T <: Complex ? ComplexF64 : T <: Real ? Float64 : T)
+    T in DTYPES || throw(ArgumentError("cannot return an array of $(eltype(x)) to Python"))
+    out = Array{T}(undef, size(x))
+    if x isa Strided
+        map_into!(identity, compute_type(T), Strided(out), (x,))
+    else
+        copyto!(out, x)
+    end
+    out
+end
+
+function encode_results(res::Ptr{Int64}, r, op::OpDef)
+    multi = r isa Tuple
+    items = multi ? r : (r,)
+    as_tensor = !(op.returns in ("bool", "int", "float", "complex", "Scalar", "None"))
+    unsafe_store!(res, length(items), 1)
+    i = 2
+    for x in items
+        i = encode_result(res, i, x, as_tensor)
+    end
+    nothing
+end
+
+"Run op `opid` on decoded arguments; the calling convention depends on the op's kind."
+function run_op(op::OpDef, args::Vector{Any})
+    if op.kind === :map
+        # [out, compute dtype, number of tensor-position inputs, inputs..., extra scalars...]
+        out = args[1]
+        Tc = compute_type(args[2]::DataType)
+        nin = args[3]::Int
+        map_into!(op.kernel, Tc, out, Tuple(args[4:3+nin]), Tuple(args[4+nin:end]))
+        return nothing
+    end
+    op.kernel(args...)
+end
+
+# ---- errors -------------------------------------------------------------------------------------
+const LAST_ERROR = Ref{Vector{UInt8}}(UInt8[0])
+
+"Julia frames up to (not beyond) the entry point, as text; deeper frames only produce noise."
+function _backtrace_text(bt)
+    io = IOBuffer()
+    n = 0
+    for ip in bt
+        for fr in StackTraces.lookup(ip)
+            fr.func in (:jt_call, :jt_eval) && return String(take!(io))
+            fr.from_c && continue
+            n += 1
+            n > 40 && return String(take!(io))
+            println(io, " [", n, "] ", fr)
+        end
+    end
+    String(take!(io))
+end
+
+function record_error(e, bt)
+    msg = try
+        hasfield(typeof(e), :msg) && getfield(e, :msg) isa AbstractString ? String(getfield(e, :msg)) :
+            sprint(showerror, e)
+    catch
+        "(error while printing the error)"
+    end
+    trace = try
+        _backtrace_text(bt)
+    catch
+        ""
+    end
+    LAST_ERROR[] = Vector{UInt8}(string(nameof(typeof(e)), '\x1e', msg, '\x1e', trace, '\0'))
+    nothing
+end
+
+# ---- entry points ---------------------------------------------------------------------------------
+"Entry: run op `opid` (1-based registry index) on `nwords` argument words; 0 = ok, 1 = error."
+function jt_call(opid::Int64, buf::Ptr{Int64}, nwords::Int64, res::Ptr{Int64})::Int64
+    try
+        op = REGISTRY[opid]
+        r = run_op(op, decode_args(buf, Int(nwords)))
+        encode_results(res, r, op)
+        return 0
+    catch e
+        record_error(e, catch_backtrace())
+        return 1
+    end
+end
+
+"Entry: unroot `n` handles listed at `buf` (arrays Python no longer refers to)."
+function jt_release(buf::Ptr{Int64}, n::Int64)::Int64
+    try
+        for i in 1:n
+            delete!(HANDLES, unsafe_load(buf, i))
+        end
+        return 0
+    catch e
+        record_error(e, catch_backtrace())
+        return 1
+    end
+end
+
+"Entry: evaluate Julia source text in module Main; result discarded. 0 = ok, 1 = error."
+function jt_eval(src::Ptr{UInt8}, len::Int64)::Int64
+    try
+        code = unsafe_string(src, len)
+        Base.include_string(Main, code, "jtensor.julia.eval")
+        return 0
+    catch e
+        record_error(e, catch_backtrace())
+        return 1
+    end
+end
+
+"Entry: the last error as `Type␞message␞backtrace` (U+1E separators, NUL-terminated; valid until the next error)."
+jt_error_text()::Ptr{UInt8} = pointer(LAST_ERROR[])
+
+"Entry: the registry as JSON, returned into a buffer kept until the next call."
+const REGISTRY_TEXT = Ref{Vector{UInt8}}(UInt8[0])
+function jt_registry()::Ptr{UInt8}
+    try
+        REGISTRY_TEXT[] = Vector{UInt8}(registry_json() * "\0")
+    catch e
+        record_error(e, catch_backtrace())
+        return Ptr{UInt8}(0)
+    end
+    pointer(REGISTRY_TEXT[])
+end
+
+"Entry: the current registry version (cheap; Python re-reads the table when it changes)."
+jt_registry_version()::Int64 = REGISTRY_VERSION[]
+
+"Addresses of the entry points, created at load time (cfunction pointers cannot be precompiled)."
+const ENTRY = Dict{String,Ptr{Cvoid}}()
+function _make_entries()
+    ENTRY["call"] = @cfunction(jt_call, Int64, (Int64, Ptr{Int64}, Int64, Ptr{Int64}))
+    ENTRY["release"] = @cfunction(jt_release, Int64, (Ptr{Int64}, Int64))
+    ENTRY["eval"] = @cfunction(jt_eval, Int64, (Ptr{UInt8}, Int64))
+    ENTRY["error_text"] = @cfunction(jt_error_text, Ptr{UInt8}, ())
+    ENTRY["registry"] = @cfunction(jt_registry, Ptr{UInt8}, ())
+    ENTRY["registry_version"] = @cfunction(jt_registry_version, Int64, ())
+    nothing
+end
+"Entry addresses as one string `name=addr;...` (read once by Python at start-up)."
+entry_table() = join(["$k=$(UInt(v))" for (k, v) in ENTRY], ";")

@@ -1,0 +1,264 @@
+# Reductions, scans, sorting. Kernels take Julia-order dims (the bridge translates Python dims)
+# as a tuple, or `nothing` for all dims, and return new arrays; indices returned to Python are
+# 0-based. Half-precision inputs accumulate in Float32, integers and bools in Int64 (as PyTorch).
+
+"Raised for a dtype an op does not support; Python turns it into TypeError."
+struct DTypeError <: Exception
+    msg::String
+end
+Base.showerror(io::IO, e::DTypeError) = print(io, e.msg)
+
+_alldims(x) = ntuple(identity, ndims(x))
+_dims(x, d::Nothing) = _alldims(x)
+_dims(x, d::Integer) = (Int(d),)
+_dims(x, d::Tuple) = d
+
+_acc(::Type{T}) where {T} = T
+_acc(::Type{T}) where {T<:Union{Bool,Integer}} = Int64
+_acc(::Type{Float16}) = Float32
+_acc(::Type{BFloat16}) = Float32
+
+"Convert `x` to element type T as a dense Array (no copy when it already is one)."
+function as_dense(::Type{T}, x::AbstractArray) where {T}
+    eltype(x) === T && return dense(x)
+    out = Array{T}(undef, size(x))
+    map_into!(identity, compute_type(T), Strided(out), (Strided(x isa Array ? x : dense(x)),))
+    out
+end
+
+"Apply `f(A; dims)` to `x` over `dims`, dropping them unless `keepdim`."
+function _reduce(f, x, dims, keepdim::Bool)
+    d = _dims(x, dims)
+    r = isempty(d) ? copy(x) : f(x; dims = d)
+    r = r isa AbstractArray ? r : fill(r)
+    keepdim ? r : dropdims(r; dims = d)
+end
+
+_restore(::Type{T}, r) where {T} = eltype(r) === T ? r : as_dense(T, r)
+
+function _sum(x, dim, keepdim, dtype)
+    T = dtype === nothing ? eltype(x) : dtype
+    A = as_dense(_acc(T), x)
+    r = _reduce(sum, A, dim, keepdim)
+    _restore(T <: Union{Bool,Integer} ? Int64 : T, r)
+end
+defop("sum(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _sum;
+      grad = ["input" => "expand_reduced(grad, input, dim, keepdim)"],
+      doc = "Sum over dim (all dims when None). Integers and bools sum in int64.")
+
+function _mean(x, dim, keepdim, dtype)
+    T = dtype === nothing ? eltype(x) : dtype
+    T <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("mean(): input dtype must be floating point or complex, got $(eltype(x))"))
+    A = as_dense(_acc(T), x)
+    d = _dims(A, dim)
+    n = prod(ntuple(i -> size(A, d[i]), length(d)))
+    r = _reduce(sum, A, dim, keepdim)
+    _restore(T, r ./ n)
+end
+defop("mean(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _mean;
+      grad = ["input" => "expand_reduced(grad, input, dim, keepdim) / (numel(input) / numel(result))"],
+      doc = "Mean over dim (floating point and complex only).")
+
+function _prod(x, dim, keepdim, dtype)
+    T = dtype === nothing ? eltype(x) : dtype
+    A = as_dense(_acc(T), x)
+    _restore(T <: Union{Bool,Integer} ? Int64 : T, _reduce(prod, A, dim, keepdim))
+end
+defop("prod(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _prod;
+      doc = "Product over dim. Integers and bools multiply in int64.")
+
+_realcheck(name, x) = eltype(x) <: Complex && throw(DTypeError("$name(): complex input is not supported"))
+_nonempty(name, x, d) = any(i -> size(x, i) == 0, d) &&
+    throw(ArgumentError("$name(): cannot reduce over a zero-size dimension of a tensor of size $(reverse(size(x)))"))
+
+function _amax(x, dim, keepdim)
+    _realcheck("amax", x); d = _dims(x, dim); _nonempty("amax", x, d)
+    A = dense(x)
+    _reduce(maximum, A, d, keepdim)
+end
+function _amin(x, dim, keepdim)
+    _realcheck("amin", x); d = _dims(x, dim); _nonempty("amin", x, d)
+    A = dense(x)
+    _reduce(minimum, A, d, keepdim)
+end
+defop("amax(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor", _amax;
+      doc = "Maximum over one or several dims (NaN propagates).")
+defop("amin(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor", _amin;
+      doc = "Minimum over one or several dims (NaN propagates).")
+
+"Index (0-based, along dim d) of the first max/min of each slice, with NaN counting as extreme."
+function _argext(x, d::Int, greater::Bool)
+    A = dense(x)
+    _nonempty(greater ? "argmax" : "argmin", A, (d,))
+    sz = size(A)
+    before = prod(sz[1:d-1]); n = sz[d]; after = prod(sz[d+1:end])
+    B = reshape(A, before, n, after)
+    idx = Array{Int64}(undef, before, 1, after)
+    vals = Array{eltype(A)}(undef, before, 1, after)
+    @inbounds for k in 1:after, i in 1:before
+        best = B[i, 1, k]; bi = 1
+        if !(best isa AbstractFloat && isnan(best))
+            for j in 2:n
+                v = B[i, j, k]
+                if (v isa AbstractFloat && isnan(v)) || (greater ? v > best : v < best)
+                    best = v; bi = j
+                    v isa AbstractFloat && isnan(v) && break
+                end
+            end
+        end
+        idx[i, 1, k] = bi - 1
+        vals[i, 1, k] = best
+    end
+    rs = ntuple(i -> i == d ? 1 : sz[i], length(sz))
+    reshape(vals, rs), reshape(idx, rs)
+end
+
+function _argmaxmin(x, dim, keepdim, greater)
+    _realcheck(greater ? "argmax" : "argmin", x)
+    if dim === nothing
+        v, i = _argext(vec(dense(x)), 1, greater)
+        return keepdim ? reshape(i, ntuple(_ -> 1, ndims(x))) : fill(i[1])
+    end
+    d = dim isa Tuple ? dim[1] : Int(dim)
+    _, i = _argext(x, d, greater)
+    keepdim ? i : dropdims(i; dims = d)
+end
+defop("argmax(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor",
+      (x, d, k) -> _argmaxmin(x, d, k, true); doc = "Index of the maximum (flattened when dim is None).")
+defop("argmin(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor",
+      (x, d, k) -> _argmaxmin(x, d, k, false); doc = "Index of the minimum (flattened when dim is None).")
+
+function _maxmin(x, dim, keepdim, greater)
+    if dim === nothing
+        return greater ? _amax(x, nothing, false) : _amin(x, nothing, false)
+    end
+    _realcheck(greater ? "max" : "min", x)
+    d = dim isa Tuple ? dim[1] : Int(dim)
+    v, i = _argext(x, d, greater)
+    keepdim ? (v, i) : (dropdims(v; dims = d), dropdims(i; dims = d))
+end
+defop("max(input: Tensor, dim: Dim = None, keepdim: bool = False) -> (values: Tensor, indices: Tensor)",
+      (x, d, k) -> _maxmin(x, d, k, true);
+      doc = "With dim: (values, indices) of the maxima along dim; without: the overall maximum.")
+defop("min(input: Tensor, dim: Dim = None, keepdim: bool = False) -> (values: Tensor, indices: Tensor)",
+      (x, d, k) -> _maxmin(x, d, k, false);
+      doc = "With dim: (values, indices) of the minima along dim; without: the overall minimum.")
+
+function _var(x, dim, correction, keepdim, takesqrt)
+    T = eltype(x)
+    T <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("var/std: input dtype must be floating point or complex, got $T"))
+    A = as_dense(_acc(T), x)
+    d = _dims(A, dim)
+    n = prod(ntuple(i -> size(A, d[i]), length(d)))
+    μ = isempty(d) ? A : sum(A; dims = d) ./ n
+    s = isempty(d) ? abs2.(A .- μ) : sum(abs2.(A .- μ); dims = d)
+    v = s ./ max(0, n - correction)
+    v = takesqrt ? sqrt.(v) : v
+    v = keepdim || isempty(d) ? v : dropdims(v; dims = d)
+    _restore(real(T), v)
+end
+defop("var(input: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False) -> Tensor",
+      (x, d, c, k) -> _var(x, d, c, k, false); doc = "Variance with Bessel-style correction (default 1).")
+defop("std(input: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False) -> Tensor",
+      (x, d, c, k) -> _var(x, d, c, k, true); doc = "Standard deviation with correction (default 1).")
+
+function _vnorm(x, p, dim, keepdim)
+    T = eltype(x)
+    T <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("norm: input dtype must be floating point or complex, got $T"))
+    A = as_dense(_acc(T), x)
+    R = real(eltype(A))
+    d = _dims(A, dim)
+    r = if p == 2
+        sqrt.(_reduce((B; dims) -> sum(abs2, B; dims = dims), A, d, true))
+    elseif p == Inf
+        _reduce((B; dims) -> maximum(abs, B; dims = dims), A, d, true)
+    elseif p == -Inf
+        _reduce((B; dims) -> minimum(abs, B; dims = dims), A, d, true)
+    elseif p == 0
+        R.(_reduce((B; dims) -> sum(v -> !iszero(v), B; dims = dims), A, d, true))
+    elseif p == 1
+        _reduce((B; dims) -> sum(abs, B; dims = dims), A, d, true)
+    else
+        _reduce((B; dims) -> sum(v -> abs(v)^R(p), B; dims = dims), A, d, true) .^ (one(R) / R(p))
+    end
+    r = keepdim || isempty(d) ? r : dropdims(r; dims = d)
+    _restore(real(T), r)
+end
+defop("norm(input: Tensor, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Tensor", _vnorm;
+      doc = "Vector p-norm over dim (all elements when None); p may be inf, -inf or 0.")
+
+function _logsumexp(x, dim, keepdim)
+    T = eltype(x)
+    T <: AbstractFloat || (T <: Integer ? (T = Float32) : throw(DTypeError("logsumexp: unsupported dtype $T")))
+    A = as_dense(_acc(T), x)
+    d = _dims(A, dim)
+    m = maximum(A; dims = d)
+    m = map(v -> isfinite(v) ? v : zero(v), m)
+    r = log.(sum(fexp.(A .- m); dims = d)) .+ m
+    r = keepdim ? r : dropdims(r; dims = d)
+    _restore(T, r)
+end
+defop("logsumexp(input: Tensor, dim: Dims, keepdim: bool = False) -> Tensor", _logsumexp;
+      doc = "log(sum(exp(input))) over dim, computed stably.")
+
+defop("all(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor",
+      (x, d, k) -> _reduce((B; dims) -> all(!iszero, B; dims = dims), dense(x), d, k);
+      doc = "True where every element over dim is nonzero.")
+defop("any(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor",
+      (x, d, k) -> _reduce((B; dims) -> any(!iszero, B; dims = dims), dense(x), d, k);
+      doc = "True where any element over dim is nonzero.")
+
+function _scan(f, x, dim::Int, dtype)
+    T = dtype === nothing ? (eltype(x) <: Union{Bool,Integer} ? Int64 : eltype(x)) : dtype
+    A = as_dense(_acc(T), x)
+    _restore(T, f(A; dims = dim))
+end
+defop("cumsum(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", (x, d, t) -> _scan(cumsum, x, d, t);
+      doc = "Cumulative sum along dim.")
+defop("cumprod(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", (x, d, t) -> _scan(cumprod, x, d, t);
+      doc = "Cumulative product along dim.")
+
+"Apply `g(column) -> (values, indices)` to each 1-d slice of `x` along `d`; results keep the layout."
+function _along(g, x, d::Int, outlen::Int)
+    A = dense(x)
+    sz = size(A)
+    before = prod(sz[1:d-1]); n = sz[d]; after = prod(sz[d+1:end])
+    B = reshape(A, before, n, after)
+    V = Array{eltype(A)}(undef, before, outlen, after)
+    I = Array{Int64}(undef, before, outlen, after)
+    col = Vector{eltype(A)}(undef, n)
+    for k in 1:after, i in 1:before
+        @inbounds for j in 1:n
+            col[j] = B[i, j, k]
+        end
+        p = g(col)
+        @inbounds for j in 1:outlen
+            V[i, j, k] = col[p[j]]
+            I[i, j, k] = p[j] - 1
+        end
+    end
+    rs = ntuple(i -> i == d ? outlen : sz[i], length(sz))
+    reshape(V, rs), reshape(I, rs)
+end
+_ord(descending) = descending ? Base.Order.Reverse : Base.Order.Forward
+function _sort(x, dim, descending, stable)
+    _realcheck("sort", x)
+    ndims(x) == 0 && return (copy(dense(x)), fill(0))
+    _along(c -> sortperm(c; alg = Base.Sort.MergeSort, order = _ord(descending)), x, dim, size(x, dim))
+end
+defop("sort(input: Tensor, dim: Dim = -1, descending: bool = False, stable: bool = False) -> (values: Tensor, indices: Tensor)",
+      _sort; doc = "Sorted values and their indices along dim (stable; NaN sorts as largest).")
+defop("argsort(input: Tensor, dim: Dim = -1, descending: bool = False, stable: bool = False) -> Tensor",
+      (x, d, desc, s) -> _sort(x, d, desc, s)[2]; doc = "Indices that sort input along dim.")
+function _topk(x, k, dim, largest, sorted)
+    _realcheck("topk", x)
+    n = ndims(x) == 0 ? 1 : size(x, dim)
+    0 <= k <= n || throw(ArgumentError("topk: k=$k out of range for a dimension of size $n"))
+    ndims(x) == 0 && return (copy(dense(x)), fill(0))
+    _along(c -> partialsortperm(c, 1:k; order = _ord(largest)), x, dim, k)
+end
+defop("topk(input: Tensor, k: int, dim: Dim = -1, largest: bool = True, sorted: bool = True) -> (values: Tensor, indices: Tensor)",
+      _topk; doc = "The k largest (or smallest) elements along dim and their indices.")

@@ -1,0 +1,64 @@
+"""jtensor: PyTorch-style tensors for Python, computed by the Julia package JTensor.
+
+``import jtensor as jt`` starts Julia inside this process (once), reads the op registry, and
+publishes every op as ``jt.<name>``, ``jt.ops.<name>`` and Tensor methods/operators.
+"""
+from . import bridge as _bridge
+
+_bridge.start()
+
+from . import dtypes as _dtypes
+from .dtypes import (bool_ as bool, int8, int16, int32, int64, uint8, float16, bfloat16, float32, float64,
+                     complex64, complex128, dtype, promote_types, can_cast)
+from .errors import JuliaError
+from ._tensor import Tensor, tensor, asarray, from_numpy, empty
+from .creation import (zeros, ones, full, empty_like, zeros_like, ones_like, full_like, arange, linspace,
+                       eye, manual_seed, rand, randn, randint, rand_like, randn_like)
+from .dlpack import from_dlpack, to_dlpack
+from .registry import REGISTRY as _REGISTRY
+from . import registry as _registry, _tensor as _tensor_mod
+from .ops import ops, publish as _publish
+from . import linalg
+
+_registry._T = _tensor_mod
+_REGISTRY.listeners.append(_publish)
+_REGISTRY.sync()
+
+half = float16
+float = float32
+double = float64
+long = int64
+int = int32
+cfloat = complex64
+cdouble = complex128
+__version__ = "0.1.0"
+
+
+def result_type(*arrays_and_dtypes):
+    """Array API result_type over tensors, dtypes and Python scalars."""
+    tensors, scalars = [], []
+    for a in arrays_and_dtypes:
+        if isinstance(a, Tensor):
+            tensors.append(a.dtype)
+        elif isinstance(a, _dtypes.dtype):
+            tensors.append(a)
+        else:
+            scalars.append(a)
+    return _dtypes.result_type(tensors, scalars)
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def numel(x):
+    return x.numel()
+
+
+def __getattr__(name):
+    """Ops defined in Julia after import (e.g. from a REPL) appear here on first access."""
+    if _REGISTRY.sync():
+        g = globals()
+        if name in g:
+            return g[name]
+    raise AttributeError(f"module 'jtensor' has no attribute {name!r}")

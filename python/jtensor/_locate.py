@@ -1,0 +1,115 @@
+"""Find a Julia (>= 1.5) to embed, and prepare the process environment before it starts.
+
+Owns: which `julia` binary, where its libjulia and system image are, and the work-arounds a given
+Julia build needs on this machine (a libunwind that understands its JIT unwind tables; the OpenBLAS
+core type on CPUs its bundled OpenBLAS mis-detects). Must not start Julia: that is bridge.py's job.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sysconfig
+from dataclasses import dataclass
+
+INSTALL_HINT = (
+    "jtensor needs Julia 1.5 or newer. Run `bash ci/setup.sh` from a jtensor checkout (on Debian/"
+    "Ubuntu it installs Debian bullseye's julia package), or install Julia from julialang.org and "
+    "put `julia` on PATH or set JTENSOR_JULIA to the julia binary."
+)
+
+
+class JuliaNotFound(RuntimeError):
+    """No usable Julia installation was found."""
+
+
+@dataclass
+class JuliaInstall:
+    binary: str
+    bindir: str
+    libjulia: str
+    sysimage: str
+    libunwind_fix: str  # a libunwind to load first, or "" when none is needed
+
+
+def _data_home():
+    return os.environ.get("JTENSOR_HOME") or os.path.join(
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "jtensor")
+
+
+def _find_binary():
+    exe = os.environ.get("JTENSOR_JULIA")
+    if exe:
+        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+            raise JuliaNotFound(f"JTENSOR_JULIA={exe!r} is not an executable file. {INSTALL_HINT}")
+        return exe
+    exe = shutil.which("julia")
+    if not exe:
+        raise JuliaNotFound(f"no `julia` on PATH. {INSTALL_HINT}")
+    return exe
+
+
+def _candidates(bindir):
+    prefix = os.path.dirname(bindir)
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    for lib in ([os.path.join(prefix, "lib", multiarch)] if multiarch else []) + [os.path.join(prefix, "lib")]:
+        yield os.path.join(lib, "libjulia.so.1"), os.path.join(lib, "julia", "sys.so")
+
+
+def _ask_julia(binary):
+    code = ('import Libdl; print(Libdl.dlpath("libjulia"), "\\n", '
+            'unsafe_string(Base.JLOptions().image_file))')
+    out = subprocess.run([binary, "--startup-file=no", "-e", code], capture_output=True, text=True,
+                         timeout=120)
+    if out.returncode != 0:
+        raise JuliaNotFound(f"{binary} failed to report its libjulia: {out.stderr.strip()[:500]}")
+    lib, image = out.stdout.strip().splitlines()[:2]
+    return lib, image
+
+
+def _needs_libunwind_fix(libjulia):
+    """Distribution builds of Julia 1.5 link the system libunwind; 1.6+ misreads their JIT tables."""
+    libdir = os.path.dirname(os.path.realpath(libjulia))
+    if any(os.path.exists(os.path.join(d, "libunwind.so.8")) for d in (libdir, os.path.join(libdir, "julia"))):
+        return False  # bundled (official binaries) or already fixed by ci/setup.sh
+    return bool(re.search(r"libjulia\.so\.1\.[0-5](\.|$)", os.path.realpath(libjulia)))
+
+
+def locate():
+    """Return the JuliaInstall to embed, or raise JuliaNotFound with install instructions."""
+    binary = _find_binary()
+    bindir = os.path.dirname(os.path.realpath(binary))
+    found = next(((l, s) for l, s in _candidates(bindir) if os.path.exists(l) and os.path.exists(s)), None)
+    libjulia, sysimage = found or _ask_julia(binary)
+    m = re.search(r"libjulia\.so\.1\.(\d+)", os.path.realpath(libjulia))
+    if m and int(m.group(1)) < 5:
+        raise JuliaNotFound(f"{binary} is Julia 1.{m.group(1)}; {INSTALL_HINT}")
+    fix = ""
+    if _needs_libunwind_fix(libjulia):
+        fix = os.path.join(_data_home(), "libunwind", "libunwind.so.8")
+        if not os.path.exists(fix):
+            raise JuliaNotFound(
+                f"{libjulia} uses the system libunwind, which crashes on Julia exceptions; "
+                f"run `bash ci/setup.sh` to install libunwind 1.3 for it.")
+    return JuliaInstall(binary, bindir, libjulia, sysimage, fix)
+
+
+def _cpu_info():
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read(8192)
+    except OSError:
+        return "", 0
+    vendor = re.search(r"vendor_id\s*:\s*(\S+)", text)
+    family = re.search(r"cpu family\s*:\s*(\d+)", text)
+    return (vendor.group(1) if vendor else ""), (int(family.group(1)) if family else 0)
+
+
+def prepare_environment(install):
+    """Set the variables Julia and its OpenBLAS read at start-up (only those the user left unset)."""
+    vendor, family = _cpu_info()
+    old_blas = bool(re.search(r"libjulia\.so\.1\.[0-6](\.|$)", os.path.realpath(install.libjulia)))
+    if vendor == "AuthenticAMD" and family >= 0x17 and old_blas:
+        # OpenBLAS < 0.3.10 takes Zen cores for "Barcelona" (no AVX): matmul at a quarter speed.
+        os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+    threads = os.environ.get("JTENSOR_NUM_THREADS") or str(os.cpu_count() or 1)
+    os.environ.setdefault("JULIA_NUM_THREADS", threads)

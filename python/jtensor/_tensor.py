@@ -1,0 +1,712 @@
+"""The Tensor: a typed, strided view of a storage buffer, with PyTorch/NumPy semantics.
+
+Owns: tensor metadata (shape, strides in elements, offset, dtype), views (which only change
+metadata and share the storage), conversion to and from NumPy, printing, and the Python operator
+protocol. It computes nothing itself: every value-producing operation is a registry op run in
+Julia (`jt.ops`). Storage is always a 1-D NumPy array that owns or keeps alive the memory: NumPy-
+allocated, a NumPy array the user gave us, a DLPack producer's buffer, or a Julia-made buffer.
+"""
+import ctypes
+import math
+import operator
+
+import numpy as np
+
+from . import bridge
+from . import dtypes as D
+from .registry import REGISTRY, broadcast_shapes, norm_dim
+
+
+def _contig_strides(shape):
+    st = [0] * len(shape)
+    s = 1
+    for i in range(len(shape) - 1, -1, -1):
+        st[i] = s
+        s *= max(shape[i], 1)
+    return tuple(st)
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _addr(arr):
+    return arr.__array_interface__["data"][0]
+
+
+def address_of_bytes(b):
+    return ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value
+
+
+def _op(name):
+    return REGISTRY.ops[name].fn
+
+
+class Tensor:
+    """An n-dimensional array whose operations run in Julia.
+
+    Mirrors ``torch.Tensor``: row-major shapes, strides counted in elements, views that share
+    memory, broadcasting operators and in-place forms (``add_``). Create one with
+    ``jt.tensor``, ``jt.asarray``, ``jt.zeros`` ... rather than calling the class.
+    """
+
+    __slots__ = ("_base", "_baddr", "_offset", "shape", "_strides", "dtype", "_version", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # NumPy defers to our reflected operators
+
+    # -- construction ------------------------------------------------------------------------------
+    @classmethod
+    def _make(cls, base, baddr, offset, shape, strides, dtype):
+        t = object.__new__(cls)
+        t._base = base
+        t._baddr = baddr
+        t._offset = offset
+        t.shape = shape
+        t._strides = strides
+        t.dtype = dtype
+        t._version = [0]
+        return t
+
+    def _view(self, shape, strides, offset):
+        t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
+        t._version = self._version
+        return t
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("create tensors with jt.tensor(...), jt.asarray(...), jt.zeros(...) and friends")
+
+    # -- metadata --------------------------------------------------------------------------------------
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def dim(self):
+        return len(self.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[norm_dim(dim, self.ndim, "size")]
+
+    def stride(self, dim=None):
+        return self._strides if dim is None else self._strides[norm_dim(dim, self.ndim, "stride")]
+
+    def numel(self):
+        return _numel(self.shape)
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self.dtype.itemsize
+
+    def storage_offset(self):
+        return self._offset
+
+    def data_ptr(self):
+        return self._baddr + self._offset * self.dtype.itemsize
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def is_readonly(self):
+        return not self._base.flags.writeable
+
+    def is_contiguous(self):
+        s = 1
+        for n, st in zip(reversed(self.shape), reversed(self._strides)):
+            if n != 1 and st != s:
+                return False
+            s *= n
+        return True
+
+    def _check_writable(self, opname):
+        if not self._base.flags.writeable:
+            raise ValueError(f"{opname}: tensor is read-only (it shares memory with a read-only producer)")
+
+    def _bump(self):
+        self._version[0] += 1
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_complex(self):
+        return self.dtype.is_complex
+
+    # -- conversion ---------------------------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        """A NumPy array sharing this tensor's memory (bfloat16 has no NumPy dtype: use ``.float()``)."""
+        if self.dtype is D.bfloat16:
+            raise TypeError("numpy() has no bfloat16; convert first, e.g. t.to(jt.float32).numpy()")
+        isz = self.dtype.itemsize
+        if self.numel() == 0:
+            return np.empty(self.shape, self.dtype.np_dtype)
+        return np.ndarray(self.shape, self.dtype.np_dtype, buffer=self._base, offset=self._offset * isz,
+                          strides=tuple(s * isz for s in self._strides))
+
+    def __array__(self, dtype=None, copy=None):
+        if self.dtype is D.bfloat16:
+            a = self.to(D.float32).numpy()
+        else:
+            a = self.numpy()
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def tolist(self):
+        return np.asarray(self).tolist()
+
+    def item(self):
+        if self.numel() != 1:
+            raise ValueError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return np.asarray(self).reshape(()).item()
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {'no' if self.numel() == 0 else 'more than one'} values is ambiguous")
+        return bool(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "biu" or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        from ._format import format_tensor
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __reduce__(self):
+        return (_rebuild, (np.asarray(self).copy() if self.dtype is not D.bfloat16 else self.to(D.float32).numpy().copy(),
+                           self.dtype.name))
+
+    # -- copies and dtype ---------------------------------------------------------------------------------
+    def to(self, *args, dtype=None, copy=False, **kwargs):
+        """``t.to(jt.float64)``; device arguments other than "cpu" are refused."""
+        for a in args:
+            if isinstance(a, str) and a.startswith("cpu"):
+                continue
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            else:
+                try:
+                    dtype = D.as_dtype(a)
+                except TypeError:
+                    raise ValueError(f"to(): unsupported device or dtype {a!r} (jtensor runs on the CPU)") from None
+        dev = kwargs.pop("device", None)
+        if dev is not None and str(dev) != "cpu":
+            raise ValueError(f"to(): unsupported device {dev!r} (jtensor runs on the CPU)")
+        if dtype is None or D.as_dtype(dtype) is self.dtype:
+            return self.clone() if copy else self
+        return self.astype(dtype)
+
+    def astype(self, dtype):
+        dt = D.as_dtype(dtype)
+        out = empty(self.shape, dtype=dt)
+        REGISTRY.ops["copy_"].fn(out, self)
+        return out
+
+    def type(self, dtype=None):
+        return self.dtype if dtype is None else self.astype(dtype)
+
+    def float(self):
+        return self.to(D.float32)
+
+    def double(self):
+        return self.to(D.float64)
+
+    def half(self):
+        return self.to(D.float16)
+
+    def bfloat16(self):
+        return self.to(D.bfloat16)
+
+    def int(self):
+        return self.to(D.int32)
+
+    def long(self):
+        return self.to(D.int64)
+
+    def bool(self):
+        return self.to(D.bool_)
+
+    def cpu(self):
+        return self
+
+    def clone(self):
+        out = empty(self.shape, dtype=self.dtype)
+        REGISTRY.ops["copy_"].fn(out, self)
+        return out
+
+    def contiguous(self):
+        return self if self.is_contiguous() else self.clone()
+
+    def copy_(self, src):
+        return REGISTRY.ops["copy_"].fn(self, src)
+
+    def fill_(self, value):
+        return REGISTRY.ops["fill_"].fn(self, value)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    # -- views -------------------------------------------------------------------------------------------
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], D.dtype):
+            raise TypeError("view(dtype) is not supported; use .to(dtype)")
+        shape = _infer_shape(_shape_arg(shape), self.numel())
+        st = _view_strides(self.shape, self._strides, shape)
+        if st is None:
+            raise RuntimeError(f"view size {list(shape)} is not compatible with input tensor's size {list(self.shape)} "
+                               f"and stride {list(self._strides)}; use .reshape(...) instead")
+        return self._view(shape, st, self._offset)
+
+    def reshape(self, *shape):
+        shape = _infer_shape(_shape_arg(shape), self.numel())
+        st = _view_strides(self.shape, self._strides, shape)
+        if st is not None:
+            return self._view(shape, st, self._offset)
+        return self.clone().view(shape)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = norm_dim(start_dim, self.ndim, "flatten")
+        e = norm_dim(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise ValueError("flatten() has invalid args: start_dim cannot come after end_dim")
+        return self.reshape(self.shape[:s] + (_numel(self.shape[s:e + 1]),) + self.shape[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        d = norm_dim(dim, self.ndim, "unflatten")
+        sizes = _infer_shape(tuple(sizes), self.shape[d])
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute: number of dims {len(dims)} doesn't match the tensor's {self.ndim}")
+        nd = [norm_dim(d, self.ndim, "permute") for d in dims]
+        if len(set(nd)) != len(nd):
+            raise RuntimeError("permute: repeated dim")
+        return self._view([self.shape[d] for d in nd], [self._strides[d] for d in nd], self._offset)
+
+    def transpose(self, dim0, dim1):
+        if self.ndim == 0:
+            return self
+        a, b = norm_dim(dim0, self.ndim, "transpose"), norm_dim(dim1, self.ndim, "transpose")
+        p = list(range(self.ndim))
+        p[a], p[b] = p[b], p[a]
+        return self.permute(p)
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError("t() expects a tensor with <= 2 dimensions")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    @property
+    def T(self):
+        return self.permute(list(range(self.ndim))[::-1])
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise RuntimeError("mT requires a tensor with at least 2 dimensions")
+        return self.transpose(-2, -1)
+
+    @property
+    def mH(self):
+        return self.mT.conj() if self.is_complex() else self.mT
+
+    def movedim(self, source, destination):
+        src = [source] if isinstance(source, int) else list(source)
+        dst = [destination] if isinstance(destination, int) else list(destination)
+        src = [norm_dim(s, self.ndim, "movedim") for s in src]
+        dst = [norm_dim(d, self.ndim, "movedim") for d in dst]
+        order = [d for d in range(self.ndim) if d not in src]
+        perm = [None] * self.ndim
+        for s, d in zip(src, dst):
+            perm[d] = s
+        it = iter(order)
+        perm = [p if p is not None else next(it) for p in perm]
+        return self.permute(perm)
+
+    moveaxis = movedim
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            dims = [i for i, s in enumerate(self.shape) if s == 1]
+        else:
+            ds = dim if isinstance(dim, (tuple, list)) else (dim,)
+            dims = [d for d in (norm_dim(x, self.ndim, "squeeze") for x in ds) if self.ndim and self.shape[d] == 1]
+        keep = [i for i in range(self.ndim) if i not in dims]
+        return self._view([self.shape[i] for i in keep], [self._strides[i] for i in keep], self._offset)
+
+    def unsqueeze(self, dim):
+        d = norm_dim(dim, self.ndim + 1, "unsqueeze")
+        st = self._strides[d] * self.shape[d] if d < self.ndim else 1
+        return self._view(self.shape[:d] + (1,) + self.shape[d:], self._strides[:d] + (st,) + self._strides[d:], self._offset)
+
+    def expand(self, *sizes):
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({self.ndim})")
+        off = len(sizes) - self.ndim
+        shape, st = [], []
+        for i, s in enumerate(sizes):
+            if i < off:
+                if s < 0:
+                    raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+                shape.append(s); st.append(0)
+                continue
+            cur = self.shape[i - off]
+            if s == -1 or s == cur:
+                shape.append(cur); st.append(self._strides[i - off])
+            elif cur == 1:
+                shape.append(s); st.append(0)
+            else:
+                raise RuntimeError(f"expand: the expanded size of the tensor ({s}) must match the existing size ({cur}) at non-singleton dimension {i}")
+        return self._view(shape, st, self._offset)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def broadcast_to(self, shape):
+        return self.expand(_shape_arg((shape,)))
+
+    def narrow(self, dim, start, length):
+        d = norm_dim(dim, self.ndim, "narrow")
+        n = self.shape[d]
+        if start < 0:
+            start += n
+        if not (0 <= start <= n and 0 <= length and start + length <= n):
+            raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})")
+        shape = list(self.shape)
+        shape[d] = length
+        return self._view(shape, self._strides, self._offset + start * self._strides[d])
+
+    def select(self, dim, index):
+        d = norm_dim(dim, self.ndim, "select")
+        n = self.shape[d]
+        if not -n <= index < n:
+            raise IndexError(f"select: index {index} is out of bounds for dimension {d} with size {n}")
+        index %= n
+        return self._view(self.shape[:d] + self.shape[d + 1:], self._strides[:d] + self._strides[d + 1:],
+                          self._offset + index * self._strides[d])
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        a, b = norm_dim(dim1, self.ndim, "diagonal"), norm_dim(dim2, self.ndim, "diagonal")
+        if a == b:
+            raise RuntimeError("diagonal dimensions cannot be identical")
+        start = self._offset
+        if offset >= 0:
+            n = max(0, min(self.shape[a], self.shape[b] - offset))
+            start += offset * self._strides[b] if n else 0
+        else:
+            n = max(0, min(self.shape[a] + offset, self.shape[b]))
+            start += -offset * self._strides[a] if n else 0
+        keep = [i for i in range(self.ndim) if i not in (a, b)]
+        return self._view([self.shape[i] for i in keep] + [n], [self._strides[i] for i in keep] + [self._strides[a] + self._strides[b]], start)
+
+    def unbind(self, dim=0):
+        d = norm_dim(dim, self.ndim, "unbind")
+        return tuple(self.select(d, i) for i in range(self.shape[d]))
+
+    def split(self, split_size_or_sections, dim=0):
+        d = norm_dim(dim, self.ndim, "split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, int):
+            s = split_size_or_sections
+            if s <= 0 and n > 0:
+                raise ValueError("split: split_size must be positive")
+            sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise ValueError(f"split: sections {sizes} don't sum to the dimension size {n}")
+        out, start = [], 0
+        for s in sizes:
+            out.append(self.narrow(d, start, s))
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        d = norm_dim(dim, self.ndim, "chunk")
+        if chunks <= 0:
+            raise ValueError("chunk: chunks must be positive")
+        return self.split(max(1, -(-self.shape[d] // chunks)), d)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        d = norm_dim(dim, self.ndim, "tensor_split")
+        n = self.shape[d]
+        if isinstance(indices_or_sections, int):
+            k = indices_or_sections
+            q, r = divmod(n, k)
+            bounds = [i * q + min(i, r) for i in range(k + 1)]
+        else:
+            bounds = [0] + [min(max(i, 0), n) for i in indices_or_sections] + [n]
+        return tuple(self.narrow(d, a, max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
+
+    def unfold(self, dimension, size, step):
+        d = norm_dim(dimension, self.ndim, "unfold")
+        n = (self.shape[d] - size) // step + 1
+        if n < 0 or size < 0:
+            raise RuntimeError(f"unfold: size {size} exceeds dimension size {self.shape[d]}")
+        shape = list(self.shape); shape[d] = n
+        st = list(self._strides); st[d] = self._strides[d] * step
+        return self._view(shape + [size], st + [self._strides[d]], self._offset)
+
+    def as_strided(self, size, stride, storage_offset=None):
+        off = self._offset if storage_offset is None else storage_offset
+        return self._view(tuple(size), tuple(stride), off)
+
+    # -- indexing ------------------------------------------------------------------------------------------
+    def __getitem__(self, key):
+        from .indexing import getitem
+        return getitem(self, key)
+
+    def __setitem__(self, key, value):
+        from .indexing import setitem
+        setitem(self, key, value)
+
+    # -- Array API ---------------------------------------------------------------------------------------
+    def __array_namespace__(self, *, api_version=None):
+        if api_version not in (None, "2021.12", "2022.12", "2023.12"):
+            raise ValueError(f"unsupported Array API version {api_version!r}")
+        from . import array_api
+        return array_api
+
+    # -- DLPack ---------------------------------------------------------------------------------------------
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        from .dlpack import to_dlpack
+        return to_dlpack(self, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self):
+        return (1, 0)  # kDLCPU
+
+
+def _rebuild(arr, dtype_name):
+    return asarray(arr).to(D.BY_NAME[dtype_name])
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(shape, numel):
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if -1 in shape:
+        rest = _numel([s for s in shape if s != -1])
+        if rest == 0 or numel % rest:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // rest if s == -1 else s for s in shape)
+    if any(s < 0 for s in shape) or _numel(shape) != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def _view_strides(old_shape, old_strides, new_shape):
+    """Strides viewing a tensor of old shape/strides at new_shape without copying, or None."""
+    if _numel(old_shape) == 0 or not old_shape:
+        return _contig_strides(new_shape)
+    # Group old dims into contiguous chunks and match new dims against them (PyTorch's computeStride).
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base = old_strides[-1]
+    tensor_numel = 1
+    view_numel = 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * chunk_base):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                chunk_base = old_strides[d - 1]
+                tensor_numel = 1
+                view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(new_strides)
+
+
+# ---- making tensors ---------------------------------------------------------------------------------------
+
+def _from_storage(base, shape, dtype):
+    return Tensor._make(base, _addr(base), 0, tuple(shape), _contig_strides(shape), dtype)
+
+
+def empty(*shape, dtype=None, device=None, requires_grad=False):
+    """An uninitialised tensor (NumPy-allocated storage)."""
+    shape = _shape_arg(shape)
+    dt = D.default_float if dtype is None else D.as_dtype(dtype)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"empty: negative dimension in shape {list(shape)}")
+    base = np.empty(_numel(shape), dt.np_storage)
+    t = Tensor._make(base, base.__array_interface__["data"][0], 0, shape, _contig_strides(shape), dt)
+    return t
+
+
+def from_julia(code, ptr, handle, shape):
+    """Wrap a Julia-made array (rooted under `handle`) as a tensor; Julia frees it when unused."""
+    dt = D.BY_CODE[code]
+    n = _numel(shape)
+    if n == 0:
+        bridge.release_later(handle)
+        base = np.empty(0, dt.np_storage)
+        return Tensor._make(base, _addr(base), 0, shape, _contig_strides(shape), dt)
+    base = np.asarray(bridge.JuliaOwned(ptr, n, dt.typestr, handle))
+    return Tensor._make(base, ptr, 0, shape, _contig_strides(shape), dt)
+
+
+def from_numpy(arr):
+    """A tensor sharing `arr`'s memory (writes are seen by both); read-only arrays give read-only tensors."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(arr).__name__}")
+    dt = D.from_numpy(arr.dtype)
+    isz = arr.itemsize
+    if any(s < 0 for s in arr.strides):
+        raise ValueError("from_numpy: arrays with negative strides are not supported; pass arr.copy()")
+    if any(s % isz for s in arr.strides):
+        raise ValueError("from_numpy: strides must be multiples of the element size")
+    if not arr.dtype.isnative:
+        raise ValueError("from_numpy: byte-swapped (non-native) arrays are not supported")
+    strides = tuple(s // isz for s in arr.strides)
+    if arr.size == 0:
+        base = np.empty(0, arr.dtype)
+        return Tensor._make(base, _addr(base), 0, arr.shape, _contig_strides(arr.shape), dt)
+    span = 1 + sum((n - 1) * s for n, s in zip(arr.shape, strides))
+    base = np.lib.stride_tricks.as_strided(arr, shape=(span,), strides=(isz,), writeable=arr.flags.writeable)
+    if base.dtype != dt.np_storage:
+        base = base.view(dt.np_storage)
+    return Tensor._make(base, _addr(arr), 0, tuple(arr.shape), strides, dt)
+
+
+def _infer_dtype(data):
+    if isinstance(data, np.ndarray):
+        return D.from_numpy(data.dtype)
+    return None
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of `data` (nested lists, scalars, NumPy arrays, tensors)."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"tensor(): unsupported device {device!r} (jtensor runs on the CPU)")
+    if isinstance(data, Tensor):
+        t = data.clone() if dtype is None else data.to(dtype, copy=True)
+        return t
+    if hasattr(data, "__dlpack__") and not isinstance(data, np.ndarray):
+        from .dlpack import from_dlpack
+        t = from_dlpack(data)
+        return t.clone() if dtype is None else t.to(dtype, copy=True)
+    dt = None if dtype is None else D.as_dtype(dtype)
+    if isinstance(data, np.ndarray):
+        src = data
+    else:
+        src = np.asarray(_unwrap_nested(data))
+        if dt is None:
+            k = src.dtype.kind
+            if k == "f":
+                src = src.astype(D.default_float.np_dtype)
+            elif k == "c":
+                src = src.astype(np.complex64 if D.default_float is D.float32 else np.complex128)
+            elif k in "iu" and src.dtype != np.uint8:
+                src = src.astype(np.int64)
+            elif k not in "biu":
+                raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} data")
+    if dt is None:
+        dt = D.from_numpy(src.dtype)
+        out = empty(src.shape, dtype=dt)
+        out.numpy()[...] = src
+        return out
+    t = from_numpy(np.ascontiguousarray(src)) if src.dtype.kind in "biufc" else None
+    if t is None:
+        raise TypeError(f"tensor(): cannot convert {type(data).__name__}")
+    return t.to(dt) if t.dtype is not dt else t.clone()
+
+
+def _unwrap_nested(data):
+    if isinstance(data, Tensor):
+        return np.asarray(data)
+    if isinstance(data, (list, tuple)):
+        if any(isinstance(x, (Tensor, list, tuple)) for x in data):
+            return [_unwrap_nested(x) for x in data]
+    return data
+
+
+def asarray(obj, dtype=None, device=None, copy=None):
+    """Convert to a tensor, sharing memory when possible (Array API ``asarray``)."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"asarray(): unsupported device {device!r} (jtensor runs on the CPU)")
+    dt = None if dtype is None else D.as_dtype(dtype)
+    if isinstance(obj, Tensor):
+        t = obj
+    elif isinstance(obj, np.ndarray) and obj.dtype.kind in "biufc" and not any(s < 0 for s in obj.strides) \
+            and obj.dtype.isnative and obj.dtype != np.uint64 and obj.dtype.kind + str(obj.itemsize) not in ("u2", "u4", "u8"):
+        t = from_numpy(obj)
+    elif hasattr(obj, "__dlpack__") and not isinstance(obj, (np.ndarray, np.generic)):
+        from .dlpack import from_dlpack
+        t = from_dlpack(obj)
+    else:
+        if copy is False:
+            raise ValueError("asarray(copy=False): the input cannot be viewed without a copy")
+        return tensor(obj, dtype=dt)
+    if dt is not None and dt is not t.dtype:
+        if copy is False:
+            raise ValueError("asarray(copy=False): a dtype change needs a copy")
+        return t.to(dt)
+    if copy:
+        return t.clone()
+    return t

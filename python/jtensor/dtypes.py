@@ -1,0 +1,229 @@
+"""Data types, type promotion and the named dtype rules of elementwise ops.
+
+The wire code of each dtype is its position in `_TABLE`, which must match `DTYPES` in
+julia/src/dtypes.jl (checked at start-up against the registry). Promotion follows the Array API
+standard within a kind and PyTorch across kinds; Python scalars are weak (they do not raise a
+tensor's precision, only its kind: int tensor + 1.5 -> default float).
+"""
+import numpy as np
+
+
+class dtype:
+    """A tensor element type (`jt.float32`, ...)."""
+
+    __slots__ = ("name", "code", "itemsize", "kind", "np_storage", "np_dtype", "typestr")
+
+    def __init__(self, name, code, itemsize, kind, np_dtype, np_storage):
+        self.name, self.code, self.itemsize, self.kind = name, code, itemsize, kind
+        self.np_dtype = np_dtype          # NumPy's equivalent, or None (bfloat16)
+        self.np_storage = np_storage      # the NumPy dtype used to hold the bytes
+        self.typestr = np.dtype(np_storage).str
+
+    is_floating_point = property(lambda self: self.kind == "f")
+    is_complex = property(lambda self: self.kind == "c")
+    is_signed = property(lambda self: self.kind in "ifc")
+    bits = property(lambda self: self.itemsize * 8)
+
+    def __repr__(self):
+        return f"jtensor.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self):
+        return {"complex64": float32, "complex128": float64}.get(self.name, self)
+
+    def to_complex(self):
+        return {"float64": complex128}.get(self.name, complex64)
+
+
+_TABLE = [
+    ("bool", 1, "b", np.bool_),
+    ("int8", 1, "i", np.int8),
+    ("int16", 2, "i", np.int16),
+    ("int32", 4, "i", np.int32),
+    ("int64", 8, "i", np.int64),
+    ("uint8", 1, "u", np.uint8),
+    ("float16", 2, "f", np.float16),
+    ("bfloat16", 2, "f", None),
+    ("float32", 4, "f", np.float32),
+    ("float64", 8, "f", np.float64),
+    ("complex64", 8, "c", np.complex64),
+    ("complex128", 16, "c", np.complex128),
+]
+ALL = [dtype(n, i, s, k, npd, npd if npd is not None else np.uint16) for i, (n, s, k, npd) in enumerate(_TABLE)]
+BY_CODE = ALL
+BY_NAME = {d.name: d for d in ALL}
+(bool_, int8, int16, int32, int64, uint8, float16, bfloat16, float32, float64, complex64, complex128) = ALL
+_BY_NP = {np.dtype(d.np_dtype): d for d in ALL if d.np_dtype is not None}
+
+default_float = float32
+default_int = int64
+
+
+def _by_name(name):
+    return BY_NAME[name]
+
+
+def from_numpy(npdtype):
+    d = _BY_NP.get(np.dtype(npdtype))
+    if d is None:
+        raise TypeError(f"jtensor has no dtype for NumPy dtype {np.dtype(npdtype)}")
+    return d
+
+
+def as_dtype(x):
+    """Accept a jtensor dtype, a name ('float32'), a NumPy dtype or a Python type."""
+    if isinstance(x, dtype):
+        return x
+    if x is bool:
+        return bool_
+    if x is int:
+        return int64
+    if x is float:
+        return default_float
+    if x is complex:
+        return complex64 if default_float is float32 else complex128
+    if isinstance(x, str) and x in BY_NAME:
+        return BY_NAME[x]
+    if hasattr(x, "name") and getattr(x, "name", None) in BY_NAME and "torch" in type(x).__module__:
+        return BY_NAME[x.name if x.name != "bool" else "bool"]
+    try:
+        return from_numpy(x)
+    except TypeError:
+        raise TypeError(f"not a jtensor dtype: {x!r}") from None
+
+
+_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _int_promote(a, b):
+    r = np.promote_types(a.np_dtype, b.np_dtype)
+    if r == np.float64:  # uint64 has no jtensor dtype; int64 + uint8 stays int64 anyway
+        return int64
+    return from_numpy(r)
+
+
+def promote_types(a, b):
+    """Promote two tensor dtypes (Array API within a kind, PyTorch across kinds)."""
+    if a is b:
+        return a
+    ra, rb = _RANK[a.kind], _RANK[b.kind]
+    if ra != rb:
+        hi, lo = (a, b) if ra > rb else (b, a)
+        if hi.kind == "c" and lo is float64:
+            return complex128
+        return hi
+    if a.kind == "b":
+        return a
+    if ra == 1:
+        return _int_promote(a, b)
+    if {a.name, b.name} == {"float16", "bfloat16"}:
+        return float32
+    return a if a.itemsize >= b.itemsize else b
+
+
+def scalar_kind(x):
+    if isinstance(x, bool):
+        return "b"
+    if isinstance(x, int):
+        return "i"
+    if isinstance(x, float):
+        return "f"
+    if isinstance(x, complex):
+        return "c"
+    raise TypeError(f"expected a number, got {type(x).__name__}")
+
+
+def dtype_of_scalar(x):
+    return {"b": bool_, "i": int64, "f": default_float, "c": as_dtype(complex)}[scalar_kind(x)]
+
+
+def result_type(tensor_dtypes, scalars=()):
+    """Promoted dtype of tensor dtypes and (weak) Python scalars."""
+    if not tensor_dtypes:
+        tensor_dtypes = [dtype_of_scalar(s) for s in scalars]
+        scalars = ()
+    r = tensor_dtypes[0]
+    for d in tensor_dtypes[1:]:
+        r = promote_types(r, d)
+    for s in scalars:
+        k = scalar_kind(s)
+        if _RANK[k] > _RANK[r.kind]:
+            if k == "c":
+                r = complex128 if r is float64 else complex64
+            elif k == "f":
+                r = default_float
+            else:
+                r = int64
+    return r
+
+
+def can_cast(src, dst):
+    """Whether a result of dtype src may be written to dst in place (PyTorch's rule: no kind demotion)."""
+    return _RANK[src.kind] <= _RANK[dst.kind]
+
+
+# ---- named dtype rules of elementwise ops --------------------------------------------------------
+# Each takes (op name, promoted dtype of the inputs, input dtypes) and returns (compute, result).
+
+def _float(name, p, ins):
+    return (default_float, default_float) if p.kind in "biu" else (p, p)
+
+
+def _same(name, p, ins):
+    return p, p
+
+
+def _abs(name, p, ins):
+    return p, p.to_real()
+
+
+def _rounding(name, p, ins):
+    if p.kind == "c":
+        raise TypeError(f"{name}: not supported for complex dtype {p.name}")
+    return p, p
+
+
+def _real_only(name, p, ins):
+    if p.kind == "c":
+        raise TypeError(f"{name}: not supported for complex dtype {p.name}")
+    return p, p
+
+
+def _to_bool(name, p, ins):
+    return p, bool_
+
+
+def _bitwise(name, p, ins):
+    if p.kind not in "biu":
+        raise TypeError(f"{name}: only integer and bool tensors are supported, got {p.name}")
+    return p, p
+
+
+def _promote_float(name, p, ins):
+    if p.kind in "biu":
+        return default_float, default_float
+    return p, p
+
+
+def _where(name, p, ins):
+    return p, p
+
+
+RULES = {
+    "same": _same,
+    "float": _float,
+    "abs": _abs,
+    "real_part": _abs,
+    "rounding": _rounding,
+    "predicate": _to_bool,
+    "to_bool": _to_bool,
+    "bitwise": _bitwise,
+    "promote": _same,
+    "promote_float": _promote_float,
+    "promote_real": _real_only,
+    "compare": _to_bool,
+    "logical": _to_bool,
+    "where": _where,
+}

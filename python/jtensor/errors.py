@@ -1,0 +1,57 @@
+"""Exceptions raised by jtensor, and the mapping from Julia exception types to Python ones.
+
+Each Julia error becomes an instance of a class that derives from both `JuliaError` and the
+matching built-in (`ValueError`, `IndexError`, ...), so ``except ValueError`` works and the Julia
+type, message and backtrace stay available as attributes.
+"""
+
+
+class JuliaError(RuntimeError):
+    """An exception raised inside Julia.
+
+    Attributes: ``julia_type`` (the Julia exception type name), ``julia_message`` and
+    ``julia_backtrace`` (Julia frames up to the entry point, as text).
+    """
+
+    def __init__(self, message, julia_type="", julia_message="", julia_backtrace=""):
+        super().__init__(message)
+        self.julia_type = julia_type
+        self.julia_message = julia_message
+        self.julia_backtrace = julia_backtrace
+
+
+def _sub(name, base):
+    return type(name, (JuliaError, base), {"__module__": __name__})
+
+
+JuliaValueError = _sub("JuliaValueError", ValueError)
+JuliaIndexError = _sub("JuliaIndexError", IndexError)
+JuliaTypeError = _sub("JuliaTypeError", TypeError)
+JuliaMemoryError = _sub("JuliaMemoryError", MemoryError)
+JuliaZeroDivisionError = _sub("JuliaZeroDivisionError", ZeroDivisionError)
+JuliaInterrupt = _sub("JuliaInterrupt", KeyboardInterrupt)
+
+_BY_JULIA_TYPE = {
+    "DimensionMismatch": JuliaValueError,
+    "ArgumentError": JuliaValueError,
+    "DomainError": JuliaValueError,
+    "InexactError": JuliaValueError,
+    "OverflowError": JuliaValueError,
+    "BoundsError": JuliaIndexError,
+    "MethodError": JuliaTypeError,
+    "DTypeError": JuliaTypeError,
+    "OutOfMemoryError": JuliaMemoryError,
+    "DivideError": JuliaZeroDivisionError,
+    "InterruptException": JuliaInterrupt,
+}
+
+
+def from_julia(julia_type, message, backtrace, context):
+    """Build the Python exception for a Julia error; `context` names the op and its arguments."""
+    cls = _BY_JULIA_TYPE.get(julia_type, JuliaError)
+    lines = message.strip().splitlines() or [""]
+    short = lines[0] if julia_type == "MethodError" else "\n".join(lines[:20])
+    text = f"{context}: {short}" if context else short
+    if julia_type and cls is JuliaError:
+        text = f"{text} [{julia_type}]"
+    return cls(text, julia_type, message, backtrace)

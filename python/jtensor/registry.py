@@ -1,0 +1,463 @@
+"""The op registry as seen from Python: reads JTensor's table and builds one Python function per op.
+
+Nothing here is per-op. Each registry entry (name, signature, kind, dtype rule, docs, derivative
+formulas) is turned into a real Python function by generating its source from the signature, so
+arguments bind at native speed and `help(jt.add)` shows the true signature. Two drivers run ops:
+
+- `run_map` for elementwise ops: broadcasting, promotion (the entry's named dtype rule),
+  allocation, `out=` and in-place forms, then one Julia call that fills the output;
+- `run_fn` for all other ops: arguments are encoded by their declared types (Python dims become
+  Julia dims here, and only here) and Julia returns new arrays.
+"""
+import ast
+import collections
+import json
+import struct
+
+from . import bridge
+from . import dtypes as D
+from .bridge import (TAG_BOOL, TAG_COMPLEX, TAG_DTYPE, TAG_FLOAT, TAG_INT, TAG_INTLIST, TAG_NONE,
+                     TAG_STR, TAG_TENSOR, TAG_TENSORLIST)
+
+_NUMBER = (bool, int, float, complex)
+
+
+class Param:
+    __slots__ = ("name", "type", "default", "kwonly", "optional")
+
+    def __init__(self, name, type_, default, kwonly, optional):
+        self.name, self.type, self.default, self.kwonly, self.optional = name, type_, default, kwonly, optional
+
+
+class Op:
+    """One registry entry, with its parsed signature. `fn` is the generated Python function."""
+
+    def __init__(self, entry):
+        self.id = entry["id"]
+        self.name = entry["name"]
+        self.schema = entry["schema"]
+        self.kind = entry["kind"]
+        self.rule = entry["dtypes"]
+        self.grad = [tuple(g) for g in entry["grad"]]
+        self.namespace = entry["namespace"]
+        self.method = entry["method"]
+        self.inplace = entry["inplace"]
+        self.doc = entry["doc"]
+        self.params, self.returns = parse_schema(self.schema)
+        self.types = [p.type for p in self.params]
+        self.tensor_params = [i for i, p in enumerate(self.params) if p.type == "Tensor"]
+        self.result_fields = _result_fields(self.returns)
+        self.result_type = (collections.namedtuple(f"{self.name}_result", self.result_fields)
+                            if self.result_fields else None)
+        self.fn = None
+
+    @property
+    def qualname(self):
+        return f"{self.namespace}.{self.name}" if self.namespace else self.name
+
+    def __repr__(self):
+        return f"<jtensor op {self.schema}>"
+
+
+def _result_fields(returns):
+    r = returns.strip()
+    if r.startswith("(") and ":" in r:
+        return [f.split(":")[0].strip() for f in r[1:-1].split(",")]
+    return None
+
+
+def parse_schema(schema):
+    """Split `name(params) -> returns` into Param objects (Python syntax) and the return text."""
+    head, ret = schema.rsplit("->", 1)
+    params_src = head[head.index("(") + 1:head.rindex(")")]
+    tree = ast.parse(f"def f({params_src}): pass").body[0].args
+    out = []
+    pos = tree.posonlyargs + tree.args
+    pos_defaults = [None] * (len(pos) - len(tree.defaults)) + list(tree.defaults)
+    for a, d in zip(pos, pos_defaults):
+        out.append(_param(a, d, False))
+    for a, d in zip(tree.kwonlyargs, tree.kw_defaults):
+        out.append(_param(a, d, True))
+    return out, ret.strip()
+
+
+_MISSING = object()
+
+
+def _param(arg, default, kwonly):
+    t = ast.unparse(arg.annotation) if arg.annotation is not None else "Any"
+    optional = t.startswith("Optional[")
+    if optional:
+        t = t[len("Optional["):-1]
+    dflt = _MISSING if default is None else ast.literal_eval(default)
+    return Param(arg.arg, t, dflt, kwonly, optional or dflt is None)
+
+
+# ---- argument encoding -----------------------------------------------------------------------------
+
+def norm_dim(d, ndim, opname="op"):
+    """A Python dim (may be negative) checked against ndim and made non-negative."""
+    n = max(ndim, 1)
+    if not isinstance(d, int) or isinstance(d, bool):
+        d = getattr(d, "__index__", lambda: None)()
+        if d is None:
+            raise TypeError(f"{opname}: dim must be an int")
+    if not -n <= d < n:
+        raise IndexError(f"{opname}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+    return d + n if d < 0 else d
+
+
+def _julia_dim(d, ndim, opname):
+    return ndim - norm_dim(d, ndim, opname) if ndim > 0 else 1
+
+
+def encode_tensor(t, words, fmt):
+    shape = t.shape
+    words += (TAG_TENSOR, t.dtype.code, len(shape), t._baddr + t._offset * t.dtype.itemsize)
+    words += shape
+    words += t._strides
+    fmt.append("q" * (4 + 2 * len(shape)))
+
+
+def encode_scalar(x, words, fmt):
+    if x is None:
+        words.append(TAG_NONE); fmt.append("q")
+    elif isinstance(x, bool):
+        words += (TAG_BOOL, int(x)); fmt.append("qq")
+    elif isinstance(x, int):
+        words += (TAG_INT, x); fmt.append("qq")
+    elif isinstance(x, float):
+        words += (TAG_FLOAT, x); fmt.append("qd")
+    elif isinstance(x, complex):
+        words += (TAG_COMPLEX, x.real, x.imag); fmt.append("qdd")
+    elif isinstance(x, D.dtype):
+        words += (TAG_DTYPE, x.code); fmt.append("qq")
+    elif hasattr(x, "__index__"):
+        words += (TAG_INT, x.__index__()); fmt.append("qq")
+    elif hasattr(x, "item") and hasattr(x, "shape") and x.shape == ():  # NumPy scalar / 0-d tensor
+        encode_scalar(x.item(), words, fmt)
+    else:
+        raise TypeError(f"cannot pass {type(x).__name__} to Julia")
+
+
+def describe(name, args):
+    parts = []
+    for a in args:
+        if hasattr(a, "dtype") and hasattr(a, "shape") and hasattr(a, "_strides"):
+            parts.append(f"Tensor(shape={list(a.shape)}, dtype={a.dtype.name})")
+        elif isinstance(a, (list, tuple)) and a and all(hasattr(x, "_strides") for x in a):
+            parts.append("[" + ", ".join(f"Tensor(shape={list(x.shape)}, dtype={x.dtype.name})" for x in a) + "]")
+        else:
+            parts.append(repr(a))
+    return f"{name}({', '.join(parts)})"
+
+
+# ---- drivers ---------------------------------------------------------------------------------------
+_T = None  # the tensor module, bound at start-up (avoids an import cycle)
+
+
+def broadcast_shapes(*shapes):
+    n = max(map(len, shapes), default=0)
+    out = [1] * n
+    for s in shapes:
+        off = n - len(s)
+        for i, v in enumerate(s):
+            o = out[off + i]
+            if v != o:
+                if o == 1:
+                    out[off + i] = v
+                elif v != 1:
+                    raise ValueError(f"shapes {', '.join(str(list(x)) for x in shapes)} cannot be broadcast together")
+    return tuple(out)
+
+
+def _bstrides(t, shape):
+    n, k = len(shape), len(t.shape)
+    off = n - k
+    st = [0] * n
+    for j in range(k):
+        if t.shape[j] != 1 or shape[off + j] == 1:
+            st[off + j] = t._strides[j]
+    return st
+
+
+def _run_writer(op, args, extras):
+    """copy_/fill_/_cast: the destination is given (or made from the dtype argument), not inferred."""
+    Tensor = _T.Tensor
+    if op.rule == "cast":
+        src, dt = args[0], D.as_dtype(extras[0])
+        dst, ins, extras = _T.empty(src.shape, dtype=dt), (src,), ()
+    else:
+        dst = args[0]
+        ins = args[1:]
+        if ins and not isinstance(ins[0], Tensor):
+            ins = (ins[0] if isinstance(ins[0], _NUMBER) else _T.asarray(ins[0]),)
+    dst._check_writable(op.name)
+    compute = ins[0].dtype if ins and isinstance(ins[0], Tensor) else dst.dtype
+    shape = dst.shape
+    words, fmt = [], []
+    encode_tensor(dst, words, fmt)
+    words += (TAG_DTYPE, compute.code, TAG_INT, len(ins))
+    fmt.append("qqqq")
+    for a in ins:
+        if isinstance(a, Tensor):
+            if broadcast_shapes(a.shape, shape) != shape:
+                raise RuntimeError(f"{op.name}: source of shape {list(a.shape)} cannot be broadcast to {list(shape)}")
+            encode_tensor_as(a, shape, words, fmt)
+        else:
+            encode_scalar(a, words, fmt)
+    for x in extras:
+        encode_scalar(x, words, fmt)
+    bridge.call(op.id, "".join(fmt), words, lambda: describe(op.name, tuple(args) + tuple(extras)))
+    dst._bump()
+    return dst
+
+
+def encode_tensor_as(a, shape, words, fmt):
+    """Encode tensor `a` broadcast (by zero strides) to `shape`."""
+    words += (TAG_TENSOR, a.dtype.code, len(shape), a._baddr + a._offset * a.dtype.itemsize)
+    words += shape
+    words += (a._strides if a.shape == shape else _bstrides(a, shape))
+    fmt.append("q" * (4 + 2 * len(shape)))
+
+
+_WRITERS = ("copy", "fill", "cast")
+
+
+def run_map(op, args, extras, out=None, inplace=False):
+    """Elementwise driver. `args` are the tensor-position arguments (tensors, scalars or None)."""
+    if op.rule in _WRITERS:
+        return _run_writer(op, args, extras)
+    Tensor = _T.Tensor
+    tensors = []
+    scalars = []
+    conv = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            tensors.append(a)
+        elif a is None or isinstance(a, _NUMBER):
+            if a is not None:
+                scalars.append(a)
+        else:
+            a = _T.asarray(a)
+            if conv is None:
+                conv = list(args)
+            conv[i] = a
+            tensors.append(a)
+    if conv is not None:
+        args = tuple(conv)
+    tdt = [t.dtype for t in tensors]
+    promoted = D.result_type(tdt, scalars)
+    compute, result = D.RULES[op.rule](op.name, promoted, tdt)
+    if len(tensors) == 1:
+        shape = tensors[0].shape
+    else:
+        try:
+            shape = broadcast_shapes(*[t.shape for t in tensors])
+        except ValueError as e:
+            raise ValueError(f"{describe(op.name, args)}: {e}") from None
+    if out is None:
+        out = _T.empty(shape, dtype=result)
+    else:
+        if inplace:
+            if shape != out.shape and broadcast_shapes(shape, out.shape) != out.shape:
+                raise RuntimeError(f"{op.name}_: output with shape {list(out.shape)} doesn't match the broadcast shape {list(shape)}")
+            shape = out.shape
+        elif out.shape != shape:
+            raise RuntimeError(f"{op.name}: out= has shape {list(out.shape)} but the result has shape {list(shape)}")
+        if not D.can_cast(result, out.dtype):
+            raise RuntimeError(f"{op.name}: result type {result.name} can't be cast to the desired output type {out.dtype.name}")
+        out._check_writable(op.name)
+    words = []
+    fmt = []
+    encode_tensor(out, words, fmt)
+    words += (TAG_DTYPE, compute.code, TAG_INT, len(args))
+    fmt.append("qqqq")
+    for a in args:
+        if isinstance(a, Tensor):
+            encode_tensor_as(a, shape, words, fmt)
+        else:
+            encode_scalar(a, words, fmt)
+    for x in extras:
+        encode_scalar(x, words, fmt)
+    bridge.call(op.id, "".join(fmt), words, lambda: describe(op.name, args + tuple(extras)))
+    out._bump()
+    return out
+
+
+def encode_arg(p, x, ref_ndim, opname, words, fmt):
+    t = p.type
+    if x is None:
+        if not p.optional:
+            raise TypeError(f"{opname}: argument '{p.name}' must not be None")
+        words.append(TAG_NONE); fmt.append("q")
+    elif t == "Tensor":
+        encode_tensor(x, words, fmt)
+    elif t == "Dim":
+        words += (TAG_INT, _julia_dim(x, ref_ndim, opname)); fmt.append("qq")
+    elif t == "Dims":
+        ds = (x,) if not isinstance(x, (tuple, list)) else x
+        jd = sorted({_julia_dim(d, ref_ndim, opname) for d in ds}) if ref_ndim > 0 else []
+        if len(jd) != len(ds) and ref_ndim > 0:
+            raise RuntimeError(f"{opname}: dim {list(ds)} appears multiple times in the list of dims")
+        words += (TAG_INTLIST, len(jd), *jd); fmt.append("q" * (2 + len(jd)))
+    elif t in ("Shape", "IntList"):
+        vals = tuple(int(v) for v in (x if isinstance(x, (tuple, list)) else (x,)))
+        if t == "Shape":
+            vals = vals[::-1]
+        words += (TAG_INTLIST, len(vals), *vals); fmt.append("q" * (2 + len(vals)))
+    elif t == "TensorList":
+        words += (TAG_TENSORLIST, len(x)); fmt.append("qq")
+        for item in x:
+            encode_tensor(item, words, fmt)
+    elif t == "str":
+        b = x.encode()
+        _keep.append(b)
+        words += (TAG_STR, _T.address_of_bytes(b), len(b)); fmt.append("qqq")
+    elif t == "DType":
+        words += (TAG_DTYPE, D.as_dtype(x).code); fmt.append("qq")
+    elif t == "float":
+        words += (TAG_FLOAT, float(x)); fmt.append("qd")
+    elif t == "int":
+        words += (TAG_INT, int(x)); fmt.append("qq")
+    elif t == "bool":
+        words += (TAG_BOOL, int(bool(x))); fmt.append("qq")
+    else:
+        encode_scalar(x, words, fmt)
+
+
+_keep = []
+
+
+def run_fn(op, args, out=None):
+    """Driver for ops whose Julia function returns new arrays (reductions, linear algebra, ...)."""
+    Tensor = _T.Tensor
+    args = list(args)
+    ref_ndim = None
+    for i in op.tensor_params:
+        a = args[i]
+        if a is not None and not isinstance(a, Tensor):
+            a = args[i] = _T.asarray(a)
+        if ref_ndim is None and a is not None:
+            ref_ndim = a.ndim
+    for i, p in enumerate(op.params):
+        if p.type == "TensorList":
+            args[i] = [x if isinstance(x, Tensor) else _T.asarray(x) for x in args[i]]
+            if ref_ndim is None and args[i]:
+                ref_ndim = args[i][0].ndim
+    ref_ndim = ref_ndim or 0
+    words = []
+    fmt = []
+    for p, x in zip(op.params, args):
+        encode_arg(p, x, ref_ndim, op.name, words, fmt)
+    try:
+        results = bridge.call(op.id, "".join(fmt), words, lambda: describe(op.qualname, args))
+    finally:
+        _keep.clear()
+    vals = [_T.from_julia(*r[1:]) if isinstance(r, tuple) else r for r in results]
+    if out is not None:
+        targets = out if isinstance(out, (tuple, list)) else (out,)
+        for o, v in zip(targets, vals):
+            o.copy_(v)
+        return out
+    if len(vals) == 1:
+        return vals[0]
+    if op.result_type is not None and len(vals) == len(op.result_fields):
+        return op.result_type(*vals)
+    return tuple(vals) if vals else None
+
+
+# ---- code generation ---------------------------------------------------------------------------------
+
+def _signature_source(params, with_out):
+    parts = []
+    star = False
+    for p in params:
+        if p.kwonly and not star:
+            parts.append("*"); star = True
+        parts.append(p.name if p.default is _MISSING else f"{p.name}={p.default!r}")
+    if with_out:
+        if not star:
+            parts.append("*")
+        parts.append("out=None")
+    return ", ".join(parts)
+
+
+def _safe(name):
+    return name + "_" if name in ("lambda", "def", "class", "from", "global", "in", "is", "not") else name
+
+
+def build_function(op):
+    """Generate the Python function for `op` (and its in-place form for map ops)."""
+    params = [Param(_safe(p.name), p.type, p.default, p.kwonly, p.optional) for p in op.params]
+    sig = _signature_source(params, with_out=True)
+    names = [p.name for p in params]
+    ns = {"_op": op, "_run_map": run_map, "_run_fn": run_fn}
+    if op.kind == "map":
+        tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
+        extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
+        body = f"    return _run_map(_op, ({', '.join(tens)}{',' if tens else ''}), ({', '.join(extra)}{',' if extra else ''}), out)\n"
+    else:
+        body = f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
+    src = f"def {op.name}({sig}):\n{body}"
+    exec(compile(src, f"<jtensor op {op.qualname}>", "exec"), ns)
+    fn = ns[op.name]
+    fn.__doc__ = f"{op.schema}\n\n{op.doc}"
+    fn.__qualname__ = op.name
+    fn.__module__ = "jtensor" + (f".{op.namespace}" if op.namespace else "")
+    fn._jt_op = op
+    op.fn = fn
+    if op.kind == "map" and op.inplace:
+        tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
+        extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
+        isig = _signature_source(params, with_out=False)
+        src = (f"def {op.name}_({isig}):\n"
+               f"    return _run_map(_op, ({', '.join(tens)},), ({', '.join(extra)}{',' if extra else ''}), {tens[0]}, True)\n")
+        exec(compile(src, f"<jtensor op {op.qualname}_>", "exec"), ns)
+        op.inplace_fn = ns[op.name + "_"]
+        op.inplace_fn.__doc__ = f"In-place form of {op.name}: writes the result into {tens[0]}."
+    else:
+        op.inplace_fn = None
+    return fn
+
+
+class Registry:
+    """All ops by qualified name, rebuilt from Julia whenever Julia's registry version changes."""
+
+    def __init__(self):
+        self.ops = {}
+        self.version = -1
+        self.listeners = []
+
+    def sync(self, force=False):
+        v = bridge.registry_version()
+        if v == self.version and not force:
+            return False
+        table = json.loads(bridge.registry_json())
+        names = [d.name for d in D.ALL]
+        if table["dtypes"] != names:
+            raise RuntimeError(f"jtensor: Julia dtype table {table['dtypes']} does not match Python's {names}")
+        ops = {}
+        for entry in table["ops"]:
+            op = Op(entry)
+            old = self.ops.get(op.qualname)
+            if old is not None and old.schema == op.schema and old.doc == op.doc and old.id == op.id \
+                    and old.rule == op.rule and old.grad == op.grad:
+                op = old  # unchanged: keep the function object (and anything bound to it)
+            else:
+                build_function(op)
+            ops[op.qualname] = op
+        self.ops = ops
+        self.version = table["version"]
+        for f in self.listeners:
+            f(self)
+        return True
+
+    def __getitem__(self, name):
+        return self.ops[name]
+
+    def __contains__(self, name):
+        return name in self.ops
+
+
+REGISTRY = Registry()
