@@ -249,15 +249,13 @@ flog1p(x::Number) = log1p(x)
 
 # ---------------------------------------------------------------------------
 # sin / cos / tan.
-# Reduction x = n*pi/2 + r, |r| <= ~pi/4, computed in Float64 for both types:
-#  * |x| < 2^19: Cody-Waite with pi/2 split in three 33-bit pieces (n*P_i exact),
-#    the result kept as a double-double (hi, lo).
-#  * larger |x| (all finite values): Payne-Hanek style.  x = M*2^(E-1075) with M a
-#    53-bit integer; for each exponent E a table holds C(E) = 2^(E-1075)*(2/pi) mod 4
-#    split in four 53-bit chunks.  M*C(E) mod 4 is formed with exact products (fma)
-#    and compensated sums; the table lookups become vector gathers.
-#  Both reductions are computed and the right one is chosen with ifelse, so the
-#  loop stays vectorizable and every finite argument is reduced correctly.
+# Reduction x = n*pi/2 + r, |r| <= ~pi/4, computed in Float64 for both types.
+#  Float32 (fully branch-free, vectorizes): Cody-Waite for |x| < 2^25 and an integer
+#    Payne-Hanek for larger |x| (see _jt_rem_pio2_f32); both are computed, ifelse picks.
+#  Float64: Cody-Waite (double-double result) for |x| < 2^19; beyond, Payne-Hanek with
+#    a per-exponent table of 2/pi chunks, exact fma products and compensated sums.
+#    The table load is data dependent, so Float64 uses a branch and its loops are scalar.
+#  Every finite argument is reduced correctly (no Base fallback).
 # Kernels on [-pi/4, pi/4]: sin(r) = r + r*z*S(z), cos(r) = 1 - z/2 + z^2*C(z),
 # z = r^2, S, C of degree 6 (Float64) / 3 (for Float32, evaluated in Float64).
 # tan = sin/cos (or -cos/sin in odd quadrants).

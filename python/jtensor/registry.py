@@ -23,10 +23,11 @@ _NUMBER = (bool, int, float, complex)
 
 
 class Param:
-    __slots__ = ("name", "type", "default", "kwonly", "optional")
+    __slots__ = ("name", "type", "default", "kwonly", "optional", "vararg")
 
-    def __init__(self, name, type_, default, kwonly, optional):
+    def __init__(self, name, type_, default, kwonly, optional, vararg=False):
         self.name, self.type, self.default, self.kwonly, self.optional = name, type_, default, kwonly, optional
+        self.vararg = vararg
 
 
 class Op:
@@ -76,6 +77,10 @@ def parse_schema(schema):
     pos_defaults = [None] * (len(pos) - len(tree.defaults)) + list(tree.defaults)
     for a, d in zip(pos, pos_defaults):
         out.append(_param(a, d, False))
+    if tree.vararg is not None:
+        p = _param(tree.vararg, None, False)
+        p.vararg = True
+        out.append(p)
     for a, d in zip(tree.kwonlyargs, tree.kw_defaults):
         out.append(_param(a, d, True))
     return out, ret.strip()
@@ -373,6 +378,9 @@ def _signature_source(params, with_out):
     parts = []
     star = False
     for p in params:
+        if p.vararg:
+            parts.append("*" + p.name); star = True
+            continue
         if p.kwonly and not star:
             parts.append("*"); star = True
         parts.append(p.name if p.default is _MISSING else f"{p.name}={p.default!r}")
@@ -383,16 +391,23 @@ def _signature_source(params, with_out):
     return ", ".join(parts)
 
 
+def varargs(values):
+    """`f(2, 3)` and `f((2, 3))` mean the same for a `*sizes` parameter."""
+    if len(values) == 1 and isinstance(values[0], (tuple, list)):
+        return tuple(values[0])
+    return values
+
+
 def _safe(name):
     return name + "_" if name in ("lambda", "def", "class", "from", "global", "in", "is", "not") else name
 
 
 def build_function(op):
     """Generate the Python function for `op` (and its in-place form for map ops)."""
-    params = [Param(_safe(p.name), p.type, p.default, p.kwonly, p.optional) for p in op.params]
+    params = [Param(_safe(p.name), p.type, p.default, p.kwonly, p.optional, p.vararg) for p in op.params]
     sig = _signature_source(params, with_out=True)
-    names = [p.name for p in params]
-    ns = {"_op": op, "_run_map": run_map, "_run_fn": run_fn}
+    names = [f"_varargs({p.name})" if p.vararg else p.name for p in params]
+    ns = {"_op": op, "_run_map": run_map, "_run_fn": run_fn, "_varargs": varargs}
     if op.kind == "map":
         tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
         extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
