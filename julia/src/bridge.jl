@@ -134,7 +134,7 @@ end
 function encode_results(res::Ptr{Int64}, r, op::OpDef)
     multi = r isa Tuple
     items = multi ? r : (r,)
-    as_tensor = !(op.returns in ("bool", "int", "float", "complex", "Scalar", "None"))
+    as_tensor = !(op.returns in ("bool", "int", "float", "complex", "Scalar", "None", "Self"))
     unsafe_store!(res, length(items), 1)
     i = 2
     for x in items

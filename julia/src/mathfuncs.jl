@@ -166,9 +166,9 @@ fexpm1(x::Number) = expm1(x)
 @inline function _jt_log_parts(x::Float64)
     sub = x < 2.2250738585072014e-308
     xs = ifelse(sub, x * 18014398509481984.0, x)          # 2^54
-    ix = reinterpret(Int64, xs) - 0x3fe6a09e667f3bcd      # bits of sqrt(1/2)
+    ix = reinterpret(Int64, xs) - 0x3fe6a09e667f3bcd % Int64     # bits of sqrt(1/2)
     e = (ix >> 52) - ifelse(sub, 54, 0)
-    m = reinterpret(Float64, (ix & 0x000fffffffffffff) + 0x3fe6a09e667f3bcd)
+    m = reinterpret(Float64, (ix & 0x000fffffffffffff) + 0x3fe6a09e667f3bcd % Int64)
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s

@@ -211,7 +211,13 @@ def _where(name, p, ins):
     return p, p
 
 
+def _first(name, p, ins):
+    """The result keeps the first input's dtype (masked_fill, index_put: other inputs are cast)."""
+    return ins[0], ins[0]
+
+
 RULES = {
+    "first": _first,
     "same": _same,
     "float": _float,
     "abs": _abs,

@@ -359,6 +359,9 @@ def run_fn(op, args, out=None):
         results = bridge.call(op.id, "".join(fmt), words, lambda: describe(op.qualname, args))
     finally:
         _keep.clear()
+    if op.returns == "Self":  # an in-place op: the kernel wrote into its first argument
+        args[0]._bump()
+        return args[0]
     vals = [_T.from_julia(*r[1:]) if isinstance(r, tuple) else r for r in results]
     if out is not None:
         targets = out if isinstance(out, (tuple, list)) else (out,)
