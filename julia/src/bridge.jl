@@ -156,6 +156,107 @@ function run_op(op::OpDef, args::Vector{Any})
     op.kernel(args...)
 end
 
+# ---- plans: the fast path for elementwise ops ---------------------------------------------------
+# The general path above decodes into `Any` values and dispatches dynamically (several µs and
+# dozens of allocations per call). A plan is specialized on one call signature — op, output and
+# compute types, and the type of each argument — and decodes the same word layout with every type
+# known, so a repeated call costs a few hundred ns. Python caches plan ids by signature.
+
+const MAX_DIMS = 64
+
+struct MapPlan{F,To,Tc,A<:Tuple,E<:Tuple}
+    f::F
+    shape::Vector{Int}
+    strides::Vector{Vector{Int}}
+end
+
+const PLANS = Any[]
+
+_kind(x::Strided{T}) where {T} = Ptr{T}
+_kind(x) = typeof(x)
+
+@inline function _read1(::Type{Ptr{T}}, buf::Ptr{Int64}, i::Int, st::Vector{Int}, nd::Int) where {T}
+    p = Ptr{T}(UInt(unsafe_load(buf, i + 3)))
+    @inbounds for d in 1:nd
+        st[d] = unsafe_load(buf, i + 3 + 2nd - d + 1)
+    end
+    p, i + 4 + 2nd
+end
+@inline _read1(::Type{Int}, buf, i, st, nd) = Int(unsafe_load(buf, i + 1)), i + 2
+@inline _read1(::Type{Float64}, buf, i, st, nd) = reinterpret(Float64, unsafe_load(buf, i + 1)), i + 2
+@inline _read1(::Type{Bool}, buf, i, st, nd) = unsafe_load(buf, i + 1) != 0, i + 2
+@inline _read1(::Type{ComplexF64}, buf, i, st, nd) =
+    complex(reinterpret(Float64, unsafe_load(buf, i + 1)), reinterpret(Float64, unsafe_load(buf, i + 2))), i + 3
+@inline _read1(::Type{Nothing}, buf, i, st, nd) = nothing, i + 1
+
+@inline _readall(::Type{Tuple{}}, buf, i, strides, k, nd) = (), i
+@inline function _readall(::Type{A}, buf, i, strides, k, nd) where {A<:Tuple}
+    v, i = _read1(fieldtype(A, 1), buf, i, @inbounds(strides[min(k, length(strides))]), nd)
+    rest, i = _readall(Base.tuple_type_tail(A), buf, i, strides, k + 1, nd)
+    (v, rest...), i
+end
+
+function (p::MapPlan{F,To,Tc,A,E})(buf::Ptr{Int64}) where {F,To,Tc,A,E}
+    nd = Int(unsafe_load(buf, 3))
+    optr = Ptr{To}(UInt(unsafe_load(buf, 4)))
+    shape = p.shape
+    st = p.strides[1]
+    @inbounds for d in 1:nd   # Python order -> Julia order
+        shape[d] = unsafe_load(buf, 4 + nd - d + 1)
+        st[d] = unsafe_load(buf, 4 + 2nd - d + 1)
+    end
+    if nd == 0
+        nd = 1
+        @inbounds shape[1] = 1
+        @inbounds for s in p.strides
+            s[1] = 0
+        end
+    end
+    i = 5 + 2 * Int(unsafe_load(buf, 3)) + 4        # skip the compute-dtype and input-count words
+    args, i = _readall(A, buf, i, p.strides, 2, Int(unsafe_load(buf, 3)))
+    extra, i = _readall(E, buf, i, p.strides, length(p.strides) + 1, 0)
+    run_raw!(p.f, Tc, optr, args, extra, shape, p.strides, nd)
+    nothing
+end
+
+"Build (or fail to build) a plan for a map-op call in the general word layout; returns its id."
+function make_plan(op::OpDef, args::Vector{Any})
+    op.kind === :map || throw(ArgumentError("only elementwise ops have plans"))
+    out = args[1]
+    Tc = compute_type(args[2]::DataType)
+    nin = args[3]::Int
+    ins = args[4:3+nin]
+    ext = args[4+nin:end]
+    ndims(out) <= MAX_DIMS || throw(ArgumentError("tensors of more than $MAX_DIMS dimensions are not supported"))
+    A = Tuple{map(_kind, ins)...}
+    E = Tuple{map(_kind, ext)...}
+    plan = MapPlan{typeof(op.kernel),eltype(out),Tc,A,E}(op.kernel, zeros(Int, MAX_DIMS),
+                                                          [zeros(Int, MAX_DIMS) for _ in 1:1+nin])
+    push!(PLANS, plan)
+    length(PLANS)
+end
+
+"Entry: make a plan for op `opid` from a call's words; returns the plan id (> 0), or 0 on error."
+function jt_plan(opid::Int64, buf::Ptr{Int64}, nwords::Int64)::Int64
+    try
+        return make_plan(REGISTRY[opid], decode_args(buf, Int(nwords)))
+    catch e
+        record_error(e, catch_backtrace())
+        return 0
+    end
+end
+
+"Entry: run plan `pid` on a call's words (same layout as jt_call for map ops); 0 = ok, 1 = error."
+function jt_run(pid::Int64, buf::Ptr{Int64})::Int64
+    try
+        PLANS[pid](buf)
+        return 0
+    catch e
+        record_error(e, catch_backtrace())
+        return 1
+    end
+end
+
 # ---- errors -------------------------------------------------------------------------------------
 const LAST_ERROR = Ref{Vector{UInt8}}(UInt8[0])
 
@@ -165,7 +266,7 @@ function _backtrace_text(bt)
     n = 0
     for ip in bt
         for fr in StackTraces.lookup(ip)
-            fr.func in (:jt_call, :jt_eval) && return String(take!(io))
+            fr.func in (:jt_call, :jt_eval, :jt_run, :jt_plan) && return String(take!(io))
             fr.from_c && continue
             n += 1
             n > 40 && return String(take!(io))
@@ -252,6 +353,8 @@ jt_registry_version()::Int64 = REGISTRY_VERSION[]
 const ENTRY = Dict{String,Ptr{Cvoid}}()
 function _make_entries()
     ENTRY["call"] = @cfunction(jt_call, Int64, (Int64, Ptr{Int64}, Int64, Ptr{Int64}))
+    ENTRY["plan"] = @cfunction(jt_plan, Int64, (Int64, Ptr{Int64}, Int64))
+    ENTRY["run"] = @cfunction(jt_run, Int64, (Int64, Ptr{Int64}))
     ENTRY["release"] = @cfunction(jt_release, Int64, (Ptr{Int64}, Int64))
     ENTRY["eval"] = @cfunction(jt_eval, Int64, (Ptr{UInt8}, Int64))
     ENTRY["error_text"] = @cfunction(jt_error_text, Ptr{UInt8}, ())

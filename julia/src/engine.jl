@@ -32,30 +32,85 @@ function inner_loop!(f::F, ::Type{Tc}, o, args::Tuple, extra::Tuple, n::Int) whe
     nothing
 end
 
-"Sizes and strides with size-1 dimensions dropped and mergeable neighbours merged."
-function collapse(size::NTuple{N,Int}, strides::Vector{NTuple{N,Int}}) where {N}
+"""
+    collapse!(shape, strides, nd) -> nd′
+
+Drop size-1 dimensions and merge neighbours that are contiguous in every operand, in place
+(`strides` holds one vector per operand, output first). Returns the new number of dimensions.
+"""
+function collapse!(shape::Vector{Int}, strides::Vector{Vector{Int}}, nd::Int)
     K = length(strides)
-    shp = Int[]
-    strs = [Int[] for _ in 1:K]
-    for d in 1:N
-        size[d] == 1 && continue
-        if !isempty(shp) && all(k -> strides[k][d] == strs[k][end] * shp[end], 1:K)
-            shp[end] *= size[d]
-        else
-            push!(shp, size[d])
+    m = 0
+    @inbounds for d in 1:nd
+        sz = shape[d]
+        sz == 1 && continue
+        merge = m > 0
+        if merge
             for k in 1:K
-                push!(strs[k], strides[k][d])
+                if strides[k][d] != strides[k][m] * shape[m]
+                    merge = false
+                    break
+                end
+            end
+        end
+        if merge
+            shape[m] *= sz
+        else
+            m += 1
+            shape[m] = sz
+            for k in 1:K
+                strides[k][m] = strides[k][d]
             end
         end
     end
-    if isempty(shp)
-        push!(shp, 1)
-        foreach(s -> push!(s, 0), strs)
+    if m == 0
+        m = 1
+        shape[1] = 1
+        for k in 1:K
+            strides[k][1] = 0
+        end
     end
-    shp, strs
+    m
 end
 
 const THREAD_MIN = 1 << 16   # elements below which threading costs more than it gains
+
+@inline _unit(p::Ptr{T}, ::Type{Tc}) where {T,Tc} = UnitArg{T}(p)
+@inline _unit(v, ::Type{Tc}) where {Tc} = ValArg(jconvert(Tc, v))
+@inline _step(p::Ptr{T}, s::Int, ::Type{Tc}) where {T,Tc} = StepArg{T}(p, s)
+@inline _step(v, s::Int, ::Type{Tc}) where {Tc} = ValArg(jconvert(Tc, v))
+@inline _units(args::Tuple{}, ::Type{Tc}) where {Tc} = ()
+@inline _units(args::Tuple, ::Type{Tc}) where {Tc} = (_unit(args[1], Tc), _units(Base.tail(args), Tc)...)
+@inline _steps(args::Tuple{}, strides, k, ::Type{Tc}) where {Tc} = ()
+@inline _steps(args::Tuple, strides, k, ::Type{Tc}) where {Tc} =
+    (_step(args[1], @inbounds(strides[k][1]), Tc), _steps(Base.tail(args), strides, k + 1, Tc)...)
+@inline _allunit(args::Tuple{}, strides, k) = true
+@inline _allunit(args::Tuple, strides, k) =
+    (!(args[1] isa Ptr) || @inbounds(strides[k][1]) == 1) && _allunit(Base.tail(args), strides, k + 1)
+
+"""
+    run_raw!(f, Tc, optr, args, extra, shape, strides, nd)
+
+The engine's core, on raw pointers: `args` holds a `Ptr` per array operand (already broadcast to
+the output's shape) or a scalar; `shape` and `strides` (output first, one vector per operand) are
+in Julia order and are overwritten (collapsed). Allocation-free for the common contiguous case.
+"""
+function run_raw!(f::F, ::Type{Tc}, optr::Ptr{To}, args::Tuple, extra::Tuple, shape::Vector{Int},
+                  strides::Vector{Vector{Int}}, nd::Int) where {F,Tc,To}
+    n = 1
+    @inbounds for d in 1:nd
+        n *= shape[d]
+    end
+    n == 0 && return nothing
+    nd = collapse!(shape, strides, nd)
+    if @inbounds(strides[1][1]) == 1 && _allunit(args, strides, 2)
+        run_outer!(f, Tc, UnitArg{To}(optr), _units(args, Tc), extra, shape, strides, nd, n)
+    else
+        run_outer!(f, Tc, StepArg{To}(optr, @inbounds(strides[1][1])), _steps(args, strides, 2, Tc),
+                   extra, shape, strides, nd, n)
+    end
+    nothing
+end
 
 """
     map_into!(f, Tc, out::Strided, args::Tuple, extra::Tuple = ())
@@ -64,65 +119,58 @@ const THREAD_MIN = 1 << 16   # elements below which threading costs more than it
 of `out`'s size (broadcast by zero strides) or a scalar. Returns `out`.
 """
 function map_into!(f::F, ::Type{Tc}, out::Strided{To,N}, args::Tuple, extra::Tuple = ()) where {F,Tc,To,N}
-    length(out) == 0 && return out
     for a in args
         a isa Strided && size(a) != size(out) &&
             throw(DimensionMismatch("operand of size $(size(a)) does not match output size $(size(out))"))
     end
-    allstrides = NTuple{N,Int}[out.strides]
+    nd = max(N, 1)   # a 0-d array is run as one element of a 1-d one
+    shape = N == 0 ? [1] : collect(Int, out.size)
+    strides = Vector{Int}[N == 0 ? [0] : collect(Int, out.strides)]
     for a in args
-        push!(allstrides, a isa Strided ? a.strides : ntuple(_ -> 0, Val(N)))
+        push!(strides, a isa Strided && N > 0 ? collect(Int, a.strides) : zeros(Int, nd))
     end
-    shp, strs = collapse(out.size, allstrides)
-    unit = strs[1][1] == 1 && all(k -> !(args[k-1] isa Strided) || strs[k][1] == 1, 2:length(strs))
-    if unit
-        o = UnitArg{To}(out.ptr)
-        accs = map(a -> a isa Strided ? UnitArg(a.ptr) : ValArg(jconvert(Tc, a)), args)
-    else
-        o = StepArg{To}(out.ptr, strs[1][1])
-        accs = ntuple(k -> args[k] isa Strided ? StepArg(args[k].ptr, strs[k+1][1]) :
-                           ValArg(jconvert(Tc, args[k])), length(args))
-    end
-    GC.@preserve out args run_outer!(f, Tc, o, accs, extra, shp, strs)
+    ptrs = map(a -> a isa Strided ? a.ptr : a, args)
+    GC.@preserve out args run_raw!(f, Tc, out.ptr, ptrs, extra, shape, strides, nd)
     out
 end
 
 function run_outer!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{Int},
-                    strs::Vector{Vector{Int}}) where {F,Tc}
+                    strs::Vector{Vector{Int}}, nd::Int, n::Int) where {F,Tc}
     n1 = shp[1]
-    nouter = prod(shp) ÷ n1
+    nouter = n ÷ n1
     nt = Threads.nthreads()
-    if nt > 1 && n1 * nouter >= THREAD_MIN
+    if nt > 1 && n >= THREAD_MIN
         if nouter == 1
             chunk = cld(n1, nt)
             Threads.@threads for t in 1:nt
                 lo = (t - 1) * chunk
                 hi = min(n1, t * chunk)
-                hi > lo && inner_loop!(f, Tc, shift(o, lo * _step(o)), map(a -> shift(a, lo * _step(a)), accs), extra, hi - lo)
+                hi > lo && inner_loop!(f, Tc, shift(o, lo * _stride1(o)), map(a -> shift(a, lo * _stride1(a)), accs), extra, hi - lo)
             end
         else
             chunk = cld(nouter, nt)
             Threads.@threads for t in 1:nt
                 lo = (t - 1) * chunk
                 hi = min(nouter, t * chunk)
-                hi > lo && outer_range!(f, Tc, o, accs, extra, shp, strs, lo, hi)
+                hi > lo && outer_range!(f, Tc, o, accs, extra, shp, strs, nd, lo, hi)
             end
         end
+    elseif nd == 1
+        inner_loop!(f, Tc, o, accs, extra, n1)
     else
-        outer_range!(f, Tc, o, accs, extra, shp, strs, 0, nouter)
+        outer_range!(f, Tc, o, accs, extra, shp, strs, nd, 0, nouter)
     end
     nothing
 end
 
-@inline _step(a::UnitArg) = 1
-@inline _step(a::StepArg) = a.s
-@inline _step(a::ValArg) = 0
+@inline _stride1(a::UnitArg) = 1
+@inline _stride1(a::StepArg) = a.s
+@inline _stride1(a::ValArg) = 0
 
-"Run outer iterations lo+1 .. hi (an odometer over dimensions 2..end)."
+"Run outer iterations lo+1 .. hi (an odometer over dimensions 2..nd)."
 function outer_range!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{Int},
-                      strs::Vector{Vector{Int}}, lo::Int, hi::Int) where {F,Tc}
-    nd = length(shp)
-    K = length(strs)
+                      strs::Vector{Vector{Int}}, nd::Int, lo::Int, hi::Int) where {F,Tc}
+    K = length(accs) + 1
     idx = zeros(Int, nd)
     offs = zeros(Int, K)
     r = lo

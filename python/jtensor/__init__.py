@@ -21,6 +21,7 @@ from .ops import ops, publish as _publish
 from . import linalg
 
 _registry._T = _tensor_mod
+_registry.enable_fast_path()
 _REGISTRY.listeners.append(_publish)
 _REGISTRY.sync()
 

@@ -28,6 +28,8 @@ if not os.path.isdir(JULIA_DIR):  # a source checkout: python/jtensor/../../juli
 _lib = None
 _owner_thread = None
 _call = None
+_plan = None
+_run = None
 _release = None
 _eval = None
 _error_text = None
@@ -39,6 +41,17 @@ _resmv = memoryview(_res).cast("B").cast("q")
 _pending = []          # Julia handles whose Python owners died; released on the Julia thread
 _lock = threading.Lock()
 install = None
+_entries = {}
+
+
+def entry_address(name):
+    """Address of a JTensor C entry point (for the C fast path)."""
+    return int(_entries[name])
+
+
+def owner_thread():
+    """Identifier of the thread that started Julia (the only one allowed to call it)."""
+    return _owner_thread
 
 
 def started():
@@ -100,11 +113,14 @@ def julia_string(text):
 
 
 def _load_package():
-    global _call, _release, _eval, _error_text, _registry_text, _registry_version
+    global _call, _plan, _run, _release, _eval, _error_text, _registry_text, _registry_version
     _eval_text(f"pushfirst!(LOAD_PATH, {julia_string(JULIA_DIR)}); @eval Main using JTensor; nothing")
-    table = dict(kv.split("=") for kv in _eval_text("JTensor.entry_table()").split(";"))
+    global _entries
+    table = _entries = dict(kv.split("=") for kv in _eval_text("JTensor.entry_table()").split(";"))
     fn = ctypes.CFUNCTYPE
     _call = fn(ctypes.c_int64, ctypes.c_int64, ctypes.c_char_p, ctypes.c_int64, ctypes.c_void_p)(int(table["call"]))
+    _plan = fn(ctypes.c_int64, ctypes.c_int64, ctypes.c_char_p, ctypes.c_int64)(int(table["plan"]))
+    _run = fn(ctypes.c_int64, ctypes.c_int64, ctypes.c_char_p)(int(table["run"]))
     _release = fn(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)(int(table["release"]))
     _eval = fn(ctypes.c_int64, ctypes.c_char_p, ctypes.c_int64)(int(table["eval"]))
     _error_text = fn(ctypes.c_void_p)(int(table["error_text"]))
@@ -154,6 +170,26 @@ def call(opid, fmt, words, context):
     if status:
         raise last_error(context())
     return _decode_results()
+
+
+def plan(opid, fmt, words, context):
+    """Compile a plan for an elementwise call signature; returns its id (see julia/src/bridge.jl)."""
+    if threading.get_ident() != _owner_thread:
+        _check_thread()
+    pid = _plan(opid, struct.pack(fmt, *words), len(words))
+    if not pid:
+        raise last_error(context())
+    return pid
+
+
+def run(pid, fmt, words, context):
+    """Run a compiled plan on packed argument words (the fast path of elementwise ops)."""
+    if threading.get_ident() != _owner_thread:
+        _check_thread()
+    if _pending:
+        _drain()
+    if _run(pid, struct.pack(fmt, *words)):
+        raise last_error(context())
 
 
 def _decode_results():

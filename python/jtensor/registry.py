@@ -14,6 +14,8 @@ import collections
 import json
 import struct
 
+import numpy as np
+
 from . import bridge
 from . import dtypes as D
 from .bridge import (TAG_BOOL, TAG_COMPLEX, TAG_DTYPE, TAG_FLOAT, TAG_INT, TAG_INTLIST, TAG_NONE,
@@ -186,6 +188,85 @@ def _bstrides(t, shape):
     return st
 
 
+def encode_tensor_as(a, shape, words, fmt):
+    """Encode tensor `a` broadcast (by zero strides) to `shape`."""
+    words += (TAG_TENSOR, a.dtype.code, len(shape), a._baddr + a._offset * a.dtype.itemsize)
+    words += shape
+    words += (a._strides if a.shape == shape else _bstrides(a, shape))
+    fmt.append("q" * (4 + 2 * len(shape)))
+
+
+_PLANS = {}
+FAST_SIGNATURES = {}  # read by the C fast path (_native/fastpath.c): see _register_fast
+_FAST_KIND = {bool: 1001, int: 1002, float: 1003}
+
+
+def _run_planned(op, sig, words, fmt, context):
+    """Run an elementwise call through its plan, compiling the plan on the first call of its
+    signature `sig` (op id plus each argument's dtype code or scalar tag). Returns the plan id."""
+    f = "".join(fmt)
+    pid = _PLANS.get(sig)
+    if pid is None:
+        pid = _PLANS[sig] = bridge.plan(op.id, f, words, context)
+    bridge.run(pid, f, words, context)
+    return pid
+
+
+def _register_fast(op, pid, args, extras, out, compute):
+    """Let the C fast path run this call signature next time: every tensor argument has one dtype,
+    the rest are Python bool/int/float. The key and entry layout are fastpath.c's."""
+    Tensor = _T.Tensor
+    code = None
+    kinds = []
+    for a in args:
+        if type(a) is Tensor:
+            if code is None:
+                code = a.dtype.code
+            elif a.dtype.code != code:
+                return
+            kinds.append(1000)
+        else:
+            k = _FAST_KIND.get(type(a))
+            if k is None:
+                return
+            kinds.append(k)
+    for x in extras:
+        k = _FAST_KIND.get(type(x))
+        if k is None:
+            return
+        kinds.append(k)
+    if code is not None:
+        FAST_SIGNATURES[(op.id, code, *kinds)] = (pid, out.dtype, compute.code, out.dtype.code)
+
+
+def fast_failed(op, status, args, extras):
+    """The C fast path ran the op and Julia reported an error: raise it."""
+    raise bridge.last_error(describe(op.name, tuple(args) + tuple(extras)))
+
+
+def _encode_map_args(op, out, compute, args, extras, shape):
+    """Words for an elementwise call: [out][compute dtype][#inputs][inputs...][extras...], and its
+    plan signature."""
+    Tensor = _T.Tensor
+    words = [TAG_TENSOR, out.dtype.code, len(shape), out._baddr + out._offset * out.dtype.itemsize,
+             *shape, *out._strides, TAG_DTYPE, compute.code, TAG_INT, len(args)]
+    fmt = ["q" * (len(words))]
+    sig = [op.id, out.dtype.code, compute.code]
+    for a in args:
+        if isinstance(a, Tensor):
+            encode_tensor_as(a, shape, words, fmt)
+            sig.append(a.dtype.code)
+        else:
+            n = len(words)
+            encode_scalar(a, words, fmt)
+            sig.append(100 + words[n])
+    for x in extras:
+        n = len(words)
+        encode_scalar(x, words, fmt)
+        sig.append(100 + words[n])
+    return words, fmt, tuple(sig)
+
+
 def _run_writer(op, args, extras):
     """copy_/fill_/_cast: the destination is given (or made from the dtype argument), not inferred."""
     Tensor = _T.Tensor
@@ -200,30 +281,13 @@ def _run_writer(op, args, extras):
     dst._check_writable(op.name)
     compute = ins[0].dtype if ins and isinstance(ins[0], Tensor) else dst.dtype
     shape = dst.shape
-    words, fmt = [], []
-    encode_tensor(dst, words, fmt)
-    words += (TAG_DTYPE, compute.code, TAG_INT, len(ins))
-    fmt.append("qqqq")
     for a in ins:
-        if isinstance(a, Tensor):
-            if broadcast_shapes(a.shape, shape) != shape:
-                raise RuntimeError(f"{op.name}: source of shape {list(a.shape)} cannot be broadcast to {list(shape)}")
-            encode_tensor_as(a, shape, words, fmt)
-        else:
-            encode_scalar(a, words, fmt)
-    for x in extras:
-        encode_scalar(x, words, fmt)
-    bridge.call(op.id, "".join(fmt), words, lambda: describe(op.name, tuple(args) + tuple(extras)))
+        if isinstance(a, Tensor) and a.shape != shape and broadcast_shapes(a.shape, shape) != shape:
+            raise RuntimeError(f"{op.name}: source of shape {list(a.shape)} cannot be broadcast to {list(shape)}")
+    words, fmt, sig = _encode_map_args(op, dst, compute, ins, extras, shape)
+    _run_planned(op, sig, words, fmt, lambda: describe(op.name, tuple(args) + tuple(extras)))
     dst._bump()
     return dst
-
-
-def encode_tensor_as(a, shape, words, fmt):
-    """Encode tensor `a` broadcast (by zero strides) to `shape`."""
-    words += (TAG_TENSOR, a.dtype.code, len(shape), a._baddr + a._offset * a.dtype.itemsize)
-    words += shape
-    words += (a._strides if a.shape == shape else _bstrides(a, shape))
-    fmt.append("q" * (4 + 2 * len(shape)))
 
 
 _WRITERS = ("copy", "fill", "cast")
@@ -251,19 +315,17 @@ def run_map(op, args, extras, out=None, inplace=False):
             tensors.append(a)
     if conv is not None:
         args = tuple(conv)
-    tdt = [t.dtype for t in tensors]
-    promoted = D.result_type(tdt, scalars)
-    compute, result = D.RULES[op.rule](op.name, promoted, tdt)
     if len(tensors) == 1:
         shape = tensors[0].shape
+        promoted = tensors[0].dtype if not scalars else D.result_type([tensors[0].dtype], scalars)
     else:
         try:
             shape = broadcast_shapes(*[t.shape for t in tensors])
         except ValueError as e:
             raise ValueError(f"{describe(op.name, args)}: {e}") from None
-    if out is None:
-        out = _T.empty(shape, dtype=result)
-    else:
+        promoted = D.result_type([t.dtype for t in tensors], scalars)
+    compute, result = D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors])
+    if out is not None:
         if inplace:
             if shape != out.shape and broadcast_shapes(shape, out.shape) != out.shape:
                 raise RuntimeError(f"{op.name}_: output with shape {list(out.shape)} doesn't match the broadcast shape {list(shape)}")
@@ -273,19 +335,13 @@ def run_map(op, args, extras, out=None, inplace=False):
         if not D.can_cast(result, out.dtype):
             raise RuntimeError(f"{op.name}: result type {result.name} can't be cast to the desired output type {out.dtype.name}")
         out._check_writable(op.name)
-    words = []
-    fmt = []
-    encode_tensor(out, words, fmt)
-    words += (TAG_DTYPE, compute.code, TAG_INT, len(args))
-    fmt.append("qqqq")
-    for a in args:
-        if isinstance(a, Tensor):
-            encode_tensor_as(a, shape, words, fmt)
-        else:
-            encode_scalar(a, words, fmt)
-    for x in extras:
-        encode_scalar(x, words, fmt)
-    bridge.call(op.id, "".join(fmt), words, lambda: describe(op.name, args + tuple(extras)))
+    fresh = out is None
+    if fresh:
+        out = _T.empty(shape, dtype=result)
+    words, fmt, sig = _encode_map_args(op, out, compute, args, extras, shape)
+    pid = _run_planned(op, sig, words, fmt, lambda: describe(op.name, args + tuple(extras)))
+    if fresh:
+        _register_fast(op, pid, args, extras, out, compute)
     out._bump()
     return out
 
@@ -410,11 +466,18 @@ def build_function(op):
     params = [Param(_safe(p.name), p.type, p.default, p.kwonly, p.optional, p.vararg) for p in op.params]
     sig = _signature_source(params, with_out=True)
     names = [f"_varargs({p.name})" if p.vararg else p.name for p in params]
-    ns = {"_op": op, "_run_map": run_map, "_run_fn": run_fn, "_varargs": varargs}
+    ns = {"_op": op, "_id": op.id, "_run_map": run_map, "_run_fn": run_fn, "_varargs": varargs,
+          "_fast": _fast_map, "_failed": fast_failed, "_Tensor": _T.Tensor}
     if op.kind == "map":
         tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
         extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
-        body = f"    return _run_map(_op, ({', '.join(tens)}{',' if tens else ''}), ({', '.join(extra)}{',' if extra else ''}), out)\n"
+        a = f"({', '.join(tens)}{',' if tens else ''})"
+        e = f"({', '.join(extra)}{',' if extra else ''})"
+        body = (f"    if out is None and _fast is not None:\n"
+                f"        r = _fast(_id, {a}, {e})\n"
+                f"        if r is not None:\n"
+                f"            return r if r.__class__ is _Tensor else _failed(_op, r, {a}, {e})\n"
+                f"    return _run_map(_op, {a}, {e}, out)\n")
     else:
         body = f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
     src = f"def {op.name}({sig}):\n{body}"
@@ -437,6 +500,23 @@ def build_function(op):
     else:
         op.inplace_fn = None
     return fn
+
+
+_fast_map = None
+
+
+def enable_fast_path():
+    """Load the C fast path if it was built (python/jtensor/_native/fastpath.c); else stay in Python."""
+    global _fast_map
+    try:
+        from . import _fastpath
+    except ImportError:
+        return False
+    _fastpath.init(_T.Tensor, list(D.ALL), [d.itemsize for d in D.ALL],
+                   [np.dtype(d.np_storage).num for d in D.ALL], bridge.entry_address("run"),
+                   bridge.owner_thread(), bridge._pending, FAST_SIGNATURES)
+    _fast_map = _fastpath.map
+    return True
 
 
 class Registry:
@@ -467,6 +547,8 @@ class Registry:
             ops[op.qualname] = op
         self.ops = ops
         self.version = table["version"]
+        _PLANS.clear()  # plans capture kernels: a redefined op must get new ones
+        FAST_SIGNATURES.clear()
         for f in self.listeners:
             f(self)
         return True

@@ -1,0 +1,234 @@
+/* jtensor._fastpath: the hot path of elementwise ops, in C.
+ *
+ * Handles the common call — every tensor argument of one dtype and one shape, contiguous, other
+ * arguments Python numbers, no out= — by packing the argument words on the stack, calling the op's
+ * compiled Julia plan (julia/src/bridge.jl `jt_run`) directly, and building the result Tensor. The
+ * plan and result dtype for a call signature are registered by the Python driver
+ * (python/jtensor/registry.py) the first time it runs that signature; anything this file does not
+ * handle returns None and the Python driver takes over, so behaviour is defined in one place.
+ * It never raises for Julia errors itself: it returns the status and Python builds the exception.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+#include <stdint.h>
+
+#define MAX_DIMS 16
+#define MAX_ARGS 6
+#define MAX_WORDS (4 + 2 * MAX_DIMS + 4 + MAX_ARGS * (4 + 2 * MAX_DIMS) + 8)
+
+enum { TAG_NONE, TAG_TENSOR, TAG_INT, TAG_FLOAT, TAG_BOOL, TAG_INTLIST, TAG_COMPLEX, TAG_STR, TAG_DTYPE };
+enum { KIND_TENSOR = 1000, KIND_BOOL = 1001, KIND_INT = 1002, KIND_FLOAT = 1003 };
+
+typedef int64_t (*run_fn)(int64_t, const int64_t *);
+
+static PyTypeObject *tensor_type = NULL;
+static Py_ssize_t off_base, off_baddr, off_offset, off_shape, off_strides, off_dtype, off_version;
+static run_fn jt_run = NULL;
+static unsigned long owner_thread = 0;
+static PyObject *pending = NULL;   /* bridge._pending: handles waiting for release */
+static PyObject *signatures = NULL; /* (opid, dtype code, kinds...) -> (plan id, result dtype, compute code, rdtype code) */
+static PyObject *dtypes = NULL;     /* list: code -> dtype object */
+static int itemsizes[32], typenums[32];
+static PyObject *str_code = NULL;
+static int64_t last_status = 0;
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+static Py_ssize_t member_offset(PyTypeObject *t, const char *name) {
+    PyObject *d = PyDict_GetItemString(t->tp_dict, name);
+    if (!d || Py_TYPE(d) != &PyMemberDescr_Type) {
+        PyErr_Format(PyExc_TypeError, "Tensor has no slot %s", name);
+        return -1;
+    }
+    return ((PyMemberDescrObject *)d)->d_member->offset;
+}
+
+/* init(Tensor, dtype list, itemsizes, numpy typenums, run pointer, owner thread id, pending list, signature dict) */
+static PyObject *fp_init(PyObject *self, PyObject *args) {
+    PyObject *tt, *dl, *isz, *tnums, *pend, *sigs;
+    unsigned long long runptr, owner;
+    if (!PyArg_ParseTuple(args, "OOOOKKOO", &tt, &dl, &isz, &tnums, &runptr, &owner, &pend, &sigs))
+        return NULL;
+    tensor_type = (PyTypeObject *)tt;
+    Py_INCREF(tt);
+    if ((off_base = member_offset(tensor_type, "_base")) < 0) return NULL;
+    if ((off_baddr = member_offset(tensor_type, "_baddr")) < 0) return NULL;
+    if ((off_offset = member_offset(tensor_type, "_offset")) < 0) return NULL;
+    if ((off_shape = member_offset(tensor_type, "shape")) < 0) return NULL;
+    if ((off_strides = member_offset(tensor_type, "_strides")) < 0) return NULL;
+    if ((off_dtype = member_offset(tensor_type, "dtype")) < 0) return NULL;
+    if ((off_version = member_offset(tensor_type, "_version")) < 0) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(dl);
+    if (n > 32) n = 32;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        itemsizes[i] = (int)PyLong_AsLong(PyList_GET_ITEM(isz, i));
+        typenums[i] = (int)PyLong_AsLong(PyList_GET_ITEM(tnums, i));
+    }
+    Py_XSETREF(dtypes, (Py_INCREF(dl), dl));
+    Py_XSETREF(pending, (Py_INCREF(pend), pend));
+    Py_XSETREF(signatures, (Py_INCREF(sigs), sigs));
+    jt_run = (run_fn)(uintptr_t)runptr;
+    owner_thread = (unsigned long)owner;
+    Py_RETURN_NONE;
+}
+
+static inline int dtype_code(PyObject *dt) {
+    PyObject *c = PyObject_GetAttr(dt, str_code);
+    if (!c) { PyErr_Clear(); return -1; }
+    long v = PyLong_AsLong(c);
+    Py_DECREF(c);
+    return (int)v;
+}
+
+/* Contiguous (row-major) check on a shape/strides tuple pair; returns numel or -1. */
+static Py_ssize_t contiguous_numel(PyObject *shape, PyObject *strides, int nd) {
+    int64_t expect = 1;
+    Py_ssize_t numel = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        int64_t n = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
+        int64_t s = PyLong_AsLongLong(PyTuple_GET_ITEM(strides, d));
+        if (n != 1 && s != expect) return -1;
+        expect *= n;
+        numel *= (Py_ssize_t)n;
+    }
+    return numel;
+}
+
+/* map(opid, args tuple, extras tuple) -> Tensor, or None when the Python driver must handle it. */
+static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfargs) {
+    if (nfargs != 3 || !jt_run) Py_RETURN_NONE;
+    PyObject *opid = fargs[0], *args = fargs[1], *extras = fargs[2];
+    Py_ssize_t na = PyTuple_GET_SIZE(args), ne = PyTuple_GET_SIZE(extras);
+    if (na + ne > MAX_ARGS || PyList_GET_SIZE(pending) > 0) Py_RETURN_NONE;
+    if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_NONE;  /* Python raises the clear error */
+
+    PyObject *shape = NULL, *strides = NULL, *dt = NULL;
+    PyObject *key = PyTuple_New(2 + na + ne);
+    if (!key) return NULL;
+    Py_INCREF(opid);
+    PyTuple_SET_ITEM(key, 0, opid);
+    for (Py_ssize_t i = 0; i < na + ne; i++) {
+        PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
+        long kind;
+        if (Py_TYPE(a) == tensor_type) {
+            if (i >= na) goto fallback;
+            PyObject *s = SLOT(a, off_shape), *d = SLOT(a, off_dtype);
+            if (!dt) { dt = d; shape = s; strides = SLOT(a, off_strides); }
+            else if (d != dt || (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1)) goto fallback;
+            kind = KIND_TENSOR;
+        } else if (PyBool_Check(a)) kind = KIND_BOOL;
+        else if (PyLong_CheckExact(a)) kind = KIND_INT;
+        else if (PyFloat_CheckExact(a)) kind = KIND_FLOAT;
+        else goto fallback;
+        PyTuple_SET_ITEM(key, 2 + i, PyLong_FromLong(kind));
+    }
+    if (!dt) goto fallback;
+    int code = dtype_code(dt);
+    if (code < 0) goto fallback;
+    PyTuple_SET_ITEM(key, 1, PyLong_FromLong(code));
+    PyObject *entry = PyDict_GetItemWithError(signatures, key);  /* borrowed */
+    if (!entry) { if (PyErr_Occurred()) PyErr_Clear(); goto fallback; }
+    int nd = (int)PyTuple_GET_SIZE(shape);
+    if (nd > MAX_DIMS) goto fallback;
+    for (Py_ssize_t i = 0; i < na; i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if (Py_TYPE(a) == tensor_type && contiguous_numel(SLOT(a, off_shape), SLOT(a, off_strides), nd) < 0)
+            goto fallback;
+    }
+    int64_t pid = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 0));
+    PyObject *rdtype = PyTuple_GET_ITEM(entry, 1);
+    int64_t ccode = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 2));
+    int rcode = (int)PyLong_AsLong(PyTuple_GET_ITEM(entry, 3));
+    Py_DECREF(key);
+    key = NULL;
+
+    /* allocate the result */
+    npy_intp numel = 1;
+    int64_t dims[MAX_DIMS], cstr[MAX_DIMS];
+    for (int d = 0; d < nd; d++) { dims[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d)); numel *= dims[d]; }
+    int64_t acc = 1;
+    for (int d = nd - 1; d >= 0; d--) { cstr[d] = acc; acc *= dims[d] > 1 ? dims[d] : 1; }
+    PyObject *base = PyArray_EMPTY(1, &numel, typenums[rcode], 0);
+    if (!base) return NULL;
+    int64_t raddr = (int64_t)(uintptr_t)PyArray_DATA((PyArrayObject *)base);
+
+    /* words: [out][compute dtype][#inputs][inputs...][extras...] (julia/src/bridge.jl MapPlan) */
+    int64_t w[MAX_WORDS];
+    int k = 0;
+    w[k++] = TAG_TENSOR; w[k++] = rcode; w[k++] = nd; w[k++] = raddr;
+    for (int d = 0; d < nd; d++) w[k++] = dims[d];
+    for (int d = 0; d < nd; d++) w[k++] = cstr[d];
+    w[k++] = TAG_DTYPE; w[k++] = ccode; w[k++] = TAG_INT; w[k++] = na;
+    for (Py_ssize_t i = 0; i < na + ne; i++) {
+        PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
+        if (Py_TYPE(a) == tensor_type) {
+            int64_t off = PyLong_AsLongLong(SLOT(a, off_offset));
+            int64_t baddr = PyLong_AsLongLong(SLOT(a, off_baddr));
+            w[k++] = TAG_TENSOR; w[k++] = code; w[k++] = nd; w[k++] = baddr + off * itemsizes[code];
+            for (int d = 0; d < nd; d++) w[k++] = dims[d];
+            PyObject *st = SLOT(a, off_strides);
+            for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(st, d));
+        } else if (PyBool_Check(a)) {
+            w[k++] = TAG_BOOL; w[k++] = a == Py_True;
+        } else if (PyLong_CheckExact(a)) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
+            if (overflow) { Py_DECREF(base); Py_RETURN_NONE; }
+            w[k++] = TAG_INT; w[k++] = v;
+        } else {
+            double v = PyFloat_AS_DOUBLE(a);
+            w[k++] = TAG_FLOAT; memcpy(&w[k++], &v, sizeof v);
+        }
+    }
+    int64_t status;
+    if (numel >= (1 << 16)) {
+        Py_BEGIN_ALLOW_THREADS
+        status = jt_run(pid, w);
+        Py_END_ALLOW_THREADS
+    } else {
+        status = jt_run(pid, w);
+    }
+    if (status) {
+        Py_DECREF(base);
+        last_status = status;
+        return PyLong_FromLongLong(status);  /* Python raises the Julia error */
+    }
+    /* build the Tensor */
+    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
+    if (!t) { Py_DECREF(base); return NULL; }
+    PyObject *cs = PyTuple_New(nd);
+    for (int d = 0; d < nd; d++) PyTuple_SET_ITEM(cs, d, PyLong_FromLongLong(cstr[d]));
+    PyObject *ver = PyList_New(1);
+    PyList_SET_ITEM(ver, 0, PyLong_FromLong(0));
+    SLOT(t, off_base) = base;
+    SLOT(t, off_baddr) = PyLong_FromLongLong(raddr);
+    SLOT(t, off_offset) = PyLong_FromLong(0);
+    Py_INCREF(shape);
+    SLOT(t, off_shape) = shape;
+    SLOT(t, off_strides) = cs;
+    Py_INCREF(rdtype);
+    SLOT(t, off_dtype) = rdtype;
+    SLOT(t, off_version) = ver;
+    return t;
+
+fallback:
+    Py_XDECREF(key);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"init", fp_init, METH_VARARGS, "Bind to the Tensor type, dtype table, Julia plan runner and caches."},
+    {"map", (PyCFunction)(void (*)(void))fp_map, METH_FASTCALL,
+     "map(opid, args, extras) -> Tensor | int status | None: run a registered elementwise signature."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastpath", "Hot path of elementwise ops.", -1, methods};
+
+PyMODINIT_FUNC PyInit__fastpath(void) {
+    import_array();
+    str_code = PyUnicode_InternFromString("code");
+    return PyModule_Create(&module);
+}
