@@ -13,7 +13,7 @@ using Random
 
 include("dtypes.jl")
 include("strided.jl")
-isfile(joinpath(@__DIR__, "mathfuncs.jl")) ? include("mathfuncs.jl") : include("/tmp/mf_fallback.jl")  # TEMPFIX
+include("mathfuncs.jl")
 include("registry.jl")
 include("engine.jl")
 include("ops/elementwise.jl")
@@ -21,6 +21,7 @@ include("ops/reductions.jl")
 include("ops/linalg.jl")
 include("ops/shape.jl")
 include("ops/creation.jl")
+include("ops/array_api.jl")
 include("bridge.jl")
 
 function __init__()
