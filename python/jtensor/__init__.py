@@ -11,6 +11,8 @@ from . import dtypes as _dtypes
 from .dtypes import (bool_ as bool, int8, int16, int32, int64, uint8, float16, bfloat16, float32, float64,
                      complex64, complex128, dtype, promote_types, can_cast)
 from .errors import JuliaError
+from . import autograd
+from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from ._tensor import Tensor, tensor, asarray, from_numpy, empty
 from .creation import (zeros, ones, full, empty_like, zeros_like, ones_like, full_like, arange, linspace,
                        eye, manual_seed, rand, randn, randint, rand_like, randn_like)

@@ -16,6 +16,7 @@ import struct
 
 import numpy as np
 
+from . import autograd
 from . import bridge
 from . import dtypes as D
 from .bridge import (TAG_BOOL, TAG_COMPLEX, TAG_DTYPE, TAG_FLOAT, TAG_INT, TAG_INTLIST, TAG_NONE,
@@ -293,8 +294,30 @@ def _run_writer(op, args, extras):
 _WRITERS = ("copy", "fill", "cast")
 
 
+def _map_params(op, args, extras):
+    """Parameter name -> value for an elementwise call (tensor parameters, then the others)."""
+    names_t = [p.name for p in op.params if p.type == "Tensor"]
+    names_e = [p.name for p in op.params if p.type != "Tensor"]
+    d = dict(zip(names_t, args))
+    d.update(zip(names_e, extras))
+    return d
+
+
 def run_map(op, args, extras, out=None, inplace=False):
     """Elementwise driver. `args` are the tensor-position arguments (tensors, scalars or None)."""
+    if autograd._enabled[0] and autograd.needs_grad(args):
+        params = _map_params(op, args, extras)
+        if op.rule in _WRITERS and op.rule != "cast" or inplace:
+            return autograd.record_inplace(op, params, args[0],
+                                           lambda: _run_map(op, args, extras, out, inplace))
+        if out is not None:
+            raise RuntimeError(f"{op.name}(): functions with out=... arguments don't support automatic "
+                               f"differentiation, but one of the arguments requires grad.")
+        return autograd.record(op, params, lambda: _run_map(op, args, extras, None, False))
+    return _run_map(op, args, extras, out, inplace)
+
+
+def _run_map(op, args, extras, out=None, inplace=False):
     if op.rule in _WRITERS:
         return _run_writer(op, args, extras)
     Tensor = _T.Tensor
@@ -392,6 +415,18 @@ _keep = []
 
 def run_fn(op, args, out=None):
     """Driver for ops whose Julia function returns new arrays (reductions, linear algebra, ...)."""
+    if autograd._enabled[0] and autograd.needs_grad(args):
+        params = {p.name: v for p, v in zip(op.params, args)}
+        if op.returns == "Self":
+            return autograd.record_inplace(op, params, args[0], lambda: _run_fn(op, args, None))
+        if out is not None:
+            raise RuntimeError(f"{op.name}(): functions with out=... arguments don't support automatic "
+                               f"differentiation, but one of the arguments requires grad.")
+        return autograd.record(op, params, lambda: _run_fn(op, args, None))
+    return _run_fn(op, args, out)
+
+
+def _run_fn(op, args, out=None):
     Tensor = _T.Tensor
     args = list(args)
     ref_ndim = None

@@ -66,3 +66,29 @@ defop("_rand(size: Shape, dtype: DType) -> Tensor", _rand; method = false, doc =
 defop("_randn(size: Shape, dtype: DType) -> Tensor", _randn; method = false, doc = "Standard normal samples.")
 defop("_randint(low: int, high: int, size: Shape, dtype: DType) -> Tensor", _randint; method = false,
       doc = "Uniform integers in [low, high).")
+
+"""
+    _view_backward(input, size, strides, offset)
+
+A new contiguous array of Python shape `size`, zero except where a view with the given geometry
+(strides and offset in elements, Python order, relative to that array) would see `input`'s
+elements, which are added there (overlapping views accumulate). The gradient of every view.
+"""
+function _view_backward(g, sz, strides, offset::Int)
+    T = eltype(g)
+    R = zeros(T, sz...)                # `sz` arrives in Julia order (a Shape parameter)
+    nd = ndims(g)
+    jst = ntuple(d -> strides[nd - d + 1], nd)   # Python-order strides paired with Julia dims
+    G = g isa Strided ? g : Strided(dense(g))
+    @inbounds for I in CartesianIndices(size(G))
+        o = offset
+        for d in 1:nd
+            o += (I[d] - 1) * jst[d]
+        end
+        R[o + 1] += G[I]
+    end
+    R
+end
+defop("_view_backward(input: Tensor, size: Shape, strides: IntList, offset: int) -> Tensor", _view_backward;
+      method = false, grad = ["input" => "restride(grad, input.shape, strides, offset)"],
+      doc = "Scatter-add input into zeros through a view's geometry (the gradient of views).")

@@ -33,6 +33,15 @@ static PyObject *signatures = NULL; /* (opid, dtype code, kinds...) -> (plan id,
 static PyObject *dtypes = NULL;     /* list: code -> dtype object */
 static int itemsizes[32], typenums[32];
 static PyObject *str_code = NULL;
+static PyObject *str_requires_grad = NULL;
+
+/* True when the tensor carries requires_grad=True in its instance dict (autograd must record). */
+static inline int requires_grad(PyObject *a) {
+    PyObject **dp = _PyObject_GetDictPtr(a);
+    if (!dp || !*dp) return 0;
+    PyObject *v = PyDict_GetItemWithError(*dp, str_requires_grad);
+    return v == Py_True;
+}
 static int64_t last_status = 0;
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
@@ -114,7 +123,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
         long kind;
         if (Py_TYPE(a) == tensor_type) {
-            if (i >= na) goto fallback;
+            if (i >= na || requires_grad(a)) goto fallback;
             PyObject *s = SLOT(a, off_shape), *d = SLOT(a, off_dtype);
             if (!dt) { dt = d; shape = s; strides = SLOT(a, off_strides); }
             else if (d != dt || (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1)) goto fallback;
@@ -230,5 +239,6 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastpath", "Hot pat
 PyMODINIT_FUNC PyInit__fastpath(void) {
     import_array();
     str_code = PyUnicode_InternFromString("code");
+    str_requires_grad = PyUnicode_InternFromString("requires_grad");
     return PyModule_Create(&module);
 }

@@ -1,0 +1,666 @@
+"""Reverse-mode automatic differentiation: the tape and the backward walk.
+
+The engine is deliberately plain Python, short enough to read and change. What it does not own is
+the calculus: each op's derivative is a formula in its Julia registry entry (``grad``), written
+with registered ops (``"grad * (1 - result * result)"`` for tanh). Formulas run through the same
+op drivers as user code, so with ``create_graph=True`` they are recorded too and gradients of
+gradients work for every op whose formula is built from differentiable ops.
+
+Recording: the op drivers (registry.py) call `record` when grad mode is on and an input requires
+grad. Views record a `ViewNode` (the view's geometry relative to its parent), in-place ops rebase
+the modified tensor onto a new node, and every saved tensor is checked against its version
+counter at backward time, so an in-place change to something backward still needs raises instead
+of giving a wrong gradient.
+"""
+import contextlib
+import functools
+import math
+import threading
+
+from . import dtypes as D
+
+_enabled = [True]
+
+
+def is_grad_enabled():
+    return _enabled[0]
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager / decorator turning gradient recording on or off."""
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+        self.prev = []
+
+    def __enter__(self):
+        self.prev.append(_enabled[0])
+        _enabled[0] = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _enabled[0] = self.prev.pop()
+        return False
+
+
+class no_grad(set_grad_enabled):
+    """Disable recording (``with jt.no_grad():`` or ``@jt.no_grad()``)."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Re-enable recording inside a no_grad region."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+inference_mode = no_grad
+
+
+def _tensor_mod():
+    from . import _tensor
+    return _tensor
+
+
+def _ops():
+    from .registry import REGISTRY
+    return REGISTRY.ops
+
+
+# ---- nodes -------------------------------------------------------------------------------------
+
+class Node:
+    """One recorded operation. `inputs` are the tensors gradients flow to (None where not
+    differentiable); `apply(grads)` maps the gradients of the outputs to those of the inputs."""
+
+    __slots__ = ("inputs", "saved_versions", "released", "pre_hooks", "retained", "__weakref__")
+    name = "Node"
+
+    def __init__(self, inputs):
+        self.inputs = inputs
+        self.saved_versions = []
+        self.released = False
+        self.pre_hooks = None     # output index -> [hook]
+        self.retained = None      # output index -> tensor (retain_grad)
+
+    def save(self, tensors):
+        self.saved_versions = [(t, t._version[0]) for t in tensors if hasattr(t, "_version")]
+
+    def check_saved(self):
+        if self.released:
+            raise RuntimeError(f"{self.name}: trying to backward through the graph a second time (or directly "
+                               f"access saved tensors after they have already been freed); use retain_graph=True")
+        for t, v in self.saved_versions:
+            if t._version[0] != v:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: a tensor of shape {list(t.shape)} saved by {self.name} is at version "
+                    f"{t._version[0]}; expected version {v} instead")
+
+    def release(self):
+        self.released = True
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+
+class OpNode(Node):
+    """A registry op; its backward evaluates the op's derivative formulas."""
+
+    __slots__ = ("op", "env")
+
+    def __init__(self, op, inputs, env):
+        super().__init__(inputs)
+        self.op = op
+        self.env = env
+
+    @property
+    def name(self):
+        return f"{self.op.name.capitalize()}Backward"
+
+    def apply(self, grads):
+        self.check_saved()
+        env = dict(self.env)
+        env["grad"] = grads[0] if grads[0] is not None else None
+        for i, g in enumerate(grads):
+            env[f"grad{i}"] = g
+        out = []
+        for pname, inp in self.inputs:
+            if inp is None:
+                out.append(None)
+                continue
+            code = _formula(self.op, pname)
+            if code is None:
+                raise RuntimeError(f"the derivative of '{self.op.qualname}' with respect to '{pname}' is not "
+                                   f"implemented (no grad formula in its registry entry)")
+            if env["grad"] is None:
+                out.append(None)
+                continue
+            g = eval(code, _formula_namespace(), env)
+            out.append(g)
+        return out
+
+    def release(self):
+        super().release()
+        self.env = None
+
+
+class FnNode(Node):
+    """A backward given as a Python function of the output gradients (views, helpers)."""
+
+    __slots__ = ("fn", "label")
+
+    def __init__(self, label, inputs, fn):
+        super().__init__(inputs)
+        self.fn = fn
+        self.label = label
+
+    @property
+    def name(self):
+        return self.label
+
+    def apply(self, grads):
+        self.check_saved()
+        return self.fn(grads)
+
+    def release(self):
+        super().release()
+        self.fn = None
+
+
+class AccumulateGrad:
+    """Marker for leaves (kept for grad_fn.next_functions-style introspection)."""
+
+
+# ---- derivative formulas -------------------------------------------------------------------------
+_FORMULA_CACHE = {}
+
+
+def _formula(op, pname):
+    key = (op.qualname, op.schema, pname)
+    if key not in _FORMULA_CACHE:
+        src = dict(op.grad).get(pname)
+        _FORMULA_CACHE[key] = compile(src, f"<grad of {op.qualname} wrt {pname}>", "eval") if src else None
+    return _FORMULA_CACHE[key]
+
+
+class _Namespace(dict):
+    """Names a formula can use: every registry op, plus the helpers below."""
+
+    def __missing__(self, key):
+        ops = _ops()
+        if key in ops:
+            return ops[key].fn
+        raise NameError(f"grad formula uses unknown name {key!r}")
+
+
+_NS = _Namespace()
+
+
+def _formula_namespace():
+    return _NS
+
+
+def helper(fn):
+    """Register a Python function usable inside derivative formulas (built from differentiable ops)."""
+    _NS[fn.__name__] = fn
+    return fn
+
+
+@helper
+def numel(t):
+    return t.numel() if hasattr(t, "numel") else 1
+
+
+@helper
+def sum_to_size(g, shape):
+    """Sum `g` down to `shape` (undoing broadcasting)."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1]
+    r = g.sum(dims, keepdim=True) if dims else g
+    return r.reshape(shape)
+
+
+@helper
+def expand_reduced(g, input, dim, keepdim):
+    """The gradient of a reduction over `dim`, broadcast back to `input`'s shape."""
+    if not keepdim and dim is not None and input.ndim > 0:
+        dims = sorted(d % input.ndim for d in (dim if isinstance(dim, (tuple, list)) else (dim,)))
+        for d in dims:
+            g = g.unsqueeze(d)
+    elif not keepdim and dim is None:
+        g = g.reshape((1,) * input.ndim)
+    return g.expand(input.shape)
+
+
+@helper
+def matmul_backward_input(grad, input, other):
+    if input.ndim == 1 and other.ndim == 1:
+        return grad * other
+    if other.ndim == 1:
+        g = grad.unsqueeze(-1) * other if input.ndim > 1 else grad * other
+        return sum_to_size(g, input.shape)
+    if input.ndim == 1:
+        g = (grad.unsqueeze(-2) @ other.mT).squeeze(-2)
+        return sum_to_size(g, input.shape)
+    return sum_to_size(grad @ other.mT.conj() if other.is_complex() else grad @ other.mT, input.shape)
+
+
+@helper
+def matmul_backward_other(grad, input, other):
+    if input.ndim == 1 and other.ndim == 1:
+        return grad * input
+    if input.ndim == 1:
+        g = input.unsqueeze(-1) * grad.unsqueeze(-2)
+        return sum_to_size(g, other.shape)
+    if other.ndim == 1:
+        g = (input.mT @ grad.unsqueeze(-1)).squeeze(-1)
+        return sum_to_size(g, other.shape)
+    return sum_to_size(input.mT @ grad, other.shape)
+
+
+@helper
+def restride(g, shape, strides, offset):
+    """The view of `g` (as a contiguous tensor) with the given geometry: the inverse of _view_backward."""
+    g = g.contiguous()
+    return g.as_strided(shape, strides, g.storage_offset() + offset)
+
+
+@helper
+def clamp_mask(input, min, max):
+    m = input == input
+    if min is not None:
+        m = _ops()["logical_and"].fn(m, input >= min)
+    if max is not None:
+        m = _ops()["logical_and"].fn(m, input <= max)
+    return m
+
+
+@helper
+def select_backward(grad, input, dim, indices, keepdim):
+    """Gradient of a selection along `dim` at `indices` (max/min with dim, sort, topk, gather)."""
+    z = _tensor_mod().empty(input.shape, dtype=grad.dtype)
+    z.fill_(0)
+    if not keepdim and indices.ndim < input.ndim:
+        grad = grad.unsqueeze(dim)
+        indices = indices.unsqueeze(dim)
+    return _ops()["scatter_add"].fn(z, dim, indices, grad)
+
+
+# ---- recording -------------------------------------------------------------------------------------
+
+def requires_grad_of(x):
+    return getattr(x, "requires_grad", False)
+
+
+def needs_grad(values):
+    if not _enabled[0]:
+        return False
+    for v in values:
+        if getattr(v, "requires_grad", False):
+            return True
+        if isinstance(v, (list, tuple)):
+            if any(getattr(x, "requires_grad", False) for x in v):
+                return True
+    return False
+
+
+def _set_output(t, node, index):
+    t.requires_grad = True
+    t.grad_fn = node
+    t._out_index = index
+
+
+def record(op, params, run):
+    """Run `run()` without recording and attach an OpNode for `op` to its outputs.
+
+    `params` maps each parameter name of the op's signature to the value passed."""
+    if not op.grad:
+        bad = [n for n, v in params.items() if requires_grad_of(v)]
+        raise RuntimeError(f"'{op.qualname}' is not differentiable (its registry entry declares no derivative), "
+                           f"but its argument '{bad[0] if bad else '?'}' requires grad")
+    with no_grad():
+        result = run()
+    outs = result if isinstance(result, tuple) else (result,)
+    if not outs or not hasattr(outs[0], "_version"):
+        return result
+    names = dict(op.grad)
+    inputs = []
+    for p in op.params:
+        v = params.get(p.name)
+        if p.name in names and requires_grad_of(v):
+            inputs.append((p.name, v))
+        elif requires_grad_of(v) and p.type == "Tensor":
+            inputs.append((p.name, None))  # no derivative declared: gradient does not flow here
+    env = dict(params)
+    env["result"] = outs[0]
+    if op.result_fields:
+        for f, v in zip(op.result_fields, outs):
+            env[f] = v
+    node = OpNode(op, inputs, env)
+    node.save([v for v in env.values() if hasattr(v, "_version")])
+    if not any(i is not None for _, i in inputs):
+        return result
+    for i, t in enumerate(outs):
+        if hasattr(t, "_version") and t.dtype.kind in "fc":
+            _set_output(t, node, i)
+    return result
+
+
+def record_inplace(op, params, target, run):
+    """An in-place op on `target` (or an op writing into it): run it, then rebase `target` onto a
+    node whose input is target's previous history."""
+    if getattr(target, "grad_fn", None) is None and getattr(target, "requires_grad", False):
+        raise RuntimeError(f"{op.name}: a leaf Variable that requires grad is being used in an in-place operation.")
+    if isinstance(getattr(target, "grad_fn", None), FnNode) and target.grad_fn.label == "ViewBackward":
+        raise RuntimeError(f"{op.name}: in-place modification of a view of a tensor that requires grad is not "
+                           f"supported; use the out-of-place form")
+    T = _tensor_mod()
+    old = T.Tensor._make(target._base, target._baddr, target._offset, target.shape, target._strides, target.dtype)
+    old._version = [0]
+    if getattr(target, "requires_grad", False):
+        old.requires_grad = True
+        old.grad_fn = target.grad_fn
+        old._out_index = getattr(target, "_out_index", 0)
+    names = dict(op.grad)
+    first = op.params[0].name
+    formula_uses_input = any(first in src for src in names.values())
+    snapshot = target.clone() if formula_uses_input else None
+    with no_grad():
+        run()
+    env = dict(params)
+    if snapshot is not None:
+        env[first] = snapshot
+    env["result"] = target
+    inputs = []
+    for p in op.params:
+        v = params.get(p.name)
+        if p.name == first:
+            inputs.append((p.name, old if old.requires_grad and p.name in names else None))
+        elif p.name in names and requires_grad_of(v):
+            inputs.append((p.name, v))
+        elif requires_grad_of(v) and p.type == "Tensor":
+            inputs.append((p.name, None))
+    if not any(i is not None for _, i in inputs):
+        return target
+    if not op.grad:
+        raise RuntimeError(f"'{op.qualname}' is not differentiable (no derivative in its registry entry)")
+    node = OpNode(op, inputs, env)
+    node.save([v for k, v in env.items() if hasattr(v, "_version") and k != "result" and v is not target])
+    if target.dtype.kind in "fc":
+        _set_output(target, node, 0)
+    return target
+
+
+def view_geometry(parent, shape, strides, offset):
+    """(shape, strides, offset) of a view of `parent` expressed against a contiguous tensor of the
+    parent's shape: storage deltas are decomposed along the parent's dims, largest stride first."""
+    from ._tensor import _contig_strides
+    cstr = _contig_strides(parent.shape)
+    dims = sorted((d for d in range(parent.ndim) if parent.shape[d] > 1 and parent._strides[d] > 0),
+                  key=lambda d: -parent._strides[d])
+
+    def convert(delta):
+        r = 0
+        rest = delta
+        for d in dims:
+            q = min(rest // parent._strides[d], parent.shape[d] - 1)
+            rest -= q * parent._strides[d]
+            r += q * cstr[d]
+        if rest != 0:
+            raise RuntimeError("autograd: cannot express this view of an overlapping tensor; call .contiguous() first")
+        return r
+    return tuple(shape), tuple(convert(s) for s in strides), convert(offset - parent._offset)
+
+
+def record_view(parent, view, geometry):
+    """Attach a ViewBackward node: `geometry` = (shape, strides, offset) of the view relative to a
+    contiguous tensor of the parent's shape."""
+    shape, strides, offset = geometry
+    pshape = parent.shape
+
+    def backward(grads):
+        g = grads[0]
+        return [_ops()["_view_backward"].fn(g, pshape, strides, offset)]
+    node = FnNode("ViewBackward", [("input", parent)], backward)
+    _set_output(view, node, 0)
+    return view
+
+
+# ---- the backward walk --------------------------------------------------------------------------------
+
+def _ones_like(t):
+    from .creation import ones_like
+    return ones_like(t)
+
+
+def _accumulate(a, b):
+    if a is None:
+        return b
+    return a + b
+
+
+def _topo(roots):
+    """Nodes reachable from `roots`, each after every node that feeds gradient into it."""
+    order, seen = [], set()
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for _, inp in node.inputs:
+            if inp is not None and getattr(inp, "grad_fn", None) is not None and id(inp.grad_fn) not in seen:
+                stack.append((inp.grad_fn, False))
+    order.reverse()
+    return order
+
+
+def _run_hooks(hooks, g):
+    for h in hooks:
+        r = h(g)
+        if r is not None:
+            g = r
+    return g
+
+
+def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None, allow_unused=False):
+    """Propagate gradients from `tensors`. With `capture` (a list of tensors), return their
+    gradients instead of accumulating into leaves' `.grad`."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    buffers = {}
+    captured = {} if capture is not None else None
+    cap_leaf = {id(t): i for i, t in enumerate(capture)} if capture is not None else {}
+    cap_node = {}
+    if capture is not None:
+        for i, t in enumerate(capture):
+            if getattr(t, "grad_fn", None) is not None:
+                cap_node[(id(t.grad_fn), getattr(t, "_out_index", 0))] = i
+    roots = []
+    with set_grad_enabled(create_graph):
+        for t, g in zip(tensors, grad_tensors):
+            if not getattr(t, "requires_grad", False):
+                raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+            if g is None:
+                if t.numel() != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                g = _ones_like(t)
+            if t.grad_fn is None:
+                _deliver_leaf(t, g, captured, cap_leaf)
+                continue
+            key = (id(t.grad_fn), getattr(t, "_out_index", 0))
+            bufs = buffers.setdefault(id(t.grad_fn), {})
+            bufs[key[1]] = _accumulate(bufs.get(key[1]), g)
+            roots.append(t.grad_fn)
+        for node in _topo(roots):
+            bufs = buffers.pop(id(node), {})
+            if not bufs:
+                continue
+            n_out = max(bufs) + 1
+            grads = [bufs.get(i) for i in range(n_out)]
+            if node.pre_hooks:
+                for i, hooks in node.pre_hooks.items():
+                    if i < n_out and grads[i] is not None:
+                        grads[i] = _run_hooks(hooks, grads[i])
+            if node.retained:
+                for i, ref in node.retained.items():
+                    t = ref()
+                    if t is not None and i < n_out and grads[i] is not None:
+                        t.grad = grads[i] if create_graph else grads[i].detach()
+            if captured is not None:
+                for i in range(n_out):
+                    c = cap_node.get((id(node), i))
+                    if c is not None and grads[i] is not None:
+                        captured[c] = _accumulate(captured.get(c), grads[i])
+            in_grads = node.apply(grads)
+            if not retain_graph:
+                node.release()
+            for (pname, inp), g in zip(node.inputs, in_grads):
+                if inp is None or g is None:
+                    continue
+                if not hasattr(g, "shape"):
+                    continue
+                if g.shape != inp.shape:
+                    g = sum_to_size(g, inp.shape)
+                if g.dtype is not inp.dtype:
+                    g = g.to(inp.dtype)
+                if inp.grad_fn is not None:
+                    b = buffers.setdefault(id(inp.grad_fn), {})
+                    idx = getattr(inp, "_out_index", 0)
+                    b[idx] = _accumulate(b.get(idx), g)
+                else:
+                    _deliver_leaf(inp, g, captured, cap_leaf)
+    if capture is not None:
+        out = []
+        for i, t in enumerate(capture):
+            g = captured.get(i)
+            if g is None and not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+            out.append(g)
+        return tuple(out)
+    return None
+
+
+def _deliver_leaf(t, g, captured, cap_leaf):
+    hooks = t.__dict__.get("_hooks") if hasattr(t, "__dict__") else None
+    if hooks:
+        g = _run_hooks(hooks, g)
+    if captured is not None:
+        i = cap_leaf.get(id(t))
+        if i is not None:
+            captured[i] = _accumulate(captured.get(i), g)
+        return
+    if not is_grad_enabled():
+        g = g.detach()
+    t.grad = g if t.grad is None else (t.grad + g)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad`` (``torch.autograd.backward``)."""
+    tensors = [tensors] if hasattr(tensors, "shape") else list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif hasattr(grad_tensors, "shape"):
+        grad_tensors = [grad_tensors]
+    if inputs is not None:
+        inputs = [inputs] if hasattr(inputs, "shape") else list(inputs)
+        grads = run_backward(tensors, list(grad_tensors), retain_graph, create_graph, capture=inputs,
+                             allow_unused=True)
+        for t, g in zip(inputs, grads):
+            if g is not None:
+                t.grad = g if t.grad is None else t.grad + g
+        return
+    run_backward(tensors, list(grad_tensors), retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs` (``torch.autograd.grad``); leaves' ``.grad``
+    are left alone."""
+    outputs = [outputs] if hasattr(outputs, "shape") else list(outputs)
+    single = hasattr(inputs, "shape")
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif hasattr(grad_outputs, "shape"):
+        grad_outputs = [grad_outputs]
+    return run_backward(outputs, list(grad_outputs), retain_graph, create_graph, capture=inputs,
+                        allow_unused=allow_unused)
+
+
+# ---- gradcheck ---------------------------------------------------------------------------------------
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compare analytical gradients (vector-Jacobian products with every basis vector) with
+    central finite differences, in float64. Returns True or raises (``torch.autograd.gradcheck``)."""
+    import numpy as np
+    T = _tensor_mod()
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    diff = [i for i, x in enumerate(inputs) if getattr(x, "requires_grad", False)]
+    for i in diff:
+        if inputs[i].dtype not in (D.float64, D.complex128):
+            raise ValueError("gradcheck expects float64 (or complex128) inputs that require grad")
+
+    def f_np(*xs):
+        with no_grad():
+            out = fn(*xs)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        return [np.asarray(o).astype(np.float64).ravel() for o in outs if hasattr(o, "shape")]
+
+    out = fn(*inputs)
+    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if hasattr(o, "shape")]
+    for oi, o in enumerate(outs):
+        if not o.requires_grad:
+            continue
+        n_out = o.numel()
+        for i in diff:
+            x = inputs[i]
+            analytic = np.zeros((x.numel(), n_out))
+            for k in range(n_out):
+                basis = T.empty(o.shape, dtype=o.dtype).fill_(0)
+                basis.reshape(-1)[k] = 1
+                g = grad([o], [x], [basis], retain_graph=True, allow_unused=True)[0]
+                if g is not None:
+                    analytic[:, k] = np.asarray(g).ravel()
+            numeric = np.zeros((x.numel(), n_out))
+            base = np.asarray(x).copy()
+            flat = base.reshape(-1)
+            for j in range(x.numel()):
+                orig = flat[j]
+                flat[j] = orig + eps
+                plus = f_np(*[T.tensor(base) if q == i else inputs[q] for q in range(len(inputs))])[oi]
+                flat[j] = orig - eps
+                minus = f_np(*[T.tensor(base) if q == i else inputs[q] for q in range(len(inputs))])[oi]
+                flat[j] = orig
+                numeric[j] = (plus - minus) / (2 * eps)
+            if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
+                if raise_exception:
+                    worst = np.abs(analytic - numeric).max()
+                    raise AssertionError(f"gradcheck failed for output {oi} wrt input {i}: max abs difference "
+                                         f"{worst:.3g}\nanalytical:\n{analytic}\nnumerical:\n{numeric}")
+                return False
+    return True
+
+
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """gradcheck of the gradient: checks second derivatives by finite differences."""
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    diff = [x for x in inputs if getattr(x, "requires_grad", False)]
+
+    def first(*xs):
+        out = fn(*xs)
+        d = [x for x in xs if getattr(x, "requires_grad", False)]
+        gs = grad([out.sum()], d, create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+    return gradcheck(first, inputs, eps=eps, atol=atol, rtol=rtol)
