@@ -18,6 +18,7 @@ import numpy as np
 
 from . import autograd
 from . import bridge
+from . import overrides
 from . import dtypes as D
 from .bridge import (TAG_BOOL, TAG_COMPLEX, TAG_DTYPE, TAG_FLOAT, TAG_INT, TAG_INTLIST, TAG_NONE,
                      TAG_STR, TAG_TENSOR, TAG_TENSORLIST)
@@ -502,7 +503,13 @@ def build_function(op):
     sig = _signature_source(params, with_out=True)
     names = [f"_varargs({p.name})" if p.vararg else p.name for p in params]
     ns = {"_op": op, "_id": op.id, "_run_map": run_map, "_run_fn": run_fn, "_varargs": varargs,
-          "_fast": _fast_map, "_failed": fast_failed, "_Tensor": _T.Tensor}
+          "_fast": _fast_map, "_failed": fast_failed, "_Tensor": _T.Tensor, "_ov": overrides}
+    raw = [p.name for p in params]
+    pos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
+    kw = [p.name for p in params if p.kwonly]
+    check = (f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)}{',' if raw else ''} out)):\n"
+             f"        return _ov.dispatch({op.name}, ({', '.join(pos)}{',' if pos else ''}), "
+             f"dict({', '.join(f'{k}={k}' for k in kw + ['out'])}))\n")
     if op.kind == "map":
         tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
         extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
@@ -512,9 +519,10 @@ def build_function(op):
                 f"        r = _fast(_id, {a}, {e})\n"
                 f"        if r is not None:\n"
                 f"            return r if r.__class__ is _Tensor else _failed(_op, r, {a}, {e})\n"
+                + check +
                 f"    return _run_map(_op, {a}, {e}, out)\n")
     else:
-        body = f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
+        body = check + f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
     src = f"def {op.name}({sig}):\n{body}"
     exec(compile(src, f"<jtensor op {op.qualname}>", "exec"), ns)
     fn = ns[op.name]
@@ -527,7 +535,10 @@ def build_function(op):
         tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
         extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
         isig = _signature_source(params, with_out=False)
+        ipos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
         src = (f"def {op.name}_({isig}):\n"
+               f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)},)):\n"
+               f"        return _ov.dispatch({op.name}_, ({', '.join(ipos)},), dict({', '.join(f'{k}={k}' for k in kw)}))\n"
                f"    return _run_map(_op, ({', '.join(tens)},), ({', '.join(extra)}{',' if extra else ''}), {tens[0]}, True)\n")
         exec(compile(src, f"<jtensor op {op.qualname}_>", "exec"), ns)
         op.inplace_fn = ns[op.name + "_"]
