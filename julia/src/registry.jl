@@ -15,6 +15,10 @@ One registered op.
 - `dtypes`: the name of the dtype rule (see python/jtensor/dtypes.py `RULES`).
 - `grad`: derivative formulas, one per differentiable input, written with registered ops (used by
   autograd; empty when the op is not differentiable).
+- `batch`: the batching rule used by `jt.func.vmap`: `"elementwise"` (the default of map ops:
+  operands broadcast, so a leading batch dimension just rides along), `"reduce"` (`Dim`/`Dims`
+  parameters shift past the batch dimension; `None` means every non-batch dimension),
+  `"matmul"`, or `""` (no rule: vmap loops over the batch and warns once).
 """
 mutable struct OpDef
     id::Int
@@ -25,6 +29,7 @@ mutable struct OpDef
     kernel::Any
     dtypes::String
     grad::Vector{Pair{String,String}}
+    batch::String
     namespace::String
     method::Bool
     inplace::Bool
@@ -51,13 +56,14 @@ Returns the entry.
 """
 function defop(schema::AbstractString, kernel; kind::Symbol = :fn, dtypes::AbstractString = "none",
                grad = Pair{String,String}[], namespace::AbstractString = "", method::Bool = true,
-               inplace::Bool = false, doc::AbstractString = "")
+               inplace::Bool = false, doc::AbstractString = "",
+               batch::AbstractString = kind === :map ? "elementwise" : "")
     kind in (:map, :fn) || throw(ArgumentError("op kind must be :map or :fn, got :$kind"))
     name, returns = _parse_schema(schema)
     key = isempty(namespace) ? name : string(namespace, ".", name)
     grads = Pair{String,String}[String(first(p)) => String(last(p)) for p in grad]
     id = get(BY_NAME, key, length(REGISTRY) + 1)
-    op = OpDef(id, name, String(schema), returns, kind, kernel, String(dtypes), grads,
+    op = OpDef(id, name, String(schema), returns, kind, kernel, String(dtypes), grads, String(batch),
                String(namespace), method, inplace, String(doc))
     if id > length(REGISTRY)
         push!(REGISTRY, op)
@@ -133,7 +139,7 @@ end
 "The registry as JSON: dtype table and one object per op (kernels excluded)."
 function registry_json()
     ops = [Dict("id" => o.id, "name" => o.name, "schema" => o.schema, "kind" => o.kind,
-                "dtypes" => o.dtypes, "grad" => [[first(p), last(p)] for p in o.grad],
+                "dtypes" => o.dtypes, "grad" => [[first(p), last(p)] for p in o.grad], "batch" => o.batch,
                 "namespace" => o.namespace, "method" => o.method, "inplace" => o.inplace,
                 "doc" => o.doc) for o in REGISTRY]
     io = IOBuffer()
