@@ -82,6 +82,12 @@ NumPy's and PyTorch's `astype`.
 @inline jconvert(::Type{T}, x::T) where {T} = x
 @inline jconvert(::Type{Bool}, x::Number) = !iszero(x)
 @inline jconvert(::Type{Bool}, x::Bool) = x
+@inline jconvert(::Type{Bool}, x::Integer) = !iszero(x)
+@inline jconvert(::Type{Bool}, x::AbstractFloat) = !iszero(x)
+@inline jconvert(::Type{Bool}, x::Complex) = !iszero(x)
+for S in (Integer, AbstractFloat, Complex)   # resolve ambiguities with the methods below
+    @eval @inline jconvert(::Type{Bool}, x::$S) = !iszero(x)
+end
 @inline jconvert(::Type{T}, x::AbstractFloat) where {T<:Integer} =
     isfinite(x) ? unsafe_trunc(T, x) : (isnan(x) ? zero(T) : (x > 0 ? typemax(T) : typemin(T)))
 @inline jconvert(::Type{T}, x::Integer) where {T<:Integer} = x % T
