@@ -82,9 +82,6 @@ NumPy's and PyTorch's `astype`.
 @inline jconvert(::Type{T}, x::T) where {T} = x
 @inline jconvert(::Type{Bool}, x::Number) = !iszero(x)
 @inline jconvert(::Type{Bool}, x::Bool) = x
-@inline jconvert(::Type{Bool}, x::Integer) = !iszero(x)
-@inline jconvert(::Type{Bool}, x::AbstractFloat) = !iszero(x)
-@inline jconvert(::Type{Bool}, x::Complex) = !iszero(x)
 for S in (Integer, AbstractFloat, Complex)   # resolve ambiguities with the methods below
     @eval @inline jconvert(::Type{Bool}, x::$S) = !iszero(x)
 end
