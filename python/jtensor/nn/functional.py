@@ -1,0 +1,1 @@
+"""`jt.nn.functional` (being written)."""
