@@ -27,6 +27,9 @@ _registry.enable_fast_path()
 _REGISTRY.listeners.append(_publish)
 _REGISTRY.sync()
 
+from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
+from . import nn  # noqa: E402
+
 half = float16
 float = float32
 double = float64

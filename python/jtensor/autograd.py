@@ -123,7 +123,7 @@ class OpNode(Node):
 
     def apply(self, grads):
         self.check_saved()
-        env = dict(self.env)
+        env = _Env(self.env)
         env["grad"] = grads[0] if grads[0] is not None else None
         for i, g in enumerate(grads):
             env[f"grad{i}"] = g
@@ -139,7 +139,7 @@ class OpNode(Node):
             if env["grad"] is None:
                 out.append(None)
                 continue
-            g = eval(code, _formula_namespace(), env)
+            g = eval(code, _GLOBALS, env)
             out.append(g)
         return out
 
@@ -198,6 +198,15 @@ class _Namespace(dict):
 
 
 _NS = _Namespace()
+_GLOBALS = {"__builtins__": __builtins__}
+
+
+class _Env(dict):
+    """A formula's local names: the op's arguments and results; anything else comes from `_NS`
+    (a dict subclass as locals is consulted through __missing__, which globals never are)."""
+
+    def __missing__(self, key):
+        return _NS[key]
 
 
 def _formula_namespace():
@@ -416,7 +425,9 @@ def view_geometry(parent, shape, strides, offset):
         if rest != 0:
             raise RuntimeError("autograd: cannot express this view of an overlapping tensor; call .contiguous() first")
         return r
-    return tuple(shape), tuple(convert(s) for s in strides), convert(offset - parent._offset)
+    # a stride along a dimension of size <= 1 is never used: any value will do
+    return (tuple(shape), tuple(convert(s) if n > 1 else 0 for s, n in zip(strides, shape)),
+            convert(offset - parent._offset))
 
 
 def record_view(parent, view, geometry):

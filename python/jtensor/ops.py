@@ -27,7 +27,8 @@ _OPERAND_TYPES = (Tensor, bool, int, float, complex)
 
 def _accepts(other):
     import numpy as np
-    return isinstance(other, _OPERAND_TYPES) or isinstance(other, (np.ndarray, np.generic, list))
+    return (isinstance(other, _OPERAND_TYPES) or isinstance(other, (np.ndarray, np.generic, list))
+            or hasattr(type(other), "__jtensor_function__"))
 
 
 def _binary(fn, reverse):
