@@ -30,7 +30,7 @@ def _prepare(x):
     Inside vmap, an unbatched input gets one copy per example first, so that its gradient is
     per example too (as in torch.func), not summed over the batch."""
     if isinstance(x, BatchedTensor):
-        return BatchedTensor(_prepare(x.value), x.level)
+        return _leaf(x)
     if _vmap_stack:
         sizes = tuple(b for _, b in _vmap_stack)
         phys = x if x.requires_grad else x.detach()
@@ -41,6 +41,12 @@ def _prepare(x):
         for level, _ in _vmap_stack:
             v = BatchedTensor(v, level)
         return v
+    return _leaf(x)
+
+
+def _leaf(x):
+    if isinstance(x, BatchedTensor):
+        return BatchedTensor(_leaf(x.value), x.level)
     if x.requires_grad:
         return x  # an outer transform differentiates through this one
     return x.detach().requires_grad_()
