@@ -18,7 +18,10 @@
 # Polynomial coefficients were fitted for this file (near-minimax, iteratively
 # reweighted least squares in 320-bit BigFloat on Chebyshev nodes); reduction
 # constants (split ln2, split pi/2) are the classic Cody-Waite splittings.
-# Measured accuracy (test/test_mathfuncs.jl) is <= 4 ulp for every function.
+# Measured accuracy (test/test_mathfuncs.jl) is <= 4 ulp for every function
+# (worst seen in 40k-sample runs: Float64 fgelu 3.95 ulp near x = -0.72, Float32 ftan 3.0,
+# everything else <= 2.7 ulp).
+# Float32 erf/gelu/pow are evaluated with the Float64 kernels.
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -87,8 +90,8 @@ const _JT_LN2LO_32 = 1.4286068f-6
 @inline _jt_ln2lo(::Type{Float64}) = _JT_LN2LO_64
 @inline _jt_ln2lo(::Type{Float32}) = _JT_LN2LO_32
 # clamp bounds: beyond them the result is certainly 0 / Inf even with an extra 2^k factor
-@inline _jt_explim(::Type{Float64}) = 750.0
-@inline _jt_explim(::Type{Float32}) = 110f0
+@inline _jt_explim(::Type{Float64}) = 760.0
+@inline _jt_explim(::Type{Float32}) = 120f0
 
 # r -> exp(r) for |r| <= ln2/2
 @inline _jt_exp_poly(r::T) where {T} = one(T) + muladd(r * r, _jt_expq(r), r)
@@ -220,10 +223,10 @@ flog2(x::Number) = log2(x)
 @inline _jt_lg2lo(::Type{Float64}) = 3.69423907715893078616e-13
 @inline _jt_lg2hi(::Type{Float32}) = 3.0102920532f-01
 @inline _jt_lg2lo(::Type{Float32}) = 7.9034151668f-07
-@inline _jt_invln10hi(::Type{Float64}) = 0.4342944818781689         # 1/ln10 split
-@inline _jt_invln10lo(::Type{Float64}) = 1.0983196502167652e-11
-@inline _jt_invln10hi(::Type{Float32}) = 0.43429446f0
-@inline _jt_invln10lo(::Type{Float32}) = 1.1136416f-8
+@inline _jt_invln10hi(::Type{Float64}) = 0.4342944622039795         # 1/ln10 split
+@inline _jt_invln10lo(::Type{Float64}) = 1.9699272335463627e-8
+@inline _jt_invln10hi(::Type{Float32}) = 0.4342041f0
+@inline _jt_invln10lo(::Type{Float32}) = 9.038034f-5
 @inline function flog10(x::T) where {T<:Union{Float32,Float64}}
     e, f, t = _jt_log_parts(x)
     l = f + t
@@ -255,9 +258,11 @@ flog1p(x::Number) = log1p(x)
 #  Float64: Cody-Waite (double-double result) for |x| < 2^19; beyond, Payne-Hanek with
 #    a per-exponent table of 2/pi chunks, exact fma products and compensated sums.
 #    The table load is data dependent, so Float64 uses a branch and its loops are scalar.
-#  Every finite argument is reduced correctly (no Base fallback).
+#  Every finite argument is reduced correctly (no Base fallback).  Cost: the Float32
+#  large-argument path is computed for every element (branch-free), which makes Float32
+#  sin/cos/tan ~3x slower than a small-range-only kernel (measured ~15 ms / 1e7).
 # Kernels on [-pi/4, pi/4]: sin(r) = r + r*z*S(z), cos(r) = 1 - z/2 + z^2*C(z),
-# z = r^2, S, C of degree 6 (Float64) / 3 (for Float32, evaluated in Float64).
+# z = r^2, S, C of degree 6 (Float64, on a double-double r) / 3 (Float32, in Float32).
 # tan = sin/cos (or -cos/sin in odd quadrants).
 
 const _JT_PIO2_1  = 1.57079632673412561417e+00    # first 33 bits of pi/2
@@ -345,11 +350,11 @@ function _jt_make_f32_consts()
         push!(ch, Float64(p))
         t = 2 / BigFloat(pi)
         w = UInt64[]
-        for k in 1:4
+        for k in 1:3
             t *= BigFloat(2)^64
             d = floor(t); push!(w, UInt64(d)); t -= d
         end
-        return (ch[1], ch[2], ch[3], ch[4]), (w[1], w[2], w[3], w[4])
+        return (ch[1], ch[2], ch[3], ch[4]), (w[1], w[2], w[3])
     end
 end
 const _JT_F32_PIO2, _JT_2OPI_WORDS = _jt_make_f32_consts()
@@ -363,33 +368,33 @@ const _JT_F32_PIO2, _JT_2OPI_WORDS = _jt_make_f32_consts()
     l1 = l1 - muladd(nc, P3, nc * P4)
     rc = h1 + l1
     # integer Payne-Hanek
-    W0, W1, W2, W3 = _JT_2OPI_WORDS
+    W0, W1, W2 = _JT_2OPI_WORDS
     ui = reinterpret(UInt32, ax)
     K = Int64(ui >> 23) - 150
     M = UInt64((ui & 0x007fffff) | 0x00800000)
     s = max(K - 2, 0)                                # 0-based start bit (K-1 one-based)
-    q = s >> 6
     o = UInt64(s & 63)
-    A = ifelse(q == 0, W0, W1)
-    B = ifelse(q == 0, W1, W2)
-    C = ifelse(q == 0, W2, W3)
-    hw = (A << o) | ifelse(o == 0, zero(UInt64), B >> (64 - o))
-    lw = (B << o) | ifelse(o == 0, zero(UInt64), C >> (64 - o))
+    hiq = s >= 64
+    A = ifelse(hiq, W1, W0)
+    B = ifelse(hiq, W2, W1)
+    hw = (A << o) | (B >> (64 - o))                  # Julia: shift by 64 gives 0
+    lw = B << o                                      # top 32 bits used
     m32 = 0x00000000ffffffff
-    t0 = M * (lw & m32)
-    t1 = M * (lw >> 32) + (t0 >> 32)
+    # 96-bit window (hw, top of lw) times M (< 2^24) mod 2^96, 32-bit limbs
+    t1 = M * (lw >> 32)
     t2 = M * (hw & m32) + (t1 >> 32)
     t3 = M * (hw >> 32) + (t2 >> 32)
-    hi = (t3 << 32) | (t2 & m32)
-    lo = (t1 << 32) | (t0 & m32)
+    hi = (t3 << 32) | (t2 & m32)                     # value ~ hi*2^-62 (error < 2^-62)
     hr = hi + 0x2000000000000000                     # round to nearest quadrant
     nb = hr >> 62
     fr = reinterpret(Int64, hi - (nb << 62))
-    f = muladd(Float64(fr), 2.168404344971009e-19, Float64(lo) * 1.1754943508222875e-38)  # 2^-62, 2^-126
+    f = Float64(fr) * 2.168404344971009e-19          # 2^-62; abs. error 2^-62 is far below
+                                                     # what Float32 needs even for the
+                                                     # closest float32 to a multiple of pi/2
     rb = f * _JT_PIO2_HI
     big = ax >= 3.3554432f7                          # 2^25
-    n = ifelse(big, reinterpret(Int64, nb), unsafe_trunc(Int64, nc))
-    return n, ifelse(big, rb, rc), 0.0
+    n = ifelse(big, Float64(reinterpret(Int64, nb)), nc)
+    return n, ifelse(big, rb, rc)
 end
 
 @inline _jt_sinS(z::Float64) = @_jt_horner(z, -0.16666666666666666, 0.008333333333333331,
@@ -398,11 +403,6 @@ end
 @inline _jt_cosC(z::Float64) = @_jt_horner(z, 0.041666666666666664, -0.0013888888888888887,
     2.4801587301584632e-5, -2.7557319221393507e-7, 2.087675578816968e-9,
     -1.1470460468399532e-11, 4.745849258964606e-14)
-@inline _jt_sinS3(z::Float64) = @_jt_horner(z, -0.16666666663817253, 0.00833333186365706,
-    -0.00019840081966975327, 2.7249411094094065e-6)
-@inline _jt_cosC3(z::Float64) = @_jt_horner(z, 0.04166666666430101, -0.0013888887666141225,
-    2.4800597840876854e-5, -2.7300685335870585e-7)
-
 @inline function _jt_sincos_kernel(h::Float64, l::Float64)
     z = h * h
     s = h + muladd(h * z, _jt_sinS(z), l * muladd(-0.5, z, 1.0))
@@ -411,18 +411,32 @@ end
     c = w + (((1.0 - w) - hz) + muladd(z * z, _jt_cosC(z), -h * l))
     return s, c
 end
-@inline function _jt_sincos_kernel3(h::Float64, l::Float64)   # Float32-accuracy version
-    h = h + l
+@inline _jt_sinS(z::Float32) = @_jt_horner(z, -0.16666667f0, 0.008333332f0, -0.00019840083f0,
+    2.7249412f-6)
+@inline _jt_cosC(z::Float32) = @_jt_horner(z, 0.041666668f0, -0.0013888888f0, 2.4800598f-5,
+    -2.7300686f-7)
+
+# Float32 argument: (sin, cos) of |x|.  Reduction in Float64, the reduced argument is
+# rounded to Float32 and the kernels run in Float32 (16 lanes on AVX-512).
+@inline function _jt_sincos_f32(ax::Float32)
+    n, hd = _jt_rem_pio2_f32(ax)
+    h = Float32(hd)
     z = h * h
-    s = muladd(h * z, _jt_sinS3(z), h)
-    c = muladd(z * z, _jt_cosC3(z), muladd(-0.5, z, 1.0))
-    return s, c
+    s = muladd(h * z, _jt_sinS(z), h)
+    c = muladd(z * z, _jt_cosC(z), muladd(-0.5f0, z, 1f0))
+    q = unsafe_trunc(Int32, n) & Int32(3)
+    odd = (q & Int32(1)) != Int32(0)
+    sn = ifelse(odd, c, s)
+    cs = ifelse(odd, s, c)
+    sn = ifelse(q >= Int32(2), -sn, sn)
+    cs = ifelse((q == Int32(1)) | (q == Int32(2)), -cs, cs)
+    return sn, cs, odd
 end
 
 # returns (sin, cos) of a >= 0 (non-finite a gives NaN)
-@inline function _jt_sincos_abs(a::Float64, lowprec::Bool)
-    n, h, l = lowprec ? _jt_rem_pio2_f32(Float32(a)) : _jt_rem_pio2(a)
-    s, c = lowprec ? _jt_sincos_kernel3(h, l) : _jt_sincos_kernel(h, l)
+@inline function _jt_sincos_abs(a::Float64)
+    n, h, l = _jt_rem_pio2(a)
+    s, c = _jt_sincos_kernel(h, l)
     q = n & 3
     sn = ifelse((q & 1) == 0, s, c)
     cs = ifelse((q & 1) == 0, c, s)
@@ -433,39 +447,44 @@ end
 end
 
 @inline function fsin(x::Float64)
-    s, _ = _jt_sincos_abs(abs(x), false)
+    s, _ = _jt_sincos_abs(abs(x))
     return ifelse(abs(x) < 2.0^-27, x, flipsign(s, x))
 end
 @inline function fsin(x::Float32)
-    s, _ = _jt_sincos_abs(abs(Float64(x)), true)
-    return ifelse(abs(x) < 2f0^-13, x, Float32(flipsign(s, Float64(x))))
+    a = abs(x)
+    s, _, _ = _jt_sincos_f32(a)
+    r = flipsign(s, x) + ifelse(a < Inf32, 0f0, NaN32)
+    return ifelse(a < 2f0^-13, x, r)
 end
 fsin(x::Number) = sin(x)
 
 @inline function fcos(x::Float64)
-    _, c = _jt_sincos_abs(abs(x), false)
+    _, c = _jt_sincos_abs(abs(x))
     return c
 end
 @inline function fcos(x::Float32)
-    _, c = _jt_sincos_abs(abs(Float64(x)), true)
-    return Float32(c)
+    a = abs(x)
+    _, c, _ = _jt_sincos_f32(a)
+    return c + ifelse(a < Inf32, 0f0, NaN32)
 end
 fcos(x::Number) = cos(x)
 
-@inline function _jt_tan_abs(a::Float64, lowprec::Bool)
-    n, h, l = lowprec ? _jt_rem_pio2_f32(Float32(a)) : _jt_rem_pio2(a)
-    s, c = lowprec ? _jt_sincos_kernel3(h, l) : _jt_sincos_kernel(h, l)
+@inline function _jt_tan_abs(a::Float64)
+    n, h, l = _jt_rem_pio2(a)
+    s, c = _jt_sincos_kernel(h, l)
     odd = (n & 1) == 1
     t = ifelse(odd, -c, s) / ifelse(odd, s, c)
     return t + ifelse(a - a == 0.0, 0.0, NaN)
 end
 @inline function ftan(x::Float64)
-    t = _jt_tan_abs(abs(x), false)
+    t = _jt_tan_abs(abs(x))
     return ifelse(abs(x) < 2.0^-27, x, flipsign(t, x))
 end
 @inline function ftan(x::Float32)
-    t = _jt_tan_abs(abs(Float64(x)), true)
-    return ifelse(abs(x) < 2f0^-13, x, Float32(flipsign(t, Float64(x))))
+    a = abs(x)
+    s, c, _ = _jt_sincos_f32(a)
+    r = flipsign(s / c, x) + ifelse(a < Inf32, 0f0, NaN32)
+    return ifelse(a < 2f0^-13, x, r)
 end
 ftan(x::Number) = tan(x)
 
@@ -601,17 +620,26 @@ fsigmoid(x::Number) = one(x) / (one(x) + exp(-x))
 end
 fsoftplus(x::Number) = log1p(exp(x))
 
+# silu for x < 0 is x*e/(1+e) with e = exp(x) computed scaled by 2^S so that a
+# subnormal result is rounded only once (in the final multiply by 2^-S).
+@inline _jt_silu_s(::Type{Float64}) = 80
+@inline _jt_silu_s(::Type{Float32}) = 40
 @inline function fsilu(x::T) where {T<:Union{Float32,Float64}}
-    r = x * fsigmoid(x)
-    return ifelse(x == T(-Inf), -zero(T), r)
+    S = _jt_silu_s(T)
+    es = _jt_exp_scaled(-abs(x), S)
+    e = es * _jt_pow2(T, _jt_int(T)(-S))
+    d = one(T) + e
+    rneg = ((x * es) / d) * _jt_pow2(T, _jt_int(T)(-S))
+    r = ifelse(x < zero(T), rneg, x / d)
+    return ifelse(x < -_jt_explim(T), -zero(T), r)
 end
 fsilu(x::Number) = x / (one(x) + exp(-x))
 
 # ---------------------------------------------------------------------------
 # erf / gelu (computed in Float64 for both types).
 #   |y| < 1 : erf(y) = y*P(y^2), P degree 11.
-#   |y| >= 1/2: erfc(a) = exp(-a^2) * R(u), u = (a-4)/(a+4), R degree 20 on
-#               a in [1/2, 28] (a^2 carried as an exact double-double so that
+#   |y| >= 1/2: erfc(a) = exp(-a^2) * S(u) / a, u = (a-4)/(a+4), S degree 22 on
+#               a in [1/2, 28] (S = a*erfc(a)*exp(a^2) is flat, no cancellation) (a^2 carried as an exact double-double so that
 #               exp(-a^2) keeps full relative accuracy for gelu's erfc tail).
 # erf = 1 - erfc for |y| >= 1.
 # gelu(x) = x/2*(1 + erf(x/sqrt2)), for x/sqrt2 < -1/2 evaluated as x/2*erfc(|x|/sqrt2)
@@ -621,19 +649,21 @@ fsilu(x::Number) = x / (one(x) + exp(-x))
     0.11283791670944184, -0.026866170643111385, 0.005223977606117938, -0.0008548325929292393,
     0.00012055293576304158, -1.4924712291384275e-5, 1.644713144793225e-6,
     -1.6206312861890474e-7, 1.3710976694178273e-8, -7.779461860295886e-10)
-@inline _jt_erfcR(u::Float64) = @_jt_horner(u, 0.13699945762506138, -0.2590680487601717,
-    0.21871967891826305, -0.16425781669729927, 0.10896317739901283, -0.06310781564016973,
-    0.03129905651627614, -0.012843946023017144, 0.004060263651232862, -0.000799126899074964,
-    -2.176189938213808e-5, 7.898369507150904e-5, -2.255532369288922e-5, -1.9051120527602344e-6,
-    2.942764127421994e-6, -4.043266726515895e-7, -2.8132994277023617e-7, 8.993636527417487e-8,
-    2.2831596544968596e-8, -1.0196979131637998e-8, -1.1460869215487247e-9)
+@inline _jt_erfcS(u::Float64) = @_jt_horner(u, 0.5479978305002455, 0.05972346595980458,
+    -0.10167001340782256, 0.11617743547599875, -0.10500112171760523, 0.07842032531913846,
+    -0.04881471116544749, 0.02500573078249829, -0.010128998840852181, 0.002915548417005088,
+    -0.0003680057839624625, -0.00013912007888977103, 8.65888584535172e-5, -1.1247405525538438e-5,
+    -7.083307382798268e-6, 3.05757101510503e-6, 2.8903011875435425e-7, -4.577622317383887e-7,
+    2.4476454029031895e-8, 5.910395962526926e-8, -7.6240236475139e-9, -5.61837197917811e-9,
+    7.512798349537717e-10)
 
-# erfc(a) for a in [0.5, 28] given a and a^2 = q2h + q2l exactly
+# 2^64 * erfc(a) for a in [0.5, 28] given a and a^2 = q2h + q2l exactly (the 2^64
+# scaling keeps the intermediate normal; callers scale back in their last multiply)
 @inline function _jt_erfc_tail(a::Float64, q2h::Float64, q2l::Float64)
     u = (a - 4.0) / (a + 4.0)
-    E = fexp(-q2h)
+    E = _jt_exp_scaled(-q2h, 64)
     E = muladd(-E, q2l, E)
-    return E * _jt_erfcR(u)
+    return E * (_jt_erfcS(u) / a)
 end
 
 @inline function ferf(x::Float64)
@@ -642,24 +672,40 @@ end
     ac = _jt_clamp(a, 0.5, 6.0)
     q2h = ac * ac
     q2l = fma(ac, ac, -q2h)
-    big = 1.0 - _jt_erfc_tail(ac, q2h, q2l)
+    big = 1.0 - _jt_erfc_tail(ac, q2h, q2l) * 5.421010862427522e-20   # 2^-64
     return ifelse(a < 1.0, small, flipsign(big, x))
 end
 @inline ferf(x::Float32) = Float32(ferf(Float64(x)))
 ferf(x::Number) = _jt_erf_generic(x)
 
 const _JT_INVSQRT2 = 0.7071067811865476
+const _JT_INVSQRT2_LO = -4.833646656726457e-17
 @inline function fgelu(x::Float64)
     y = x * _JT_INVSQRT2
+    ylo = muladd(x, _JT_INVSQRT2_LO, fma(x, _JT_INVSQRT2, -y))   # y + ylo = x/sqrt2
     a = abs(y)
-    e = y * _jt_erfP(y * y)
+    z = y * y
+    # middle range: 1 + erf(y) with compensated sums (cancellation for y near -1/2)
+    P = _jt_erfP(z)
+    e = y * P
+    el = fma(y, P, -e)
+    dE = 1.1283791670955126 * muladd(z, muladd(z, muladd(z, -0.16666666666666666, 0.5), -1.0), 1.0)
+    s1 = 1.0 + e
+    s1l = ((1.0 - s1) + e) + muladd(ylo, dE, el)
+    mid = 0.5 * x * (s1 + s1l)
+    # tails: erfc(a) = exp(-a^2) S(u)/a with a^2 = x^2/2 exact; for x < 0,
+    # x/2 * erfc(a) = -(1/sqrt2) * exp(-a^2) * S(u) (the 1/a cancels exactly)
     ac = _jt_clamp(a, 0.5, 28.0)
     xc = _jt_clamp(abs(x), 0.0, 40.0)
     x2h = xc * xc
     x2l = fma(xc, xc, -x2h)
-    c = _jt_erfc_tail(ac, 0.5 * x2h, 0.5 * x2l)      # erfc(|y|), y^2 = x^2/2 exactly
-    hx = 0.5 * x
-    g = ifelse(y >= 1.0, hx * (2.0 - c), ifelse(y < -0.5, hx * c, hx * (1.0 + e)))
+    u = (ac - 4.0) / (ac + 4.0)
+    E = _jt_exp_scaled(-0.5 * x2h, 64)                # 2^64 * exp(-a^2)
+    E = muladd(-E, 0.5 * x2l, E)
+    ES = E * _jt_erfcS(u)
+    neg = (ES * -_JT_INVSQRT2) * 5.421010862427522e-20   # 2^-64
+    pos = 0.5 * x * (2.0 - (ES / ac) * 5.421010862427522e-20)
+    g = ifelse(y >= 1.0, pos, ifelse(y < -0.5, neg, mid))
     return ifelse(x == -Inf, -0.0, g)
 end
 @inline fgelu(x::Float32) = Float32(fgelu(Float64(x)))
