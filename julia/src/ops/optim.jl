@@ -1,0 +1,89 @@
+# Fused optimizer updates: one pass over a parameter and its state per step, in place, instead of
+# the handful of separate elementwise ops (and temporaries) the update would take from Python.
+# Each mirrors PyTorch's single-tensor algorithm exactly (same order of operations), computing in
+# the parameter's element type; hyperparameters arrive as Float64 and are converted once.
+
+"Contiguous views of the parameter and state tensors an update writes into (no copies)."
+function _state_arrays(name, xs...)
+    for x in xs
+        x === nothing && continue
+        iscontiguous(x) || throw(ArgumentError("$name: parameters and optimizer state must be contiguous"))
+    end
+    map(x -> x === nothing ? nothing : unsafe_wrap(Array, x.ptr, length(x)), xs)
+end
+
+function _sgd_step!(p, g, buf, lr, momentum, dampening, weight_decay, nesterov::Bool, maximize::Bool, first::Bool)
+    P, G, B = _state_arrays("sgd", p, g, buf)
+    T = eltype(P)
+    lr, mom, damp, wd = T(lr), T(momentum), T(dampening), T(weight_decay)
+    @inbounds @simd for i in eachindex(P)
+        d = maximize ? -G[i] : G[i]
+        d += wd * P[i]
+        if B !== nothing
+            b = first ? d : mom * B[i] + (one(T) - damp) * d
+            B[i] = b
+            d = nesterov ? d + mom * b : b
+        end
+        P[i] -= lr * d
+    end
+    nothing
+end
+defop("_sgd_step_(param: Tensor, grad: Tensor, momentum_buffer: Tensor = None, lr: float = 0.001, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False, first_step: bool = False) -> Self",
+      _sgd_step!; method = false, doc = "One fused SGD update of param (and its momentum buffer), in place.")
+
+function _adam_step!(p, g, m, v, vmax, step::Int, lr, beta1, beta2, eps, weight_decay, decoupled::Bool, maximize::Bool)
+    P, G, M, V, VM = _state_arrays("adam", p, g, m, v, vmax)
+    T = eltype(P)
+    lr, b1, b2, ep, wd = T(lr), T(beta1), T(beta2), T(eps), T(weight_decay)
+    bc1 = one(T) - b1^step
+    bc2 = one(T) - b2^step
+    step_size = lr / bc1
+    sbc2 = sqrt(bc2)
+    decay = decoupled ? one(T) - lr * wd : one(T)
+    @inbounds @simd for i in eachindex(P)
+        d = maximize ? -G[i] : G[i]
+        x = P[i] * decay
+        decoupled || (d += wd * x)
+        mi = M[i] + (one(T) - b1) * (d - M[i])   # torch: exp_avg.lerp_(grad, 1 - beta1)
+        vi = b2 * V[i] + (one(T) - b2) * d * d
+        M[i] = mi
+        V[i] = vi
+        if VM !== nothing
+            vi = max(VM[i], vi)
+            VM[i] = vi
+        end
+        P[i] = x - step_size * mi / (sqrt(vi) / sbc2 + ep)
+    end
+    nothing
+end
+defop("_adam_step_(param: Tensor, grad: Tensor, exp_avg: Tensor, exp_avg_sq: Tensor, max_exp_avg_sq: Tensor = None, step: int = 1, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-08, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, maximize: bool = False) -> Self",
+      _adam_step!; method = false, doc = "One fused Adam/AdamW update of param and its moments, in place.")
+
+function _rmsprop_step!(p, g, sq, gavg, buf, lr, alpha, eps, weight_decay, momentum, centered::Bool, maximize::Bool)
+    P, G, S, GA, B = _state_arrays("rmsprop", p, g, sq, gavg, buf)
+    T = eltype(P)
+    lr, a, ep, wd, mom = T(lr), T(alpha), T(eps), T(weight_decay), T(momentum)
+    @inbounds for i in eachindex(P)
+        d = maximize ? -G[i] : G[i]
+        d += wd * P[i]
+        s = a * S[i] + (one(T) - a) * d * d
+        S[i] = s
+        if centered
+            ga = a * GA[i] + (one(T) - a) * d
+            GA[i] = ga
+            avg = sqrt(s - ga * ga) + ep
+        else
+            avg = sqrt(s) + ep
+        end
+        if B !== nothing
+            b = mom * B[i] + d / avg
+            B[i] = b
+            P[i] -= lr * b
+        else
+            P[i] -= lr * d / avg
+        end
+    end
+    nothing
+end
+defop("_rmsprop_step_(param: Tensor, grad: Tensor, square_avg: Tensor, grad_avg: Tensor = None, momentum_buffer: Tensor = None, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-08, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, maximize: bool = False) -> Self",
+      _rmsprop_step!; method = false, doc = "One fused RMSprop update of param and its state, in place.")

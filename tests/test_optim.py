@@ -1,0 +1,141 @@
+"""jt.optim against torch.optim: the same parameters and gradients give the same updates."""
+import numpy as np
+import pytest
+import torch
+
+import jtensor as jt
+
+CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01)),
+    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1)),
+    ("SGD", dict(lr=0.05, momentum=0.5, maximize=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("Adam", dict(lr=0.01, maximize=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.05)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+]
+
+
+def _pair(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape).astype(dtype)
+    return jt.tensor(a).requires_grad_(), torch.tensor(a, requires_grad=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name,kwargs", CASES)
+def test_updates_match_torch(name, kwargs, dtype):
+    shapes = [(3, 4), (5,), ()]
+    jps, tps = zip(*[_pair(s, dtype, i) for i, s in enumerate(shapes)])
+    jo = getattr(jt.optim, name)(list(jps), **kwargs)
+    to = getattr(torch.optim, name)(list(tps), **kwargs)
+    rng = np.random.default_rng(42)
+    for _ in range(6):
+        for jp, tp in zip(jps, tps):
+            g = rng.standard_normal(tp.shape).astype(dtype)
+            jp.grad = jt.tensor(g)
+            tp.grad = torch.tensor(g)
+        jo.step()
+        to.step()
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    for jp, tp in zip(jps, tps):
+        np.testing.assert_allclose(jp.detach().numpy(), tp.detach().numpy(), rtol=tol, atol=tol)
+
+
+def test_step_skips_params_without_grad_and_zero_grad():
+    a, b = jt.ones(3).requires_grad_(), jt.ones(2).requires_grad_()
+    opt = jt.optim.SGD([a, b], lr=0.5)
+    a.grad = jt.full((3,), 2.0)
+    opt.step()
+    assert a.tolist() == [0.0, 0.0, 0.0] and b.tolist() == [1.0, 1.0]
+    opt.zero_grad()
+    assert a.grad is None
+    a.grad = jt.ones(3)
+    opt.zero_grad(set_to_none=False)
+    assert a.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_training_loop_with_autograd_matches_torch():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 4)), rng.standard_normal(16)
+    w0 = rng.standard_normal(4)
+    jw, tw = jt.tensor(w0).requires_grad_(), torch.tensor(w0, requires_grad=True)
+    jo, to = jt.optim.Adam([jw], lr=0.05), torch.optim.Adam([tw], lr=0.05)
+    jX, jy, tX, ty = jt.tensor(X), jt.tensor(y), torch.tensor(X), torch.tensor(y)
+    for _ in range(20):
+        jo.zero_grad(); to.zero_grad()
+        jl = ((jX @ jw - jy) ** 2).mean(); tl = ((tX @ tw - ty) ** 2).mean()
+        jl.backward(); tl.backward()
+        jo.step(); to.step()
+        assert abs(jl.item() - tl.item()) < 1e-10
+    np.testing.assert_allclose(jw.detach().numpy(), tw.detach().numpy(), rtol=1e-10)
+
+
+def test_param_groups_and_state_dict_round_trip():
+    a, b = jt.ones(2).requires_grad_(), jt.ones(3).requires_grad_()
+    opt = jt.optim.Adam([{"params": [a], "lr": 0.1}, {"params": [b]}], lr=0.01)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
+    for p in (a, b):
+        p.grad = jt.ones(p.shape)
+    opt.step()
+    sd = opt.state_dict()
+    assert sorted(sd["state"]) == [0, 1] and sd["param_groups"][0]["params"] == [0]
+    assert sd["state"][0]["step"] == 1
+    a2, b2 = jt.ones(2).requires_grad_(), jt.ones(3).requires_grad_()
+    opt2 = jt.optim.Adam([{"params": [a2], "lr": 0.5}, {"params": [b2]}], lr=0.5)
+    opt2.load_state_dict(sd)
+    assert opt2.param_groups[0]["lr"] == 0.1
+    np.testing.assert_allclose(opt2.state[a2]["exp_avg"].numpy(), opt.state[a]["exp_avg"].numpy())
+    assert opt2.state[a2]["exp_avg"].data_ptr() != opt.state[a]["exp_avg"].data_ptr()
+
+
+def test_invalid_arguments():
+    p = jt.ones(2).requires_grad_()
+    with pytest.raises(ValueError, match="learning rate"):
+        jt.optim.SGD([p], lr=-1)
+    with pytest.raises(ValueError, match="Nesterov"):
+        jt.optim.SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="beta"):
+        jt.optim.Adam([p], betas=(1.5, 0.9))
+    with pytest.raises(ValueError, match="empty"):
+        jt.optim.SGD([], lr=0.1)
+    q = (p * 2)
+    with pytest.raises(ValueError, match="leaf"):
+        jt.optim.SGD([q], lr=0.1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda o, M: M.StepLR(o, step_size=3, gamma=0.5),
+    lambda o, M: M.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
+    lambda o, M: M.CosineAnnealingLR(o, T_max=3),
+    lambda o, M: M.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=4),
+    lambda o, M: M.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=6),
+])
+def test_schedulers_match_torch(make):
+    jp, tp = jt.ones(1).requires_grad_(), torch.ones(1, requires_grad=True)
+    jo, to = jt.optim.SGD([jp], lr=0.2), torch.optim.SGD([tp], lr=0.2)
+    js, ts = make(jo, jt.optim.lr_scheduler), make(to, torch.optim.lr_scheduler)
+    for _ in range(15):
+        assert js.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12, abs=1e-15)
+        jo.step(); to.step()
+        js.step(); ts.step()
+
+
+def test_scheduler_state_dict():
+    p = jt.ones(1).requires_grad_()
+    o = jt.optim.SGD([p], lr=1.0)
+    s = jt.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.1)
+    for _ in range(3):
+        s.step()
+    st = s.state_dict()
+    o2 = jt.optim.SGD([jt.ones(1).requires_grad_()], lr=1.0)
+    s2 = jt.optim.lr_scheduler.StepLR(o2, step_size=2, gamma=0.1)
+    s2.load_state_dict(st)
+    assert s2.last_epoch == 3 and s2.get_last_lr() == s.get_last_lr()
