@@ -266,7 +266,7 @@ function _backtrace_text(bt)
     n = 0
     for ip in bt
         for fr in StackTraces.lookup(ip)
-            fr.func in (:jt_call, :jt_eval, :jt_run, :jt_plan) && return String(take!(io))
+            fr.func in (:jt_call, :jt_eval, :jt_eval_value, :jt_repl, :jt_run, :jt_plan) && return String(take!(io))
             fr.from_c && continue
             n += 1
             n > 40 && return String(take!(io))
@@ -331,6 +331,63 @@ function jt_eval(src::Ptr{UInt8}, len::Int64)::Int64
     end
 end
 
+"""
+Entry: evaluate Julia source in `Main` and write its value to `res` (numbers, arrays and
+`nothing` as for op results; anything else as its `repr` text). 0 = ok, 1 = error.
+"""
+function jt_eval_value(src::Ptr{UInt8}, len::Int64, res::Ptr{Int64})::Int64
+    try
+        v = Base.include_string(Main, unsafe_string(src, len), "jtensor.julia.eval")
+        unsafe_store!(res, 1, 1)
+        if v isa Union{Number,Nothing} || (v isa AbstractArray && eltype(v) in DTYPES)
+            encode_result(res, 2, v isa Strided ? _to_dtype_array(v) : v, false)
+        else
+            text = Vector{UInt8}(repr(v))
+            unsafe_store!(res, TAG_STR, 2)
+            unsafe_store!(res, Int64(UInt(pointer(text))), 3)
+            unsafe_store!(res, length(text), 4)
+            unsafe_store!(res, root!(text), 5)
+        end
+        return 0
+    catch e
+        record_error(e, catch_backtrace())
+        return 1
+    end
+end
+
+"""
+Entry: run an interactive Julia REPL on this process's terminal until the user leaves it
+(Ctrl-D or `exit()`, which only ends the REPL). 0 = ok, 1 = error.
+"""
+function jt_repl()::Int64
+    try
+        REPL = Base.require(Base.PkgId(Base.UUID("3fa0cd96-eef1-5676-8a61-b3b8758bbffb"), "REPL"))
+        term = REPL.Terminals.TTYTerminal(get(ENV, "TERM", "dumb"), stdin, stdout, stderr)
+        repl = REPL.LineEditREPL(term, true)
+        Core.eval(Main, :(exit() = throw(InterruptException())))   # leave the REPL, not Python
+        Core.eval(Main, :(exit(::Integer) = throw(InterruptException())))
+        try
+            REPL.run_repl(repl)
+        catch e
+            e isa InterruptException || rethrow()
+        end
+        return 0
+    catch e
+        record_error(e, catch_backtrace())
+        return 1
+    end
+end
+
+"""
+    bind_global(name, value)
+
+Make `value` (a tensor passed from Python: a `Strided` over its memory) a global of `Main`,
+so a REPL sees it as a Julia array without a copy; `nothing` unbinds it.
+"""
+bind_global(name::AbstractString, value) = (Core.eval(Main, Expr(:(=), Symbol(name), value)); nothing)
+defop("_bind_global(name: str, value: Tensor = None) -> None", bind_global; method = false,
+      doc = "Bind a tensor as a global of Julia's Main module (no copy), or unbind it with None.")
+
 "Entry: the last error as `Type␞message␞backtrace` (U+1E separators, NUL-terminated; valid until the next error)."
 jt_error_text()::Ptr{UInt8} = pointer(LAST_ERROR[])
 
@@ -357,6 +414,8 @@ function _make_entries()
     ENTRY["run"] = @cfunction(jt_run, Int64, (Int64, Ptr{Int64}))
     ENTRY["release"] = @cfunction(jt_release, Int64, (Ptr{Int64}, Int64))
     ENTRY["eval"] = @cfunction(jt_eval, Int64, (Ptr{UInt8}, Int64))
+    ENTRY["eval_value"] = @cfunction(jt_eval_value, Int64, (Ptr{UInt8}, Int64, Ptr{Int64}))
+    ENTRY["repl"] = @cfunction(jt_repl, Int64, ())
     ENTRY["error_text"] = @cfunction(jt_error_text, Ptr{UInt8}, ())
     ENTRY["registry"] = @cfunction(jt_registry, Ptr{UInt8}, ())
     ENTRY["registry_version"] = @cfunction(jt_registry_version, Int64, ())

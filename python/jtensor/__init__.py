@@ -30,6 +30,7 @@ _REGISTRY.sync()
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
+from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
 
 half = float16

@@ -149,9 +149,19 @@ def last_error(context=""):
     return from_julia(jtype, msg, trace, context)
 
 
+RELOAD_REQUEST = 0   # put in _pending by the file watcher (any thread); handles start at 1
+reload_hook = None
+
+
 def _drain():
     handles = _pending[:]
     del _pending[:len(handles)]
+    if RELOAD_REQUEST in handles:
+        handles = [h for h in handles if h != RELOAD_REQUEST]
+        if reload_hook is not None:
+            reload_hook()
+    if not handles:
+        return
     buf = (ctypes.c_int64 * len(handles))(*handles)
     if _release(ctypes.addressof(buf), len(handles)):
         raise last_error("release")
@@ -244,6 +254,33 @@ def eval_julia(code):
     data = code.encode()
     if _eval(data, len(data)):
         raise last_error("julia.eval")
+
+
+def eval_value(code):
+    """Evaluate Julia source in Main and return its value (numbers, arrays as tensors, else repr)."""
+    start()
+    _check_thread()
+    if _pending:
+        _drain()
+    data = code.encode()
+    f = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_char_p, ctypes.c_int64, ctypes.c_void_p)(int(_entries["eval_value"]))
+    if f(data, len(data), _res_addr):
+        raise last_error("julia.eval")
+    r = _resmv
+    if r[1] == TAG_STR:
+        text = ctypes.string_at(r[2], r[3]).decode("utf-8", "replace")
+        release_later(r[4])
+        return text
+    return _decode_results()[0]
+
+
+def run_repl():
+    """Run Julia's interactive REPL on this terminal until the user leaves it."""
+    start()
+    _check_thread()
+    f = ctypes.CFUNCTYPE(ctypes.c_int64)(int(_entries["repl"]))
+    if f():
+        raise last_error("julia.repl")
 
 
 def registry_json():
