@@ -128,9 +128,18 @@ class OpNode(Node):
         for i, g in enumerate(grads):
             env[f"grad{i}"] = g
         out = []
+        per_list = {}
         for pname, inp in self.inputs:
             if inp is None:
                 out.append(None)
+                continue
+            if pname.endswith("]"):   # element k of a TensorList parameter: one formula gives all
+                base, k = pname[:-1].split("[")
+                if base not in per_list:
+                    code = _formula(self.op, base)
+                    per_list[base] = None if env["grad"] is None or code is None else list(eval(code, _GLOBALS, env))
+                grads_k = per_list[base]
+                out.append(None if grads_k is None else grads_k[int(k)])
                 continue
             code = _formula(self.op, pname)
             if code is None:
@@ -282,6 +291,21 @@ def restride(g, shape, strides, offset):
 
 
 @helper
+def split_like(grad, tensors, dim):
+    """The pieces of `grad` along `dim` sized like `tensors` (the gradient of cat)."""
+    out, start = [], 0
+    d = dim
+    for t in tensors:
+        if t.ndim == 1 and t.shape[0] == 0 and grad.ndim != 1:
+            out.append(t.detach() * 0)   # torch skips empty 1-d tensors in cat
+            continue
+        n = t.shape[d]
+        out.append(grad.narrow(d, start, n))
+        start += n
+    return out
+
+
+@helper
 def clamp_mask(input, min, max):
     m = input == input
     if min is not None:
@@ -331,7 +355,8 @@ def record(op, params, run):
 
     `params` maps each parameter name of the op's signature to the value passed."""
     if not op.grad:
-        bad = [n for n, v in params.items() if requires_grad_of(v)]
+        bad = [n for n, v in params.items() if requires_grad_of(v)
+               or (isinstance(v, (list, tuple)) and any(requires_grad_of(x) for x in v))]
         raise RuntimeError(f"'{op.qualname}' is not differentiable (its registry entry declares no derivative), "
                            f"but its argument '{bad[0] if bad else '?'}' requires grad")
     with no_grad():
@@ -343,7 +368,11 @@ def record(op, params, run):
     inputs = []
     for p in op.params:
         v = params.get(p.name)
-        if p.name in names and requires_grad_of(v):
+        if p.type == "TensorList" and isinstance(v, (list, tuple)):
+            for k, item in enumerate(v):
+                if requires_grad_of(item):
+                    inputs.append((f"{p.name}[{k}]", item if p.name in names else None))
+        elif p.name in names and requires_grad_of(v):
             inputs.append((p.name, v))
         elif requires_grad_of(v) and p.type == "Tensor":
             inputs.append((p.name, None))  # no derivative declared: gradient does not flow here
@@ -353,7 +382,8 @@ def record(op, params, run):
         for f, v in zip(op.result_fields, outs):
             env[f] = v
     node = OpNode(op, inputs, env)
-    node.save([v for v in env.values() if hasattr(v, "_version")])
+    node.save([v for v in env.values() if hasattr(v, "_version")]
+              + [x for v in env.values() if isinstance(v, (list, tuple)) for x in v if hasattr(x, "_version")])
     if not any(i is not None for _, i in inputs):
         return result
     for i, t in enumerate(outs):
@@ -667,11 +697,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     """gradcheck of the gradient: checks second derivatives by finite differences."""
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-    diff = [x for x in inputs if getattr(x, "requires_grad", False)]
+    flags = [getattr(x, "requires_grad", False) for x in inputs]
 
     def first(*xs):
-        out = fn(*xs)
-        d = [x for x in xs if getattr(x, "requires_grad", False)]
-        gs = grad([out.sum()], d, create_graph=True, allow_unused=True)
+        # gradcheck's finite differences call this under no_grad with perturbed copies that do not
+        # require grad: the first derivative still needs recording, with respect to the same inputs.
+        with enable_grad():
+            xs = [x if not f or x.requires_grad else x.detach().requires_grad_() for x, f in zip(xs, flags)]
+            out = fn(*xs)
+            d = [x for x, f in zip(xs, flags) if f]
+            gs = grad([out.sum()], d, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
     return gradcheck(first, inputs, eps=eps, atol=atol, rtol=rtol)

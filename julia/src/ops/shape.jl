@@ -197,6 +197,7 @@ function _cat(xs::AbstractVector, dim::Integer, op = "cat")
     _cat_fill!(Array{T,N}(undef, sz), keep, d)
 end
 defop("cat(tensors: TensorList, dim: int = 0) -> Tensor", _cat; method = false,
+      grad = ["tensors" => "split_like(grad, tensors, dim)"],
       doc = "Concatenate tensors along an existing dim, promoting their dtypes (1-d empty tensors are skipped).")
 
 function _stack_tensors(xs::AbstractVector, dim::Integer)
@@ -212,6 +213,7 @@ function _stack_tensors(xs::AbstractVector, dim::Integer)
     _cat_fill!(out, [_insert_dim(x, d) for x in xs], d)
 end
 defop("stack(tensors: TensorList, dim: int = 0) -> Tensor", _stack_tensors; method = false,
+      grad = ["tensors" => "grad.unbind(dim)"],
       doc = "Join equally sized tensors along a new dim.")
 
 _atleast_1d(x::Strided{T}) where {T} = ndims(x) == 0 ? Strided{T,1}(x.ptr, (1,), (1,), x.owner) : x
