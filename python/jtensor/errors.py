@@ -30,6 +30,7 @@ JuliaTypeError = _sub("JuliaTypeError", TypeError)
 JuliaMemoryError = _sub("JuliaMemoryError", MemoryError)
 JuliaZeroDivisionError = _sub("JuliaZeroDivisionError", ZeroDivisionError)
 JuliaInterrupt = _sub("JuliaInterrupt", KeyboardInterrupt)
+LinAlgError = _sub("LinAlgError", RuntimeError)  # published as jtensor.linalg.LinAlgError, like torch's
 
 _BY_JULIA_TYPE = {
     "DimensionMismatch": JuliaValueError,
@@ -40,6 +41,10 @@ _BY_JULIA_TYPE = {
     "BoundsError": JuliaIndexError,
     "MethodError": JuliaTypeError,
     "DTypeError": JuliaTypeError,
+    "LinAlgError": LinAlgError,
+    "SingularException": LinAlgError,
+    "PosDefException": LinAlgError,
+    "LAPACKException": LinAlgError,
     "OutOfMemoryError": JuliaMemoryError,
     "DivideError": JuliaZeroDivisionError,
     "InterruptException": JuliaInterrupt,

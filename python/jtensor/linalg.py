@@ -1,3 +1,92 @@
 """`jt.linalg`: linear algebra. Its functions are the registry ops of namespace "linalg",
-published here by jtensor.ops (plus `_MANUAL` Python-level helpers, none yet)."""
-_MANUAL = ()
+published here by jtensor.ops, plus the `_MANUAL` Python-level helpers below: the norms whose
+`ord` may be a string or a number (the registry's argument types have no such union), which
+translate `ord` and `dim` and call the registry kernels `linalg._matrix_norm` / `linalg._cond`.
+
+`LinAlgError` (a RuntimeError, as torch.linalg.LinAlgError) is raised for singular matrices in
+`inv`/`solve` and non positive-definite ones in `cholesky`.
+"""
+import operator as _operator
+
+from .errors import LinAlgError
+from .registry import REGISTRY as _REGISTRY, norm_dim as _norm_dim
+
+_MANUAL = ("norm", "matrix_norm", "cond")
+
+
+def _tensor(A):
+    from ._tensor import Tensor, asarray
+    return A if isinstance(A, Tensor) else asarray(A)
+
+
+def _op(name):
+    _REGISTRY.sync()
+    return _REGISTRY[f"linalg.{name}"].fn
+
+
+def _ord_text(ord, opname):
+    """`ord` as the text the Julia kernels parse: 'fro', 'nuc', or a float ('inf', '-2.0', ...)."""
+    if isinstance(ord, str):
+        if ord not in ("fro", "nuc"):
+            raise ValueError(f"{opname}: Order {ord!r} not supported")
+        return ord
+    try:
+        return repr(float(ord))
+    except (TypeError, ValueError):
+        raise TypeError(f"{opname}: ord must be a number, 'fro' or 'nuc', got {ord!r}") from None
+
+
+def _dims(dim):
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        return tuple(_operator.index(d) for d in dim)
+    return (_operator.index(dim),)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Matrix norm over the two dims `dim` (rows, columns) of A, batched over the others.
+
+    ord: 'fro' (default), 'nuc' (sum of singular values), inf / -inf (max / min absolute row sum),
+    1 / -1 (max / min absolute column sum), 2 / -2 (largest / smallest singular value).
+    """
+    A = _tensor(A)
+    name = "linalg.matrix_norm"
+    if A.ndim < 2:
+        raise ValueError(f"{name}: The input tensor A must have at least 2 dimensions, got shape {list(A.shape)}")
+    dims = _dims(dim)
+    if len(dims) != 2:
+        raise ValueError(f"{name}: dim must be a 2-tuple, got {dim!r}")
+    jd = [A.ndim - _norm_dim(d, A.ndim, name) for d in dims]
+    if jd[0] == jd[1]:
+        raise ValueError(f"{name}: dims must be different, got {dim!r}")
+    return _op("_matrix_norm")(A, _ord_text(ord, name), jd, bool(keepdim), dtype, out=out)
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Vector or matrix norm, as torch.linalg.norm.
+
+    An int (or 1-tuple) `dim` gives a vector norm, a 2-tuple a matrix norm. With dim=None: the
+    2-norm of all elements when ord is None, else A must be 1-d (vector norm) or 2-d (matrix norm).
+    """
+    A = _tensor(A)
+    name = "linalg.norm"
+    dims = _dims(dim)
+    if dims is not None and len(dims) == 2 or (dims is None and ord is not None and A.ndim == 2):
+        return matrix_norm(A, "fro" if ord is None else ord, (-2, -1) if dims is None else dims, keepdim,
+                           dtype=dtype, out=out)
+    if dims is not None and len(dims) != 1:
+        raise ValueError(f"{name}: If dim is specified, it must be of length 1 or 2. Got {list(dims)}")
+    if dims is None and ord is not None and A.ndim != 1:
+        raise ValueError(f"{name}: If dim is not specified but ord is, the input must be 1D or 2D. Got {A.ndim}D.")
+    if isinstance(ord, str):
+        raise ValueError(f"{name}: Order {ord!r} not supported for vector norms")
+    return _op("vector_norm")(A, 2.0 if ord is None else float(ord), dims, bool(keepdim), dtype=dtype, out=out)
+
+
+def cond(A, p=None, *, out=None):
+    """Condition number of matrices (batched) in the p-norm: p=None or 2 is σmax/σmin (any shape),
+    -2 is σmin/σmax; 'fro', 'nuc', inf, -inf, 1, -1 use norm(A, p) * norm(inv(A), p) on square A
+    (inf for a singular A)."""
+    A = _tensor(A)
+    return _op("_cond")(A, _ord_text(2 if p is None else p, "linalg.cond"), out=out)

@@ -3,6 +3,28 @@
 # BLAS runs on the buffers as they are, with no transposes or copies.
 
 _mm_type(a, b) = _acc(promote_type(eltype(a), eltype(b)))
+
+"C = A * B on plain matrices: BLAS for the LAPACK types, a plain loop for the others. (Calling
+`mul!`, on views especially, costs seconds of compilation per element type; this costs little.)"
+function _gemm!(C::Matrix{T}, A::Matrix{T}, B::Matrix{T}) where {T<:LinearAlgebra.BlasFloat}
+    isempty(C) && return C
+    size(A, 2) == 0 && return fill!(C, zero(T))
+    BLAS.gemm!('N', 'N', one(T), A, B, zero(T), C)
+end
+function _gemm!(C::Matrix{T}, A::Matrix{T}, B::Matrix{T}) where {T}
+    fill!(C, zero(T))
+    @inbounds for j in axes(B, 2), l in axes(A, 2)
+        b = B[l, j]
+        @simd for i in axes(A, 1)
+            C[i, j] += A[i, l] * b
+        end
+    end
+    C
+end
+
+"Matrix `j` of a 3-d array, as a plain Matrix over the same memory (the caller keeps X alive)."
+_slice(X::Array{T,3}, j::Int) where {T} =
+    unsafe_wrap(Array, pointer(X, (j - 1) * size(X, 1) * size(X, 2) + 1), (size(X, 1), size(X, 2)))
 _pyshape(x) = reverse(size(x))
 
 function _matmul(a, b)
@@ -26,16 +48,16 @@ function _matmul(a, b)
     B3 = reshape(B2, n, size(B2, 2), prod(bB))
     C3 = reshape(C, n, m, prod(batch))
     ia = LinearIndices(bA); ib = LinearIndices(bB)
-    for (k, I) in enumerate(CartesianIndices(batch))
+    GC.@preserve A3 B3 C3 for (k, I) in enumerate(CartesianIndices(batch))
         ja = ia[CartesianIndex(ntuple(d -> bA[d] == 1 ? 1 : I[d], length(bA)))]
         jb = ib[CartesianIndex(ntuple(d -> bB[d] == 1 ? 1 : I[d], length(bB)))]
-        mul!(view(C3, :, :, k), view(B3, :, :, jb), view(A3, :, :, ja))
+        _gemm!(_slice(C3, k), _slice(B3, jb), _slice(A3, ja))
     end
     dropped = (nb == 1 ? (1,) : ())..., (na == 1 ? (2,) : ())...
     out = isempty(dropped) ? C : dropdims(C; dims = dropped)
     _restore(R, out)
 end
-defop("matmul(input: Tensor, other: Tensor) -> Tensor", _matmul;
+defop("matmul(input: Tensor, other: Tensor) -> Tensor", _matmul; batch = "matmul",
       grad = ["input" => "matmul_backward_input(grad, input, other)",
               "other" => "matmul_backward_other(grad, input, other)"],
       doc = "Matrix product with NumPy/PyTorch semantics: 1-d operands are vectors, leading dims broadcast as batches.")
@@ -65,3 +87,813 @@ function _outer(a, b)
     apply(*, compute_type(T), T, reshape(dense(b), length(b), 1), reshape(dense(a), 1, length(a)))
 end
 defop("outer(input: Tensor, vec2: Tensor) -> Tensor", _outer; doc = "Outer product: out[i, j] = input[i] * vec2[j].")
+
+# ==================================================================================================
+# Products of several dims: tensordot, kron, trace, cross, vecdot, matrix_power, multi_dot.
+# (einsum, which tensordot shares its contraction core with, is in ops/einsum.jl.)
+
+"Python-order size tuple (`_pyshape` is for messages: ops/shape.jl makes it a string)."
+_pysize(x) = reverse(size(x))
+
+"Julia dim of Python dim `d` (may be negative) of an `nd`-dim tensor; ArgumentError when out of range."
+function _jdim(name, d::Integer, nd::Integer)
+    n = max(nd, 1)
+    -n <= d < n || throw(ArgumentError("$name: dimension out of range (expected to be in range of [$(-n), $(n - 1)], but got $d)"))
+    nd == 0 ? 1 : nd - (d < 0 ? d + n : d)
+end
+
+function _tensordot(name, a, b, dims)
+    na, nb = ndims(a), ndims(b)
+    D = dense(dims)
+    if length(D) == 1 && ndims(D) <= 1
+        k = Int(D[1])
+        k >= 0 || throw(ArgumentError("$name: dims must be a non-negative integer, got $k"))
+        (k <= na && k <= nb) || throw(ArgumentError(
+            "$name: cannot contract the last $k dims of shape $(_pyshape(a)) with the first $k dims of shape $(_pyshape(b))"))
+        da = collect(na - k:na - 1); db = collect(0:k - 1)
+    else
+        (ndims(D) == 2 && size(D, 2) == 2) || throw(ArgumentError(
+            "$name: dims must be an int or a pair of lists of equal length, got an array of shape $(_pyshape(D))"))
+        da = [Int(D[i, 1]) for i in 1:size(D, 1)]; db = [Int(D[i, 2]) for i in 1:size(D, 1)]
+    end
+    ja = [_jdim(name, d, na) for d in da]; jb = [_jdim(name, d, nb) for d in db]
+    (allunique(ja) && allunique(jb)) || throw(ArgumentError("$name: a dim appears twice in dims $(da), $(db)"))
+    for i in eachindex(ja)
+        size(a, ja[i]) == size(b, jb[i]) || throw(DimensionMismatch(
+            "$name: contracted dimensions need to match, but the first has size $(size(a, ja[i])) in dim $(da[i]) and the second has size $(size(b, jb[i])) in dim $(db[i])"))
+    end
+    # Labels: contracted pair i gets i; free dims of a and b get fresh labels.
+    la = zeros(Int, na); lb = zeros(Int, nb)
+    for i in eachindex(ja)
+        la[ja[i]] = i; lb[jb[i]] = i
+    end
+    next = length(ja)
+    for d in 1:na
+        la[d] == 0 && (la[d] = (next += 1))
+    end
+    for d in 1:nb
+        lb[d] == 0 && (lb[d] = (next += 1))
+    end
+    # Python result = (free a..., free b...); Julia order is the reverse: (free b, free a), each in Julia order.
+    out = vcat([l for l in lb if l > length(ja)], [l for l in la if l > length(ja)])
+    _einsum_arrays(name, Any[a, b], [la, lb], out)
+end
+defop("tensordot(a: Tensor, b: Tensor, dims: Tensor = 2) -> Tensor", (a, b, d) -> _tensordot("tensordot", a, b, d);
+      method = false,
+      doc = "Sum of products over dims: an int k contracts the last k dims of a with the first k of b; a pair of lists ([da...], [db...]) contracts a's dims da[i] with b's dims db[i]. The result has a's free dims, then b's.")
+
+function _kron(a, b)
+    n = max(ndims(a), ndims(b))
+    sa = ntuple(d -> size(a, d), n); sb = ntuple(d -> size(b, d), n)   # Python leading 1s = Julia trailing
+    # Python index i*size(b) + j has b's index fastest: an outer product with Julia dims
+    # (b_1, a_1, b_2, a_2, ...), reshaped to (b_1*a_1, ...).
+    A = reshape(dense(a), sa); B = reshape(dense(b), sb)
+    C = _einsum_arrays("kron", Any[A, B], [collect(2:2:2n), collect(1:2:2n)], collect(1:2n))
+    reshape(C, ntuple(d -> sa[d] * sb[d], n))
+end
+defop("kron(input: Tensor, other: Tensor) -> Tensor", _kron;
+      doc = "Kronecker product; the operands are padded with leading size-1 dims to the same rank.")
+
+"Diagonal of Julia dims (j1, j2) with Python offset (j = i + offset), as a new array with the diagonal first (Python: last)."
+function _diagonal_of(A::AbstractArray, j1::Int, j2::Int, offset::Int)
+    nd = ndims(A)
+    rest = [d for d in 1:nd if d != j1 && d != j2]
+    P = permutedims(A, vcat([j1, j2], rest))
+    n1, n2 = size(P, 1), size(P, 2)
+    nr = prod(size(P)[3:end])
+    P3 = reshape(P, n1, n2, nr)
+    i0, k0 = offset >= 0 ? (0, offset) : (-offset, 0)
+    L = max(0, min(n1 - i0, n2 - k0))
+    out = Array{eltype(A)}(undef, L, nr)
+    @inbounds for r in 1:nr, t in 1:L
+        out[t, r] = P3[i0 + t, k0 + t, r]
+    end
+    reshape(out, L, size(P)[3:end]...)
+end
+
+function _linalg_diagonal(A, offset, j1, j2)
+    ndims(A) >= 2 || throw(ArgumentError("linalg.diagonal: expected a tensor with at least 2 dimensions, got shape $(_pyshape(A))"))
+    j1 == j2 && throw(ArgumentError("linalg.diagonal: dim1 and dim2 cannot be the same dimension"))
+    # Python dim1 indexes rows i, dim2 columns j = i + offset.
+    _diagonal_of(dense(A), j1, j2, offset)
+end
+defop("diagonal(A: Tensor, *, offset: int = 0, dim1: Dim = -2, dim2: Dim = -1) -> Tensor", _linalg_diagonal;
+      namespace = "linalg", method = false,
+      doc = "Diagonals A[..., i, i + offset] of the matrices over (dim1, dim2), as the last dim of a new tensor.")
+
+_sumtype(T) = T <: Union{Bool,Integer} ? Int64 : T
+function _trace_of(name, x, offset, dtype)
+    ndims(x) >= 2 || throw(ArgumentError("$name: expected a tensor with at least 2 dimensions, got shape $(_pyshape(x))"))
+    T = dtype === nothing ? _sumtype(eltype(x)) : dtype
+    D = _diagonal_of(as_dense(_acc(T), x), 2, 1, offset)
+    r = dropdims(sum(D; dims = 1); dims = 1)
+    _restore(T, r)
+end
+function _trace(x)
+    ndims(x) == 2 || throw(ArgumentError("trace: expected a matrix, but got a tensor of shape $(_pyshape(x))"))
+    _trace_of("trace", x, 0, nothing)
+end
+defop("trace(input: Tensor) -> Tensor", _trace;
+      doc = "Sum of the main diagonal of a 2-d tensor (integers and bools sum in int64).")
+defop("trace(x: Tensor, /, *, offset: int = 0, dtype: DType = None) -> Tensor",
+      (x, o, t) -> _trace_of("linalg.trace", x, o, t); namespace = "linalg", method = false,
+      doc = "Sums of the diagonals x[..., i, i + offset] of the matrices over the last two dims.")
+
+"x and y broadcast to a common size and viewed as (before, size at Julia dim d, after) arrays of type T."
+function _bcast3(name, T, x, y, d::Int)
+    sz = try
+        broadcast_size(size(x), size(y))
+    catch e
+        e isa DimensionMismatch || rethrow()
+        throw(DimensionMismatch("$name: shapes $(_pyshape(x)) and $(_pyshape(y)) cannot be broadcast together"))
+    end
+    X = owned(broadcast_to(Strided(as_dense(T, x)), sz))
+    Y = owned(broadcast_to(Strided(as_dense(T, y)), sz))
+    sh = (prod(sz[1:d-1]), d <= length(sz) ? sz[d] : 1, prod(sz[d+1:end]))
+    reshape(X, sh), reshape(Y, sh), sz
+end
+
+function _cross(name, x, y, d::Int)
+    R = promote_type(eltype(x), eltype(y))
+    T = _acc(R)
+    X, Y, sz = _bcast3(name, T, x, y, d)
+    size(X, 2) == 3 || throw(DimensionMismatch(
+        "$name: the cross-product dimension must have size 3, got shapes $(_pyshape(x)) and $(_pyshape(y))"))
+    out = _cross3(X, Y)
+    _restore(R, reshape(out, sz))
+end
+function _cross3(X::Array{T,3}, Y::Array{T,3}) where {T}
+    out = similar(X)
+    @inbounds for k in axes(X, 3), i in axes(X, 1)
+        x1, x2, x3 = X[i, 1, k], X[i, 2, k], X[i, 3, k]
+        y1, y2, y3 = Y[i, 1, k], Y[i, 2, k], Y[i, 3, k]
+        out[i, 1, k] = x2 * y3 - x3 * y2
+        out[i, 2, k] = x3 * y1 - x1 * y3
+        out[i, 3, k] = x1 * y2 - x2 * y1
+    end
+    out
+end
+defop("cross(input: Tensor, other: Tensor, dim: Dim = -1) -> Tensor", (x, y, d) -> _cross("cross", x, y, d);
+      doc = "Cross product of 3-vectors along dim (size 3), with broadcasting.")
+defop("cross(input: Tensor, other: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _cross("linalg.cross", x, y, d);
+      namespace = "linalg", method = false, doc = "Cross product of 3-vectors along dim (size 3), with broadcasting.")
+
+function _vecdot(name, x, y, d::Int)
+    R = promote_type(eltype(x), eltype(y))
+    T = _acc(R)
+    max(ndims(x), ndims(y)) >= 1 || throw(ArgumentError("$name: expected tensors with at least one dimension"))
+    X, Y, sz = _bcast3(name, T, x, y, d)
+    out = _vecdot3(X, Y)
+    _restore(R, reshape(out, ntuple(i -> i < d ? sz[i] : sz[i + 1], length(sz) - 1)))
+end
+function _vecdot3(X::Array{T,3}, Y::Array{T,3}) where {T}
+    out = zeros(T, size(X, 1), size(X, 3))
+    @inbounds for k in axes(X, 3), j in axes(X, 2), i in axes(X, 1)
+        out[i, k] += conj(X[i, j, k]) * Y[i, j, k]
+    end
+    out
+end
+defop("vecdot(x: Tensor, y: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _vecdot("vecdot", x, y, d);
+      method = false, doc = "Dot products sum(conj(x) * y) along dim, with broadcasting (x is conjugated when complex).")
+defop("vecdot(x: Tensor, y: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _vecdot("linalg.vecdot", x, y, d);
+      namespace = "linalg", method = false,
+      doc = "Dot products sum(conj(x) * y) along dim, with broadcasting (x is conjugated when complex).")
+
+"Python (..., r, c) as a dense Julia (c, r, nbatch) array of type T (may alias x) and the batch size."
+function _stack(name, T, x)
+    ndims(x) >= 2 || throw(ArgumentError("$name: expected a tensor with at least 2 dimensions (..., m, n), got shape $(_pyshape(x))"))
+    A = as_dense(T, x)
+    b = size(A)[3:end]
+    reshape(A, size(A, 1), size(A, 2), prod(b)), b
+end
+function _square(name, x)
+    size(x, 1) == size(x, 2) || throw(ArgumentError(
+        "$name: A must be batches of square matrices, but they are $(size(x, 2)) by $(size(x, 1)) matrices"))
+end
+
+function _matpow(A::Matrix{T}, n::Int) where {T}
+    R = Matrix{T}(I, size(A)...)
+    n == 0 && return R
+    P = copy(A); tmp = similar(R)
+    first = true
+    while n > 0
+        if isodd(n)
+            if first
+                R = copy(P); first = false
+            else
+                _gemm!(tmp, R, P); R, tmp = tmp, R
+            end
+        end
+        n >>= 1
+        n > 0 && (P = _gemm!(similar(P), P, P))
+    end
+    R
+end
+function _matrix_power(name, x, n)
+    R = eltype(x)
+    (n < 0 && !(R <: Union{AbstractFloat,Complex})) &&
+        throw(DTypeError("$name: negative powers need a floating point or complex tensor, got $R"))
+    T = _acc(R)
+    A3, b = _stack(name, T, x)
+    _square(name, A3)
+    m = size(A3, 1)
+    out = Array{T}(undef, m, m, size(A3, 3))
+    for k in 1:size(A3, 3)
+        S = A3[:, :, k]                     # Julia sees Aᵀ, and (Aᵀ)ⁿ = (Aⁿ)ᵀ: no transposes needed
+        if n < 0
+            S = _inv_slice(name, S, k, size(A3, 3))
+        end
+        out[:, :, k] = _matpow(S, abs(n))
+    end
+    _restore(R, reshape(out, m, m, b...))
+end
+defop("matrix_power(input: Tensor, n: int) -> Tensor", (x, n) -> _matrix_power("matrix_power", x, n);
+      doc = "n-th power of square matrices (batched); n = 0 gives the identity, n < 0 powers the inverse.")
+defop("matrix_power(A: Tensor, n: int) -> Tensor", (x, n) -> _matrix_power("linalg.matrix_power", x, n);
+      namespace = "linalg", method = false,
+      doc = "n-th power of square matrices (batched); n = 0 gives the identity, n < 0 powers the inverse.")
+
+function _multi_dot(ts)
+    k = length(ts)
+    k >= 2 || throw(ArgumentError("linalg.multi_dot: expected at least 2 tensors, got $k"))
+    for (i, t) in enumerate(ts)
+        nd = ndims(t)
+        ok = (i == 1 || i == k) ? nd in (1, 2) : nd == 2
+        ok || throw(ArgumentError("linalg.multi_dot: tensor $(i - 1) must be 2-d$(i == 1 || i == k ? " or 1-d" : ""), got shape $(_pyshape(t))"))
+    end
+    # Python shapes as matrices: a leading 1-d is (1, n), a trailing 1-d is (n, 1).
+    dims = Int[]
+    for (i, t) in enumerate(ts)
+        ps = _pysize(t)
+        r, c = length(ps) == 2 ? ps : (i == 1 ? (1, ps[1]) : (ps[1], 1))
+        if i == 1
+            push!(dims, r)
+        elseif r != dims[end]
+            throw(DimensionMismatch("linalg.multi_dot: tensors $(i - 2) and $(i - 1) cannot be multiplied (shapes $(_pyshape(ts[i - 1])) and $(_pyshape(t)))"))
+        end
+        push!(dims, c)
+    end
+    # Cheapest parenthesization (classic chain-order DP), then multiply with matmul.
+    cost = zeros(Float64, k, k); split = zeros(Int, k, k)
+    for len in 2:k, i in 1:k - len + 1
+        j = i + len - 1
+        cost[i, j] = Inf
+        for s in i:j - 1
+            c = cost[i, s] + cost[s + 1, j] + Float64(dims[i]) * dims[s + 1] * dims[j + 1]
+            c < cost[i, j] && (cost[i, j] = c; split[i, j] = s)
+        end
+    end
+    mats = Any[]
+    for (i, t) in enumerate(ts)
+        ndims(t) == 1 || (push!(mats, t); continue)
+        d = dense(t)
+        push!(mats, i == 1 ? reshape(d, length(d), 1) : reshape(d, 1, length(d)))  # Julia view of (1, n) / (n, 1)
+    end
+    prodof(i, j) = i == j ? mats[i] : _matmul(prodof(i, split[i, j]), prodof(split[i, j] + 1, j))
+    r = prodof(1, k)
+    drop = (ndims(ts[k]) == 1 ? (1,) : ())..., (ndims(ts[1]) == 1 ? (2,) : ())...
+    isempty(drop) ? r : dropdims(r; dims = drop)
+end
+defop("multi_dot(tensors: TensorList) -> Tensor", _multi_dot; namespace = "linalg", method = false,
+      doc = "Product of a chain of matrices in the cheapest order; the first and last may be vectors.")
+
+# ==================================================================================================
+# Decompositions and solvers (namespace linalg). Each works on batches (..., m, n) one matrix at a
+# time through LAPACK. Julia sees each Python matrix A as S = Aᵀ, which several ops use directly:
+#   det(S) = det(A); inv(S) = inv(A)ᵀ, i.e. Python's inverse in Julia layout; pinv likewise;
+#   svd(S) = conj(V) Σ Uᵀ, so Python's U and Vh in Julia layout are F.Vt and F.U;
+#   for Hermitian A, the Python lower triangle is S's upper one and S = conj(A): Cholesky and eigh
+#   of Hermitian(S, :U) give Python's factors up to a transpose/conjugation (see each op).
+# Half precision computes in Float32; integers and bools are rejected as by PyTorch.
+
+"Thrown for a singular / not positive-definite input; Python raises jtensor.linalg.LinAlgError."
+struct LinAlgError <: Exception
+    msg::String
+end
+Base.showerror(io::IO, e::LinAlgError) = print(io, e.msg)
+
+"The LAPACK type for stored type T (Float16/BFloat16 → Float32); DTypeError for integers and bools."
+function _lapack_type(name, ::Type{T}) where {T}
+    T <: Union{Float32,Float64,ComplexF32,ComplexF64} && return T
+    T <: Union{Float16,BFloat16} && return Float32
+    throw(DTypeError("$name: Expected a floating point or complex tensor as input. Got $T"))
+end
+
+_batchnote(k, nb) = nb > 1 ? "(Batch element $(k - 1)): " : ""
+
+"Julia-layout inverse of one Julia slice (i.e. Python's inverse); LinAlgError when singular."
+function _inv_slice(name, S::Matrix, k, nb)
+    size(S, 1) == 0 && return S
+    F = lu!(S; check = false)
+    issuccess(F) || throw(LinAlgError(
+        "$name: $(_batchnote(k, nb))The diagonal element $(F.info) is zero, the inversion could not be completed because the input matrix is singular."))
+    LAPACK.getri!(F.factors, F.ipiv)
+end
+
+function _inv(name, x)
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x); _square(name, A3)
+    n, nb = size(A3, 1), size(A3, 3)
+    out = Array{T}(undef, n, n, nb)
+    for k in 1:nb
+        out[:, :, k] = _inv_slice(name, A3[:, :, k], k, nb)
+    end
+    _restore(R, reshape(out, n, n, b...))
+end
+defop("inv(A: Tensor) -> Tensor", x -> _inv("linalg.inv", x); namespace = "linalg", method = false,
+      doc = "Inverse of square matrices (batched). Raises LinAlgError for a singular matrix.")
+defop("inverse(input: Tensor) -> Tensor", x -> _inv("inverse", x);
+      doc = "Inverse of square matrices (batched); same as linalg.inv.")
+
+"(sign, log|det|) of one square matrix from its LU factors (sign 0 and -Inf when singular)."
+function _slogdet_slice(S::Matrix{T}) where {T}
+    R = real(T)
+    size(S, 1) == 0 && return one(T), zero(R)
+    F = lu!(S; check = false)
+    s = one(T); la = zero(R)
+    @inbounds for i in 1:size(S, 1)
+        u = F.factors[i, i]
+        if iszero(u)
+            return zero(T), R(-Inf)
+        end
+        a = abs(u)
+        s *= T <: Complex ? u / a : sign(u)
+        la += log(a)
+        F.ipiv[i] != i && (s = -s)
+    end
+    s, la
+end
+
+function _slogdet(name, x)
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x); _square(name, A3)
+    nb = size(A3, 3)
+    sg = Array{T}(undef, nb); la = Array{real(T)}(undef, nb)
+    for k in 1:nb
+        sg[k], la[k] = _slogdet_slice(A3[:, :, k])          # det(Aᵀ) = det(A)
+    end
+    _restore(R, reshape(sg, b)), _restore(real(R), reshape(la, b))
+end
+function _det(name, x)
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x); _square(name, A3)
+    nb = size(A3, 3)
+    d = Array{T}(undef, nb)
+    for k in 1:nb
+        d[k] = size(A3, 1) == 0 ? one(T) : det(lu!(A3[:, :, k]; check = false))
+    end
+    _restore(R, reshape(d, b))
+end
+function _logdet(x)
+    s, la = _slogdet("logdet", x)
+    T = eltype(s)
+    r = T <: Complex ? log.(s) .+ la : map((si, l) -> si < 0 ? oftype(l, NaN) : l, s, la)
+    _restore(T, r)
+end
+defop("det(A: Tensor) -> Tensor", x -> _det("linalg.det", x); namespace = "linalg", method = false,
+      doc = "Determinants of square matrices (batched).")
+defop("det(input: Tensor) -> Tensor", x -> _det("det", x); doc = "Determinants of square matrices (batched).")
+defop("slogdet(A: Tensor) -> (sign: Tensor, logabsdet: Tensor)", x -> _slogdet("linalg.slogdet", x);
+      namespace = "linalg", method = false,
+      doc = "Sign (a unit complex number when complex, 0 when singular) and log of the absolute value of determinants.")
+defop("slogdet(input: Tensor) -> (sign: Tensor, logabsdet: Tensor)", x -> _slogdet("slogdet", x);
+      doc = "Sign and log of the absolute value of determinants; same as linalg.slogdet.")
+defop("logdet(input: Tensor) -> Tensor", _logdet;
+      doc = "Log of determinants (NaN for a negative real determinant, -inf for a singular matrix).")
+
+"Solve A X = B (left) or X A = B for batches, PyTorch's vector rule, broadcasting batch dims."
+function _solve(A, B, left::Bool)
+    name = "linalg.solve"
+    R = promote_type(eltype(A), eltype(B)); T = _lapack_type(name, R)
+    ndims(A) >= 2 || throw(ArgumentError("$name: A must have at least 2 dimensions, got shape $(_pyshape(A))"))
+    ndims(B) >= 1 || throw(ArgumentError("$name: B must have at least 1 dimension, got a scalar"))
+    _square(name, A)
+    n = size(A, 1)
+    # PyTorch: B is a (batch of) vector(s) when 1-d, or when its shape is A's without the last dim.
+    isvec = ndims(B) == 1 || (ndims(B) == ndims(A) - 1 && _pysize(B) == _pysize(A)[1:end-1])
+    Bd = as_dense(T, B)
+    B2 = isvec ? reshape(Bd, 1, size(Bd)...) : Bd            # Python (..., n) → (..., n, 1)
+    # Julia slices: SA = Aᵀ (n, n), SB = Bᵀ (k, n) for left; for XA = B, SB = Bᵀ is (n, k).
+    rhsdim = left ? size(B2, 2) : size(B2, 1)
+    rhsdim == n || throw(DimensionMismatch(
+        "$name: Incompatible shapes of A and B for the equation $(left ? "AX = B" : "XA = B") ($(n)x$(n) and $(size(B2, 2))x$(size(B2, 1)))"))
+    A3, bA = _stack(name, T, A)
+    bB = size(B2)[3:end]
+    batch = try
+        broadcast_size(bA, bB)
+    catch e
+        e isa DimensionMismatch || rethrow()
+        throw(DimensionMismatch("$name: batch dims of A $(_pyshape(A)) and B $(_pyshape(B)) cannot be broadcast"))
+    end
+    B3 = reshape(B2, size(B2, 1), size(B2, 2), prod(bB))
+    p, q = size(B2, 1), size(B2, 2)
+    out = Array{T}(undef, p, q, prod(batch))
+    ia = LinearIndices(bA); ib = LinearIndices(bB)
+    nbat = prod(batch)
+    lastA = 0; F = nothing
+    for (k, Ix) in enumerate(CartesianIndices(batch))
+        ja = ia[CartesianIndex(ntuple(d -> bA[d] == 1 ? 1 : Ix[d], length(bA)))]
+        jb = ib[CartesianIndex(ntuple(d -> bB[d] == 1 ? 1 : Ix[d], length(bB)))]
+        if ja != lastA                                      # factor each A once
+            F = lu!(A3[:, :, ja]; check = false)
+            issuccess(F) || n == 0 || throw(LinAlgError(
+                "$name: $(_batchnote(k, nbat))The solver failed because the input matrix is singular (U[$(F.info), $(F.info)] is zero)."))
+            lastA = ja
+        end
+        n == 0 && (out[:, :, k] .= zero(T); continue)
+        if left
+            # Python A X = B with Julia slices SA = Aᵀ (factored) and SB = Bᵀ: getrs('T') solves
+            # (Aᵀ)ᵀ X = B on Python's B = SBᵀ; the result goes back as Xᵀ.
+            X = LAPACK.getrs!('T', F.factors, F.ipiv, permutedims(B3[:, :, jb]))
+            out[:, :, k] = permutedims(X)
+        else
+            # Python X A = B ⇔ Aᵀ Xᵀ = Bᵀ: Julia's SA \ SB is Xᵀ, Python's X in Julia layout.
+            out[:, :, k] = LAPACK.getrs!('N', F.factors, F.ipiv, B3[:, :, jb])
+        end
+    end
+    r = reshape(out, p, q, batch...)
+    isvec && (r = dropdims(r; dims = 1))
+    _restore(R, r)
+end
+defop("solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor", _solve; namespace = "linalg", method = false,
+      doc = "Solution X of A X = B (or X A = B when left=False) for square A; B may be a (batch of) vector(s); batch dims broadcast. Raises LinAlgError for a singular A.")
+
+function _cholesky(x, upper::Bool)
+    name = "linalg.cholesky"
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x); _square(name, A3)
+    n, nb = size(A3, 1), size(A3, 3)
+    out = Array{T}(undef, n, n, nb)
+    for k in 1:nb
+        # Python's lower triangle of A is the upper triangle of S = Aᵀ, and Hermitian(S, :U) = conj(A).
+        # Its factor U (conj(A) = Uᴴ U) gives Python's L = Uᵀ, i.e. U itself in Julia layout, and
+        # Python's upper factor Lᴴ, i.e. conj(L) = Uᴴ in Julia layout.
+        F = cholesky!(Hermitian(A3[:, :, k], :U); check = false)
+        issuccess(F) || throw(LinAlgError(
+            "$name: $(_batchnote(k, nb))The factorization could not be completed because the input is not positive-definite (the leading minor of order $(F.info) is not positive-definite)."))
+        U = UpperTriangular(F.factors)
+        out[:, :, k] = upper ? Matrix(U') : Matrix(U)
+    end
+    _restore(R, reshape(out, n, n, b...))
+end
+defop("cholesky(A: Tensor, *, upper: bool = False) -> Tensor", _cholesky; namespace = "linalg", method = false,
+      doc = "Cholesky factor L (A = L Lᴴ) of Hermitian positive-definite matrices, reading A's lower triangle; U = Lᴴ when upper=True. Raises LinAlgError when A is not positive-definite.")
+
+function _qr(x, mode)
+    name = "linalg.qr"
+    mode in ("reduced", "complete", "r") || throw(ArgumentError("$name: qr received unrecognized mode '$mode' but expected one of 'reduced' (default), 'r', or 'complete'"))
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x)
+    n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)      # Python (m, n)
+    kq = mode == "complete" ? m : min(m, n)               # columns of Q and rows of R
+    Qo = Array{T}(undef, kq, m, nb)                       # Julia layout of Python (m, kq)
+    Ro = Array{T}(undef, n, kq, nb)                       # Julia layout of Python (kq, n)
+    for k in 1:nb
+        M = permutedims(A3[:, :, k])                      # Python's A, (m, n)
+        F = qr!(M)
+        Rk = zeros(T, kq, n)
+        Rk[1:min(m, n), :] = F.R
+        Ro[:, :, k] = permutedims(Rk)
+        mode == "r" && continue
+        Q = lmul!(F.Q, Matrix{T}(I, m, kq))
+        Qo[:, :, k] = permutedims(Q)
+    end
+    Rr = _restore(R, reshape(Ro, n, kq, b...))
+    mode == "r" && return Array{R}(undef, 0), Rr
+    _restore(R, reshape(Qo, kq, m, b...)), Rr
+end
+defop("qr(A: Tensor, mode: str = 'reduced') -> (Q: Tensor, R: Tensor)", _qr; namespace = "linalg", method = false,
+      doc = "QR decomposition A = Q R (Householder, batched). mode 'reduced': Q (m, k), R (k, n) with k = min(m, n); 'complete': Q (m, m), R (m, n); 'r': R only (Q is empty).")
+
+function _svd(x, full::Bool)
+    name = "linalg.svd"
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x)
+    n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)      # Python (m, n)
+    k = min(m, n)
+    ku, kv = full ? (m, n) : (k, k)
+    Uo = Array{T}(undef, ku, m, nb)                       # Julia layout of Python U (m, ku)
+    So = Array{real(T)}(undef, k, nb)
+    Vo = Array{T}(undef, n, kv, nb)                       # Julia layout of Python Vh (kv, n)
+    for j in 1:nb
+        if k == 0
+            Uo[:, :, j] = Matrix{T}(I, ku, m); Vo[:, :, j] = Matrix{T}(I, n, kv)
+            continue
+        end
+        # S = Aᵀ = conj(V) Σ Uᵀ: Julia's F.U = conj(V) is Vh in Julia layout, F.Vt = Uᵀ is U's.
+        F = svd!(A3[:, :, j]; full = full)
+        Uo[:, :, j] = F.Vt
+        So[:, j] = F.S
+        Vo[:, :, j] = F.U
+    end
+    _restore(R, reshape(Uo, ku, m, b...)), _restore(real(R), reshape(So, k, b...)), _restore(R, reshape(Vo, n, kv, b...))
+end
+defop("svd(A: Tensor, full_matrices: bool = True) -> (U: Tensor, S: Tensor, Vh: Tensor)", _svd;
+      namespace = "linalg", method = false,
+      doc = "Singular value decomposition A = U diag(S) Vh (batched), S real and descending. full_matrices=False gives the reduced U (m, k) and Vh (k, n).")
+
+function _svdvals(name, x)
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x)
+    k, nb = min(size(A3, 1), size(A3, 2)), size(A3, 3)
+    So = Array{real(T)}(undef, k, nb)
+    for j in 1:nb
+        k == 0 || (So[:, j] = svdvals!(A3[:, :, j]))     # singular values of Aᵀ are A's
+    end
+    _restore(real(R), reshape(So, k, b...))
+end
+defop("svdvals(A: Tensor) -> Tensor", x -> _svdvals("linalg.svdvals", x); namespace = "linalg", method = false,
+      doc = "Singular values (real, descending) of matrices (batched).")
+
+function _uplo(name, UPLO)
+    UPLO in ("L", "U") || throw(ArgumentError("$name: UPLO must be 'L' or 'U', got '$UPLO'"))
+    UPLO == "L" ? :U : :L        # Python's lower triangle is the upper one of Julia's S = Aᵀ
+end
+function _eigh(x, UPLO, vectors::Bool)
+    name = vectors ? "linalg.eigh" : "linalg.eigvalsh"
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x); _square(name, A3)
+    ul = _uplo(name, UPLO)
+    n, nb = size(A3, 1), size(A3, 3)
+    W = Array{real(T)}(undef, n, nb)
+    V = vectors ? Array{T}(undef, n, n, nb) : nothing
+    for k in 1:nb
+        n == 0 && continue
+        H = Hermitian(A3[:, :, k], ul)                    # = conj(A) for Python's A
+        if vectors
+            # conj(A) v = w v ⇔ A conj(v) = w conj(v): Python's V = conj(F.vectors), whose
+            # Julia layout Vᵀ is F.vectorsᴴ.
+            F = eigen!(H)
+            W[:, k] = F.values
+            V[:, :, k] = F.vectors'
+        else
+            W[:, k] = eigvals!(H)
+        end
+    end
+    w = _restore(real(R), reshape(W, n, b...))
+    vectors ? (w, _restore(R, reshape(V, n, n, b...))) : w
+end
+defop("eigh(A: Tensor, UPLO: str = 'L') -> (eigenvalues: Tensor, eigenvectors: Tensor)",
+      (x, u) -> _eigh(x, u, true); namespace = "linalg", method = false,
+      doc = "Eigenvalues (real, ascending) and orthonormal eigenvectors (columns) of Hermitian matrices, reading the UPLO triangle.")
+defop("eigvalsh(A: Tensor, UPLO: str = 'L') -> Tensor", (x, u) -> _eigh(x, u, false); namespace = "linalg", method = false,
+      doc = "Eigenvalues (real, ascending) of Hermitian matrices, reading the UPLO triangle.")
+
+function _eig(x, vectors::Bool)
+    name = vectors ? "linalg.eig" : "linalg.eigvals"
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x); _square(name, A3)
+    C = complex(T)
+    n, nb = size(A3, 1), size(A3, 3)
+    W = Array{C}(undef, n, nb)
+    V = vectors ? Array{C}(undef, n, n, nb) : nothing
+    for k in 1:nb
+        n == 0 && continue
+        M = permutedims(A3[:, :, k])                      # right eigenvectors need Python's A itself
+        if vectors
+            F = eigen!(M; sortby = nothing)               # LAPACK order, as PyTorch and NumPy
+            W[:, k] = F.values
+            V[:, :, k] = permutedims(F.vectors)
+        else
+            W[:, k] = eigvals!(M; sortby = nothing)
+        end
+    end
+    CR = R <: Union{Float16,BFloat16} ? ComplexF32 : complex(R)
+    w = _restore(CR, reshape(W, n, b...))
+    vectors ? (w, _restore(CR, reshape(V, n, n, b...))) : w
+end
+defop("eig(A: Tensor) -> (eigenvalues: Tensor, eigenvectors: Tensor)", x -> _eig(x, true); namespace = "linalg", method = false,
+      doc = "Eigenvalues and unit-norm right eigenvectors (columns) of square matrices, always complex, in LAPACK order.")
+defop("eigvals(A: Tensor) -> Tensor", x -> _eig(x, false); namespace = "linalg", method = false,
+      doc = "Eigenvalues of square matrices, always complex, in LAPACK order.")
+
+"Conjugate transpose as a new Matrix."
+_adj(X::Matrix) = [conj(X[j, i]) for i in axes(X, 2), j in axes(X, 1)]
+"X with column j scaled by d[j] (a new Matrix)."
+function _scalecols(X::Matrix{T}, d::Vector) where {T}
+    Y = Matrix{T}(undef, size(X))
+    @inbounds for j in axes(X, 2), i in axes(X, 1)
+        Y[i, j] = X[i, j] * d[j]
+    end
+    Y
+end
+
+"Default/explicit cut-off for pinv and matrix_rank: max(atol, rtol * σmax), PyTorch's defaults."
+function _tol(::Type{R}, atol, rtol, m, n, smax) where {R}
+    rt = rtol !== nothing ? R(rtol) : (atol !== nothing && atol > 0 ? zero(R) : eps(R) * max(m, n))
+    max(atol === nothing ? zero(R) : R(atol), rt * smax)
+end
+
+function _pinv(x, atol, rtol, hermitian::Bool)
+    name = "linalg.pinv"
+    R = eltype(x); T = _lapack_type(name, R); RT = real(T)
+    A3, b = _stack(name, T, x)
+    hermitian && _square(name, A3)
+    n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)      # Python (m, n); pinv is (n, m): Julia (m, n)
+    out = Array{T}(undef, m, n, nb)
+    for k in 1:nb
+        if min(m, n) == 0
+            out[:, :, k] .= zero(T); continue
+        end
+        if hermitian
+            # Hermitian(S, :U) = conj(A) and pinv(conj A) = pinv(A)ᵀ: Python's pinv in Julia layout.
+            F = eigen!(Hermitian(A3[:, :, k], :U))
+            tol = _tol(RT, atol, rtol, m, n, maximum(abs, F.values))
+            d = [abs(w) > tol ? inv(w) : zero(RT) for w in F.values]
+            out[:, :, k] = _gemm!(Matrix{T}(undef, m, n), _scalecols(F.vectors, d), _adj(F.vectors))
+        else
+            # pinv(Aᵀ) = pinv(A)ᵀ: the pseudo-inverse of the Julia slice is Python's in Julia layout.
+            F = svd!(A3[:, :, k])
+            tol = _tol(RT, atol, rtol, m, n, F.S[1])
+            d = [s > tol ? inv(s) : zero(RT) for s in F.S]
+            out[:, :, k] = _gemm!(Matrix{T}(undef, m, n), _scalecols(_adj(F.Vt), d), _adj(F.U))   # V Σ⁺ Uᴴ
+        end
+    end
+    _restore(R, reshape(out, m, n, b...))
+end
+defop("pinv(A: Tensor, *, atol: Optional[float] = None, rtol: Optional[float] = None, hermitian: bool = False) -> Tensor",
+      _pinv; namespace = "linalg", method = false,
+      doc = "Moore-Penrose pseudo-inverse (batched) through the SVD (eigh when hermitian=True); singular values <= max(atol, rtol * σmax) are dropped (rtol defaults to eps * max(m, n)).")
+
+function _matrix_rank(x, atol, rtol, hermitian::Bool)
+    name = "linalg.matrix_rank"
+    R = eltype(x); T = _lapack_type(name, R); RT = real(T)
+    A3, b = _stack(name, T, x)
+    hermitian && _square(name, A3)
+    n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)
+    out = zeros(Int64, nb)
+    for k in 1:nb
+        min(m, n) == 0 && continue
+        s = hermitian ? abs.(eigvals!(Hermitian(A3[:, :, k], :U))) : svdvals!(A3[:, :, k])
+        tol = _tol(RT, atol, rtol, m, n, maximum(s))
+        out[k] = count(v -> v > tol, s)
+    end
+    reshape(out, b)
+end
+defop("matrix_rank(A: Tensor, *, atol: Optional[float] = None, rtol: Optional[float] = None, hermitian: bool = False) -> Tensor",
+      _matrix_rank; namespace = "linalg", method = false,
+      doc = "Numerical rank (int64, batched): the number of singular values > max(atol, rtol * σmax), rtol defaulting to eps * max(m, n).")
+
+# ---- norms ----------------------------------------------------------------------------------------
+
+"Vector ord-norm of A over Julia dims d (a tuple), keeping them as size 1."
+function _vnorm_keep(A::AbstractArray, ord::Real, d::Tuple)
+    nd = ndims(A)
+    keepd = [i for i in 1:nd if !(i in d)]
+    perm = vcat(collect(d), keepd)                        # reduced dims first: columns to reduce
+    P = perm == 1:nd ? A : permutedims(A, perm)
+    nr = prod(Int[size(A, i) for i in d]); nk = prod(Int[size(A, i) for i in keepd])
+    (ord == Inf || ord == -Inf) && nr == 0 && nk > 0 && throw(ArgumentError(
+        "linalg.vector_norm: cannot compute the $(ord) norm on an empty tensor because the operation does not have an identity"))
+    r = _vnorm_cols(reshape(P, nr, nk), Float64(ord))
+    reshape(r, ntuple(i -> i in d ? 1 : size(A, i), nd))
+end
+
+"ord-norm of each column of M (one loop kernel for every ord; sums accumulate in Float64 or wider)."
+function _vnorm_cols(M::Matrix{T}, p::Float64) where {T}
+    R = real(T); W = promote_type(R, Float64)
+    nr, nk = size(M)
+    out = Vector{R}(undef, nk)
+    @inbounds for j in 1:nk
+        if p == Inf || p == -Inf
+            s = abs(M[1, j])
+            for i in 2:nr
+                s = p > 0 ? max(s, abs(M[i, j])) : min(s, abs(M[i, j]))
+            end
+            out[j] = s
+        else
+            s = zero(W)
+            if p == 2
+                for i in 1:nr
+                    s += W(abs2(M[i, j]))
+                end
+                s = sqrt(s)
+            elseif p == 1
+                for i in 1:nr
+                    s += W(abs(M[i, j]))
+                end
+            elseif p == 0
+                for i in 1:nr
+                    s += !iszero(M[i, j])
+                end
+            else
+                for i in 1:nr
+                    s += W(abs(M[i, j]))^p
+                end
+                s = s^(1 / p)
+            end
+            out[j] = R(s)
+        end
+    end
+    out
+end
+
+function _vector_norm(x, ord, dim, keepdim, dtype)
+    name = "linalg.vector_norm"
+    R = dtype === nothing ? eltype(x) : dtype
+    R <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("$name: Expected a floating point or complex tensor as input. Got $(eltype(x))"))
+    T = _acc(R)
+    A = as_dense(T, x)
+    nd = ndims(A)
+    A1 = nd == 0 ? reshape(A, 1) : A
+    d = dim === nothing || isempty(dim) ? ntuple(identity, ndims(A1)) : dim
+    r = _vnorm_keep(A1, ord, d)
+    r = nd == 0 ? reshape(r, ()) : (keepdim ? r : dropdims(r; dims = d))
+    _restore(real(R), r)
+end
+defop("vector_norm(x: Tensor, ord: float = 2, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor",
+      _vector_norm; namespace = "linalg", method = false,
+      doc = "Vector ord-norm over dim (all elements when None): ord may be any real, inf, -inf or 0 (count of nonzeros).")
+
+"Matrix norm of A over Julia dims (jr, jc) = (Python rows, Python columns), keeping both as size 1."
+function _mnorm_keep(name, A::AbstractArray, ord::AbstractString, jr::Int, jc::Int)
+    if ord == "fro"
+        return _vnorm_keep(A, 2, (min(jr, jc), max(jr, jc)))
+    end
+    o = ord == "nuc" ? 0.0 : something(tryparse(Float64, ord), NaN)
+    if ord == "nuc" || o == 2 || o == -2
+        rest = [d for d in 1:ndims(A) if d != jr && d != jc]
+        P = permutedims(A, vcat([jc, jr], rest))
+        P3 = reshape(P, size(P, 1), size(P, 2), prod(size(P)[3:end]))
+        min(size(P3, 1), size(P3, 2)) == 0 && throw(ArgumentError("$name: the $ord norm of an empty matrix is undefined"))
+        vals = [begin
+                    s = svdvals!(P3[:, :, k])
+                    ord == "nuc" ? sum(s) : o == 2 ? s[1] : s[end]
+                end for k in 1:size(P3, 3)]
+        return reshape(vals, ntuple(d -> d == jr || d == jc ? 1 : size(A, d), ndims(A)))
+    end
+    o in (1.0, -1.0, Inf, -Inf) || throw(ArgumentError("$name: Order $ord not supported (expected 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2)"))
+    inner, outer = abs(o) == 1 ? (jr, jc) : (jc, jr)     # ord ±1: max column sum; ±inf: max row sum
+    size(A, outer) == 0 && throw(ArgumentError("$name: the $ord norm of an empty matrix is undefined"))
+    _vnorm_keep(_vnorm_keep(A, 1, (inner,)), o > 0 ? Inf : -Inf, (outer,))
+end
+
+function _matrix_norm(x, ord, dims, keepdim, dtype)
+    name = "linalg.matrix_norm"
+    R = dtype === nothing ? eltype(x) : dtype
+    R <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("$name: Expected a floating point or complex tensor as input. Got $(eltype(x))"))
+    ndims(x) >= 2 || throw(ArgumentError("$name: The input tensor A must have at least 2 dimensions, got shape $(_pyshape(x))"))
+    length(dims) == 2 || throw(ArgumentError("$name: dim must be a 2-tuple, got $(length(dims)) dims"))
+    jr, jc = dims
+    jr == jc && throw(ArgumentError("$name: dims must be different, got $jr twice"))
+    T = _acc(R)
+    A = as_dense(T, x)
+    r = _mnorm_keep(name, A, ord, jr, jc)
+    keepdim || (r = dropdims(r; dims = (min(jr, jc), max(jr, jc))))
+    _restore(real(R), r)
+end
+defop("_matrix_norm(A: Tensor, ord: str, dim: IntList, keepdim: bool, dtype: DType = None) -> Tensor",
+      _matrix_norm; namespace = "linalg", method = false,
+      doc = "Kernel of linalg.matrix_norm / linalg.norm: ord as text ('fro', 'nuc', 'inf', '-inf', '1', '-1', '2', '-2'), dim as Julia dims (rows, columns).")
+
+function _cond(x, ord)
+    name = "linalg.cond"
+    R = eltype(x); T = _lapack_type(name, R); RT = real(T)
+    A3, b = _stack(name, T, x)
+    n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)
+    out = Array{RT}(undef, nb)
+    o = something(tryparse(Float64, ord), NaN)
+    if o == 2 || o == -2                                  # σmax/σmin: any shape
+        for k in 1:nb
+            s = min(m, n) == 0 ? RT[] : svdvals!(A3[:, :, k])
+            out[k] = isempty(s) ? zero(RT) : (o == 2 ? s[1] / s[end] : s[end] / s[1])
+        end
+    elseif ord in ("fro", "nuc") || o in (1.0, -1.0, Inf, -Inf)
+        _square(name, A3)
+        for k in 1:nb
+            S = A3[:, :, k]
+            Si = try
+                _inv_slice(name, copy(S), 1, 1)
+            catch e
+                e isa LinAlgError || rethrow()
+                nothing
+            end
+            # S = Aᵀ and inv(S) is Python's inverse in the same layout: Python rows are Julia dim 2.
+            out[k] = Si === nothing ? RT(Inf) :
+                _mnorm_keep(name, S, ord, 2, 1)[1] * _mnorm_keep(name, Si, ord, 2, 1)[1]
+        end
+    else
+        throw(ArgumentError("$name: Order $ord not supported (expected None, 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2)"))
+    end
+    _restore(real(R), reshape(out, b))
+end
+defop("_cond(A: Tensor, p: str) -> Tensor", _cond; namespace = "linalg", method = false,
+      doc = "Kernel of linalg.cond: p as text ('2', '-2', 'fro', 'nuc', '1', '-1', 'inf', '-inf').")
+
+# ---- shape-level helpers of the linalg namespace --------------------------------------------------
+
+defop("matmul(input: Tensor, other: Tensor) -> Tensor", _matmul; namespace = "linalg", method = false,
+      doc = "Matrix product with NumPy/PyTorch semantics; same as jtensor.matmul.")
+defop("outer(x1: Tensor, x2: Tensor) -> Tensor", _outer; namespace = "linalg", method = false,
+      doc = "Outer product of two vectors.")
+function _matrix_transpose(x)
+    ndims(x) >= 2 || throw(ArgumentError("linalg.matrix_transpose: expected a tensor with at least 2 dimensions, got shape $(_pyshape(x))"))
+    permutedims(dense(x), (2, 1, ntuple(d -> d + 2, ndims(x) - 2)...))
+end
+defop("matrix_transpose(x: Tensor) -> Tensor", _matrix_transpose; namespace = "linalg", method = false,
+      doc = "Swap the last two dims (a new tensor).")
+defop("tensordot(x1: Tensor, x2: Tensor, *, axes: Tensor = 2) -> Tensor",
+      (a, b, d) -> _tensordot("linalg.tensordot", a, b, d); namespace = "linalg", method = false,
+      doc = "Array-API tensordot: axes is an int or a pair of dim lists, as in jtensor.tensordot.")
