@@ -1,0 +1,62 @@
+"""Linear layers: Identity, Linear (and MultiheadAttention's NonDynamicallyQuantizableLinear)."""
+import math
+
+from ... import dtypes as _D
+from ..._tensor import empty as _empty
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = ["Identity", "Linear", "NonDynamicallyQuantizableLinear"]
+
+
+def _factory_dtype(dtype, device=None):
+    if device is not None and not str(device).startswith("cpu"):
+        raise ValueError(f"unsupported device {device!r} (jtensor runs on the CPU)")
+    return _D.default_float if dtype is None else _D.as_dtype(dtype)
+
+
+class Identity(Module):
+    """Returns its input; arguments are accepted and ignored."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias; weight (out_features, in_features) ~ kaiming_uniform_(a=sqrt(5)),
+    bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)), as PyTorch."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        dt = _factory_dtype(dtype, device)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(_empty((out_features, in_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(_empty(out_features, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under another name: MultiheadAttention's out_proj (PyTorch's class name, kept so that
+    reprs match)."""
