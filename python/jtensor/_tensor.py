@@ -12,7 +12,9 @@ import operator
 
 import numpy as np
 
+from . import autograd
 from . import bridge
+from . import overrides
 from . import dtypes as D
 from .registry import REGISTRY, broadcast_shapes, norm_dim
 
@@ -72,7 +74,76 @@ class Tensor:
     def _view(self, shape, strides, offset):
         t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
         t._version = self._version
+        if self.requires_grad and autograd._enabled[0]:
+            autograd.record_view(self, t, autograd.view_geometry(self, t.shape, t._strides, offset))
         return t
+
+    # -- autograd ------------------------------------------------------------------------------------
+    requires_grad = False   # instance attributes once set; class defaults keep plain tensors light
+    grad = None
+    grad_fn = None
+    _out_index = 0
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.dtype.kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point and complex dtype can require gradients (got {self.dtype.name})")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """A tensor sharing this one's memory, cut from the autograd graph."""
+        t = Tensor._make(self._base, self._baddr, self._offset, self.shape, self._strides, self.dtype)
+        t._version = self._version
+        return t
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        import weakref
+        if self.grad_fn.retained is None:
+            self.grad_fn.retained = {}
+        self.grad_fn.retained[self._out_index] = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        r = self.grad_fn.retained if self.grad_fn is not None else None
+        return bool(r) and self._out_index in r and r[self._out_index]() is self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            hooks = self.__dict__.setdefault("_hooks", [])
+        else:
+            if self.grad_fn.pre_hooks is None:
+                self.grad_fn.pre_hooks = {}
+            hooks = self.grad_fn.pre_hooks.setdefault(self._out_index, [])
+        hooks.append(hook)
+
+        class _Handle:
+            def remove(self_inner):
+                if hook in hooks:
+                    hooks.remove(hook)
+        return _Handle()
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate the gradient of this tensor into the leaves' ``.grad``."""
+        autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def __init__(self, *args, **kwargs):
         raise TypeError("create tensors with jt.tensor(...), jt.asarray(...), jt.zeros(...) and friends")
@@ -120,6 +191,8 @@ class Tensor:
         return not self._base.flags.writeable
 
     def is_contiguous(self):
+        if self.numel() == 0:
+            return True  # as torch: an empty tensor is contiguous whatever its strides
         s = 1
         for n, st in zip(reversed(self.shape), reversed(self._strides)):
             if n != 1 and st != s:
@@ -277,6 +350,9 @@ class Tensor:
         return self if self.is_contiguous() else self.clone()
 
     def copy_(self, src):
+        if isinstance(src, Tensor) and _overlaps(self, src) and (src.data_ptr() != self.data_ptr()
+                                                                 or src._strides != self._strides):
+            src = src.clone()  # the kernel writes as it reads: read all of src first, as NumPy does
         return REGISTRY.ops["copy_"].fn(self, src)
 
     def fill_(self, value):
@@ -315,7 +391,9 @@ class Tensor:
         s = norm_dim(start_dim, self.ndim, "flatten")
         e = norm_dim(end_dim, self.ndim, "flatten")
         if s > e:
-            raise ValueError("flatten() has invalid args: start_dim cannot come after end_dim")
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if s == e:
+            return self  # as torch: nothing to merge, strides stay as they are
         return self.reshape(self.shape[:s] + (_numel(self.shape[s:e + 1]),) + self.shape[e + 1:])
 
     def unflatten(self, dim, sizes):
@@ -398,18 +476,21 @@ class Tensor:
         if len(sizes) < self.ndim:
             raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({self.ndim})")
         off = len(sizes) - self.ndim
-        shape, st = [], []
-        for i, s in enumerate(sizes):
+        shape, st = [0] * len(sizes), [0] * len(sizes)
+        for i in range(len(sizes) - 1, -1, -1):  # from the last dim, as torch (strides of new dims)
+            s = sizes[i]
             if i < off:
                 if s < 0:
                     raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
-                shape.append(s); st.append(0)
+                shape[i] = s
+                if s == 1 and self.ndim:  # a new size-1 dim gets the stride an unsqueeze would give it
+                    st[i] = shape[i + 1] * st[i + 1]
                 continue
             cur = self.shape[i - off]
             if s == -1 or s == cur:
-                shape.append(cur); st.append(self._strides[i - off])
+                shape[i], st[i] = cur, self._strides[i - off]
             elif cur == 1:
-                shape.append(s); st.append(0)
+                shape[i] = s
             else:
                 raise RuntimeError(f"expand: the expanded size of the tensor ({s}) must match the existing size ({cur}) at non-singleton dimension {i}")
         return self._view(shape, st, self._offset)
@@ -423,10 +504,12 @@ class Tensor:
     def narrow(self, dim, start, length):
         d = norm_dim(dim, self.ndim, "narrow")
         n = self.shape[d]
+        if not -n <= start <= n:
+            raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got {start})")
         if start < 0:
             start += n
-        if not (0 <= start <= n and 0 <= length and start + length <= n):
-            raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})")
+        if not (0 <= length and start + length <= n):
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})")
         shape = list(self.shape)
         shape[d] = length
         return self._view(shape, self._strides, self._offset + start * self._strides[d])
@@ -464,12 +547,12 @@ class Tensor:
         if isinstance(split_size_or_sections, int):
             s = split_size_or_sections
             if s <= 0 and n > 0:
-                raise ValueError("split: split_size must be positive")
+                raise RuntimeError(f"split: split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
             sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
         else:
             sizes = list(split_size_or_sections)
             if sum(sizes) != n:
-                raise ValueError(f"split: sections {sizes} don't sum to the dimension size {n}")
+                raise RuntimeError(f"split: sections {sizes} don't sum to the dimension size {n}")
         out, start = [], 0
         for s in sizes:
             out.append(self.narrow(d, start, s))
@@ -479,7 +562,7 @@ class Tensor:
     def chunk(self, chunks, dim=0):
         d = norm_dim(dim, self.ndim, "chunk")
         if chunks <= 0:
-            raise ValueError("chunk: chunks must be positive")
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         return self.split(max(1, -(-self.shape[d] // chunks)), d)
 
     def tensor_split(self, indices_or_sections, dim=0):
@@ -487,24 +570,42 @@ class Tensor:
         n = self.shape[d]
         if isinstance(indices_or_sections, int):
             k = indices_or_sections
+            if k <= 0:
+                raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {k}")
             q, r = divmod(n, k)
             bounds = [i * q + min(i, r) for i in range(k + 1)]
         else:
-            bounds = [0] + [min(max(i, 0), n) for i in indices_or_sections] + [n]
+            # indices are slice bounds: negative ones count from the end, as in torch
+            bounds = [0] + [min(max(int(i) + n if int(i) < 0 else int(i), 0), n) for i in indices_or_sections] + [n]
         return tuple(self.narrow(d, a, max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
 
     def unfold(self, dimension, size, step):
         d = norm_dim(dimension, self.ndim, "unfold")
+        if step <= 0:
+            raise RuntimeError(f"unfold: step is {step} but must be > 0")
+        if not 0 <= size <= (self.shape[d] if self.ndim else 1):
+            raise RuntimeError(f"unfold: size {size} must be in [0, {self.shape[d] if self.ndim else 1}] (the size of dimension {d})")
+        if self.ndim == 0:
+            return self._view((size,), (1,), self._offset)
         n = (self.shape[d] - size) // step + 1
-        if n < 0 or size < 0:
-            raise RuntimeError(f"unfold: size {size} exceeds dimension size {self.shape[d]}")
         shape = list(self.shape); shape[d] = n
         st = list(self._strides); st[d] = self._strides[d] * step
         return self._view(shape + [size], st + [self._strides[d]], self._offset)
 
     def as_strided(self, size, stride, storage_offset=None):
         off = self._offset if storage_offset is None else storage_offset
-        return self._view(tuple(size), tuple(stride), off)
+        size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+        if len(size) != len(stride):
+            raise RuntimeError(f"as_strided: mismatch in length of strides {len(stride)} and shape {len(size)}")
+        if off < 0 or any(s < 0 for s in size) or any(s < 0 for s in stride):
+            raise RuntimeError("as_strided: negative sizes, strides and storage offsets are not supported")
+        # never let a view reach outside the storage (that would read or write foreign memory)
+        need = off + 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
+        have = (self._base.size * self._base.itemsize) // self.dtype.itemsize
+        if need > have:
+            raise RuntimeError(f"as_strided: sizes {list(size)}, strides {list(stride)} and storage offset {off} need "
+                               f"a storage of {need} elements, but it holds {have}")
+        return self._view(size, stride, off)
 
     # -- indexing ------------------------------------------------------------------------------------------
     def __getitem__(self, key):
@@ -522,6 +623,12 @@ class Tensor:
         from . import array_api
         return array_api
 
+    def to_device(self, device, /, *, stream=None):
+        """Array API: this tensor on `device` ("cpu", the only device: itself)."""
+        if str(device) != "cpu":
+            raise ValueError(f"to_device(): unsupported device {device!r} (jtensor runs on the CPU)")
+        return self
+
     # -- DLPack ---------------------------------------------------------------------------------------------
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         from .dlpack import to_dlpack
@@ -529,6 +636,25 @@ class Tensor:
 
     def __dlpack_device__(self):
         return (1, 0)  # kDLCPU
+
+
+def _byte_span(t):
+    """[first, last] byte addresses that tensor `t` can touch."""
+    lo = hi = t.data_ptr()
+    for n, st in zip(t.shape, t._strides):
+        if st > 0:
+            hi += (n - 1) * st * t.dtype.itemsize
+        else:
+            lo += (n - 1) * st * t.dtype.itemsize
+    return lo, hi + t.dtype.itemsize - 1
+
+
+def _overlaps(a, b):
+    """Whether tensors a and b may share memory (conservative: compares address ranges)."""
+    if a.numel() == 0 or b.numel() == 0:
+        return False
+    (alo, ahi), (blo, bhi) = _byte_span(a), _byte_span(b)
+    return alo <= bhi and blo <= ahi
 
 
 def _rebuild(arr, dtype_name):
@@ -556,6 +682,8 @@ def _infer_shape(shape, numel):
 
 def _view_strides(old_shape, old_strides, new_shape):
     """Strides viewing a tensor of old shape/strides at new_shape without copying, or None."""
+    if _numel(old_shape) == 0 and tuple(old_shape) == tuple(new_shape):
+        return tuple(old_strides)  # as torch's computeStride: strides are arbitrary here, keep them
     if _numel(old_shape) == 0 or not old_shape:
         return _contig_strides(new_shape)
     # Group old dims into contiguous chunks and match new dims against them (PyTorch's computeStride).
@@ -615,14 +743,14 @@ def from_numpy(arr):
     """A tensor sharing `arr`'s memory (writes are seen by both); read-only arrays give read-only tensors."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(arr).__name__}")
+    if not arr.dtype.isnative:
+        raise ValueError("from_numpy: byte-swapped (non-native) arrays are not supported")
     dt = D.from_numpy(arr.dtype)
     isz = arr.itemsize
     if any(s < 0 for s in arr.strides):
         raise ValueError("from_numpy: arrays with negative strides are not supported; pass arr.copy()")
     if any(s % isz for s in arr.strides):
         raise ValueError("from_numpy: strides must be multiples of the element size")
-    if not arr.dtype.isnative:
-        raise ValueError("from_numpy: byte-swapped (non-native) arrays are not supported")
     strides = tuple(s // isz for s in arr.strides)
     if arr.size == 0:
         base = np.empty(0, arr.dtype)
@@ -647,34 +775,81 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if isinstance(data, Tensor):
         t = data.clone() if dtype is None else data.to(dtype, copy=True)
         return t
-    if hasattr(data, "__dlpack__") and not isinstance(data, np.ndarray):
+    if hasattr(data, "__dlpack__") and not isinstance(data, (np.ndarray, np.generic)):
         from .dlpack import from_dlpack
         t = from_dlpack(data)
         return t.clone() if dtype is None else t.to(dtype, copy=True)
     dt = None if dtype is None else D.as_dtype(dtype)
-    if isinstance(data, np.ndarray):
-        src = data
-    else:
-        src = np.asarray(_unwrap_nested(data))
+    if isinstance(data, (np.ndarray, np.generic)):
+        src = np.asarray(data)  # NumPy arrays and scalars keep their dtype, as in torch
+        if not src.dtype.isnative:
+            src = src.astype(src.dtype.newbyteorder("="))
         if dt is None:
-            k = src.dtype.kind
-            if k == "f":
-                src = src.astype(D.default_float.np_dtype)
-            elif k == "c":
-                src = src.astype(np.complex64 if D.default_float is D.float32 else np.complex128)
-            elif k in "iu" and src.dtype != np.uint8:
-                src = src.astype(np.int64)
-            elif k not in "biu":
-                raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} data")
-    if dt is None:
-        dt = D.from_numpy(src.dtype)
-        out = empty(src.shape, dtype=dt)
-        out.numpy()[...] = src
-        return out
-    t = from_numpy(np.ascontiguousarray(src)) if src.dtype.kind in "biufc" else None
+            dt = D.from_numpy(src.dtype)
+            out = empty(src.shape, dtype=dt)
+            out.numpy()[...] = src
+            return out
+    else:
+        inferred = _leaf_dtype(data) if dt is None else None
+        src = np.asarray(_unwrap_nested(data))
+        if src.dtype == np.uint64 or (src.dtype == object and _has_big_int(data)):
+            raise OverflowError("tensor(): Python int too large to convert to int64")
+        if src.dtype.kind not in "biufc":
+            raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} data")
+        if dt is None:
+            dt = inferred if inferred is not None else D.default_float  # [] -> float32, as torch
+            if dt.np_dtype is not None:
+                out = empty(src.shape, dtype=dt)
+                out.numpy()[...] = src  # NumPy assignment converts every leaf to dt
+                return out
+            src = src.astype(np.float32)  # bfloat16 leaves come back as float32
+    # (np.ascontiguousarray makes 0-d arrays 1-d: reshape back)
+    t = from_numpy(np.ascontiguousarray(src).reshape(src.shape)) if src.dtype.kind in "biufc" else None
     if t is None:
         raise TypeError(f"tensor(): cannot convert {type(data).__name__}")
     return t.to(dt) if t.dtype is not dt else t.clone()
+
+
+_PY_KINDS = {bool: "b", int: "i", float: "f", complex: "c"}
+
+
+def _leaf_dtype(data):
+    """torch.tensor's dtype for Python data: the promotion of every leaf's dtype, where Python
+    floats/complexes count as the default float/complex dtype, ints as int64, and NumPy scalars,
+    arrays and tensors keep their own dtype. None when there are no leaves (empty lists)."""
+    found = set()
+
+    def walk(x):
+        if isinstance(x, (list, tuple)):
+            for ty in set(map(type, x)):
+                if ty in _PY_KINDS:
+                    found.add(D.dtype_of_scalar(ty()))
+                else:
+                    for y in x:
+                        if type(y) is ty:
+                            walk(y)
+        elif isinstance(x, Tensor):
+            found.add(x.dtype)
+        elif isinstance(x, (np.ndarray, np.generic)):
+            if x.dtype.kind in "biufc":
+                found.add(D.from_numpy(x.dtype))
+        elif isinstance(x, (bool, int, float, complex)):
+            found.add(D.dtype_of_scalar(x))
+
+    walk(data)
+    if not found:
+        return None
+    found = sorted(found, key=lambda d: d.code)
+    r = found[0]
+    for d in found[1:]:
+        r = D.promote_types(r, d)
+    return r
+
+
+def _has_big_int(data):
+    if isinstance(data, (list, tuple)):
+        return any(_has_big_int(x) for x in data)
+    return isinstance(data, int) and not -2**63 <= data < 2**63
 
 
 def _unwrap_nested(data):
@@ -710,3 +885,42 @@ def asarray(obj, dtype=None, device=None, copy=None):
     if copy:
         return t.clone()
     return t
+
+
+# ---- __jtensor_function__ for Tensor methods that are not registry ops (views, conversions) ------
+def _default_jtensor_function(cls, func, types, args=(), kwargs=None):
+    """Run `func` with the protocol off; Tensor results become `cls` (a Tensor subclass)."""
+    if not all(issubclass(cls, t) or not issubclass(t, Tensor) for t in types):
+        return NotImplemented
+    with overrides.disabled():
+        ret = func(*args, **(kwargs or {}))
+    return overrides.convert(ret, cls)
+
+
+def _as_subclass(self, cls):
+    """This tensor's data and metadata as an instance of a Tensor subclass `cls` (no copy)."""
+    t = object.__new__(cls)
+    for k in ("_base", "_baddr", "_offset", "shape", "_strides", "dtype", "_version"):
+        setattr(t, k, getattr(self, k))
+    if self.requires_grad:
+        t.requires_grad = True
+        t.grad_fn = self.grad_fn
+        t._out_index = self._out_index
+    return t
+
+
+Tensor.__jtensor_function__ = classmethod(_default_jtensor_function)
+Tensor.as_subclass = _as_subclass
+overrides._Tensor = Tensor
+_OVERRIDABLE = ("view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "ravel", "permute",
+                "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis", "squeeze", "unsqueeze",
+                "expand", "expand_as", "broadcast_to", "narrow", "select", "diagonal", "unbind", "split",
+                "chunk", "tensor_split", "unfold", "as_strided", "__getitem__", "__setitem__", "contiguous",
+                "clone", "to", "astype", "detach", "copy_", "fill_", "zero_", "numpy", "item", "tolist",
+                "backward")
+for _name in _OVERRIDABLE:
+    setattr(Tensor, _name, overrides.overridable(getattr(Tensor, _name)))
+for _name in ("T", "mT", "mH"):
+    _prop = getattr(Tensor, _name)
+    setattr(Tensor, _name, property(overrides.overridable(_prop.fget)))
+del _name, _prop

@@ -51,7 +51,7 @@ def _expand_key(t, key):
             out.extend([slice(None)] * (t.ndim - n_real))
         else:
             out.append(k)
-    if Ellipsis not in key:
+    if not any(k is Ellipsis for k in key):  # (`in` would compare arrays elementwise)
         out.extend([slice(None)] * (t.ndim - n_real))
     return out
 
@@ -64,7 +64,8 @@ def _basic(t, key):
     d = 0
     for k in key:
         if k is None:
-            shape.append(1); strides.append(0)
+            # torch's stride for a new axis (unsqueeze): that of the next dim times its size
+            shape.append(1); strides.append(t._strides[d] * t.shape[d] if d < t.ndim else 1)
         elif isinstance(k, bool):
             # a Python bool indexes like a new axis of length 1 (True) or 0 (False)
             adv.append((len(shape), _T().tensor([0] if k else [], dtype=D.int64)))
@@ -76,8 +77,7 @@ def _basic(t, key):
                 raise ValueError("step must be greater than zero (negative steps are not supported, as in PyTorch)")
             length = max(0, (stop - start + step - 1) // step)
             shape.append(length); strides.append(t._strides[d] * step)
-            if length:
-                off += start * t._strides[d]
+            off += start * t._strides[d]  # even when empty, as torch (start is clamped to [0, n])
             d += 1
         elif isinstance(k, (int, np.integer)) or (isinstance(k, Tensor) and k.ndim == 0 and k.dtype.kind in "iu"):
             i = int(k)
@@ -87,7 +87,13 @@ def _basic(t, key):
             off += (i % n) * t._strides[d]
             d += 1
         elif _is_advanced(k):
-            idx = k if isinstance(k, Tensor) else _T().asarray(np.asarray(k) if not isinstance(k, np.ndarray) else k)
+            if isinstance(k, Tensor):
+                idx = k
+            else:
+                arr = np.asarray(k)
+                if arr.size == 0 and arr.dtype.kind == "f":  # `[]` is an empty integer index, as in NumPy
+                    arr = arr.astype(np.int64)
+                idx = _T().asarray(arr)
             if idx.dtype is D.bool_:
                 if idx.ndim == 0:
                     adv.append((len(shape), _T().tensor([0] if idx.item() else [], dtype=D.int64)))
@@ -120,7 +126,11 @@ def _offsets(v, adv):
     ops = REGISTRY.ops
     idx = [a for _, a in adv]
     from .registry import broadcast_shapes
-    ishape = broadcast_shapes(*[i.shape for i in idx])
+    try:
+        ishape = broadcast_shapes(*[i.shape for i in idx])
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                         + " ".join(str(tuple(i.shape)) for i in idx)) from None
     dims = [d for d, _ in adv]
     contiguous = dims == list(range(dims[0], dims[0] + len(dims)))
     rest = [d for d in range(v.ndim) if d not in dims]
@@ -151,7 +161,8 @@ def _offsets(v, adv):
         p = (rest.index(d)) if before else (lead + len(ishape) + (rest.index(d) - lead if contiguous else rest.index(d)))
         shp = [1] * nd
         shp[p] = v.shape[d]
-        term = T.arange(v.shape[d]) * v._strides[d]
+        from .creation import arange
+        term = arange(v.shape[d]) * v._strides[d]
         total = total + term.reshape(shp)
         k += 1
     total = total.expand(out_shape) if total.shape != out_shape else total
@@ -186,5 +197,7 @@ def setitem(t, key, value):
         from .creation import full
         value = full((), value, dtype=t.dtype)
     t._check_writable("setitem")
+    if T._overlaps(t, value):
+        value = value.clone()  # the scatter writes as it reads: read all of value first, as NumPy does
     REGISTRY.ops["_put_offsets"].fn(v, offs.contiguous(), value.expand(shape) if value.shape != shape else value)
     t._bump()
