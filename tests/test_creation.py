@@ -312,13 +312,11 @@ def test_arange_tensor_bounds():
     assert jt.arange(jt.tensor(4)).tolist() == [0, 1, 2, 3]
 
 
-LINSPACE_ONE_BUG = ("julia/src/ops/creation.jl _linspace: with steps == 1 it returns [end]; torch and NumPy "
-                    "return [start] (half = steps ÷ 2 is 0, so the only value is computed from the end)")
 
 
 @pytest.mark.parametrize("args", [(0, 1, 5), (-2.5, 7.5, 11), (3, -1, 4), (0, 1, 0), (1, 100, 7), (0, 10, 1000),
                                   (2, 2, 3), (0, 1, 2),
-                                  pytest.param((0, 1, 1), marks=pytest.mark.xfail(strict=True, reason=LINSPACE_ONE_BUG))])
+                                  (0, 1, 1)])
 def test_linspace_like_torch(args):
     t, r = jt.linspace(*args), torch.linspace(*args)
     assert t.dtype is jt.float32 and t.shape == tuple(r.shape)
@@ -358,12 +356,10 @@ def test_rand_same_seed_same_values():
     assert not np.array_equal(jt.rand(100).numpy(), jt.rand(100).numpy())  # the stream advances
 
 
-RAND_F16_BUG = ("julia/src/ops/creation.jl _rand: Float16 samples are Float32 samples rounded to Float16, "
-                "so values just below 1 round up to 1.0 (rand must be in [0, 1))")
 
 
 @pytest.mark.parametrize("dtype", [jt.float32, jt.float64,
-                                   pytest.param(jt.float16, marks=pytest.mark.xfail(strict=True, reason=RAND_F16_BUG))])
+                                   jt.float16])
 def test_rand_range_and_dtype(dtype):
     jt.manual_seed(0)
     x = jt.rand(4000, dtype=dtype)

@@ -411,9 +411,6 @@ def test_julia_buffers_freed_after_python_drops_them():
     assert handle not in jt.bridge._pending
 
 
-@pytest.mark.xfail(strict=True, reason="bridge.py _drain: handles are removed from _pending before _release runs; "
-                                       "a KeyboardInterrupt (SIGINT) between the two loses them and their Julia "
-                                       "buffers are never freed")
 def test_interrupted_release_loses_no_buffers(monkeypatch):
     import gc
     x = jt.ones(3)

@@ -246,9 +246,6 @@ def test_copy_from_overlapping_memory():
     assert z.tolist() == [1, 2, 3, 4, 5, 5]
 
 
-@pytest.mark.xfail(strict=True, reason="registry.py run_map: in-place ops read inputs that overlap the output "
-                                       "while writing it (x += x.T gives [[0, 3], [5, 6]]); torch raises, "
-                                       "NumPy buffers the input")
 def test_inplace_op_with_overlapping_input():
     x = jt.arange(4.0).reshape(2, 2)
     x += x.T

@@ -890,8 +890,8 @@ def asarray(obj, dtype=None, device=None, copy=None):
 # ---- __jtensor_function__ for Tensor methods that are not registry ops (views, conversions) ------
 def _default_jtensor_function(cls, func, types, args=(), kwargs=None):
     """Run `func` with the protocol off; Tensor results become `cls` (a Tensor subclass)."""
-    if not all(issubclass(cls, t) or not issubclass(t, Tensor) for t in types):
-        return NotImplemented
+    if not all(issubclass(cls, t) for t in types):
+        return NotImplemented   # another overriding type takes part: let it handle the call
     with overrides.disabled():
         ret = func(*args, **(kwargs or {}))
     return overrides.convert(ret, cls)

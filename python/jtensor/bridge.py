@@ -69,6 +69,13 @@ def start():
         install = _locate.locate()
         _locate.prepare_environment(install)
         mode = ctypes.RTLD_GLOBAL
+        # libjulia brings a libunwind whose _Unwind_* symbols would otherwise serve the C++
+        # exceptions of libraries loaded later (PyTorch), which then crash: make GCC's unwinder
+        # the global provider of that ABI first.
+        try:
+            ctypes.CDLL("libgcc_s.so.1", mode)
+        except OSError:
+            pass
         if install.libunwind_fix:
             ctypes.CDLL(install.libunwind_fix, mode)
         lib = ctypes.CDLL(install.libjulia, mode)
@@ -154,16 +161,20 @@ reload_hook = None
 
 
 def _drain():
-    handles = _pending[:]
-    del _pending[:len(handles)]
+    n = len(_pending)
+    handles = _pending[:n]
     if RELOAD_REQUEST in handles:
+        _pending[:] = [h for h in _pending if h != RELOAD_REQUEST]
+        n -= handles.count(RELOAD_REQUEST)
         handles = [h for h in handles if h != RELOAD_REQUEST]
         if reload_hook is not None:
             reload_hook()
     if not handles:
         return
     buf = (ctypes.c_int64 * len(handles))(*handles)
-    if _release(ctypes.addressof(buf), len(handles)):
+    status = _release(ctypes.addressof(buf), len(handles))
+    del _pending[:n]   # only once Julia has them: an interrupt before this leaves them queued
+    if status:
         raise last_error("release")
 
 

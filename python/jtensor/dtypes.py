@@ -86,8 +86,10 @@ def as_dtype(x):
         return complex64 if default_float is float32 else complex128
     if isinstance(x, str) and x in BY_NAME:
         return BY_NAME[x]
-    if hasattr(x, "name") and getattr(x, "name", None) in BY_NAME and "torch" in type(x).__module__:
-        return BY_NAME[x.name if x.name != "bool" else "bool"]
+    if type(x).__module__ == "torch" and str(x).startswith("torch."):   # a torch.dtype
+        name = str(x)[len("torch."):]
+        if name in BY_NAME:
+            return BY_NAME[name]
     try:
         return from_numpy(x)
     except TypeError:

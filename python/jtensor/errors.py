@@ -29,7 +29,15 @@ JuliaIndexError = _sub("JuliaIndexError", IndexError)
 JuliaTypeError = _sub("JuliaTypeError", TypeError)
 JuliaMemoryError = _sub("JuliaMemoryError", MemoryError)
 JuliaZeroDivisionError = _sub("JuliaZeroDivisionError", ZeroDivisionError)
-JuliaInterrupt = _sub("JuliaInterrupt", KeyboardInterrupt)
+class JuliaInterrupt(KeyboardInterrupt):
+    """Julia's InterruptException: a KeyboardInterrupt (so ``except Exception`` does not swallow
+    it), with the same ``julia_*`` attributes as JuliaError."""
+
+    def __init__(self, message, julia_type="", julia_message="", julia_backtrace=""):
+        super().__init__(message)
+        self.julia_type = julia_type
+        self.julia_message = julia_message
+        self.julia_backtrace = julia_backtrace
 LinAlgError = _sub("LinAlgError", RuntimeError)  # published as jtensor.linalg.LinAlgError, like torch's
 
 _BY_JULIA_TYPE = {

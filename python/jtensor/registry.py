@@ -305,6 +305,16 @@ def _map_params(op, args, extras):
     return d
 
 
+def _unaliased(a, out):
+    """`a`, or a copy of it when it shares memory with `out` in a different layout (x += x.T):
+    reading it while the output is written would see half-updated values."""
+    if not isinstance(a, _T.Tensor) or not _T._overlaps(a, out):
+        return a
+    if a.data_ptr() == out.data_ptr() and a._strides == out._strides and a.shape == out.shape:
+        return a   # element i reads exactly what it then overwrites: safe
+    return a.clone()
+
+
 def run_map(op, args, extras, out=None, inplace=False):
     """Elementwise driver. `args` are the tensor-position arguments (tensors, scalars or None)."""
     if autograd._enabled[0] and autograd.needs_grad(args):
@@ -360,6 +370,7 @@ def _run_map(op, args, extras, out=None, inplace=False):
         if not D.can_cast(result, out.dtype):
             raise RuntimeError(f"{op.name}: result type {result.name} can't be cast to the desired output type {out.dtype.name}")
         out._check_writable(op.name)
+        args = tuple(_unaliased(a, out) for a in args)
     fresh = out is None
     if fresh:
         out = _T.empty(shape, dtype=result)
@@ -575,6 +586,7 @@ class Registry:
         self.listeners = []
 
     def sync(self, force=False):
+        bridge._check_thread()
         v = bridge.registry_version()
         if v == self.version and not force:
             return False

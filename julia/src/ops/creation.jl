@@ -25,7 +25,7 @@ function _linspace(start, stop, steps::Int, T)
     C = compute_type(T) <: Complex ? ComplexF64 : Float64
     s, e = C(start), C(stop)
     step = steps > 1 ? (e - s) / (steps - 1) : zero(C)
-    half = steps ÷ 2
+    half = (steps + 1) ÷ 2
     @inbounds for i in 1:steps   # from both ends, so the last value is exactly `stop`
         out[i] = jconvert(T, i - 1 < half ? s + step * (i - 1) : e - step * (steps - i))
     end
@@ -48,8 +48,12 @@ _randT(T) = T <: Union{AbstractFloat,Complex} ? T :
 function _rand(shape, T)
     _randT(T)
     C = compute_type(T)
-    A = rand(RNG, C <: Complex ? C : C, shape...)
-    T === C ? A : as_dense(T, A)
+    A = rand(RNG, C, shape...)
+    T === C && return A
+    # rounding a Float32 draw to half precision can reach 1.0: keep the interval half-open
+    below1 = T === BFloat16 ? reinterpret(BFloat16, 0x3f7f) : prevfloat(one(T))
+    map!(x -> min(x, Float32(below1)), A, A)
+    as_dense(T, A)
 end
 function _randn(shape, T)
     _randT(T)

@@ -34,7 +34,11 @@ class Parameter(Tensor):
 
     @classmethod
     def __jtensor_function__(cls, func, types, args=(), kwargs=None):
-        """Run `func` as if the Parameters were plain Tensors; results stay plain Tensors."""
+        """Run `func` as if the Parameters were plain Tensors; results stay plain Tensors.
+        Declines (like Tensor's default) when another overriding type takes part."""
+        for t in types:
+            if not issubclass(cls, t):
+                return NotImplemented
         active = _overrides.active
         prev = active[0]
         active[0] = False
