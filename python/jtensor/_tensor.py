@@ -770,6 +770,13 @@ def _infer_dtype(data):
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of `data` (nested lists, scalars, NumPy arrays, tensors)."""
+    t = _tensor_copy(data, dtype, device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _tensor_copy(data, dtype, device):
     if device is not None and str(device) != "cpu":
         raise ValueError(f"tensor(): unsupported device {device!r} (jtensor runs on the CPU)")
     if isinstance(data, Tensor):

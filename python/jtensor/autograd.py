@@ -125,27 +125,31 @@ class OpNode(Node):
         self.check_saved()
         env = _Env(self.env)
         env["grad"] = grads[0] if grads[0] is not None else None
-        for i, g in enumerate(grads):
-            env[f"grad{i}"] = g
+        # every output has its grad<i> (None when it received no gradient): a multi-output op's
+        # formula may be asked for the gradient of its second output only
+        for i in range(max(len(grads), len(self.op.result_fields or ()))):
+            env[f"grad{i}"] = grads[i] if i < len(grads) else None
+        no_grad_in = all(g is None for g in grads)
         out = []
         per_list = {}
         for pname, inp in self.inputs:
             if inp is None:
                 out.append(None)
                 continue
+            base = pname[:-1].split("[")[0] if pname.endswith("]") else pname
+            code = _formula(self.op, base)
+            if code is None:
+                raise RuntimeError(f"the derivative of '{self.op.qualname}' with respect to '{base}' is not "
+                                   f"implemented (no grad formula in its registry entry)")
             if pname.endswith("]"):   # element k of a TensorList parameter: one formula gives all
-                base, k = pname[:-1].split("[")
+                k = pname[:-1].split("[")[1]
                 if base not in per_list:
-                    code = _formula(self.op, base)
-                    per_list[base] = None if env["grad"] is None or code is None else list(eval(code, _GLOBALS, env))
+                    r = None if no_grad_in else eval(code, _GLOBALS, env)
+                    per_list[base] = None if r is None else list(r)
                 grads_k = per_list[base]
                 out.append(None if grads_k is None else grads_k[int(k)])
                 continue
-            code = _formula(self.op, pname)
-            if code is None:
-                raise RuntimeError(f"the derivative of '{self.op.qualname}' with respect to '{pname}' is not "
-                                   f"implemented (no grad formula in its registry entry)")
-            if env["grad"] is None:
+            if no_grad_in:
                 out.append(None)
                 continue
             g = eval(code, _GLOBALS, env)
@@ -186,6 +190,7 @@ class AccumulateGrad:
 
 # ---- derivative formulas -------------------------------------------------------------------------
 _FORMULA_CACHE = {}
+_NAMES_CACHE = {}
 
 
 def _formula(op, pname):
@@ -194,6 +199,20 @@ def _formula(op, pname):
         src = dict(op.grad).get(pname)
         _FORMULA_CACHE[key] = compile(src, f"<grad of {op.qualname} wrt {pname}>", "eval") if src else None
     return _FORMULA_CACHE[key]
+
+
+def _formula_names(op):
+    """Every name the op's derivative formulas read (parameters, result fields, ops...)."""
+    key = (op.qualname, op.schema, tuple(op.grad))
+    used = _NAMES_CACHE.get(key)
+    if used is None:
+        used = set()
+        for pname, _ in op.grad:
+            code = _formula(op, pname)
+            if code is not None:
+                used.update(code.co_names)
+        _NAMES_CACHE[key] = used = frozenset(used)
+    return used
 
 
 class _Namespace(dict):
@@ -257,30 +276,34 @@ def expand_reduced(g, input, dim, keepdim):
     return g.expand(input.shape)
 
 
+def _cj(t):
+    return t.conj() if t.is_complex() else t
+
+
 @helper
 def matmul_backward_input(grad, input, other):
     if input.ndim == 1 and other.ndim == 1:
-        return grad * other
+        return grad * _cj(other)
     if other.ndim == 1:
-        g = grad.unsqueeze(-1) * other if input.ndim > 1 else grad * other
+        g = grad.unsqueeze(-1) * _cj(other) if input.ndim > 1 else grad * _cj(other)
         return sum_to_size(g, input.shape)
     if input.ndim == 1:
-        g = (grad.unsqueeze(-2) @ other.mT).squeeze(-2)
+        g = (grad.unsqueeze(-2) @ other.mH).squeeze(-2)
         return sum_to_size(g, input.shape)
-    return sum_to_size(grad @ other.mT.conj() if other.is_complex() else grad @ other.mT, input.shape)
+    return sum_to_size(grad @ other.mH, input.shape)
 
 
 @helper
 def matmul_backward_other(grad, input, other):
     if input.ndim == 1 and other.ndim == 1:
-        return grad * input
+        return grad * _cj(input)
     if input.ndim == 1:
-        g = input.unsqueeze(-1) * grad.unsqueeze(-2)
+        g = _cj(input).unsqueeze(-1) * grad.unsqueeze(-2)
         return sum_to_size(g, other.shape)
     if other.ndim == 1:
-        g = (input.mT @ grad.unsqueeze(-1)).squeeze(-1)
+        g = (input.mH @ grad.unsqueeze(-1)).squeeze(-1)
         return sum_to_size(g, other.shape)
-    return sum_to_size(input.mT @ grad, other.shape)
+    return sum_to_size(input.mH @ grad, other.shape)
 
 
 @helper
@@ -353,39 +376,51 @@ def _set_output(t, node, index):
 def record(op, params, run):
     """Run `run()` without recording and attach an OpNode for `op` to its outputs.
 
-    `params` maps each parameter name of the op's signature to the value passed."""
-    if not op.grad:
-        bad = [n for n, v in params.items() if requires_grad_of(v)
-               or (isinstance(v, (list, tuple)) and any(requires_grad_of(x) for x in v))]
-        raise RuntimeError(f"'{op.qualname}' is not differentiable (its registry entry declares no derivative), "
-                           f"but its argument '{bad[0] if bad else '?'}' requires grad")
+    `params` maps each parameter name of the op's signature to the value passed.
+
+    An op whose entry declares no derivative at all still runs: outputs that are not floating
+    point (comparisons, argmax, nonzero...) carry no graph, as in PyTorch, and floating-point ones
+    get a node whose backward raises an error naming the op."""
+    if op.returns == "None" and op.params and op.params[0].type == "Tensor":
+        # a writer that returns nothing (advanced-index assignment): recording nothing would give
+        # silently wrong gradients, so refuse, as PyTorch does for writes it cannot differentiate
+        bad = [p.name for p in op.params if requires_grad_of(params.get(p.name))]
+        raise RuntimeError(f"'{op.qualname}' writes into '{op.params[0].name}' and is not differentiable, but its "
+                           f"argument '{bad[0]}' requires grad; use an out-of-place op (where, scatter, "
+                           f"masked_fill, index_select...) or run it under jt.no_grad()")
     with no_grad():
         result = run()
     outs = result if isinstance(result, tuple) else (result,)
     if not outs or not hasattr(outs[0], "_version"):
         return result
     names = dict(op.grad)
+    undiff = not names   # no derivative declared: backward through this op raises
     inputs = []
     for p in op.params:
         v = params.get(p.name)
         if p.type == "TensorList" and isinstance(v, (list, tuple)):
             for k, item in enumerate(v):
                 if requires_grad_of(item):
-                    inputs.append((f"{p.name}[{k}]", item if p.name in names else None))
-        elif p.name in names and requires_grad_of(v):
+                    inputs.append((f"{p.name}[{k}]", item if p.name in names or undiff else None))
+        elif (p.name in names or undiff) and requires_grad_of(v):
             inputs.append((p.name, v))
         elif requires_grad_of(v) and p.type == "Tensor":
             inputs.append((p.name, None))  # no derivative declared: gradient does not flow here
+    if not any(i is not None for _, i in inputs) or not any(
+            hasattr(t, "_version") and t.dtype.kind in "fc" for t in outs):
+        return result
     env = dict(params)
     env["result"] = outs[0]
     if op.result_fields:
         for f, v in zip(op.result_fields, outs):
             env[f] = v
     node = OpNode(op, inputs, env)
-    node.save([v for v in env.values() if hasattr(v, "_version")]
-              + [x for v in env.values() if isinstance(v, (list, tuple)) for x in v if hasattr(x, "_version")])
-    if not any(i is not None for _, i in inputs):
-        return result
+    # only what the formulas read is checked against in-place changes (`y = x * 2; y.add_(1)`
+    # is fine: mul's formulas do not read its result)
+    used = _formula_names(op)
+    node.save([v for k, v in env.items() if k in used and hasattr(v, "_version")]
+              + [x for k, v in env.items() if k in used and isinstance(v, (list, tuple))
+                 for x in v if hasattr(x, "_version")])
     for i, t in enumerate(outs):
         if hasattr(t, "_version") and t.dtype.kind in "fc":
             _set_output(t, node, i)
@@ -421,17 +456,18 @@ def record_inplace(op, params, target, run):
     for p in op.params:
         v = params.get(p.name)
         if p.name == first:
-            inputs.append((p.name, old if old.requires_grad and p.name in names else None))
+            # the old history gets the formula's gradient, or (no formula) backward raises naming the op
+            inputs.append((p.name, old if old.requires_grad else None))
         elif p.name in names and requires_grad_of(v):
             inputs.append((p.name, v))
         elif requires_grad_of(v) and p.type == "Tensor":
             inputs.append((p.name, None))
     if not any(i is not None for _, i in inputs):
         return target
-    if not op.grad:
-        raise RuntimeError(f"'{op.qualname}' is not differentiable (no derivative in its registry entry)")
     node = OpNode(op, inputs, env)
-    node.save([v for k, v in env.items() if hasattr(v, "_version") and k != "result" and v is not target])
+    # saved after the write: a later in-place change of the result (read by e.g. exp_'s formula) raises
+    used = _formula_names(op)
+    node.save([v for k, v in env.items() if hasattr(v, "_version") and k in used])
     if target.dtype.kind in "fc":
         _set_output(target, node, 0)
     return target
@@ -709,3 +745,6 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
             gs = grad([out.sum()], d, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
     return gradcheck(first, inputs, eps=eps, atol=atol, rtol=rtol)
+
+
+from . import _derivatives  # noqa: E402,F401  (the helpers of derivative formulas register themselves)

@@ -58,7 +58,7 @@ defmap("hypot(input: Tensor, other: Tensor) -> Tensor", fhypot; dtypes = "promot
 @inline fcopysign(x::Complex, y::Complex) = _realonly("copysign")
 @inline fcopysign(x::Real, y::Real) = fcopysign(promote(float(x), float(y))...)
 defmap("copysign(input: Tensor, other: Tensor) -> Tensor", fcopysign; dtypes = "promote_float",
-       grad = ["input" => "grad * sign(input) * sign(result)"],
+       grad = ["input" => "grad * sign(input) * sign(result)", "other" => "zeros_like(grad)"],
        doc = "The magnitude of input with the sign (sign bit, so -0.0 and NaN signs count) of other.")
 
 "C's nextafter: the next representable value after x toward y (y itself when equal)."
@@ -79,4 +79,4 @@ defmap("signbit(input: Tensor) -> Tensor", fsignbit; dtypes = "predicate", inpla
 @inline fround_complex(z::Complex) = complex(fround(real(z)), fround(imag(z)))
 @inline fround_complex(x::Real) = fround(x)
 defmap("_round_complex(input: Tensor) -> Tensor", fround_complex; dtypes = "same", method = false,
-       inplace = false, doc = "Round real and imaginary parts independently, half to even.")
+       inplace = false, grad = ["input" => "zeros_like(grad)"], doc = "Round real and imaginary parts independently, half to even.")

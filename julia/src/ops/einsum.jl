@@ -82,6 +82,7 @@ function _einsum(eq::AbstractString, ops)
     _einsum_arrays(name, ops, [reverse(L) for L in pylabels], reverse(out))
 end
 defop("einsum(equation: str, *operands: TensorList) -> Tensor", _einsum; method = false,
+      grad = ["operands" => "einsum_backward(grad, equation, operands)"],
       doc = "Einstein summation, e.g. einsum('bij,bjk->bik', a, b): explicit ('->') or implicit output, repeated subscripts (traces, diagonals), '...' broadcasting; contractions run as batched matrix products.")
 
 "Take the diagonal over repeated labels: one dim per distinct label, through a strided view."

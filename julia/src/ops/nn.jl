@@ -1,0 +1,1325 @@
+# Neural-network kernels behind `jt.nn.functional`: convolution, pooling, softmax, standardization
+# (the core of layer/batch/group norm), losses, embedding, dropout masks. Every backward pass that
+# needs its own kernel is an op too, and declares its own derivative (the adjoint of a linear
+# backward is the forward kernel, as NNlib does for ∇conv_data/∇conv_filter), so second
+# derivatives work. Composites (linear, attention, the affine part of norms, most losses) are
+# written in Python from these and other registry ops.
+#
+# Layout: kernels see Julia dimension order, so a Python (N, C, H, W) batch is a Julia (W, H, C, N)
+# array and a Python (Cout, Cin/groups, kH, kW) weight is a Julia (kW, kH, Cin/groups, Cout) one.
+# Integer-list parameters (kernel_size, stride, padding, dilation) arrive in Python order.
+# Float16/BFloat16 compute in Float32; statistics accumulate in Float64.
+
+_nn_float(op, x) = eltype(x) <: AbstractFloat ||
+    throw(DTypeError("$op(): expected a floating point tensor, got $(_dtname(x))"))
+function _nn_same_dtype(op, x, others...)
+    _nn_float(op, x)
+    for o in others
+        o === nothing || eltype(o) === eltype(x) || throw(DTypeError(
+            "$op(): expected all tensors to have dtype $(_dtname(x)), but got $(_dtname(o))"))
+    end
+end
+"A Julia-order size (or an array's) as the Python shape string \"[a, b, c]\"."
+_nn_shape(sz::Tuple) = string("[", join(reverse(sz), ", "), "]")
+_nn_shape(x::AbstractArray) = _nn_shape(size(x))
+_pair(op, name, v, n = 2) = (length(v) == n && all(>=(0), v)) ? v :
+    throw(ArgumentError("$op(): $name must be $n non-negative integers, got $(collect(v))"))
+_pos(op, name, v) = all(>(0), v) ? v : throw(ArgumentError("$op(): $name must be positive, got $(collect(v))"))
+
+"Run `f(i)` for i in 1:n, over Julia's threads when `work` (elements touched) is large enough."
+function _tfor(f::F, n::Int, work::Int) where {F}
+    if Threads.nthreads() > 1 && n > 1 && work >= THREAD_MIN
+        Threads.@threads for i in 1:n
+            f(i)
+        end
+    else
+        for i in 1:n
+            f(i)
+        end
+    end
+    nothing
+end
+
+"Product of a tuple's entries from `lo` to `hi` (1 when empty)."
+_prodrange(sz, lo, hi) = (p = 1; for d in lo:hi; p *= sz[d]; end; p)
+
+# ==================================================================================================
+# Convolution (im2col + BLAS gemm, in batch chunks; BLAS.gemm! directly: `mul!`'s generic dispatch
+# costs seconds of compilation on first use)
+
+"Geometry of a 2-d convolution, Julia order: input W×H with C channels per group, kernel kW×kH."
+struct ConvGeom
+    W::Int; H::Int; C::Int
+    kW::Int; kH::Int
+    sW::Int; sH::Int
+    pW::Int; pH::Int          # leading (left, top) padding
+    dW::Int; dH::Int
+    OW::Int; OH::Int
+end
+
+_convlen(n, k, s, lo, hi, d) = fld(n + lo + hi - d * (k - 1) - 1, s) + 1
+
+"""Check a conv2d call (sizes in Julia order, stride/dilation (h, w), padding (top, bottom,
+left, right)) and return its geometry."""
+function _conv_geom(op, xsz, wsz, stride, padding, dilation, groups)
+    length(xsz) == 4 || throw(ArgumentError(
+        "$op(): expected a 4-d input (batch, channels, height, width), got shape $(_nn_shape(xsz))"))
+    length(wsz) == 4 || throw(ArgumentError(
+        "$op(): expected a 4-d weight (out_channels, in_channels/groups, kH, kW), got shape $(_nn_shape(wsz))"))
+    groups >= 1 || throw(ArgumentError("$op(): groups must be positive, got $groups"))
+    sH, sW = _pos(op, "stride", _pair(op, "stride", stride))
+    dH, dW = _pos(op, "dilation", _pair(op, "dilation", dilation))
+    pt, pb, pl, pr = _pair(op, "padding", padding, 4)
+    W, H, C, N = xsz
+    kW, kH, Cg, Cout = wsz
+    (kW >= 1 && kH >= 1 && Cg >= 1) || throw(ArgumentError("$op(): weight of shape $(_nn_shape(wsz)) is empty"))
+    C == Cg * groups || throw(ArgumentError(
+        "$op(): given groups=$groups and weight of shape $(_nn_shape(wsz)), expected input of shape " *
+        "$(_nn_shape(xsz)) to have $(Cg * groups) channels, but got $C channels instead"))
+    Cout % groups == 0 || throw(ArgumentError(
+        "$op(): out_channels ($Cout, weight of shape $(_nn_shape(wsz))) must be divisible by groups ($groups)"))
+    OH = _convlen(H, kH, sH, pt, pb, dH)
+    OW = _convlen(W, kW, sW, pl, pr, dW)
+    (OH >= 1 && OW >= 1) || throw(ArgumentError(
+        "$op(): kernel size ($kH, $kW) with dilation ($dH, $dW) is larger than the padded input " *
+        "($(H + pt + pb), $(W + pl + pr)) of input shape $(_nn_shape(xsz))"))
+    ConvGeom(W, H, Cg, kW, kH, sW, sH, pl, pt, dW, dH, OW, OH)
+end
+
+# Columns are stored transposed, `col[k, r]`: k = (kw, kh, c) is a kernel tap (the layout of a
+# (kW, kH, C, Cout) weight reshaped to (K, Cout)) and r = (ow, oh, n) an output position. Then the
+# forward product is Y[co, r] = W[:, co]ᵀ col[:, r], one gemm with the long dimension as BLAS's n,
+# which OpenBLAS runs fastest for these shapes. Each sample is first copied into a zero-padded
+# buffer, so that every tap of every output position is a valid read at a fixed offset: filling a
+# column is then a gather through a precomputed offset table, with no bounds tests. Threads split
+# the batch: samples own disjoint columns of `col` and disjoint slices of the input gradient.
+
+"Padded plane size (Wp, Hp): the leading padding plus everything the windows reach."
+_padded(g::ConvGeom) = (max(g.W + g.pW, (g.OW - 1) * g.sW + (g.kW - 1) * g.dW + 1),
+                        max(g.H + g.pH, (g.OH - 1) * g.sH + (g.kH - 1) * g.dH + 1))
+
+"Offset of each kernel tap k = (kw, kh, c) in a padded sample buffer, relative to its window's corner."
+function _tap_offsets(g::ConvGeom)
+    Wp, Hp = _padded(g)
+    off = Vector{Int}(undef, g.kW * g.kH * g.C)
+    k = 0
+    for c in 1:g.C, kh in 1:g.kH, kw in 1:g.kW
+        off[k += 1] = (kw - 1) * g.dW + (kh - 1) * g.dH * Wp + (c - 1) * Wp * Hp
+    end
+    off
+end
+
+"Write sample n0+nn's columns of `col` from the input channels c0+1..c0+C."
+function _im2col_n!(col::Matrix{T}, X::Array{T,4}, g::ConvGeom, off::Vector{Int}, c0::Int, n0::Int, nn::Int) where {T}
+    Wp, Hp = _padded(g)
+    Xp = zeros(T, Wp, Hp, g.C)
+    wn = min(g.W, Wp - g.pW); hn = min(g.H, Hp - g.pH)
+    @inbounds for c in 1:g.C, ih in 1:hn
+        @simd for iw in 1:wn
+            Xp[g.pW + iw, g.pH + ih, c] = X[iw, ih, c0 + c, n0 + nn]
+        end
+    end
+    K = length(off); P = g.OW * g.OH
+    @inbounds for oh in 1:g.OH, ow in 1:g.OW
+        r = (nn - 1) * P + (oh - 1) * g.OW + ow
+        base = (ow - 1) * g.sW + (oh - 1) * g.sH * Wp + 1
+        @simd for k in 1:K
+            col[k, r] = Xp[base + off[k]]
+        end
+    end
+    nothing
+end
+
+"""Add sample n0+nn's rows of `dcol` (layout (r, k), the transpose of `col`'s) into the input
+gradient: the adjoint of `_im2col_n!`. Taps outer, so each run of output columns is a vector add."""
+function _col2im_n!(DX::Array{T,4}, dcol::Matrix{T}, g::ConvGeom, off::Vector{Int}, c0::Int, n0::Int, nn::Int) where {T}
+    Wp, Hp = _padded(g)
+    Dp = zeros(T, Wp, Hp, g.C)
+    P = g.OW * g.OH
+    @inbounds for k in 1:length(off), oh in 1:g.OH
+        r0 = (nn - 1) * P + (oh - 1) * g.OW
+        d0 = (oh - 1) * g.sH * Wp + 1 + off[k]
+        if g.sW == 1
+            @simd for ow in 1:g.OW
+                Dp[d0 + ow - 1] += dcol[r0 + ow, k]
+            end
+        else
+            for ow in 1:g.OW
+                Dp[d0 + (ow - 1) * g.sW] += dcol[r0 + ow, k]
+            end
+        end
+    end
+    wn = min(g.W, Wp - g.pW); hn = min(g.H, Hp - g.pH)
+    @inbounds for c in 1:g.C, ih in 1:hn
+        @simd for iw in 1:wn
+            DX[iw, ih, c0 + c, n0 + nn] += Dp[g.pW + iw, g.pH + ih, c]
+        end
+    end
+    nothing
+end
+
+function _im2col!(col, X, g::ConvGeom, c0, n0, m)
+    off = _tap_offsets(g)
+    _tfor(nn -> _im2col_n!(col, X, g, off, c0, n0, nn), m, length(col))
+end
+function _col2im!(DX, col, g::ConvGeom, c0, n0, m)
+    off = _tap_offsets(g)
+    _tfor(nn -> _col2im_n!(DX, col, g, off, c0, n0, nn), m, length(col))
+end
+
+"Y[:, co0+j, n0+nn] = Yt[j, positions of sample nn] (+ bias): gemm output into the (OW, OH, Cout, N) result."
+function _rows2out!(Y::Array{T,4}, Yt::Matrix{T}, bias, co0::Int, n0::Int, m::Int) where {T}
+    P = size(Y, 1) * size(Y, 2)
+    Yf = reshape(Y, P, size(Y, 3), size(Y, 4))
+    _tfor(m, length(Yt)) do nn
+        r0 = (nn - 1) * P
+        @inbounds for j in 1:size(Yt, 1)
+            b = bias === nothing ? zero(eltype(Y)) : bias[co0 + j]
+            for p in 1:P
+                Yf[p, co0 + j, n0 + nn] = Yt[j, r0 + p] + b
+            end
+        end
+    end
+    Y
+end
+
+"The inverse of `_rows2out!` (no bias): output-gradient channels co0+1.. into gemm layout."
+function _out2rows!(Yt::Matrix{T}, GY::Array{T,4}, co0::Int, n0::Int, m::Int) where {T}
+    P = size(GY, 1) * size(GY, 2)
+    Gf = reshape(GY, P, size(GY, 3), size(GY, 4))
+    _tfor(m, length(Yt)) do nn
+        r0 = (nn - 1) * P
+        @inbounds for p in 1:P, j in 1:size(Yt, 1)
+            Yt[j, r0 + p] = Gf[p, co0 + j, n0 + nn]
+        end
+    end
+    Yt
+end
+
+"Output-gradient channels co0+1.. of samples n0+1..n0+m as rows (r, j) for the input-gradient gemm."
+function _out2cols!(Y2::Matrix{T}, GY::Array{T,4}, co0::Int, n0::Int, m::Int) where {T}
+    P = size(GY, 1) * size(GY, 2)
+    Gf = reshape(GY, P, size(GY, 3), size(GY, 4))
+    _tfor(size(Y2, 2), length(Y2)) do j
+        @inbounds for nn in 1:m
+            r0 = (nn - 1) * P
+            @simd for p in 1:P
+                Y2[r0 + p, j] = Gf[p, co0 + j, n0 + nn]
+            end
+        end
+    end
+    Y2
+end
+
+"Samples per im2col chunk: the column buffer stays near CONV_CHUNK elements (cache-sized, so the
+gemm reads what im2col just wrote)."
+const CONV_CHUNK = Ref(1 << 18)
+_conv_chunk(g::ConvGeom, N) = max(1, min(N, CONV_CHUNK[] ÷ max(1, g.OW * g.OH * g.kW * g.kH * g.C)))
+
+# Scratch buffers reused across calls (fresh multi-megabyte arrays cost page faults on every call).
+# Kernels are entered from one thread (the bridge's), so one buffer per (type, slot) suffices.
+const _SCRATCH = Dict{Tuple{DataType,Int},Any}()
+function _scratch(::Type{T}, slot::Int, dims::Vararg{Int,N}) where {T,N}
+    v = get!(() -> T[], _SCRATCH, (T, slot))::Vector{T}
+    n = prod(dims)
+    length(v) < n && resize!(v, n)
+    unsafe_wrap(Array, pointer(v), dims)   # valid while the buffer is not resized: within one call
+end
+
+"Run `f(col, Yt, n0, m)` over batch chunks with column (K, P*m) and gemm (Cog, P*m) buffers."
+function _conv_chunks(f::F, ::Type{C}, g::ConvGeom, N::Int, Cog::Int) where {F,C}
+    P = g.OW * g.OH; K = g.kW * g.kH * g.C
+    nb = _conv_chunk(g, N)
+    for n0 in 0:nb:N-1
+        m = min(nb, N - n0)
+        f(_scratch(C, 1, K, P * m), _scratch(C, 2, Cog, P * m), n0, m)
+    end
+end
+
+function _conv2d(x, w, b, stride, padding, dilation, groups::Int)
+    op = "conv2d"
+    _nn_same_dtype(op, x, w, b)
+    g = _conv_geom(op, size(x), size(w), stride, padding, dilation, groups)
+    Cout = size(w, 4)
+    b === nothing || (ndims(b) == 1 && length(b) == Cout) || throw(ArgumentError(
+        "$op(): expected bias of shape [$Cout] for weight of shape $(_nn_shape(w)), got $(_nn_shape(b))"))
+    T = eltype(x); C = compute_type(T)
+    X = as_dense(C, x); Wt = as_dense(C, w); B = b === nothing ? nothing : as_dense(C, b)
+    N = size(x, 4); Cog = Cout ÷ groups; K = g.kW * g.kH * g.C
+    Y = Array{C}(undef, g.OW, g.OH, Cout, N)
+    W2 = reshape(Wt, K, Cout)
+    _conv_chunks(C, g, N, Cog) do col, Yt, n0, m
+        for gi in 1:groups
+            _im2col!(col, X, g, (gi - 1) * g.C, n0, m)
+            BLAS.gemm!('T', 'N', one(C), view(W2, :, (gi - 1) * Cog + 1:gi * Cog), col, zero(C), Yt)
+            _rows2out!(Y, Yt, B, (gi - 1) * Cog, n0, m)
+        end
+    end
+    _restore(T, Y)
+end
+
+function _conv_grad_check(op, gy, g::ConvGeom, Cout, N)
+    size(gy) == (g.OW, g.OH, Cout, N) || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(gy)) does not match the convolution output shape " *
+        "$(_nn_shape((g.OW, g.OH, Cout, N)))"))
+end
+
+function _conv2d_backward_input(gy, w, xsize, stride, padding, dilation, groups::Int)
+    op = "conv2d_backward_input"
+    _nn_same_dtype(op, gy, w)
+    g = _conv_geom(op, xsize, size(w), stride, padding, dilation, groups)
+    Cout = size(w, 4); N = xsize[4]
+    _conv_grad_check(op, gy, g, Cout, N)
+    T = eltype(gy); C = compute_type(T)
+    GY = as_dense(C, gy); Wt = as_dense(C, w)
+    Cog = Cout ÷ groups; K = g.kW * g.kH * g.C
+    W2 = reshape(Wt, K, Cout)
+    DX = zeros(C, xsize...)
+    P = g.OW * g.OH
+    nb = _conv_chunk(g, N)
+    for n0 in 0:nb:N-1
+        m = min(nb, N - n0)
+        dcol = _scratch(C, 1, P * m, K); Y2 = _scratch(C, 2, P * m, Cog)
+        for gi in 1:groups
+            _out2cols!(Y2, GY, (gi - 1) * Cog, n0, m)
+            BLAS.gemm!('N', 'T', one(C), Y2, view(W2, :, (gi - 1) * Cog + 1:gi * Cog), zero(C), dcol)
+            _col2im!(DX, dcol, g, (gi - 1) * g.C, n0, m)
+        end
+    end
+    _restore(T, DX)
+end
+
+function _conv2d_backward_weight(gy, x, wsize, stride, padding, dilation, groups::Int)
+    op = "conv2d_backward_weight"
+    _nn_same_dtype(op, gy, x)
+    g = _conv_geom(op, size(x), wsize, stride, padding, dilation, groups)
+    Cout = wsize[4]; N = size(x, 4)
+    _conv_grad_check(op, gy, g, Cout, N)
+    T = eltype(gy); C = compute_type(T)
+    GY = as_dense(C, gy); X = as_dense(C, x)
+    Cog = Cout ÷ groups; K = g.kW * g.kH * g.C
+    DW = zeros(C, K, Cout)
+    _conv_chunks(C, g, N, Cog) do col, Yt, n0, m
+        for gi in 1:groups
+            _im2col!(col, X, g, (gi - 1) * g.C, n0, m)
+            _out2rows!(Yt, GY, (gi - 1) * Cog, n0, m)
+            BLAS.gemm!('N', 'T', one(C), col, Yt, one(C), view(DW, :, (gi - 1) * Cog + 1:gi * Cog))
+        end
+    end
+    _restore(T, reshape(DW, wsize))
+end
+
+const _CONV_ARGS = "stride: IntList, padding: IntList, dilation: IntList, groups: int"
+const _CONV_PASS = "stride, padding, dilation, groups"
+defop("_conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor], $_CONV_ARGS) -> Tensor", _conv2d; method = false,
+      grad = ["input" => "_conv2d_backward_input(grad, weight, input.shape, $_CONV_PASS)",
+              "weight" => "_conv2d_backward_weight(grad, input, weight.shape, $_CONV_PASS)",
+              "bias" => "sum(grad, (0, 2, 3))"],
+      doc = "2-d cross-correlation of an (N, C, H, W) input with an (Cout, C/groups, kH, kW) weight plus an " *
+            "optional bias; stride and dilation are (h, w), padding is (top, bottom, left, right) zeros.")
+defop("_conv2d_backward_input(grad_output: Tensor, weight: Tensor, input_size: Shape, $_CONV_ARGS) -> Tensor",
+      _conv2d_backward_input; method = false,
+      grad = ["grad_output" => "_conv2d(grad, weight, None, $_CONV_PASS)",
+              "weight" => "_conv2d_backward_weight(grad_output, grad, weight.shape, $_CONV_PASS)"],
+      doc = "Gradient of _conv2d with respect to its input (a transposed convolution of grad_output).")
+defop("_conv2d_backward_weight(grad_output: Tensor, input: Tensor, weight_size: Shape, $_CONV_ARGS) -> Tensor",
+      _conv2d_backward_weight; method = false,
+      grad = ["grad_output" => "_conv2d(input, grad, None, $_CONV_PASS)",
+              "input" => "_conv2d_backward_input(grad_output, grad, input.shape, $_CONV_PASS)"],
+      doc = "Gradient of _conv2d with respect to its weight (input columns times grad_output).")
+
+# ==================================================================================================
+# Pooling. Inputs are (N, C, H, W) or (C, H, W): Julia (W, H, planes...).
+
+function _pool_input(op, sz::Tuple)
+    (length(sz) == 3 || length(sz) == 4) || throw(ArgumentError(
+        "$op(): expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape $(_nn_shape(sz))"))
+    (sz[1] >= 1 && sz[2] >= 1) || throw(ArgumentError("$op(): input of shape $(_nn_shape(sz)) has an empty plane"))
+end
+
+"PyTorch's pooling output length (ceil_mode windows must start inside the input or left padding)."
+function _poollen(op, n, k, s, p, d, ceil_mode)
+    p <= k ÷ 2 || throw(ArgumentError("$op(): pad should be at most half of effective kernel size, but got pad=$p and kernel_size=$k"))
+    num = n + 2p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0)
+    o = fld(num, s) + 1
+    ceil_mode && (o - 1) * s >= n + p && (o -= 1)
+    o >= 1 || throw(ArgumentError("$op(): given input size $n, kernel $k, stride $s, padding $p, dilation $d, " *
+                                  "the output size $o is too small"))
+    o
+end
+
+function _pool_params(op, sz::Tuple, ks, stride, padding, dilation, ceil_mode)
+    _pool_input(op, sz)
+    kH, kW = _pos(op, "kernel_size", _pair(op, "kernel_size", ks))
+    sH, sW = _pos(op, "stride", _pair(op, "stride", stride))
+    pH, pW = _pair(op, "padding", padding)
+    dH, dW = _pos(op, "dilation", _pair(op, "dilation", dilation))
+    OH = _poollen(op, sz[2], kH, sH, pH, dH, ceil_mode)
+    OW = _poollen(op, sz[1], kW, sW, pW, dW, ceil_mode)
+    kH, kW, sH, sW, pH, pW, dH, dW, OH, OW
+end
+
+_planes(x) = _prodrange(size(x), 3, ndims(x))
+
+"Pooling window geometry (Julia order is (w, h); fields are per axis)."
+struct PoolGeom
+    W::Int; H::Int; kW::Int; kH::Int; sW::Int; sH::Int; pW::Int; pH::Int; dW::Int; dH::Int; OW::Int; OH::Int
+end
+
+"Valid kernel offsets [lo, hi] (1-based) of each output position along one axis."
+function _pool_ranges(n, k, s, p, d, on)
+    lo = Vector{Int}(undef, on); hi = Vector{Int}(undef, on)
+    for o in 1:on
+        i0 = (o - 1) * s - p
+        lo[o] = max(1, cld(-i0, d) + 1)
+        hi[o] = min(k, fld(n - 1 - i0, d) + 1)
+    end
+    lo, hi
+end
+
+"""Max pooling of plane q: the first maximum in (kh, kw) order wins. With `nans`, NaN counts as
+larger than everything and stays (PyTorch's rule); that test is slow, so planes without NaN skip it."""
+function _max_pool_plane!(Y::Array{T,3}, I::Array{Int64,3}, X::Array{T,3}, g::PoolGeom, rh, rw, q::Int,
+                          ::Val{nans}) where {T,nans}
+    khlo, khhi = rh; kwlo, kwhi = rw
+    @inbounds for oh in 1:g.OH
+        h0 = (oh - 1) * g.sH - g.pH
+        for ow in 1:g.OW
+            w0 = (ow - 1) * g.sW - g.pW
+            ih = h0 + (khlo[oh] - 1) * g.dH; iw = w0 + (kwlo[ow] - 1) * g.dW
+            best = X[iw + 1, ih + 1, q]; bi = ih * g.W + iw
+            for kh in khlo[oh]:khhi[oh]
+                ih = h0 + (kh - 1) * g.dH
+                for kw in kwlo[ow]:kwhi[ow]
+                    iw = w0 + (kw - 1) * g.dW
+                    v = X[iw + 1, ih + 1, q]
+                    c = nans ? (v > best) | isnan(v) : v > best
+                    best = ifelse(c, v, best); bi = ifelse(c, ih * g.W + iw, bi)
+                end
+            end
+            Y[ow, oh, q] = best; I[ow, oh, q] = bi
+        end
+    end
+    nothing
+end
+
+function _plane_hasnan(X::Array{T,3}, q::Int) where {T}
+    f = false
+    @inbounds @simd for i in 1:size(X, 1) * size(X, 2)
+        f |= isnan(X[i, 1, q])
+    end
+    f
+end
+
+function _max_pool2d(x, ks, stride, padding, dilation, ceil_mode::Bool)
+    op = "max_pool2d"
+    _nn_float(op, x)
+    kH, kW, sH, sW, pH, pW, dH, dW, OH, OW = _pool_params(op, size(x), ks, stride, padding, dilation, ceil_mode)
+    T = eltype(x); C = compute_type(T)
+    W, H = size(x, 1), size(x, 2); np = _planes(x)
+    X = reshape(as_dense(C, x), W, H, np)
+    Y = Array{C}(undef, OW, OH, np); I = Array{Int64}(undef, OW, OH, np)
+    g = PoolGeom(W, H, kW, kH, sW, sH, pW, pH, dW, dH, OW, OH)
+    rh = _pool_ranges(H, kH, sH, pH, dH, OH); rw = _pool_ranges(W, kW, sW, pW, dW, OW)
+    _tfor(np, length(X)) do q
+        _plane_hasnan(X, q) ? _max_pool_plane!(Y, I, X, g, rh, rw, q, Val(true)) :
+                              _max_pool_plane!(Y, I, X, g, rh, rw, q, Val(false))
+    end
+    osz = (OW, OH, size(x)[3:end]...)
+    _restore(T, reshape(Y, osz)), reshape(I, osz)
+end
+defop("_max_pool2d(input: Tensor, kernel_size: IntList, stride: IntList, padding: IntList, dilation: IntList, " *
+      "ceil_mode: bool) -> (values: Tensor, indices: Tensor)", _max_pool2d; method = false,
+      grad = ["input" => "_pool2d_scatter(grad, indices, input.shape)"],
+      doc = "2-d max pooling over (N, C, H, W) or (C, H, W) input (padding is -inf); indices are flat " *
+            "positions h*W + w in each input plane. Sizes are (h, w).")
+
+function _pool_index_check(op, idx, sz)
+    eltype(idx) <: Integer && !(eltype(idx) <: Bool) || throw(DTypeError("$op(): indices must be integers, got $(_dtname(idx))"))
+    n = sz[1] * sz[2]
+    @inbounds for v in idx
+        0 <= v < n || _oob("$op(): index $v is out of bounds for an input plane of $n elements")
+    end
+end
+
+function _pool2d_scatter(g, idx, sz)
+    op = "pool2d_scatter"
+    size(g) == size(idx) || throw(DimensionMismatch("$op(): input $(_nn_shape(g)) and indices $(_nn_shape(idx)) differ in shape"))
+    (length(sz) == ndims(g) && length(sz) >= 2 && sz[3:end] == size(g)[3:end]) || throw(DimensionMismatch(
+        "$op(): output shape $(_nn_shape(sz)) does not fit input $(_nn_shape(g))"))
+    I = dense(idx)
+    _pool_index_check(op, I, sz)
+    T = eltype(g); C = compute_type(T)
+    G = as_dense(C, g)
+    np = _prodrange(sz, 3, length(sz)); n = sz[1] * sz[2]; m = size(g, 1) * size(g, 2)
+    G2 = reshape(G, m, np); I2 = reshape(I, m, np)
+    O = zeros(C, n, np)
+    _tfor(np, length(G)) do q
+        @inbounds for p in 1:m
+            O[I2[p, q] + 1, q] += G2[p, q]
+        end
+    end
+    _restore(T, reshape(O, sz))
+end
+
+function _pool2d_gather(x, idx)
+    op = "pool2d_gather"
+    (ndims(idx) == ndims(x) && ndims(x) >= 2 && size(idx)[3:end] == size(x)[3:end]) || throw(DimensionMismatch(
+        "$op(): indices $(_nn_shape(idx)) do not fit input $(_nn_shape(x))"))
+    I = dense(idx)
+    _pool_index_check(op, I, size(x))
+    np = _planes(x); n = size(x, 1) * size(x, 2); m = size(idx, 1) * size(idx, 2)
+    X = reshape(dense(x), n, np); I2 = reshape(I, m, np)
+    O = Array{eltype(x)}(undef, m, np)
+    @inbounds for q in 1:np, p in 1:m
+        O[p, q] = X[I2[p, q] + 1, q]
+    end
+    reshape(O, size(idx))
+end
+defop("_pool2d_scatter(input: Tensor, indices: Tensor, size: Shape) -> Tensor", _pool2d_scatter; method = false,
+      grad = ["input" => "_pool2d_gather(grad, indices)"],
+      doc = "Zeros of the given (…, H, W) size with each input value added at its flat plane index " *
+            "(indices shaped like input, same leading dims): the gradient of max pooling.")
+defop("_pool2d_gather(input: Tensor, indices: Tensor) -> Tensor", _pool2d_gather; method = false,
+      grad = ["input" => "_pool2d_scatter(grad, indices, input.shape)"],
+      doc = "The values of each (…, H, W) input plane at flat plane indices (the adjoint of _pool2d_scatter).")
+
+"Window of output position o (1-based) along one axis: clipped 0-based [lo, hi) and the divisor length."
+@inline function _avg_window(o, s, p, k, n)
+    lo = (o - 1) * s - p
+    hi = min(lo + k, n + p)
+    len = hi - lo
+    max(lo, 0), min(hi, n), len
+end
+
+function _avg_pool_params(op, sz, ks, stride, padding, ceil_mode, divisor_override)
+    r = _pool_params(op, sz, ks, stride, padding, (1, 1), ceil_mode)
+    divisor_override === nothing || divisor_override != 0 ||
+        throw(ArgumentError("$op(): divisor_override must be nonzero"))
+    r
+end
+
+function _avg_pool2d(x, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override)
+    op = "avg_pool2d"
+    _nn_float(op, x)
+    kH, kW, sH, sW, pH, pW, _, _, OH, OW = _avg_pool_params(op, size(x), ks, stride, padding, ceil_mode, divisor_override)
+    T = eltype(x); C = compute_type(T)
+    W, H = size(x, 1), size(x, 2); np = _planes(x)
+    X = reshape(as_dense(C, x), W, H, np)
+    Y = Array{C}(undef, OW, OH, np)
+    _tfor(np, length(X)) do q
+        E = eltype(X)
+        @inbounds for oh in 1:OH
+            h0, h1, lh = _avg_window(oh, sH, pH, kH, H)
+            for ow in 1:OW
+                w0, w1, lw = _avg_window(ow, sW, pW, kW, W)
+                s = zero(E)
+                for ih in h0:h1-1, iw in w0:w1-1
+                    s += X[iw + 1, ih + 1, q]
+                end
+                div = divisor_override !== nothing ? divisor_override :
+                      count_include_pad ? lh * lw : (h1 - h0) * (w1 - w0)
+                Y[ow, oh, q] = (h0 >= h1 || w0 >= w1) ? zero(E) : s / E(div)
+            end
+        end
+    end
+    _restore(T, reshape(Y, (OW, OH, size(x)[3:end]...)))
+end
+
+function _avg_pool2d_backward(g, xsize, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override)
+    op = "avg_pool2d_backward"
+    _nn_float(op, g)
+    length(xsize) == ndims(g) || throw(DimensionMismatch("$op(): input size $(_nn_shape(xsize)) does not fit grad_output $(_nn_shape(g))"))
+    kH, kW, sH, sW, pH, pW, _, _, OH, OW = _avg_pool_params(op, xsize, ks, stride, padding, ceil_mode, divisor_override)
+    (size(g, 1), size(g, 2)) == (OW, OH) && size(g)[3:end] == xsize[3:end] || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(g)) does not match the pooled shape of input $(_nn_shape(xsize))"))
+    T = eltype(g); C = compute_type(T)
+    W, H = xsize[1], xsize[2]; np = _prodrange(xsize, 3, length(xsize))
+    G = reshape(as_dense(C, g), OW, OH, np)
+    DX = zeros(C, W, H, np)
+    _tfor(np, length(DX)) do q
+        E = eltype(DX)
+        @inbounds for oh in 1:OH
+            h0, h1, lh = _avg_window(oh, sH, pH, kH, H)
+            for ow in 1:OW
+                w0, w1, lw = _avg_window(ow, sW, pW, kW, W)
+                (h0 >= h1 || w0 >= w1) && continue
+                div = divisor_override !== nothing ? divisor_override :
+                      count_include_pad ? lh * lw : (h1 - h0) * (w1 - w0)
+                v = G[ow, oh, q] / E(div)
+                for ih in h0:h1-1, iw in w0:w1-1
+                    DX[iw + 1, ih + 1, q] += v
+                end
+            end
+        end
+    end
+    _restore(T, reshape(DX, xsize))
+end
+const _AVG_ARGS = "kernel_size: IntList, stride: IntList, padding: IntList, ceil_mode: bool, count_include_pad: bool, divisor_override: int = None"
+const _AVG_PASS = "kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override"
+defop("_avg_pool2d(input: Tensor, $_AVG_ARGS) -> Tensor", _avg_pool2d; method = false,
+      grad = ["input" => "_avg_pool2d_backward(grad, input.shape, $_AVG_PASS)"],
+      doc = "2-d average pooling over (N, C, H, W) or (C, H, W) input; sizes are (h, w).")
+defop("_avg_pool2d_backward(grad_output: Tensor, input_size: Shape, $_AVG_ARGS) -> Tensor", _avg_pool2d_backward;
+      method = false, grad = ["grad_output" => "_avg_pool2d(grad, $_AVG_PASS)"],
+      doc = "Gradient of _avg_pool2d (its adjoint): each output gradient spread evenly over its window.")
+
+@inline _adaptive_window(o, out, n) = (fld((o - 1) * n, out), cld(o * n, out))   # 0-based [lo, hi)
+
+function _adaptive_avg_pool2d(x, output_size)
+    op = "adaptive_avg_pool2d"
+    _nn_float(op, x)
+    _pool_input(op, size(x))
+    OH, OW = _pos(op, "output_size", _pair(op, "output_size", output_size))
+    T = eltype(x); C = compute_type(T)
+    W, H = size(x, 1), size(x, 2); np = _planes(x)
+    X = reshape(as_dense(C, x), W, H, np)
+    Y = Array{C}(undef, OW, OH, np)
+    _tfor(np, length(X)) do q
+        E = eltype(X)
+        @inbounds for oh in 1:OH
+            h0, h1 = _adaptive_window(oh, OH, H)
+            for ow in 1:OW
+                w0, w1 = _adaptive_window(ow, OW, W)
+                s = zero(E)
+                for ih in h0:h1-1, iw in w0:w1-1
+                    s += X[iw + 1, ih + 1, q]
+                end
+                Y[ow, oh, q] = s / E((h1 - h0) * (w1 - w0))
+            end
+        end
+    end
+    _restore(T, reshape(Y, (OW, OH, size(x)[3:end]...)))
+end
+
+function _adaptive_avg_pool2d_backward(g, xsize)
+    op = "adaptive_avg_pool2d_backward"
+    _nn_float(op, g)
+    (length(xsize) == ndims(g) && ndims(g) >= 3 && size(g)[3:end] == xsize[3:end]) || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(g)) does not fit input size $(_nn_shape(xsize))"))
+    T = eltype(g); C = compute_type(T)
+    OW, OH = size(g, 1), size(g, 2); W, H = xsize[1], xsize[2]
+    np = _prodrange(xsize, 3, length(xsize))
+    G = reshape(as_dense(C, g), OW, OH, np)
+    DX = zeros(C, W, H, np)
+    _tfor(np, length(DX)) do q
+        E = eltype(DX)
+        @inbounds for oh in 1:OH
+            h0, h1 = _adaptive_window(oh, OH, H)
+            for ow in 1:OW
+                w0, w1 = _adaptive_window(ow, OW, W)
+                v = G[ow, oh, q] / E((h1 - h0) * (w1 - w0))
+                for ih in h0:h1-1, iw in w0:w1-1
+                    DX[iw + 1, ih + 1, q] += v
+                end
+            end
+        end
+    end
+    _restore(T, reshape(DX, xsize))
+end
+defop("_adaptive_avg_pool2d(input: Tensor, output_size: IntList) -> Tensor", _adaptive_avg_pool2d; method = false,
+      grad = ["input" => "_adaptive_avg_pool2d_backward(grad, input.shape)"],
+      doc = "Average pooling to a fixed (h, w) output size; window o spans [floor(o*n/out), ceil((o+1)*n/out)).")
+defop("_adaptive_avg_pool2d_backward(grad_output: Tensor, input_size: Shape) -> Tensor", _adaptive_avg_pool2d_backward;
+      method = false, grad = ["grad_output" => "_adaptive_avg_pool2d(grad, grad_output.shape[-2:])"],
+      doc = "Gradient of _adaptive_avg_pool2d (its adjoint).")
+
+# ==================================================================================================
+# softmax / log_softmax (fused, max-shifted), and their backward kernels.
+
+"(before, n, after) sizes around Julia dim d (a 0-d array is one element)."
+_split3(sz::Tuple, d::Int) = length(sz) == 0 ? (1, 1, 1) :
+    (_prodrange(sz, 1, d - 1), sz[d], _prodrange(sz, d + 1, length(sz)))
+
+function _softmax_into!(O::Array{C,3}, A::Array{C,3}, logmode::Bool) where {C}
+    pre, n, post = size(A)
+    _tfor(post, length(A)) do k
+        E = eltype(A)
+        @inbounds if pre == 1
+            m = E(-Inf)
+            for j in 1:n
+                v = A[1, j, k]
+                m = ifelse(v > m, v, m)
+            end
+            s = zero(E)
+            if logmode
+                @simd for j in 1:n
+                    s += fexp(A[1, j, k] - m)
+                end
+                ls = m + flog(s)
+                @simd for j in 1:n
+                    O[1, j, k] = A[1, j, k] - ls
+                end
+            else
+                @simd for j in 1:n
+                    e = fexp(A[1, j, k] - m)
+                    O[1, j, k] = e
+                    s += e
+                end
+                r = one(E) / s
+                @simd for j in 1:n
+                    O[1, j, k] *= r
+                end
+            end
+        else
+            m = fill(E(-Inf), pre); s = zeros(E, pre)
+            for j in 1:n
+                @simd for i in 1:pre
+                    v = A[i, j, k]
+                    m[i] = ifelse(v > m[i], v, m[i])
+                end
+            end
+            for j in 1:n
+                @simd for i in 1:pre
+                    e = fexp(A[i, j, k] - m[i])
+                    logmode || (O[i, j, k] = e)
+                    s[i] += e
+                end
+            end
+            if logmode
+                for i in 1:pre
+                    s[i] = m[i] + flog(s[i])
+                end
+                for j in 1:n
+                    @simd for i in 1:pre
+                        O[i, j, k] = A[i, j, k] - s[i]
+                    end
+                end
+            else
+                for i in 1:pre
+                    s[i] = one(E) / s[i]
+                end
+                for j in 1:n
+                    @simd for i in 1:pre
+                        O[i, j, k] *= s[i]
+                    end
+                end
+            end
+        end
+    end
+    O
+end
+
+function _softmax_kernel(op, x, d, dtype, logmode)
+    T = dtype === nothing ? eltype(x) : dtype
+    T <: AbstractFloat || throw(DTypeError("$op(): expected a floating point tensor or dtype, got $(_dtname(T))"))
+    C = compute_type(T)
+    A = as_dense(C, x)
+    pre, n, post = _split3(size(A), d)
+    O = Array{C}(undef, pre, n, post)
+    _softmax_into!(O, reshape(A, pre, n, post), logmode)
+    _restore(T, reshape(O, size(A)))
+end
+defop("softmax(input: Tensor, dim: Dim, dtype: DType = None) -> Tensor",
+      (x, d, t) -> _softmax_kernel("softmax", x, d, t, false); batch = "reduce",
+      grad = ["input" => "_softmax_backward(grad, result, dim)"],
+      doc = "exp(input) / sum(exp(input)) along dim, computed with the maximum subtracted; dtype casts first.")
+defop("log_softmax(input: Tensor, dim: Dim, dtype: DType = None) -> Tensor",
+      (x, d, t) -> _softmax_kernel("log_softmax", x, d, t, true); batch = "reduce",
+      grad = ["input" => "_log_softmax_backward(grad, result, dim)"],
+      doc = "input - logsumexp(input) along dim, computed stably; dtype casts first.")
+
+"Backward of softmax (y ⊙ (g - Σ g y)) or log_softmax (g - exp(y) Σ g) along dim d."
+function _softmax_backward_kernel(op, g, y, d, logmode)
+    _nn_float(op, g); _nn_float(op, y)
+    size(g) == size(y) || throw(DimensionMismatch("$op(): grad_output $(_nn_shape(g)) and output $(_nn_shape(y)) differ in shape"))
+    T = promote_type(eltype(g), eltype(y)); C = compute_type(T)
+    pre, n, post = _split3(size(g), d)
+    G = reshape(as_dense(C, g), pre, n, post); Y = reshape(as_dense(C, y), pre, n, post)
+    O = Array{C}(undef, pre, n, post)
+    _tfor(post, length(O)) do k
+        E = eltype(O)
+        s = zeros(E, pre)
+        @inbounds for j in 1:n
+            @simd for i in 1:pre
+                s[i] += logmode ? G[i, j, k] : G[i, j, k] * Y[i, j, k]
+            end
+        end
+        @inbounds for j in 1:n
+            @simd for i in 1:pre
+                O[i, j, k] = logmode ? G[i, j, k] - fexp(Y[i, j, k]) * s[i] : Y[i, j, k] * (G[i, j, k] - s[i])
+            end
+        end
+    end
+    _restore(T, reshape(O, size(g)))
+end
+defop("_softmax_backward(grad_output: Tensor, output: Tensor, dim: Dim) -> Tensor",
+      (g, y, d) -> _softmax_backward_kernel("softmax_backward", g, y, d, false); method = false, batch = "reduce",
+      grad = ["grad_output" => "_softmax_backward(grad, output, dim)",
+              "output" => "grad * (grad_output - sum(grad_output * output, dim, True)) - grad_output * sum(grad * output, dim, True)"],
+      doc = "Gradient of softmax given its output: output * (grad_output - sum(grad_output * output, dim)).")
+defop("_log_softmax_backward(grad_output: Tensor, output: Tensor, dim: Dim) -> Tensor",
+      (g, y, d) -> _softmax_backward_kernel("log_softmax_backward", g, y, d, true); method = false, batch = "reduce",
+      grad = ["grad_output" => "grad - sum(grad * exp(output), dim, True)",
+              "output" => "-grad * exp(output) * sum(grad_output, dim, True)"],
+      doc = "Gradient of log_softmax given its output: grad_output - exp(output) * sum(grad_output, dim).")
+
+# ==================================================================================================
+# Standardization over dims, (x - mean) / sqrt(var + eps) with the biased variance: the core of
+# layer_norm (trailing dims), batch_norm (all but the channel dim) and group_norm (within groups).
+# Data is viewed as (A, K, B) with statistics per k over (A, B); when the kept dims are not one
+# contiguous block, inputs are permuted into (reduced..., kept...) first (`_std_permuted`).
+
+"(A, K, B) sizes for standardizing an array of size `sz` over `dims`, or `nothing` when the kept dims
+are not one contiguous block."
+function _std_layout(sz::Tuple, dims)
+    N = length(sz)
+    kept = [d for d in 1:N if !(d in dims)]
+    isempty(kept) && return (prod(sz), 1, 1)
+    lo, hi = first(kept), last(kept)
+    hi - lo + 1 == length(kept) || return nothing
+    (_prodrange(sz, 1, lo - 1), _prodrange(sz, lo, hi), _prodrange(sz, hi + 1, N))
+end
+
+"""Run standardization kernel `f(xs..., dims, eps)` with the reduced dims moved to the front. This
+rare path (e.g. vmap of batch_norm) is called through `invokelatest`, so that `permutedims` is only
+compiled when it is used."""
+function _std_permuted(f, dims, eps, xs...)
+    N = ndims(xs[1])
+    red = [d for d in 1:N if d in dims]
+    perm = vcat(red, [d for d in 1:N if !(d in dims)])
+    ys = map(x -> permutedims(dense(x), perm), xs)
+    permutedims(f(ys..., ntuple(identity, length(red)), eps), invperm(perm))
+end
+
+"Each input as a dense (A, K, B) array of type C."
+_std_prepare(C, shp, xs...) = map(x -> reshape(as_dense(C, x), shp), xs)
+
+function _std_check(op, x, dims, others...)
+    _nn_float(op, x)
+    for o in others
+        _nn_float(op, o)
+        size(o) == size(x) || throw(DimensionMismatch("$op(): tensors of shapes $(_nn_shape(x)) and $(_nn_shape(o)) differ"))
+    end
+    dims === nothing && throw(ArgumentError("$op(): dim must be given"))
+end
+
+"Per-k mean and 1/sqrt(var + eps) of an (A, K, B) array (Float64)."
+function _std_stats(X::Array{C,3}, eps) where {C}
+    A, K, B = size(X)
+    n = A * B
+    mu = zeros(Float64, K); v = zeros(Float64, K)
+    @inbounds for b in 1:B, k in 1:K
+        s = 0.0
+        @simd for a in 1:A
+            s += Float64(X[a, k, b])
+        end
+        mu[k] += s
+    end
+    mu ./= n
+    @inbounds for b in 1:B, k in 1:K
+        s = 0.0; m = mu[k]
+        @simd for a in 1:A
+            s += abs2(Float64(X[a, k, b]) - m)
+        end
+        v[k] += s
+    end
+    rstd = [1 / sqrt(v[k] / n + eps) for k in 1:K]
+    mu, rstd
+end
+
+function _standardize(x, dims, eps::Float64)
+    op = "standardize"
+    _std_check(op, x, dims)
+    shp = _std_layout(size(x), dims)
+    shp === nothing && return Base.invokelatest(_std_permuted, _standardize, dims, eps, x)
+    T = eltype(x); C = compute_type(T)
+    (X,) = _std_prepare(C, shp, x)
+    mu, r = _std_stats(X, eps)
+    A, K, B = size(X)
+    O = Array{C}(undef, A, K, B)
+    @inbounds for b in 1:B, k in 1:K
+        m = C(mu[k]); rk = C(r[k])
+        @simd for a in 1:A
+            O[a, k, b] = (X[a, k, b] - m) * rk
+        end
+    end
+    _restore(T, reshape(O, size(x)))
+end
+
+"Per-k sums of u and of u ⊙ xhat."
+function _std_sums(U::Array{C,3}, X::Array{C,3}, mu, r) where {C}
+    A, K, B = size(X)
+    su = zeros(Float64, K); sux = zeros(Float64, K)
+    @inbounds for b in 1:B, k in 1:K
+        s1 = 0.0; s2 = 0.0; m = mu[k]; rk = r[k]
+        @simd for a in 1:A
+            u = Float64(U[a, k, b])
+            s1 += u
+            s2 += u * (Float64(X[a, k, b]) - m) * rk
+        end
+        su[k] += s1; sux[k] += s2
+    end
+    su, sux
+end
+
+function _standardize_backward(g, x, dims, eps::Float64)
+    op = "standardize_backward"
+    _std_check(op, x, dims, g)
+    shp = _std_layout(size(x), dims)
+    shp === nothing && return Base.invokelatest(_std_permuted, _standardize_backward, dims, eps, g, x)
+    T = promote_type(eltype(g), eltype(x)); C = compute_type(T)
+    (G, X) = _std_prepare(C, shp, g, x)
+    mu, r = _std_stats(X, eps)
+    sg, sgx = _std_sums(G, X, mu, r)
+    A, K, B = size(X); n = A * B
+    O = Array{C}(undef, A, K, B)
+    @inbounds for b in 1:B, k in 1:K
+        m = C(mu[k]); rk = C(r[k]); gm = C(sg[k] / n); gx = C(sgx[k] / n)
+        @simd for a in 1:A
+            O[a, k, b] = rk * (G[a, k, b] - gm - (X[a, k, b] - m) * rk * gx)
+        end
+    end
+    _restore(T, reshape(O, size(x)))
+end
+
+# With xhat = (x - mean) r, dx = r (g - mean(g) - xhat mean(g xhat)). The gradient of <v, dx> with
+# respect to x, per group of M elements:
+#   (r²/M) [ -<v, g - ḡ> xhat - <v, xhat> (g - ḡ) + 3 <g, xhat> <v, xhat> xhat / M - <g, xhat> (v - v̄) ]
+function _standardize_double_backward(v, g, x, dims, eps::Float64)
+    op = "standardize_double_backward"
+    _std_check(op, x, dims, g, v)
+    shp = _std_layout(size(x), dims)
+    shp === nothing && return Base.invokelatest(_std_permuted, _standardize_double_backward, dims, eps, v, g, x)
+    T = promote_type(eltype(v), eltype(g), eltype(x)); C = compute_type(T)
+    (V, G, X) = _std_prepare(C, shp, v, g, x)
+    mu, r = _std_stats(X, eps)
+    sg, sgx = _std_sums(G, X, mu, r)
+    sv, svx = _std_sums(V, X, mu, r)
+    A, K, B = size(X); M = A * B
+    svg = zeros(Float64, K)
+    @inbounds for b in 1:B, k in 1:K
+        s = 0.0
+        @simd for a in 1:A
+            s += Float64(V[a, k, b]) * Float64(G[a, k, b])
+        end
+        svg[k] += s
+    end
+    O = Array{C}(undef, A, K, B)
+    @inbounds for b in 1:B, k in 1:K
+        gm = sg[k] / M; vm = sv[k] / M
+        c1 = svg[k] - M * vm * gm             # <v, g - ḡ>
+        c2 = svx[k]                           # <v, xhat>
+        c3 = sgx[k]                           # <g, xhat>
+        f = r[k]^2 / M
+        m = mu[k]; rk = r[k]
+        for a in 1:A
+            xh = (Float64(X[a, k, b]) - m) * rk
+            O[a, k, b] = C(f * (-c1 * xh - c2 * (Float64(G[a, k, b]) - gm) + 3 * c3 * c2 * xh / M -
+                                c3 * (Float64(V[a, k, b]) - vm)))
+        end
+    end
+    _restore(T, reshape(O, size(x)))
+end
+defop("_standardize(input: Tensor, dim: Dims, eps: float) -> Tensor", _standardize; method = false, batch = "reduce",
+      grad = ["input" => "_standardize_backward(grad, input, dim, eps)"],
+      doc = "(input - mean) / sqrt(var + eps) with mean and biased variance over dim (statistics in float64).")
+defop("_standardize_backward(grad_output: Tensor, input: Tensor, dim: Dims, eps: float) -> Tensor",
+      _standardize_backward; method = false, batch = "reduce",
+      grad = ["grad_output" => "_standardize_backward(grad, input, dim, eps)",
+              "input" => "_standardize_double_backward(grad, grad_output, input, dim, eps)"],
+      doc = "Gradient of _standardize: r * (g - mean(g) - xhat * mean(g * xhat)) over dim, r = 1/sqrt(var + eps).")
+defop("_standardize_double_backward(grad_grad_input: Tensor, grad_output: Tensor, input: Tensor, dim: Dims, eps: float) -> Tensor",
+      _standardize_double_backward; method = false, batch = "reduce",
+      doc = "Gradient of _standardize_backward with respect to its input, for second derivatives of norms.")
+
+# ==================================================================================================
+# Losses: negative log-likelihood over class indices; binary cross-entropy with logits.
+
+function _reduction_mode(op, reduction)
+    reduction in ("none", "mean", "sum") ||
+        throw(ArgumentError("$op(): reduction must be 'none', 'mean' or 'sum', got '$reduction'"))
+    reduction
+end
+
+"Sizes (D, C, N) of an (N, C, d...) or (C,) input and the matching target check."
+function _nll_layout(op, xsz::Tuple, t)
+    nx = length(xsz)
+    nx >= 1 || throw(ArgumentError("$op(): input must have at least 1 dimension (classes), got a 0-d tensor"))
+    eltype(t) <: Integer && !(eltype(t) <: Bool) ||
+        throw(DTypeError("$op(): expected target of integer dtype (class indices), got $(_dtname(t))"))
+    if nx == 1
+        ndims(t) == 0 || throw(ArgumentError(
+            "$op(): a 1-d input of shape $(_nn_shape(xsz)) needs a 0-d target, got shape $(_nn_shape(t))"))
+        return 1, xsz[1], 1
+    end
+    N = xsz[nx]; C = xsz[nx - 1]
+    (ndims(t) >= 1 && size(t, ndims(t)) == N) || throw(ArgumentError(
+        "$op(): expected input batch_size ($N) to match target batch_size ($(ndims(t) == 0 ? 0 : size(t, ndims(t)))) " *
+        "(input $(_nn_shape(xsz)), target $(_nn_shape(t)))"))
+    size(t) == (xsz[1:nx-2]..., N) || throw(ArgumentError(
+        "$op(): size mismatch (got input: $(_nn_shape(xsz)), target: $(_nn_shape(t)))"))
+    _prodrange(xsz, 1, nx - 2), C, N
+end
+
+function _nll_weights(op, w, C, ::Type{Tc}) where {Tc}
+    w === nothing && return nothing
+    _nn_float(op, w)
+    (ndims(w) == 1 && length(w) == C) || throw(ArgumentError(
+        "$op(): weight should be defined for all $C classes or no classes, but got weight of shape $(_nn_shape(w))"))
+    as_dense(Tc, w)
+end
+
+function _nll_targets(op, t, C, ignore_index, D, N)
+    Tt = reshape(dense(t), D, N)
+    @inbounds for v in Tt
+        v == ignore_index || 0 <= v < C || _oob("$op(): target $v is out of bounds for $C classes")
+    end
+    Tt
+end
+
+function _nll_loss(x, t, w, ignore_index::Int, reduction)
+    op = "nll_loss"
+    _nn_float(op, x)
+    red = _reduction_mode(op, reduction)
+    D, C, N = _nll_layout(op, size(x), t)
+    T = eltype(x); Tc = compute_type(T)
+    Wv = _nll_weights(op, w, C, Tc)
+    X = reshape(as_dense(Tc, x), D, C, N)
+    Tt = _nll_targets(op, t, C, ignore_index, D, N)
+    if red == "none"
+        O = Array{Tc}(undef, D, N)
+        @inbounds for n in 1:N, d in 1:D
+            c = Int(Tt[d, n])
+            O[d, n] = c == ignore_index ? zero(Tc) : -(Wv === nothing ? one(Tc) : Wv[c + 1]) * X[d, c + 1, n]
+        end
+        return _restore(T, reshape(O, size(t)))
+    end
+    s = 0.0; tw = 0.0
+    @inbounds for n in 1:N, d in 1:D
+        c = Int(Tt[d, n])
+        c == ignore_index && continue
+        wc = Wv === nothing ? 1.0 : Float64(Wv[c + 1])
+        s -= wc * Float64(X[d, c + 1, n]); tw += wc
+    end
+    fill(jconvert(T, red == "sum" ? s : s / tw))
+end
+
+function _nll_loss_backward(g, t, xsize, w, ignore_index::Int, reduction)
+    op = "nll_loss_backward"
+    _nn_float(op, g)
+    red = _reduction_mode(op, reduction)
+    D, C, N = _nll_layout(op, xsize, t)
+    if red == "none"
+        size(g) == size(t) || throw(DimensionMismatch(
+            "$op(): grad_output of shape $(_nn_shape(g)) does not match target $(_nn_shape(t))"))
+    else
+        length(g) == 1 || throw(DimensionMismatch("$op(): expected a one-element grad_output, got $(_nn_shape(g))"))
+    end
+    T = eltype(g); Tc = compute_type(T)
+    Wv = _nll_weights(op, w, C, Tc)
+    Tt = _nll_targets(op, t, C, ignore_index, D, N)
+    G = as_dense(Tc, g)
+    O = zeros(Tc, D, C, N)
+    scale = one(Tc)
+    if red == "mean"
+        tw = 0.0
+        @inbounds for c in Tt
+            c == ignore_index || (tw += Wv === nothing ? 1.0 : Float64(Wv[c + 1]))
+        end
+        scale = Tc(1 / tw)
+    end
+    G2 = red == "none" ? reshape(G, D, N) : G
+    @inbounds for n in 1:N, d in 1:D
+        c = Int(Tt[d, n])
+        c == ignore_index && continue
+        gv = red == "none" ? G2[d, n] : G2[1]
+        O[d, c + 1, n] = -(Wv === nothing ? one(Tc) : Wv[c + 1]) * gv * scale
+    end
+    _restore(T, reshape(O, xsize))
+end
+defop("_nll_loss(input: Tensor, target: Tensor, weight: Tensor = None, ignore_index: int = -100, reduction: str = \"mean\") -> Tensor",
+      _nll_loss; method = false,
+      grad = ["input" => "_nll_loss_backward(grad, target, input.shape, weight, ignore_index, reduction)"],
+      doc = "Negative log-likelihood of class-index targets: -weight[t] * input[n, t, ...]; targets equal to " *
+            "ignore_index count for nothing; 'mean' divides by the summed weights of the counted targets.")
+defop("_nll_loss_backward(grad_output: Tensor, target: Tensor, input_size: Shape, weight: Tensor = None, " *
+      "ignore_index: int = -100, reduction: str = \"mean\") -> Tensor", _nll_loss_backward; method = false,
+      grad = ["grad_output" => "_nll_loss(grad, target, weight, ignore_index, reduction)"],
+      doc = "Gradient of _nll_loss (its adjoint; independent of the input's values).")
+
+# Cross-entropy of logits against class indices, fused: log-softmax, the target's weighted
+# log-probability and label smoothing in one pass, and its gradient in one pass. With
+# a[n, c] = (1 - ε) w[t] [c == t] + (ε / C) w[c] (zero for ignored targets), the loss of sample n is
+# -Σ_c a[n, c] log p[n, c] and its gradient s[n] p[n, :] - a[n, :] with s = Σ_c a; 'mean' divides by
+# the summed weights w[t] of the counted targets (as PyTorch).
+
+"Class weight, with one for no weights."
+@inline _cw(Wv::Nothing, c, ::Type{T}) where {T} = one(T)
+@inline _cw(Wv, c, ::Type{T}) where {T} = T(Wv[c])
+
+"Sum of w[t] over counted targets (the 'mean' divisor)."
+function _ce_total_weight(Tt, Wv, ignore_index)
+    tw = 0.0
+    @inbounds for c in Tt
+        c == ignore_index || (tw += _cw(Wv, c + 1, Float64))
+    end
+    tw
+end
+
+function _ce_prepare(op, x, t, w, ignore_index, label_smoothing, reduction)
+    _nn_float(op, x)
+    red = _reduction_mode(op, reduction)
+    0 <= label_smoothing <= 1 || throw(ArgumentError("$op(): label_smoothing must be in [0, 1], got $label_smoothing"))
+    D, C, N = _nll_layout(op, size(x), t)
+    Tc = compute_type(eltype(x))
+    Wv = _nll_weights(op, w, C, Tc)
+    Tt = _nll_targets(op, t, C, ignore_index, D, N)
+    X = reshape(as_dense(Tc, x), D, C, N)
+    red, D, C, N, Wv, Tt, X
+end
+
+"Log-sum-exp of x[d, :, n] (max-shifted)."
+@inline function _ce_lse(X::Array{T,3}, d, n) where {T}
+    C = size(X, 2)
+    m = T(-Inf)
+    @inbounds for c in 1:C
+        v = X[d, c, n]
+        m = ifelse(v > m, v, m)
+    end
+    s = zero(T)
+    @inbounds for c in 1:C
+        s += fexp(X[d, c, n] - m)
+    end
+    m + flog(s)
+end
+
+function _cross_entropy(x, t, w, ignore_index::Int, label_smoothing::Float64, reduction)
+    op = "cross_entropy"
+    red, D, C, N, Wv, Tt, X = _ce_prepare(op, x, t, w, ignore_index, label_smoothing, reduction)
+    Tc = eltype(X)
+    eps = Tc(label_smoothing); sm = eps / C
+    L = Array{Tc}(undef, D, N)
+    @inbounds for n in 1:N, d in 1:D
+        tc = Int(Tt[d, n])
+        if tc == ignore_index
+            L[d, n] = zero(Tc)
+            continue
+        end
+        lse = _ce_lse(X, d, n)
+        l = (one(Tc) - eps) * _cw(Wv, tc + 1, Tc) * (lse - X[d, tc + 1, n])
+        if eps > 0
+            acc = zero(Tc)
+            for c in 1:C
+                acc += _cw(Wv, c, Tc) * (lse - X[d, c, n])
+            end
+            l += sm * acc
+        end
+        L[d, n] = l
+    end
+    T = eltype(x)
+    red == "none" && return _restore(T, reshape(L, size(t)))
+    tot = 0.0
+    @inbounds for v in L
+        tot += Float64(v)
+    end
+    fill(jconvert(T, red == "sum" ? tot : tot / _ce_total_weight(Tt, Wv, ignore_index)))
+end
+
+function _cross_entropy_backward(g, x, t, w, ignore_index::Int, label_smoothing::Float64, reduction)
+    op = "cross_entropy_backward"
+    red, D, C, N, Wv, Tt, X = _ce_prepare(op, x, t, w, ignore_index, label_smoothing, reduction)
+    _nn_float(op, g)
+    red == "none" ? (size(g) == size(t) || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(g)) does not match target $(_nn_shape(t))"))) :
+        (length(g) == 1 || throw(DimensionMismatch("$op(): expected a one-element grad_output, got $(_nn_shape(g))")))
+    Tc = eltype(X)
+    G = as_dense(Tc, g)
+    G2 = red == "none" ? reshape(G, D, N) : reshape(G, 1, 1)
+    scale = red == "mean" ? Tc(1 / _ce_total_weight(Tt, Wv, ignore_index)) : one(Tc)
+    eps = Tc(label_smoothing); sm = eps / C
+    sw = zero(Tc)                  # Σ_c w[c], for the smoothing part of s
+    for c in 1:C
+        sw += _cw(Wv, c, Tc)
+    end
+    O = zeros(Tc, D, C, N)
+    @inbounds for n in 1:N, d in 1:D
+        tc = Int(Tt[d, n])
+        tc == ignore_index && continue
+        gs = (red == "none" ? G2[d, n] : G2[1, 1]) * scale
+        wt = (one(Tc) - eps) * _cw(Wv, tc + 1, Tc)
+        s = wt + sm * sw
+        lse = _ce_lse(X, d, n)
+        for c in 1:C
+            O[d, c, n] = gs * (s * fexp(X[d, c, n] - lse) - sm * _cw(Wv, c, Tc))
+        end
+        O[d, tc + 1, n] -= gs * wt
+    end
+    _restore(promote_type(eltype(g), eltype(x)), reshape(O, size(x)))
+end
+
+"The matrix a of the comment above (divided by the 'mean' divisor), shaped like the input."
+function _cross_entropy_targets(t, xsize, w, ignore_index::Int, label_smoothing::Float64, reduction, T)
+    op = "cross_entropy_targets"
+    red = _reduction_mode(op, reduction)
+    D, C, N = _nll_layout(op, xsize, t)
+    Wv = _nll_weights(op, w, C, Float64)
+    Tt = _nll_targets(op, t, C, ignore_index, D, N)
+    scale = red == "mean" ? 1 / _ce_total_weight(Tt, Wv, ignore_index) : 1.0
+    sm = label_smoothing / C
+    A = zeros(T, D, C, N)
+    @inbounds for n in 1:N, d in 1:D
+        tc = Int(Tt[d, n])
+        tc == ignore_index && continue
+        for c in 1:C
+            A[d, c, n] = T(scale * sm * _cw(Wv, c, Float64))
+        end
+        A[d, tc + 1, n] += T(scale * (1 - label_smoothing) * _cw(Wv, tc + 1, Float64))
+    end
+    reshape(A, xsize)
+end
+
+const _CE_ARGS = "weight: Optional[Tensor], ignore_index: int, label_smoothing: float, reduction: str"
+const _CE_PASS = "weight, ignore_index, label_smoothing, reduction"
+const _CE_DIM = "(0 if input.ndim == 1 else 1)"
+const _CE_A = "_cross_entropy_targets(target, input.shape, $_CE_PASS, input.dtype)"
+defop("_cross_entropy(input: Tensor, target: Tensor, $_CE_ARGS) -> Tensor", _cross_entropy; method = false,
+      grad = ["input" => "_cross_entropy_backward(grad, input, target, $_CE_PASS)"],
+      doc = "Cross-entropy of logits (N, C, ...) or (C,) against class indices, fused: -Σ_c a[c] log_softmax(input)[c] " *
+            "with a = (1 - label_smoothing) w[t] onehot(t) + label_smoothing / C * w; ignore_index targets count for " *
+            "nothing; 'mean' divides by the summed w[t] of counted targets.")
+defop("_cross_entropy_backward(grad_output: Tensor, input: Tensor, target: Tensor, $_CE_ARGS) -> Tensor",
+      _cross_entropy_backward; method = false,
+      grad = ["grad_output" => "sum(grad * (sum($_CE_A, $_CE_DIM, True) * softmax(input, $_CE_DIM) - $_CE_A), " *
+                               "*(($_CE_DIM,) if reduction == 'none' else ()))",
+              "input" => "_softmax_backward(grad * (grad_output.unsqueeze($_CE_DIM) if reduction == 'none' else grad_output) " *
+                         "* sum($_CE_A, $_CE_DIM, True), softmax(input, $_CE_DIM), $_CE_DIM)"],
+      doc = "Gradient of _cross_entropy: grad_output * (s * softmax(input) - a), s = Σ_c a[c].")
+defop("_cross_entropy_targets(target: Tensor, input_size: Shape, $_CE_ARGS, dtype: DType) -> Tensor",
+      _cross_entropy_targets; method = false,
+      doc = "The weights a[n, c] of each log-probability in _cross_entropy (divided by the 'mean' divisor), " *
+            "shaped like the input: a constant of the targets, used by the second derivatives.")
+
+@inline fbce_logits(x, y, pw) = (one(x) - y) * x + (one(x) + (pw - one(x)) * y) * fsoftplus(-x)
+defmap("_binary_cross_entropy_with_logits(input: Tensor, target: Tensor, pos_weight: Tensor) -> Tensor", fbce_logits;
+       dtypes = "promote_float", method = false, inplace = false,
+       grad = ["input" => "grad * ((1 - target) - (1 + (pos_weight - 1) * target) * sigmoid(-input))",
+               "target" => "grad * ((pos_weight - 1) * softplus(-input) - input)",
+               "pos_weight" => "grad * target * softplus(-input)"],
+       doc = "Elementwise (1 - target) * input + (1 + (pos_weight - 1) * target) * softplus(-input): " *
+             "binary cross-entropy of logits, without overflow.")
+
+const _GELU_C = 0.7978845608028654   # sqrt(2 / pi)
+@inline fgelu_tanh(x) = (h = x / 2; h + h * ftanh(oftype(x, _GELU_C) * (x + oftype(x, 0.044715) * x * x * x)))
+defmap("_gelu_tanh(input: Tensor) -> Tensor", fgelu_tanh; dtypes = "float", method = false,
+       grad = ["input" => "grad * (0.5 * (1 + tanh($_GELU_C * (input + 0.044715 * input * input * input))) + " *
+                          "0.5 * input * (1 - square(tanh($_GELU_C * (input + 0.044715 * input * input * input)))) * " *
+                          "$_GELU_C * (1 + 0.134145 * input * input))"],
+       doc = "GELU with the tanh approximation: x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))).")
+
+# ==================================================================================================
+# Embedding: rows of a (num_embeddings, dim) table at integer indices, and its gradient.
+
+function _embedding_gather(op, w, idx, padding_idx::Int, sbf::Bool, masked::Bool)
+    ndims(w) == 2 || throw(ArgumentError("$op(): weight must be 2-d (num_embeddings, embedding_dim), got shape $(_nn_shape(w))"))
+    eltype(idx) <: Integer && !(eltype(idx) <: Bool) ||
+        throw(DTypeError("$op(): indices must be an integer tensor, got $(_dtname(idx))"))
+    Dm, V = size(w)
+    I = dense(idx)
+    @inbounds for v in I
+        0 <= v < V || _oob("$op(): index $v is out of range for an embedding table of $V rows")
+    end
+    Wd = dense(w)
+    cnt = masked && sbf ? _embedding_counts(I, V) : nothing
+    O = Array{eltype(w)}(undef, Dm, length(I))
+    @inbounds for (n, v) in enumerate(I)
+        zero_row = masked && v == padding_idx
+        s = masked && sbf ? one(eltype(w)) / cnt[v + 1] : one(eltype(w))
+        for d in 1:Dm
+            O[d, n] = zero_row ? zero(eltype(w)) : (masked && sbf ? Wd[d, v + 1] * s : Wd[d, v + 1])
+        end
+    end
+    reshape(O, (Dm, size(I)...))
+end
+
+function _embedding_counts(I, V)
+    cnt = zeros(Int, V)
+    @inbounds for v in I
+        cnt[v + 1] += 1
+    end
+    cnt
+end
+
+function _embedding_backward(g, idx, num_weights::Int, padding_idx::Int, sbf::Bool)
+    op = "embedding_backward"
+    _nn_float(op, g)
+    eltype(idx) <: Integer && !(eltype(idx) <: Bool) ||
+        throw(DTypeError("$op(): indices must be an integer tensor, got $(_dtname(idx))"))
+    (ndims(g) == ndims(idx) + 1 && size(g)[2:end] == size(idx)) || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(g)) does not match indices of shape $(_nn_shape(idx))"))
+    I = dense(idx)
+    @inbounds for v in I
+        0 <= v < num_weights || _oob("$op(): index $v is out of range for an embedding table of $num_weights rows")
+    end
+    T = eltype(g); Tc = compute_type(T)
+    Dm = size(g, 1)
+    G = reshape(as_dense(Tc, g), Dm, length(I))
+    cnt = sbf ? _embedding_counts(I, num_weights) : nothing
+    O = zeros(Tc, Dm, num_weights)
+    @inbounds for (n, v) in enumerate(I)
+        v == padding_idx && continue
+        s = sbf ? one(Tc) / cnt[v + 1] : one(Tc)
+        @simd for d in 1:Dm
+            O[d, v + 1] += G[d, n] * s
+        end
+    end
+    _restore(T, O)
+end
+defop("_embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False) -> Tensor",
+      (w, i, p, s) -> _embedding_gather("embedding", w, i, p, s, false); method = false,
+      grad = ["weight" => "_embedding_backward(grad, indices, weight.shape[0], padding_idx, scale_grad_by_freq)"],
+      doc = "Rows of weight at indices (result shape indices.shape + (embedding_dim,)); padding_idx and " *
+            "scale_grad_by_freq only shape the gradient.")
+defop("_embedding_backward(grad_output: Tensor, indices: Tensor, num_weights: int, padding_idx: int = -1, " *
+      "scale_grad_by_freq: bool = False) -> Tensor", _embedding_backward; method = false,
+      grad = ["grad_output" => "_embedding_backward_adjoint(grad, indices, padding_idx, scale_grad_by_freq)"],
+      doc = "Gradient of _embedding: grad_output rows summed into a (num_weights, dim) table, skipping " *
+            "padding_idx and divided by each index's count when scale_grad_by_freq.")
+defop("_embedding_backward_adjoint(input: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False) -> Tensor",
+      (w, i, p, s) -> _embedding_gather("embedding_backward_adjoint", w, i, p, s, true); method = false,
+      grad = ["input" => "_embedding_backward(grad, indices, input.shape[0], padding_idx, scale_grad_by_freq)"],
+      doc = "The adjoint of _embedding_backward: rows of input at indices, zero at padding_idx and divided " *
+            "by each index's count when scale_grad_by_freq.")
+
+# ==================================================================================================
+# Dropout: a mask of zeros (probability p) and 1/(1-p) from the global generator `RNG`.
+
+function _dropout_mask(sz, p::Float64, T)
+    0 <= p <= 1 || throw(ArgumentError("dropout(): probability has to be between 0 and 1, but got $p"))
+    T <: AbstractFloat || throw(DTypeError("dropout(): expected a floating point dtype, got $(_dtname(T))"))
+    C = compute_type(T)
+    M = Array{C}(undef, sz...)
+    p == 1 && return _restore(T, fill!(M, zero(C)))
+    s = C(1 / (1 - p))
+    rand!(RNG, M)
+    @inbounds @simd for i in eachindex(M)
+        M[i] = ifelse(M[i] < C(p), zero(C), s)
+    end
+    _restore(T, M)
+end
+defop("_dropout_mask(size: Shape, p: float, dtype: DType) -> Tensor", _dropout_mask; method = false,
+      doc = "A dropout mask: 0 with probability p, else 1/(1-p), drawn from the generator seeded by manual_seed.")
+
+# Type inference of the common float32/float64 signatures is cached in the precompiled package, so
+# a first call only generates code (inference of the conv and norm kernels takes seconds otherwise).
+for T in (Float32, Float64)
+    S1, S2, S3, S4 = Strided{T,1}, Strided{T,2}, Strided{T,3}, Strided{T,4}
+    I2, I4 = NTuple{2,Int}, NTuple{4,Int}
+    for B in (S1, Nothing)
+        precompile(_conv2d, (S4, S4, B, I2, I4, I2, Int))
+    end
+    precompile(_conv2d_backward_input, (S4, S4, I4, I2, I4, I2, Int))
+    precompile(_conv2d_backward_weight, (S4, S4, I4, I2, I4, I2, Int))
+    precompile(_max_pool2d, (S4, I2, I2, I2, I2, Bool))
+    precompile(_pool2d_scatter, (S4, Strided{Int64,4}, I4))
+    for S in (S2, S3, S4)
+        precompile(_standardize, (S, NTuple{1,Int}, Float64))
+        precompile(_standardize_backward, (S, S, NTuple{1,Int}, Float64))
+        precompile(_softmax_kernel, (String, S, Int, Nothing, Bool))
+        precompile(_softmax_backward_kernel, (String, S, S, Int, Bool))
+    end
+    precompile(_standardize, (S4, NTuple{3,Int}, Float64))
+    precompile(_standardize_backward, (S4, S4, NTuple{3,Int}, Float64))
+    precompile(_cross_entropy, (S2, Strided{Int64,1}, Nothing, Int, Float64, String))
+    precompile(_cross_entropy_backward, (Strided{T,0}, S2, Strided{Int64,1}, Nothing, Int, Float64, String))
+end
