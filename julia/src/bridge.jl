@@ -277,6 +277,7 @@ function _backtrace_text(bt)
 end
 
 function record_error(e, bt)
+    e isa LoadError && (e = e.error)   # eval/include wrap errors; report the real one
     msg = try
         hasfield(typeof(e), :msg) && getfield(e, :msg) isa AbstractString ? String(getfield(e, :msg)) :
             sprint(showerror, e)
@@ -339,7 +340,8 @@ function jt_eval_value(src::Ptr{UInt8}, len::Int64, res::Ptr{Int64})::Int64
     try
         v = Base.include_string(Main, unsafe_string(src, len), "jtensor.julia.eval")
         unsafe_store!(res, 1, 1)
-        if v isa Union{Number,Nothing} || (v isa AbstractArray && eltype(v) in DTYPES)
+        if v isa Union{Bool,Base.BitInteger,Base.IEEEFloat,Complex{<:Union{Base.BitInteger,Base.IEEEFloat}},Nothing} ||
+                (v isa AbstractArray && eltype(v) in DTYPES)
             encode_result(res, 2, v isa Strided ? _to_dtype_array(v) : v, false)
         else
             text = Vector{UInt8}(repr(v))
@@ -359,17 +361,29 @@ end
 Entry: run an interactive Julia REPL on this process's terminal until the user leaves it
 (Ctrl-D or `exit()`, which only ends the REPL). 0 = ok, 1 = error.
 """
+const REPL_NOW = Ref{Any}(nothing)
+
+"`exit()` inside `jt.julia.repl()`: end the REPL (not the Python process) before its next prompt."
+function leave_repl()
+    r = REPL_NOW[]
+    r === nothing && throw(InterruptException())
+    r.mistate.aborted = true
+    nothing
+end
+
 function jt_repl()::Int64
     try
         REPL = Base.require(Base.PkgId(Base.UUID("3fa0cd96-eef1-5676-8a61-b3b8758bbffb"), "REPL"))
         term = REPL.Terminals.TTYTerminal(get(ENV, "TERM", "dumb"), stdin, stdout, stderr)
         repl = REPL.LineEditREPL(term, true)
-        Core.eval(Main, :(exit() = throw(InterruptException())))   # leave the REPL, not Python
-        Core.eval(Main, :(exit(::Integer) = throw(InterruptException())))
+        REPL_NOW[] = repl
+        Core.eval(Main, :(exit(code::Integer = 0) = $leave_repl()))
         try
             REPL.run_repl(repl)
         catch e
             e isa InterruptException || rethrow()
+        finally
+            REPL_NOW[] = nothing
         end
         return 0
     catch e

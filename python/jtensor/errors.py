@@ -64,7 +64,7 @@ def from_julia(julia_type, message, backtrace, context):
     cls = _BY_JULIA_TYPE.get(julia_type, JuliaError)
     lines = message.strip().splitlines() or [""]
     short = lines[0] if julia_type == "MethodError" else "\n".join(lines[:20])
+    if julia_type and not short.startswith(julia_type):
+        short = f"{julia_type}: {short}"
     text = f"{context}: {short}" if context else short
-    if julia_type and cls is JuliaError:
-        text = f"{text} [{julia_type}]"
     return cls(text, julia_type, message, backtrace)

@@ -51,6 +51,9 @@ def _snapshot():
             _mtimes[p] = os.stat(p).st_mtime_ns
 
 
+_snapshot()   # the library files as Julia loaded them at start-up: later edits count as changes
+
+
 def include(path):
     """Load a Julia file into Main (e.g. your own kernels); `reload()` re-reads it when it changes."""
     path = os.path.abspath(path)
@@ -80,10 +83,25 @@ def changed_files():
     return out
 
 
+# Files holding the running bridge's state (op table, plans, handles, entry points): re-including
+# them would reset that state under live tensors, so changes to them need a restart.
+_STATEFUL = {os.path.join(_JULIA_SRC, f) for f in ("JTensor.jl", "bridge.jl", "registry.jl")}
+
+
 def reload(files=None):
     """Re-read changed Julia files (package files into module JTensor, user files into Main) and
-    publish any registry changes. Returns the list of files re-read."""
+    publish any registry changes. Returns the list of files re-read. JTensor.jl, bridge.jl and
+    registry.jl hold the running state and are skipped with a warning (restart Python)."""
     files = changed_files() if files is None else [os.path.abspath(f) for f in files]
+    stateful = [p for p in files if p in _STATEFUL]
+    if stateful:
+        import warnings
+        warnings.warn(f"jt.julia.reload: {', '.join(os.path.basename(p) for p in stateful)} hold(s) the "
+                      f"running bridge's state and cannot be reloaded; restart Python to use the change",
+                      RuntimeWarning, stacklevel=2)
+        for p in stateful:
+            _mtimes[p] = os.stat(p).st_mtime_ns
+        files = [p for p in files if p not in _STATEFUL]
     for p in files:
         module = "JTensor" if p.startswith(_JULIA_SRC + os.sep) else "Main"
         try:

@@ -3,6 +3,8 @@
 # (the named `dtypes` rule) and in-place / out= forms. `grad` lists, per input, its derivative
 # formula in registered ops (`grad` is the incoming gradient, `result` the op's output).
 
+const _IntT = Union{Int8,Int16,Int32,Int64,UInt8}   # the integer element types
+
 # NaN-returning versions of functions whose Base methods throw DomainError on bad real input.
 @inline fsqrt(x::Union{Float32,Float64}) = Base.sqrt_llvm(x)
 @inline fsqrt(x::Number) = sqrt(x)
@@ -13,7 +15,7 @@
 @inline fpow_any(x::Bool, y::Bool) = x | !y
 @inline fpow_any(x, y) = fpow(x, y)
 
-@inline frelu(x) = ifelse(x > zero(x), x, zero(x))
+@inline frelu(x) = ifelse(x < zero(x), zero(x), x)   # NaN propagates, as torch.relu
 @inline fsign(x::Real) = ifelse(x > zero(x), one(x), ifelse(x < zero(x), -one(x), x))   # keeps NaN, ±0
 @inline fsign(x::Bool) = x
 @inline fsign(x::Complex) = iszero(x) ? x : x / abs(x)
@@ -32,21 +34,34 @@
 
 # Python-semantics integer/floor division and remainder (result takes the divisor's sign).
 @inline ffloordiv(x::Integer, y::Integer) = fld(x, y)
+@inline ffloordiv(x::T, y::T) where {T<:Signed} = y == -one(T) ? -x : fld(x, y)   # typemin // -1 wraps
 @inline ffloordiv(x::Bool, y::Bool) = y ? x : throw(DivideError())
-@inline ffloordiv(x::AbstractFloat, y::AbstractFloat) = floor(x / y)
+# Floats as CPython / NumPy (npy_divmod): the quotient of x - fmod(x, y), so 1.0 // 0.1 == 9.0
+# (floor(x / y) gives 10.0) and inf // y is NaN.
+@inline function ffloordiv(x::T, y::T) where {T<:AbstractFloat}
+    m = rem(x, y)
+    d = (x - m) / y
+    d = ifelse((m != 0) & (signbit(m) != signbit(y)), d - one(T), d)
+    f = floor(d)
+    f = ifelse(d - f > T(0.5), f + one(T), f)
+    ifelse(y == 0, x / y, ifelse(d == 0, copysign(zero(T), x / y), f))
+end
 @inline fremainder(x::Integer, y::Integer) = mod(x, y)
 @inline function fremainder(x::AbstractFloat, y::AbstractFloat)
     r = rem(x, y)
-    ifelse((r != 0) & (signbit(r) != signbit(y)), r + y, r)
+    r = ifelse((r != 0) & (signbit(r) != signbit(y)), r + y, r)
+    ifelse(r == 0, copysign(zero(r), y), r)   # a zero takes the divisor's sign, as Python
 end
 @inline ftruediv(x, y) = x / y
 
 @inline _lo(x, lo::Nothing) = x
 @inline _lo(x, lo) = ifelse(isnan(x) | (x >= lo), x, lo)
 @inline _lo(x::Integer, lo) = max(x, lo)
+@inline _lo(x::Integer, lo::Nothing) = x
 @inline _hi(x, hi::Nothing) = x
 @inline _hi(x, hi) = ifelse(isnan(x) | (x <= hi), x, hi)
 @inline _hi(x::Integer, hi) = min(x, hi)
+@inline _hi(x::Integer, hi::Nothing) = x
 @inline fclamp(x, lo, hi) = _hi(_lo(x, lo), hi)
 @inline jconvert(::Type{T}, x::Nothing) where {T} = nothing
 
@@ -60,8 +75,12 @@ end
 @inline fisinf(x::Integer) = false
 @inline fisfinite(x) = isfinite(x)
 @inline fisfinite(x::Integer) = true
+# An infinity is close only to itself (|x - inf| <= rtol * inf would hold for every finite x).
 @inline fisclose(x, y, rtol, atol, equal_nan) =
-    (x == y) | (equal_nan & isnan(x) & isnan(y)) | (abs(x - y) <= atol + rtol * abs(y))
+    (x == y) | (equal_nan & isnan(x) & isnan(y)) | (isfinite(x) & isfinite(y) & (abs(x - y) <= atol + rtol * abs(y)))
+# Integers: the difference in Int128, so that it cannot wrap (Int8(-128) is not close to 127).
+@inline fisclose(x::T, y::T, rtol, atol, equal_nan) where {T<:_IntT} =
+    (x == y) | (abs(Int128(x) - Int128(y)) <= atol + rtol * abs(Int128(y)))
 @inline flerp(a, b, w) = a + w * (b - a)
 @inline fwhere(c, a, b) = ifelse(!iszero(c), a, b)
 @inline fmul(x::Bool, y::Bool) = x & y
@@ -71,32 +90,38 @@ end
 @inline fadd(x, y, alpha::Bool) = alpha ? x + y : x
 @inline fsub(x, y, alpha) = x - alpha * y
 @inline fsub(x, y, alpha::Bool) = alpha ? x - y : x
+# As PyTorch: a floating-point alpha with integer inputs is refused, not truncated into the result.
+_float_alpha(name) = throw(DTypeError("$name: for integer inputs, alpha must not be a floating point number"))
+@inline fadd(x::T, y::T, alpha::AbstractFloat) where {T<:_IntT} = _float_alpha("add")
+@inline fsub(x::T, y::T, alpha::AbstractFloat) where {T<:_IntT} = _float_alpha("sub")
 
 const _float = "float"
+# Complex inputs: PyTorch's convention (the gradient of a holomorphic f is grad * conj(f')), so
+# each derivative goes through `cj` (conj for complex tensors, free for real ones).
 for (name, f, grad) in (
-        ("exp", fexp, "grad * result"),
-        ("expm1", fexpm1, "grad * (result + 1)"),
-        ("log", flog, "grad / input"),
-        ("log1p", flog1p, "grad / (input + 1)"),
-        ("log2", flog2, "grad / (input * 0.6931471805599453)"),
-        ("log10", flog10, "grad / (input * 2.302585092994046)"),
-        ("sqrt", fsqrt, "grad / (2 * result)"),
-        ("rsqrt", frsqrt, "grad * -0.5 * result * result * result"),
-        ("sin", fsin, "grad * cos(input)"),
-        ("cos", fcos, "grad * -sin(input)"),
-        ("tan", ftan, "grad * (1 + result * result)"),
+        ("exp", fexp, "grad * cj(result)"),
+        ("expm1", fexpm1, "grad * cj(result + 1)"),
+        ("log", flog, "grad / cj(input)"),
+        ("log1p", flog1p, "grad / cj(input + 1)"),
+        ("log2", flog2, "grad / cj(input * 0.6931471805599453)"),
+        ("log10", flog10, "grad / cj(input * 2.302585092994046)"),
+        ("sqrt", fsqrt, "grad / cj(2 * result)"),
+        ("rsqrt", frsqrt, "grad * cj(-0.5 * result * result * result)"),
+        ("sin", fsin, "grad * cj(cos(input))"),
+        ("cos", fcos, "grad * cj(-sin(input))"),
+        ("tan", ftan, "grad * cj(1 + result * result)"),
         ("asin", fasin, "grad * rsqrt(1 - input * input)"),
         ("acos", facos, "grad * -rsqrt(1 - input * input)"),
         ("atan", fatan, "grad / (1 + input * input)"),
-        ("sinh", fsinh, "grad * cosh(input)"),
-        ("cosh", fcosh, "grad * sinh(input)"),
-        ("tanh", ftanh, "grad * (1 - result * result)"),
-        ("sigmoid", fsigmoid, "grad * result * (1 - result)"),
+        ("sinh", fsinh, "grad * cj(cosh(input))"),
+        ("cosh", fcosh, "grad * cj(sinh(input))"),
+        ("tanh", ftanh, "grad * cj(1 - result * result)"),
+        ("sigmoid", fsigmoid, "grad * cj(result * (1 - result))"),
         ("erf", ferf, "grad * 1.1283791670955126 * exp(-input * input)"),
         ("gelu", fgelu, "grad * (0.5 * (1 + erf(input * 0.7071067811865476)) + input * 0.3989422804014327 * exp(-0.5 * input * input))"),
         ("silu", fsilu, "grad * (sigmoid(input) * (1 + input * (1 - sigmoid(input))))"),
         ("softplus", fsoftplus, "grad * sigmoid(input)"),
-        ("reciprocal", freciprocal, "grad * -result * result"),
+        ("reciprocal", freciprocal, "grad * cj(-result * result)"),
     )
     defmap("$name(input: Tensor) -> Tensor", f; dtypes = _float, grad = ["input" => grad],
            doc = "Elementwise $name, as torch.$name / numpy; integer inputs give float32.")
@@ -104,17 +129,17 @@ end
 
 for (name, f, rule, grad) in (
         ("neg", -, "same", "-grad"),
-        ("square", fsquare, "same", "grad * 2 * input"),
+        ("square", fsquare, "same", "grad * 2 * cj(input)"),
         ("relu", frelu, "same", "grad * (input > 0)"),
         ("abs", fabs, "abs", "grad * sign(input)"),
-        ("sign", fsign, "same", ""),
-        ("floor", ffloor, "rounding", ""),
-        ("ceil", fceil, "rounding", ""),
-        ("round", fround, "rounding", ""),
-        ("trunc", ftrunc, "rounding", ""),
+        ("sign", fsign, "same", "zeros_like(grad)"),          # piecewise constant: zero, as torch
+        ("floor", ffloor, "rounding", "zeros_like(grad)"),
+        ("ceil", fceil, "rounding", "zeros_like(grad)"),
+        ("round", fround, "rounding", "zeros_like(grad)"),
+        ("trunc", ftrunc, "rounding", "zeros_like(grad)"),
         ("conj", conj, "same", "conj(grad)"),
         ("real", real, "real_part", "grad"),
-        ("imag", imag, "real_part", ""),
+        ("imag", imag, "real_part", "grad * 1j"),
         ("isnan", fisnan, "predicate", ""),
         ("isinf", fisinf, "predicate", ""),
         ("isfinite", fisfinite, "predicate", ""),
@@ -127,25 +152,32 @@ for (name, f, rule, grad) in (
 end
 
 defmap("add(input: Tensor, other: Tensor, *, alpha: Scalar = 1) -> Tensor", fadd; dtypes = "promote",
-       grad = ["input" => "grad", "other" => "grad * alpha"], doc = "input + alpha * other, broadcast.")
+       grad = ["input" => "grad", "other" => "grad * cj(alpha)"], doc = "input + alpha * other, broadcast.")
 defmap("sub(input: Tensor, other: Tensor, *, alpha: Scalar = 1) -> Tensor", fsub; dtypes = "promote",
-       grad = ["input" => "grad", "other" => "-grad * alpha"], doc = "input - alpha * other, broadcast.")
+       grad = ["input" => "grad", "other" => "-grad * cj(alpha)"], doc = "input - alpha * other, broadcast.")
 defmap("mul(input: Tensor, other: Tensor) -> Tensor", fmul; dtypes = "promote",
-       grad = ["input" => "grad * other", "other" => "grad * input"], doc = "Elementwise product, broadcast.")
+       grad = ["input" => "grad * cj(other)", "other" => "grad * cj(input)"],
+       doc = "Elementwise product, broadcast.")
 defmap("div(input: Tensor, other: Tensor) -> Tensor", ftruediv; dtypes = "promote_float",
-       grad = ["input" => "grad / other", "other" => "-grad * result / other"], doc = "True division, broadcast.")
+       grad = ["input" => "grad / cj(other)", "other" => "-grad * cj(result / other)"],
+       doc = "True division, broadcast.")
 defmap("floor_divide(input: Tensor, other: Tensor) -> Tensor", ffloordiv; dtypes = "promote_real",
+       grad = ["input" => "zeros_like(grad)", "other" => "zeros_like(grad)"],
        doc = "Floor division (Python //), broadcast.")
 defmap("remainder(input: Tensor, other: Tensor) -> Tensor", fremainder; dtypes = "promote_real",
-       grad = ["input" => "grad"], doc = "Python-style remainder (sign of the divisor), broadcast.")
+       grad = ["input" => "grad", "other" => "-grad * floor_divide(input, other)"],
+       doc = "Python-style remainder (sign of the divisor), broadcast.")
 defmap("pow(input: Tensor, exponent: Tensor) -> Tensor", fpow_any; dtypes = "promote",
-       grad = ["input" => "grad * exponent * pow(input, exponent - 1)", "exponent" => "grad * result * log(input)"],
+       grad = ["input" => "pow_backward_input(grad, input, exponent)",
+               "exponent" => "pow_backward_exponent(grad, input, exponent, result)"],
        doc = "input ** exponent, broadcast.")
 defmap("maximum(input: Tensor, other: Tensor) -> Tensor", fmaximum; dtypes = "promote_real",
-       grad = ["input" => "grad * (input >= other)", "other" => "grad * (input < other)"],
+       grad = ["input" => "where(input < other, 0, max_tie_backward(grad, input, other))",
+               "other" => "where(input > other, 0, max_tie_backward(grad, input, other))"],
        doc = "Elementwise maximum, NaN-propagating.")
 defmap("minimum(input: Tensor, other: Tensor) -> Tensor", fminimum; dtypes = "promote_real",
-       grad = ["input" => "grad * (input <= other)", "other" => "grad * (input > other)"],
+       grad = ["input" => "where(input > other, 0, max_tie_backward(grad, input, other))",
+               "other" => "where(input < other, 0, max_tie_backward(grad, input, other))"],
        doc = "Elementwise minimum, NaN-propagating.")
 defmap("atan2(input: Tensor, other: Tensor) -> Tensor", atan; dtypes = "promote_float",
        grad = ["input" => "grad * other / (input * input + other * other)",
@@ -171,19 +203,23 @@ defmap("where(condition: Tensor, input: Tensor, other: Tensor) -> Tensor", fwher
        grad = ["input" => "where(condition, grad, 0)", "other" => "where(condition, 0, grad)"],
        doc = "Elements of input where condition holds, else of other (broadcast).")
 defmap("clamp(input: Tensor, min: Tensor = None, max: Tensor = None) -> Tensor", fclamp; dtypes = "promote",
-       grad = ["input" => "grad * logical_and(input >= min, input <= max)"],
+       grad = ["input" => "where(clamp_mask(input, min, max), grad, 0)",
+               "min" => "clamp_min_backward(grad, input, min, max)",
+               "max" => "clamp_max_backward(grad, input, min, max)"],
        doc = "Limit input to [min, max]; either bound may be None.")
 defmap("lerp(input: Tensor, end: Tensor, weight: Tensor) -> Tensor", flerp; dtypes = "promote_float",
-       grad = ["input" => "grad * (1 - weight)", "end" => "grad * weight"],
+       grad = ["input" => "grad * (1 - weight)", "end" => "grad * weight", "weight" => "grad * (end - input)"],
        doc = "input + weight * (end - input).")
 defmap("isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor",
        fisclose; dtypes = "compare", inplace = false,
        doc = "|input - other| <= atol + rtol * |other|, elementwise.")
 defmap("copy_(input: Tensor, src: Tensor) -> Tensor", identity; dtypes = "copy", inplace = false,
+       grad = ["input" => "zeros_like(grad)", "src" => "grad"],
        doc = "Copy src into input (broadcast, converting dtype).")
 defmap("fill_(input: Tensor, value: Scalar) -> Tensor", identity; dtypes = "fill", inplace = false,
-       doc = "Fill input with value.")
+       grad = ["input" => "zeros_like(grad)"], doc = "Fill input with value.")
 defmap("_cast(input: Tensor, dtype: DType) -> Tensor", identity; dtypes = "cast", inplace = false, method = false,
+       grad = ["input" => "grad"],
        doc = "A copy of input converted to dtype (C-style: floats truncate toward zero into integers).")
 
 function _allclose(a, b, rtol, atol, equal_nan)

@@ -67,26 +67,34 @@ function _mm(a, b)
         throw(ArgumentError("mm: expected 2-d tensors, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
     _matmul(a, b)
 end
-defop("mm(input: Tensor, mat2: Tensor) -> Tensor", _mm; doc = "Product of two matrices.")
+defop("mm(input: Tensor, mat2: Tensor) -> Tensor", _mm;
+      grad = ["input" => "matmul_backward_input(grad, input, mat2)", "mat2" => "matmul_backward_other(grad, input, mat2)"],
+      doc = "Product of two matrices.")
 function _bmm(a, b)
     (ndims(a) == 3 && ndims(b) == 3 && size(a, 3) == size(b, 3)) ||
         throw(ArgumentError("bmm: expected 3-d tensors with equal batch sizes, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
     _matmul(a, b)
 end
-defop("bmm(input: Tensor, mat2: Tensor) -> Tensor", _bmm; doc = "Batched product of (b, n, m) and (b, m, p) tensors.")
+defop("bmm(input: Tensor, mat2: Tensor) -> Tensor", _bmm;
+      grad = ["input" => "matmul_backward_input(grad, input, mat2)", "mat2" => "matmul_backward_other(grad, input, mat2)"],
+      doc = "Batched product of (b, n, m) and (b, m, p) tensors.")
 function _dot(a, b)
     (ndims(a) == 1 && ndims(b) == 1 && length(a) == length(b)) ||
         throw(ArgumentError("dot: expected two 1-d tensors of equal length, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
     _matmul(a, b)
 end
-defop("dot(input: Tensor, other: Tensor) -> Tensor", _dot; doc = "Inner product of two vectors (no conjugation).")
+defop("dot(input: Tensor, other: Tensor) -> Tensor", _dot;
+      grad = ["input" => "grad * cj(other)", "other" => "grad * cj(input)"],
+      doc = "Inner product of two vectors (no conjugation).")
 function _outer(a, b)
     (ndims(a) == 1 && ndims(b) == 1) ||
         throw(ArgumentError("outer: expected two 1-d tensors, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
     T = promote_type(eltype(a), eltype(b))
     apply(*, compute_type(T), T, reshape(dense(b), length(b), 1), reshape(dense(a), 1, length(a)))
 end
-defop("outer(input: Tensor, vec2: Tensor) -> Tensor", _outer; doc = "Outer product: out[i, j] = input[i] * vec2[j].")
+defop("outer(input: Tensor, vec2: Tensor) -> Tensor", _outer;
+      grad = ["input" => "grad @ cj(vec2)", "vec2" => "cj(input) @ grad"],
+      doc = "Outer product: out[i, j] = input[i] * vec2[j].")
 
 # ==================================================================================================
 # Products of several dims: tensordot, kron, trace, cross, vecdot, matrix_power, multi_dot.
@@ -140,6 +148,7 @@ function _tensordot(name, a, b, dims)
 end
 defop("tensordot(a: Tensor, b: Tensor, dims: Tensor = 2) -> Tensor", (a, b, d) -> _tensordot("tensordot", a, b, d);
       method = false,
+      grad = ["a" => "tensordot_backward(grad, a, b, dims, 0)", "b" => "tensordot_backward(grad, a, b, dims, 1)"],
       doc = "Sum of products over dims: an int k contracts the last k dims of a with the first k of b; a pair of lists ([da...], [db...]) contracts a's dims da[i] with b's dims db[i]. The result has a's free dims, then b's.")
 
 function _kron(a, b)
@@ -152,6 +161,7 @@ function _kron(a, b)
     reshape(C, ntuple(d -> sa[d] * sb[d], n))
 end
 defop("kron(input: Tensor, other: Tensor) -> Tensor", _kron;
+      grad = ["input" => "kron_backward(grad, input, other, 0)", "other" => "kron_backward(grad, input, other, 1)"],
       doc = "Kronecker product; the operands are padded with leading size-1 dims to the same rank.")
 
 "Diagonal of Julia dims (j1, j2) with Python offset (j = i + offset), as a new array with the diagonal first (Python: last)."
@@ -179,6 +189,7 @@ function _linalg_diagonal(A, offset, j1, j2)
 end
 defop("diagonal(A: Tensor, *, offset: int = 0, dim1: Dim = -2, dim2: Dim = -1) -> Tensor", _linalg_diagonal;
       namespace = "linalg", method = false,
+      grad = ["A" => "diagonal_backward(grad, A, offset, dim1, dim2)"],
       doc = "Diagonals A[..., i, i + offset] of the matrices over (dim1, dim2), as the last dim of a new tensor.")
 
 _sumtype(T) = T <: Union{Bool,Integer} ? Int64 : T
@@ -194,9 +205,11 @@ function _trace(x)
     _trace_of("trace", x, 0, nothing)
 end
 defop("trace(input: Tensor) -> Tensor", _trace;
+      grad = ["input" => "trace_backward(grad, input, 0)"],
       doc = "Sum of the main diagonal of a 2-d tensor (integers and bools sum in int64).")
 defop("trace(x: Tensor, /, *, offset: int = 0, dtype: DType = None) -> Tensor",
       (x, o, t) -> _trace_of("linalg.trace", x, o, t); namespace = "linalg", method = false,
+      grad = ["x" => "trace_backward(grad, x, offset)"],
       doc = "Sums of the diagonals x[..., i, i + offset] of the matrices over the last two dims.")
 
 "x and y broadcast to a common size and viewed as (before, size at Julia dim d, after) arrays of type T."
@@ -234,8 +247,10 @@ function _cross3(X::Array{T,3}, Y::Array{T,3}) where {T}
     out
 end
 defop("cross(input: Tensor, other: Tensor, dim: Dim = -1) -> Tensor", (x, y, d) -> _cross("cross", x, y, d);
+      grad = ["input" => "cross(other, grad, dim)", "other" => "cross(grad, input, dim)"],
       doc = "Cross product of 3-vectors along dim (size 3), with broadcasting.")
 defop("cross(input: Tensor, other: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _cross("linalg.cross", x, y, d);
+      grad = ["input" => "cross(other, grad, dim)", "other" => "cross(grad, input, dim)"],
       namespace = "linalg", method = false, doc = "Cross product of 3-vectors along dim (size 3), with broadcasting.")
 
 function _vecdot(name, x, y, d::Int)
@@ -254,8 +269,10 @@ function _vecdot3(X::Array{T,3}, Y::Array{T,3}) where {T}
     out
 end
 defop("vecdot(x: Tensor, y: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _vecdot("vecdot", x, y, d);
+      grad = ["x" => "vecdot_backward(grad, x, y, dim, 0)", "y" => "vecdot_backward(grad, x, y, dim, 1)"],
       method = false, doc = "Dot products sum(conj(x) * y) along dim, with broadcasting (x is conjugated when complex).")
 defop("vecdot(x: Tensor, y: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _vecdot("linalg.vecdot", x, y, d);
+      grad = ["x" => "vecdot_backward(grad, x, y, dim, 0)", "y" => "vecdot_backward(grad, x, y, dim, 1)"],
       namespace = "linalg", method = false,
       doc = "Dot products sum(conj(x) * y) along dim, with broadcasting (x is conjugated when complex).")
 
@@ -308,8 +325,10 @@ function _matrix_power(name, x, n)
     _restore(R, reshape(out, m, m, b...))
 end
 defop("matrix_power(input: Tensor, n: int) -> Tensor", (x, n) -> _matrix_power("matrix_power", x, n);
+      grad = ["input" => "matrix_power_backward(grad, input, n)"],
       doc = "n-th power of square matrices (batched); n = 0 gives the identity, n < 0 powers the inverse.")
 defop("matrix_power(A: Tensor, n: int) -> Tensor", (x, n) -> _matrix_power("linalg.matrix_power", x, n);
+      grad = ["A" => "matrix_power_backward(grad, A, n)"],
       namespace = "linalg", method = false,
       doc = "n-th power of square matrices (batched); n = 0 gives the identity, n < 0 powers the inverse.")
 
@@ -355,6 +374,7 @@ function _multi_dot(ts)
     isempty(drop) ? r : dropdims(r; dims = drop)
 end
 defop("multi_dot(tensors: TensorList) -> Tensor", _multi_dot; namespace = "linalg", method = false,
+      grad = ["tensors" => "multi_dot_backward(grad, tensors)"],
       doc = "Product of a chain of matrices in the cheapest order; the first and last may be vectors.")
 
 # ==================================================================================================
@@ -401,8 +421,10 @@ function _inv(name, x)
     _restore(R, reshape(out, n, n, b...))
 end
 defop("inv(A: Tensor) -> Tensor", x -> _inv("linalg.inv", x); namespace = "linalg", method = false,
+      grad = ["A" => "-(result.mH @ grad @ result.mH)"],
       doc = "Inverse of square matrices (batched). Raises LinAlgError for a singular matrix.")
 defop("inverse(input: Tensor) -> Tensor", x -> _inv("inverse", x);
+      grad = ["input" => "-(result.mH @ grad @ result.mH)"],
       doc = "Inverse of square matrices (batched); same as linalg.inv.")
 
 "(sign, log|det|) of one square matrix from its LU factors (sign 0 and -Inf when singular)."
@@ -451,14 +473,20 @@ function _logdet(x)
     _restore(T, r)
 end
 defop("det(A: Tensor) -> Tensor", x -> _det("linalg.det", x); namespace = "linalg", method = false,
+      grad = ["A" => "det_backward(grad, A, result)"],
       doc = "Determinants of square matrices (batched).")
-defop("det(input: Tensor) -> Tensor", x -> _det("det", x); doc = "Determinants of square matrices (batched).")
+defop("det(input: Tensor) -> Tensor", x -> _det("det", x);
+      grad = ["input" => "det_backward(grad, input, result)"],
+      doc = "Determinants of square matrices (batched).")
 defop("slogdet(A: Tensor) -> (sign: Tensor, logabsdet: Tensor)", x -> _slogdet("linalg.slogdet", x);
+      grad = ["A" => "slogdet_backward(grad0, grad1, A, sign)"],
       namespace = "linalg", method = false,
       doc = "Sign (a unit complex number when complex, 0 when singular) and log of the absolute value of determinants.")
 defop("slogdet(input: Tensor) -> (sign: Tensor, logabsdet: Tensor)", x -> _slogdet("slogdet", x);
+      grad = ["input" => "slogdet_backward(grad0, grad1, input, sign)"],
       doc = "Sign and log of the absolute value of determinants; same as linalg.slogdet.")
 defop("logdet(input: Tensor) -> Tensor", _logdet;
+      grad = ["input" => "grad.unsqueeze(-1).unsqueeze(-1) * linalg.inv(input).mH"],
       doc = "Log of determinants (NaN for a negative real determinant, -inf for a singular matrix).")
 
 "Solve A X = B (left) or X A = B for batches, PyTorch's vector rule, broadcasting batch dims."
@@ -516,6 +544,7 @@ function _solve(A, B, left::Bool)
     _restore(R, r)
 end
 defop("solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor", _solve; namespace = "linalg", method = false,
+      grad = ["A" => "solve_backward(grad, A, B, left, result, 0)", "B" => "solve_backward(grad, A, B, left, result, 1)"],
       doc = "Solution X of A X = B (or X A = B when left=False) for square A; B may be a (batch of) vector(s); batch dims broadcast. Raises LinAlgError for a singular A.")
 
 function _cholesky(x, upper::Bool)
@@ -537,6 +566,7 @@ function _cholesky(x, upper::Bool)
     _restore(R, reshape(out, n, n, b...))
 end
 defop("cholesky(A: Tensor, *, upper: bool = False) -> Tensor", _cholesky; namespace = "linalg", method = false,
+      grad = ["A" => "cholesky_backward(grad, result, upper)"],
       doc = "Cholesky factor L (A = L Lᴴ) of Hermitian positive-definite matrices, reading A's lower triangle; U = Lᴴ when upper=True. Raises LinAlgError when A is not positive-definite.")
 
 function _qr(x, mode)
@@ -563,6 +593,7 @@ function _qr(x, mode)
     _restore(R, reshape(Qo, kq, m, b...)), Rr
 end
 defop("qr(A: Tensor, mode: str = 'reduced') -> (Q: Tensor, R: Tensor)", _qr; namespace = "linalg", method = false,
+      grad = ["A" => "qr_backward(grad0, grad1, Q, R, mode)"],
       doc = "QR decomposition A = Q R (Householder, batched). mode 'reduced': Q (m, k), R (k, n) with k = min(m, n); 'complete': Q (m, m), R (m, n); 'r': R only (Q is empty).")
 
 function _svd(x, full::Bool)
@@ -590,6 +621,7 @@ function _svd(x, full::Bool)
 end
 defop("svd(A: Tensor, full_matrices: bool = True) -> (U: Tensor, S: Tensor, Vh: Tensor)", _svd;
       namespace = "linalg", method = false,
+      grad = ["A" => "svd_backward(grad0, grad1, grad2, U, S, Vh, full_matrices)"],
       doc = "Singular value decomposition A = U diag(S) Vh (batched), S real and descending. full_matrices=False gives the reduced U (m, k) and Vh (k, n).")
 
 function _svdvals(name, x)
@@ -603,6 +635,7 @@ function _svdvals(name, x)
     _restore(real(R), reshape(So, k, b...))
 end
 defop("svdvals(A: Tensor) -> Tensor", x -> _svdvals("linalg.svdvals", x); namespace = "linalg", method = false,
+      grad = ["A" => "svdvals_backward(grad, A)"],
       doc = "Singular values (real, descending) of matrices (batched).")
 
 function _uplo(name, UPLO)
@@ -635,8 +668,10 @@ function _eigh(x, UPLO, vectors::Bool)
 end
 defop("eigh(A: Tensor, UPLO: str = 'L') -> (eigenvalues: Tensor, eigenvectors: Tensor)",
       (x, u) -> _eigh(x, u, true); namespace = "linalg", method = false,
+      grad = ["A" => "eigh_backward(grad0, grad1, eigenvalues, eigenvectors)"],
       doc = "Eigenvalues (real, ascending) and orthonormal eigenvectors (columns) of Hermitian matrices, reading the UPLO triangle.")
 defop("eigvalsh(A: Tensor, UPLO: str = 'L') -> Tensor", (x, u) -> _eigh(x, u, false); namespace = "linalg", method = false,
+      grad = ["A" => "eigvalsh_backward(grad, A, UPLO)"],
       doc = "Eigenvalues (real, ascending) of Hermitian matrices, reading the UPLO triangle.")
 
 function _eig(x, vectors::Bool)
@@ -713,6 +748,7 @@ function _pinv(x, atol, rtol, hermitian::Bool)
 end
 defop("pinv(A: Tensor, *, atol: Optional[float] = None, rtol: Optional[float] = None, hermitian: bool = False) -> Tensor",
       _pinv; namespace = "linalg", method = false,
+      grad = ["A" => "pinv_backward(grad, result, A)"],
       doc = "Moore-Penrose pseudo-inverse (batched) through the SVD (eigh when hermitian=True); singular values <= max(atol, rtol * σmax) are dropped (rtol defaults to eps * max(m, n)).")
 
 function _matrix_rank(x, atol, rtol, hermitian::Bool)
@@ -804,6 +840,7 @@ function _vector_norm(x, ord, dim, keepdim, dtype)
 end
 defop("vector_norm(x: Tensor, ord: float = 2, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor",
       _vector_norm; namespace = "linalg", method = false,
+      grad = ["x" => "norm_backward(grad, x, ord, dim, keepdim, result)"],
       doc = "Vector ord-norm over dim (all elements when None): ord may be any real, inf, -inf or 0 (count of nonzeros).")
 
 "Matrix norm of A over Julia dims (jr, jc) = (Python rows, Python columns), keeping both as size 1."
@@ -846,6 +883,7 @@ function _matrix_norm(x, ord, dims, keepdim, dtype)
 end
 defop("_matrix_norm(A: Tensor, ord: str, dim: IntList, keepdim: bool, dtype: DType = None) -> Tensor",
       _matrix_norm; namespace = "linalg", method = false,
+      grad = ["A" => "matrix_norm_backward(grad, A, ord, dim, keepdim, result)"],
       doc = "Kernel of linalg.matrix_norm / linalg.norm: ord as text ('fro', 'nuc', 'inf', '-inf', '1', '-1', '2', '-2'), dim as Julia dims (rows, columns).")
 
 function _cond(x, ord)
@@ -880,20 +918,25 @@ function _cond(x, ord)
     _restore(real(R), reshape(out, b))
 end
 defop("_cond(A: Tensor, p: str) -> Tensor", _cond; namespace = "linalg", method = false,
+      grad = ["A" => "cond_backward(grad, A, p)"],
       doc = "Kernel of linalg.cond: p as text ('2', '-2', 'fro', 'nuc', '1', '-1', 'inf', '-inf').")
 
 # ---- shape-level helpers of the linalg namespace --------------------------------------------------
 
 defop("matmul(input: Tensor, other: Tensor) -> Tensor", _matmul; namespace = "linalg", method = false,
+      grad = ["input" => "matmul_backward_input(grad, input, other)", "other" => "matmul_backward_other(grad, input, other)"],
       doc = "Matrix product with NumPy/PyTorch semantics; same as jtensor.matmul.")
 defop("outer(x1: Tensor, x2: Tensor) -> Tensor", _outer; namespace = "linalg", method = false,
+      grad = ["x1" => "grad @ cj(x2)", "x2" => "cj(x1) @ grad"],
       doc = "Outer product of two vectors.")
 function _matrix_transpose(x)
     ndims(x) >= 2 || throw(ArgumentError("linalg.matrix_transpose: expected a tensor with at least 2 dimensions, got shape $(_pyshape(x))"))
     permutedims(dense(x), (2, 1, ntuple(d -> d + 2, ndims(x) - 2)...))
 end
 defop("matrix_transpose(x: Tensor) -> Tensor", _matrix_transpose; namespace = "linalg", method = false,
+      grad = ["x" => "linalg.matrix_transpose(grad)"],
       doc = "Swap the last two dims (a new tensor).")
 defop("tensordot(x1: Tensor, x2: Tensor, *, axes: Tensor = 2) -> Tensor",
       (a, b, d) -> _tensordot("linalg.tensordot", a, b, d); namespace = "linalg", method = false,
+      grad = ["x1" => "tensordot_backward(grad, x1, x2, axes, 0)", "x2" => "tensordot_backward(grad, x1, x2, axes, 1)"],
       doc = "Array-API tensordot: axes is an int or a pair of dim lists, as in jtensor.tensordot.")

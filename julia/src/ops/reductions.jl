@@ -26,27 +26,41 @@ function as_dense(::Type{T}, x::AbstractArray) where {T}
     out
 end
 
-"Apply `f(A; dims)` to `x` over `dims`, dropping them unless `keepdim`."
+"""Apply `f(A; dims)` to `x` over `dims`, dropping them unless `keepdim`. No dims still applies
+f's elementwise part (a reduction over a trailing size-1 dim), so all(x, dim=()) is x != 0."""
 function _reduce(f, x, dims, keepdim::Bool)
+    ndims(x) == 0 && return reshape(f(reshape(x, 1); dims = 1), ())   # see _on_vector
     d = _dims(x, dims)
-    r = isempty(d) ? copy(x) : f(x; dims = d)
+    r = f(x; dims = isempty(d) ? (ndims(x) + 1,) : d)
     r = r isa AbstractArray ? r : fill(r)
     keepdim ? r : dropdims(r; dims = d)
 end
 
 _restore(::Type{T}, r) where {T} = eltype(r) === T ? r : as_dense(T, r)
 
+"""
+PyTorch reduces a 0-d tensor over dim None, 0 or -1 (Python sends `()` or 1) and gives 0-d results.
+Julia's reductions and broadcasting do not keep 0-d arrays, so kernel `k(x, dim, args...)` runs on
+a 0-d `x` as a 1-element vector reduced over its dim 1, and its results are reshaped to 0-d.
+"""
+function _on_vector(k, x, dim, args...)
+    r = k(reshape(dense(x), 1), dim === nothing ? nothing : dim isa Tuple ? (1,) : 1, args...)
+    r isa Tuple ? map(v -> reshape(v, ()), r) : reshape(r, ())
+end
+
 function _sum(x, dim, keepdim, dtype)
+    ndims(x) == 0 && return _on_vector(_sum, x, dim, keepdim, dtype)
     T = dtype === nothing ? eltype(x) : dtype
     A = as_dense(_acc(T), x)
     r = _reduce(sum, A, dim, keepdim)
-    _restore(T <: Union{Bool,Integer} ? Int64 : T, r)
+    _restore(dtype === nothing && T <: Union{Bool,Integer} ? Int64 : T, r)   # an explicit dtype is kept
 end
-defop("sum(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _sum;
+defop("sum(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _sum; batch = "reduce",
       grad = ["input" => "expand_reduced(grad, input, dim, keepdim)"],
       doc = "Sum over dim (all dims when None). Integers and bools sum in int64.")
 
 function _mean(x, dim, keepdim, dtype)
+    ndims(x) == 0 && return _on_vector(_mean, x, dim, keepdim, dtype)
     T = dtype === nothing ? eltype(x) : dtype
     T <: Union{AbstractFloat,Complex} ||
         throw(DTypeError("mean(): input dtype must be floating point or complex, got $(eltype(x))"))
@@ -54,18 +68,20 @@ function _mean(x, dim, keepdim, dtype)
     d = _dims(A, dim)
     n = prod(ntuple(i -> size(A, d[i]), length(d)))
     r = _reduce(sum, A, dim, keepdim)
-    _restore(T, r ./ n)
+    _restore(T, map(v -> v / n, r))   # map keeps a 0-d array an array (./ would give a scalar)
 end
-defop("mean(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _mean;
+defop("mean(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _mean; batch = "reduce",
       grad = ["input" => "expand_reduced(grad, input, dim, keepdim) / (numel(input) / numel(result))"],
       doc = "Mean over dim (floating point and complex only).")
 
 function _prod(x, dim, keepdim, dtype)
+    ndims(x) == 0 && return _on_vector(_prod, x, dim, keepdim, dtype)
     T = dtype === nothing ? eltype(x) : dtype
     A = as_dense(_acc(T), x)
-    _restore(T <: Union{Bool,Integer} ? Int64 : T, _reduce(prod, A, dim, keepdim))
+    _restore(dtype === nothing && T <: Union{Bool,Integer} ? Int64 : T, _reduce(prod, A, dim, keepdim))
 end
-defop("prod(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _prod;
+defop("prod(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _prod; batch = "reduce",
+      grad = ["input" => "prod_backward(grad, input, dim, keepdim, result)"],
       doc = "Product over dim. Integers and bools multiply in int64.")
 
 _realcheck(name, x) = eltype(x) <: Complex && throw(DTypeError("$name(): complex input is not supported"))
@@ -82,9 +98,11 @@ function _amin(x, dim, keepdim)
     A = dense(x)
     _reduce(minimum, A, d, keepdim)
 end
-defop("amax(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor", _amax;
+defop("amax(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor", _amax; batch = "reduce",
+      grad = ["input" => "amax_backward(grad, input, dim, keepdim, result)"],   # ties share evenly
       doc = "Maximum over one or several dims (NaN propagates).")
-defop("amin(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor", _amin;
+defop("amin(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor", _amin; batch = "reduce",
+      grad = ["input" => "amax_backward(grad, input, dim, keepdim, result)"],
       doc = "Minimum over one or several dims (NaN propagates).")
 
 "Index (0-based, along dim d) of the first max/min of each slice, with NaN counting as extreme."
@@ -115,6 +133,7 @@ function _argext(x, d::Int, greater::Bool)
 end
 
 function _argmaxmin(x, dim, keepdim, greater)
+    ndims(x) == 0 && return _on_vector(_argmaxmin, x, dim, keepdim, greater)
     _realcheck(greater ? "argmax" : "argmin", x)
     if dim === nothing
         v, i = _argext(vec(dense(x)), 1, greater)
@@ -130,6 +149,7 @@ defop("argmin(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor",
       (x, d, k) -> _argmaxmin(x, d, k, false); doc = "Index of the minimum (flattened when dim is None).")
 
 function _maxmin(x, dim, keepdim, greater)
+    ndims(x) == 0 && dim !== nothing && return _on_vector(_maxmin, x, dim, keepdim, greater)
     if dim === nothing
         return greater ? _amax(x, nothing, false) : _amin(x, nothing, false)
     end
@@ -140,12 +160,17 @@ function _maxmin(x, dim, keepdim, greater)
 end
 defop("max(input: Tensor, dim: Dim = None, keepdim: bool = False) -> (values: Tensor, indices: Tensor)",
       (x, d, k) -> _maxmin(x, d, k, true);
+      grad = ["input" => "amax_backward(grad, input, None, False, result) if dim is None else " *
+                         "select_backward(grad, input, dim, indices, keepdim)"],
       doc = "With dim: (values, indices) of the maxima along dim; without: the overall maximum.")
 defop("min(input: Tensor, dim: Dim = None, keepdim: bool = False) -> (values: Tensor, indices: Tensor)",
       (x, d, k) -> _maxmin(x, d, k, false);
+      grad = ["input" => "amax_backward(grad, input, None, False, result) if dim is None else " *
+                         "select_backward(grad, input, dim, indices, keepdim)"],
       doc = "With dim: (values, indices) of the minima along dim; without: the overall minimum.")
 
 function _var(x, dim, correction, keepdim, takesqrt)
+    ndims(x) == 0 && return _on_vector(_var, x, dim, correction, keepdim, takesqrt)
     T = eltype(x)
     T <: Union{AbstractFloat,Complex} ||
         throw(DTypeError("var/std: input dtype must be floating point or complex, got $T"))
@@ -160,11 +185,16 @@ function _var(x, dim, correction, keepdim, takesqrt)
     _restore(real(T), v)
 end
 defop("var(input: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False) -> Tensor",
-      (x, d, c, k) -> _var(x, d, c, k, false); doc = "Variance with Bessel-style correction (default 1).")
+      (x, d, c, k) -> _var(x, d, c, k, false); batch = "reduce",
+      grad = ["input" => "var_backward(grad, input, dim, correction, keepdim)"],
+      doc = "Variance with Bessel-style correction (default 1).")
 defop("std(input: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False) -> Tensor",
-      (x, d, c, k) -> _var(x, d, c, k, true); doc = "Standard deviation with correction (default 1).")
+      (x, d, c, k) -> _var(x, d, c, k, true); batch = "reduce",
+      grad = ["input" => "var_backward(std_grad_to_var(grad, result), input, dim, correction, keepdim)"],
+      doc = "Standard deviation with correction (default 1).")
 
 function _vnorm(x, p, dim, keepdim)
+    ndims(x) == 0 && return _on_vector((v, d, p, k) -> _vnorm(v, p, d, k), x, dim, p, keepdim)
     T = eltype(x)
     T <: Union{AbstractFloat,Complex} ||
         throw(DTypeError("norm: input dtype must be floating point or complex, got $T"))
@@ -187,38 +217,45 @@ function _vnorm(x, p, dim, keepdim)
     r = keepdim || isempty(d) ? r : dropdims(r; dims = d)
     _restore(real(T), r)
 end
-defop("norm(input: Tensor, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Tensor", _vnorm;
+defop("norm(input: Tensor, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Tensor", _vnorm; batch = "reduce",
+      grad = ["input" => "norm_backward(grad, input, p, dim, keepdim, result)"],
       doc = "Vector p-norm over dim (all elements when None); p may be inf, -inf or 0.")
 
 function _logsumexp(x, dim, keepdim)
+    ndims(x) == 0 && return _on_vector(_logsumexp, x, dim, keepdim)
     T = eltype(x)
     T <: AbstractFloat || (T <: Integer ? (T = Float32) : throw(DTypeError("logsumexp: unsupported dtype $T")))
     A = as_dense(_acc(T), x)
     d = _dims(A, dim)
-    m = maximum(A; dims = d)
+    m = reduce(max, A; dims = d, init = eltype(A)(-Inf))   # init: an empty slice gives -inf
     m = map(v -> isfinite(v) ? v : zero(v), m)
     r = log.(sum(fexp.(A .- m); dims = d)) .+ m
     r = keepdim ? r : dropdims(r; dims = d)
     _restore(T, r)
 end
-defop("logsumexp(input: Tensor, dim: Dims, keepdim: bool = False) -> Tensor", _logsumexp;
+defop("logsumexp(input: Tensor, dim: Dims, keepdim: bool = False) -> Tensor", _logsumexp; batch = "reduce",
+      grad = ["input" => "expand_reduced(grad, input, dim, keepdim) * " *
+                         "exp(input - expand_reduced(result, input, dim, keepdim))"],
       doc = "log(sum(exp(input))) over dim, computed stably.")
 
 defop("all(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor",
-      (x, d, k) -> _reduce((B; dims) -> all(!iszero, B; dims = dims), dense(x), d, k);
+      (x, d, k) -> _reduce((B; dims) -> all(!iszero, B; dims = dims), dense(x), d, k); batch = "reduce",
       doc = "True where every element over dim is nonzero.")
 defop("any(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor",
-      (x, d, k) -> _reduce((B; dims) -> any(!iszero, B; dims = dims), dense(x), d, k);
+      (x, d, k) -> _reduce((B; dims) -> any(!iszero, B; dims = dims), dense(x), d, k); batch = "reduce",
       doc = "True where any element over dim is nonzero.")
 
 function _scan(f, x, dim::Int, dtype)
+    ndims(x) == 0 && return _on_vector((v, d, t) -> _scan(f, v, d, t), x, dim, dtype)
     T = dtype === nothing ? (eltype(x) <: Union{Bool,Integer} ? Int64 : eltype(x)) : dtype
     A = as_dense(_acc(T), x)
     _restore(T, f(A; dims = dim))
 end
-defop("cumsum(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", (x, d, t) -> _scan(cumsum, x, d, t);
+defop("cumsum(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", (x, d, t) -> _scan(cumsum, x, d, t); batch = "reduce",
+      grad = ["input" => "cumsum_backward(grad, dim)"],
       doc = "Cumulative sum along dim.")
-defop("cumprod(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", (x, d, t) -> _scan(cumprod, x, d, t);
+defop("cumprod(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", (x, d, t) -> _scan(cumprod, x, d, t); batch = "reduce",
+      grad = ["input" => "cumprod_backward(grad, input, dim, result)"],
       doc = "Cumulative product along dim.")
 
 "Apply `g(column) -> (values, indices)` to each 1-d slice of `x` along `d`; results keep the layout."
@@ -243,16 +280,20 @@ function _along(g, x, d::Int, outlen::Int)
     rs = ntuple(i -> i == d ? outlen : sz[i], length(sz))
     reshape(V, rs), reshape(I, rs)
 end
-_ord(descending) = descending ? Base.Order.Reverse : Base.Order.Forward
+# As PyTorch and NumPy: NaN sorts as the largest value and -0.0 equals 0.0 (so a stable sort keeps
+# their order; Julia's isless would put -0.0 first).
+_sort_lt(a, b) = (a < b) | (isnan(b) & !isnan(a))
+_ord(descending) = Base.Order.Lt(descending ? (a, b) -> _sort_lt(b, a) : _sort_lt)
 function _sort(x, dim, descending, stable)
     _realcheck("sort", x)
     ndims(x) == 0 && return (copy(dense(x)), fill(0))
     _along(c -> sortperm(c; alg = Base.Sort.MergeSort, order = _ord(descending)), x, dim, size(x, dim))
 end
 defop("sort(input: Tensor, dim: Dim = -1, descending: bool = False, stable: bool = False) -> (values: Tensor, indices: Tensor)",
-      _sort; doc = "Sorted values and their indices along dim (stable; NaN sorts as largest).")
+      _sort; batch = "reduce", grad = ["input" => "select_backward(grad, input, dim, indices, True)"],
+      doc = "Sorted values and their indices along dim (stable; NaN sorts as largest).")
 defop("argsort(input: Tensor, dim: Dim = -1, descending: bool = False, stable: bool = False) -> Tensor",
-      (x, d, desc, s) -> _sort(x, d, desc, s)[2]; doc = "Indices that sort input along dim.")
+      (x, d, desc, s) -> _sort(x, d, desc, s)[2]; batch = "reduce", doc = "Indices that sort input along dim.")
 function _topk(x, k, dim, largest, sorted)
     _realcheck("topk", x)
     n = ndims(x) == 0 ? 1 : size(x, dim)
@@ -261,4 +302,5 @@ function _topk(x, k, dim, largest, sorted)
     _along(c -> partialsortperm(c, 1:k; order = _ord(largest)), x, dim, k)
 end
 defop("topk(input: Tensor, k: int, dim: Dim = -1, largest: bool = True, sorted: bool = True) -> (values: Tensor, indices: Tensor)",
-      _topk; doc = "The k largest (or smallest) elements along dim and their indices.")
+      _topk; batch = "reduce", grad = ["input" => "select_backward(grad, input, dim, indices, True)"],
+      doc = "The k largest (or smallest) elements along dim and their indices.")

@@ -17,6 +17,7 @@ function _take_offsets(src::Strided{T}, offs) where {T}
     out
 end
 defop("_take_offsets(input: Tensor, offsets: Tensor) -> Tensor", _take_offsets; method = false,
+      grad = ["input" => "take_offsets_backward(grad, input, offsets)"],
       doc = "Gather elements of input at element offsets (advanced indexing).")
 
 "Scatter: `dst[offsets[i]] = values[i]` (values broadcast to the offsets' shape). Later writes win."
@@ -227,8 +228,10 @@ function _hstack(xs::AbstractVector)
     _cat(ys, !isempty(ys) && ndims(ys[1]) == 1 ? 0 : 1, "hstack")
 end
 defop("hstack(tensors: TensorList) -> Tensor", _hstack; method = false,
+      grad = ["tensors" => "hstack_backward(grad, tensors)"],
       doc = "Concatenate column-wise: along dim 0 for 1-d tensors, else along dim 1.")
 defop("vstack(tensors: TensorList) -> Tensor", xs -> _cat(Any[_atleast_2d(x) for x in xs], 0, "vstack"); method = false,
+      grad = ["tensors" => "vstack_backward(grad, tensors)"],
       doc = "Concatenate row-wise (1-d tensors become rows).")
 
 # ---- reordering -------------------------------------------------------------------------------------
@@ -244,7 +247,8 @@ function _flip(x::Strided{T,N}, dims) where {T,N}
     _copy!(Strided(out), Strided{T,N}(ptr, x.size, st, x.owner))
     out
 end
-defop("flip(input: Tensor, dims: Dims) -> Tensor", _flip; doc = "Reverse the order of elements along dims.")
+defop("flip(input: Tensor, dims: Dims) -> Tensor", _flip; grad = ["input" => "flip(grad, dims)"],
+      doc = "Reverse the order of elements along dims.")
 function _fliplr(x)
     ndims(x) >= 2 || throw(ArgumentError("fliplr(): input must be at least 2-dimensional, got $(ndims(x))-d"))
     _flip(x, (ndims(x) - 1,))
@@ -253,8 +257,10 @@ function _flipud(x)
     ndims(x) >= 1 || throw(ArgumentError("flipud(): input must be at least 1-dimensional, got 0-d"))
     _flip(x, (ndims(x),))
 end
-defop("fliplr(input: Tensor) -> Tensor", _fliplr; doc = "Reverse the order of columns (dim 1).")
-defop("flipud(input: Tensor) -> Tensor", _flipud; doc = "Reverse the order of rows (dim 0).")
+defop("fliplr(input: Tensor) -> Tensor", _fliplr; grad = ["input" => "fliplr(grad)"],
+      doc = "Reverse the order of columns (dim 1).")
+defop("flipud(input: Tensor) -> Tensor", _flipud; grad = ["input" => "flipud(grad)"],
+      doc = "Reverse the order of rows (dim 0).")
 
 "Copy `X` into `O` rolled by `s[j]` (0 <= s[j] < size) along each Julia dim j: 2 blocks per rolled dim."
 function _roll_blocks!(O::Strided{T,N}, X::Strided{S,N}, s::NTuple{N,Int}) where {T,S,N}
@@ -301,6 +307,7 @@ function _roll(x::Strided{T,N}, shifts::Tuple, dims) where {T,N}
     out
 end
 defop("roll(input: Tensor, shifts: IntList, dims: IntList = None) -> Tensor", _roll;
+      grad = ["input" => "roll(grad, negate(shifts), dims)"],
       doc = "Shift elements circularly along dims (one shift per dim); without dims, roll the flattened tensor.")
 
 # ---- repetition -----------------------------------------------------------------------------------
@@ -329,9 +336,11 @@ function _repeat(x::Strided{T,N}, r::Tuple, op = "repeat") where {T,N}
     out
 end
 defop("repeat(input: Tensor, *repeats: Shape) -> Tensor", _repeat;
+      grad = ["input" => "repeat_backward(grad, input, repeats)"],
       doc = "Repeat the tensor along each dim (more repeats than dims add leading dims).")
 _tile(x, r::Tuple) = _repeat(x, length(r) < ndims(x) ? (r..., ntuple(_ -> 1, ndims(x) - length(r))...) : r, "tile")
 defop("tile(input: Tensor, dims: Shape) -> Tensor", _tile;
+      grad = ["input" => "repeat_backward(grad, input, dims)"],
       doc = "Repeat the tensor along each dim; fewer repeats than dims are padded with leading 1s.")
 
 # ---- padding --------------------------------------------------------------------------------------
@@ -385,6 +394,7 @@ function _pad(x::Strided{T,N}, pad::Tuple, mode::AbstractString, value) where {T
     _gather_tables!(out, x, tabs)
 end
 defop("pad(input: Tensor, pad: IntList, mode: str = \"constant\", value: float = None) -> Tensor", _pad; method = false,
+      grad = ["input" => "pad_backward(grad, input, pad, mode, value)"],
       doc = "Pad (or, with negative sizes, crop) the last dims: pad = (left, right) pairs starting from the last " *
             "dim, as torch.nn.functional.pad; modes constant (with value), reflect, replicate, circular.")
 
@@ -406,8 +416,10 @@ function _tri(x::Strided{T,N}, k::Int, lower::Bool) where {T,N}
     out
 end
 defop("tril(input: Tensor, diagonal: int = 0) -> Tensor", (x, k) -> _tri(x, k, true);
+      grad = ["input" => "tril(grad, diagonal)"],
       doc = "Lower triangle (elements with col - row <= diagonal) of the last two dims; the rest is zero.")
 defop("triu(input: Tensor, diagonal: int = 0) -> Tensor", (x, k) -> _tri(x, k, false);
+      grad = ["input" => "triu(grad, diagonal)"],
       doc = "Upper triangle (elements with col - row >= diagonal) of the last two dims; the rest is zero.")
 
 function _diag(x::Strided{T,N}, k::Int) where {T,N}
@@ -431,6 +443,7 @@ function _diag(x::Strided{T,N}, k::Int) where {T,N}
     throw(ArgumentError("diag(): supports 1-d or 2-d tensors, got $N-d"))
 end
 defop("diag(input: Tensor, diagonal: int = 0) -> Tensor", _diag;
+      grad = ["input" => "diag_backward(grad, input, diagonal)"],
       doc = "1-d input: a square matrix with it on the given diagonal; 2-d input: a copy of that diagonal.")
 
 function _diag_embed(x::Strided{T,N}, offset::Int, dim1::Int, dim2::Int) where {T,N}
@@ -454,6 +467,7 @@ function _diag_embed(x::Strided{T,N}, offset::Int, dim1::Int, dim2::Int) where {
     out
 end
 defop("diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor", _diag_embed;
+      grad = ["input" => "grad.diagonal(offset, dim1, dim2)"],
       doc = "Matrices (in dims dim1, dim2 of the result) with the last dim of input on a diagonal.")
 
 # ---- gathers and scatters along a dim ---------------------------------------------------------------
@@ -520,6 +534,7 @@ function _gather_kernel!(out::Array{T,N}, x::Strided{T,N}, d::Int, idx::Strided{
     out
 end
 defop("gather(input: Tensor, dim: Dim, index: Tensor, *, sparse_grad: bool = False) -> Tensor", _gather;
+      grad = ["input" => "select_backward(grad, input, dim, index, True)"],
       doc = "out[i][j][k] = input[index[i][j][k]][j][k] (for dim 0): values picked along dim by index.")
 
 _reducer(op, reduce::Nothing) = (old, new) -> new
@@ -591,15 +606,21 @@ function _scatter(x::Strided, d::Int, idx::Strided, src, value, reduce, op = "sc
     out
 end
 defop("scatter(input: Tensor, dim: Dim, index: Tensor, src: Tensor = None, *, value: Scalar = None, reduce: str = None) -> Tensor",
-      _scatter; doc = "A copy of input with src (or value) written at index along dim: out[index[i][j]][j] = src[i][j] " *
+      _scatter; grad = ["input" => "scatter_self_backward(grad, dim, index, reduce)",
+                        "src" => "gather_src_backward(grad, dim, index, src, reduce)"],
+      doc = "A copy of input with src (or value) written at index along dim: out[index[i][j]][j] = src[i][j] " *
                       "(for dim 0); reduce = 'add' or 'multiply' combines with the existing values instead.")
 defop("scatter_(input: Tensor, dim: Dim, index: Tensor, src: Tensor = None, *, value: Scalar = None, reduce: str = None) -> Self",
-      _scatter_inplace!; doc = "In-place scatter: writes src (or value) into input at index along dim.")
+      _scatter_inplace!; grad = ["input" => "scatter_self_backward(grad, dim, index, reduce)",
+                                 "src" => "gather_src_backward(grad, dim, index, src, reduce)"],
+      doc = "In-place scatter: writes src (or value) into input at index along dim.")
 defop("scatter_add(input: Tensor, dim: Dim, index: Tensor, src: Tensor) -> Tensor",
       (x, d, i, s) -> _scatter(x, d, i, s, nothing, "add", "scatter_add");
+      grad = ["input" => "grad", "src" => "gather_src_backward(grad, dim, index, src)"],
       doc = "A copy of input with src added at index along dim (repeated indices accumulate).")
 defop("scatter_add_(input: Tensor, dim: Dim, index: Tensor, src: Tensor) -> Self",
       (x, d, i, s) -> _scatter_inplace!(x, d, i, s, nothing, "add", "scatter_add_");
+      grad = ["input" => "grad", "src" => "gather_src_backward(grad, dim, index, src)"],
       doc = "In-place scatter_add: adds src into input at index along dim.")
 
 function _index_select(x::Strided{T,N}, d::Int, idx::Strided) where {T,N}
@@ -619,6 +640,7 @@ function _index_select(x::Strided{T,N}, d::Int, idx::Strided) where {T,N}
     _gather_tables!(out, x, tabs)
 end
 defop("index_select(input: Tensor, dim: Dim, index: Tensor) -> Tensor", _index_select;
+      grad = ["input" => "index_select_backward(grad, input, dim, index)"],
       doc = "The entries of input at the positions in the 1-d index along dim.")
 
 "Elements at flat (row-major) positions; negative positions count from the end."
@@ -635,6 +657,7 @@ function _take(x::Strided{T}, idx::Strided) where {T}
     out
 end
 defop("take(input: Tensor, index: Tensor) -> Tensor", _take;
+      grad = ["input" => "take_backward(grad, input, index)"],
       doc = "Elements of input, seen as a flat row-major tensor, at index (result shaped like index).")
 
 function _take_along_dim(x::Strided{T,N}, idx::Strided{I,M}, dim) where {T,N,I,M}
@@ -654,11 +677,13 @@ function _take_along_dim(x::Strided{T,N}, idx::Strided{I,M}, dim) where {T,N,I,M
     _gather(xb, d, ib)
 end
 defop("take_along_dim(input: Tensor, indices: Tensor, dim: Dim = None) -> Tensor", _take_along_dim;
+      grad = ["input" => "take_along_dim_backward(grad, input, indices, dim)"],
       doc = "Values of input at indices along dim, broadcasting the other dims (flattened when dim is None).")
 
 # ---- masks ----------------------------------------------------------------------------------------
 defmap("masked_fill(input: Tensor, mask: Tensor, value: Tensor) -> Tensor", (x, m, v) -> ifelse(!iszero(m), v, x);
-       dtypes = "first", doc = "input with value wherever mask is true (mask and value broadcast; input's dtype is kept).")
+       dtypes = "first", grad = ["input" => "where(mask, 0, grad)", "value" => "where(mask, grad, 0)"],
+       doc = "input with value wherever mask is true (mask and value broadcast; input's dtype is kept).")
 
 function _masked_select(x::Strided{T}, mask::Strided) where {T}
     eltype(mask) === Bool || throw(DTypeError("masked_select(): expected a bool mask, got $(_dtname(mask))"))
@@ -682,6 +707,7 @@ function _masked_select_kernel(X::Strided{T,N}, Mk::Strided{Bool,N}) where {T,N}
     out
 end
 defop("masked_select(input: Tensor, mask: Tensor) -> Tensor", _masked_select;
+      grad = ["input" => "masked_select_backward(grad, input, mask)"],
       doc = "A 1-d tensor of the elements of input where the (broadcast) bool mask is true, in row-major order.")
 
 # ---- unique, searchsorted, bincount --------------------------------------------------------------------

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The demo: set up Julia (ci/setup.sh), install jtensor into .venv (as ci/test.sh does, with NumPy,
+# PyTorch and what the training example needs), then run examples/demo.py and
+# examples/train_digits.py (an MLP and a CNN trained on scikit-learn's digits; outputs in examples/out/).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
+
+bash ci/setup.sh
+JULIA=$(jt_find_julia) || jt_die "no Julia found after ci/setup.sh"
+export JTENSOR_JULIA="$JULIA"
+jt_python_env torch==2.13.0 numpy safetensors scikit-learn tqdm matplotlib
+"$VPY" examples/demo.py
+echo
+exec "$VPY" examples/train_digits.py "$@"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The test suite, as CI runs it:
+#   1. ci/setup.sh (Julia >= 1.5 on which exceptions work);
+#   2. the Python test dependencies, installed into the Python (python3, or $PYTHON) where missing;
+#   3. jtensor itself, built and installed (not editable) into a virtual environment, .venv, that
+#      sees that Python's packages (or into the virtual environment python3 runs in, if any): the
+#      tests exercise the installed package, Julia sources and C fast path included;
+#   4. the Julia tests (julia/test/runtests.jl) and the Python tests (pytest tests), both run even
+#      when the other fails.
+# Exits non-zero when any step or test fails. See jt_python_env in ci/lib.sh for the details.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
+
+bash ci/setup.sh
+JULIA=$(jt_find_julia) || jt_die "no Julia found after ci/setup.sh"
+export JTENSOR_JULIA="$JULIA"
+
+jt_python_env torch==2.13.0 numpy hypothesis pytest safetensors scikit-learn tqdm matplotlib
+# Where jtensor was installed (found without importing it, which would start Julia).
+PKG=$(cd / && "$VPY" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("jtensor").origin))')
+compgen -G "$PKG/_fastpath*.so" >/dev/null ||
+  jt_die "the C fast path jtensor._fastpath was not built (see the pip output above; is gcc installed?)"
+# Every Python module of the checkout must have been installed (packaging check).
+lost=$(cd python/jtensor && find . -name '*.py' -not -path './_native/*' | while read -r f; do
+  [ -f "$PKG/$f" ] || echo "$f"; done)
+[ -z "$lost" ] || jt_die "modules missing from the installed package (check pyproject.toml):" $lost
+[ -f "$PKG/julia/src/JTensor.jl" ] || jt_die "the Julia sources are missing from the installed package"
+
+echo "== Julia tests ($("$JULIA" --version))"
+t0=$SECONDS
+julia_rc=0
+jt_julia "$JULIA" --startup-file=no --threads=2 --project=julia julia/test/runtests.jl || julia_rc=$?
+echo "Julia tests: $((SECONDS - t0)) s, exit code $julia_rc"
+
+echo "== Python tests (jtensor installed in $PKG)"
+# -p no:cacheprovider: no .pytest_cache in the work tree. pytest's summary line closes the output
+# unless the Julia tests failed.
+py_rc=0
+"$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=10 || py_rc=$?
+if [ "$julia_rc" -ne 0 ]; then
+  echo "ci/test.sh: the Julia tests failed (exit code $julia_rc, see above)" >&2
+  exit 1
+fi
+exit "$py_rc"

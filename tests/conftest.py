@@ -1,0 +1,25 @@
+"""Shared test setup: the hypothesis profile, jtensor started once, and a seeded `rng` fixture."""
+import faulthandler
+import os
+
+# Python's crash handler must be installed before Julia starts: installed after (as pytest does
+# once conftest is imported), it replaces the SIGSEGV handler that Julia's multi-threaded GC
+# relies on, and threaded kernels that allocate then crash the process.
+faulthandler.enable()
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import jtensor  # noqa: F401  (starts Julia once, before the test modules are imported)
+
+# Few examples and no deadline: every new dtype/rank combination costs a Julia compilation.
+settings.register_profile("jtensor", max_examples=30, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "jtensor"))
+
+
+@pytest.fixture
+def rng():
+    """A NumPy Generator with a fixed seed (each test gets a fresh one)."""
+    return np.random.default_rng(20240531)
