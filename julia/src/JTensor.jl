@@ -26,6 +26,7 @@ include("ops/optim.jl")
 include("ops/array_api.jl")
 include("ops/nn.jl")
 include("bridge.jl")
+LOADING_BUILTINS[] = false
 
 function __init__()
     _make_entries()

@@ -34,9 +34,12 @@ mutable struct OpDef
     method::Bool
     inplace::Bool
     doc::String
+    builtin::Bool      # defined by JTensor's own sources (not later, by a user or a test)
 end
 
 const REGISTRY = OpDef[]
+"True while JTensor's own files are being loaded: ops defined then are the library's built-ins."
+const LOADING_BUILTINS = Ref(true)
 const BY_NAME = Dict{String,Int}()
 "Bumped by every definition, so Python can tell when to re-read the table."
 const REGISTRY_VERSION = Ref(0)
@@ -64,7 +67,7 @@ function defop(schema::AbstractString, kernel; kind::Symbol = :fn, dtypes::Abstr
     grads = Pair{String,String}[String(first(p)) => String(last(p)) for p in grad]
     id = get(BY_NAME, key, length(REGISTRY) + 1)
     op = OpDef(id, name, String(schema), returns, kind, kernel, String(dtypes), grads, String(batch),
-               String(namespace), method, inplace, String(doc))
+               String(namespace), method, inplace, String(doc), LOADING_BUILTINS[])
     if id > length(REGISTRY)
         push!(REGISTRY, op)
         BY_NAME[key] = id
@@ -140,7 +143,7 @@ end
 function registry_json()
     ops = [Dict("id" => o.id, "name" => o.name, "schema" => o.schema, "kind" => o.kind,
                 "dtypes" => o.dtypes, "grad" => [[first(p), last(p)] for p in o.grad], "batch" => o.batch,
-                "namespace" => o.namespace, "method" => o.method, "inplace" => o.inplace,
+                "namespace" => o.namespace, "method" => o.method, "builtin" => o.builtin, "inplace" => o.inplace,
                 "doc" => o.doc) for o in REGISTRY]
     io = IOBuffer()
     _json(io, Dict("version" => REGISTRY_VERSION[], "dtypes" => collect(DTYPE_NAMES), "ops" => ops))

@@ -67,11 +67,22 @@ def _ask_julia(binary):
 
 
 def _needs_libunwind_fix(libjulia):
-    """Distribution builds of Julia 1.5 link the system libunwind; 1.6+ misreads their JIT tables."""
-    libdir = os.path.dirname(os.path.realpath(libjulia))
-    if any(os.path.exists(os.path.join(d, "libunwind.so.8")) for d in (libdir, os.path.join(libdir, "julia"))):
-        return False  # bundled (official binaries) or already fixed by ci/setup.sh
-    return bool(re.search(r"libjulia\.so\.1\.[0-5](\.|$)", os.path.realpath(libjulia)))
+    """Distribution builds of Julia 1.5 link the system libunwind; 1.6+ misreads their JIT tables.
+    (libjulia's own folder is the system lib folder on Debian, so only its julia/ subfolder counts.)"""
+    real = os.path.realpath(libjulia)
+    if os.path.exists(os.path.join(os.path.dirname(real), "julia", "libunwind.so.8")):
+        return False  # bundled (official binaries) or fixed in place by ci/setup.sh
+    return bool(re.search(r"libjulia\.so\.1\.[0-5](\.|$)", real))
+
+
+def _throw_works(binary):
+    """Whether this Julia survives a caught exception as it is (e.g. bullseye's own libunwind 1.3)."""
+    code = 'f() = error("x"); try f() catch; println("ok") end'
+    try:
+        out = subprocess.run([binary, "--startup-file=no", "-e", code], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "ok" in out.stdout
 
 
 def locate():
@@ -86,7 +97,9 @@ def locate():
     fix = ""
     if _needs_libunwind_fix(libjulia):
         fix = os.path.join(_data_home(), "libunwind", "libunwind.so.8")
-        if not os.path.exists(fix):
+        if not os.path.exists(fix) and _throw_works(binary):
+            fix = ""
+        elif not os.path.exists(fix):
             raise JuliaNotFound(
                 f"{libjulia} uses the system libunwind, which crashes on Julia exceptions; "
                 f"run `bash ci/setup.sh` to install libunwind 1.3 for it.")

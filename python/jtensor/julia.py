@@ -104,8 +104,11 @@ def reload(files=None):
         files = [p for p in files if p not in _STATEFUL]
     for p in files:
         module = "JTensor" if p.startswith(_JULIA_SRC + os.sep) else "Main"
+        code = f"Base.include({module}, {bridge.julia_string(p)})"
+        if module == "JTensor":   # ops re-read from the library's own files stay built-ins
+            code = f"JTensor.LOADING_BUILTINS[] = true; try {code} finally JTensor.LOADING_BUILTINS[] = false end"
         try:
-            bridge.eval_julia(f"Base.include({module}, {bridge.julia_string(p)})")
+            bridge.eval_julia(code)
         finally:
             _mtimes[p] = os.stat(p).st_mtime_ns
     if files:

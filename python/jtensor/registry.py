@@ -45,6 +45,7 @@ class Op:
         self.rule = entry["dtypes"]
         self.grad = [tuple(g) for g in entry["grad"]]
         self.batch = entry.get("batch", "")
+        self.builtin = entry.get("builtin", False)   # from JTensor's own sources
         self.namespace = entry["namespace"]
         self.method = entry["method"]
         self.inplace = entry["inplace"]
@@ -599,7 +600,8 @@ class Registry:
             op = Op(entry)
             old = self.ops.get(op.qualname)
             if old is not None and old.schema == op.schema and old.doc == op.doc and old.id == op.id \
-                    and old.rule == op.rule and old.grad == op.grad and old.batch == op.batch:
+                    and old.rule == op.rule and old.grad == op.grad and old.batch == op.batch \
+                    and old.builtin == op.builtin:
                 op = old  # unchanged: keep the function object (and anything bound to it)
             else:
                 build_function(op)

@@ -86,6 +86,7 @@ end
 @inline fmul(x::Bool, y::Bool) = x & y
 @inline fmul(x, y) = x * y
 @inline fadd(x::Bool, y::Bool, alpha) = x | (y & !iszero(alpha))
+@inline fadd(x::Bool, y::Bool, alpha::Bool) = x | (y & alpha)
 @inline fadd(x, y, alpha) = x + alpha * y
 @inline fadd(x, y, alpha::Bool) = alpha ? x + y : x
 @inline fsub(x, y, alpha) = x - alpha * y
