@@ -236,24 +236,35 @@ function make_plan(op::OpDef, args::Vector{Any})
     length(PLANS)
 end
 
+"""
+    @entry failvalue body
+
+The body of a C entry point: no exception may leave it (Julia would exit the process), so any
+error is recorded for `jt_error_text` and `failvalue` is returned instead.
+"""
+macro entry(failvalue, body)
+    quote
+        try
+            $(esc(body))
+        catch e
+            record_error(e, catch_backtrace())
+            return $(esc(failvalue))
+        end
+    end
+end
+
 "Entry: make a plan for op `opid` from a call's words; returns the plan id (> 0), or 0 on error."
 function jt_plan(opid::Int64, buf::Ptr{Int64}, nwords::Int64)::Int64
-    try
+    @entry 0 begin
         return make_plan(REGISTRY[opid], decode_args(buf, Int(nwords)))
-    catch e
-        record_error(e, catch_backtrace())
-        return 0
     end
 end
 
 "Entry: run plan `pid` on a call's words (same layout as jt_call for map ops); 0 = ok, 1 = error."
 function jt_run(pid::Int64, buf::Ptr{Int64})::Int64
-    try
+    @entry 1 begin
         PLANS[pid](buf)
         return 0
-    catch e
-        record_error(e, catch_backtrace())
-        return 1
     end
 end
 
@@ -296,39 +307,30 @@ end
 # ---- entry points ---------------------------------------------------------------------------------
 "Entry: run op `opid` (1-based registry index) on `nwords` argument words; 0 = ok, 1 = error."
 function jt_call(opid::Int64, buf::Ptr{Int64}, nwords::Int64, res::Ptr{Int64})::Int64
-    try
+    @entry 1 begin
         op = REGISTRY[opid]
         r = run_op(op, decode_args(buf, Int(nwords)))
         encode_results(res, r, op)
         return 0
-    catch e
-        record_error(e, catch_backtrace())
-        return 1
     end
 end
 
 "Entry: unroot `n` handles listed at `buf` (arrays Python no longer refers to)."
 function jt_release(buf::Ptr{Int64}, n::Int64)::Int64
-    try
+    @entry 1 begin
         for i in 1:n
             delete!(HANDLES, unsafe_load(buf, i))
         end
         return 0
-    catch e
-        record_error(e, catch_backtrace())
-        return 1
     end
 end
 
 "Entry: evaluate Julia source text in module Main; result discarded. 0 = ok, 1 = error."
 function jt_eval(src::Ptr{UInt8}, len::Int64)::Int64
-    try
+    @entry 1 begin
         code = unsafe_string(src, len)
         Base.include_string(Main, code, "jtensor.julia.eval")
         return 0
-    catch e
-        record_error(e, catch_backtrace())
-        return 1
     end
 end
 
@@ -337,7 +339,7 @@ Entry: evaluate Julia source in `Main` and write its value to `res` (numbers, ar
 `nothing` as for op results; anything else as its `repr` text). 0 = ok, 1 = error.
 """
 function jt_eval_value(src::Ptr{UInt8}, len::Int64, res::Ptr{Int64})::Int64
-    try
+    @entry 1 begin
         v = Base.include_string(Main, unsafe_string(src, len), "jtensor.julia.eval")
         unsafe_store!(res, 1, 1)
         if v isa Union{Bool,Base.BitInteger,Base.IEEEFloat,Complex{<:Union{Base.BitInteger,Base.IEEEFloat}},Nothing} ||
@@ -351,9 +353,6 @@ function jt_eval_value(src::Ptr{UInt8}, len::Int64, res::Ptr{Int64})::Int64
             unsafe_store!(res, root!(text), 5)
         end
         return 0
-    catch e
-        record_error(e, catch_backtrace())
-        return 1
     end
 end
 
@@ -372,7 +371,7 @@ function leave_repl()
 end
 
 function jt_repl()::Int64
-    try
+    @entry 1 begin
         REPL = Base.require(Base.PkgId(Base.UUID("3fa0cd96-eef1-5676-8a61-b3b8758bbffb"), "REPL"))
         term = REPL.Terminals.TTYTerminal(get(ENV, "TERM", "dumb"), stdin, stdout, stderr)
         repl = REPL.LineEditREPL(term, true)
@@ -386,9 +385,6 @@ function jt_repl()::Int64
             REPL_NOW[] = nothing
         end
         return 0
-    catch e
-        record_error(e, catch_backtrace())
-        return 1
     end
 end
 
