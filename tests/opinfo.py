@@ -23,6 +23,7 @@ import math
 import warnings
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -1076,7 +1077,6 @@ def check_sample(op, s, ctx="", jt_args=None):
     """Run sample `s` through jtensor (optionally on other tensors holding the same values, e.g.
     strided ones), the reference and PyTorch's dtype rule; return the jtensor result. When the
     reference refuses the inputs (TypeError, as PyTorch would), jtensor must refuse them too."""
-    import pytest
     ctx = f"{op.name}{s}{' ' + ctx if ctx else ''}"
     jargs = jt_args if jt_args is not None else [to_jt(a) for a in s.args]
     try:

@@ -143,6 +143,27 @@ end
     @test jcall("any", [0.0, 0.0, 0.5], nothing, false)[] == true
     @test jcall("cumsum", [1, 2, 3], 1, nothing) == [1, 3, 6]
     @test jcall("cumprod", [1.0, 2.0, 3.0], 1, nothing) == [1.0, 2.0, 6.0]
+    # an explicit dtype is kept (the sum wraps as PyTorch's does)
+    s32 = jcall("sum", [typemax(Int32), 2], nothing, false, Int32)
+    @test eltype(s32) == Int32 && s32[] == typemin(Int32) + 1
+    # no dims: the elementwise part only; an empty slice: the reduction's identity
+    @test jcall("all", [0.0 2.0], (), false) == [false true]
+    @test jcall("norm", [-3.0, 4.0], 1, (), false) == [3.0, 4.0]
+    @test all(==(-Inf), jcall("logsumexp", zeros(2, 0, 3), (2,), false))
+end
+
+@testset "0-d inputs (dim None, 0 or -1, as PyTorch)" begin
+    z = fill(-2.5)
+    for (name, args, want) in (("sum", (nothing, false, nothing), -2.5), ("amax", ((), true), -2.5),
+                               ("argmax", (1, true), 0), ("logsumexp", ((), false), -2.5),
+                               ("norm", (2, nothing, false), 2.5), ("all", (nothing, false), true),
+                               ("cumsum", (1, nothing), -2.5))
+        r = jcall(name, z, args...)
+        @test r isa AbstractArray && ndims(r) == 0 && r[] == want
+    end
+    @test isnan(jcall("var", z, nothing, 1, false)[])   # one element, correction 1
+    v, i = jcall("max", z, 1, false)
+    @test ndims(v) == 0 && v[] == -2.5 && i[] == 0
 end
 
 @testset "sorting" begin
