@@ -98,12 +98,33 @@ broadcast and allocate their result in the promoted type of their array argument
 """
 function call(name::AbstractString, args...)
     o = op(name)
-    if o.kind === :map
-        T = promote_type(map(a -> a isa AbstractArray ? eltype(a) : typeof(a), args)...)
-        R = Base.promote_op(o.kernel, map(a -> compute_type(a isa AbstractArray ? eltype(a) : typeof(a)), args)...)
-        return apply(o.kernel, compute_type(T), R === Union{} || !isconcretetype(R) ? T : R, args...)
+    o.kind === :map || return o.kernel(args...)
+    # As Python does: `Tensor` parameters are the broadcast operands, the rest go to the kernel after them.
+    types = _param_types(o.schema)
+    istensor = [i <= length(types) && types[i] == "Tensor" for i in 1:length(args)]
+    operands = Tuple(a for (a, t) in zip(args, istensor) if t)
+    extra = Tuple(a for (a, t) in zip(args, istensor) if !t)
+    arrays = [a for a in operands if a isa AbstractArray]
+    T = promote_type(map(a -> a isa AbstractArray ? eltype(a) : typeof(a), isempty(arrays) ? collect(operands) : arrays)...)
+    R = Base.promote_op(o.kernel, map(a -> compute_type(a isa AbstractArray ? eltype(a) : typeof(a)), operands)...,
+                        map(typeof, extra)...)
+    # The kernel's own result type only when it changes the kind (a predicate's Bool, exp of an Int,
+    # abs of a complex); otherwise the arrays' promoted type, as Python's rules give.
+    kind_changes = isconcretetype(R) && (R === Bool || (T <: Integer && !(R <: Integer)) || (T <: Complex && R <: Real))
+    apply(o.kernel, compute_type(T), kind_changes ? R : T, operands...; extra = extra)
+end
+
+"The declared types of an op's parameters, in order (`Tensor`, `Scalar`, `float`, ...)."
+function _param_types(schema::AbstractString)
+    inner = match(r"\((.*)\)\s*->", schema).captures[1]
+    types = String[]
+    for part in split(inner, ',')
+        p = strip(part)
+        (isempty(p) || p == "*") && continue
+        m = match(r":\s*([A-Za-z_]+)", p)
+        push!(types, m === nothing ? "Any" : String(m.captures[1]))
     end
-    o.kernel(args...)
+    types
 end
 
 # ---- JSON, for handing the table to Python (no package for it on Julia 1.5 offline) ----------
