@@ -1,5 +1,4 @@
 """Convolution layers: Conv1d, Conv2d (cross-correlation, with PyTorch's arguments and init)."""
-import math
 
 from ..._tensor import empty as _empty
 from ...ops import ops as _ops
@@ -7,7 +6,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _factory_dtype
+from .linear import _factory_dtype, reset_weight_and_bias
 
 __all__ = ["Conv1d", "Conv2d"]
 
@@ -74,11 +73,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self)
 
     def extra_repr(self):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"

@@ -17,6 +17,16 @@ def _factory_dtype(dtype, device=None):
     return _D.default_float if dtype is None else _D.as_dtype(dtype)
 
 
+def reset_weight_and_bias(module):
+    """PyTorch's default initialisation of Linear and Conv: kaiming_uniform_(a=sqrt(5)) weights and
+    a bias uniform in +-1/sqrt(fan_in)."""
+    init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+    if module.bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(module.weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(module.bias, -bound, bound)
+
+
 class Identity(Module):
     """Returns its input; arguments are accepted and ignored."""
 
@@ -44,11 +54,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
