@@ -9,9 +9,7 @@ cd "$ROOT"
 # shellcheck source=ci/lib.sh
 . ci/lib.sh
 
-bash ci/setup.sh
-JULIA=$(jt_find_julia) || jt_die "no Julia found after ci/setup.sh"
-export JTENSOR_JULIA="$JULIA"
+jt_setup_julia
 jt_python_env torch==2.13.0 numpy safetensors scikit-learn tqdm matplotlib
 "$VPY" examples/demo.py
 echo

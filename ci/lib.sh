@@ -109,6 +109,13 @@ jt_throw_ok() {
 # - Otherwise jtensor goes into the virtual environment $JTENSOR_VENV (default .venv), which sees
 #   the base Python's packages; missing packages go into the base Python (so that a fresh clone
 #   does not install PyTorch again), or into the venv where the base Python refuses (PEP 668).
+# Run ci/setup.sh, then point JULIA and JTENSOR_JULIA (read by jtensor) at the Julia it set up.
+jt_setup_julia() {
+  bash "$ROOT/ci/setup.sh"
+  JULIA=$(jt_find_julia) || jt_die "no Julia found after ci/setup.sh"
+  export JTENSOR_JULIA="$JULIA"
+}
+
 jt_python_env() {
   local py=${PYTHON:-python3} root venv
   root=$(pwd)
