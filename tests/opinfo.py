@@ -863,7 +863,7 @@ _NN = ("softmax log_softmax _softmax_backward _log_softmax_backward _gelu_tanh _
        "_adaptive_avg_pool2d_backward _pool2d_gather _pool2d_scatter _nll_loss _nll_loss_backward "
        "_binary_cross_entropy_with_logits _dropout_mask _embedding _embedding_backward _embedding_backward_adjoint "
        "_standardize _standardize_backward _standardize_double_backward _cross_entropy _cross_entropy_backward "
-       "_cross_entropy_targets")
+       "_cross_entropy_targets _linear")
 TESTED_ELSEWHERE = {
     **{n: "tests/test_linalg.py" for n in _LINALG.split()},
     **{n: "tests/test_shape_ops.py" for n in _SHAPE.split()},

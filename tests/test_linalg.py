@@ -190,6 +190,27 @@ def test_matmul(dtype):
     close(jt.matmul(jt.tensor(big)[::2, 1::2], jt.tensor(big)[1::2, ::2].mT), big[::2, 1::2] @ big[1::2, ::2].T)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+def test_matmul_reads_views_in_place(dtype):
+    """BLAS reads transposed, sliced and broadcast operands where they lie (julia/src/ops/linalg.jl
+    _matmul_strided); every layout must give NumPy's product."""
+    a, b = rnd((3, 5, 4), dtype, 1), rnd((3, 4, 6), dtype, 2)
+    ja, jb = jt.tensor(a), jt.tensor(b)
+    close(ja @ jb, a @ b, dtype)
+    close(jb.mT @ ja.mT, np.swapaxes(b, -1, -2) @ np.swapaxes(a, -1, -2), dtype)      # 'T' operands per batch
+    close(ja.permute(1, 0, 2) @ jt.tensor(b[0]), a.transpose(1, 0, 2) @ b[0], dtype)  # batch dims that do not fold
+    close(ja @ jt.tensor(b[0]), a @ b[0], dtype)                                       # batch folded into one gemm
+    close(ja[:, ::2, 1:] @ jb[:, 1:, ::3], a[:, ::2, 1:] @ b[:, 1:, ::3], dtype)       # strided rows and columns
+    w = jt.tensor(b[:1]).expand(3, 4, 6)                                               # stride-0 batch
+    close(ja @ w, a @ np.broadcast_to(b[:1], (3, 4, 6)), dtype)
+    close(ja[0, 1] @ jb[0], a[0, 1] @ b[0], dtype)                                     # vector @ matrix
+    close(ja[0] @ jb[0, :, 2], a[0] @ b[0, :, 2], dtype)                               # matrix @ strided vector
+    close(ja[:, 0, :] @ jb[:, :, 0].mT, a[:, 0, :] @ b[:, :, 0].T, dtype)              # neither layout: copied
+    z = np.zeros((2, 0), dtype)
+    close(jt.tensor(z).mT @ jt.tensor(z), np.zeros((0, 0), dtype), dtype)
+    close(jt.tensor(z) @ jt.tensor(z).mT, np.zeros((2, 2), dtype), dtype)
+
+
 def test_matmul_family():
     a, b = rnd((3, 4), seed=1), rnd((4, 5), seed=2)
     close(jt.mm(T(a), T(b)), a @ b)

@@ -71,6 +71,32 @@ def test_linear(dtype, xshape, bias):
     run_both(F.linear, TF.linear, arrays, grad=(0, 1, 2) if bias else (0, 1), dtype=dtype)
 
 
+def test_linear_views_and_errors():
+    x, w, b = rnd((6, 4), 1), rnd((6, 5), 2), rnd((5,), 3)
+    jx, jw, tx, tw = jt.tensor(x), jt.tensor(w), torch.tensor(x), torch.tensor(w)
+    close(F.linear(jx.T, jw.T, jt.tensor(b)), TF.linear(tx.T, tw.T, torch.tensor(b)))   # both transposed
+    close(F.linear(jx.T[::2], jw.T[1::2]), TF.linear(tx.T[::2], tw.T[1::2]))            # strided rows
+    with pytest.raises(ValueError, match="linear"):
+        F.linear(jx, jw)
+
+
+def test_linear_vmap_rules():
+    """vmap of F.linear: a shared weight rides along (one gemm); a batched weight is a batched product."""
+    x, w, b = rnd((3, 4), 4), rnd((2, 4), 5), rnd((2,), 6)
+    ws = rnd((3, 2, 4), 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # native rules: no loop fallback warning
+        got = jt.func.vmap(F.linear, in_dims=(0, None, None))(jt.tensor(x), jt.tensor(w), jt.tensor(b))
+        got_w = jt.func.vmap(F.linear, in_dims=(0, 0, None))(jt.tensor(x), jt.tensor(ws), jt.tensor(b))
+        got_x = jt.func.vmap(F.linear, in_dims=(None, 0))(jt.tensor(x[0]), jt.tensor(ws))
+    close(got, x @ w.T + b)
+    close(got_w, np.einsum("bi,boi->bo", x, ws) + b)
+    close(got_x, np.einsum("i,boi->bo", x[0], ws))
+    per_example = jt.func.vmap(jt.func.grad(lambda w_, x_: F.linear(x_, w_).sum()), in_dims=(None, 0))
+    tper = torch.func.vmap(torch.func.grad(lambda w_, x_: TF.linear(x_, w_).sum()), in_dims=(None, 0))
+    close(per_example(jt.tensor(w), jt.tensor(x)), tper(torch.tensor(w), torch.tensor(x)))
+
+
 CONV2D = [
     # x shape, w shape, bias, kwargs
     ((2, 3, 7, 6), (4, 3, 3, 3), True, {}),

@@ -18,7 +18,8 @@ One registered op.
 - `batch`: the batching rule used by `jt.func.vmap`: `"elementwise"` (the default of map ops:
   operands broadcast, so a leading batch dimension just rides along), `"reduce"` (`Dim`/`Dims`
   parameters shift past the batch dimension; `None` means every non-batch dimension),
-  `"matmul"`, or `""` (no rule: vmap loops over the batch and warns once).
+  `"matmul"`, `"linear"` (a shared weight: the batch rides along as a leading dim of the input),
+  or `""` (no rule: vmap loops over the batch and warns once).
 """
 mutable struct OpDef
     id::Int

@@ -307,6 +307,23 @@ def matmul_backward_other(grad, input, other):
 
 
 @helper
+def linear_backward_input(grad, input, weight):
+    """d(input @ weight.T) / d input."""
+    if weight.ndim == 1:
+        return matmul_backward_input(grad, input, weight)
+    return grad @ _cj(weight)
+
+
+@helper
+def linear_backward_weight(grad, input, weight):
+    """d(input @ weight.T) / d weight: grad.T @ input summed over all leading dims (one gemm, reading
+    both operands in place)."""
+    if weight.ndim == 1:
+        return matmul_backward_other(grad, input, weight)
+    return grad.reshape(-1, grad.shape[-1]).mT @ _cj(input).reshape(-1, input.shape[-1])
+
+
+@helper
 def restride(g, shape, strides, offset):
     """The view of `g` (as a contiguous tensor) with the given geometry: the inverse of _view_backward."""
     g = g.contiguous()

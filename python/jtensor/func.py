@@ -478,6 +478,26 @@ def _rule_matmul(func, op, args, kwargs, level):
     return BatchedTensor(r, level)
 
 
+def _rule_linear(func, op, args, kwargs, level):
+    """With the weight and bias shared by the batch, the batch is one more leading dim of the input;
+    otherwise the product and sum are batched by their own rules."""
+    bound = _bind(op, args, kwargs)
+    x, w, b = bound["input"], bound["weight"], bound.get("bias")
+    if not _is_batched(w, level) and not _is_batched(b, level):
+        return BatchedTensor(func(_unwrap(x, level), w, b), level)
+    if w.ndim == 1:
+        y = x @ w
+    elif x.ndim == 1:
+        y = w @ x                 # (out, in) @ (in,): no transposed view of the batched weight
+    else:
+        y = (w @ x.mT).mT
+    return y + b if b is not None else y
+
+
+def _is_batched(v, level):
+    return isinstance(v, BatchedTensor) and v.level == level
+
+
 # View and conversion methods of Tensor: how each one reads on a batched tensor.
 def _shift(d, r):
     return _norm(d, r) + 1
@@ -591,7 +611,8 @@ def _batched_call(func, args, kwargs):
     level = _level_of(list(args) + list(kwargs.values()))
     op = getattr(func, "_jt_op", None)
     if op is not None and kwargs.get("out") is None:
-        rule = {"elementwise": _rule_elementwise, "reduce": _rule_reduce, "matmul": _rule_matmul}.get(op.batch)
+        rule = {"elementwise": _rule_elementwise, "reduce": _rule_reduce, "matmul": _rule_matmul,
+                "linear": _rule_linear}.get(op.batch)
         if rule is not None and not func.__name__.endswith("_"):
             r = rule(func, op, args, kwargs, level)
             if r is not None:

@@ -31,6 +31,9 @@ function _matmul(a, b)
     na, nb = ndims(a), ndims(b)
     (na == 0 || nb == 0) &&
         throw(ArgumentError("matmul: both arguments need at least one dimension, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
+    if a isa Strided && b isa Strided && eltype(a) === eltype(b) && eltype(a) <: LinearAlgebra.BlasFloat
+        return _matmul_strided(a, b)
+    end
     T = _mm_type(a, b)
     R = promote_type(eltype(a), eltype(b))
     R <: Union{Bool} && (R = Bool)
@@ -57,6 +60,99 @@ function _matmul(a, b)
     out = isempty(dropped) ? C : dropdims(C; dims = dropped)
     _restore(R, out)
 end
+# ---- matmul straight from the operands' memory -----------------------------------------------------
+# Operands of one BLAS type are handed to gemm as they lie: a matrix whose columns or rows are
+# contiguous (a transposed view such as `w.T` included) is read with the 'N' or 'T' flag and its
+# leading dimension, batches are pointer offsets, and only a matrix with neither layout is copied.
+
+"A matrix view of `n` rows, `c` columns and strides `s` at `p` (a gemm operand; the caller roots the memory)."
+_mat(p::Ptr{T}, r::Int, c::Int, s1::Int, s2::Int) where {T} = Strided{T,2}(p, (r, c), (s1, s2), nothing)
+
+"""
+    _gemm_operand(p, r, c, s1, s2) -> (flag, matrix, owner)
+
+How gemm reads the Julia-order (r, c) matrix with element strides (s1, s2) at `p`: as stored ('N')
+when columns are contiguous, as the transpose of a (c, r) matrix ('T') when rows are, otherwise from
+a packed copy (`owner` keeps it alive).
+"""
+function _gemm_operand(p::Ptr{T}, r::Int, c::Int, s1::Int, s2::Int) where {T}
+    if (s1 == 1 || r == 1) && (c == 1 || s2 >= max(r, 1))
+        return 'N', _mat(p, r, c, 1, c == 1 ? max(r, 1) : s2), nothing
+    elseif (s2 == 1 || c == 1) && (r == 1 || s1 >= max(c, 1))
+        return 'T', _mat(p, c, r, 1, r == 1 ? max(c, 1) : s1), nothing
+    end
+    A = dense(Strided{T,2}(p, (r, c), (s1, s2), nothing))
+    'N', _mat(pointer(A), r, c, 1, max(r, 1)), A
+end
+
+"Sizes and strides of `x` with its dims from 3 on merged into dim 2 when memory allows (else nothing)."
+function _fold_batch(x::Strided{T,N}) where {T,N}
+    cols, s2 = x.size[2], x.strides[2]
+    for d in 3:N
+        x.size[d] == 1 && continue
+        cols == 1 ? (s2 = x.strides[d]) : (x.strides[d] == s2 * cols || return nothing)
+        cols *= x.size[d]
+    end
+    (x.size[1], cols), (x.strides[1], s2)
+end
+
+"""
+    _matmul_strided(a, b)
+
+Python's `a @ b` for operands of one BLAS element type (Julia order: `a` is (k, m, batch...), `b`
+is (n, k, batch...), the result (n, m, batch...) = b * a per batch), with no copies of operands
+whose rows or columns are contiguous. Leading batch dims broadcast; when `b` is one matrix and `a`'s
+batch dims are laid out evenly, the whole batch is one gemm.
+"""
+function _matmul_strided(a::Strided{T,NA}, b::Strided{T,NB}) where {T,NA,NB}
+    # 1-d operands: Python (k,) @ ... is a (1, k) row; ... @ (k,) is a (k, 1) column
+    A = NA == 1 ? Strided{T,2}(a.ptr, (a.size[1], 1), (a.strides[1], a.size[1] * a.strides[1]), nothing) : a
+    B = NB == 1 ? Strided{T,2}(b.ptr, (1, b.size[1]), (b.size[1] * b.strides[1], b.strides[1]), nothing) : b
+    k, m, n = size(A, 1), size(A, 2), size(B, 1)
+    k == size(B, 2) || throw(DimensionMismatch(
+        "matmul: shapes $(_pyshape(a)) and $(_pyshape(b)) cannot be multiplied ($k != $(size(B, 2)))"))
+    bA, bB = size(A)[3:end], size(B)[3:end]
+    batch = broadcast_size(bA, bB)
+    folded = ndims(B) == 2 && ndims(A) > 2 ? _fold_batch(A) : nothing
+    if folded !== nothing   # one gemm over the whole batch of `a`
+        (k, mm), (s1, s2) = folded
+        A = Strided{T,2}(A.ptr, (k, mm), (s1, s2), nothing)
+        m, batch = mm, ()
+    end
+    C = Array{T}(undef, n, m, batch...)
+    if !isempty(C)
+        GC.@preserve a b C _gemm_batches!(C, A, B, batch)
+    end
+    folded === nothing || (C = reshape(C, n, size(a, 2), size(a)[3:end]...))
+    dropped = (NB == 1 ? (1,) : ())..., (NA == 1 ? (2,) : ())...
+    isempty(dropped) ? C : dropdims(C; dims = dropped)
+end
+
+function _gemm_batches!(C::Array{T}, A::Strided{T}, B::Strided{T}, batch::Tuple) where {T}
+    k, m, n = size(A, 1), size(A, 2), size(B, 1)
+    if k == 0
+        fill!(C, zero(T))
+        return C
+    end
+    for (j, I) in enumerate(CartesianIndices(batch))
+        fb, Bm, ob = _gemm_operand(B.ptr + _batch_offset(B, I) * sizeof(T), n, k, B.strides[1], B.strides[2])
+        fa, Am, oa = _gemm_operand(A.ptr + _batch_offset(A, I) * sizeof(T), k, m, A.strides[1], A.strides[2])
+        Cm = _mat(pointer(C, (j - 1) * n * m + 1), n, m, 1, max(n, 1))
+        GC.@preserve ob oa BLAS.gemm!(fb, fa, one(T), Bm, Am, zero(T), Cm)
+    end
+    C
+end
+
+"Element offset in `X` (batch dims from 3 on) of index `I` of the broadcast batch shape: dims of
+size 1, and dims `X` lacks, repeat."
+function _batch_offset(X::Strided, I::CartesianIndex)
+    o = 0
+    for d in 1:ndims(X) - 2
+        X.size[d + 2] == 1 || (o += (I[d] - 1) * X.strides[d + 2])
+    end
+    o
+end
+
 defop("matmul(input: Tensor, other: Tensor) -> Tensor", _matmul; batch = "matmul",
       grad = ["input" => "matmul_backward_input(grad, input, other)",
               "other" => "matmul_backward_other(grad, input, other)"],

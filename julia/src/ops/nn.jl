@@ -1069,34 +1069,58 @@ function _ce_prepare(op, x, t, w, ignore_index, label_smoothing, reduction)
     red, D, C, N, Wv, Tt, X
 end
 
-"Log-sum-exp of x[d, :, n] (max-shifted)."
-@inline function _ce_lse(X::Array{T,3}, d, n) where {T}
-    C = size(X, 2)
-    m = T(-Inf)
+"""
+Log-sum-exp over classes of X (D, C, N), max-shifted, as a (D, N) matrix: computed on a (D*N, C)
+copy, so every pass runs across positions in SIMD rather than across the few classes.
+"""
+function _ce_lse_all(X::Array{T,3}) where {T}
+    D, C, N = size(X)
+    Xp = reshape(permutedims(X, (1, 3, 2)), D * N, C)
+    m = fill(T(-Inf), D * N)
     @inbounds for c in 1:C
-        v = X[d, c, n]
-        m = ifelse(v > m, v, m)
+        @simd for i in 1:D * N
+            v = Xp[i, c]
+            m[i] = ifelse(v > m[i], v, m[i])
+        end
     end
-    s = zero(T)
+    s = zeros(T, D * N)
     @inbounds for c in 1:C
-        s += fexp(X[d, c, n] - m)
+        @simd for i in 1:D * N
+            s[i] += fexp(Xp[i, c] - m[i])
+        end
     end
-    m + flog(s)
+    @inbounds @simd for i in 1:D * N
+        m[i] += flog(s[i])
+    end
+    reshape(m, D, N)
 end
 
 function _cross_entropy(x, t, w, ignore_index::Int, label_smoothing::Float64, reduction)
     op = "cross_entropy"
     red, D, C, N, Wv, Tt, X = _ce_prepare(op, x, t, w, ignore_index, label_smoothing, reduction)
-    Tc = eltype(X)
-    eps = Tc(label_smoothing); sm = eps / C
+    L = _ce_losses(X, Tt, Wv, ignore_index, eltype(X)(label_smoothing))
+    T = eltype(x)
+    red == "none" && return _restore(T, reshape(L, size(t)))
+    tot = 0.0
+    @inbounds for v in L
+        tot += Float64(v)
+    end
+    fill(jconvert(T, red == "sum" ? tot : tot / _ce_total_weight(Tt, Wv, ignore_index)))
+end
+
+"Per-position losses (D, N) of logits X (D, C, N); a function barrier, so the loop runs on known types."
+function _ce_losses(X::Array{Tc,3}, Tt::AbstractMatrix, Wv, ignore_index::Int, eps::Tc) where {Tc}
+    D, C, N = size(X)
+    sm = eps / C
     L = Array{Tc}(undef, D, N)
+    LSE = _ce_lse_all(X)
     @inbounds for n in 1:N, d in 1:D
         tc = Int(Tt[d, n])
         if tc == ignore_index
             L[d, n] = zero(Tc)
             continue
         end
-        lse = _ce_lse(X, d, n)
+        lse = LSE[d, n]
         l = (one(Tc) - eps) * _cw(Wv, tc + 1, Tc) * (lse - X[d, tc + 1, n])
         if eps > 0
             acc = zero(Tc)
@@ -1107,13 +1131,7 @@ function _cross_entropy(x, t, w, ignore_index::Int, label_smoothing::Float64, re
         end
         L[d, n] = l
     end
-    T = eltype(x)
-    red == "none" && return _restore(T, reshape(L, size(t)))
-    tot = 0.0
-    @inbounds for v in L
-        tot += Float64(v)
-    end
-    fill(jconvert(T, red == "sum" ? tot : tot / _ce_total_weight(Tt, Wv, ignore_index)))
+    L
 end
 
 function _cross_entropy_backward(g, x, t, w, ignore_index::Int, label_smoothing::Float64, reduction)
@@ -1127,25 +1145,36 @@ function _cross_entropy_backward(g, x, t, w, ignore_index::Int, label_smoothing:
     G = as_dense(Tc, g)
     G2 = red == "none" ? reshape(G, D, N) : reshape(G, 1, 1)
     scale = red == "mean" ? Tc(1 / _ce_total_weight(Tt, Wv, ignore_index)) : one(Tc)
-    eps = Tc(label_smoothing); sm = eps / C
+    O = _ce_grads(X, Tt, Wv, G2, ignore_index, Tc(label_smoothing), scale)
+    _restore(promote_type(eltype(g), eltype(x)), reshape(O, size(x)))
+end
+
+"d loss / d X for logits X (D, C, N), given the output gradient G2 ((D, N), or (1, 1) for a reduced
+loss) times `scale`; a function barrier, so the loop runs on known types."
+function _ce_grads(X::Array{Tc,3}, Tt::AbstractMatrix, Wv, G2::AbstractMatrix{Tc}, ignore_index::Int, eps::Tc,
+                   scale::Tc) where {Tc}
+    D, C, N = size(X)
+    sm = eps / C
     sw = zero(Tc)                  # Σ_c w[c], for the smoothing part of s
     for c in 1:C
         sw += _cw(Wv, c, Tc)
     end
+    per_position = size(G2) == (D, N)
     O = zeros(Tc, D, C, N)
+    LSE = _ce_lse_all(X)
     @inbounds for n in 1:N, d in 1:D
         tc = Int(Tt[d, n])
         tc == ignore_index && continue
-        gs = (red == "none" ? G2[d, n] : G2[1, 1]) * scale
+        gs = (per_position ? G2[d, n] : G2[1, 1]) * scale
         wt = (one(Tc) - eps) * _cw(Wv, tc + 1, Tc)
         s = wt + sm * sw
-        lse = _ce_lse(X, d, n)
-        for c in 1:C
+        lse = LSE[d, n]
+        @simd for c in 1:C
             O[d, c, n] = gs * (s * fexp(X[d, c, n] - lse) - sm * _cw(Wv, c, Tc))
         end
         O[d, tc + 1, n] -= gs * wt
     end
-    _restore(promote_type(eltype(g), eltype(x)), reshape(O, size(x)))
+    O
 end
 
 "The matrix a of the comment above (divided by the 'mean' divisor), shaped like the input."
@@ -1300,6 +1329,45 @@ end
 defop("_dropout_mask(size: Shape, p: float, dtype: DType) -> Tensor", _dropout_mask; method = false,
       doc = "A dropout mask: 0 with probability p, else 1/(1-p), drawn from the generator seeded by manual_seed.")
 
+# ==================================================================================================
+# linear: the product with the weight read transposed in place (_matmul in ops/linalg.jl), plus bias.
+
+"""
+    _linear(x, w, b)
+
+`x @ w.T + b` (torch.nn.functional.linear): Julia-order `w` is (in, out), read transposed by gemm
+in place; the bias is added into the fresh product. A 1-d `w` gives `x @ w + b`.
+"""
+function _linear(x, w, b)
+    ndims(x) >= 1 && ndims(w) in (1, 2) || throw(ArgumentError(
+        "linear: expected input of at least 1 dim and a 1-d or 2-d weight, got shapes $(_pyshape(x)) and $(_pyshape(w))"))
+    size(x, 1) == size(w, 1) || throw(DimensionMismatch(
+        "linear: input of shape $(_pyshape(x)) and weight of shape $(_pyshape(w)) cannot be multiplied ($(size(x, 1)) != $(size(w, 1)))"))
+    W = w isa Strided ? w : Strided(dense(w))
+    Wt = ndims(W) == 2 ? Strided{eltype(W),2}(W.ptr, (W.size[2], W.size[1]), (W.strides[2], W.strides[1]), W.owner) : W
+    y = GC.@preserve W _matmul(x, Wt)
+    b === nothing && return y
+    y isa Array && eltype(b) === eltype(y) && ndims(b) == 1 && length(b) == size(y, 1) && return _add_bias!(y, b)
+    T = promote_type(eltype(y), eltype(b))
+    apply(+, compute_type(T), T, Strided(y isa Array ? y : fill(y)), b)
+end
+
+"y[:, j] += b for every column j (y is the fresh product, b a vector of its length)."
+function _add_bias!(y::Array{T}, b::AbstractVector{T}) where {T}
+    n = size(y, 1)
+    @inbounds for j in 0:n:length(y) - 1, i in 1:n
+        y[j + i] += b[i]
+    end
+    y
+end
+
+defop("_linear(input: Tensor, weight: Tensor, bias: Tensor = None) -> Tensor", _linear; method = false,
+      batch = "linear",
+      grad = ["input" => "linear_backward_input(grad, input, weight)",
+              "weight" => "linear_backward_weight(grad, input, weight)",
+              "bias" => "sum_to_size(grad, bias.shape)"],
+      doc = "y = input @ weight.T + bias in one gemm, with no transposed copy of the weight (torch.nn.functional.linear).")
+
 # Type inference of the common float32/float64 signatures is cached in the precompiled package, so
 # a first call only generates code (inference of the conv and norm kernels takes seconds otherwise).
 for T in (Float32, Float64)
@@ -1322,4 +1390,9 @@ for T in (Float32, Float64)
     precompile(_standardize_backward, (S4, S4, NTuple{3,Int}, Float64))
     precompile(_cross_entropy, (S2, Strided{Int64,1}, Nothing, Int, Float64, String))
     precompile(_cross_entropy_backward, (Strided{T,0}, S2, Strided{Int64,1}, Nothing, Int, Float64, String))
+    for B in (S1, Nothing), X in (S1, S2)
+        precompile(_linear, (X, S2, B))
+    end
+    precompile(_matmul, (S2, S2))
 end
+

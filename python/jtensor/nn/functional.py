@@ -66,14 +66,8 @@ def _channel_shape(x, c):
 # ---- linear and convolution ----------------------------------------------------------------------
 
 def linear(input, weight, bias=None):
-    """y = input @ weight.T + bias (torch.nn.functional.linear)."""
-    if input.ndim > 2 and weight.ndim == 2:
-        lead = input.shape[:-1]
-        out = input.reshape(-1, input.shape[-1]) @ weight.mT
-        out = out.reshape(lead + (weight.shape[0],))
-    else:
-        out = input @ (weight.mT if weight.ndim == 2 else weight)
-    return out + bias if bias is not None else out
+    """y = input @ weight.T + bias (torch.nn.functional.linear): one Julia op, `_linear`."""
+    return _ops._linear(input, weight, bias)
 
 
 def _conv_padding(padding, nd, kernel, stride, dilation, fn):
