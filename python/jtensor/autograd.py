@@ -108,14 +108,18 @@ class Node:
 
 
 class OpNode(Node):
-    """A registry op; its backward evaluates the op's derivative formulas."""
+    """A registry op; its backward evaluates the op's derivative formulas.
 
-    __slots__ = ("op", "env")
+    `env` holds the op's arguments and its outputs, the latter as `_saved_output` aliases listed in
+    `outputs` (env key, output index)."""
 
-    def __init__(self, op, inputs, env):
+    __slots__ = ("op", "env", "outputs")
+
+    def __init__(self, op, inputs, env, outputs=()):
         super().__init__(inputs)
         self.op = op
         self.env = env
+        self.outputs = outputs
 
     @property
     def name(self):
@@ -124,6 +128,9 @@ class OpNode(Node):
     def apply(self, grads):
         self.check_saved()
         env = _Env(self.env)
+        if self.outputs and _enabled[0]:   # create_graph: the formulas' use of outputs is differentiable
+            for key, i in self.outputs:
+                env[key] = _reattached(self.env[key], self, i)
         env["grad"] = grads[0] if grads[0] is not None else None
         # every output has its grad<i> (None when it received no gradient): a multi-output op's
         # formula may be asked for the gradient of its second output only
@@ -390,6 +397,49 @@ def _set_output(t, node, index):
     t._out_index = index
 
 
+def _saved_output(t):
+    """What a node keeps of its output `t`: an alias (same memory and version counter) without the
+    grad_fn, so that node and output form no reference cycle; a cycle would keep every activation
+    alive until Python's cycle collector runs, and each op would write to fresh, unfaulted memory."""
+    alias = _tensor_mod().Tensor._make(t._base, t._baddr, t._offset, t.shape, t._strides, t.dtype)
+    alias._version = t._version
+    return alias
+
+
+def _reattached(saved, node, index):
+    """Output alias `saved` as output `index` of `node` again (for formulas differentiated further)."""
+    if saved.dtype.kind not in "fc":
+        return saved
+    t = _saved_output(saved)
+    _set_output(t, node, index)
+    return t
+
+
+class _GradInfo:
+    """What recording needs to know of an op's entry, worked out once per op (record runs per call)."""
+
+    __slots__ = ("names", "params", "used", "refuses")
+
+    def __init__(self, op):
+        self.names = dict(op.grad)
+        undiff = not self.names   # no derivative declared: backward through this op raises
+        # (name, type, whether a gradient flows to it) per parameter
+        self.params = [(p.name, p.type, p.name in self.names or undiff) for p in op.params]
+        # the arguments and outputs the formulas read: checked against in-place changes at backward
+        # (`y = x * 2; y.add_(1)` is fine: mul's formulas do not read its result)
+        readable = {p.name for p in op.params} | {"result"} | set(op.result_fields or ())
+        self.used = [n for n in _formula_names(op) if n in readable]
+        # a writer that returns nothing (advanced-index assignment) cannot be differentiated
+        self.refuses = op.returns == "None" and bool(op.params) and op.params[0].type == "Tensor"
+
+
+def _grad_info(op):
+    info = getattr(op, "_grad_info", None)
+    if info is None:
+        info = op._grad_info = _GradInfo(op)
+    return info
+
+
 def record(op, params, run):
     """Run `run()` without recording and attach an OpNode for `op` to its outputs.
 
@@ -398,46 +448,57 @@ def record(op, params, run):
     An op whose entry declares no derivative at all still runs: outputs that are not floating
     point (comparisons, argmax, nonzero...) carry no graph, as in PyTorch, and floating-point ones
     get a node whose backward raises an error naming the op."""
-    if op.returns == "None" and op.params and op.params[0].type == "Tensor":
-        # a writer that returns nothing (advanced-index assignment): recording nothing would give
-        # silently wrong gradients, so refuse, as PyTorch does for writes it cannot differentiate
+    info = _grad_info(op)
+    if info.refuses:
+        # recording nothing would give silently wrong gradients, so refuse, as PyTorch does for
+        # writes it cannot differentiate
         bad = [p.name for p in op.params if requires_grad_of(params.get(p.name))]
         raise RuntimeError(f"'{op.qualname}' writes into '{op.params[0].name}' and is not differentiable, but its "
                            f"argument '{bad[0]}' requires grad; use an out-of-place op (where, scatter, "
                            f"masked_fill, index_select...) or run it under jt.no_grad()")
-    with no_grad():
+    prev = _enabled[0]
+    _enabled[0] = False
+    try:
         result = run()
+    finally:
+        _enabled[0] = prev
     outs = result if isinstance(result, tuple) else (result,)
     if not outs or not hasattr(outs[0], "_version"):
         return result
-    names = dict(op.grad)
-    undiff = not names   # no derivative declared: backward through this op raises
     inputs = []
-    for p in op.params:
-        v = params.get(p.name)
-        if p.type == "TensorList" and isinstance(v, (list, tuple)):
+    flows = False
+    for name, ptype, diff in info.params:
+        v = params.get(name)
+        if v is None:
+            continue
+        if ptype == "TensorList" and isinstance(v, (list, tuple)):
             for k, item in enumerate(v):
-                if requires_grad_of(item):
-                    inputs.append((f"{p.name}[{k}]", item if p.name in names or undiff else None))
-        elif (p.name in names or undiff) and requires_grad_of(v):
-            inputs.append((p.name, v))
-        elif requires_grad_of(v) and p.type == "Tensor":
-            inputs.append((p.name, None))  # no derivative declared: gradient does not flow here
-    if not any(i is not None for _, i in inputs) or not any(
-            hasattr(t, "_version") and t.dtype.kind in "fc" for t in outs):
+                if getattr(item, "requires_grad", False):
+                    inputs.append((f"{name}[{k}]", item if diff else None))
+                    flows = flows or diff
+        elif getattr(v, "requires_grad", False):
+            if diff:
+                inputs.append((name, v))
+                flows = True
+            elif ptype == "Tensor":
+                inputs.append((name, None))  # no derivative declared: gradient does not flow here
+    if not flows or not any(hasattr(t, "_version") and t.dtype.kind in "fc" for t in outs):
         return result
     env = dict(params)
-    env["result"] = outs[0]
+    outputs = [("result", 0)]
     if op.result_fields:
-        for f, v in zip(op.result_fields, outs):
-            env[f] = v
-    node = OpNode(op, inputs, env)
-    # only what the formulas read is checked against in-place changes (`y = x * 2; y.add_(1)`
-    # is fine: mul's formulas do not read its result)
-    used = _formula_names(op)
-    node.save([v for k, v in env.items() if k in used and hasattr(v, "_version")]
-              + [x for k, v in env.items() if k in used and isinstance(v, (list, tuple))
-                 for x in v if hasattr(x, "_version")])
+        outputs += [(f, i) for i, f in enumerate(op.result_fields[:len(outs)])]
+    for key, i in outputs:
+        env[key] = _saved_output(outs[i]) if hasattr(outs[i], "_version") else outs[i]
+    node = OpNode(op, inputs, env, [(k, i) for k, i in outputs if hasattr(outs[i], "_version")])
+    saved = []
+    for k in info.used:
+        v = env.get(k)
+        if hasattr(v, "_version"):
+            saved.append(v)
+        elif isinstance(v, (list, tuple)):
+            saved += [x for x in v if hasattr(x, "_version")]
+    node.save(saved)
     for i, t in enumerate(outs):
         if hasattr(t, "_version") and t.dtype.kind in "fc":
             _set_output(t, node, i)
@@ -468,7 +529,9 @@ def record_inplace(op, params, target, run):
     env = dict(params)
     if snapshot is not None:
         env[first] = snapshot
-    env["result"] = target
+    else:
+        del env[first]   # no formula reads it; keeping `target` would make a cycle with its node
+    env["result"] = _saved_output(target)
     inputs = []
     for p in op.params:
         v = params.get(p.name)
@@ -481,7 +544,7 @@ def record_inplace(op, params, target, run):
             inputs.append((p.name, None))
     if not any(i is not None for _, i in inputs):
         return target
-    node = OpNode(op, inputs, env)
+    node = OpNode(op, inputs, env, [("result", 0)])
     # saved after the write: a later in-place change of the result (read by e.g. exp_'s formula) raises
     used = _formula_names(op)
     node.save([v for k, v in env.items() if hasattr(v, "_version") and k in used])

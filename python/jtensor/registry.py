@@ -326,8 +326,18 @@ def run_map(op, args, extras, out=None, inplace=False):
         if out is not None:
             raise RuntimeError(f"{op.name}(): functions with out=... arguments don't support automatic "
                                f"differentiation, but one of the arguments requires grad.")
-        return autograd.record(op, params, lambda: _run_map(op, args, extras, None, False))
+        return autograd.record(op, params, lambda: _map_ungraded(op, args, extras))
     return _run_map(op, args, extras, out, inplace)
+
+
+def _map_ungraded(op, args, extras):
+    """The value of an elementwise call whose graph `autograd.record` attaches: by the C fast path
+    when the signature has one (inputs that require grad are fine there), else by the driver."""
+    if _fast_map is not None:
+        r = _fast_map(op.id, args, extras, True)
+        if r is not None:
+            return r if r.__class__ is _T.Tensor else fast_failed(op, r, args, extras)
+    return _run_map(op, args, extras, None, False)
 
 
 def _run_map(op, args, extras, out=None, inplace=False):

@@ -106,10 +106,13 @@ static Py_ssize_t contiguous_numel(PyObject *shape, PyObject *strides, int nd) {
     return numel;
 }
 
-/* map(opid, args tuple, extras tuple) -> Tensor, or None when the Python driver must handle it. */
+/* map(opid, args tuple, extras tuple[, ungraded]) -> Tensor, or None when the Python driver must
+   handle it. `ungraded` true: inputs that require grad are fine (autograd.record is computing the
+   value and attaches the graph itself). */
 static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfargs) {
-    if (nfargs != 3 || !jt_run) Py_RETURN_NONE;
+    if ((nfargs != 3 && nfargs != 4) || !jt_run) Py_RETURN_NONE;
     PyObject *opid = fargs[0], *args = fargs[1], *extras = fargs[2];
+    int ungraded = nfargs == 4 && PyObject_IsTrue(fargs[3]) == 1;
     Py_ssize_t na = PyTuple_GET_SIZE(args), ne = PyTuple_GET_SIZE(extras);
     if (na + ne > MAX_ARGS || PyList_GET_SIZE(pending) > 0) Py_RETURN_NONE;
     if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_NONE;  /* Python raises the clear error */
@@ -123,7 +126,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
         long kind;
         if (Py_TYPE(a) == tensor_type) {
-            if (i >= na || requires_grad(a)) goto fallback;
+            if (i >= na || (!ungraded && requires_grad(a))) goto fallback;
             PyObject *s = SLOT(a, off_shape), *d = SLOT(a, off_dtype);
             if (!dt) { dt = d; shape = s; strides = SLOT(a, off_strides); }
             else if (d != dt || (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1)) goto fallback;
@@ -231,7 +234,7 @@ fallback:
 static PyMethodDef methods[] = {
     {"init", fp_init, METH_VARARGS, "Bind to the Tensor type, dtype table, Julia plan runner and caches."},
     {"map", (PyCFunction)(void (*)(void))fp_map, METH_FASTCALL,
-     "map(opid, args, extras) -> Tensor | int status | None: run a registered elementwise signature."},
+     "map(opid, args, extras[, ungraded]) -> Tensor | int status | None: run a registered elementwise signature."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastpath", "Hot path of elementwise ops.", -1, methods};
