@@ -236,6 +236,96 @@ function make_plan(op::OpDef, args::Vector{Any})
     length(PLANS)
 end
 
+# ---- typed plans for the general entry -----------------------------------------------------------
+# `jt_call` decodes into `Any` values and calls the kernel dynamically: ~1 µs per argument, more
+# than many kernels take. A call's layout (each argument's tag, tensor dtype and dims, list length)
+# fixes the Julia type of every argument, so the first call of each layout makes an `FnPlan` that
+# decodes with those types known and calls the kernel statically; later calls with that layout
+# find it by the layout words.
+
+struct FnPlan{F,A<:Tuple}
+    op::OpDef
+    f::F
+end
+
+const FN_PLANS = Dict{Vector{Int},Any}()
+const FN_LAYOUT = Int[]                 # scratch: the layout of the call being made
+const FN_PLANS_VERSION = Ref(-1)        # registry version the plans were made for
+
+"The layout words of a call (see above) into FN_LAYOUT; false when it has no typed plan (tensor lists)."
+function _layout!(opid::Int64, buf::Ptr{Int64}, nwords::Int)
+    sig = FN_LAYOUT
+    empty!(sig)
+    push!(sig, opid)
+    i = 1
+    while i <= nwords
+        tag = _w(buf, i)
+        push!(sig, tag)
+        if tag == TAG_TENSOR
+            nd = Int(_w(buf, i + 2))
+            push!(sig, _w(buf, i + 1), nd)
+            i += 4 + 2nd
+        elseif tag == TAG_INT || tag == TAG_FLOAT || tag == TAG_BOOL || tag == TAG_DTYPE
+            i += 2
+        elseif tag == TAG_NONE
+            i += 1
+        elseif tag == TAG_INTLIST
+            n = Int(_w(buf, i + 1))
+            push!(sig, n)
+            i += 2 + n
+        elseif tag == TAG_COMPLEX || tag == TAG_STR
+            i += 3
+        else
+            return false
+        end
+    end
+    true
+end
+
+@inline function _read(::Type{Strided{T,N}}, buf::Ptr{Int64}, i::Int) where {T,N}
+    ptr = Ptr{T}(UInt(_w(buf, i + 3)))
+    sz = ntuple(d -> Int(_w(buf, i + 3 + N - d + 1)), Val(N))      # Python order -> Julia order
+    st = ntuple(d -> Int(_w(buf, i + 3 + 2N - d + 1)), Val(N))
+    Strided{T,N}(ptr, sz, st, nothing), i + 4 + 2N
+end
+@inline _read(::Type{Int}, buf::Ptr{Int64}, i::Int) = Int(_w(buf, i + 1)), i + 2
+@inline _read(::Type{Float64}, buf::Ptr{Int64}, i::Int) = _f(_w(buf, i + 1)), i + 2
+@inline _read(::Type{Bool}, buf::Ptr{Int64}, i::Int) = _w(buf, i + 1) != 0, i + 2
+@inline _read(::Type{Nothing}, buf::Ptr{Int64}, i::Int) = nothing, i + 1
+@inline _read(::Type{ComplexF64}, buf::Ptr{Int64}, i::Int) = complex(_f(_w(buf, i + 1)), _f(_w(buf, i + 2))), i + 3
+@inline _read(::Type{String}, buf::Ptr{Int64}, i::Int) =
+    unsafe_string(Ptr{UInt8}(UInt(_w(buf, i + 1))), Int(_w(buf, i + 2))), i + 3
+@inline _read(::Type{DataType}, buf::Ptr{Int64}, i::Int) = dtype_of(_w(buf, i + 1)), i + 2
+@inline _read(::Type{NTuple{N,Int}}, buf::Ptr{Int64}, i::Int) where {N} =
+    ntuple(k -> Int(_w(buf, i + 1 + k)), Val(N)), i + 2 + N
+
+@inline _readargs(::Type{Tuple{}}, buf::Ptr{Int64}, i::Int) = (), i
+@inline function _readargs(::Type{A}, buf::Ptr{Int64}, i::Int) where {A<:Tuple}
+    v, i = _read(fieldtype(A, 1), buf, i)
+    rest, i = _readargs(Base.tuple_type_tail(A), buf, i)
+    (v, rest...), i
+end
+
+function (p::FnPlan{F,A})(buf::Ptr{Int64}, res::Ptr{Int64}) where {F,A}
+    args, _ = _readargs(A, buf, 1)
+    encode_results(res, p.f(args...), p.op)
+end
+
+"The typed plan for this call of fn-kind op `op` (made on first use of its layout), or nothing."
+function _fn_plan(op::OpDef, opid::Int64, buf::Ptr{Int64}, nwords::Int)
+    if FN_PLANS_VERSION[] != REGISTRY_VERSION[]   # ops were (re)defined: plans may call old kernels
+        empty!(FN_PLANS)
+        FN_PLANS_VERSION[] = REGISTRY_VERSION[]
+    end
+    _layout!(opid, buf, nwords) || return nothing
+    plan = get(FN_PLANS, FN_LAYOUT, nothing)
+    plan === nothing || return plan
+    args = decode_args(buf, nwords)
+    plan = FnPlan{typeof(op.kernel),Tuple{map(typeof, args)...}}(op, op.kernel)
+    FN_PLANS[copy(FN_LAYOUT)] = plan
+    plan
+end
+
 """
     @entry failvalue body
 
@@ -309,6 +399,13 @@ end
 function jt_call(opid::Int64, buf::Ptr{Int64}, nwords::Int64, res::Ptr{Int64})::Int64
     @entry 1 begin
         op = REGISTRY[opid]
+        if op.kind !== :map
+            plan = _fn_plan(op, opid, buf, Int(nwords))
+            if plan !== nothing
+                plan(buf, res)
+                return 0
+            end
+        end
         r = run_op(op, decode_args(buf, Int(nwords)))
         encode_results(res, r, op)
         return 0
@@ -413,8 +510,6 @@ function jt_registry()::Ptr{UInt8}
     pointer(REGISTRY_TEXT[])
 end
 
-"Entry: the current registry version (cheap; Python re-reads the table when it changes)."
-jt_registry_version()::Int64 = REGISTRY_VERSION[]
 
 "Addresses of the entry points, created at load time (cfunction pointers cannot be precompiled)."
 const ENTRY = Dict{String,Ptr{Cvoid}}()
@@ -428,7 +523,9 @@ function _make_entries()
     ENTRY["repl"] = @cfunction(jt_repl, Int64, ())
     ENTRY["error_text"] = @cfunction(jt_error_text, Ptr{UInt8}, ())
     ENTRY["registry"] = @cfunction(jt_registry, Ptr{UInt8}, ())
-    ENTRY["registry_version"] = @cfunction(jt_registry_version, Int64, ())
+    # not an entry: the address of the registry version counter, which Python reads before ops are
+    # looked up (a memory read instead of a call; Python re-reads the table when it changes)
+    ENTRY["registry_version"] = Ptr{Cvoid}(pointer_from_objref(REGISTRY_VERSION))
     nothing
 end
 "Entry addresses as one string `name=addr;...` (read once by Python at start-up)."

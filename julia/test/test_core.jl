@@ -375,10 +375,47 @@ end
     @test st == 1
     msg = unsafe_string(ccall(B.ENTRY["error_text"], Ptr{UInt8}, ()))
     @test occursin("from jt_eval", msg)
-    @test ccall(B.ENTRY["registry_version"], Int64, ()) == REGISTRY_VERSION[]
+    @test unsafe_load(Ptr{Int64}(B.ENTRY["registry_version"])) == REGISTRY_VERSION[]   # read, not called
     @test occursin("\"name\":\"exp\"", unsafe_string(ccall(B.ENTRY["registry"], Ptr{UInt8}, ())))
     tbl = Dict(split(kv, "=")[1] => split(kv, "=")[2] for kv in split(JTensor.entry_table(), ";"))
     @test all(k -> haskey(tbl, k), ("call", "release", "eval", "error_text", "registry", "registry_version"))
+end
+
+@testset "bridge: typed plans of fn ops" begin
+    B = JTensor
+    p(a) = Int64(UInt(pointer(a)))
+    rbuf = zeros(Int64, B.RESULT_WORDS)
+    callptr = B.ENTRY["call"]
+    sumid = JTensor.op("sum").id
+    call(words) = GC.@preserve words rbuf ccall(callptr, Int64, (Int64, Ptr{Int64}, Int64, Ptr{Int64}),
+                                               sumid, pointer(words), length(words), pointer(rbuf))
+    result() = (v = unsafe_load(Ptr{Float64}(UInt(rbuf[5]))); hb = Int64[rbuf[6]];
+                GC.@preserve hb B.jt_release(pointer(hb), 1); v)
+    x = [1.0, 2.0, 3.0, 4.0]
+    vec_words(a, n, s) = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, p(a), n, s, B.TAG_NONE, B.TAG_BOOL, 0, B.TAG_NONE]
+    empty!(B.FN_PLANS)
+    @test GC.@preserve x call(vec_words(x, 4, 1)) == 0 && result() == 10.0
+    @test length(B.FN_PLANS) == 1
+    plan = first(values(B.FN_PLANS))
+    @test plan isa B.FnPlan{<:Any,Tuple{Strided{Float64,1},Nothing,Bool,Nothing}}
+    # the same layout with other sizes, strides and addresses reuses the plan
+    @test GC.@preserve x call(vec_words(x, 2, 2)) == 0 && result() == 4.0
+    @test length(B.FN_PLANS) == 1
+    # another layout (a dims list) gets a plan of its own; its values still come from the words
+    M = [1.0 2.0; 3.0 4.0]                     # Python [[1, 3], [2, 4]]
+    w2 = Int64[B.TAG_TENSOR, dtype_code(Float64), 2, p(M), 2, 2, 2, 1, B.TAG_INTLIST, 1, 1, B.TAG_BOOL, 0, B.TAG_NONE]
+    @test GC.@preserve M call(w2) == 0 && rbuf[4] == 1 && rbuf[7] == 2
+    r = unsafe_wrap(Array, Ptr{Float64}(UInt(rbuf[5])), 2)
+    @test r == [4.0, 6.0]                      # Julia dim 1 is Python dim -1: row sums
+    hb = Int64[rbuf[6]]; GC.@preserve hb B.jt_release(pointer(hb), 1)
+    @test length(B.FN_PLANS) == 2
+    # redefining ops drops the plans (they may call old kernels)
+    defop("_test_core_plan_probe(x: Tensor) -> Tensor", x -> x; method = false)
+    @test GC.@preserve x call(vec_words(x, 4, 1)) == 0 && result() == 10.0
+    @test length(B.FN_PLANS) == 1
+    # errors inside a plan are caught at the entry like any other
+    bad = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, p(x), 4, 1, B.TAG_INTLIST, 1, 5, B.TAG_BOOL, 0, B.TAG_NONE]
+    @test GC.@preserve x call(bad) == 1
 end
 
 @testset "method ambiguities" begin

@@ -132,7 +132,7 @@ def _load_package():
     _eval = fn(ctypes.c_int64, ctypes.c_char_p, ctypes.c_int64)(int(table["eval"]))
     _error_text = fn(ctypes.c_void_p)(int(table["error_text"]))
     _registry_text = fn(ctypes.c_void_p)(int(table["registry"]))
-    _registry_version = fn(ctypes.c_int64)(int(table["registry_version"]))
+    _registry_version = ctypes.c_int64.from_address(int(table["registry_version"]))   # Julia's counter
 
 
 def _shutdown():
@@ -304,4 +304,4 @@ def registry_json():
 
 
 def registry_version():
-    return _registry_version()
+    return _registry_version.value
