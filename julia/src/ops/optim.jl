@@ -15,7 +15,12 @@ end
 function _sgd_step!(p, g, buf, lr, momentum, dampening, weight_decay, nesterov::Bool, maximize::Bool, first::Bool)
     P, G, B = _state_arrays("sgd", p, g, buf)
     T = eltype(P)
-    lr, mom, damp, wd = T(lr), T(momentum), T(dampening), T(weight_decay)
+    _sgd_loop!(P, G, B, T(lr), T(momentum), T(dampening), T(weight_decay), Val(nesterov), Val(maximize), Val(first))
+end
+
+"The update loop, specialized on the flags and on whether there is a momentum buffer, so it vectorizes."
+function _sgd_loop!(P::Vector{T}, G::Vector{T}, B, lr::T, mom::T, damp::T, wd::T,
+                    ::Val{nesterov}, ::Val{maximize}, ::Val{first}) where {T,nesterov,maximize,first}
     @inbounds @simd for i in eachindex(P)
         d = maximize ? -G[i] : G[i]
         d += wd * P[i]
@@ -37,9 +42,13 @@ function _adam_step!(p, g, m, v, vmax, step::Int, lr, beta1, beta2, eps, weight_
     lr, b1, b2, ep, wd = T(lr), T(beta1), T(beta2), T(eps), T(weight_decay)
     bc1 = one(T) - b1^step
     bc2 = one(T) - b2^step
-    step_size = lr / bc1
-    sbc2 = sqrt(bc2)
     decay = decoupled ? one(T) - lr * wd : one(T)
+    _adam_loop!(P, G, M, V, VM, lr / bc1, sqrt(bc2), b1, b2, ep, wd, decay, Val(decoupled), Val(maximize))
+end
+
+"The update loop, specialized on the flags and on amsgrad (`VM`), so it vectorizes."
+function _adam_loop!(P::Vector{T}, G::Vector{T}, M::Vector{T}, V::Vector{T}, VM, step_size::T, sbc2::T, b1::T, b2::T,
+                     ep::T, wd::T, decay::T, ::Val{decoupled}, ::Val{maximize}) where {T,decoupled,maximize}
     @inbounds @simd for i in eachindex(P)
         d = maximize ? -G[i] : G[i]
         x = P[i] * decay
@@ -52,7 +61,7 @@ function _adam_step!(p, g, m, v, vmax, step::Int, lr, beta1, beta2, eps, weight_
             vi = max(VM[i], vi)
             VM[i] = vi
         end
-        P[i] = x - step_size * mi / (sqrt(vi) / sbc2 + ep)
+        P[i] = x - step_size * mi / (fsqrt(vi) / sbc2 + ep)
     end
     nothing
 end
@@ -62,8 +71,13 @@ defop("_adam_step_(param: Tensor, grad: Tensor, exp_avg: Tensor, exp_avg_sq: Ten
 function _rmsprop_step!(p, g, sq, gavg, buf, lr, alpha, eps, weight_decay, momentum, centered::Bool, maximize::Bool)
     P, G, S, GA, B = _state_arrays("rmsprop", p, g, sq, gavg, buf)
     T = eltype(P)
-    lr, a, ep, wd, mom = T(lr), T(alpha), T(eps), T(weight_decay), T(momentum)
-    @inbounds for i in eachindex(P)
+    _rmsprop_loop!(P, G, S, GA, B, T(lr), T(alpha), T(eps), T(weight_decay), T(momentum), Val(centered), Val(maximize))
+end
+
+"The update loop, specialized on the flags and on which state buffers exist, so it vectorizes."
+function _rmsprop_loop!(P::Vector{T}, G::Vector{T}, S::Vector{T}, GA, B, lr::T, a::T, ep::T, wd::T, mom::T,
+                        ::Val{centered}, ::Val{maximize}) where {T,centered,maximize}
+    @inbounds @simd for i in eachindex(P)
         d = maximize ? -G[i] : G[i]
         d += wd * P[i]
         s = a * S[i] + (one(T) - a) * d * d
@@ -71,9 +85,9 @@ function _rmsprop_step!(p, g, sq, gavg, buf, lr, alpha, eps, weight_decay, momen
         if centered
             ga = a * GA[i] + (one(T) - a) * d
             GA[i] = ga
-            avg = sqrt(s - ga * ga) + ep
+            avg = fsqrt(s - ga * ga) + ep
         else
-            avg = sqrt(s) + ep
+            avg = fsqrt(s) + ep
         end
         if B !== nothing
             b = mom * B[i] + d / avg
