@@ -24,21 +24,17 @@ end
 @inline _w(buf::Ptr{Int64}, i::Int) = unsafe_load(buf, i)
 _f(w::Int64) = reinterpret(Float64, w)
 
-function _strided(::Type{T}, ::Val{N}, ptr::Ptr{Cvoid}, sz::NTuple{N,Int}, st::NTuple{N,Int}) where {T,N}
-    Strided{T,N}(Ptr{T}(ptr), sz, st, nothing)
-end
+# Reading a tensor argument needs its type Strided{T,N}; building that type from run-time values
+# costs microseconds, so each (dtype, dims) pair gets a reader function once (see `_read` below).
+const TENSOR_READERS = Dict{Tuple{Int64,Int},Any}()
+_reader(::Type{S}) where {S} = (buf::Ptr{Int64}, i::Int) -> _read(S, buf, i)
+_tensor_reader(code::Int64, nd::Int) = get!(() -> _reader(Strided{dtype_of(code),nd}), TENSOR_READERS, (code, nd))
 
 "Decode one argument at word `i`; returns (value, next index)."
 function decode_arg(buf::Ptr{Int64}, i::Int)
     tag = _w(buf, i)
     if tag == TAG_TENSOR
-        T = dtype_of(_w(buf, i + 1))
-        nd = Int(_w(buf, i + 2))
-        ptr = Ptr{Cvoid}(UInt(_w(buf, i + 3)))
-        # Python order (row-major) → Julia order: reverse both.
-        sz = ntuple(d -> Int(_w(buf, i + 3 + nd - d + 1)), nd)
-        st = ntuple(d -> Int(_w(buf, i + 3 + 2nd - d + 1)), nd)
-        return _strided(T, Val(nd), ptr, sz, st), i + 4 + 2nd
+        return _tensor_reader(_w(buf, i + 1), Int(_w(buf, i + 2)))(buf, i)
     elseif tag == TAG_INT
         return Int(_w(buf, i + 1)), i + 2
     elseif tag == TAG_FLOAT

@@ -12,10 +12,13 @@ function _state_arrays(name, xs...)
     map(x -> x === nothing ? nothing : unsafe_wrap(Array, x.ptr, length(x)), xs)
 end
 
+"`Val(b)` for a run-time Bool, from literals: `Val(b)` itself builds a type at run time (microseconds)."
+_flag(b::Bool) = b ? Val(true) : Val(false)
+
 function _sgd_step!(p, g, buf, lr, momentum, dampening, weight_decay, nesterov::Bool, maximize::Bool, first::Bool)
     P, G, B = _state_arrays("sgd", p, g, buf)
     T = eltype(P)
-    _sgd_loop!(P, G, B, T(lr), T(momentum), T(dampening), T(weight_decay), Val(nesterov), Val(maximize), Val(first))
+    _sgd_loop!(P, G, B, T(lr), T(momentum), T(dampening), T(weight_decay), _flag(nesterov), _flag(maximize), _flag(first))
 end
 
 "The update loop, specialized on the flags and on whether there is a momentum buffer, so it vectorizes."
@@ -39,11 +42,11 @@ defop("_sgd_step_(param: Tensor, grad: Tensor, momentum_buffer: Tensor = None, l
 function _adam_step!(p, g, m, v, vmax, step::Int, lr, beta1, beta2, eps, weight_decay, decoupled::Bool, maximize::Bool)
     P, G, M, V, VM = _state_arrays("adam", p, g, m, v, vmax)
     T = eltype(P)
-    lr, b1, b2, ep, wd = T(lr), T(beta1), T(beta2), T(eps), T(weight_decay)
+    lrT, b1, b2, ep, wd = T(lr), T(beta1), T(beta2), T(eps), T(weight_decay)
     bc1 = one(T) - b1^step
     bc2 = one(T) - b2^step
-    decay = decoupled ? one(T) - lr * wd : one(T)
-    _adam_loop!(P, G, M, V, VM, lr / bc1, sqrt(bc2), b1, b2, ep, wd, decay, Val(decoupled), Val(maximize))
+    decay = decoupled ? one(T) - lrT * wd : one(T)
+    _adam_loop!(P, G, M, V, VM, lrT / bc1, sqrt(bc2), b1, b2, ep, wd, decay, _flag(decoupled), _flag(maximize))
 end
 
 "The update loop, specialized on the flags and on amsgrad (`VM`), so it vectorizes."
@@ -71,7 +74,7 @@ defop("_adam_step_(param: Tensor, grad: Tensor, exp_avg: Tensor, exp_avg_sq: Ten
 function _rmsprop_step!(p, g, sq, gavg, buf, lr, alpha, eps, weight_decay, momentum, centered::Bool, maximize::Bool)
     P, G, S, GA, B = _state_arrays("rmsprop", p, g, sq, gavg, buf)
     T = eltype(P)
-    _rmsprop_loop!(P, G, S, GA, B, T(lr), T(alpha), T(eps), T(weight_decay), T(momentum), Val(centered), Val(maximize))
+    _rmsprop_loop!(P, G, S, GA, B, T(lr), T(alpha), T(eps), T(weight_decay), T(momentum), _flag(centered), _flag(maximize))
 end
 
 "The update loop, specialized on the flags and on which state buffers exist, so it vectorizes."
