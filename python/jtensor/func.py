@@ -60,13 +60,18 @@ def _rewrap(g, like):
     return BatchedTensor(_rewrap(g, like.value), like.level) if isinstance(like, BatchedTensor) else g
 
 
-def _grads(outputs, inputs, cotangents, allow_unused=True):
-    """d(outputs)/d(inputs) contracted with cotangents, seeing through BatchedTensors."""
+def _grads(outputs, inputs, cotangents, allow_unused=True, create_graph=None):
+    """d(outputs)/d(inputs) contracted with cotangents, seeing through BatchedTensors.
+
+    The backward pass is recorded (create_graph) only inside another transform, which will
+    differentiate it: the outermost transform's results leave without their graph (`_finish`)."""
+    if create_graph is None:
+        create_graph = _depth[0] > 1
     outs = [_physical(o) for o in outputs]
     cots = [_physical(c) if c is not None else None for c in cotangents]
     cots = [c if c is not None else _ones(o) for c, o in zip(cots, outs)]
     ins = [_physical(i) for i in inputs]
-    gs = autograd.grad(outs, ins, cots, create_graph=True, allow_unused=allow_unused)
+    gs = autograd.grad(outs, ins, cots, create_graph=create_graph, allow_unused=allow_unused)
     res = []
     for g, i in zip(gs, inputs):
         if g is None:
@@ -166,7 +171,7 @@ def jvp(func, primals, tangents):
             out = func(*xs)
             outs = _as_tuple(out)
             us = [_prepare(_zeros_like(o)) for o in outs]           # dummy cotangents
-            gs = _grads(list(outs), xs, us)                          # linear in us
+            gs = _grads(list(outs), xs, us, create_graph=True)       # linear in us, differentiated next
             dot = None
             for g, t in zip(gs, tangents):
                 term = (_physical(g) * _physical(t)).sum()
