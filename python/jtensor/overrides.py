@@ -22,13 +22,22 @@ import functools
 active = [True]
 _Tensor = None   # bound by jtensor/__init__.py
 _PLAIN = (int, float, bool, complex, str, type(None))
+_TRANSPARENT = set()   # Tensor subclasses whose handler only runs the op on plain tensors
+
+
+def transparent(cls):
+    """Declare that `cls` (a Tensor subclass) handles every op by running it on its data as plain
+    tensors (as nn.Parameter does): the checks then treat it as a Tensor, saving a dispatch per
+    op. Subclasses of `cls` are not covered; they are checked as usual."""
+    _TRANSPARENT.add(cls)
+    return cls
 
 
 def has_overrides(values):
     """True when any value (or list/tuple element) is a Tensor subclass or defines the protocol."""
     for v in values:
         t = type(v)
-        if t is _Tensor or t in _PLAIN:
+        if t is _Tensor or t in _PLAIN or t in _TRANSPARENT:
             continue
         if t is list or t is tuple:
             if has_overrides(v):
@@ -41,7 +50,7 @@ def has_overrides(values):
 def _overloaded_types(values, out):
     for v in values:
         t = type(v)
-        if t is _Tensor or t in _PLAIN:
+        if t is _Tensor or t in _PLAIN or t in _TRANSPARENT:
             continue
         if t is list or t is tuple:
             _overloaded_types(v, out)
@@ -96,7 +105,7 @@ def overridable(method):
     """Make a Tensor method go through the protocol when called on a subclass instance."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        if type(self) is not _Tensor and active[0]:
+        if type(self) is not _Tensor and active[0] and type(self) not in _TRANSPARENT:
             return dispatch(wrapper, (self,) + args, kwargs)
         return method(self, *args, **kwargs)
     return wrapper

@@ -70,5 +70,8 @@ class Parameter(Tensor):
         return p
 
 
+_overrides.transparent(Parameter)   # its handler above only strips the subclass: skip the dispatch
+
+
 def _rebuild_parameter(data, requires_grad):
     return Parameter(data, requires_grad)
