@@ -401,7 +401,7 @@ def test_julia_buffers_freed_after_python_drops_them():
     import gc
     s = jt.ones(4, 1000).sum(0)  # Julia-made storage
     owner = s._base.base
-    assert isinstance(owner, jt.bridge.JuliaOwned)
+    assert isinstance(owner, jt.bridge.JuliaOwned)   # the C version when the fast path is built
     handle = owner.handle
     view = s[10:20]  # a view keeps the storage alive
     del s, owner

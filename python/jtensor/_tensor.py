@@ -735,7 +735,7 @@ def from_julia(code, ptr, handle, shape):
         bridge.release_later(handle)
         base = np.empty(0, dt.np_storage)
         return Tensor._make(base, _addr(base), 0, shape, _contig_strides(shape), dt)
-    base = np.asarray(bridge.JuliaOwned(ptr, n, dt.typestr, handle))
+    base = bridge.wrap_owned(ptr, n, code, dt.typestr, handle)
     return Tensor._make(base, ptr, 0, shape, _contig_strides(shape), dt)
 
 

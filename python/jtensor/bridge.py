@@ -16,6 +16,8 @@ import signal
 import struct
 import threading
 
+import numpy as np
+
 from . import _locate
 from .errors import from_julia
 
@@ -251,6 +253,12 @@ class JuliaOwned:
 
     def __del__(self):
         _pending.append(self.handle)
+
+
+def wrap_owned(ptr, count, code, typestr, handle):
+    """A 1-d NumPy array over `count` elements of Julia-made memory at `ptr`, rooted by `handle`
+    until NumPy lets go of it (the C fast path installs a faster version of this and JuliaOwned)."""
+    return np.asarray(JuliaOwned(ptr, count, typestr, handle))
 
 
 def release_later(handle):

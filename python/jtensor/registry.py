@@ -585,6 +585,7 @@ def enable_fast_path():
                    [np.dtype(d.np_storage).num for d in D.ALL], bridge.entry_address("run"),
                    bridge.owner_thread(), bridge._pending, FAST_SIGNATURES)
     _fast_map = _fastpath.map
+    bridge.wrap_owned, bridge.JuliaOwned = _fastpath.wrap, _fastpath.JuliaOwned
     return True
 
 

@@ -7,6 +7,7 @@
  * (python/jtensor/registry.py) the first time it runs that signature; anything this file does not
  * handle returns None and the Python driver takes over, so behaviour is defined in one place.
  * It never raises for Julia errors itself: it returns the status and Python builds the exception.
+ * It also wraps Julia-made result arrays for NumPy (`wrap`, `JuliaOwned`), the other per-call cost.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -117,7 +118,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     if (na + ne > MAX_ARGS || PyList_GET_SIZE(pending) > 0) Py_RETURN_NONE;
     if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_NONE;  /* Python raises the clear error */
 
-    PyObject *shape = NULL, *strides = NULL, *dt = NULL;
+    PyObject *shape = NULL, *dt = NULL;
     PyObject *key = PyTuple_New(2 + na + ne);
     if (!key) return NULL;
     Py_INCREF(opid);
@@ -128,7 +129,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         if (Py_TYPE(a) == tensor_type) {
             if (i >= na || (!ungraded && requires_grad(a))) goto fallback;
             PyObject *s = SLOT(a, off_shape), *d = SLOT(a, off_dtype);
-            if (!dt) { dt = d; shape = s; strides = SLOT(a, off_strides); }
+            if (!dt) { dt = d; shape = s; }
             else if (d != dt || (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1)) goto fallback;
             kind = KIND_TENSOR;
         } else if (PyBool_Check(a)) kind = KIND_BOOL;
@@ -231,7 +232,61 @@ fallback:
     Py_RETURN_NONE;
 }
 
+/* JuliaOwned: the base object of a NumPy array over Julia-made memory. When NumPy lets go of it,
+   its handle joins bridge._pending, and Julia unroots the array at the next call (from any thread:
+   only the list append happens here). The Python class of the same name in bridge.py is the
+   fallback when this extension is not built. */
+typedef struct {
+    PyObject_HEAD
+    long long handle;
+} JuliaOwnedObject;
+
+static void jo_dealloc(JuliaOwnedObject *self) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *h = PyLong_FromLongLong(self->handle);
+    if (!h || !pending || PyList_Append(pending, h) < 0) PyErr_WriteUnraisable((PyObject *)self);
+    Py_XDECREF(h);
+    PyErr_Restore(type, value, tb);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef jo_members[] = {
+    {"handle", T_LONGLONG, offsetof(JuliaOwnedObject, handle), READONLY, "the Julia handle rooting the memory"},
+    {NULL}};
+
+static PyTypeObject JuliaOwnedType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "jtensor._fastpath.JuliaOwned",
+    .tp_basicsize = sizeof(JuliaOwnedObject),
+    .tp_dealloc = (destructor)jo_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Keeps a Julia array alive while NumPy uses its memory.",
+    .tp_members = jo_members,
+};
+
+/* wrap(ptr, count, dtype code, typestr, handle) -> 1-d ndarray over Julia memory (typestr unused:
+   the code's NumPy type number was given to init). */
+static PyObject *fp_wrap(PyObject *self, PyObject *const *a, Py_ssize_t n) {
+    if (n != 5) { PyErr_SetString(PyExc_TypeError, "wrap expects 5 arguments"); return NULL; }
+    long long ptr = PyLong_AsLongLong(a[0]);
+    npy_intp count = (npy_intp)PyLong_AsSsize_t(a[1]);
+    long code = PyLong_AsLong(a[2]);
+    long long handle = PyLong_AsLongLong(a[4]);
+    if (PyErr_Occurred()) return NULL;
+    if (code < 0 || code >= 32) { PyErr_SetString(PyExc_ValueError, "wrap: bad dtype code"); return NULL; }
+    JuliaOwnedObject *owner = PyObject_New(JuliaOwnedObject, &JuliaOwnedType);
+    if (!owner) return NULL;
+    owner->handle = handle;   /* from here on, dropping `owner` releases the handle */
+    PyObject *arr = PyArray_SimpleNewFromData(1, &count, typenums[code], (void *)(uintptr_t)ptr);
+    if (!arr) { Py_DECREF(owner); return NULL; }
+    if (PyArray_SetBaseObject((PyArrayObject *)arr, (PyObject *)owner) < 0) { Py_DECREF(arr); return NULL; }
+    return arr;
+}
+
 static PyMethodDef methods[] = {
+    {"wrap", (PyCFunction)(void (*)(void))fp_wrap, METH_FASTCALL,
+     "wrap(ptr, count, code, typestr, handle) -> ndarray over Julia-made memory, released when dropped."},
     {"init", fp_init, METH_VARARGS, "Bind to the Tensor type, dtype table, Julia plan runner and caches."},
     {"map", (PyCFunction)(void (*)(void))fp_map, METH_FASTCALL,
      "map(opid, args, extras[, ungraded]) -> Tensor | int status | None: run a registered elementwise signature."},
@@ -243,5 +298,10 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     import_array();
     str_code = PyUnicode_InternFromString("code");
     str_requires_grad = PyUnicode_InternFromString("requires_grad");
-    return PyModule_Create(&module);
+    if (PyType_Ready(&JuliaOwnedType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&JuliaOwnedType);
+    if (PyModule_AddObject(m, "JuliaOwned", (PyObject *)&JuliaOwnedType) < 0) { Py_DECREF(m); return NULL; }
+    return m;
 }
