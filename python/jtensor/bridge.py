@@ -162,7 +162,12 @@ RELOAD_REQUEST = 0   # put in _pending by the file watcher (any thread); handles
 reload_hook = None
 
 
+fast_drain = None   # the C fast path's drain (registry.enable_fast_path), tried first
+
+
 def _drain():
+    if fast_drain is not None and fast_drain():
+        return
     n = len(_pending)
     handles = _pending[:n]
     if RELOAD_REQUEST in handles:

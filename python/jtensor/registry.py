@@ -583,9 +583,9 @@ def enable_fast_path():
         return False
     _fastpath.init(_T.Tensor, list(D.ALL), [d.itemsize for d in D.ALL],
                    [np.dtype(d.np_storage).num for d in D.ALL], bridge.entry_address("run"),
-                   bridge.owner_thread(), bridge._pending, FAST_SIGNATURES)
+                   bridge.entry_address("release"), bridge.owner_thread(), bridge._pending, FAST_SIGNATURES)
     _fast_map = _fastpath.map
-    bridge.wrap_owned, bridge.JuliaOwned = _fastpath.wrap, _fastpath.JuliaOwned
+    bridge.wrap_owned, bridge.JuliaOwned, bridge.fast_drain = _fastpath.wrap, _fastpath.JuliaOwned, _fastpath.drain
     return True
 
 

@@ -24,10 +24,12 @@ enum { TAG_NONE, TAG_TENSOR, TAG_INT, TAG_FLOAT, TAG_BOOL, TAG_INTLIST, TAG_COMP
 enum { KIND_TENSOR = 1000, KIND_BOOL = 1001, KIND_INT = 1002, KIND_FLOAT = 1003 };
 
 typedef int64_t (*run_fn)(int64_t, const int64_t *);
+typedef int64_t (*release_fn)(const int64_t *, int64_t);
 
 static PyTypeObject *tensor_type = NULL;
 static Py_ssize_t off_base, off_baddr, off_offset, off_shape, off_strides, off_dtype, off_version;
 static run_fn jt_run = NULL;
+static release_fn jt_release = NULL;
 static unsigned long owner_thread = 0;
 static PyObject *pending = NULL;   /* bridge._pending: handles waiting for release */
 static PyObject *signatures = NULL; /* (opid, dtype code, kinds...) -> (plan id, result dtype, compute code, rdtype code) */
@@ -56,12 +58,14 @@ static Py_ssize_t member_offset(PyTypeObject *t, const char *name) {
     return ((PyMemberDescrObject *)d)->d_member->offset;
 }
 
-/* init(Tensor, dtype list, itemsizes, numpy typenums, run pointer, owner thread id, pending list, signature dict) */
+/* init(Tensor, dtype list, itemsizes, numpy typenums, run pointer, release pointer, owner thread id,
+        pending list, signature dict) */
 static PyObject *fp_init(PyObject *self, PyObject *args) {
     PyObject *tt, *dl, *isz, *tnums, *pend, *sigs;
-    unsigned long long runptr, owner;
-    if (!PyArg_ParseTuple(args, "OOOOKKOO", &tt, &dl, &isz, &tnums, &runptr, &owner, &pend, &sigs))
+    unsigned long long runptr, relptr, owner;
+    if (!PyArg_ParseTuple(args, "OOOOKKKOO", &tt, &dl, &isz, &tnums, &runptr, &relptr, &owner, &pend, &sigs))
         return NULL;
+    jt_release = (release_fn)(uintptr_t)relptr;
     tensor_type = (PyTypeObject *)tt;
     Py_INCREF(tt);
     if ((off_base = member_offset(tensor_type, "_base")) < 0) return NULL;
@@ -107,6 +111,29 @@ static Py_ssize_t contiguous_numel(PyObject *shape, PyObject *strides, int nd) {
     return numel;
 }
 
+/* Release the handles queued in bridge._pending (Julia arrays Python dropped) with one direct call.
+   Returns 1 when the queue is empty afterwards, 0 when Python must handle it: a reload request
+   (handle 0) is queued, the queue is long, or Julia reported an error. Owner thread only. */
+#define MAX_DRAIN 256
+static int drain_pending(void) {
+    Py_ssize_t n = PyList_GET_SIZE(pending);
+    if (n == 0) return 1;
+    if (n > MAX_DRAIN || !jt_release) return 0;
+    int64_t h[MAX_DRAIN];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h[i] = PyLong_AsLongLong(PyList_GET_ITEM(pending, i));
+        if (h[i] <= 0) { PyErr_Clear(); return 0; }
+    }
+    if (jt_release(h, n)) return 0;
+    return PyList_SetSlice(pending, 0, n, NULL) == 0 ? 1 : (PyErr_Clear(), 0);
+}
+
+/* drain() -> bool: see drain_pending; bridge._drain falls back to Python when False. */
+static PyObject *fp_drain(PyObject *self, PyObject *unused) {
+    if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_FALSE;
+    return PyBool_FromLong(drain_pending());
+}
+
 /* map(opid, args tuple, extras tuple[, ungraded]) -> Tensor, or None when the Python driver must
    handle it. `ungraded` true: inputs that require grad are fine (autograd.record is computing the
    value and attaches the graph itself). */
@@ -115,8 +142,9 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     PyObject *opid = fargs[0], *args = fargs[1], *extras = fargs[2];
     int ungraded = nfargs == 4 && PyObject_IsTrue(fargs[3]) == 1;
     Py_ssize_t na = PyTuple_GET_SIZE(args), ne = PyTuple_GET_SIZE(extras);
-    if (na + ne > MAX_ARGS || PyList_GET_SIZE(pending) > 0) Py_RETURN_NONE;
+    if (na + ne > MAX_ARGS) Py_RETURN_NONE;
     if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_NONE;  /* Python raises the clear error */
+    if (!drain_pending()) Py_RETURN_NONE;
 
     PyObject *shape = NULL, *dt = NULL;
     PyObject *key = PyTuple_New(2 + na + ne);
@@ -285,6 +313,7 @@ static PyObject *fp_wrap(PyObject *self, PyObject *const *a, Py_ssize_t n) {
 }
 
 static PyMethodDef methods[] = {
+    {"drain", fp_drain, METH_NOARGS, "drain() -> bool: release queued Julia handles; False: Python must."},
     {"wrap", (PyCFunction)(void (*)(void))fp_wrap, METH_FASTCALL,
      "wrap(ptr, count, code, typestr, handle) -> ndarray over Julia-made memory, released when dropped."},
     {"init", fp_init, METH_VARARGS, "Bind to the Tensor type, dtype table, Julia plan runner and caches."},
