@@ -139,3 +139,11 @@ def test_scheduler_state_dict():
     s2 = jt.optim.lr_scheduler.StepLR(o2, step_size=2, gamma=0.1)
     s2.load_state_dict(st)
     assert s2.last_epoch == 3 and s2.get_last_lr() == s.get_last_lr()
+
+
+def test_fused_adam_checks_its_lists():
+    p, g = jt.zeros(3), jt.ones(3)
+    with pytest.raises(ValueError, match="adam: params"):
+        jt.ops._adam_step_([p, p], [g], [jt.zeros(3)], [jt.zeros(3)], None, [1])
+    jt.ops._adam_step_([p], [g], [jt.zeros(3)], [jt.zeros(3)], None, [1], lr=0.1)
+    np.testing.assert_allclose(p.numpy(), -0.1 * np.ones(3), rtol=1e-5)   # first step moves by lr

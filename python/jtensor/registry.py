@@ -461,7 +461,7 @@ def _run_fn(op, args, out=None):
         if ref_ndim is None and a is not None:
             ref_ndim = a.ndim
     for i, p in enumerate(op.params):
-        if p.type == "TensorList":
+        if p.type == "TensorList" and args[i] is not None:
             args[i] = [x if isinstance(x, Tensor) else _T.asarray(x) for x in args[i]]
             if ref_ndim is None and args[i]:
                 ref_ndim = args[i][0].ndim

@@ -39,7 +39,25 @@ end
 defop("_sgd_step_(param: Tensor, grad: Tensor, momentum_buffer: Tensor = None, lr: float = 0.001, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False, first_step: bool = False) -> Self",
       _sgd_step!; method = false, doc = "One fused SGD update of param (and its momentum buffer), in place.")
 
-function _adam_step!(p, g, m, v, vmax, step::Int, lr, beta1, beta2, eps, weight_decay, decoupled::Bool, maximize::Bool)
+"""
+    _adam_step!(ps, gs, ms, vs, vmaxs, steps, lr, beta1, beta2, eps, weight_decay, decoupled, maximize)
+
+One Adam/AdamW update of every parameter of a group (lists: one call per optimizer step, not one
+per parameter); `vmaxs` is nothing without amsgrad, `steps` the parameters' step counts.
+"""
+function _adam_step!(ps, gs, ms, vs, vmaxs, steps, lr, beta1, beta2, eps, weight_decay, decoupled::Bool,
+                     maximize::Bool)
+    n = length(ps)
+    (length(gs) == length(ms) == length(vs) == length(steps) == n && (vmaxs === nothing || length(vmaxs) == n)) ||
+        throw(ArgumentError("adam: params ($n), grads ($(length(gs))), exp_avgs ($(length(ms))), exp_avg_sqs " *
+                            "($(length(vs))) and steps ($(length(steps))) must be lists of one length"))
+    for i in 1:n
+        _adam_one!(ps[i], gs[i], ms[i], vs[i], vmaxs === nothing ? nothing : vmaxs[i], steps[i], lr, beta1, beta2,
+                   eps, weight_decay, decoupled, maximize)
+    end
+end
+
+function _adam_one!(p, g, m, v, vmax, step::Int, lr, beta1, beta2, eps, weight_decay, decoupled::Bool, maximize::Bool)
     P, G, M, V, VM = _state_arrays("adam", p, g, m, v, vmax)
     T = eltype(P)
     lrT, b1, b2, ep, wd = T(lr), T(beta1), T(beta2), T(eps), T(weight_decay)
@@ -68,8 +86,8 @@ function _adam_loop!(P::Vector{T}, G::Vector{T}, M::Vector{T}, V::Vector{T}, VM,
     end
     nothing
 end
-defop("_adam_step_(param: Tensor, grad: Tensor, exp_avg: Tensor, exp_avg_sq: Tensor, max_exp_avg_sq: Tensor = None, step: int = 1, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-08, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, maximize: bool = False) -> Self",
-      _adam_step!; method = false, doc = "One fused Adam/AdamW update of param and its moments, in place.")
+defop("_adam_step_(params: TensorList, grads: TensorList, exp_avgs: TensorList, exp_avg_sqs: TensorList, max_exp_avg_sqs: Optional[TensorList], steps: IntList, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-08, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, maximize: bool = False) -> None",
+      _adam_step!; method = false, doc = "One fused Adam/AdamW update of each parameter of a group and its moments, in place.")
 
 function _rmsprop_step!(p, g, sq, gavg, buf, lr, alpha, eps, weight_decay, momentum, centered::Bool, maximize::Bool)
     P, G, S, GA, B = _state_arrays("rmsprop", p, g, sq, gavg, buf)

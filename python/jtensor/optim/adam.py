@@ -3,7 +3,7 @@ from .optimizer import Optimizer, fused, zeros_state
 
 
 class Adam(Optimizer):
-    """``torch.optim.Adam``: the update is the fused Julia op ``_adam_step_``."""
+    """``torch.optim.Adam``: the update is the fused Julia op ``_adam_step_``, one call per group."""
 
     _decoupled = False
 
@@ -20,19 +20,28 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def _update(self, group, p, state):
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = zeros_state(p)
-            state["exp_avg_sq"] = zeros_state(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = zeros_state(p)
-        state["step"] += 1
+    def _update_group(self, group, params):
+        """One fused Julia call (``_adam_step_``) updates every parameter of the group."""
+        states = []
+        for p in params:
+            state = self.state.setdefault(p, {})
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = zeros_state(p)
+                state["exp_avg_sq"] = zeros_state(p)
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = zeros_state(p)
+            state["step"] += 1
+            states.append(state)
         b1, b2 = group["betas"]
-        fused("_adam_step_")(p, p.grad, state["exp_avg"], state["exp_avg_sq"],
-                             state.get("max_exp_avg_sq") if group["amsgrad"] else None, int(state["step"]),
-                             float(group["lr"]), float(b1), float(b2), float(group["eps"]),
-                             float(group["weight_decay"]), self._decoupled, bool(group["maximize"]))
+        fused("_adam_step_")(params, [p.grad for p in params], [s["exp_avg"] for s in states],
+                             [s["exp_avg_sq"] for s in states],
+                             [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else None,
+                             [int(s["step"]) for s in states], float(group["lr"]), float(b1), float(b2),
+                             float(group["eps"]), float(group["weight_decay"]), self._decoupled,
+                             bool(group["maximize"]))
+        for p in params:
+            p._bump()   # written in place: autograd's version checks must see it
 
 
 class AdamW(Adam):

@@ -13,7 +13,8 @@ required = _Required()
 
 
 class Optimizer:
-    """Base class: subclasses set `defaults` and implement `_update(group, param, state)`."""
+    """Base class: subclasses set `defaults` and implement `_update(group, param, state)`, or
+    `_update_group(group, params)` to update a group's parameters in one fused call."""
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -62,13 +63,21 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            params = []
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 if p.grad.is_complex():
                     raise NotImplementedError(f"{type(self).__name__}: complex parameters are not supported")
-                self._update(group, p, self.state.setdefault(p, {}))
+                params.append(p)
+            if params:
+                self._update_group(group, params)
         return loss
+
+    def _update_group(self, group, params):
+        """Update `params` (those of `group` with a gradient); by default one `_update` each."""
+        for p in params:
+            self._update(group, p, self.state.setdefault(p, {}))
 
     def _update(self, group, p, state):
         raise NotImplementedError
