@@ -71,7 +71,11 @@ def _grads(outputs, inputs, cotangents, allow_unused=True, create_graph=None):
     cots = [_physical(c) if c is not None else None for c in cotangents]
     cots = [c if c is not None else _ones(o) for c, o in zip(cots, outs)]
     ins = [_physical(i) for i in inputs]
-    gs = autograd.grad(outs, ins, cots, create_graph=create_graph, allow_unused=allow_unused)
+    # The graph is kept: jacrev pulls back one row at a time and a vjp_fn may be called again.
+    # An output that does not depend on the inputs contributes nothing (zeros, as in torch.func).
+    keep = [k for k, o in enumerate(outs) if o.requires_grad]
+    gs = autograd.grad([outs[k] for k in keep], ins, [cots[k] for k in keep], retain_graph=True,
+                       create_graph=create_graph, allow_unused=allow_unused) if keep else [None] * len(ins)
     res = []
     for g, i in zip(gs, inputs):
         if g is None:
@@ -90,6 +94,8 @@ def _finish(t):
     """Results leave the outermost transform without their graph."""
     if _depth[0] == 0 and isinstance(t, Tensor):
         return t.detach()
+    if _depth[0] == 0 and isinstance(t, BatchedTensor):
+        return BatchedTensor(_finish(t.value), t.level)
     return t
 
 
@@ -431,6 +437,8 @@ def _rule_reduce(func, op, args, kwargs, level):
     first = next(p.name for p in op.params if p.type in ("Tensor", "TensorList"))
     x = bound[first]
     r = _logical_ndim(x, level)
+    if r == 0:
+        return None   # 0-d examples (dim 0 / -1 / None all mean the example itself): loop
     for p in op.params:
         if p.type not in ("Dim", "Dims") or p.name not in bound and p.default is None:
             continue
@@ -681,6 +689,8 @@ def _unbatch(out, level, B, out_dims):
     if isinstance(out, BatchedTensor) and out.level == level:
         v = out.value
     elif isinstance(out, (Tensor, BatchedTensor)):
+        if out_dims is None:
+            return out   # unbatched output left as it is (torch.func: out_dims=None)
         v = out.unsqueeze(0).expand((B,) + tuple(out.shape))   # the same for every example
     else:
         return out
