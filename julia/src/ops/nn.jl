@@ -40,6 +40,38 @@ function _tfor(f::F, n::Int, work::Int) where {F}
     nothing
 end
 
+"""Run `f(qs)` over ranges `qs` that cover 1:n: one range, or one per thread when `work` is large
+enough. For many small items (pooling planes), where a call per item would cost more than the item."""
+function _tfor_ranges(f::F, n::Int, work::Int) where {F}
+    nc = Threads.nthreads() > 1 && work >= THREAD_MIN ? min(n, Threads.nthreads()) : 1
+    _tfor(c -> f((c - 1) * n ÷ nc + 1:c * n ÷ nc), nc, work)
+end
+
+"""
+    @simd_short for ... end
+
+`@simd` for loops only a few vectors long, such as the runs of a convolution's columns: one vector
+per iteration. (Plain `@simd` lets LLVM interleave four AVX-512 vectors per iteration, so a loop of
+fewer than 64 Float32 never enters its vector body.)
+"""
+macro simd_short(loop)
+    Meta.isexpr(loop, :for) || throw(ArgumentError("@simd_short expects a for loop"))
+    info = Expr(:loopinfo, Symbol("julia.simdloop"), (Symbol("llvm.loop.interleave.count"), 1))
+    Expr(:for, esc(loop.args[1]), Expr(:block, esc(loop.args[2]), info))
+end
+
+"""
+    @scalar for ... end
+
+A loop that LLVM must not vectorize: one with strided loads or stores (a transpose), whose vector
+form gathers or scatters, which is slower than scalar code on some CPUs (AMD Zen 4).
+"""
+macro scalar(loop)
+    Meta.isexpr(loop, :for) || throw(ArgumentError("@scalar expects a for loop"))
+    info = Expr(:loopinfo, (Symbol("llvm.loop.vectorize.enable"), false))
+    Expr(:for, esc(loop.args[1]), Expr(:block, esc(loop.args[2]), info))
+end
+
 "Product of a tuple's entries from `lo` to `hi` (1 when empty)."
 _prodrange(sz, lo, hi) = (p = 1; for d in lo:hi; p *= sz[d]; end; p)
 
@@ -86,135 +118,180 @@ function _conv_geom(op, xsz, wsz, stride, padding, dilation, groups)
     ConvGeom(W, H, Cg, kW, kH, sW, sH, pl, pt, dW, dH, OW, OH)
 end
 
-# Columns are stored transposed, `col[k, r]`: k = (kw, kh, c) is a kernel tap (the layout of a
-# (kW, kH, C, Cout) weight reshaped to (K, Cout)) and r = (ow, oh, n) an output position. Then the
-# forward product is Y[co, r] = W[:, co]ᵀ col[:, r], one gemm with the long dimension as BLAS's n,
-# which OpenBLAS runs fastest for these shapes. Each sample is first copied into a zero-padded
-# buffer, so that every tap of every output position is a valid read at a fixed offset: filling a
-# column is then a gather through a precomputed offset table, with no bounds tests. Threads split
-# the batch: samples own disjoint columns of `col` and disjoint slices of the input gradient.
+# Layout. A chunk of samples is first copied into a zero-padded, channels-first buffer `Xp`, Julia
+# (Ct, Wp, Hp, m) (NHWC in Python terms), so that every tap of every window is a valid read. A
+# column of `col` (K × P*m, r = (ow, oh, n) an output position) is that position's receptive field
+# in the order k = (c, kw, kh): for each kernel row, kW*C consecutive values of the buffer (C per
+# kernel column when dilated or grouped), so filling it is a few short vector copies. The weight
+# is reordered to match, a K × Cout matrix `Wr`. Then
+#   forward:         Yt = Wrᵀ col   (Cog × P*m: the long dimension as BLAS's n, which OpenBLAS
+#                                    runs fastest), transposed per sample into (OW, OH, Cout, N);
+#   weight gradient: Dr += col G    (G: P*m × Cog, the output gradient's channels as columns);
+#   input gradient:  dcol = Wr Gᵀ, added back through the same columns into a padded buffer.
+# Threads split the batch: samples own disjoint columns and disjoint slices of every buffer.
 
 "Padded plane size (Wp, Hp): the leading padding plus everything the windows reach."
 _padded(g::ConvGeom) = (max(g.W + g.pW, (g.OW - 1) * g.sW + (g.kW - 1) * g.dW + 1),
                         max(g.H + g.pH, (g.OH - 1) * g.sH + (g.kH - 1) * g.dH + 1))
 
-"Offset of each kernel tap k = (kw, kh, c) in a padded sample buffer, relative to its window's corner."
-function _tap_offsets(g::ConvGeom)
-    Wp, Hp = _padded(g)
-    off = Vector{Int}(undef, g.kW * g.kH * g.C)
-    k = 0
-    for c in 1:g.C, kh in 1:g.kH, kw in 1:g.kW
-        off[k += 1] = (kw - 1) * g.dW + (kh - 1) * g.dH * Wp + (c - 1) * Wp * Hp
-    end
-    off
-end
-
-"Write sample n0+nn's columns of `col` from the input channels c0+1..c0+C."
-function _im2col_n!(col::Matrix{T}, X::Array{T,4}, g::ConvGeom, off::Vector{Int}, c0::Int, n0::Int, nn::Int) where {T}
-    Wp, Hp = _padded(g)
-    Xp = zeros(T, Wp, Hp, g.C)
-    wn = min(g.W, Wp - g.pW); hn = min(g.H, Hp - g.pH)
-    @inbounds for c in 1:g.C, ih in 1:hn
-        @simd for iw in 1:wn
-            Xp[g.pW + iw, g.pH + ih, c] = X[iw, ih, c0 + c, n0 + nn]
+"""Copy samples n0+1..n0+m of `X` (W, H, Ct, N) into `Xp` (Ct, Wp, Hp, m): channels first, with
+zeros where the padding is."""
+function _pad_chunk!(Xp::Array{T,4}, X::Array{T,4}, g::ConvGeom, n0::Int, m::Int) where {T}
+    Ct, Wp, Hp = size(Xp, 1), size(Xp, 2), size(Xp, 3)
+    L = Ct * Wp * Hp
+    _tfor(m, m * L) do nn
+        o = (nn - 1) * L
+        @inbounds @simd_short for i in o+1:o+L
+            Xp[i] = zero(T)
+        end
+        @inbounds for c in 1:Ct, ih in 1:g.H
+            d = o + c + (g.pW + (g.pH + ih - 1) * Wp) * Ct
+            @scalar for iw in 1:g.W
+                Xp[d + (iw - 1) * Ct] = X[iw, ih, c, n0 + nn]
+            end
         end
     end
-    K = length(off); P = g.OW * g.OH
-    @inbounds for oh in 1:g.OH, ow in 1:g.OW
-        r = (nn - 1) * P + (oh - 1) * g.OW + ow
-        base = (ow - 1) * g.sW + (oh - 1) * g.sH * Wp + 1
-        @simd for k in 1:K
-            col[k, r] = Xp[base + off[k]]
-        end
-    end
-    nothing
+    Xp
 end
 
-"""Add sample n0+nn's rows of `dcol` (layout (r, k), the transpose of `col`'s) into the input
-gradient: the adjoint of `_im2col_n!`. Taps outer, so each run of output columns is a vector add."""
-function _col2im_n!(DX::Array{T,4}, dcol::Matrix{T}, g::ConvGeom, off::Vector{Int}, c0::Int, n0::Int, nn::Int) where {T}
-    Wp, Hp = _padded(g)
-    Dp = zeros(T, Wp, Hp, g.C)
-    P = g.OW * g.OH
-    @inbounds for k in 1:length(off), oh in 1:g.OH
-        r0 = (nn - 1) * P + (oh - 1) * g.OW
-        d0 = (oh - 1) * g.sH * Wp + 1 + off[k]
-        if g.sW == 1
-            @simd for ow in 1:g.OW
-                Dp[d0 + ow - 1] += dcol[r0 + ow, k]
+"""The inverse of `_pad_chunk!` (padding dropped): samples n0+1..n0+m of `DX` (W, H, Ct, N) set
+from the padded channels-first buffer `Dp`."""
+function _unpad_chunk!(DX::Array{T,4}, Dp::Array{T,4}, g::ConvGeom, n0::Int, m::Int) where {T}
+    Ct, Wp, Hp = size(Dp, 1), size(Dp, 2), size(Dp, 3)
+    _tfor(m, length(Dp)) do nn
+        o = (nn - 1) * Ct * Wp * Hp
+        @inbounds for c in 1:Ct, ih in 1:g.H
+            s = o + c + (g.pW + (g.pH + ih - 1) * Wp) * Ct
+            @scalar for iw in 1:g.W
+                DX[iw, ih, c, n0 + nn] = Dp[s + (iw - 1) * Ct]
+            end
+        end
+    end
+end
+
+"""A window's taps as contiguous runs of a padded channels-first buffer `B` (Ct × Wp × Hp × m):
+the runs' offsets from the window's corner, in column order, and their common length. Undilated
+taps of all channels of a kernel row form one run (kW*C values), otherwise each tap is one (C)."""
+function _conv_runs(g::ConvGeom, B::Array{<:Any,4})
+    Ct, Wp = size(B, 1), size(B, 2)
+    merged = Ct == g.C && g.dW == 1
+    offs = vec([((j - 1) * g.dW + (kh - 1) * g.dH * Wp) * Ct for j in 1:(merged ? 1 : g.kW), kh in 1:g.kH])
+    offs, merged ? g.C * g.kW : g.C
+end
+
+"The linear index before the first value of the window of output position (ow, oh) of sample nn, channel c0+1."
+@inline _window_corner(g::ConvGeom, B::Array{<:Any,4}, c0::Int, ow::Int, oh::Int, nn::Int) =
+    c0 + ((ow - 1) * g.sW + ((oh - 1) * g.sH + (nn - 1) * size(B, 3)) * size(B, 2)) * size(B, 1)
+
+"""Move values between the columns `col` (K × P*m) and the padded chunk buffer `B`, for input
+channels c0+1..c0+C: `Val(:gather)` fills the columns (im2col), `Val(:scatter)` adds them back into
+the buffer (col2im, its adjoint). Long runs (many channels) move as vectors, run by run; short ones
+(few channels, as in a first layer) tap by tap along output rows, which costs less per value."""
+function _col_transfer!(dir::Val, col::Matrix{T}, B::Array{T,4}, g::ConvGeom, c0::Int, m::Int) where {T}
+    offs, len = _conv_runs(g, B)
+    K = size(col, 1); step = g.sW * size(B, 1)   # buffer distance between neighbouring windows
+    _tfor(m, length(col)) do nn
+        if len >= 16
+            k = (nn - 1) * K * g.OW * g.OH
+            @inbounds for oh in 1:g.OH, ow in 1:g.OW
+                s0 = _window_corner(g, B, c0, ow, oh, nn)
+                for o in offs
+                    @simd_short for i in 1:len
+                        _move!(dir, col, k + i, B, s0 + o + i)
+                    end
+                    k += len
+                end
             end
         else
-            for ow in 1:g.OW
-                Dp[d0 + (ow - 1) * g.sW] += dcol[r0 + ow, k]
+            @inbounds for oh in 1:g.OH
+                k0 = ((nn - 1) * g.OH + oh - 1) * g.OW * K   # before the row's first column
+                s0 = _window_corner(g, B, c0, 1, oh, nn)
+                for o in offs, i in 1:len
+                    k0 += 1
+                    @scalar for ow in 1:g.OW
+                        _move!(dir, col, k0 + (ow - 1) * K, B, s0 + o + i + (ow - 1) * step)
+                    end
+                end
             end
         end
     end
-    wn = min(g.W, Wp - g.pW); hn = min(g.H, Hp - g.pH)
-    @inbounds for c in 1:g.C, ih in 1:hn
-        @simd for iw in 1:wn
-            DX[iw, ih, c0 + c, n0 + nn] += Dp[g.pW + iw, g.pH + ih, c]
-        end
+end
+
+Base.@propagate_inbounds _move!(::Val{:gather}, col, k, B, s) = (col[k] = B[s]; nothing)
+Base.@propagate_inbounds _move!(::Val{:scatter}, col, k, B, s) = (B[s] += col[k]; nothing)
+
+"Fill `col` (K × P*m) from the padded chunk buffer `Xp`, input channels c0+1..c0+C."
+_im2col!(col::Matrix{T}, Xp::Array{T,4}, g::ConvGeom, c0::Int, m::Int) where {T} =
+    _col_transfer!(Val(:gather), col, Xp, g, c0, m)
+
+"Add `dcol` (K × P*m) into the padded chunk buffer `Dp`, channels c0+1..c0+C: the adjoint of `_im2col!`."
+_col2im!(Dp::Array{T,4}, dcol::Matrix{T}, g::ConvGeom, c0::Int, m::Int) where {T} =
+    _col_transfer!(Val(:scatter), dcol, Dp, g, c0, m)
+
+"The weight (kW, kH, C, Cout) as the K × Cout matrix `Wr`, rows in column order k = (c, kw, kh)."
+function _weight_rows!(Wr::Matrix{T}, Wt::Array{T,4}) where {T}
+    kW, kH, C, Cout = size(Wt)
+    @inbounds for co in 1:Cout, kh in 1:kH, kw in 1:kW, c in 1:C
+        Wr[c + (kw - 1 + (kh - 1) * kW) * C, co] = Wt[kw, kh, c, co]
     end
-    nothing
+    Wr
 end
 
-function _im2col!(col, X, g::ConvGeom, c0, n0, m)
-    off = _tap_offsets(g)
-    _tfor(nn -> _im2col_n!(col, X, g, off, c0, n0, nn), m, length(col))
-end
-function _col2im!(DX, col, g::ConvGeom, c0, n0, m)
-    off = _tap_offsets(g)
-    _tfor(nn -> _col2im_n!(DX, col, g, off, c0, n0, nn), m, length(col))
+"The inverse of `_weight_rows!`: a K × Cout matrix in column order as a (kW, kH, C, Cout) weight."
+function _weight_from_rows(Wr::Matrix{T}, wsize::NTuple{4,Int}) where {T}
+    kW, kH, C, Cout = wsize
+    Wt = Array{T}(undef, wsize)
+    @inbounds for co in 1:Cout, kh in 1:kH, kw in 1:kW, c in 1:C
+        Wt[kw, kh, c, co] = Wr[c + (kw - 1 + (kh - 1) * kW) * C, co]
+    end
+    Wt
 end
 
-"Y[:, co0+j, n0+nn] = Yt[j, positions of sample nn] (+ bias): gemm output into the (OW, OH, Cout, N) result."
+"""Y[:, :, co0+j, n0+nn] = Yt[j, positions of sample nn] (+ bias): the gemm result (Cog × P*m)
+transposed into the (OW, OH, Cout, N) output."""
 function _rows2out!(Y::Array{T,4}, Yt::Matrix{T}, bias, co0::Int, n0::Int, m::Int) where {T}
-    P = size(Y, 1) * size(Y, 2)
-    Yf = reshape(Y, P, size(Y, 3), size(Y, 4))
-    _tfor(m, length(Yt)) do nn
+    P = size(Y, 1) * size(Y, 2); Cog = size(Yt, 1)
+    _tfor(m, m * P * Cog) do nn
         r0 = (nn - 1) * P
-        @inbounds for j in 1:size(Yt, 1)
-            b = bias === nothing ? zero(eltype(Y)) : bias[co0 + j]
-            for p in 1:P
-                Yf[p, co0 + j, n0 + nn] = Yt[j, r0 + p] + b
+        @inbounds for j in 1:Cog
+            b = bias === nothing ? zero(T) : bias[co0 + j]
+            y0 = (co0 + j - 1 + (n0 + nn - 1) * size(Y, 3)) * P
+            @scalar for p in 1:P
+                Y[y0 + p] = Yt[j, r0 + p] + b
             end
         end
     end
     Y
 end
 
-"The inverse of `_rows2out!` (no bias): output-gradient channels co0+1.. into gemm layout."
-function _out2rows!(Yt::Matrix{T}, GY::Array{T,4}, co0::Int, n0::Int, m::Int) where {T}
-    P = size(GY, 1) * size(GY, 2)
-    Gf = reshape(GY, P, size(GY, 3), size(GY, 4))
-    _tfor(m, length(Yt)) do nn
-        r0 = (nn - 1) * P
-        @inbounds for p in 1:P, j in 1:size(Yt, 1)
-            Yt[j, r0 + p] = Gf[p, co0 + j, n0 + nn]
-        end
-    end
-    Yt
-end
-
-"Output-gradient channels co0+1.. of samples n0+1..n0+m as rows (r, j) for the input-gradient gemm."
-function _out2cols!(Y2::Matrix{T}, GY::Array{T,4}, co0::Int, n0::Int, m::Int) where {T}
-    P = size(GY, 1) * size(GY, 2)
-    Gf = reshape(GY, P, size(GY, 3), size(GY, 4))
-    _tfor(size(Y2, 2), length(Y2)) do j
+"""Output-gradient channels co0+1..co0+Cog of samples n0+1..n0+m as the columns of `G`
+(P*m × Cog), rows in position order (ow, oh, n)."""
+function _out2cols!(G::Matrix{T}, GY::Array{T,4}, co0::Int, n0::Int, m::Int) where {T}
+    P = size(GY, 1) * size(GY, 2); Cout = size(GY, 3)
+    _tfor(size(G, 2), length(G)) do j
         @inbounds for nn in 1:m
-            r0 = (nn - 1) * P
-            @simd for p in 1:P
-                Y2[r0 + p, j] = Gf[p, co0 + j, n0 + nn]
+            s = (co0 + j - 1 + (n0 + nn - 1) * Cout) * P; d = (nn - 1) * P + (j - 1) * size(G, 1)
+            @simd_short for p in 1:P
+                G[d + p] = GY[s + p]
             end
         end
     end
-    Y2
+    G
 end
 
-"Samples per im2col chunk: the column buffer stays near CONV_CHUNK elements (cache-sized, so the
-gemm reads what im2col just wrote)."
+"Elements of the column buffer per batch chunk (cache-sized, so the gemm reads what im2col just wrote)."
 const CONV_CHUNK = Ref(1 << 18)
-_conv_chunk(g::ConvGeom, N) = max(1, min(N, CONV_CHUNK[] ÷ max(1, g.OW * g.OH * g.kW * g.kH * g.C)))
+
+"""Run `f(n0, m)` over chunks of samples n0+1..n0+m covering 1..N, of (nearly) equal sizes that
+keep the column buffer near CONV_CHUNK elements."""
+function _conv_chunks(f::F, g::ConvGeom, N::Int) where {F}
+    N == 0 && return
+    nb = max(1, min(N, CONV_CHUNK[] ÷ max(1, g.OW * g.OH * g.kW * g.kH * g.C)))
+    nb = cld(N, cld(N, nb))   # the same number of chunks, balanced
+    for n0 in 0:nb:N-1
+        f(n0, min(nb, N - n0))
+    end
+end
 
 # Scratch buffers reused across calls (fresh multi-megabyte arrays cost page faults on every call).
 # Kernels are entered from one thread (the bridge's), so one buffer per (type, slot) suffices.
@@ -226,15 +303,8 @@ function _scratch(::Type{T}, slot::Int, dims::Vararg{Int,N}) where {T,N}
     unsafe_wrap(Array, pointer(v), dims)   # valid while the buffer is not resized: within one call
 end
 
-"Run `f(col, Yt, n0, m)` over batch chunks with column (K, P*m) and gemm (Cog, P*m) buffers."
-function _conv_chunks(f::F, ::Type{C}, g::ConvGeom, N::Int, Cog::Int) where {F,C}
-    P = g.OW * g.OH; K = g.kW * g.kH * g.C
-    nb = _conv_chunk(g, N)
-    for n0 in 0:nb:N-1
-        m = min(nb, N - n0)
-        f(_scratch(C, 1, K, P * m), _scratch(C, 2, Cog, P * m), n0, m)
-    end
-end
+"The padded channels-first buffer of a chunk of m samples (scratch slot 3)."
+_chunk_buffer(::Type{T}, g::ConvGeom, Ct::Int, m::Int) where {T} = _scratch(T, 3, Ct, _padded(g)..., m)
 
 function _conv2d(x, w, b, stride, padding, dilation, groups::Int)
     op = "conv2d"
@@ -244,18 +314,25 @@ function _conv2d(x, w, b, stride, padding, dilation, groups::Int)
     b === nothing || (ndims(b) == 1 && length(b) == Cout) || throw(ArgumentError(
         "$op(): expected bias of shape [$Cout] for weight of shape $(_nn_shape(w)), got $(_nn_shape(b))"))
     T = eltype(x); C = compute_type(T)
-    X = as_dense(C, x); Wt = as_dense(C, w); B = b === nothing ? nothing : as_dense(C, b)
-    N = size(x, 4); Cog = Cout ÷ groups; K = g.kW * g.kH * g.C
-    Y = Array{C}(undef, g.OW, g.OH, Cout, N)
-    W2 = reshape(Wt, K, Cout)
-    _conv_chunks(C, g, N, Cog) do col, Yt, n0, m
+    B = b === nothing ? nothing : as_dense(C, b)
+    _restore(T, _conv2d_dense(as_dense(C, x), as_dense(C, w), B, g, groups))
+end
+
+"`_conv2d` on dense arrays of the compute type (the function barrier behind the dynamic call)."
+function _conv2d_dense(X::Array{T,4}, Wt::Array{T,4}, B::Union{Nothing,Vector{T}}, g::ConvGeom, groups::Int) where {T}
+    N = size(X, 4); Cout = size(Wt, 4); Cog = Cout ÷ groups; K = g.kW * g.kH * g.C; P = g.OW * g.OH
+    Y = Array{T}(undef, g.OW, g.OH, Cout, N)
+    Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
+    _conv_chunks(g, N) do n0, m
+        Xp = _pad_chunk!(_chunk_buffer(T, g, size(X, 3), m), X, g, n0, m)
+        col = _scratch(T, 1, K, P * m); Yt = _scratch(T, 2, Cog, P * m)
         for gi in 1:groups
-            _im2col!(col, X, g, (gi - 1) * g.C, n0, m)
-            BLAS.gemm!('T', 'N', one(C), view(W2, :, (gi - 1) * Cog + 1:gi * Cog), col, zero(C), Yt)
+            _im2col!(col, Xp, g, (gi - 1) * g.C, m)
+            BLAS.gemm!('T', 'N', one(T), view(Wr, :, (gi - 1) * Cog + 1:gi * Cog), col, zero(T), Yt)
             _rows2out!(Y, Yt, B, (gi - 1) * Cog, n0, m)
         end
     end
-    _restore(T, Y)
+    Y
 end
 
 function _conv_grad_check(op, gy, g::ConvGeom, Cout, N)
@@ -268,45 +345,52 @@ function _conv2d_backward_input(gy, w, xsize, stride, padding, dilation, groups:
     op = "conv2d_backward_input"
     _nn_same_dtype(op, gy, w)
     g = _conv_geom(op, xsize, size(w), stride, padding, dilation, groups)
-    Cout = size(w, 4); N = xsize[4]
-    _conv_grad_check(op, gy, g, Cout, N)
+    _conv_grad_check(op, gy, g, size(w, 4), xsize[4])
     T = eltype(gy); C = compute_type(T)
-    GY = as_dense(C, gy); Wt = as_dense(C, w)
-    Cog = Cout ÷ groups; K = g.kW * g.kH * g.C
-    W2 = reshape(Wt, K, Cout)
-    DX = zeros(C, xsize...)
-    P = g.OW * g.OH
-    nb = _conv_chunk(g, N)
-    for n0 in 0:nb:N-1
-        m = min(nb, N - n0)
-        dcol = _scratch(C, 1, P * m, K); Y2 = _scratch(C, 2, P * m, Cog)
+    _restore(T, _conv2d_backward_input_dense(as_dense(C, gy), as_dense(C, w), NTuple{4,Int}(xsize), g, groups))
+end
+
+"`_conv2d_backward_input` on dense arrays of the compute type."
+function _conv2d_backward_input_dense(GY::Array{T,4}, Wt::Array{T,4}, xsize::NTuple{4,Int}, g::ConvGeom, groups::Int) where {T}
+    N = xsize[4]; Cout = size(Wt, 4); Cog = Cout ÷ groups; K = g.kW * g.kH * g.C; P = g.OW * g.OH
+    DX = Array{T}(undef, xsize)
+    Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
+    _conv_chunks(g, N) do n0, m
+        Dp = fill!(_chunk_buffer(T, g, xsize[3], m), zero(T))
+        dcol = _scratch(T, 1, K, P * m); G = _scratch(T, 2, P * m, Cog)
         for gi in 1:groups
-            _out2cols!(Y2, GY, (gi - 1) * Cog, n0, m)
-            BLAS.gemm!('N', 'T', one(C), Y2, view(W2, :, (gi - 1) * Cog + 1:gi * Cog), zero(C), dcol)
-            _col2im!(DX, dcol, g, (gi - 1) * g.C, n0, m)
+            _out2cols!(G, GY, (gi - 1) * Cog, n0, m)
+            BLAS.gemm!('N', 'T', one(T), view(Wr, :, (gi - 1) * Cog + 1:gi * Cog), G, zero(T), dcol)
+            _col2im!(Dp, dcol, g, (gi - 1) * g.C, m)
         end
+        _unpad_chunk!(DX, Dp, g, n0, m)
     end
-    _restore(T, DX)
+    DX
 end
 
 function _conv2d_backward_weight(gy, x, wsize, stride, padding, dilation, groups::Int)
     op = "conv2d_backward_weight"
     _nn_same_dtype(op, gy, x)
     g = _conv_geom(op, size(x), wsize, stride, padding, dilation, groups)
-    Cout = wsize[4]; N = size(x, 4)
-    _conv_grad_check(op, gy, g, Cout, N)
+    _conv_grad_check(op, gy, g, wsize[4], size(x, 4))
     T = eltype(gy); C = compute_type(T)
-    GY = as_dense(C, gy); X = as_dense(C, x)
-    Cog = Cout ÷ groups; K = g.kW * g.kH * g.C
-    DW = zeros(C, K, Cout)
-    _conv_chunks(C, g, N, Cog) do col, Yt, n0, m
+    _restore(T, _conv2d_backward_weight_dense(as_dense(C, gy), as_dense(C, x), NTuple{4,Int}(wsize), g, groups))
+end
+
+"`_conv2d_backward_weight` on dense arrays of the compute type."
+function _conv2d_backward_weight_dense(GY::Array{T,4}, X::Array{T,4}, wsize::NTuple{4,Int}, g::ConvGeom, groups::Int) where {T}
+    N = size(X, 4); Cout = wsize[4]; Cog = Cout ÷ groups; K = g.kW * g.kH * g.C; P = g.OW * g.OH
+    Dr = fill!(_scratch(T, 4, K, Cout), zero(T))
+    _conv_chunks(g, N) do n0, m
+        Xp = _pad_chunk!(_chunk_buffer(T, g, size(X, 3), m), X, g, n0, m)
+        col = _scratch(T, 1, K, P * m); G = _scratch(T, 2, P * m, Cog)
         for gi in 1:groups
-            _im2col!(col, X, g, (gi - 1) * g.C, n0, m)
-            _out2rows!(Yt, GY, (gi - 1) * Cog, n0, m)
-            BLAS.gemm!('N', 'T', one(C), col, Yt, one(C), view(DW, :, (gi - 1) * Cog + 1:gi * Cog))
+            _im2col!(col, Xp, g, (gi - 1) * g.C, m)
+            _out2cols!(G, GY, (gi - 1) * Cog, n0, m)
+            BLAS.gemm!('N', 'N', one(T), col, G, one(T), view(Dr, :, (gi - 1) * Cog + 1:gi * Cog))
         end
     end
-    _restore(T, reshape(DW, wsize))
+    _weight_from_rows(Dr, wsize)
 end
 
 const _CONV_ARGS = "stride: IntList, padding: IntList, dilation: IntList, groups: int"
@@ -377,38 +461,72 @@ function _pool_ranges(n, k, s, p, d, on)
     lo, hi
 end
 
-"""Max pooling of plane q: the first maximum in (kh, kw) order wins. With `nans`, NaN counts as
-larger than everything and stays (PyTorch's rule); that test is slow, so planes without NaN skip it."""
-function _max_pool_plane!(Y::Array{T,3}, I::Array{Int64,3}, X::Array{T,3}, g::PoolGeom, rh, rw, q::Int,
-                          ::Val{nans}) where {T,nans}
-    khlo, khhi = rh; kwlo, kwhi = rw
-    @inbounds for oh in 1:g.OH
-        h0 = (oh - 1) * g.sH - g.pH
-        for ow in 1:g.OW
-            w0 = (ow - 1) * g.sW - g.pW
-            ih = h0 + (khlo[oh] - 1) * g.dH; iw = w0 + (kwlo[ow] - 1) * g.dW
-            best = X[iw + 1, ih + 1, q]; bi = ih * g.W + iw
-            for kh in khlo[oh]:khhi[oh]
-                ih = h0 + (kh - 1) * g.dH
-                for kw in kwlo[ow]:kwhi[ow]
-                    iw = w0 + (kw - 1) * g.dW
-                    v = X[iw + 1, ih + 1, q]
-                    c = nans ? (v > best) | isnan(v) : v > best
-                    best = ifelse(c, v, best); bi = ifelse(c, ih * g.W + iw, bi)
-                end
-            end
-            Y[ow, oh, q] = best; I[ow, oh, q] = bi
-        end
+"""Whether tap value `v` replaces the window's maximum `best` so far, by PyTorch's rule: when it
+is larger, or (with `nans`) NaN. So the first maximum wins and NaN propagates; without NaN in the
+input the plain comparison gives the same result, and is much faster."""
+@inline _replaces(v, best, ::Val{nans}) where {nans} = nans ? (v > best) | isnan(v) : v > best
+
+"""The maximum of X[xo + b + t] over plane offsets `taps` (in (kh, kw) order) and its plane index
+b + t. A window starts at -Inf with its first tap's index."""
+@inline function _window_max(X::Vector{T}, xo::Int, b::Int, taps, nans::Val) where {T}
+    best = typemin(T); bi = b + first(taps)
+    @inbounds for t in taps
+        i = b + t; v = X[xo + i]
+        c = _replaces(v, best, nans)
+        best = ifelse(c, v, best); bi = ifelse(c, i, bi)
     end
-    nothing
+    best, bi
 end
 
-function _plane_hasnan(X::Array{T,3}, q::Int) where {T}
-    f = false
-    @inbounds @simd for i in 1:size(X, 1) * size(X, 2)
-        f |= isnan(X[i, 1, q])
+"""The output positions of a plane (1-based, flat) whose windows lie inside the input, with the
+plane indices of their corners; and the other (clipped) positions."""
+function _pool_windows(g::PoolGeom, rh, rw)
+    full = Int[]; corner = Int[]; clipped = Int[]
+    for oh in 1:g.OH, ow in 1:g.OW
+        j = (oh - 1) * g.OW + ow
+        if rh[1][oh] == 1 && rh[2][oh] == g.kH && rw[1][ow] == 1 && rw[2][ow] == g.kW
+            push!(full, j); push!(corner, ((oh - 1) * g.sH - g.pH) * g.W + (ow - 1) * g.sW - g.pW)
+        else
+            push!(clipped, j)
+        end
     end
-    f
+    full, corner, clipped
+end
+
+"""Max pooling of planes `qs` of `X` into `Y` and `I` (all flat, planes one after another) at the
+output positions `full`, whose windows lie inside the input and read their taps at offsets `taps`
+from `corner`."""
+function _max_pool_full!(Y::Vector{T}, I::Vector{Int64}, X::Vector{T}, g::PoolGeom, full::Vector{Int},
+                         corner::Vector{Int}, taps, qs::UnitRange{Int}, nans::Val) where {T}
+    @inbounds for q in qs
+        xo = (q - 1) * g.W * g.H + 1; yo = (q - 1) * g.OW * g.OH
+        @scalar for j in eachindex(full)
+            Y[yo + full[j]], I[yo + full[j]] = _window_max(X, xo, corner[j], taps, nans)
+        end
+    end
+end
+
+"""Max pooling of planes `qs` at the output positions `clipped`, whose windows the padding or the
+ceil_mode edge clips: each reads its valid taps only. An empty window (possible with dilation)
+gives -Inf at the index of its first tap position inside the padded input, as PyTorch does."""
+function _max_pool_clipped!(Y::Vector{T}, I::Vector{Int64}, X::Vector{T}, g::PoolGeom, rh, rw,
+                            clipped::Vector{Int}, qs::UnitRange{Int}, nans::Val) where {T}
+    khlo, khhi = rh; kwlo, kwhi = rw
+    @inbounds for q in qs, j in clipped
+        xo = (q - 1) * g.W * g.H + 1; yo = (q - 1) * g.OW * g.OH
+        oh, ow = divrem(j - 1, g.OW) .+ 1
+        h0 = (oh - 1) * g.sH - g.pH; w0 = (ow - 1) * g.sW - g.pW
+        best = typemin(T); bi = (h0 + (khlo[oh] - 1) * g.dH) * g.W + w0 + (kwlo[ow] - 1) * g.dW
+        for kh in khlo[oh]:khhi[oh]
+            rowi = (h0 + (kh - 1) * g.dH) * g.W + w0
+            for kw in kwlo[ow]:kwhi[ow]
+                i = rowi + (kw - 1) * g.dW; v = X[xo + i]
+                c = _replaces(v, best, nans)
+                best = ifelse(c, v, best); bi = ifelse(c, i, bi)
+            end
+        end
+        Y[yo + j] = best; I[yo + j] = bi
+    end
 end
 
 function _max_pool2d(x, ks, stride, padding, dilation, ceil_mode::Bool)
@@ -416,17 +534,41 @@ function _max_pool2d(x, ks, stride, padding, dilation, ceil_mode::Bool)
     _nn_float(op, x)
     kH, kW, sH, sW, pH, pW, dH, dW, OH, OW = _pool_params(op, size(x), ks, stride, padding, dilation, ceil_mode)
     T = eltype(x); C = compute_type(T)
-    W, H = size(x, 1), size(x, 2); np = _planes(x)
-    X = reshape(as_dense(C, x), W, H, np)
-    Y = Array{C}(undef, OW, OH, np); I = Array{Int64}(undef, OW, OH, np)
-    g = PoolGeom(W, H, kW, kH, sW, sH, pW, pH, dW, dH, OW, OH)
-    rh = _pool_ranges(H, kH, sH, pH, dH, OH); rw = _pool_ranges(W, kW, sW, pW, dW, OW)
-    _tfor(np, length(X)) do q
-        _plane_hasnan(X, q) ? _max_pool_plane!(Y, I, X, g, rh, rw, q, Val(true)) :
-                              _max_pool_plane!(Y, I, X, g, rh, rw, q, Val(false))
-    end
-    osz = (OW, OH, size(x)[3:end]...)
+    g = PoolGeom(size(x, 1), size(x, 2), kW, kH, sW, sH, pW, pH, dW, dH, OW, OH)
+    X = vec(as_dense(C, x))
+    # The common 2×2 and 3×3 windows hold their taps in a tuple, so that loops over them unroll.
+    # (Each Val is built from a literal: Val(n) of a runtime n costs microseconds.)
+    nt = kH * kW
+    Y, I = _max_pool_dense(X, g, _planes(x), nt == 4 ? Val(4) : nt == 9 ? Val(9) : Val(0),
+                           _hasnan(X) ? Val(true) : Val(false))
+    osz = (OW, OH, Base.tail(Base.tail(size(x)))...)
     _restore(T, reshape(Y, osz)), reshape(I, osz)
+end
+
+"Whether `X` holds a NaN (one vectorized pass)."
+function _hasnan(X::Vector{<:AbstractFloat})
+    f = false
+    @inbounds @simd for i in eachindex(X)
+        f |= isnan(X[i])
+    end
+    f
+end
+
+"Offset of a window's tap t (in (kh, kw) order) from its corner, in a plane."
+_pool_tap(g::PoolGeom, t::Int) = ((t - 1) ÷ g.kW * g.dH) * g.W + (t - 1) % g.kW * g.dW
+
+"""`_max_pool2d` of the np planes of a flat dense input: flat values and indices (the function
+barrier). The window's taps are a tuple of NT offsets, or a vector when NT is 0."""
+function _max_pool_dense(X::Vector{T}, g::PoolGeom, np::Int, ::Val{NT}, nans::Val) where {T,NT}
+    taps = NT == 0 ? [_pool_tap(g, t) for t in 1:g.kH * g.kW] : ntuple(t -> _pool_tap(g, t), Val(NT))
+    Y = Vector{T}(undef, g.OW * g.OH * np); I = Vector{Int64}(undef, length(Y))
+    rh = _pool_ranges(g.H, g.kH, g.sH, g.pH, g.dH, g.OH); rw = _pool_ranges(g.W, g.kW, g.sW, g.pW, g.dW, g.OW)
+    full, corner, clipped = _pool_windows(g, rh, rw)
+    _tfor_ranges(np, length(X)) do qs
+        _max_pool_full!(Y, I, X, g, full, corner, taps, qs, nans)
+        isempty(clipped) || _max_pool_clipped!(Y, I, X, g, rh, rw, clipped, qs, nans)
+    end
+    Y, I
 end
 defop("_max_pool2d(input: Tensor, kernel_size: IntList, stride: IntList, padding: IntList, dilation: IntList, " *
       "ceil_mode: bool) -> (values: Tensor, indices: Tensor)", _max_pool2d; method = false,
@@ -434,12 +576,23 @@ defop("_max_pool2d(input: Tensor, kernel_size: IntList, stride: IntList, padding
       doc = "2-d max pooling over (N, C, H, W) or (C, H, W) input (padding is -inf); indices are flat " *
             "positions h*W + w in each input plane. Sizes are (h, w).")
 
+"""Check integer indices into planes of size sz[1]×sz[2]: one vectorized pass, and a search for
+the first offending index only for the error message."""
 function _pool_index_check(op, idx, sz)
     eltype(idx) <: Integer && !(eltype(idx) <: Bool) || throw(DTypeError("$op(): indices must be integers, got $(_dtname(idx))"))
     n = sz[1] * sz[2]
-    @inbounds for v in idx
-        0 <= v < n || _oob("$op(): index $v is out of bounds for an input plane of $n elements")
+    _anyoutside(idx, n) || return
+    v = idx[findfirst(v -> !(0 <= v < n), idx)]
+    _oob("$op(): index $v is out of bounds for an input plane of $n elements")
+end
+
+"Whether an integer array has an entry outside 0:n-1 (one unsigned comparison each, vectorized)."
+function _anyoutside(A::Array{<:Integer}, n::Int)
+    bad = false
+    @inbounds @simd for i in eachindex(A)
+        bad |= (A[i] % UInt64) >= (n % UInt64)
     end
+    bad
 end
 
 function _pool2d_scatter(g, idx, sz)
@@ -450,16 +603,20 @@ function _pool2d_scatter(g, idx, sz)
     I = dense(idx)
     _pool_index_check(op, I, sz)
     T = eltype(g); C = compute_type(T)
-    G = as_dense(C, g)
-    np = _prodrange(sz, 3, length(sz)); n = sz[1] * sz[2]; m = size(g, 1) * size(g, 2)
-    G2 = reshape(G, m, np); I2 = reshape(I, m, np)
-    O = zeros(C, n, np)
-    _tfor(np, length(G)) do q
-        @inbounds for p in 1:m
-            O[I2[p, q] + 1, q] += G2[p, q]
+    np = _prodrange(sz, 3, length(sz))
+    _restore(T, reshape(_pool_scatter_dense(vec(as_dense(C, g)), vec(I), size(g, 1) * size(g, 2), sz[1] * sz[2], np), sz))
+end
+
+"""Zeros of np planes of n elements with the m values of each plane of `G` added at their
+(checked) flat indices `I`: `_pool2d_scatter` on dense arrays (the function barrier)."""
+function _pool_scatter_dense(G::Vector{T}, I::Vector{<:Integer}, m::Int, n::Int, np::Int) where {T}
+    O = zeros(T, n * np)
+    _tfor_ranges(np, length(O)) do qs
+        @inbounds for q in qs, p in (q - 1) * m + 1:q * m
+            O[(q - 1) * n + I[p] + 1] += G[p]
         end
     end
-    _restore(T, reshape(O, sz))
+    O
 end
 
 function _pool2d_gather(x, idx)
