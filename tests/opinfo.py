@@ -739,6 +739,8 @@ _row("add", _add, "binary", ALL, int_domain="full", specials=True,
 _row("sub", _sub, "binary", INTS + FLOATS + COMPLEX, int_domain="full", specials=True,
      kwargs=[{}, {"alpha": 3}, {"alpha": -1.5}])
 _row("mul", _mul, "binary", ALL, int_domain="full", specials=True)
+_row("_relu_backward", lambda g, r: np.where(r > 0, g, np.zeros((), g.dtype)), "binary", ("float32", "float64"),
+     specials=True, inplace=False, scalar_positions=(), torch_fn=lambda g, r: torch.ops.aten.threshold_backward(g, r, 0))
 _row("div", lambda x, y: x / y, "binary", ALL, specials=True, nonzero=(1,))
 for i, (name, fn) in enumerate((("floor_divide", np.floor_divide), ("remainder", np.remainder))):
     _row(name, fn, "binary", _ints(i, 3) + ("float32", "float64", _half(i)), sample=_divmod_samples, nonzero=(1,))

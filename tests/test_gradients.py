@@ -272,6 +272,8 @@ BINARY = [
     ("logaddexp", lambda m, x, y: m.logaddexp(x, y), (-2, 2), (-2, 2)),
     ("hypot", lambda m, x, y: m.hypot(x, y), (0.5, 2), (-2, -0.5)),
     ("copysign", lambda m, x, y: m.copysign(x, y), (0.5, 2), (-2, 2)),
+    ("_relu_backward", lambda m, g, r: m.ops._relu_backward(g, r) if m is jt else
+     torch.ops.aten.threshold_backward(g, r, 0), (-2, 2), (-2, 2)),
 ]
 
 

@@ -131,7 +131,7 @@ end
 for (name, f, rule, grad) in (
         ("neg", -, "same", "-grad"),
         ("square", fsquare, "same", "grad * 2 * cj(input)"),
-        ("relu", frelu, "same", "grad * (input > 0)"),
+        ("relu", frelu, "same", "_relu_backward(grad, result)"),
         ("abs", fabs, "abs", "grad * sign(input)"),
         ("sign", fsign, "same", "zeros_like(grad)"),          # piecewise constant: zero, as torch
         ("floor", ffloor, "rounding", "zeros_like(grad)"),
@@ -151,6 +151,14 @@ for (name, f, rule, grad) in (
            grad = isempty(grad) ? Pair{String,String}[] : ["input" => grad],
            doc = "Elementwise $name, as torch.$name.")
 end
+
+# relu's backward as one elementwise op of two same-dtype tensors (the C fast path's case), rather
+# than a comparison and a product with a bool mask.
+@inline frelu_backward(g, r) = ifelse(r > zero(r), g, zero(g))
+defmap("_relu_backward(grad_output: Tensor, output: Tensor) -> Tensor", frelu_backward; dtypes = "promote",
+       inplace = false, method = false,
+       grad = ["grad_output" => "_relu_backward(grad, output)", "output" => "zeros_like(grad)"],
+       doc = "grad_output where relu's output is positive, else 0.")
 
 defmap("add(input: Tensor, other: Tensor, *, alpha: Scalar = 1) -> Tensor", fadd; dtypes = "promote",
        grad = ["input" => "grad", "other" => "grad * cj(alpha)"], doc = "input + alpha * other, broadcast.")
