@@ -266,8 +266,10 @@ def sum_to_size(g, shape):
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1]
-    r = g.sum(dims, keepdim=True) if dims else g
+    inner = [lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1]
+    if not inner:   # only leading dims were broadcast (a bias): one reduction, no reshape
+        return g.sum(tuple(range(lead)))
+    r = g.sum(list(range(lead)) + inner, keepdim=True)
     return r.reshape(shape)
 
 
@@ -327,6 +329,8 @@ def linear_backward_weight(grad, input, weight):
     both operands in place)."""
     if weight.ndim == 1:
         return matmul_backward_other(grad, input, weight)
+    if grad.ndim == 2 and input.ndim == 2:
+        return grad.mT @ _cj(input)
     return grad.reshape(-1, grad.shape[-1]).mT @ _cj(input).reshape(-1, input.shape[-1])
 
 
