@@ -35,8 +35,8 @@ import torch  # noqa: E402
 
 THREADS = int(os.environ.get("JTENSOR_NUM_THREADS") or os.cpu_count() or 1)
 torch.set_num_threads(THREADS)   # PyTorch's intra-op pool, its BLAS included
-# JTENSOR_NUM_THREADS sets Julia's threads only; Julia's OpenBLAS starts with one per core.
-jt.bridge.eval_julia(f"import LinearAlgebra; LinearAlgebra.BLAS.set_num_threads({THREADS})")
+# JTENSOR_NUM_THREADS sets Julia's threads; with several, large products are split across them and
+# Julia's OpenBLAS runs single-threaded inside (JTensor.__init__).
 
 EXAMPLE = runpy.run_path(os.path.join(ROOT, "examples", "train_digits.py"), run_name="train_digits_bench")
 

@@ -30,6 +30,10 @@ LOADING_BUILTINS[] = false
 
 function __init__()
     _make_entries()
+    # With several Julia threads, parallel work (large products included, see `_pgemm!`) runs on
+    # Julia's threads, and OpenBLAS stays single-threaded inside them: its own pool would spin
+    # against Julia's on the same cores.
+    Threads.nthreads() > 1 && BLAS.set_num_threads(1)
 end
 
 end # module

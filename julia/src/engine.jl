@@ -73,7 +73,7 @@ function collapse!(shape::Vector{Int}, strides::Vector{Vector{Int}}, nd::Int)
     m
 end
 
-const THREAD_MIN = 1 << 16   # elements below which threading costs more than it gains
+const THREAD_MIN = 1 << 18   # elements below which threading costs more than it gains
 
 @inline _unit(p::Ptr{T}, ::Type{Tc}) where {T,Tc} = UnitArg{T}(p)
 @inline _unit(v, ::Type{Tc}) where {Tc} = ValArg(jconvert(Tc, v))

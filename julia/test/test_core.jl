@@ -418,6 +418,29 @@ end
     @test GC.@preserve x call(bad) == 1
 end
 
+@testset "products split across threads (_pgemm!)" begin
+    # big enough to split (2mnk >= GEMM_THREAD_MIN) when Julia has several threads (CI runs 2)
+    m, k, n = 64, 96, 512
+    @test 2 * m * k * n >= JTensor.GEMM_THREAD_MIN
+    for T in (Float32, Float64), tA in ('N', 'T'), tB in ('N', 'T')
+        A = tA == 'N' ? rand(T, m, k) : rand(T, k, m)
+        B = tB == 'N' ? rand(T, k, n) : rand(T, n, k)
+        opA = tA == 'N' ? A : transpose(A)
+        opB = tB == 'N' ? B : transpose(B)
+        C = rand(T, m, n)
+        C0 = copy(C)
+        JTensor._pgemm!(tA, tB, T(2), A, B, T(0.5), C)
+        @test C ≈ 2 .* (opA * opB) .+ 0.5 .* C0
+        # Strided operands with leading dimensions larger than their rows
+        Bbig = zeros(T, size(B, 1) + 3, size(B, 2)); Bbig[1:size(B, 1), :] = B
+        Bs = Strided{T,2}(pointer(Bbig), size(B), (1, size(Bbig, 1)), Bbig)
+        Cbig = zeros(T, m + 5, n)
+        Cs = Strided{T,2}(pointer(Cbig), (m, n), (1, m + 5), Cbig)
+        GC.@preserve Bbig Cbig JTensor._pgemm!(tA, tB, one(T), A, Bs, zero(T), Cs)
+        @test Cbig[1:m, :] ≈ opA * opB && all(iszero, Cbig[m+1:end, :])
+    end
+end
+
 @testset "method ambiguities" begin
     # An ambiguity among JTensor's methods is a MethodError waiting for some dtype combination
     # (e.g. clamp of an int tensor with one bound None, add of bool tensors with alpha=True).

@@ -145,7 +145,7 @@ function _bmul(A3::Array{T,3}, ta::Bool, B3::Array{T,3}, tb::Bool) where {T}
         end
     elseif T <: LinearAlgebra.BlasFloat
         GC.@preserve A3 B3 C3 for b in 1:nb
-            BLAS.gemm!(ta ? 'T' : 'N', tb ? 'T' : 'N', one(T), _slice(A3, b), _slice(B3, b), zero(T), _slice(C3, b))
+            _pgemm!(ta ? 'T' : 'N', tb ? 'T' : 'N', one(T), _slice(A3, b), _slice(B3, b), zero(T), _slice(C3, b))
         end
     else
         A3 = ta ? permutedims(A3, (2, 1, 3)) : A3

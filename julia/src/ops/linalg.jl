@@ -4,12 +4,44 @@
 
 _mm_type(a, b) = _acc(promote_type(eltype(a), eltype(b)))
 
+"Flops (2mnk) from which a product is split across Julia's threads."
+const GEMM_THREAD_MIN = 1 << 22
+
+"""
+    _pgemm!(tA, tB, alpha, A, B, beta, C)
+
+`BLAS.gemm!` (C = alpha op(A) op(B) + beta C) with the columns of C split across Julia's threads
+when the product is large. OpenBLAS itself runs single-threaded when Julia has several threads
+(see `__init__`): two thread pools spinning on the same cores slow each other down severalfold.
+"""
+function _pgemm!(tA::Char, tB::Char, alpha, A, B, beta, C)
+    n = size(C, 2)
+    k = tA == 'N' ? size(A, 2) : size(A, 1)
+    nt = Threads.nthreads()
+    if nt == 1 || n < 2nt || 2.0 * size(C, 1) * n * k < GEMM_THREAD_MIN
+        return BLAS.gemm!(tA, tB, alpha, A, B, beta, C)
+    end
+    Threads.@threads for t in 1:nt
+        cols = (t - 1) * n ÷ nt + 1:t * n ÷ nt
+        BLAS.gemm!(tA, tB, alpha, A, tB == 'N' ? _cols(B, cols) : _rows(B, cols), beta, _cols(C, cols))
+    end
+    C
+end
+
+"Columns `cols` (rows `rows`) of a matrix, as a matrix over the same memory."
+_cols(X::StridedMatrix, cols::UnitRange{Int}) = view(X, :, cols)
+_rows(X::StridedMatrix, rows::UnitRange{Int}) = view(X, rows, :)
+_cols(X::Strided{T,2}, cols::UnitRange{Int}) where {T} =
+    Strided{T,2}(X.ptr + (first(cols) - 1) * X.strides[2] * sizeof(T), (size(X, 1), length(cols)), X.strides, X.owner)
+_rows(X::Strided{T,2}, rows::UnitRange{Int}) where {T} =
+    Strided{T,2}(X.ptr + (first(rows) - 1) * X.strides[1] * sizeof(T), (length(rows), size(X, 2)), X.strides, X.owner)
+
 "C = A * B on plain matrices: BLAS for the LAPACK types, a plain loop for the others. (Calling
 `mul!`, on views especially, costs seconds of compilation per element type; this costs little.)"
 function _gemm!(C::Matrix{T}, A::Matrix{T}, B::Matrix{T}) where {T<:LinearAlgebra.BlasFloat}
     isempty(C) && return C
     size(A, 2) == 0 && return fill!(C, zero(T))
-    BLAS.gemm!('N', 'N', one(T), A, B, zero(T), C)
+    _pgemm!('N', 'N', one(T), A, B, zero(T), C)
 end
 function _gemm!(C::Matrix{T}, A::Matrix{T}, B::Matrix{T}) where {T}
     fill!(C, zero(T))
@@ -138,7 +170,7 @@ function _gemm_batches!(C::Array{T}, A::Strided{T}, B::Strided{T}, batch::Tuple)
         fb, Bm, ob = _gemm_operand(B.ptr + _batch_offset(B, I) * sizeof(T), n, k, B.strides[1], B.strides[2])
         fa, Am, oa = _gemm_operand(A.ptr + _batch_offset(A, I) * sizeof(T), k, m, A.strides[1], A.strides[2])
         Cm = _mat(pointer(C, (j - 1) * n * m + 1), n, m, 1, max(n, 1))
-        GC.@preserve ob oa BLAS.gemm!(fb, fa, one(T), Bm, Am, zero(T), Cm)
+        GC.@preserve ob oa _pgemm!(fb, fa, one(T), Bm, Am, zero(T), Cm)
     end
     C
 end

@@ -328,7 +328,7 @@ function _conv2d_dense(X::Array{T,4}, Wt::Array{T,4}, B::Union{Nothing,Vector{T}
         col = _scratch(T, 1, K, P * m); Yt = _scratch(T, 2, Cog, P * m)
         for gi in 1:groups
             _im2col!(col, Xp, g, (gi - 1) * g.C, m)
-            BLAS.gemm!('T', 'N', one(T), view(Wr, :, (gi - 1) * Cog + 1:gi * Cog), col, zero(T), Yt)
+            _pgemm!('T', 'N', one(T), view(Wr, :, (gi - 1) * Cog + 1:gi * Cog), col, zero(T), Yt)
             _rows2out!(Y, Yt, B, (gi - 1) * Cog, n0, m)
         end
     end
@@ -360,7 +360,7 @@ function _conv2d_backward_input_dense(GY::Array{T,4}, Wt::Array{T,4}, xsize::NTu
         dcol = _scratch(T, 1, K, P * m); G = _scratch(T, 2, P * m, Cog)
         for gi in 1:groups
             _out2cols!(G, GY, (gi - 1) * Cog, n0, m)
-            BLAS.gemm!('N', 'T', one(T), view(Wr, :, (gi - 1) * Cog + 1:gi * Cog), G, zero(T), dcol)
+            _pgemm!('N', 'T', one(T), view(Wr, :, (gi - 1) * Cog + 1:gi * Cog), G, zero(T), dcol)
             _col2im!(Dp, dcol, g, (gi - 1) * g.C, m)
         end
         _unpad_chunk!(DX, Dp, g, n0, m)
@@ -387,7 +387,7 @@ function _conv2d_backward_weight_dense(GY::Array{T,4}, X::Array{T,4}, wsize::NTu
         for gi in 1:groups
             _im2col!(col, Xp, g, (gi - 1) * g.C, m)
             _out2cols!(G, GY, (gi - 1) * Cog, n0, m)
-            BLAS.gemm!('N', 'N', one(T), col, G, one(T), view(Dr, :, (gi - 1) * Cog + 1:gi * Cog))
+            _pgemm!('N', 'N', one(T), col, G, one(T), view(Dr, :, (gi - 1) * Cog + 1:gi * Cog))
         end
     end
     _weight_from_rows(Dr, wsize)
