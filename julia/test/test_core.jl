@@ -441,6 +441,19 @@ end
     end
 end
 
+@testset "matmul with a batch-shared operand is one product" begin
+    # an expanded (stride-0) matrix times one vector per batch, on either side (vmap's shared weights)
+    W = rand(3, 4)                                      # Julia (k=3, m=4): Python (4, 3)
+    Ws = Strided{Float64,3}(pointer(W), (3, 4, 5), (1, 3, 0), W)
+    V = rand(1, 3, 5)                                   # Python (5, 3, 1): a column per batch
+    r = GC.@preserve W JTensor._matmul(Ws, Strided(V))
+    @test size(r) == (1, 4, 5) && all(j -> r[1, :, j] ≈ transpose(W) * V[1, :, j], 1:5)
+    U = rand(3, 1, 5)                                   # Python (5, 1, 3): a row per batch
+    Wb = Strided{Float64,3}(pointer(W), (4, 3, 5), (3, 1, 0), W)   # Julia (n=4, k=3), read transposed
+    r2 = GC.@preserve W JTensor._matmul(Strided(U), Wb)
+    @test size(r2) == (4, 1, 5) && all(j -> r2[:, 1, j] ≈ transpose(W) * U[:, 1, j], 1:5)
+end
+
 @testset "method ambiguities" begin
     # An ambiguity among JTensor's methods is a MethodError waiting for some dtype combination
     # (e.g. clamp of an int tensor with one bound None, add of bool tensors with alpha=True).

@@ -27,14 +27,15 @@ def _as_tuple(x):
 def _prepare(x):
     """A differentiable stand-in for input `x` (batched inputs are handled on their data).
 
-    Inside vmap, an unbatched input gets one copy per example first, so that its gradient is
+    Inside vmap, an unbatched input is expanded along the batch first, so that its gradient is
     per example too (as in torch.func), not summed over the batch."""
     if isinstance(x, BatchedTensor):
         return _leaf(x)
     if _vmap_stack:
         sizes = tuple(b for _, b in _vmap_stack)
         phys = x if x.requires_grad else x.detach()
-        phys = phys.reshape((1,) * len(sizes) + tuple(x.shape)).expand(sizes + tuple(x.shape)).contiguous()
+        # an expanded (stride-0) view, not a copy: products read the one matrix (matmul folds the batch)
+        phys = phys.reshape((1,) * len(sizes) + tuple(x.shape)).expand(sizes + tuple(x.shape))
         if not phys.requires_grad:
             phys.requires_grad_()
         v = phys

@@ -153,7 +153,7 @@ function _matmul_strided(a::Strided{T,NA}, b::Strided{T,NB}) where {T,NA,NB}
     end
     C = Array{T}(undef, n, m, batch...)
     if !isempty(C)
-        GC.@preserve a b C _gemm_batches!(C, A, B, batch)
+        GC.@preserve a b C (_shared_batch_gemm!(C, A, B, batch) || _gemm_batches!(C, A, B, batch))
     end
     folded === nothing || (C = reshape(C, n, size(a, 2), size(a)[3:end]...))
     dropped = (NB == 1 ? (1,) : ())..., (NA == 1 ? (2,) : ())...
@@ -173,6 +173,39 @@ function _gemm_batches!(C::Array{T}, A::Strided{T}, B::Strided{T}, batch::Tuple)
         GC.@preserve ob oa _pgemm!(fb, fa, one(T), Bm, Am, zero(T), Cm)
     end
     C
+end
+
+"True when every batch of `X` (dims from 3 on) is the same matrix (size-1 or stride-0 dims)."
+_shared(X::Strided) = all(d -> X.size[d] == 1 || X.strides[d] == 0, 3:ndims(X))
+
+"""
+    _shared_batch_gemm!(C, A, B, batch) -> Bool
+
+The whole batch as one product when one operand is the same matrix in every batch (an expanded,
+stride-0 view: vmap's per-example copies of a shared weight) and the other contributes one vector
+per batch: C[:, :, j] = B_j A with B_j a row (n == 1) is row j of Bs A, and B A_j with A_j a column
+(m == 1) is column j of B As. False (nothing done) for any other layout.
+"""
+function _shared_batch_gemm!(C::Array{T}, A::Strided{T}, B::Strided{T}, batch::Tuple) where {T}
+    isempty(batch) && return false
+    k, m, n = size(A, 1), size(A, 2), size(B, 1)
+    nb = prod(batch)
+    if n == 1 && _shared(A) && size(B)[3:end] == batch
+        vecs = _fold_batch(Strided{T,ndims(B) - 1}(B.ptr, size(B)[2:end], B.strides[2:end], nothing))
+        vecs === nothing && return false
+        fa, Am, oa = _gemm_operand(A.ptr, k, m, A.strides[1], A.strides[2])
+        fv, Vm, ov = _gemm_operand(B.ptr, k, nb, vecs[2]...)
+        GC.@preserve oa ov _pgemm!(fa == 'N' ? 'T' : 'N', fv, one(T), Am, Vm, zero(T), _mat(pointer(C), m, nb, 1, max(m, 1)))
+        return true
+    elseif m == 1 && _shared(B) && size(A)[3:end] == batch
+        vecs = _fold_batch(Strided{T,ndims(A) - 1}(A.ptr, (size(A, 1), size(A)[3:end]...), (A.strides[1], A.strides[3:end]...), nothing))
+        vecs === nothing && return false
+        fb, Bm, ob = _gemm_operand(B.ptr, n, k, B.strides[1], B.strides[2])
+        fv, Vm, ov = _gemm_operand(A.ptr, k, nb, vecs[2]...)
+        GC.@preserve ob ov _pgemm!(fb, fv, one(T), Bm, Vm, zero(T), _mat(pointer(C), n, nb, 1, max(n, 1)))
+        return true
+    end
+    false
 end
 
 "Element offset in `X` (batch dims from 3 on) of index `I` of the broadcast batch shape: dims of
