@@ -56,6 +56,7 @@ class Op:
         self.result_fields = _result_fields(self.returns)
         self.result_type = (collections.namedtuple(f"{self.name}_result", self.result_fields)
                             if self.result_fields else None)
+        self.fast_kinds = _fast_kinds(self)
         self.fn = None
 
     @property
@@ -64,6 +65,24 @@ class Op:
 
     def __repr__(self):
         return f"<jtensor op {self.schema}>"
+
+
+# Parameter kinds of the C fast path for fn ops (python/jtensor/_native/fastpath.c `fp_call`).
+FN_KINDS = {"Tensor": 0, "Optional[Tensor]": 1, "int": 2, "float": 3, "bool": 4, "str": 5}
+
+
+def _fast_kinds(op):
+    """The C call path's kind per parameter, for fn ops returning one tensor whose parameters are
+    all tensors, numbers, bools or strings; None otherwise (the Python driver runs them)."""
+    if op.kind == "map" or op.returns != "Tensor" or any(p.vararg for p in op.params):
+        return None
+    kinds = []
+    for p in op.params:
+        t = "Optional[Tensor]" if p.type == "Tensor" and p.optional else p.type
+        if t not in FN_KINDS:
+            return None
+        kinds.append(FN_KINDS[t])
+    return tuple(kinds)
 
 
 def _result_fields(returns):
@@ -241,6 +260,11 @@ def _register_fast(op, pid, args, extras, out, compute):
         kinds.append(k)
     if code is not None:
         FAST_SIGNATURES[(op.id, code, *kinds)] = (pid, out.dtype, compute.code, out.dtype.code)
+
+
+def fn_failed(op, status, args):
+    """The C fast path ran a fn op and Julia reported an error: raise it."""
+    raise bridge.last_error(describe(op.qualname, args))
 
 
 def fast_failed(op, status, args, extras):
@@ -446,8 +470,18 @@ def run_fn(op, args, out=None):
         if out is not None:
             raise RuntimeError(f"{op.name}(): functions with out=... arguments don't support automatic "
                                f"differentiation, but one of the arguments requires grad.")
-        return autograd.record(op, params, lambda: _run_fn(op, args, None))
+        return autograd.record(op, params, lambda: _fn_ungraded(op, args))
     return _run_fn(op, args, out)
+
+
+def _fn_ungraded(op, args):
+    """The value of a fn-op call whose graph `autograd.record` attaches: by the C fast path when the
+    signature is simple (inputs that require grad are fine there), else by the driver."""
+    if _fast_call is not None and op.fast_kinds is not None:
+        r = _fast_call(op.id, op.fast_kinds, tuple(args), True)
+        if r is not None:
+            return r if r.__class__ is _T.Tensor else fn_failed(op, r, args)
+    return _run_fn(op, args, None)
 
 
 def _run_fn(op, args, out=None):
@@ -526,7 +560,8 @@ def build_function(op):
     sig = _signature_source(params, with_out=True)
     names = [f"_varargs({p.name})" if p.vararg else p.name for p in params]
     ns = {"_op": op, "_id": op.id, "_run_map": run_map, "_run_fn": run_fn, "_varargs": varargs,
-          "_fast": _fast_map, "_failed": fast_failed, "_Tensor": _T.Tensor, "_ov": overrides}
+          "_fast": _fast_map, "_failed": fast_failed, "_Tensor": _T.Tensor, "_ov": overrides,
+          "_fastfn": _fast_call, "_kinds": op.fast_kinds, "_fn_failed": fn_failed, "_grad_mode": autograd._enabled}
     raw = [p.name for p in params]
     pos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
     kw = [p.name for p in params if p.kwonly]
@@ -544,6 +579,14 @@ def build_function(op):
                 f"            return r if r.__class__ is _Tensor else _failed(_op, r, {a}, {e})\n"
                 + check +
                 f"    return _run_map(_op, {a}, {e}, out)\n")
+    elif op.fast_kinds is not None:
+        a = f"({', '.join(names)}{',' if names else ''})"
+        body = (f"    if out is None and _fastfn is not None:\n"
+                f"        r = _fastfn(_id, _kinds, {a}, not _grad_mode[0])\n"
+                f"        if r is not None:\n"
+                f"            return r if r.__class__ is _Tensor else _fn_failed(_op, r, {a})\n"
+                + check +
+                f"    return _run_fn(_op, {a}, out)\n")
     else:
         body = check + f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
     src = f"def {op.name}({sig}):\n{body}"
@@ -572,19 +615,22 @@ def build_function(op):
 
 
 _fast_map = None
+_fast_call = None
 
 
 def enable_fast_path():
     """Load the C fast path if it was built (python/jtensor/_native/fastpath.c); else stay in Python."""
-    global _fast_map
+    global _fast_map, _fast_call
     try:
         from . import _fastpath
     except ImportError:
         return False
     _fastpath.init(_T.Tensor, list(D.ALL), [d.itemsize for d in D.ALL],
                    [np.dtype(d.np_storage).num for d in D.ALL], bridge.entry_address("run"),
-                   bridge.entry_address("release"), bridge.owner_thread(), bridge._pending, FAST_SIGNATURES)
+                   bridge.entry_address("release"), bridge.entry_address("call"), bridge.owner_thread(),
+                   bridge._pending, FAST_SIGNATURES, overrides._TRANSPARENT)
     _fast_map = _fastpath.map
+    _fast_call = _fastpath.call
     bridge.wrap_owned, bridge.JuliaOwned, bridge.fast_drain = _fastpath.wrap, _fastpath.JuliaOwned, _fastpath.drain
     return True
 

@@ -25,11 +25,14 @@ enum { KIND_TENSOR = 1000, KIND_BOOL = 1001, KIND_INT = 1002, KIND_FLOAT = 1003 
 
 typedef int64_t (*run_fn)(int64_t, const int64_t *);
 typedef int64_t (*release_fn)(const int64_t *, int64_t);
+typedef int64_t (*call_fn)(int64_t, const int64_t *, int64_t, int64_t *);
 
 static PyTypeObject *tensor_type = NULL;
 static Py_ssize_t off_base, off_baddr, off_offset, off_shape, off_strides, off_dtype, off_version;
 static run_fn jt_run = NULL;
 static release_fn jt_release = NULL;
+static call_fn jt_call = NULL;
+static PyObject *transparent = NULL;  /* overrides._TRANSPARENT: Tensor subclasses that act as Tensors */
 static unsigned long owner_thread = 0;
 static PyObject *pending = NULL;   /* bridge._pending: handles waiting for release */
 static PyObject *signatures = NULL; /* (opid, dtype code, kinds...) -> (plan id, result dtype, compute code, rdtype code) */
@@ -58,14 +61,17 @@ static Py_ssize_t member_offset(PyTypeObject *t, const char *name) {
     return ((PyMemberDescrObject *)d)->d_member->offset;
 }
 
-/* init(Tensor, dtype list, itemsizes, numpy typenums, run pointer, release pointer, owner thread id,
-        pending list, signature dict) */
+/* init(Tensor, dtype list, itemsizes, numpy typenums, run pointer, release pointer, call pointer,
+        owner thread id, pending list, signature dict, transparent set) */
 static PyObject *fp_init(PyObject *self, PyObject *args) {
-    PyObject *tt, *dl, *isz, *tnums, *pend, *sigs;
-    unsigned long long runptr, relptr, owner;
-    if (!PyArg_ParseTuple(args, "OOOOKKKOO", &tt, &dl, &isz, &tnums, &runptr, &relptr, &owner, &pend, &sigs))
+    PyObject *tt, *dl, *isz, *tnums, *pend, *sigs, *transp;
+    unsigned long long runptr, relptr, callptr, owner;
+    if (!PyArg_ParseTuple(args, "OOOOKKKKOOO", &tt, &dl, &isz, &tnums, &runptr, &relptr, &callptr, &owner, &pend,
+                          &sigs, &transp))
         return NULL;
     jt_release = (release_fn)(uintptr_t)relptr;
+    jt_call = (call_fn)(uintptr_t)callptr;
+    Py_XSETREF(transparent, (Py_INCREF(transp), transp));
     tensor_type = (PyTypeObject *)tt;
     Py_INCREF(tt);
     if ((off_base = member_offset(tensor_type, "_base")) < 0) return NULL;
@@ -312,7 +318,129 @@ static PyObject *fp_wrap(PyObject *self, PyObject *const *a, Py_ssize_t n) {
     return arr;
 }
 
+/* ---- fn ops: the general entry (jt_call, Julia-made result) for simple signatures -------------- */
+
+enum { PK_TENSOR, PK_OPT_TENSOR, PK_INT, PK_FLOAT, PK_BOOL, PK_STR };   /* registry.py FN_KINDS */
+#define FN_MAX_ARGS 12
+#define FN_MAX_WORDS (FN_MAX_ARGS * (4 + 2 * MAX_DIMS))
+#define RESULT_WORDS 4096
+static int64_t fn_res[RESULT_WORDS];
+
+static inline int is_tensor(PyObject *a) {
+    PyTypeObject *t = Py_TYPE(a);
+    return t == tensor_type || (transparent && PySet_Contains(transparent, (PyObject *)t) == 1);
+}
+
+/* A Tensor over a Julia-made array described at fn_res[i..]: tag, dtype code, ndim, pointer, handle, shape. */
+static PyObject *result_tensor(int i) {
+    int code = (int)fn_res[i + 1], nd = (int)fn_res[i + 2];
+    int64_t ptr = fn_res[i + 3], handle = fn_res[i + 4];
+    if (code < 0 || code >= 32) { PyErr_SetString(PyExc_RuntimeError, "bridge: bad result dtype"); return NULL; }
+    npy_intp numel = 1;
+    PyObject *shape = PyTuple_New(nd), *cs = PyTuple_New(nd);
+    if (!shape || !cs) { Py_XDECREF(shape); Py_XDECREF(cs); return NULL; }
+    int64_t acc = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        int64_t n = fn_res[i + 5 + d];
+        PyTuple_SET_ITEM(shape, d, PyLong_FromLongLong(n));
+        PyTuple_SET_ITEM(cs, d, PyLong_FromLongLong(acc));
+        acc *= n > 1 ? n : 1;
+        numel *= (npy_intp)n;
+    }
+    JuliaOwnedObject *owner = PyObject_New(JuliaOwnedObject, &JuliaOwnedType);
+    if (!owner) { Py_DECREF(shape); Py_DECREF(cs); return NULL; }
+    owner->handle = handle;   /* dropping it releases the Julia array */
+    PyObject *base;
+    if (numel == 0) {         /* no memory to share: an empty NumPy array, the handle released */
+        base = PyArray_EMPTY(1, &numel, typenums[code], 0);
+        Py_DECREF(owner);
+        ptr = base ? (int64_t)(uintptr_t)PyArray_DATA((PyArrayObject *)base) : 0;
+    } else {
+        base = PyArray_SimpleNewFromData(1, &numel, typenums[code], (void *)(uintptr_t)ptr);
+        if (base && PyArray_SetBaseObject((PyArrayObject *)base, (PyObject *)owner) < 0) { Py_DECREF(base); base = NULL; }
+        else if (!base) Py_DECREF(owner);
+    }
+    if (!base) { Py_DECREF(shape); Py_DECREF(cs); return NULL; }
+    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
+    PyObject *ver = PyList_New(1);
+    if (!t || !ver) { Py_XDECREF(t); Py_XDECREF(ver); Py_DECREF(base); Py_DECREF(shape); Py_DECREF(cs); return NULL; }
+    PyList_SET_ITEM(ver, 0, PyLong_FromLong(0));
+    PyObject *dt = PyList_GET_ITEM(dtypes, code);
+    Py_INCREF(dt);
+    SLOT(t, off_base) = base;
+    SLOT(t, off_baddr) = PyLong_FromLongLong(ptr);
+    SLOT(t, off_offset) = PyLong_FromLong(0);
+    SLOT(t, off_shape) = shape;
+    SLOT(t, off_strides) = cs;
+    SLOT(t, off_dtype) = dt;
+    SLOT(t, off_version) = ver;
+    return t;
+}
+
+/* call(opid, kinds tuple, args tuple, ungraded) -> Tensor | int status | None.
+   Runs a fn op returning one Tensor when every argument is of its parameter's simple kind (tensors
+   exact or transparent, Python numbers, bools, strings); None: the Python driver handles the call
+   (other values, tensors needing grad unless `ungraded`, non-contiguous result slots...). */
+static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfargs) {
+    if (nfargs != 4 || !jt_call) Py_RETURN_NONE;
+    PyObject *kinds = fargs[1], *args = fargs[2];
+    int ungraded = PyObject_IsTrue(fargs[3]) == 1;
+    Py_ssize_t na = PyTuple_GET_SIZE(args);
+    if (na != PyTuple_GET_SIZE(kinds) || na > FN_MAX_ARGS) Py_RETURN_NONE;
+    if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_NONE;
+    int64_t w[FN_MAX_WORDS];
+    int k = 0;
+    for (Py_ssize_t i = 0; i < na; i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i));
+        if (kind == PK_TENSOR || kind == PK_OPT_TENSOR) {
+            if (a == Py_None) {
+                if (kind == PK_TENSOR) Py_RETURN_NONE;   /* Python raises the clear error */
+                w[k++] = TAG_NONE;
+                continue;
+            }
+            if (!is_tensor(a) || (!ungraded && requires_grad(a))) Py_RETURN_NONE;
+            PyObject *shape = SLOT(a, off_shape), *st = SLOT(a, off_strides);
+            int nd = (int)PyTuple_GET_SIZE(shape);
+            int code = dtype_code(SLOT(a, off_dtype));
+            if (nd > MAX_DIMS || code < 0) Py_RETURN_NONE;
+            int64_t off = PyLong_AsLongLong(SLOT(a, off_offset)), baddr = PyLong_AsLongLong(SLOT(a, off_baddr));
+            w[k++] = TAG_TENSOR; w[k++] = code; w[k++] = nd; w[k++] = baddr + off * itemsizes[code];
+            for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
+            for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(st, d));
+        } else if (kind == PK_INT && PyLong_Check(a)) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
+            if (overflow) Py_RETURN_NONE;
+            w[k++] = TAG_INT; w[k++] = v;
+        } else if (kind == PK_FLOAT && (PyFloat_Check(a) || PyLong_Check(a))) {
+            double v = PyFloat_AsDouble(a);
+            if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
+            w[k++] = TAG_FLOAT; memcpy(&w[k++], &v, sizeof v);
+        } else if (kind == PK_BOOL && PyBool_Check(a)) {
+            w[k++] = TAG_BOOL; w[k++] = a == Py_True;
+        } else if (kind == PK_STR && PyUnicode_Check(a)) {
+            Py_ssize_t len;
+            const char *u = PyUnicode_AsUTF8AndSize(a, &len);   /* lives as long as `a` (in args) */
+            if (!u) { PyErr_Clear(); Py_RETURN_NONE; }
+            w[k++] = TAG_STR; w[k++] = (int64_t)(uintptr_t)u; w[k++] = len;
+        } else {
+            Py_RETURN_NONE;
+        }
+    }
+    if (!drain_pending()) Py_RETURN_NONE;
+    int64_t status = jt_call(PyLong_AsLongLong(fargs[0]), w, k, fn_res);
+    if (status) return PyLong_FromLongLong(status);   /* Python raises the Julia error */
+    if (fn_res[0] != 1 || fn_res[1] != TAG_TENSOR) {
+        PyErr_SetString(PyExc_RuntimeError, "bridge: fast call expected one tensor result");
+        return NULL;
+    }
+    return result_tensor(1);
+}
+
 static PyMethodDef methods[] = {
+    {"call", (PyCFunction)(void (*)(void))fp_call, METH_FASTCALL,
+     "call(opid, kinds, args, ungraded) -> Tensor | int status | None: run a fn op with a simple signature."},
     {"drain", fp_drain, METH_NOARGS, "drain() -> bool: release queued Julia handles; False: Python must."},
     {"wrap", (PyCFunction)(void (*)(void))fp_wrap, METH_FASTCALL,
      "wrap(ptr, count, code, typestr, handle) -> ndarray over Julia-made memory, released when dropped."},
