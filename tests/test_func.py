@@ -1,8 +1,9 @@
-"""jt.func against torch.func on the same float64 inputs: grad / grad_and_value (argnums, has_aux),
-vjp, jvp, jacrev, hessian; vmap over elementwise ops with broadcasting, reductions, matmul,
-F.linear, views and indexing, softmax, with in_dims / out_dims variants, nesting and the loop
-fallback for ops without a batching rule (and its one-time warning); compositions (per-example
-MLP gradients with vmap(grad), grad(grad), jacrev(grad), vmap(jvp), grad(vmap)); errors.
+"""jt.func against torch.func on the same float64 inputs: grad / grad_and_value (argnums, has_aux,
+detached aux), vjp, jvp, jacrev (tuple outputs and argnums), hessian; vmap over elementwise ops
+with broadcasting, reductions, matmul, F.linear, views and indexing, softmax, stack / cat, with
+in_dims / out_dims variants, nesting and the loop fallback for ops without a batching rule (and
+its one-time warning); compositions (per-example MLP gradients with vmap(grad), grad(grad),
+jacrev(grad), vmap(jacrev), vmap(hessian), vmap(jvp), grad(vmap)); errors.
 
 Each test builds the same function twice, once from each library's namespace (`JT` / `TH`
 below), runs it on copies of the same NumPy arrays and compares every output (nested tuples
@@ -104,8 +105,32 @@ def test_grad_has_aux():
 
 def test_grad_and_value_has_aux():
     got, _ = both(lambda L: L.func.grad_and_value(aux_fn, has_aux=True), rnd(4), rnd(4, 1))
-    no_graph(got[0])
-    no_graph(got[1][0])
+    no_graph(got)
+
+
+@pytest.mark.parametrize("transform", ["grad", "grad_and_value", "vjp", "vmap_grad"])
+def test_aux_leaves_without_graph(transform):
+    """The aux output of the outermost transform is detached (torch.func unwraps it too)."""
+    def run(L, a, b):
+        if transform == "grad":
+            return L.func.grad(aux_fn, has_aux=True)(a, b)[1]
+        if transform == "grad_and_value":
+            return L.func.grad_and_value(aux_fn, has_aux=True)(a, b)[1][1]
+        if transform == "vjp":
+            return L.func.vjp(lambda u: (u.tanh(), (u * 3, [u.sum()])), a, has_aux=True)[2]
+        return L.func.vmap(L.func.grad(aux_fn, has_aux=True))(a, b)[1]
+    shape = (3, 4) if transform == "vmap_grad" else (4,)
+    aux, exp = both(lambda L: lambda a, b: run(L, a, b), rnd(shape), rnd(shape, 1))
+    for t in (aux[0], aux[1][0]) if transform == "vjp" else aux:
+        assert t.requires_grad is False and t.grad_fn is None
+    for t in (exp[0], exp[1][0]) if transform == "vjp" else exp:
+        assert t.requires_grad is False
+
+
+def test_inner_aux_keeps_graph_for_outer_transform():
+    """Inside another transform the aux is still differentiable by the outer one."""
+    both(lambda L: L.func.grad(lambda a, b: L.func.grad(aux_fn, has_aux=True)(a, b)[1][0].pow(2).sum()),
+         rnd(4), rnd(4, 1))
 
 
 def test_grad_kwargs_pass_through():
@@ -219,12 +244,47 @@ def test_hessian_argnums_int():
          rnd(3, 0, 0.3), rnd(3, 1, 0.3))
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="jacrev does not support functions returning tuples (it calls out.reshape), "
-                          "so hessian/jacrev(jacrev) with tuple argnums fail; torch returns nested tuples")
-def test_hessian_argnums_tuple():
-    both(lambda L: L.func.hessian(lambda a, b: (a * b * b).sum().exp(), argnums=(0, 1)),
-         rnd(3, 0, 0.3), rnd(3, 1, 0.3))
+def structure(x):
+    """The nesting of a result (tuple / list / leaf), compared exactly between the libraries."""
+    return (type(x).__name__, [structure(v) for v in x]) if isinstance(x, (tuple, list)) else "leaf"
+
+
+@pytest.mark.parametrize("argnums", [(0, 1), (1, 0), (1,)])
+def test_hessian_argnums_tuple(argnums):
+    got, exp = both(lambda L: L.func.hessian(lambda a, b: (a * b * b).sum().exp(), argnums=argnums),
+                    rnd(3, 0, 0.3), rnd((2, 3), 1, 0.3))
+    assert structure(got) == structure(exp)
+    no_graph(got)
+
+
+def test_hessian_argnums_tuple_skipping_an_argument():
+    got, exp = both(lambda L: L.func.hessian(lambda a, b, c: (a.sin() * b).sum() * (c * a).sum(), argnums=(0, 2)),
+                    rnd(3), rnd(3, 1), rnd(3, 2))
+    assert structure(got) == structure(exp)
+
+
+JACREV_TUPLES = {   # name: (function, argnums, input shapes)
+    "tuple_out_int_argnums": (lambda a, b: (a * b.sum(), (a * a).sum()), 0, [(3,), (2,)]),
+    "tuple_out_tuple_argnums": (lambda a, b: (a * b.sum(), (a * a).sum()), (0, 1), [(3,), (2,)]),
+    "nested_tuple_and_list": (lambda a, b: (a.exp(), ((a * b[0]).sum(), [a[:2] * b])), (0, 1), [(3,), (2,)]),
+    "one_element_tuple": (lambda a: (a.sin(),), 0, [(2, 2)]),
+    "output_independent_of_arg": (lambda a, b: (a * 2, b.exp()), (0, 1), [(3,), (2,)]),
+    "single_argnum_tuple": (lambda a, b: (a @ b).tanh(), (1,), [(2, 3), (3,)]),
+}
+
+
+@pytest.mark.parametrize("case", list(JACREV_TUPLES))
+def test_jacrev_tuple_outputs_and_argnums(case):
+    fn, argnums, shapes = JACREV_TUPLES[case]
+    got, exp = both(lambda L: L.func.jacrev(fn, argnums=argnums), *[rnd(s, i) for i, s in enumerate(shapes)])
+    assert structure(got) == structure(exp)   # outer = outputs, inner = argnums
+    no_graph(got)
+
+
+def test_jacrev_non_tensor_output_raises():
+    for L in (JT, TH):
+        with pytest.raises(RuntimeError, match="expected f.* to return only tensors, got unsupported type"):
+            L.func.jacrev(lambda a: (a * 2, 3))(L.tensor(rnd(3)))
 
 
 # ---- vmap: in_dims / out_dims -----------------------------------------------------------------------
@@ -534,10 +594,65 @@ def test_jacrev_of_grad_is_hessian():
     no_graph(got)
 
 
+def jt_strict(build):
+    """`build` whose jtensor function turns any warning into an error (e.g. vmap's "no batching
+    rule" fallback); torch's own warnings are left alone."""
+    def b(L):
+        fn = build(L)
+        if L is not JT:
+            return fn
+
+        def run(*args, **kwargs):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                return fn(*args, **kwargs)
+        return run
+    return b
+
+
+def test_vmap_jacrev_and_hessian(monkeypatch):
+    # jacrev stacks its rows with `stack`: batched natively, so no loop fallback and no warning
+    monkeypatch.setattr(jfunc, "_warned", set())
+    both(jt_strict(lambda L: L.func.vmap(L.func.jacrev(lambda u: u.sin() * u.sum()))), rnd((3, 4)))
+    both(jt_strict(lambda L: L.func.vmap(L.func.hessian(lambda u: u.sin().sum() * u.sum()))), rnd((3, 4)))
+    both(jt_strict(lambda L: L.func.vmap(L.func.jacrev(lambda m, v: (m @ v).tanh(), argnums=(0, 1)),
+                                         in_dims=(None, 0))), rnd((2, 4)), rnd((3, 4), 1))
+    both(jt_strict(lambda L: L.func.vmap(L.func.hessian(lambda a, b: (a * b * b).sum().exp(), argnums=(0, 1)))),
+         rnd((3, 2), 0, 0.3), rnd((3, 2), 1, 0.3))
+
+
+JOINS = {   # name: (function of the library and the unbatched `c`, input shapes, in_dims)
+    "stack_dim0": (lambda L, c: lambda a, b: L.lib.stack([a, b, c], 0), [(3, 4), (3, 4)], 0),
+    "stack_last": (lambda L, c: lambda a, b: L.lib.stack([a, c.expand(2, 4), b], -1), [(3, 2, 4), (3, 2, 4)], 0),
+    "stack_kwarg_dim": (lambda L, c: lambda a, b: L.lib.stack((a * 2, b), dim=1), [(2, 4, 3), (3, 2, 4)], (2, 0)),
+    "stack_0d": (lambda L, c: lambda a, b: L.lib.stack([a.sum(), b.sum()]), [(3, 4), (3, 4)], 0),
+    "cat_dim0": (lambda L, c: lambda a, b: L.lib.cat([a, c, b], 0), [(3, 4), (3, 4)], 0),
+    "cat_neg": (lambda L, c: lambda a, b: L.lib.cat([a, b.unsqueeze(-1)], -1), [(3, 2, 4), (3, 2)], 0),
+    "cat_unbatched_second": (lambda L, c: lambda a, b: L.lib.cat([a, b], 0), [(3, 4), (4,)], (0, None)),
+}
+
+
+@pytest.mark.parametrize("case", list(JOINS))
+def test_vmap_stack_cat(case, monkeypatch):
+    monkeypatch.setattr(jfunc, "_warned", set())
+    build, shapes, in_dims = JOINS[case]
+    c = rnd(4, 9)
+    both(jt_strict(lambda L: L.func.vmap(build(L, L.tensor(c)), in_dims=in_dims)),
+         *[rnd(s, i) for i, s in enumerate(shapes)])
+
+
+def test_vmap_stack_nested(monkeypatch):
+    # the inner vmap stacks items batched at the outer level only and unbatched ones
+    monkeypatch.setattr(jfunc, "_warned", set())
+    def build(L):
+        return L.func.vmap(L.func.vmap(lambda a, b, c: L.lib.stack([a, b, c], -1), in_dims=(0, None, None)),
+                           in_dims=(None, 0, None))
+    both(jt_strict(build), rnd((3, 2)), rnd((4, 2), 1), rnd(2, 2))
+
+
 @no_rule_ok
-def test_vmap_jacrev_and_hessian():
-    both(lambda L: L.func.vmap(L.func.jacrev(lambda u: u.sin() * u.sum())), rnd((3, 4)))
-    both(lambda L: L.func.vmap(L.func.hessian(lambda u: u.sin().sum() * u.sum())), rnd((3, 4)))
+def test_vmap_cat_falls_back_for_skipped_empty_items():
+    both(lambda L: L.func.vmap(lambda a, e: L.lib.cat([a, e]), in_dims=(0, None)), rnd((3, 4)), np.zeros(0))
 
 
 def test_vmap_jvp():

@@ -4,9 +4,11 @@
 are thin layers over the autograd engine. ``vmap`` runs a function written for one example on a
 whole batch: inputs become `BatchedTensor`s (the data with the batch dimension in front) and
 every op they meet is rewritten by the op's batching rule from the registry (``elementwise``,
-``reduce``, ``matmul``) or by the view rules below, so the batch is computed natively, in one
-call per op. An op with no rule runs once per example in a loop, with a one-time warning.
+``reduce``, ``matmul``) or by the view rules below (``stack``/``cat``: `_rule_join`), so the
+batch is computed natively, in one call per op. An op with no rule runs once per example in a
+loop, with a one-time warning.
 Transforms compose: ``vmap(grad(f))`` gives per-example gradients, ``hessian = jacrev(jacrev)``.
+Results of the outermost transform (aux outputs included) leave without their autograd graph.
 """
 import functools
 import warnings
@@ -124,7 +126,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         g = gs[0] if isinstance(argnums, int) else tuple(gs)
         g = _finish(g) if isinstance(argnums, int) else tuple(_finish(x) for x in g)
         value = _finish(out)
-        return (g, (value, aux)) if has_aux else (g, value)
+        return (g, (value, _finish_tree(aux))) if has_aux else (g, value)
     return wrapper
 
 
@@ -165,7 +167,7 @@ def vjp(func, *primals, has_aux=False):
         return tuple(_finish(g) for g in gs)
     value = out if not isinstance(out, tuple) else tuple(out)
     value = _finish(value) if not isinstance(value, tuple) else tuple(_finish(v) for v in value)
-    return (value, vjp_fn, aux) if has_aux else (value, vjp_fn)
+    return (value, vjp_fn, _finish_tree(aux)) if has_aux else (value, vjp_fn)
 
 
 def jvp(func, primals, tangents):
@@ -198,7 +200,13 @@ def _zeros_like(t):
 
 
 def jacrev(func, argnums=0):
-    """The Jacobian of `func` by reverse mode: shape ``output.shape + input.shape``."""
+    """The Jacobian of `func` by reverse mode (``torch.func.jacrev``): for one tensor output and an
+    int `argnums`, one tensor of shape ``output.shape + input.shape``.
+
+    `func` may return (nested) tuples or lists of tensors: the result keeps that structure, and
+    with a tuple `argnums` each output's entry becomes a tuple with one Jacobian per argument
+    (outer = outputs, inner = argnums), so ``jacrev(jacrev(f, (0, 1)), (0, 1))`` is the block
+    Hessian ``((H00, H01), (H10, H11))`` as in torch.func."""
     @functools.wraps(func)
     def wrapper(*args):
         nums = _as_tuple(argnums)
@@ -209,34 +217,75 @@ def jacrev(func, argnums=0):
                 for i in nums:
                     args[i] = _prepare(args[i])
                 out = func(*args)
-                flat = out.reshape(-1)
-                rows = {i: [] for i in nums}
-                for k in range(flat.shape[0]):
-                    gs = _grads([flat[k]], [args[i] for i in nums], [None])
-                    for i, g in zip(nums, gs):
-                        rows[i].append(g)
+                xs = [args[i] for i in nums]
+                outs = _tree_leaves(out)
+                for o in outs:
+                    if not isinstance(o, (Tensor, BatchedTensor)):
+                        raise RuntimeError(f"jacrev: expected f(*args) to return only tensors, got unsupported "
+                                           f"type {type(o)}")
+                rows = [_jacobian_rows(o, xs) for o in outs]
         finally:
             _depth[0] -= 1
-        from .registry import REGISTRY
-        stack = REGISTRY.ops["stack"].fn
-        jac = []
-        for i in nums:
-            x = args[i]
-            if rows[i]:
-                j = stack(rows[i], 0).reshape(tuple(out.shape) + tuple(x.shape))
-            else:
-                from .creation import zeros
-                j = zeros(tuple(out.shape) + tuple(x.shape), dtype=x.dtype)
-            jac.append(_finish(j))
-        return jac[0] if isinstance(argnums, int) else tuple(jac)
+        jacs = []
+        for o, rs in zip(outs, rows):
+            per_arg = tuple(_finish(_jacobian_block(r, o, x)) for r, x in zip(rs, xs))
+            jacs.append(per_arg[0] if isinstance(argnums, int) else per_arg)
+        return _tree_rebuild(out, iter(jacs))
     return wrapper
+
+
+def _jacobian_rows(out, xs):
+    """For each input in `xs`, the gradients of the elements of `out` (one row per element)."""
+    flat = out.reshape(-1)
+    rows = [[] for _ in xs]
+    for k in range(flat.shape[0]):
+        for r, g in zip(rows, _grads([flat[k]], xs, [None])):
+            r.append(g)
+    return rows
+
+
+def _jacobian_block(rows, out, x):
+    """The rows stacked into the Jacobian of `out` with respect to `x`: ``out.shape + x.shape``."""
+    shape = tuple(out.shape) + tuple(x.shape)
+    if not rows:   # an empty output
+        from .creation import zeros
+        return zeros(shape, dtype=x.dtype)
+    from .registry import REGISTRY
+    return REGISTRY.ops["stack"].fn(rows, 0).reshape(shape)
+
+
+def _tree_leaves(tree):
+    """The leaves of nested tuples / lists / dicts, in order (anything else is a leaf)."""
+    if isinstance(tree, (tuple, list)):
+        return [leaf for t in tree for leaf in _tree_leaves(t)]
+    if isinstance(tree, dict):
+        return [leaf for t in tree.values() for leaf in _tree_leaves(t)]
+    return [tree]
+
+
+def _tree_rebuild(tree, leaves):
+    """`tree`'s structure with its leaves replaced, in order, by the items of iterator `leaves`."""
+    if isinstance(tree, tuple):
+        vals = [_tree_rebuild(t, leaves) for t in tree]
+        return type(tree)(*vals) if hasattr(tree, "_fields") else tuple(vals)
+    if isinstance(tree, list):
+        return [_tree_rebuild(t, leaves) for t in tree]
+    if isinstance(tree, dict):
+        return {k: _tree_rebuild(t, leaves) for k, t in tree.items()}
+    return next(leaves)
+
+
+def _finish_tree(tree):
+    """`_finish` on every leaf of a (nested) structure, such as a function's aux output."""
+    return _tree_rebuild(tree, iter([_finish(t) for t in _tree_leaves(tree)]))
 
 
 jacobian = jacrev
 
 
 def hessian(func, argnums=0):
-    """Second derivatives of a scalar function: ``jacrev(jacrev(func))``."""
+    """Second derivatives of a scalar function: ``jacrev(jacrev(func))``. With a tuple `argnums`
+    it is the nested tuple of blocks ``H[i][j] = d2f / (dx_i dx_j)``, as in torch.func."""
     return jacrev(jacrev(func, argnums), argnums)
 
 
@@ -512,6 +561,27 @@ def _is_batched(v, level):
     return isinstance(v, BatchedTensor) and v.level == level
 
 
+def _rule_join(func, op, args, kwargs, level):
+    """`stack` / `cat` of a list of tensors: join the physical values one dim further in (joining
+    at logical dim d is joining at physical dim d + 1). Items not batched at this level are the
+    same for every example, so they are expanded along the batch first (a stride-0 view)."""
+    bound = _bind(op, args, kwargs)
+    items = list(bound["tensors"])
+    B = _batch_size(items, level)
+    if not items or B is None:
+        return None
+    r = _logical_ndim(items[0], level)
+    if op.name == "cat" and any(_logical_ndim(t, level) == 0 or tuple(t.shape) == (0,) for t in items):
+        return None   # 0-d items (an error) and 1-d empty ones (skipped by cat): the loop does both
+    phys = [t.value if _is_batched(t, level) else t.unsqueeze(0).expand((B,) + tuple(t.shape)) for t in items]
+    dim = bound.get("dim", 0)
+    return BatchedTensor(func(phys, _norm(dim, r + 1 if op.name == "stack" else r) + 1), level)
+
+
+# Rules for ops with no `batch` entry in the registry, by qualified name.
+_NAMED_RULES = {"stack": _rule_join, "cat": _rule_join}
+
+
 # View and conversion methods of Tensor: how each one reads on a batched tensor.
 def _shift(d, r):
     return _norm(d, r) + 1
@@ -626,7 +696,7 @@ def _batched_call(func, args, kwargs):
     op = getattr(func, "_jt_op", None)
     if op is not None and kwargs.get("out") is None:
         rule = {"elementwise": _rule_elementwise, "reduce": _rule_reduce, "matmul": _rule_matmul,
-                "linear": _rule_linear}.get(op.batch)
+                "linear": _rule_linear}.get(op.batch) or _NAMED_RULES.get(op.qualname)
         if rule is not None and not func.__name__.endswith("_"):
             r = rule(func, op, args, kwargs, level)
             if r is not None:
