@@ -715,3 +715,32 @@ def test_vmap_data_dependent_control_flow_and_item():
         jfunc.vmap(lambda a: a if a.sum() > 0 else -a)(jt.tensor(rnd((3, 4))))
     with pytest.raises(RuntimeError, match=r"\.item\(\)"):
         jfunc.vmap(lambda a: a.sum().item())(jt.tensor(rnd((3, 4))))
+
+
+# ---- per-example cross-entropy (the "cross_entropy" batching rule) ------------------------------------
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(reduction="sum"), dict(reduction="none"), dict(label_smoothing=0.2),
+                                    dict(ignore_index=2), dict(ignore_index=2, label_smoothing=0.1, reduction="sum")],
+                         ids=["mean", "sum", "none", "smoothing", "ignore", "ignore-smoothing-sum"])
+def test_vmap_cross_entropy_per_example(kwargs):
+    """One call on the batch (no loop warning), matching torch.func, NaN for an ignored 'mean' included."""
+    w, x = rnd((4, 5), 80), rnd((6, 5), 81)
+    y = np.array([0, 2, 3, 2, 1, 0])
+
+    def build(L):
+        def loss(w_, x_, y_):
+            return L.F.cross_entropy(L.F.linear(x_, w_), y_, **kwargs)
+        return L.func.vmap(L.func.grad_and_value(loss), in_dims=(None, 0, 0))
+    got, _ = both(jt_strict(build), w, x, y)
+    if kwargs.get("ignore_index") == 2 and kwargs.get("reduction", "mean") == "mean":
+        assert np.isnan(got[1].numpy()[1])
+    no_graph(got)
+
+
+def test_vmap_cross_entropy_shared_logits_and_fallbacks():
+    logits, ys = rnd((5,), 82), np.array([1, 4, 0])
+    both(jt_strict(lambda L: L.func.vmap(lambda y_: L.F.cross_entropy(L.tensor(logits), y_), in_dims=0)), ys)
+    # class weights and batched 2-d logits take the per-example loop: still torch's values
+    cw = np.array([0.5, 2.0, 1.0, 1.5, 1.0])
+    both(lambda L: L.func.vmap(lambda x_, y_: L.F.cross_entropy(x_, y_, weight=L.tensor(cw))), rnd((3, 5), 83), ys)
+    both(lambda L: L.func.vmap(lambda x_, y_: L.F.cross_entropy(x_, y_)), rnd((3, 2, 5), 84), np.array([[1, 4]] * 3))

@@ -19,7 +19,8 @@ One registered op.
   operands broadcast, so a leading batch dimension just rides along), `"reduce"` (`Dim`/`Dims`
   parameters shift past the batch dimension; `None` means every non-batch dimension),
   `"matmul"`, `"linear"` (a shared weight: the batch rides along as a leading dim of the input),
-  or `""` (no rule: vmap loops over the batch and warns once).
+  `"cross_entropy"` (per-example losses of (C,) logits in one call), or `""` (no rule: vmap loops
+  over the batch and warns once). The rules themselves are in python/jtensor/func.py.
 """
 mutable struct OpDef
     id::Int

@@ -557,6 +557,26 @@ def _rule_linear(func, op, args, kwargs, level):
     return y + b if b is not None else y
 
 
+def _rule_cross_entropy(func, op, args, kwargs, level):
+    """Per-example cross-entropy of (C,) logits against a class index: one call on the (B, C) batch
+    with reduction 'none', then each example's own reduction ('mean' of one counted target is its
+    loss; of an ignored one, 0/0 = NaN, as PyTorch). Class weights and other shapes: no rule."""
+    b = _bind(op, args, kwargs)
+    x, t = b["input"], b["target"]
+    parts = [v for v in (x, t) if isinstance(v, BatchedTensor)]
+    if (b.get("weight") is not None or any(v.level != level for v in parts)
+            or _logical_ndim(x, level) != 1 or _logical_ndim(t, level) != 0):
+        return None
+    B = parts[0].value.shape[0]
+    X = x.value if _is_batched(x, level) else x.unsqueeze(0).expand(B, x.shape[0])
+    T = t.value if _is_batched(t, level) else t.reshape(1).expand(B)
+    ignore = b.get("ignore_index", -100)
+    losses = func(X, T, None, ignore, b.get("label_smoothing", 0.0), "none")
+    if b.get("reduction", "mean") == "mean":
+        losses = losses / (T != ignore).to(losses.dtype)
+    return BatchedTensor(losses, level)
+
+
 def _is_batched(v, level):
     return isinstance(v, BatchedTensor) and v.level == level
 
@@ -696,7 +716,7 @@ def _batched_call(func, args, kwargs):
     op = getattr(func, "_jt_op", None)
     if op is not None and kwargs.get("out") is None:
         rule = {"elementwise": _rule_elementwise, "reduce": _rule_reduce, "matmul": _rule_matmul,
-                "linear": _rule_linear}.get(op.batch) or _NAMED_RULES.get(op.qualname)
+                "linear": _rule_linear, "cross_entropy": _rule_cross_entropy}.get(op.batch) or _NAMED_RULES.get(op.qualname)
         if rule is not None and not func.__name__.endswith("_"):
             r = rule(func, op, args, kwargs, level)
             if r is not None:

@@ -1360,6 +1360,7 @@ const _CE_PASS = "weight, ignore_index, label_smoothing, reduction"
 const _CE_DIM = "(0 if input.ndim == 1 else 1)"
 const _CE_A = "_cross_entropy_targets(target, input.shape, $_CE_PASS, input.dtype)"
 defop("_cross_entropy(input: Tensor, target: Tensor, $_CE_ARGS) -> Tensor", _cross_entropy; method = false,
+      batch = "cross_entropy",
       grad = ["input" => "_cross_entropy_backward(grad, input, target, $_CE_PASS)"],
       doc = "Cross-entropy of logits (N, C, ...) or (C,) against class indices, fused: -Σ_c a[c] log_softmax(input)[c] " *
             "with a = (1 - label_smoothing) w[t] onehot(t) + label_smoothing / C * w; ignore_index targets count for " *
