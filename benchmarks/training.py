@@ -124,9 +124,8 @@ def case_cnn(batch):
     return _training_case(EXAMPLE["make_cnn"], torch_cnn, (1, 8, 8), batch, 3e-3)
 
 
-# Per-example gradients. The loss of one example is written with one-hot targets and log_softmax,
-# which every library batches natively; F.cross_entropy with class indices would run jtensor's
-# _nll_loss once per example (no vmap batching rule yet), see --ce.
+# Per-example gradients. The loss of one example is written with one-hot targets and log_softmax;
+# --ce adds the same model through F.cross_entropy with class indices (batched by its own rule).
 
 def _per_example_case(hidden, batch, ce=False):
     rng = np.random.default_rng(0)
