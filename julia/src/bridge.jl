@@ -24,8 +24,26 @@ end
 @inline _w(buf::Ptr{Int64}, i::Int) = unsafe_load(buf, i)
 _f(w::Int64) = reinterpret(Float64, w)
 
+# `_read(T, buf, i)`: the argument of Julia type T at word `i` (its tag included), and the next index.
+@inline function _read(::Type{Strided{T,N}}, buf::Ptr{Int64}, i::Int) where {T,N}
+    ptr = Ptr{T}(UInt(_w(buf, i + 3)))
+    sz = ntuple(d -> Int(_w(buf, i + 3 + N - d + 1)), Val(N))      # Python order -> Julia order
+    st = ntuple(d -> Int(_w(buf, i + 3 + 2N - d + 1)), Val(N))
+    Strided{T,N}(ptr, sz, st, nothing), i + 4 + 2N
+end
+@inline _read(::Type{Int}, buf::Ptr{Int64}, i::Int) = Int(_w(buf, i + 1)), i + 2
+@inline _read(::Type{Float64}, buf::Ptr{Int64}, i::Int) = _f(_w(buf, i + 1)), i + 2
+@inline _read(::Type{Bool}, buf::Ptr{Int64}, i::Int) = _w(buf, i + 1) != 0, i + 2
+@inline _read(::Type{Nothing}, buf::Ptr{Int64}, i::Int) = nothing, i + 1
+@inline _read(::Type{ComplexF64}, buf::Ptr{Int64}, i::Int) = complex(_f(_w(buf, i + 1)), _f(_w(buf, i + 2))), i + 3
+@inline _read(::Type{String}, buf::Ptr{Int64}, i::Int) =
+    unsafe_string(Ptr{UInt8}(UInt(_w(buf, i + 1))), Int(_w(buf, i + 2))), i + 3
+@inline _read(::Type{DataType}, buf::Ptr{Int64}, i::Int) = dtype_of(_w(buf, i + 1)), i + 2
+@inline _read(::Type{NTuple{N,Int}}, buf::Ptr{Int64}, i::Int) where {N} =
+    ntuple(k -> Int(_w(buf, i + 1 + k)), Val(N)), i + 2 + N
+
 # Reading a tensor argument needs its type Strided{T,N}; building that type from run-time values
-# costs microseconds, so each (dtype, dims) pair gets a reader function once (see `_read` below).
+# costs microseconds, so each (dtype, dims) pair gets a reader function once (see `_read` above).
 const TENSOR_READERS = Dict{Tuple{Int64,Int},Any}()
 _reader(::Type{S}) where {S} = (buf::Ptr{Int64}, i::Int) -> _read(S, buf, i)
 _tensor_reader(code::Int64, nd::Int) = get!(() -> _reader(Strided{dtype_of(code),nd}), TENSOR_READERS, (code, nd))
@@ -36,22 +54,22 @@ function decode_arg(buf::Ptr{Int64}, i::Int)
     if tag == TAG_TENSOR
         return _tensor_reader(_w(buf, i + 1), Int(_w(buf, i + 2)))(buf, i)
     elseif tag == TAG_INT
-        return Int(_w(buf, i + 1)), i + 2
+        return _read(Int, buf, i)
     elseif tag == TAG_FLOAT
-        return _f(_w(buf, i + 1)), i + 2
+        return _read(Float64, buf, i)
     elseif tag == TAG_BOOL
-        return _w(buf, i + 1) != 0, i + 2
+        return _read(Bool, buf, i)
     elseif tag == TAG_NONE
-        return nothing, i + 1
-    elseif tag == TAG_INTLIST
+        return _read(Nothing, buf, i)
+    elseif tag == TAG_INTLIST   # a run-time length: built directly (NTuple{n,Int} would apply a type)
         n = Int(_w(buf, i + 1))
         return ntuple(k -> Int(_w(buf, i + 1 + k)), n), i + 2 + n
     elseif tag == TAG_COMPLEX
-        return complex(_f(_w(buf, i + 1)), _f(_w(buf, i + 2))), i + 3
+        return _read(ComplexF64, buf, i)
     elseif tag == TAG_STR
-        return unsafe_string(Ptr{UInt8}(UInt(_w(buf, i + 1))), Int(_w(buf, i + 2))), i + 3
+        return _read(String, buf, i)
     elseif tag == TAG_DTYPE
-        return dtype_of(_w(buf, i + 1)), i + 2
+        return _read(DataType, buf, i)
     elseif tag == TAG_TENSORLIST
         n = Int(_w(buf, i + 1))
         items = Any[]
@@ -278,23 +296,6 @@ function _layout!(opid::Int64, buf::Ptr{Int64}, nwords::Int)
     true
 end
 
-@inline function _read(::Type{Strided{T,N}}, buf::Ptr{Int64}, i::Int) where {T,N}
-    ptr = Ptr{T}(UInt(_w(buf, i + 3)))
-    sz = ntuple(d -> Int(_w(buf, i + 3 + N - d + 1)), Val(N))      # Python order -> Julia order
-    st = ntuple(d -> Int(_w(buf, i + 3 + 2N - d + 1)), Val(N))
-    Strided{T,N}(ptr, sz, st, nothing), i + 4 + 2N
-end
-@inline _read(::Type{Int}, buf::Ptr{Int64}, i::Int) = Int(_w(buf, i + 1)), i + 2
-@inline _read(::Type{Float64}, buf::Ptr{Int64}, i::Int) = _f(_w(buf, i + 1)), i + 2
-@inline _read(::Type{Bool}, buf::Ptr{Int64}, i::Int) = _w(buf, i + 1) != 0, i + 2
-@inline _read(::Type{Nothing}, buf::Ptr{Int64}, i::Int) = nothing, i + 1
-@inline _read(::Type{ComplexF64}, buf::Ptr{Int64}, i::Int) = complex(_f(_w(buf, i + 1)), _f(_w(buf, i + 2))), i + 3
-@inline _read(::Type{String}, buf::Ptr{Int64}, i::Int) =
-    unsafe_string(Ptr{UInt8}(UInt(_w(buf, i + 1))), Int(_w(buf, i + 2))), i + 3
-@inline _read(::Type{DataType}, buf::Ptr{Int64}, i::Int) = dtype_of(_w(buf, i + 1)), i + 2
-@inline _read(::Type{NTuple{N,Int}}, buf::Ptr{Int64}, i::Int) where {N} =
-    ntuple(k -> Int(_w(buf, i + 1 + k)), Val(N)), i + 2 + N
-
 @inline _readargs(::Type{Tuple{}}, buf::Ptr{Int64}, i::Int) = (), i
 @inline function _readargs(::Type{A}, buf::Ptr{Int64}, i::Int) where {A<:Tuple}
     v, i = _read(fieldtype(A, 1), buf, i)
@@ -505,7 +506,6 @@ function jt_registry()::Ptr{UInt8}
     end
     pointer(REGISTRY_TEXT[])
 end
-
 
 "Addresses of the entry points, created at load time (cfunction pointers cannot be precompiled)."
 const ENTRY = Dict{String,Ptr{Cvoid}}()

@@ -524,7 +524,8 @@ def record_inplace(op, params, target, run):
         old.requires_grad = True
         old.grad_fn = target.grad_fn
         old._out_index = getattr(target, "_out_index", 0)
-    names = dict(op.grad)
+    info = _grad_info(op)
+    names = info.names
     first = op.params[0].name
     formula_uses_input = any(first in src for src in names.values())
     snapshot = target.clone() if formula_uses_input else None
@@ -550,8 +551,7 @@ def record_inplace(op, params, target, run):
         return target
     node = OpNode(op, inputs, env, [("result", 0)])
     # saved after the write: a later in-place change of the result (read by e.g. exp_'s formula) raises
-    used = _formula_names(op)
-    node.save([v for k, v in env.items() if hasattr(v, "_version") and k in used])
+    node.save([v for k, v in env.items() if hasattr(v, "_version") and k in info.used])
     if target.dtype.kind in "fc":
         _set_output(target, node, 0)
     return target

@@ -140,6 +140,38 @@ static PyObject *fp_drain(PyObject *self, PyObject *unused) {
     return PyBool_FromLong(drain_pending());
 }
 
+/* A fresh Tensor over `base` (a 1-d NumPy array whose data is at `addr`): offset 0, version 0.
+   Steals the references to base, shape and strides; borrows dtype. */
+static PyObject *new_tensor(PyObject *base, int64_t addr, PyObject *shape, PyObject *strides, PyObject *dtype) {
+    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
+    PyObject *ver = PyList_New(1);
+    if (!t || !ver) {
+        Py_XDECREF(t); Py_XDECREF(ver); Py_DECREF(base); Py_DECREF(shape); Py_DECREF(strides);
+        return NULL;
+    }
+    PyList_SET_ITEM(ver, 0, PyLong_FromLong(0));
+    Py_INCREF(dtype);
+    SLOT(t, off_base) = base;
+    SLOT(t, off_baddr) = PyLong_FromLongLong(addr);
+    SLOT(t, off_offset) = PyLong_FromLong(0);
+    SLOT(t, off_shape) = shape;
+    SLOT(t, off_strides) = strides;
+    SLOT(t, off_dtype) = dtype;
+    SLOT(t, off_version) = ver;
+    return t;
+}
+
+/* The words of tensor `a` (dtype `code`, `nd` dims) at w[k]: tag, dtype, ndim, address, shape,
+   strides (julia/src/bridge.jl decode_arg); returns the next index. */
+static int put_tensor(int64_t *w, int k, PyObject *a, int code, int nd) {
+    PyObject *shape = SLOT(a, off_shape), *st = SLOT(a, off_strides);
+    int64_t off = PyLong_AsLongLong(SLOT(a, off_offset)), baddr = PyLong_AsLongLong(SLOT(a, off_baddr));
+    w[k++] = TAG_TENSOR; w[k++] = code; w[k++] = nd; w[k++] = baddr + off * itemsizes[code];
+    for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
+    for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(st, d));
+    return k;
+}
+
 /* map(opid, args tuple, extras tuple[, ungraded]) -> Tensor, or None when the Python driver must
    handle it. `ungraded` true: inputs that require grad are fine (autograd.record is computing the
    value and attaches the graph itself). */
@@ -212,12 +244,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     for (Py_ssize_t i = 0; i < na + ne; i++) {
         PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
         if (Py_TYPE(a) == tensor_type) {
-            int64_t off = PyLong_AsLongLong(SLOT(a, off_offset));
-            int64_t baddr = PyLong_AsLongLong(SLOT(a, off_baddr));
-            w[k++] = TAG_TENSOR; w[k++] = code; w[k++] = nd; w[k++] = baddr + off * itemsizes[code];
-            for (int d = 0; d < nd; d++) w[k++] = dims[d];
-            PyObject *st = SLOT(a, off_strides);
-            for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(st, d));
+            k = put_tensor(w, k, a, code, nd);
         } else if (PyBool_Check(a)) {
             w[k++] = TAG_BOOL; w[k++] = a == Py_True;
         } else if (PyLong_CheckExact(a)) {
@@ -243,23 +270,11 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         last_status = status;
         return PyLong_FromLongLong(status);  /* Python raises the Julia error */
     }
-    /* build the Tensor */
-    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
-    if (!t) { Py_DECREF(base); return NULL; }
     PyObject *cs = PyTuple_New(nd);
+    if (!cs) { Py_DECREF(base); return NULL; }
     for (int d = 0; d < nd; d++) PyTuple_SET_ITEM(cs, d, PyLong_FromLongLong(cstr[d]));
-    PyObject *ver = PyList_New(1);
-    PyList_SET_ITEM(ver, 0, PyLong_FromLong(0));
-    SLOT(t, off_base) = base;
-    SLOT(t, off_baddr) = PyLong_FromLongLong(raddr);
-    SLOT(t, off_offset) = PyLong_FromLong(0);
     Py_INCREF(shape);
-    SLOT(t, off_shape) = shape;
-    SLOT(t, off_strides) = cs;
-    Py_INCREF(rdtype);
-    SLOT(t, off_dtype) = rdtype;
-    SLOT(t, off_version) = ver;
-    return t;
+    return new_tensor(base, raddr, shape, cs, rdtype);
 
 fallback:
     Py_XDECREF(key);
@@ -361,20 +376,7 @@ static PyObject *result_tensor(int i) {
         else if (!base) Py_DECREF(owner);
     }
     if (!base) { Py_DECREF(shape); Py_DECREF(cs); return NULL; }
-    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
-    PyObject *ver = PyList_New(1);
-    if (!t || !ver) { Py_XDECREF(t); Py_XDECREF(ver); Py_DECREF(base); Py_DECREF(shape); Py_DECREF(cs); return NULL; }
-    PyList_SET_ITEM(ver, 0, PyLong_FromLong(0));
-    PyObject *dt = PyList_GET_ITEM(dtypes, code);
-    Py_INCREF(dt);
-    SLOT(t, off_base) = base;
-    SLOT(t, off_baddr) = PyLong_FromLongLong(ptr);
-    SLOT(t, off_offset) = PyLong_FromLong(0);
-    SLOT(t, off_shape) = shape;
-    SLOT(t, off_strides) = cs;
-    SLOT(t, off_dtype) = dt;
-    SLOT(t, off_version) = ver;
-    return t;
+    return new_tensor(base, ptr, shape, cs, PyList_GET_ITEM(dtypes, code));
 }
 
 /* call(opid, kinds tuple, args tuple, ungraded) -> Tensor | int status | None.
@@ -400,14 +402,10 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
                 continue;
             }
             if (!is_tensor(a) || (!ungraded && requires_grad(a))) Py_RETURN_NONE;
-            PyObject *shape = SLOT(a, off_shape), *st = SLOT(a, off_strides);
-            int nd = (int)PyTuple_GET_SIZE(shape);
+            int nd = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
             int code = dtype_code(SLOT(a, off_dtype));
             if (nd > MAX_DIMS || code < 0) Py_RETURN_NONE;
-            int64_t off = PyLong_AsLongLong(SLOT(a, off_offset)), baddr = PyLong_AsLongLong(SLOT(a, off_baddr));
-            w[k++] = TAG_TENSOR; w[k++] = code; w[k++] = nd; w[k++] = baddr + off * itemsizes[code];
-            for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
-            for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(st, d));
+            k = put_tensor(w, k, a, code, nd);
         } else if (kind == PK_INT && PyLong_Check(a)) {
             int overflow = 0;
             long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
