@@ -17,7 +17,7 @@ from opinfo import A, Sample, check_sample, to_jt, to_np
 UNARY = ["exp", "log1p", "sqrt", "sin", "tanh", "sigmoid", "neg", "abs", "square", "sign", "floor", "round",
          "isnan", "logical_not", "bitwise_not"]
 BINARY = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum", "atan2",
-          "logical_xor", "bitwise_and", "bitwise_or"]
+          "logical_xor", "bitwise_and", "bitwise_or", "_relu_backward"]
 COMPARE = ["eq", "ne", "lt", "le", "gt", "ge"]
 REDUCE_DIMS = ["sum", "mean", "prod", "amax", "amin", "var", "std", "norm", "all", "any", "logsumexp"]
 REDUCE_DIM = ["argmax", "argmin", "cumsum", "max", "sort"]

@@ -1,7 +1,7 @@
 """jt.nn.functional against torch.nn.functional: forward values and gradients on the same inputs
 over tables of argument combinations (float32 with a tolerance, float64 tight), finite-difference
-gradcheck of every differentiable kernel, second derivatives, running statistics, dropout
-statistics, errors."""
+gradcheck of every differentiable kernel, second derivatives, property tests of linear, running
+statistics, dropout statistics, errors."""
 import itertools
 import warnings
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from hypothesis import given, settings, strategies as st
 
 import jtensor as jt
 import jtensor.nn.functional as F
@@ -610,3 +611,22 @@ def test_conv2d_double_backward_matches_torch():
         outs.append((jt.autograd.grad if lib is jt else torch.autograd.grad)((gw * lib.tensor(v0)).sum(), [x, w]))
     for a, b in zip(*outs):
         close(a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(lead=st.lists(st.integers(0, 3), max_size=2), n_in=st.integers(1, 5), n_out=st.integers(0, 4),
+       transposed=st.booleans(), step=st.integers(1, 2), bias=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2 ** 16))
+def test_linear_property(lead, n_in, n_out, transposed, step, bias, dtype, seed):
+    """F.linear (one fused Julia op reading its operands in place) against PyTorch over random
+    leading shapes, empty sizes, transposed and strided weights, with and without bias."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(tuple(lead) + (n_in * step,)).astype(dtype)[..., ::step]
+    w = rng.standard_normal((n_in, n_out) if transposed else (n_out, n_in)).astype(dtype)
+    b = rng.standard_normal((n_out,)).astype(dtype) if bias else None
+    jw, tw = jt.tensor(w), torch.tensor(w)
+    if transposed:
+        jw, tw = jw.T, tw.T
+    got = F.linear(jt.tensor(x), jw, None if b is None else jt.tensor(b))
+    exp = TF.linear(torch.tensor(np.ascontiguousarray(x)), tw, None if b is None else torch.tensor(b))
+    close(got, exp, dtype)

@@ -1513,6 +1513,7 @@ end
 "y[:, j] += b for every column j (y is the fresh product, b a vector of its length)."
 function _add_bias!(y::Array{T}, b::AbstractVector{T}) where {T}
     n = size(y, 1)
+    n == 0 && return y   # no output features: nothing to add (and no column step)
     @inbounds for j in 0:n:length(y) - 1, i in 1:n
         y[j + i] += b[i]
     end
