@@ -393,10 +393,10 @@ end
                 GC.@preserve hb B.jt_release(pointer(hb), 1); v)
     x = [1.0, 2.0, 3.0, 4.0]
     vec_words(a, n, s) = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, p(a), n, s, B.TAG_NONE, B.TAG_BOOL, 0, B.TAG_NONE]
-    empty!(B.FN_PLANS)
+    B.clear_fn_plans!()
     @test GC.@preserve x call(vec_words(x, 4, 1)) == 0 && result() == 10.0
     @test length(B.FN_PLANS) == 1
-    plan = first(values(B.FN_PLANS))
+    plan = B.FN_PLAN_LIST[first(values(B.FN_PLANS))]
     @test plan isa B.FnPlan{<:Any,Tuple{Strided{Float64,1},Nothing,Bool,Nothing}}
     # the same layout with other sizes, strides and addresses reuses the plan
     @test GC.@preserve x call(vec_words(x, 2, 2)) == 0 && result() == 4.0
