@@ -18,7 +18,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-JULIA_ITEMS = ("Project.toml", "src", "test")
+JULIA_ITEMS = ("Project.toml", "src", "test", "sysimage")
 
 
 def julia_files():

@@ -3,6 +3,15 @@
 ``import jtensor as jt`` starts Julia inside this process (once), reads the op registry, and
 publishes every op as ``jt.<name>``, ``jt.ops.<name>`` and Tensor methods/operators.
 """
+import sys as _sys
+
+if _sys.argv[:1] == ["-m"] and "jtensor.sysimage" in getattr(_sys, "orig_argv", ()):
+    # `python -m jtensor.sysimage` is importing this package to reach its module: that command
+    # manages Julia's system image and must not start Julia (nor need a working one).
+    # (While `-m` imports the package, sys.argv[0] is "-m"; it is the module's path afterwards.)
+    from .sysimage import main as _main
+    raise SystemExit(_main(_sys.argv[1:]))
+
 from . import bridge as _bridge
 
 _bridge.start()

@@ -31,7 +31,8 @@ class JuliaInstall:
     libunwind_fix: str  # a libunwind to load first, or "" when none is needed
 
 
-def _data_home():
+def data_home():
+    """The per-user jtensor data folder (JTENSOR_HOME, else $XDG_DATA_HOME/jtensor)."""
     return os.environ.get("JTENSOR_HOME") or os.path.join(
         os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "jtensor")
 
@@ -96,7 +97,7 @@ def locate():
         raise JuliaNotFound(f"{binary} is Julia 1.{m.group(1)}; {INSTALL_HINT}")
     fix = ""
     if _needs_libunwind_fix(libjulia):
-        fix = os.path.join(_data_home(), "libunwind", "libunwind.so.8")
+        fix = os.path.join(data_home(), "libunwind", "libunwind.so.8")
         if not os.path.exists(fix) and _throw_works(binary):
             fix = ""
         elif not os.path.exists(fix):

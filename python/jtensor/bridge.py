@@ -14,11 +14,12 @@ import json
 import os
 import signal
 import struct
+import sys
 import threading
 
 import numpy as np
 
-from . import _locate
+from . import _imagestore, _locate
 from .errors import from_julia
 
 TAG_NONE, TAG_TENSOR, TAG_INT, TAG_FLOAT, TAG_BOOL, TAG_INTLIST, TAG_COMPLEX, TAG_STR, TAG_DTYPE, TAG_TENSORLIST = range(10)
@@ -43,6 +44,7 @@ _resmv = memoryview(_res).cast("B").cast("q")
 _pending = []          # Julia handles whose Python owners died; released on the Julia thread
 _lock = threading.Lock()
 install = None
+image_choice = None    # the _imagestore.Choice Julia was started with
 _entries = {}
 
 
@@ -84,9 +86,20 @@ def start():
         on_main = threading.current_thread() is threading.main_thread()
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
         old_int = signal.getsignal(signal.SIGINT) if on_main else None
+        image = _imagestore.choose(install, JULIA_DIR)
+        if image.note:
+            sys.stderr.write(image.note + "\n")
+        trace = os.environ.get("JTENSOR_TRACE_COMPILE")
+        if trace:
+            # Record every method Julia compiles: how `jtensor.sysimage` learns what to precompile.
+            # The package is then loaded from source, not from (or into) Julia's .ji cache: the
+            # image build runs several such processes at once, and none needs the cache again.
+            _parse_julia_options(lib, [f"--trace-compile={trace}", "--compiled-modules=no"])
         init = getattr(lib, "jl_init_with_image__threading", None) or getattr(lib, "jl_init_with_image")
         init.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-        init(install.bindir.encode(), install.sysimage.encode())
+        init(install.bindir.encode(), image.path.encode())
+        global image_choice
+        image_choice = image
         # jl_init blocks SIGINT & co. and takes over Ctrl-C: give both back to Python.
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         if on_main and old_int is not None:
@@ -101,6 +114,16 @@ def start():
         _load_package()
         import atexit
         atexit.register(_shutdown)
+
+
+def _parse_julia_options(lib, options):
+    """Set Julia command-line options (before jl_init) through libjulia's own parser."""
+    argv = [b"julia"] + [o.encode() for o in options]
+    arr = (ctypes.c_char_p * (len(argv) + 1))(*argv, None)
+    argc = ctypes.c_int(len(argv))
+    argvp = ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+    lib.jl_parse_opts(ctypes.byref(argc), ctypes.byref(argvp))
+    _parse_julia_options.keep = (arr, argv)   # jl_options keeps pointers into these strings
 
 
 def _eval_text(code):

@@ -1,0 +1,134 @@
+"""Where JTensor's system images live, what makes one current, and which image `import jtensor` loads.
+
+A system image holds the JTensor package and the native code of the specializations a traced
+workload compiled (see `jtensor.sysimage`, which builds them). An image is only valid for the
+Julia that built it, the CPU it was compiled for (`-C native`) and the exact JTensor sources it
+holds, so its file name carries two hashes:
+
+    <data home>/sysimage/JTensor-<env>-<src>.so
+
+- `env`: the Julia build (libjulia and stock image, by path, size and time), the CPU (model and
+  flags from /proc/cpuinfo) and `FORMAT`, bumped whenever the build recipe changes. Loading an
+  image built for another CPU would abort the process, so this part is never guessed.
+- `src`: JTensor's Project.toml and every file under julia/src.
+
+An image appears under its final name only once it is complete and has loaded in a test run
+(`os.replace` of a finished file), so a file with the right name is never half-written.
+Nothing here starts Julia; choosing costs about a millisecond (hashing ~0.5 MB of sources).
+"""
+import hashlib
+import os
+
+from ._locate import data_home
+
+FORMAT = 1   # bump when the image recipe (build.jl, linking, what is traced) changes incompatibly
+OFF_VALUES = ("0", "no", "off", "false")
+
+
+def image_dir():
+    return os.path.join(data_home(), "sysimage")
+
+
+def _cpu_identity():
+    """Model name and feature flags of the first CPU: what `-C native` code depends on."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read(16384)
+    except OSError:
+        return "unknown-cpu"
+    first = text.split("\n\n", 1)[0]
+    keep = [ln for ln in first.splitlines() if ln.split(":")[0].strip() in ("vendor_id", "model name", "flags")]
+    return "\n".join(keep)
+
+
+def _file_stamp(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path}:missing"
+    return f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def env_hash(install):
+    """Hash of what an image's machine code depends on besides JTensor's sources."""
+    h = hashlib.sha256()
+    for part in (f"format={FORMAT}", _file_stamp(install.libjulia), _file_stamp(install.sysimage), _cpu_identity()):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def source_files(julia_dir):
+    """JTensor's source files that an image embeds, as sorted paths relative to `julia_dir`."""
+    out = ["Project.toml"]
+    src = os.path.join(julia_dir, "src")
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, julia_dir)
+        out.extend(os.path.join(rel, f) for f in sorted(filenames) if f.endswith(".jl"))
+    return out
+
+
+def source_hash(julia_dir):
+    h = hashlib.sha256()
+    for rel in source_files(julia_dir):
+        h.update(rel.encode())
+        h.update(b"\0")
+        try:
+            with open(os.path.join(julia_dir, rel), "rb") as f:
+                h.update(f.read())
+        except OSError:
+            h.update(b"<unreadable>")
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def image_path(install, julia_dir):
+    """Where the image for this Julia, CPU and these sources lives (whether or not it exists)."""
+    return os.path.join(image_dir(), f"JTensor-{env_hash(install)}-{source_hash(julia_dir)}.so")
+
+
+def images_for_env(install):
+    """Complete images built for this Julia and CPU, whatever sources they hold."""
+    prefix = f"JTensor-{env_hash(install)}-"
+    try:
+        names = os.listdir(image_dir())
+    except OSError:
+        return []
+    return sorted(os.path.join(image_dir(), n) for n in names if n.startswith(prefix) and n.endswith(".so"))
+
+
+class Choice:
+    """The image `import jtensor` loads, and why (`reason`, one line for `--status`).
+
+    `note` is a line to tell the user at import (only when an image exists but does not match
+    the sources, so the package loads without it); None otherwise.
+    """
+
+    def __init__(self, path, custom, reason, note=None):
+        self.path, self.custom, self.reason, self.note = path, custom, reason, note
+
+    def __repr__(self):
+        return f"Choice({self.path!r}, custom={self.custom}, reason={self.reason!r})"
+
+
+def choose(install, julia_dir):
+    """Pick the system image to start Julia with (see the module docstring)."""
+    setting = os.environ.get("JTENSOR_SYSIMAGE", "").strip()
+    if setting.lower() in OFF_VALUES:
+        return Choice(install.sysimage, False, "JTENSOR_SYSIMAGE=0 turns the JTensor image off")
+    if setting and setting.lower() not in ("1", "yes", "on", "true", "auto"):
+        if not os.path.isfile(setting):
+            raise FileNotFoundError(f"JTENSOR_SYSIMAGE={setting!r} is neither 0 nor an image file")
+        return Choice(setting, True, f"JTENSOR_SYSIMAGE names this image")
+    want = image_path(install, julia_dir)
+    if os.path.isfile(want):
+        return Choice(want, True, "the image matches this Julia, this CPU and JTensor's sources")
+    if images_for_env(install):
+        return Choice(install.sysimage, False,
+                      "JTensor's Julia sources changed since the image was built",
+                      note="jtensor: JTensor's Julia sources changed since its system image was built, so "
+                           "the package loads without it and first calls compile; rebuild it with "
+                           "`python -m jtensor.sysimage`")
+    return Choice(install.sysimage, False,
+                  "no JTensor image has been built for this Julia and CPU (`python -m jtensor.sysimage` builds one)")
