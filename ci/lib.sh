@@ -166,3 +166,14 @@ PYEOF
   "$VPY" -m pip install -q --no-deps --force-reinstall "${iso[@]}" "$root" ||
     jt_die "could not build and install jtensor from $root"
 }
+
+# Build JTensor's system image for the installed jtensor unless a current one exists (python -m
+# jtensor.sysimage; minutes the first time, nothing after). A failed build leaves jtensor working
+# with slower first calls, so this warns instead of stopping; JT_SYSIMAGE_OK says which happened.
+jt_sysimage() {
+  JT_SYSIMAGE_OK=1
+  (cd / && JTENSOR_JULIA="$JULIA" "$VPY" -m jtensor.sysimage) || {
+    JT_SYSIMAGE_OK=0
+    jt_log "warning: the JTensor system image was not built (see above); jtensor runs without it, compiling on first use"
+  }
+}

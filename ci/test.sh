@@ -5,8 +5,9 @@
 #   3. jtensor itself, built and installed (not editable) into a virtual environment, .venv, that
 #      sees that Python's packages (or into the virtual environment python3 runs in, if any): the
 #      tests exercise the installed package, Julia sources and C fast path included;
-#   4. the Julia tests (julia/test/runtests.jl) and the Python tests (pytest tests), both run even
-#      when the other fails.
+#   4. JTensor's system image (python -m jtensor.sysimage), built unless a current one exists;
+#   5. the Julia tests (julia/test/runtests.jl) and the Python tests (pytest tests, on that image),
+#      both run even when the other fails.
 # Exits non-zero when any step or test fails. See jt_python_env in ci/lib.sh for the details.
 set -euo pipefail
 
@@ -27,6 +28,13 @@ lost=$(cd python/jtensor && find . -name '*.py' -not -path './_native/*' | while
   [ -f "$PKG/$f" ] || echo "$f"; done)
 [ -z "$lost" ] || jt_die "modules missing from the installed package (check pyproject.toml):" $lost
 [ -f "$PKG/julia/src/JTensor.jl" ] || jt_die "the Julia sources are missing from the installed package"
+
+echo "== JTensor system image"
+t0=$SECONDS
+jt_sysimage
+echo "system image: $((SECONDS - t0)) s"
+# tests/test_sysimage.py then checks that the suite really runs on the image
+[ "$JT_SYSIMAGE_OK" = 1 ] && export JTENSOR_EXPECT_SYSIMAGE=1
 
 echo "== Julia tests ($("$JULIA" --version))"
 t0=$SECONDS
