@@ -19,6 +19,7 @@ const PKG_DIR = ARGS[1]
 const STATEMENTS = ARGS[2]
 pushfirst!(LOAD_PATH, PKG_DIR)
 using JTensor
+JTensor.cache_registry_text!()   # Python reads it at every start-up
 
 # Names the traced statements use: Base, Core and the standard libraries JTensor loads, by name.
 module Replay

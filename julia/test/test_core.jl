@@ -466,4 +466,15 @@ end
     @test isempty(amb)
 end
 
+@testset "registry JSON kept by the image build" begin
+    B = JTensor
+    text() = unsafe_string(B.jt_registry())
+    B.cache_registry_text!()
+    cached = B.REGISTRY_TEXT_CACHE[][2]
+    @test text() == unsafe_string(pointer(cached))          # served from the cache
+    defop("_test_core_registry_probe(x: Tensor) -> Tensor", x -> x; method = false)
+    @test occursin("_test_core_registry_probe", text())    # a new definition is seen at once
+    @test !occursin("_test_core_registry_probe", unsafe_string(pointer(cached)))
+end
+
 end # "core"
