@@ -206,6 +206,33 @@ def creation_defaults(c):
     c.run(jt.manual_seed, 0)
 
 
+def tensor_basics(c, dtype=jt.float32):
+    """What programs do around ops, on float32 matrices: indexing (ints, slices, index and mask
+    tensors), comparisons with Python numbers, conversions, views, printing."""
+    x = sample(dtype, 2)
+    for other in DTYPES:
+        c.run(x.to, other)
+    for cmp in ("__gt__", "__lt__", "__ge__", "__le__", "__eq__", "__ne__"):
+        for v in (0.5, 0):
+            c.run(getattr(x, cmp), v)
+    idx = jt.tensor([0, 2])
+    for key in (0, (1, 2), slice(1, 3), (slice(None), 1), idx, (idx, idx), x > 0, (Ellipsis, None), -1):
+        c.run(lambda: x[key])
+        c.run(x.__setitem__, key, 1)
+    c.run(lambda: x[x > 0].sum().item())
+    c.run(lambda: float(x.sum()))
+    c.run(lambda: x.view(16).reshape(2, 8).permute(1, 0).contiguous())
+    c.run(lambda: x.unsqueeze(0).squeeze(0).flatten().expand(2, 16).clone())
+    c.run(lambda: jt.cat([x, x], dim=1))
+    c.run(lambda: jt.stack([x, x]))
+    c.run(lambda: x.chunk(2) + x.split(2))
+    c.run(lambda: jt.linalg.norm(x))
+    c.run(lambda: F.linear(x, x))
+    c.run(repr, x)
+    c.run(x.tolist)
+    c.run(np.from_dlpack, x)
+
+
 def creation_and_tensor(c):
     """Creation functions, conversions, indexing, printing and DLPack, as programs use them."""
     for dtype in DTYPES + (jt.int32, jt.uint8, jt.int8, jt.int16, jt.float16, jt.complex64, jt.complex128):
@@ -228,18 +255,7 @@ def creation_and_tensor(c):
         c.run(np.from_dlpack, t)
         c.run(jt.from_dlpack, t)
     for dtype in DTYPES:
-        x = sample(dtype, 2)
-        idx = jt.tensor([0, 2])
-        for key in (0, (1, 2), slice(1, 3), (slice(None), 1), idx, (idx, idx), x > 0, (Ellipsis, None), -1):
-            c.run(lambda: x[key])
-            c.run(x.__setitem__, key, 1)
-        c.run(lambda: x[x > 0].sum().item())
-        c.run(lambda: float(x.sum()))
-        c.run(lambda: x.view(16).reshape(2, 8).permute(1, 0).contiguous())
-        c.run(lambda: x.unsqueeze(0).squeeze(0).flatten().expand(2, 16).clone())
-        c.run(lambda: jt.cat([x, x], dim=1))
-        c.run(lambda: jt.stack([x, x]))
-        c.run(lambda: x.chunk(2) + x.split(2))
+        tensor_basics(c, dtype)
     c.run(jt.tensor, [[1, 2], [3, 4]])
     c.run(jt.tensor, [1.5, 2.5])
     c.run(jt.tensor, [True, False])
@@ -336,7 +352,8 @@ def training_loops(c):
 # The parts in order of importance: the image builder keeps a budget of the traced methods, in the
 # order they were first compiled, so what programs meet first comes first. Each part is split by op
 # across shards ("per op") or run whole by one shard.
-PARTS = ((creation_defaults, "whole"), (training_loops, "whole"), (nn_layers_float32, "whole"),
+PARTS = ((creation_defaults, "whole"), (tensor_basics, "whole"), (training_loops, "whole"),
+         (nn_layers_float32, "whole"),
          (every_op_float32_matrix, "per op"), (with_autograd, "per op"),
          (every_op_float32_variants, "per op"), (nn_layers_float64, "whole"),
          (every_op_float32_other_ranks, "per op"), (creation_and_tensor, "whole"),
