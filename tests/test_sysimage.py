@@ -149,29 +149,37 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(home, monkeypatch):
     assert [n for n in os.listdir(folder) if not n.startswith(".build.lock")] == []
 
 
-def test_two_builds_at_once_wait_for_each_other(home):
+def test_two_builds_at_once_wait_for_each_other(home, tmp_path):
     """A second build waits for the lock (saying so) instead of writing the same files."""
     folder = _imagestore.image_dir()
+    release = tmp_path / "release"
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sys, time
+        import os, time
         from jtensor.sysimage import _build_lock
         with _build_lock({folder!r}):
             print("locked", flush=True)
-            time.sleep(3)
+            deadline = time.monotonic() + 300
+            while not os.path.exists({str(release)!r}) and time.monotonic() < deadline:
+                time.sleep(0.05)
     """)], stdout=subprocess.PIPE, text=True, cwd="/")
+    waiter = None
     try:
         assert holder.stdout.readline().strip() == "locked"
-        code, out = run_python(f"""
-            import time
+        waiter = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
             from jtensor.sysimage import _build_lock
-            t0 = time.monotonic()
             with _build_lock({folder!r}):
-                print("waited", round(time.monotonic() - t0, 1))
-        """)
-        assert code == 0 and "another build is running" in out and "waited" in out, out
-        assert float(out.split("waited")[1]) >= 1.0
+                print("got the lock", flush=True)
+        """)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd="/")
+        first = waiter.stdout.readline()
+        assert "another build is running (pid" in first, first
+        release.write_text("")                      # the first build ends ...
+        rest = waiter.communicate(timeout=120)[0]   # ... and only then does the second go on
+        assert waiter.returncode == 0 and "got the lock" in rest, rest
     finally:
+        release.write_text("")
         holder.wait(timeout=60)
+        if waiter is not None and waiter.poll() is None:
+            waiter.kill()
 
 
 def test_interrupted_build_installs_nothing(home):
