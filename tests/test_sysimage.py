@@ -78,6 +78,18 @@ def test_a_stale_image_is_not_loaded(home, install, tmp_path):
     assert choice.note and "\n" not in choice.note and "python -m jtensor.sysimage" in choice.note
 
 
+def test_a_damaged_image_is_not_loaded(home, install):
+    """An image whose size is not the one its build recorded is skipped, with a note."""
+    want = _fake_image(_imagestore.image_path(install, bridge.JULIA_DIR))
+    with open(want[:-3] + ".json", "w") as f:
+        f.write('{"size": %d}' % (os.path.getsize(want) + 1))
+    choice = _imagestore.choose(install, bridge.JULIA_DIR)
+    assert not choice.custom and "damaged" in choice.note
+    with open(want[:-3] + ".json", "w") as f:
+        f.write('{"size": %d}' % os.path.getsize(want))
+    assert _imagestore.choose(install, bridge.JULIA_DIR).custom
+
+
 def test_source_hash_follows_every_source_file(tmp_path):
     (tmp_path / "src" / "ops").mkdir(parents=True)
     (tmp_path / "Project.toml").write_text("x")

@@ -17,6 +17,7 @@ An image appears under its final name only once it is complete and has loaded in
 Nothing here starts Julia; choosing costs about a millisecond (hashing ~0.5 MB of sources).
 """
 import hashlib
+import json
 import os
 
 from ._locate import data_home
@@ -98,6 +99,17 @@ def images_for_env(install):
     return sorted(os.path.join(image_dir(), n) for n in names if n.startswith(prefix) and n.endswith(".so"))
 
 
+def _intact(path):
+    """False when the build's record (the .json beside the image) gives another size than the file
+    has: Julia aborts the whole process on a damaged image, so such a file is never loaded."""
+    try:
+        with open(path[:-3] + ".json") as f:
+            recorded = json.load(f).get("size")
+    except (OSError, ValueError):
+        return True   # no record to compare with (images named by hand through JTENSOR_SYSIMAGE)
+    return recorded is None or recorded == os.path.getsize(path)
+
+
 class Choice:
     """The image `import jtensor` loads, and why (`reason`, one line for `--status`).
 
@@ -123,6 +135,11 @@ def choose(install, julia_dir):
         return Choice(setting, True, f"JTENSOR_SYSIMAGE names this image")
     want = image_path(install, julia_dir)
     if os.path.isfile(want):
+        if not _intact(want):
+            return Choice(install.sysimage, False, "the image's size differs from what its build recorded",
+                          note=f"jtensor: the system image {want} looks damaged (its size changed since it was "
+                               f"built), so the package loads without it; rebuild it with "
+                               f"`python -m jtensor.sysimage --force`")
         return Choice(want, True, "the image matches this Julia, this CPU and JTensor's sources")
     if images_for_env(install):
         return Choice(install.sysimage, False,
