@@ -143,21 +143,23 @@ class _Step:
         return False
 
 
-def _run(cmd, log_path, env=None, cwd=None):
-    """Run a command with its output in `log_path`; raise BuildError with the log's tail on failure."""
+def _run(what, commands, log_path):
+    """Run `commands`, each (argv, env, cwd), side by side with their output in `log_path`; on
+    failure raise BuildError saying `what` failed, with the log's tail. Ctrl-C kills them all."""
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        procs = [subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+                 for argv, env, cwd in commands]
         try:
-            rc = proc.wait()
+            codes = [p.wait() for p in procs]
         except BaseException:
-            proc.kill()
-            proc.wait()
+            for p in procs:
+                p.kill()
+                p.wait()
             raise
-    if rc != 0:
+    if any(codes):
         with open(log_path, "rb") as f:
             tail = f.read()[-3000:].decode("utf-8", "replace")
-        raise BuildError(f"`{' '.join(map(str, cmd[:3]))} ...` failed (exit code {rc}); the end of its "
-                         f"output ({log_path}):\n{tail}")
+        raise BuildError(f"{what} failed (exit codes {codes}); the end of its output ({log_path}):\n{tail}")
 
 
 def _c_compiler():
@@ -170,28 +172,15 @@ def _c_compiler():
 
 
 def _trace(tmp, log):
-    """Run the workload in TRACE_SHARDS processes; returns the merged statements file and its line count."""
+    """Run the workload in TRACE_SHARDS processes; returns the statements file (see `budget`), its
+    line count and how many methods were traced in all."""
     env = dict(os.environ, JTENSOR_SYSIMAGE="0", PYTHONDONTWRITEBYTECODE="1")
-    procs = []
-    with open(log, "ab") as out:
-        for i in range(TRACE_SHARDS):
-            trace = os.path.join(tmp, f"trace-{i}.jl")
-            cmd = [sys.executable, "-m", "jtensor._workload", "--shard", f"{i}/{TRACE_SHARDS}"]
-            procs.append((subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
-                                           env=dict(env, JTENSOR_TRACE_COMPILE=trace)), trace))
-        try:
-            codes = [p.wait() for p, _ in procs]
-        except BaseException:
-            for p, _ in procs:
-                p.kill()
-                p.wait()
-            raise
-    if any(codes):
-        with open(log, "rb") as f:
-            tail = f.read()[-3000:].decode("utf-8", "replace")
-        raise BuildError(f"the traced workload failed (exit codes {codes}); the end of its output ({log}):\n{tail}")
+    files = [os.path.join(tmp, f"trace-{i}.jl") for i in range(TRACE_SHARDS)]
+    _run("the traced workload",
+         [([sys.executable, "-m", "jtensor._workload", "--shard", f"{i}/{TRACE_SHARDS}"],
+           dict(env, JTENSOR_TRACE_COMPILE=trace), tmp) for i, trace in enumerate(files)], log)
     traces = []
-    for _, trace in procs:
+    for trace in files:
         with open(trace, encoding="utf-8", errors="replace") as f:
             traces.append([ln for ln in f if ln.startswith("precompile(")])
     lines = budget(traces)
@@ -290,21 +279,23 @@ def _build_in(tmp, install, julia_dir, final, cc):
         env["LD_LIBRARY_PATH"] = os.path.dirname(install.libunwind_fix) + os.pathsep + env.get("LD_LIBRARY_PATH", "")
     with _Step(2, "compile", f"compiling them into an image with {os.path.basename(install.binary)} --output-o",
                est["compile"]) as s:
-        _run(cmd, log, env=env, cwd=tmp)
+        _run(f"{os.path.basename(install.binary)} --output-o", [(cmd, env, tmp)], log)
     seconds["compile"] = s.seconds
 
     lib = os.path.join(tmp, "image.so")
     libdir = os.path.dirname(os.path.realpath(install.libjulia))
     with _Step(3, "link", "linking it into a shared library", est["link"]) as s:
-        _run([cc, "-shared", "-o", lib, "-Wl,--whole-archive", obj, "-Wl,--no-whole-archive",
-              f"-L{libdir}", f"-Wl,-rpath,{libdir}", "-l:" + os.path.basename(install.libjulia)], log)
+        _run("linking", [([cc, "-shared", "-o", lib, "-Wl,--whole-archive", obj, "-Wl,--no-whole-archive",
+                           f"-L{libdir}", f"-Wl,-rpath,{libdir}", "-l:" + os.path.basename(install.libjulia)],
+                          None, None)], log)
     seconds["link"] = s.seconds
     os.remove(obj)
 
     check = ("import jtensor as jt, sys; x = jt.ones(3) + 1; assert x.sum().item() == 6.0; "
              "assert jt.bridge.image_choice.custom, jt.bridge.image_choice")
     with _Step(4, "check", "checking that a fresh `import jtensor` loads it", est["check"]) as s:
-        _run([sys.executable, "-c", check], log, env=dict(os.environ, JTENSOR_SYSIMAGE=lib), cwd=tmp)
+        _run("loading the new image",
+             [([sys.executable, "-c", check], dict(os.environ, JTENSOR_SYSIMAGE=lib), tmp)], log)
     seconds["check"] = s.seconds
 
     info = {"image": os.path.basename(final), "julia": install.binary, "libjulia": install.libjulia,
