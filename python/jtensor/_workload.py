@@ -191,16 +191,23 @@ def with_transforms(c):
     c.run(lambda: jt.func.vjp(lambda v: v.exp(), sample(jt.float32, 1))[1](sample(jt.float32, 1)))
 
 
+def _create(c, dtype, shape):
+    """Every creation function once at `dtype` (`shape` for those that take one)."""
+    for make in (jt.zeros, jt.ones, jt.empty, jt.rand, jt.randn):
+        c.run(make, *shape, dtype=dtype)
+    c.run(jt.full, shape, 2, dtype=dtype)
+    c.run(jt.randint, 0, 5, shape, dtype=dtype)
+    c.run(jt.arange, 10, dtype=dtype)
+    c.run(jt.arange, 0, 5, 0.5, dtype=dtype)
+    c.run(jt.linspace, 0, 1, 5, dtype=dtype)
+    c.run(jt.eye, 3, dtype=dtype)
+
+
 def creation_defaults(c):
     """Creation functions at the default float32 and at int64, as nearly every program starts."""
     for dtype in (jt.float32, jt.int64):
         for shape in ((3,), (3, 4)):
-            for make in (jt.zeros, jt.ones, jt.empty, jt.rand, jt.randn):
-                c.run(make, *shape, dtype=dtype)
-            c.run(jt.full, shape, 2, dtype=dtype)
-            c.run(jt.randint, 0, 5, shape, dtype=dtype)
-        c.run(jt.arange, 10, dtype=dtype)
-        c.run(jt.eye, 3, dtype=dtype)
+            _create(c, dtype, shape)
     c.run(jt.tensor, [[1.0, 2.0], [3.0, 4.0]])
     c.run(jt.tensor, [1, 2])
     c.run(jt.manual_seed, 0)
@@ -236,14 +243,7 @@ def tensor_basics(c, dtype=jt.float32):
 def creation_and_tensor(c):
     """Creation functions, conversions, indexing, printing and DLPack, as programs use them."""
     for dtype in DTYPES + (jt.int32, jt.uint8, jt.int8, jt.int16, jt.float16, jt.complex64, jt.complex128):
-        for make in (jt.zeros, jt.ones, jt.empty, jt.rand, jt.randn):
-            c.run(make, 3, 4, dtype=dtype)
-        c.run(jt.full, (3, 4), 2, dtype=dtype)
-        c.run(jt.arange, 10, dtype=dtype)
-        c.run(jt.arange, 0, 5, 0.5, dtype=dtype)
-        c.run(jt.linspace, 0, 1, 5, dtype=dtype)
-        c.run(jt.eye, 3, dtype=dtype)
-        c.run(jt.randint, 0, 5, (3, 4), dtype=dtype)
+        _create(c, dtype, (3, 4))
         t = c.run(jt.ones, 3, 4, dtype=dtype)
         if t is None:
             continue
