@@ -20,26 +20,21 @@ import hashlib
 import json
 import os
 
-from ._locate import data_home
+from . import _locate
 
 FORMAT = 1   # bump when the image recipe (build.jl, linking, what is traced) changes incompatibly
 OFF_VALUES = ("0", "no", "off", "false")
 
 
 def image_dir():
-    return os.path.join(data_home(), "sysimage")
+    return os.path.join(_locate.data_home(), "sysimage")
 
 
 def _cpu_identity():
     """Model name and feature flags of the first CPU: what `-C native` code depends on."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            text = f.read(16384)
-    except OSError:
-        return "unknown-cpu"
-    first = text.split("\n\n", 1)[0]
-    keep = [ln for ln in first.splitlines() if ln.split(":")[0].strip() in ("vendor_id", "model name", "flags")]
-    return "\n".join(keep)
+    keep = [ln for ln in _locate.cpuinfo().splitlines()
+            if ln.split(":")[0].strip() in ("vendor_id", "model name", "flags")]
+    return "\n".join(keep) or "unknown-cpu"
 
 
 def _file_stamp(path):
@@ -84,14 +79,15 @@ def source_hash(julia_dir):
     return h.hexdigest()[:12]
 
 
-def image_path(install, julia_dir):
-    """Where the image for this Julia, CPU and these sources lives (whether or not it exists)."""
-    return os.path.join(image_dir(), f"JTensor-{env_hash(install)}-{source_hash(julia_dir)}.so")
+def image_path(install, julia_dir, env=None):
+    """Where the image for this Julia, CPU and these sources lives (whether or not it exists);
+    `env` is env_hash(install), when the caller has it already."""
+    return os.path.join(image_dir(), f"JTensor-{env or env_hash(install)}-{source_hash(julia_dir)}.so")
 
 
-def images_for_env(install):
+def images_for_env(install, env=None):
     """Complete images built for this Julia and CPU, whatever sources they hold."""
-    prefix = f"JTensor-{env_hash(install)}-"
+    prefix = f"JTensor-{env or env_hash(install)}-"
     try:
         names = os.listdir(image_dir())
     except OSError:
@@ -132,8 +128,9 @@ def choose(install, julia_dir):
     if setting and setting.lower() not in ("1", "yes", "on", "true", "auto"):
         if not os.path.isfile(setting):
             raise FileNotFoundError(f"JTENSOR_SYSIMAGE={setting!r} is neither 0 nor an image file")
-        return Choice(setting, True, f"JTENSOR_SYSIMAGE names this image")
-    want = image_path(install, julia_dir)
+        return Choice(setting, True, "JTENSOR_SYSIMAGE names this image")
+    env = env_hash(install)
+    want = image_path(install, julia_dir, env)
     if os.path.isfile(want):
         if not _intact(want):
             return Choice(install.sysimage, False, "the image's size differs from what its build recorded",
@@ -141,7 +138,7 @@ def choose(install, julia_dir):
                                f"built), so the package loads without it; rebuild it with "
                                f"`python -m jtensor.sysimage --force`")
         return Choice(want, True, "the image matches this Julia, this CPU and JTensor's sources")
-    if images_for_env(install):
+    if images_for_env(install, env):
         return Choice(install.sysimage, False,
                       "JTensor's Julia sources changed since the image was built",
                       note="jtensor: JTensor's Julia sources changed since its system image was built, so "

@@ -107,12 +107,22 @@ def locate():
     return JuliaInstall(binary, bindir, libjulia, sysimage, fix)
 
 
+def cpuinfo():
+    """The first processor's block of /proc/cpuinfo ("" where there is none), read once."""
+    if cpuinfo.text is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo.text = f.read(16384).split("\n\n", 1)[0]
+        except OSError:
+            cpuinfo.text = ""
+    return cpuinfo.text
+
+
+cpuinfo.text = None
+
+
 def _cpu_info():
-    try:
-        with open("/proc/cpuinfo") as f:
-            text = f.read(8192)
-    except OSError:
-        return "", 0
+    text = cpuinfo()
     vendor = re.search(r"vendor_id\s*:\s*(\S+)", text)
     family = re.search(r"cpu family\s*:\s*(\d+)", text)
     return (vendor.group(1) if vendor else ""), (int(family.group(1)) if family else 0)
