@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 import jtensor as jt
-from jtensor import _imagestore, _locate, bridge, sysimage
+from jtensor import _imagestore, bridge, sysimage
 
 
 @pytest.fixture
@@ -27,7 +27,8 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def install():
-    return _locate.locate()
+    """The Julia installation this process started (locating it again could depend on JTENSOR_HOME)."""
+    return bridge.install
 
 
 def _fake_image(path):
