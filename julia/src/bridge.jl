@@ -515,14 +515,12 @@ jt_error_text()::Ptr{UInt8} = pointer(LAST_ERROR[])
 const REGISTRY_TEXT = Ref{Vector{UInt8}}(UInt8[0])
 "(registry version, its JSON): written by the system image build, valid until an op is (re)defined."
 const REGISTRY_TEXT_CACHE = Ref{Tuple{Int,Vector{UInt8}}}((-1, UInt8[0]))
-"The registry's JSON as NUL-terminated bytes."
-_registry_bytes() = Vector{UInt8}(registry_json() * "\0")
 "Keep the registry's JSON now, so a process started from a system image need not write it again."
-cache_registry_text!() = (REGISTRY_TEXT_CACHE[] = (REGISTRY_VERSION[], _registry_bytes()); nothing)
+cache_registry_text!() = (REGISTRY_TEXT_CACHE[] = (REGISTRY_VERSION[], Vector{UInt8}(registry_json() * "\0")); nothing)
 function jt_registry()::Ptr{UInt8}
     try
         version, text = REGISTRY_TEXT_CACHE[]
-        REGISTRY_TEXT[] = version == REGISTRY_VERSION[] ? text : _registry_bytes()
+        REGISTRY_TEXT[] = version == REGISTRY_VERSION[] ? text : Vector{UInt8}(registry_json() * "\0")
     catch e
         record_error(e, catch_backtrace())
         return Ptr{UInt8}(0)
