@@ -24,6 +24,7 @@ include("ops/shape.jl")
 include("ops/creation.jl")
 include("ops/optim.jl")
 include("ops/array_api.jl")
+include("ops/fft.jl")
 include("ops/nn.jl")
 include("bridge.jl")
 LOADING_BUILTINS[] = false

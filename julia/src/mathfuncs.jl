@@ -742,3 +742,93 @@ end
     return bad ? NaN : x^y
 end
 fpow(x::Number, y::Number) = x^y
+
+# ---------------------------------------------------------------------------
+# complex arguments: the Array API's special-case tables (C11 Annex G, as NumPy) and accuracy.
+# Julia 1.5's Base methods throw DomainError for tanh/tan at infinite arguments (tanh(0 + inf im)),
+# return NaN where the tables give π/2 (acosh(0 + NaN im)), lose log1p's small imaginary parts
+# (log1p(1e-302im) = 0) and overflow in atanh/atan near ±1 (atanh(1 + 1e-302im) is off by 2x).
+# ComplexF32 computes in ComplexF64 and rounds back.
+
+const _CF = Union{ComplexF32,ComplexF64}
+
+"tanh of a complex number; at non-finite arguments the C11 values (tanh(±0 + inf im) = ±0 + NaN im)."
+function _jt_ctanh(z::ComplexF64)
+    x, y = reim(z)
+    if isfinite(x) && isfinite(y)      # Kahan's formula (Base's overflows: tanh(1 + 1e308im) throws)
+        abs(x) > 22 && return complex(copysign(1.0, x), 4 * sin(y) * cos(y) * exp(-2 * abs(x)))
+        t = tan(y); beta = 1 + t * t; s = sinh(x); rho = sqrt(1 + s * s)
+        d = 1 + beta * s * s
+        return complex(beta * rho * s / d, t / d)
+    end
+    if isinf(x)                        # tanh(±inf + iy) = ±1 ± 0i, the zero with the sign of sin(2y)
+        return complex(copysign(1.0, x), copysign(0.0, isfinite(y) ? sin(y) * cos(y) : y))
+    end
+    isnan(x) && return complex(NaN, y == 0 ? y : NaN)
+    return complex(x == 0 ? x : NaN, NaN)   # finite x, y infinite or NaN
+end
+ftanh(z::ComplexF64) = _jt_ctanh(z)
+ftanh(z::ComplexF32) = ComplexF32(_jt_ctanh(ComplexF64(z)))
+
+"tan(z) = -i tanh(iz)."
+@inline _jt_ctan(z::ComplexF64) = (w = _jt_ctanh(complex(-imag(z), real(z))); complex(imag(w), -real(w)))
+ftan(z::ComplexF64) = _jt_ctan(z)
+ftan(z::ComplexF32) = ComplexF32(_jt_ctan(ComplexF64(z)))
+
+"""
+atanh of a complex number without overflow or underflow near the singularities ±1 and at large
+|z|, with the C11 values at non-finite arguments. Real part: log|1 + z|/|1 - z| / 2, taken as
+log1p(4x / |1 - z|²) / 4 near 0 and as a difference of logs of hypot's elsewhere (no underflow
+of |1 - z|², so atanh(1 + 1e-302im) = 348.04 + 0.785im) with the sign of x; imaginary part:
+atan(2y, (1-x)(1+x) - y²) / 2.
+"""
+function _jt_catanh(z::ComplexF64)
+    x, y = reim(z)
+    if !(isfinite(x) && isfinite(y))
+        if isinf(x) || isinf(y)        # ±0 + ±π/2 i (NaN imaginary part for an infinite x and NaN y)
+            return complex(copysign(0.0, x), isnan(y) ? NaN : copysign(pi / 2, y))
+        end
+        return complex(isnan(y) && x == 0 ? x : NaN, NaN)
+    end
+    ax, ay = abs(x), abs(y)
+    if ax > 1e150 || ay > 1e150        # 1/z + ±π/2 i
+        h = hypot(x, y)
+        return complex((x / h) / h, copysign(pi / 2, y))
+    end
+    d = (1 - x)^2 + y^2
+    q = 4x / d                         # |1 + z|²/|1 - z|² = 1 + q: log1p(q) unless q underflows d or cancels
+    re = d > 1e-250 && q > -0.5 ? 0.25 * log1p(q) : 0.5 * (log(hypot(1 + x, y)) - log(hypot(1 - x, y)))
+    return complex(copysign(abs(re), x), 0.5 * atan(2y, (1 - x) * (1 + x) - y * y))
+end
+fatanh(z::ComplexF64) = _jt_catanh(z)
+fatanh(z::ComplexF32) = ComplexF32(_jt_catanh(ComplexF64(z)))
+
+"atan(z) = -i atanh(iz)."
+@inline _jt_catan(z::ComplexF64) = (w = _jt_catanh(complex(-imag(z), real(z))); complex(imag(w), -real(w)))
+fatan(z::ComplexF64) = _jt_catan(z)
+fatan(z::ComplexF32) = ComplexF32(_jt_catan(ComplexF64(z)))
+
+"acosh of a complex number; acosh(±0 + NaN im) = NaN + π/2 im (C17, the Array API)."
+_jt_cacosh(z::ComplexF64) = real(z) == 0 && isnan(imag(z)) ? complex(NaN, pi / 2) : acosh(z)
+facosh(z::ComplexF64) = _jt_cacosh(z)
+facosh(z::ComplexF32) = ComplexF32(_jt_cacosh(ComplexF64(z)))
+
+"""
+log(1 + z) of a complex number, accurate for small z (real part log1p(x(2 + x) + y²) / 2,
+imaginary part atan(y, 1 + x)); log(1 + z) for large z; the Array API's special values at
+non-finite z (log1p(x + inf im) = inf + π/2 im, log1p(NaN + inf im) = inf + NaN im, ...).
+"""
+function _jt_clog1p(z::ComplexF64)
+    x, y = reim(z)
+    if !(isfinite(x) && isfinite(y))
+        isnan(x) && return complex(isinf(y) ? Inf : NaN, NaN)
+        isnan(y) && return complex(isinf(x) ? Inf : NaN, NaN)
+        return complex(Inf, atan(y, x))   # e.g. -inf + 2im: inf + π im; 1 + inf im: inf + π/2 im
+    end
+    (abs(x) < 1e150 && abs(y) < 1e150) || return log(complex(1 + x, y))
+    s = x * (2 + x) + y * y
+    re = s > -0.5 ? 0.5 * log1p(s) : log(hypot(1 + x, y))   # near |1 + z| = 0 log1p(s) cancels
+    return complex(re, atan(y, 1 + x))
+end
+flog1p(z::ComplexF64) = _jt_clog1p(z)
+flog1p(z::ComplexF32) = ComplexF32(_jt_clog1p(ComplexF64(z)))

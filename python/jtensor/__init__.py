@@ -30,6 +30,7 @@ from .registry import REGISTRY as _REGISTRY
 from . import registry as _registry, _tensor as _tensor_mod
 from .ops import ops, publish as _publish
 from . import linalg
+from . import fft  # noqa: E402  (torch.fft's transforms)
 
 _registry._T = _tensor_mod
 _registry.enable_fast_path()

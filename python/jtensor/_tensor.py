@@ -618,9 +618,12 @@ class Tensor:
 
     # -- Array API ---------------------------------------------------------------------------------------
     def __array_namespace__(self, *, api_version=None):
-        if api_version not in (None, "2021.12", "2022.12", "2023.12"):
-            raise ValueError(f"unsupported Array API version {api_version!r}")
+        """Array API: the namespace (jtensor.array_api, revision 2024.12, which also serves the
+        earlier revisions named by api_version)."""
         from . import array_api
+        if api_version is not None and api_version not in array_api._API_VERSIONS:
+            raise ValueError(f"unsupported Array API version {api_version!r} "
+                             f"(supported: {', '.join(array_api._API_VERSIONS)})")
         return array_api
 
     def to_device(self, device, /, *, stream=None):

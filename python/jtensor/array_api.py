@@ -1,4 +1,5 @@
-"""The Array API standard namespace (version 2023.12) for jtensor tensors.
+"""The Array API standard namespace (version 2024.12, with the linalg and fft extensions) for
+jtensor tensors.
 
 ``x.__array_namespace__()`` returns this module, so array-API-generic code (SciPy, scikit-learn,
 array_api_compat users...) runs on jtensor tensors:
@@ -35,7 +36,13 @@ from ._tensor import Tensor as _Tensor
 from .registry import REGISTRY as _REGISTRY, norm_dim as _norm_dim
 from . import _tensor as _tensor_mod, creation as _creation, dlpack as _dlpack
 
-__array_api_version__ = "2023.12"
+__array_api_version__ = "2024.12"
+
+#: the revisions ``x.__array_namespace__(api_version=...)`` accepts (this namespace serves them all)
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
+
+#: tensors may have at most this many dims (``capabilities()["max dimensions"]``), as in PyTorch
+_MAX_DIMENSIONS = 64
 
 # ---- constants -----------------------------------------------------------------------------------
 e = math.e
@@ -366,6 +373,7 @@ _UNARY = [
     ("logical_not", "logical_not", "Logical NOT."),
     ("negative", "neg", "Numerical negative."),
     ("real", "real", "Real part (real-valued)."),
+    ("reciprocal", "reciprocal", "1 / x (integer inputs give float32)."),
     ("sign", "sign", "Sign: -1, 0 or 1 for real input (NaN stays NaN), x / |x| for complex."),
     ("sin", "sin", "Sine."),
     ("sinh", "sinh", "Hyperbolic sine."),
@@ -493,8 +501,21 @@ def tensordot(x1, x2, /, *, axes=2):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """Dot products sum(conj(x1) * x2) along axis, after broadcasting x1 and x2."""
-    return _op("vecdot")(x1, x2, dim=axis)
+    """Dot products sum(conj(x1) * x2) along axis. The other axes broadcast; the contracted axis
+    must have the same size in x1 and x2 (it is never stretched from size 1 or created by
+    broadcasting). A non-negative axis counts in the broadcast shape."""
+    x1, x2 = _arr(x1), _arr(x2)
+    from .registry import broadcast_shapes
+    nd = len(broadcast_shapes(x1.shape, x2.shape))
+    k = _norm_dim(axis, nd, "vecdot") - nd         # the axis counted from the end
+    for x in (x1, x2):
+        if x.ndim < -k:
+            raise ValueError(f"vecdot: axis {axis} is not an axis of both operands (shapes {x1.shape} and "
+                             f"{x2.shape}): the contracted axis must not be created by broadcasting")
+    if x1.shape[k] != x2.shape[k]:
+        raise ValueError(f"vecdot: the contracted axis {axis} has size {x1.shape[k]} in x1 (shape {x1.shape}) "
+                         f"and {x2.shape[k]} in x2 (shape {x2.shape}); they must be equal")
+    return _op("vecdot")(x1, x2, dim=k)
 
 
 # ---- manipulation functions --------------------------------------------------------------------------
@@ -520,8 +541,9 @@ def concat(arrays, /, *, axis=0):
     return _op("cat")(arrays, axis)
 
 
-def expand_dims(x, /, *, axis=0):
-    """x with a new axis of size 1 at position axis (a view)."""
+def expand_dims(x, /, axis=0):
+    """x with a new axis of size 1 at position axis (a view); axis is in [-x.ndim - 1, x.ndim]
+    and may be passed by position (2024.12)."""
     return x.unsqueeze(axis)
 
 
@@ -735,6 +757,21 @@ def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
     return out
 
 
+def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
+    """Running products along axis (required unless x is 1-d); include_initial prepends a one.
+    Integer and bool inputs multiply in the default integer dtype."""
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"cumulative_prod: axis is required for a {x.ndim}-d array")
+        axis = 0
+    d = _norm_dim(axis, x.ndim, "cumulative_prod")
+    out = _op("cumprod")(x, d, dtype=_dtype(dtype))
+    if include_initial:
+        one = _creation.full(x.shape[:d] + (1,) + x.shape[d + 1:], 1, dtype=out.dtype)
+        out = _op("cat")([one, out], d)
+    return out
+
+
 def max(x, /, *, axis=None, keepdims=False):
     """Maximum over axis (all axes when None); NaN propagates."""
     return _op("amax")(x, _dims(axis), keepdims)
@@ -787,6 +824,40 @@ def any(x, /, *, axis=None, keepdims=False):
     return _logical_reduce("any", x, axis, keepdims)
 
 
+def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
+    """The n-th forward difference out[i] = x[i + 1] - x[i] along axis (applied n times), of x
+    with prepend and append (arrays of x's shape except along axis) joined first. Bool input
+    gives x[i + 1] != x[i], as NumPy."""
+    x = _arr(x)
+    if x.ndim == 0:
+        raise ValueError("diff: expected an array with at least one dimension, got a 0-d array")
+    if not isinstance(n, int) or isinstance(n, builtins.bool) or n < 0:
+        raise ValueError(f"diff: n must be a non-negative int, got {n!r}")
+    d = _norm_dim(axis, x.ndim, "diff")
+    parts = [_arr(p) for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        for p in parts:
+            if p.ndim != x.ndim or p.shape[:d] + p.shape[d + 1:] != x.shape[:d] + x.shape[d + 1:]:
+                raise ValueError(f"diff: prepend/append of shape {p.shape} do not match x of shape {x.shape} "
+                                 f"except along axis {axis}")
+        x = _op("cat")(parts, d)
+    sub = _op("ne") if x.dtype is _D.bool_ else _op("sub")
+    for _ in range(n):
+        m = x.shape[d]
+        if m == 0:
+            break
+        hi = x.narrow(d, 1, m - 1)
+        lo = x.narrow(d, 0, m - 1)
+        x = sub(hi, lo)
+    return x if n else x.clone()
+
+
+def count_nonzero(x, /, *, axis=None, keepdims=False):
+    """How many elements over axis (all axes when None) are nonzero (NaN counts), as int64."""
+    x = _arr(x)
+    return _op("sum")(_op("ne")(x, 0), _dims(axis), keepdims, dtype=_D.int64)
+
+
 # ---- indexing functions ------------------------------------------------------------------------------------
 
 def take(x, indices, /, *, axis=None):
@@ -803,6 +874,21 @@ def take(x, indices, /, *, axis=None):
     return _op("index_select")(x, d, indices)
 
 
+def take_along_axis(x, indices, /, *, axis=-1):
+    """out[..., j, ...] = x[..., indices[..., j, ...], ...] along axis: indices has x's number of
+    dims and broadcasts against x on the other axes; negative indices count from the end."""
+    x, indices = _arr(x), _arr(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype.name}")
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices (shape {indices.shape}) must have as many dims as x "
+                         f"(shape {x.shape})")
+    d = _norm_dim(axis, x.ndim, "take_along_axis")
+    if indices.dtype.kind == "i":
+        indices = _op("where")(_op("lt")(indices, 0), _op("add")(indices, x.shape[d]), indices)
+    return _op("take_along_dim")(x, indices, d)
+
+
 # ---- inspection -----------------------------------------------------------------------------------------------
 
 class _Info:
@@ -811,7 +897,7 @@ class _Info:
     __module__ = __name__
 
     def capabilities(self):
-        return {"boolean indexing": True, "data-dependent shapes": True}
+        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": _MAX_DIMENSIONS}
 
     def default_device(self):
         return "cpu"
@@ -834,8 +920,10 @@ def __array_namespace_info__():
 
 
 from . import array_api_linalg as linalg  # noqa: E402  (the linalg extension)
+from . import array_api_fft as fft  # noqa: E402  (the fft extension)
 
 _sys.modules[__name__ + ".linalg"] = linalg   # `import jtensor.array_api.linalg` works too
+_sys.modules[__name__ + ".fft"] = fft
 
 __all__ = sorted(n for n in globals() if not n.startswith("_") and n not in ("builtins", "collections", "math"))
 __all__ += ["__array_api_version__", "__array_namespace_info__"]

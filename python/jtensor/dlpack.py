@@ -216,6 +216,13 @@ def to_dlpack(t, *, stream=None, max_version=None, dl_device=None, copy=None):
                               f"({_DEVICE_NAMES.get(dev[0], 'unknown')}); jtensor tensors live on the CPU, (1, 0)")
     versioned = max_version is not None and int(max_version[0]) >= 1
     copied = bool(copy)
+    if not copied and any(s < 0 and n > 1 for n, s in zip(t.shape, t._strides)):
+        # a negative-step view (x[::-1]): DLPack consumers such as PyTorch cannot take negative
+        # strides (PyTorch aborts the process), so copy=None exports a copy, as the standard allows
+        if copy is False:
+            raise BufferError(f"__dlpack__: a view with negative strides {t._strides} cannot be exported "
+                              "without a copy (copy=False)")
+        copied = True
     if copied:
         t = t.clone()
     readonly = not t._base.flags.writeable

@@ -16,6 +16,15 @@ def _T():
     return _tensor
 
 
+def _index_int(v):
+    """A slice bound or step as a Python int (anything with __index__, as for Python sequences)."""
+    import operator
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"slice indices must be integers or None, got {type(v).__name__}") from None
+
+
 def _is_advanced(k):
     Tensor = _T().Tensor
     if isinstance(k, Tensor):
@@ -72,12 +81,17 @@ def _basic(t, key):
             shape.append(1); strides.append(0)
         elif isinstance(k, slice):
             n = t.shape[d]
+            if k.step is not None and _index_int(k.step) == 0:
+                raise ValueError("slice step cannot be zero")
             start, stop, step = k.indices(n)
-            if step <= 0:
-                raise ValueError("step must be greater than zero (negative steps are not supported, as in PyTorch)")
-            length = max(0, (stop - start + step - 1) // step)
+            length = len(range(start, stop, step))
+            # A negative step (NumPy and the Array API; PyTorch refuses it) is a view with a
+            # negative stride starting at the slice's first element.
             shape.append(length); strides.append(t._strides[d] * step)
-            off += start * t._strides[d]  # even when empty, as torch (start is clamped to [0, n])
+            if step > 0:
+                off += start * t._strides[d]  # even when empty, as torch (start is clamped to [0, n])
+            elif length:
+                off += start * t._strides[d]
             d += 1
         elif isinstance(k, (int, np.integer)) or (isinstance(k, Tensor) and k.ndim == 0 and k.dtype.kind in "iu"):
             i = int(k)

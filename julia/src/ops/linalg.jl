@@ -2,7 +2,7 @@
 # bytes, i.e. its transpose, so Python's A(m,k) @ B(k,n) = C(m,n) is Julia's C(n,m) = B(n,k) * A(k,m):
 # BLAS runs on the buffers as they are, with no transposes or copies.
 
-_mm_type(a, b) = _acc(promote_type(eltype(a), eltype(b)))
+_mm_type(a, b) = _acc(_promote2(eltype(a), eltype(b)))   # _promote2: int8 with uint8 gives int16
 
 "Flops (2mnk) from which a product is split across Julia's threads."
 const GEMM_THREAD_MIN = 1 << 22
@@ -67,7 +67,7 @@ function _matmul(a, b)
         return _matmul_strided(a, b)
     end
     T = _mm_type(a, b)
-    R = promote_type(eltype(a), eltype(b))
+    R = _promote2(eltype(a), eltype(b))
     R <: Union{Bool} && (R = Bool)
     A = as_dense(T, a)
     B = as_dense(T, b)
@@ -250,7 +250,7 @@ defop("dot(input: Tensor, other: Tensor) -> Tensor", _dot;
 function _outer(a, b)
     (ndims(a) == 1 && ndims(b) == 1) ||
         throw(ArgumentError("outer: expected two 1-d tensors, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
-    T = promote_type(eltype(a), eltype(b))
+    T = _promote2(eltype(a), eltype(b))
     apply(*, compute_type(T), T, reshape(dense(b), length(b), 1), reshape(dense(a), 1, length(a)))
 end
 defop("outer(input: Tensor, vec2: Tensor) -> Tensor", _outer;
@@ -388,7 +388,7 @@ function _bcast3(name, T, x, y, d::Int)
 end
 
 function _cross(name, x, y, d::Int)
-    R = promote_type(eltype(x), eltype(y))
+    R = _promote2(eltype(x), eltype(y))
     T = _acc(R)
     X, Y, sz = _bcast3(name, T, x, y, d)
     size(X, 2) == 3 || throw(DimensionMismatch(
@@ -415,7 +415,7 @@ defop("cross(input: Tensor, other: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, 
       namespace = "linalg", method = false, doc = "Cross product of 3-vectors along dim (size 3), with broadcasting.")
 
 function _vecdot(name, x, y, d::Int)
-    R = promote_type(eltype(x), eltype(y))
+    R = _promote2(eltype(x), eltype(y))
     T = _acc(R)
     max(ndims(x), ndims(y)) >= 1 || throw(ArgumentError("$name: expected tensors with at least one dimension"))
     X, Y, sz = _bcast3(name, T, x, y, d)
@@ -542,7 +542,7 @@ defop("multi_dot(tensors: TensorList) -> Tensor", _multi_dot; namespace = "linal
 # Decompositions and solvers (namespace linalg). Each works on batches (..., m, n) one matrix at a
 # time through LAPACK. Julia sees each Python matrix A as S = Aᵀ, which several ops use directly:
 #   det(S) = det(A); inv(S) = inv(A)ᵀ, i.e. Python's inverse in Julia layout; pinv likewise;
-#   svd(S) = conj(V) Σ Uᵀ, so Python's U and Vh in Julia layout are F.Vt and F.U;
+#   svd factors the transposed copy (A itself), for NumPy's singular-vector signs;
 #   for Hermitian A, the Python lower triangle is S's upper one and S = conj(A): Cholesky and eigh
 #   of Hermitian(S, :U) give Python's factors up to a transpose/conjugation (see each op).
 # Half precision computes in Float32; integers and bools are rejected as by PyTorch.
@@ -772,11 +772,14 @@ function _svd(x, full::Bool)
             Uo[:, :, j] = Matrix{T}(I, ku, m); Vo[:, :, j] = Matrix{T}(I, n, kv)
             continue
         end
-        # S = Aᵀ = conj(V) Σ Uᵀ: Julia's F.U = conj(V) is Vh in Julia layout, F.Vt = Uᵀ is U's.
-        F = svd!(A3[:, :, j]; full = full)
-        Uo[:, :, j] = F.Vt
+        # LAPACK (gesdd) factors Python's A itself, as NumPy and PyTorch do, so that the singular
+        # vectors get the same signs as theirs (factoring the Julia view S = Aᵀ = conj(V) Σ Uᵀ
+        # instead gives other signs, which flips results such as scikit-learn's LDA transform).
+        # Python's U (m, ku) and Vh (kv, n) in Julia layout are transpose(F.U) and transpose(F.Vt).
+        F = svd!(copy(transpose(view(A3, :, :, j))); full = full)
+        Uo[:, :, j] = transpose(F.U)
         So[:, j] = F.S
-        Vo[:, :, j] = F.U
+        Vo[:, :, j] = transpose(F.Vt)
     end
     _restore(R, reshape(Uo, ku, m, b...)), _restore(real(R), reshape(So, k, b...)), _restore(R, reshape(Vo, n, kv, b...))
 end
