@@ -390,6 +390,28 @@ function _backtrace_text(bt)
     String(take!(io))
 end
 
+"Whether a frame's file is Julia's own (Base, `./x.jl`, or a standard library), not the user's or JTensor's."
+function _julia_file(file::AbstractString)
+    (startswith(file, "./") && isfile(joinpath(Sys.BINDIR, Base.DATAROOTDIR, "julia", "base", file[3:end]))) ||
+        occursin("/share/julia/stdlib/", file) || isempty(file) || file == "none"
+end
+
+"""
+`file:line` of the innermost frame of `bt` in code that is not Julia's own (a kernel, JTensor's
+sources, a user's file or `jt.julia.eval` text), or "". JTensor's registry.jl is skipped, so a
+refused definition points at the `defop` call that made it.
+"""
+function _error_location(bt)
+    for ip in bt, fr in StackTraces.lookup(ip)
+        fr.from_c && continue
+        fr.func in (:jt_call, :jt_eval, :jt_eval_value, :jt_repl, :jt_run, :jt_plan) && return ""
+        file = string(fr.file)
+        (_julia_file(file) || file == joinpath(@__DIR__, "registry.jl")) && continue
+        return string(startswith(file, "./") ? file[3:end] : file, ":", fr.line)
+    end
+    ""
+end
+
 function record_error(e, bt)
     e isa LoadError && (e = e.error)   # eval/include wrap errors; report the real one
     msg = try
@@ -403,7 +425,12 @@ function record_error(e, bt)
     catch
         ""
     end
-    LAST_ERROR[] = Vector{UInt8}(string(nameof(typeof(e)), '\x1e', msg, '\x1e', trace, '\0'))
+    location = try
+        _error_location(bt)
+    catch
+        ""
+    end
+    LAST_ERROR[] = Vector{UInt8}(string(nameof(typeof(e)), '\x1e', msg, '\x1e', trace, '\x1e', location, '\0'))
     nothing
 end
 
@@ -508,7 +535,7 @@ bind_global(name::AbstractString, value) = (Core.eval(Main, Expr(:(=), Symbol(na
 defop("_bind_global(name: str, value: Tensor = None) -> None", bind_global; method = false,
       doc = "Bind a tensor as a global of Julia's Main module (no copy), or unbind it with None.")
 
-"Entry: the last error as `Type␞message␞backtrace` (U+1E separators, NUL-terminated; valid until the next error)."
+"Entry: the last error as `Type␞message␞backtrace␞file:line` (U+1E separators, NUL-terminated; valid until the next error)."
 jt_error_text()::Ptr{UInt8} = pointer(LAST_ERROR[])
 
 "Entry: the registry as JSON, returned into a buffer kept until the next call."

@@ -364,17 +364,18 @@ end
     hb[1] = rbuf[6]
     @test GC.@preserve hb B.jt_release(pointer(hb), 1) == 0
 
-    # errors are caught at the entry, recorded, and reported as `Type␞message␞backtrace`
+    # errors are caught at the entry, recorded, and reported as `Type␞message␞backtrace␞file:line`
     st = GC.@preserve call_words rbuf ccall(callptr, Int64, (Int64, Ptr{Int64}, Int64, Ptr{Int64}),
                                             length(REGISTRY) + 1000, pointer(call_words), length(call_words), pointer(rbuf))
     @test st == 1
     parts = split(unsafe_string(ccall(B.ENTRY["error_text"], Ptr{UInt8}, ())), '\x1e')
-    @test length(parts) == 3 && parts[1] == "BoundsError"
+    @test length(parts) == 4 && parts[1] == "BoundsError"
     src = "throw(DomainError(-1.0, \"from jt_eval\"))"
     st = GC.@preserve src ccall(B.ENTRY["eval"], Int64, (Ptr{UInt8}, Int64), pointer(src), sizeof(src))
     @test st == 1
     msg = unsafe_string(ccall(B.ENTRY["error_text"], Ptr{UInt8}, ()))
     @test occursin("from jt_eval", msg)
+    @test endswith(msg, "\x1ejtensor.julia.eval:1")   # the location: the evaluated text's line
     @test unsafe_load(Ptr{Int64}(B.ENTRY["registry_version"])) == REGISTRY_VERSION[]   # read, not called
     @test occursin("\"name\":\"exp\"", unsafe_string(ccall(B.ENTRY["registry"], Ptr{UInt8}, ())))
     tbl = Dict(split(kv, "=")[1] => split(kv, "=")[2] for kv in split(JTensor.entry_table(), ";"))

@@ -9,12 +9,78 @@ Conventions follow PyTorch's derivatives.yaml / FunctionsManual.cpp: ties of max
 gradient evenly, prod handles zeros exactly, norms are 0 (not NaN) at 0, decompositions use the
 formulas of torch.linalg.
 """
+import ast
+import builtins
 import math
+import re
 import string
+import symtable
 
 import numpy as np
 
 from .autograd import helper, no_grad, requires_grad_of, _NS, _ops
+
+
+# ---- checking formulas when an op is defined -------------------------------------------------------
+
+_GRAD_NAME = re.compile(r"grad\d*$")
+
+
+def _names_read(src):
+    """(names read from the formula's own scope, names read as globals inside its lambdas and
+    comprehensions, `linalg.<attr>` attributes used)."""
+    top = symtable.symtable(src, "<formula>", "eval")
+    local, nested = set(), set()
+
+    def walk(table, outermost):
+        for s in table.get_symbols():
+            if not s.is_referenced():
+                continue
+            if outermost and not s.is_assigned():
+                local.add(s.get_name())
+            elif not outermost and s.is_global():
+                nested.add(s.get_name())
+        for child in table.get_children():
+            walk(child, False)
+
+    walk(top, True)
+    attrs = {n.attr for n in ast.walk(ast.parse(src, mode="eval"))
+             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "linalg"}
+    return local, nested, attrs
+
+
+def formula_problem(op, op_names):
+    """The first problem of `op`'s derivative formulas, as a message naming the op, or None.
+
+    A formula must parse as a Python expression, and every name it reads must exist when
+    autograd evaluates it (autograd.OpNode.apply): the op's parameters, `result` and its named
+    results, `grad`/`grad<i>`, the helpers registered with `autograd.helper`, the ops in
+    `op_names` (the registry's qualified names: `linalg.<name>` for namespaced ones) and Python's
+    builtins. Inside a lambda or comprehension only builtins and the lambda's own names are
+    visible (the formula's names are locals of its evaluation, not globals)."""
+    params = {p.name for p in op.params}
+    fields = set(op.result_fields or ())
+    ops = {n for n in op_names if "." not in n}
+    for pname, src in op.grad:
+        where = f'op "{op.qualname}": the derivative formula for "{pname}" ({src!r})'
+        try:
+            compile(src, f"<grad of {op.qualname} wrt {pname}>", "eval")
+            local, nested, attrs = _names_read(src)
+        except SyntaxError as e:
+            return f"{where} does not parse: {e.msg} (column {e.offset})"
+        for n in sorted(local):
+            if not (n in params or n in fields or n == "result" or _GRAD_NAME.match(n) or n in _NS
+                    or n in ops or hasattr(builtins, n)):
+                return (f"{where} uses the unknown name {n!r} (not a parameter, result, op, derivative "
+                        f"helper or builtin)")
+        for n in sorted(nested):
+            if not hasattr(builtins, n):
+                return (f"{where} reads {n!r} inside a lambda or comprehension, where only builtins and "
+                        f"the lambda's own names are visible")
+        for a in sorted(attrs):
+            if f"linalg.{a}" not in op_names:
+                return f"{where} uses linalg.{a}, which is not a registered op"
+    return None
 
 
 def O(name):

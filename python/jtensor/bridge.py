@@ -128,12 +128,13 @@ def _parse_julia_options(lib, options):
 
 def _eval_text(code):
     """Evaluate Julia code at top level; return its String result, or raise on error."""
-    wrapped = ("try\n begin\n" + code + "\n end |> string\ncatch e\n \"\\0ERR\" * sprint(showerror, e)\nend")
+    # (the error marker must not hold a NUL: jl_string_ptr's text is read up to the first one)
+    wrapped = ("try\n begin\n" + code + "\n end |> string\ncatch e\n \"\\x1bERR\" * sprint(showerror, e)\nend")
     v = _lib.jl_eval_string(wrapped.encode())
     if not v:
         raise RuntimeError(f"Julia could not evaluate: {code[:200]}")
     text = _lib.jl_string_ptr(v).decode()
-    if text.startswith("\0ERR"):
+    if text.startswith("\x1bERR"):
         from .errors import JuliaError
         raise JuliaError(f"Julia error: {text[4:]}", "", text[4:], "")
     return text
@@ -146,7 +147,14 @@ def julia_string(text):
 
 def _load_package():
     global _call, _plan, _run, _release, _eval, _error_text, _registry_text, _registry_version
-    _eval_text(f"pushfirst!(LOAD_PATH, {julia_string(JULIA_DIR)}); @eval Main using JTensor; nothing")
+    try:
+        _eval_text(f"pushfirst!(LOAD_PATH, {julia_string(JULIA_DIR)}); @eval Main using JTensor; nothing")
+    except Exception as e:
+        from ._julia_sources import first_syntax_error
+        where = first_syntax_error(_eval_text, julia_string(os.path.join(JULIA_DIR, "src")))
+        if where is not None:
+            raise ImportError(f"jtensor: JTensor's Julia sources do not parse: syntax error at {where}") from e
+        raise ImportError(f"jtensor: loading JTensor's Julia sources failed: {e}") from e
     global _entries
     table = _entries = dict(kv.split("=") for kv in _eval_text("JTensor.entry_table()").split(";"))
     fn = ctypes.CFUNCTYPE
@@ -177,8 +185,8 @@ def _check_thread():
 
 def last_error(context=""):
     raw = ctypes.string_at(_error_text())
-    jtype, msg, trace = (raw.decode("utf-8", "replace").split("\x1e") + ["", "", ""])[:3]
-    return from_julia(jtype, msg, trace, context)
+    jtype, msg, trace, location = (raw.decode("utf-8", "replace").split("\x1e") + ["", "", "", ""])[:4]
+    return from_julia(jtype, msg, trace, context, location)
 
 
 RELOAD_REQUEST = 0   # put in _pending by the file watcher (any thread); handles start at 1

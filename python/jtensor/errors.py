@@ -9,8 +9,9 @@ type, message and backtrace stay available as attributes.
 class JuliaError(RuntimeError):
     """An exception raised inside Julia.
 
-    Attributes: ``julia_type`` (the Julia exception type name), ``julia_message`` and
-    ``julia_backtrace`` (Julia frames up to the entry point, as text).
+    Attributes: ``julia_type`` (the Julia exception type name), ``julia_message``,
+    ``julia_backtrace`` (Julia frames up to the entry point, as text) and ``julia_location``
+    (``file:line`` of the innermost frame outside Julia's own code, also shown in the message).
     """
 
     def __init__(self, message, julia_type="", julia_message="", julia_backtrace=""):
@@ -18,6 +19,7 @@ class JuliaError(RuntimeError):
         self.julia_type = julia_type
         self.julia_message = julia_message
         self.julia_backtrace = julia_backtrace
+        self.julia_location = ""
 
 
 def _sub(name, base):
@@ -38,6 +40,7 @@ class JuliaInterrupt(KeyboardInterrupt):
         self.julia_type = julia_type
         self.julia_message = julia_message
         self.julia_backtrace = julia_backtrace
+        self.julia_location = ""
 LinAlgError = _sub("LinAlgError", RuntimeError)  # published as jtensor.linalg.LinAlgError, like torch's
 
 _BY_JULIA_TYPE = {
@@ -59,12 +62,24 @@ _BY_JULIA_TYPE = {
 }
 
 
-def from_julia(julia_type, message, backtrace, context):
-    """Build the Python exception for a Julia error; `context` names the op and its arguments."""
+def from_julia(julia_type, message, backtrace, context, location=""):
+    """Build the Python exception for a Julia error; `context` names the op and its arguments,
+    `location` is the `file:line` of the innermost Julia frame outside Julia's own code (the
+    kernel's line, or the `defop` call of a refused definition), added to the message."""
     cls = _BY_JULIA_TYPE.get(julia_type, JuliaError)
     lines = message.strip().splitlines() or [""]
     short = lines[0] if julia_type == "MethodError" else "\n".join(lines[:20])
     if julia_type and not short.startswith(julia_type):
         short = f"{julia_type}: {short}"
     text = f"{context}: {short}" if context else short
-    return cls(text, julia_type, message, backtrace)
+    if location:
+        text += f" (at {location})"
+    err = cls(text, julia_type, message, backtrace)
+    err.julia_location = location
+    return err
+
+
+class TypeInstabilityWarning(UserWarning):
+    """Warned when an op is defined whose map kernel's inferred result type is not concrete for
+    Float32 or Float64 arguments (Julia's registry.jl `_stability_warning`): every element would be
+    boxed, typically tens of times slower."""

@@ -598,6 +598,12 @@ def _rule_join(func, op, args, kwargs, level):
     return BatchedTensor(func(phys, _norm(dim, r + 1 if op.name == "stack" else r) + 1), level)
 
 
+# The batching rules an op's registry entry can name with `batch=` ("" or no entry: no rule). Julia's
+# `defop` refuses any other name through python/jtensor/registry.py `check_entry`, which reads
+# this table: it is the one list of the names.
+BATCH_RULES = {"elementwise": _rule_elementwise, "reduce": _rule_reduce, "matmul": _rule_matmul,
+               "linear": _rule_linear, "cross_entropy": _rule_cross_entropy}
+
 # Rules for ops with no `batch` entry in the registry, by qualified name.
 _NAMED_RULES = {"stack": _rule_join, "cat": _rule_join}
 
@@ -715,8 +721,7 @@ def _batched_call(func, args, kwargs):
     level = _level_of(list(args) + list(kwargs.values()))
     op = getattr(func, "_jt_op", None)
     if op is not None and kwargs.get("out") is None:
-        rule = {"elementwise": _rule_elementwise, "reduce": _rule_reduce, "matmul": _rule_matmul,
-                "linear": _rule_linear, "cross_entropy": _rule_cross_entropy}.get(op.batch) or _NAMED_RULES.get(op.qualname)
+        rule = BATCH_RULES.get(op.batch) or _NAMED_RULES.get(op.qualname)
         if rule is not None and not func.__name__.endswith("_"):
             r = rule(func, op, args, kwargs, level)
             if r is not None:

@@ -9,12 +9,13 @@
 - `repl(**tensors)`: Julia's interactive REPL inside this process, with the named tensors bound
   as Julia arrays over the same memory (no copy); definitions made there stay after it exits.
 """
+import ctypes
 import os
 import threading
 import time
 
 from . import bridge
-from .registry import REGISTRY
+from .registry import REGISTRY, definition_hook
 
 _JULIA_SRC = os.path.join(bridge.JULIA_DIR, "src")
 _user_files = []          # files given to include(), in order
@@ -25,9 +26,24 @@ def _sync():
     REGISTRY.sync()
 
 
+_hook_installed = [False]
+
+
+def _install_hook():
+    """From now on, Julia's `defop` asks Python's checks (registry.py `check_entry`) before it
+    accepts a definition. Installed before the first call here that can define ops rather than at
+    start-up, which so pays nothing for it."""
+    if not _hook_installed[0]:
+        addr = ctypes.cast(definition_hook, ctypes.c_void_p).value
+        bridge.eval_julia(f"JTensor.DEFINITION_HOOK[] = Ptr{{Cvoid}}({addr}); nothing")
+        _hook_installed[0] = True
+
+
 def eval(code):
     """Evaluate Julia source in module Main; returns its value (numbers, arrays as tensors,
-    `None`, or the `repr` text of anything else). Registry changes are published at once."""
+    `None`, or the `repr` text of anything else). Registry changes are published at once.
+    A refused op definition raises (a ValueError naming the op and the problem)."""
+    _install_hook()
     try:
         v = bridge.eval_value(code)
     finally:
@@ -60,6 +76,7 @@ def include(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(path)
     _snapshot()
+    _install_hook()
     try:
         bridge.eval_julia(f"Base.include(Main, {bridge.julia_string(path)})")
     finally:
@@ -102,6 +119,8 @@ def reload(files=None):
         for p in stateful:
             _mtimes[p] = os.stat(p).st_mtime_ns
         files = [p for p in files if p not in _STATEFUL]
+    if files:
+        _install_hook()
     for p in files:
         module = "JTensor" if p.startswith(_JULIA_SRC + os.sep) else "Main"
         code = f"Base.include({module}, {bridge.julia_string(p)})"
@@ -156,6 +175,7 @@ def repl(**tensors):
     """Run Julia's REPL here, with each keyword tensor bound to a Julia global of that name (a
     `JTensor.Strided` array over the tensor's memory, in Julia dimension order: a Python (a, b)
     tensor is a Julia (b, a) array). Leave with Ctrl-D or `exit()`."""
+    _install_hook()
     bind = REGISTRY.ops["_bind_global"].fn
     for name, t in tensors.items():
         if not name.isidentifier():

@@ -11,8 +11,12 @@ arguments bind at native speed and `help(jt.add)` shows the true signature. Two 
 """
 import ast
 import collections
+import ctypes
 import json
+import os
 import struct
+import sys
+import warnings
 
 import numpy as np
 
@@ -138,7 +142,26 @@ def norm_dim(d, ndim, opname="op"):
 
 
 def _julia_dim(d, ndim, opname):
-    return ndim - norm_dim(d, ndim, opname) if ndim > 0 else 1
+    d = norm_dim(d, ndim, opname)   # checked on 0-d tensors too: their only dims are 0 and -1
+    return ndim - d if ndim > 0 else 1
+
+
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+
+
+def as_int64(x, opname, what):
+    """`x` as a Python int that fits the int64 wire word: TypeError for a non-integer (2.5 is not
+    a size), OverflowError beyond int64, as PyTorch's argument parser does."""
+    if isinstance(x, int):
+        v = int(x)
+    else:
+        index = getattr(type(x), "__index__", None)
+        if index is None:
+            raise TypeError(f"{opname}(): {what} must be an int, not {type(x).__name__}")
+        v = index(x)
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise OverflowError(f"{opname}(): {what} {v} does not fit in int64")
+    return v
 
 
 def encode_tensor(t, words, fmt):
@@ -155,6 +178,8 @@ def encode_scalar(x, words, fmt):
     elif isinstance(x, bool):
         words += (TAG_BOOL, int(x)); fmt.append("qq")
     elif isinstance(x, int):
+        if not INT64_MIN <= x <= INT64_MAX:
+            raise OverflowError(f"int too big to convert: {x} does not fit in int64")
         words += (TAG_INT, x); fmt.append("qq")
     elif isinstance(x, float):
         words += (TAG_FLOAT, x); fmt.append("qd")
@@ -385,6 +410,10 @@ def _run_map(op, args, extras, out=None, inplace=False):
             tensors.append(a)
     if conv is not None:
         args = tuple(conv)
+    if not tensors:
+        first = args[0] if args else None
+        raise TypeError(f"{op.name}(): argument '{op.params[0].name}' (position 1) must be Tensor, "
+                        f"not {type(first).__name__}")
     if len(tensors) == 1:
         shape = tensors[0].shape
         promoted = tensors[0].dtype if not scalars else D.result_type([tensors[0].dtype], scalars)
@@ -429,12 +458,13 @@ def encode_arg(p, x, ref_ndim, opname, words, fmt):
         words += (TAG_INT, _julia_dim(x, ref_ndim, opname)); fmt.append("qq")
     elif t == "Dims":
         ds = (x,) if not isinstance(x, (tuple, list)) else x
-        jd = sorted({_julia_dim(d, ref_ndim, opname) for d in ds}) if ref_ndim > 0 else []
+        jd = sorted({_julia_dim(d, ref_ndim, opname) for d in ds})
+        jd = jd if ref_ndim > 0 else []
         if len(jd) != len(ds) and ref_ndim > 0:
             raise RuntimeError(f"{opname}: dim {list(ds)} appears multiple times in the list of dims")
         words += (TAG_INTLIST, len(jd), *jd); fmt.append("q" * (2 + len(jd)))
     elif t in ("Shape", "IntList"):
-        vals = tuple(int(v) for v in (x if isinstance(x, (tuple, list)) else (x,)))
+        vals = tuple(as_int64(v, opname, p.name) for v in (x if isinstance(x, (tuple, list)) else (x,)))
         if t == "Shape":
             vals = vals[::-1]
         words += (TAG_INTLIST, len(vals), *vals); fmt.append("q" * (2 + len(vals)))
@@ -451,7 +481,7 @@ def encode_arg(p, x, ref_ndim, opname, words, fmt):
     elif t == "float":
         words += (TAG_FLOAT, float(x)); fmt.append("qd")
     elif t == "int":
-        words += (TAG_INT, int(x)); fmt.append("qq")
+        words += (TAG_INT, as_int64(x, opname, p.name)); fmt.append("qq")
     elif t == "bool":
         words += (TAG_BOOL, int(bool(x))); fmt.append("qq")
     else:
@@ -635,6 +665,85 @@ def enable_fast_path():
     return True
 
 
+# ---- checking a definition ----------------------------------------------------------------------------
+# Julia's `defop` checks what it knows itself (the schema's form, derivative formulas keyed by real
+# parameters) and asks Python, through `definition_hook`, about what only Python knows, reading
+# Python's own tables, so that each list has one source of truth: the dtype rules (dtypes.py
+# `RULES`, plus the writers' and "none"), the batching rules (func.py `BATCH_RULES`), the
+# derivative formulas (Python expressions: `_derivatives.formula_problem`) and whether the op's
+# Python function can be generated at all. A refused definition raises in Julia, inside `defop`,
+# so the registry is left as it was and the error surfaces from the call that made it.
+
+def dtype_rule_names():
+    """Every name an entry's `dtypes` may hold."""
+    return set(D.RULES) | set(_WRITERS) | {"none"}
+
+
+def check_entry(entry, op_names):
+    """What is wrong with a registry entry (a dict as in Julia's `registry_json`), as a message
+    naming the op, or None. `op_names`: the qualified names the registry will hold with it."""
+    from . import func
+    from ._derivatives import formula_problem
+    label = f"{entry['namespace']}.{entry['name']}" if entry.get("namespace") else entry["name"]
+    try:
+        op = Op(entry)
+    except Exception as e:   # ast's SyntaxError / ValueError on a schema Julia let through
+        return f'op "{label}": bad schema {entry["schema"]!r}: {type(e).__name__}: {e}'
+    if op.rule not in dtype_rule_names():
+        return (f'op "{label}": unknown dtype rule "{op.rule}" (known: '
+                f'{", ".join(sorted(dtype_rule_names()))}; see python/jtensor/dtypes.py RULES)')
+    if op.batch and op.batch not in func.BATCH_RULES:
+        return (f'op "{label}": unknown batching rule "{op.batch}" (known: {", ".join(func.BATCH_RULES)}, '
+                f'or "" for none; see python/jtensor/func.py BATCH_RULES)')
+    problem = formula_problem(op, set(op_names))
+    if problem is not None:
+        return problem
+    try:
+        build_function(op)   # as `Registry.sync` will
+    except Exception as e:
+        return f'op "{label}": its Python function cannot be generated: {type(e).__name__}: {e}'
+    return None
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_stacklevel():
+    """The `stacklevel` of warnings.warn that names the first frame outside jtensor (the user's
+    `jt.julia.eval` or `include` call), counted from the caller of this function."""
+    f, level = sys._getframe(1), 1
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR):
+        f, level = f.f_back, level + 1
+    return level
+
+
+_hook_reply = [None]   # the last refusal's bytes: Julia copies them before Python runs again
+
+
+def _definition_hook(payload, size):
+    """Called by Julia's `defop` (registry.jl `DEFINITION_HOOK`) on the thread that runs Julia, with
+    the new entry as JSON: returns 0 to accept it, or the address of a refusal message. No
+    exception may leave (it would cross Julia's frames): any becomes the refusal."""
+    label = "?"
+    try:
+        p = json.loads(ctypes.string_at(payload, size))
+        entry = p["entry"]
+        label = f"{entry['namespace']}.{entry['name']}" if entry.get("namespace") else entry["name"]
+        problem = check_entry(entry, p["ops"])
+        if problem is None and p.get("warning"):
+            from .errors import TypeInstabilityWarning
+            warnings.warn(p["warning"], TypeInstabilityWarning, stacklevel=_caller_stacklevel())
+    except BaseException as e:   # a warning turned into an error by a filter is a refusal too
+        problem = f'op "{label}": {type(e).__name__}: {e}'
+    if problem is None:
+        return None
+    _hook_reply[0] = ctypes.create_string_buffer(problem.encode("utf-8", "replace"))
+    return ctypes.addressof(_hook_reply[0])
+
+
+definition_hook = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(_definition_hook)
+
+
 class Registry:
     """All ops by qualified name, rebuilt from Julia whenever Julia's registry version changes."""
 
@@ -653,18 +762,28 @@ class Registry:
         if table["dtypes"] != names:
             raise RuntimeError(f"jtensor: Julia dtype table {table['dtypes']} does not match Python's {names}")
         ops = {}
+        refused = []
         for entry in table["ops"]:
-            op = Op(entry)
-            old = self.ops.get(op.qualname)
-            if old is not None and old.schema == op.schema and old.doc == op.doc and old.id == op.id \
-                    and old.rule == op.rule and old.grad == op.grad and old.batch == op.batch \
-                    and old.builtin == op.builtin:
-                op = old  # unchanged: keep the function object (and anything bound to it)
-            else:
-                build_function(op)
+            try:
+                op = Op(entry)
+                old = self.ops.get(op.qualname)
+                if old is not None and old.schema == op.schema and old.doc == op.doc and old.id == op.id \
+                        and old.rule == op.rule and old.grad == op.grad and old.batch == op.batch \
+                        and old.builtin == op.builtin:
+                    op = old  # unchanged: keep the function object (and anything bound to it)
+                else:
+                    build_function(op)
+            except Exception as e:
+                # Julia's defop checks definitions (with Python's help when Python runs it), so this
+                # is an entry made without those checks: leave it out rather than fail every sync
+                refused.append(f"{entry.get('name')!r} ({type(e).__name__}: {e})")
+                continue
             ops[op.qualname] = op
         self.ops = ops
         self.version = table["version"]
+        if refused:
+            warnings.warn(f"jtensor: registry entries that Python cannot use were left out: {'; '.join(refused)}",
+                          RuntimeWarning, stacklevel=2)
         _PLANS.clear()  # plans capture kernels: a redefined op must get new ones
         FAST_SIGNATURES.clear()
         for f in self.listeners:
