@@ -413,7 +413,13 @@ function _error_location(bt)
 end
 
 function record_error(e, bt)
-    e isa LoadError && (e = e.error)   # eval/include wrap errors; report the real one
+    # eval/include wrap errors; report the real one, at the line of the file it names when the
+    # backtrace shows no better place (a syntax error's frames are all Julia's parser)
+    loaded_at = ""
+    while e isa LoadError
+        loaded_at = string(e.file, ":", e.line)
+        e = e.error
+    end
     msg = try
         hasfield(typeof(e), :msg) && getfield(e, :msg) isa AbstractString ? String(getfield(e, :msg)) :
             sprint(showerror, e)
@@ -430,6 +436,7 @@ function record_error(e, bt)
     catch
         ""
     end
+    isempty(location) && (location = loaded_at)
     LAST_ERROR[] = Vector{UInt8}(string(nameof(typeof(e)), '\x1e', msg, '\x1e', trace, '\x1e', location, '\0'))
     nothing
 end

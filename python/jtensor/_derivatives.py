@@ -55,9 +55,11 @@ def formula_problem(op, op_names):
     A formula must parse as a Python expression, and every name it reads must exist when
     autograd evaluates it (autograd.OpNode.apply): the op's parameters, `result` and its named
     results, `grad`/`grad<i>`, the helpers registered with `autograd.helper`, the ops in
-    `op_names` (the registry's qualified names: `linalg.<name>` for namespaced ones) and Python's
-    builtins. Inside a lambda or comprehension only builtins and the lambda's own names are
-    visible (the formula's names are locals of its evaluation, not globals)."""
+    `op_names` (the registry's qualified names: `linalg.<name>` for namespaced ones). Python's
+    builtins are not among them: the evaluation's locals mapping raises NameError for a name it
+    lacks, so lookup never reaches the builtins. Inside a lambda or comprehension it is the other
+    way round: only builtins and the lambda's own names are visible (the formula's names are
+    locals of its evaluation, not globals)."""
     params = {p.name for p in op.params}
     fields = set(op.result_fields or ())
     ops = {n for n in op_names if "." not in n}
@@ -70,11 +72,12 @@ def formula_problem(op, op_names):
             return f"{where} does not parse: {e.msg} (column {e.offset})"
         for n in sorted(local):
             if not (n in params or n in fields or n == "result" or _GRAD_NAME.match(n) or n in _NS
-                    or n in ops or hasattr(builtins, n)):
-                return (f"{where} uses the unknown name {n!r} (not a parameter, result, op, derivative "
-                        f"helper or builtin)")
+                    or n in ops):
+                return (f"{where} uses the unknown name {n!r} (not a parameter, result, op or derivative "
+                        f"helper)")
         for n in sorted(nested):
-            if not hasattr(builtins, n):
+            own = n in params or n in fields or n == "result" or _GRAD_NAME.match(n)
+            if own or not hasattr(builtins, n):
                 return (f"{where} reads {n!r} inside a lambda or comprehension, where only builtins and "
                         f"the lambda's own names are visible")
         for a in sorted(attrs):
