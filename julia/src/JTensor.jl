@@ -12,6 +12,7 @@ using LinearAlgebra
 using Random
 
 include("dtypes.jl")
+include("sizes.jl")
 include("strided.jl")
 include("mathfuncs.jl")
 include("registry.jl")

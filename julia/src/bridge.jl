@@ -99,6 +99,8 @@ function encode_result(res::Ptr{Int64}, i::Int, x, as_tensor::Bool)
     if x isa AbstractArray
         A = x isa Array && isbitstype(eltype(x)) && eltype(x) in DTYPES ? x : _to_dtype_array(x)
         nd = ndims(A)
+        i + 5 + nd > RESULT_WORDS && throw(ArgumentError("bridge: too many results for the result buffer"))
+        check_size(eltype(A), size(A))   # a kernel's allocation that wrapped around (see sizes.jl)
         unsafe_store!(res, TAG_TENSOR, i)
         unsafe_store!(res, dtype_code(eltype(A)), i + 1)
         unsafe_store!(res, nd, i + 2)
@@ -136,7 +138,7 @@ function _to_dtype_array(x::AbstractArray)
     T = eltype(x)
     T in DTYPES || (T = T <: Integer ? Int64 : T <: Complex ? ComplexF64 : T <: Real ? Float64 : T)
     T in DTYPES || throw(ArgumentError("cannot return an array of $(eltype(x)) to Python"))
-    out = Array{T}(undef, size(x))
+    out = alloc(T, size(x))
     if x isa Strided
         map_into!(identity, compute_type(T), Strided(out), (x,))
     else
@@ -176,7 +178,8 @@ end
 # compute types, and the type of each argument — and decodes the same word layout with every type
 # known, so a repeated call costs a few hundred ns. Python caches plan ids by signature.
 
-const MAX_DIMS = 64
+"Dims a plan's scratch buffers start with; a call with more grows them (any number of dims works)."
+const PLAN_DIMS = 16
 
 struct MapPlan{F,To,Tc,A<:Tuple,E<:Tuple}
     f::F
@@ -227,6 +230,7 @@ end
 function (p::MapPlan{F,To,Tc,A,E})(buf::Ptr{Int64}) where {F,To,Tc,A,E}
     nd = Int(unsafe_load(buf, 3))
     optr = Ptr{To}(UInt(unsafe_load(buf, 4)))
+    nd > length(p.shape) && _grow!(p, nd)
     shape = p.shape
     st = p.strides[1]
     @inbounds for d in 1:nd   # Python order -> Julia order
@@ -247,6 +251,13 @@ function (p::MapPlan{F,To,Tc,A,E})(buf::Ptr{Int64}) where {F,To,Tc,A,E}
     nothing
 end
 
+"Make room for `nd` dims in a plan's scratch buffers."
+@noinline function _grow!(p::MapPlan, nd::Int)
+    resize!(p.shape, nd)
+    foreach(s -> resize!(s, nd), p.strides)
+    nothing
+end
+
 "Build (or fail to build) a plan for a map-op call in the general word layout; returns its id."
 function make_plan(op::OpDef, args::Vector{Any})
     op.kind === :map || throw(ArgumentError("only elementwise ops have plans"))
@@ -255,11 +266,10 @@ function make_plan(op::OpDef, args::Vector{Any})
     nin = args[3]::Int
     ins = args[4:3+nin]
     ext = args[4+nin:end]
-    ndims(out) <= MAX_DIMS || throw(ArgumentError("tensors of more than $MAX_DIMS dimensions are not supported"))
     A = Tuple{map(_kind, ins)...}
     E = Tuple{map(_kind, ext)...}
     T = MapPlan{typeof(op.kernel),eltype(out),Tc,A,E}
-    _keep!(PLANS, _new_plan(T, Any[op.kernel, zeros(Int, MAX_DIMS), [zeros(Int, MAX_DIMS) for _ in 1:1+nin]]))
+    _keep!(PLANS, _new_plan(T, Any[op.kernel, zeros(Int, PLAN_DIMS), [zeros(Int, PLAN_DIMS) for _ in 1:1+nin]]))
 end
 
 # ---- typed plans for the general entry -----------------------------------------------------------

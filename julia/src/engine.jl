@@ -75,6 +75,31 @@ end
 
 const THREAD_MIN = 1 << 18   # elements below which threading costs more than it gains
 
+# ---- Ctrl-C: long loops stop at the next chunk boundary ---------------------------------------
+# Python's SIGINT handler cannot run while Julia does, so the C fast path's SIGINT handler also
+# sets a C int whose address Python stores here at start-up (python/jtensor/bridge.py). Loops
+# poll it every POLL_EVERY elements (one load and compare per 64K elements: too cheap to
+# measure); a worker that sees it stops, and the calling thread throws InterruptException once
+# all have stopped, which Python raises as KeyboardInterrupt. Outputs are left partly written.
+"Address of the C int that a Ctrl-C sets (C_NULL: nobody sets it)."
+const INTERRUPT_FLAG = Ref{Ptr{Cint}}(C_NULL)
+const POLL_EVERY = 1 << 16
+@inline interrupt_requested() = (p = INTERRUPT_FLAG[]; p != C_NULL && unsafe_load(p) != 0)
+"Throw InterruptException if Ctrl-C was pressed since this call into Julia began."
+check_interrupt() = interrupt_requested() ? throw(InterruptException()) : nothing
+
+"`inner_loop!` over `n` elements in chunks of POLL_EVERY; false when stopped by a Ctrl-C."
+function inner_chunks!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, n::Int) where {F,Tc}
+    lo = 0
+    while lo < n
+        m = min(POLL_EVERY, n - lo)
+        inner_loop!(f, Tc, shift(o, lo * _stride1(o)), map(a -> shift(a, lo * _stride1(a)), accs), extra, m)
+        lo += m
+        interrupt_requested() && return false
+    end
+    true
+end
+
 @inline _unit(p::Ptr{T}, ::Type{Tc}) where {T,Tc} = UnitArg{T}(p)
 @inline _unit(v, ::Type{Tc}) where {Tc} = ValArg(jconvert(Tc, v))
 @inline _step(p::Ptr{T}, s::Int, ::Type{Tc}) where {T,Tc} = StepArg{T}(p, s)
@@ -145,7 +170,7 @@ function run_outer!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{
             Threads.@threads for t in 1:nt
                 lo = (t - 1) * chunk
                 hi = min(n1, t * chunk)
-                hi > lo && inner_loop!(f, Tc, shift(o, lo * _stride1(o)), map(a -> shift(a, lo * _stride1(a)), accs), extra, hi - lo)
+                hi > lo && inner_chunks!(f, Tc, shift(o, lo * _stride1(o)), map(a -> shift(a, lo * _stride1(a)), accs), extra, hi - lo)
             end
         else
             chunk = cld(nouter, nt)
@@ -156,10 +181,11 @@ function run_outer!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{
             end
         end
     elseif nd == 1
-        inner_loop!(f, Tc, o, accs, extra, n1)
+        inner_chunks!(f, Tc, o, accs, extra, n1)
     else
         outer_range!(f, Tc, o, accs, extra, shp, strs, nd, 0, nouter)
     end
+    n >= POLL_EVERY && check_interrupt()
     nothing
 end
 
@@ -181,8 +207,18 @@ function outer_range!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vecto
         end
     end
     n1 = shp[1]
+    since = 0   # elements since the last Ctrl-C poll
     for _ in lo+1:hi
-        inner_loop!(f, Tc, shift(o, offs[1]), _shifted(accs, offs, 2), extra, n1)
+        if n1 < POLL_EVERY
+            inner_loop!(f, Tc, shift(o, offs[1]), _shifted(accs, offs, 2), extra, n1)
+            since += n1
+            if since >= POLL_EVERY
+                since = 0
+                interrupt_requested() && return nothing
+            end
+        else
+            inner_chunks!(f, Tc, shift(o, offs[1]), _shifted(accs, offs, 2), extra, n1) || return nothing
+        end
         d = 2
         while d <= nd
             idx[d] += 1
@@ -246,7 +282,7 @@ it with the engine. This is how Julia code calls a map op on plain arrays.
 function apply(f, ::Type{Tc}, ::Type{To}, args...; extra::Tuple = ()) where {Tc,To}
     arrs = map(a -> a isa AbstractArray ? Strided(a isa Array || a isa Strided ? a : Array(a)) : a, args)
     sz = broadcast_size(map(size, filter(a -> a isa Strided, collect(arrs)))...)
-    out = Array{To}(undef, sz)
+    out = alloc(To, sz)
     map_into!(f, Tc, Strided(out), map(a -> a isa Strided ? broadcast_to(a, sz) : a, arrs), extra)
     out
 end

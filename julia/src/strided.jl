@@ -66,7 +66,7 @@ memory is), otherwise a packed copy. Kernels call it before handing data to BLAS
 dense(A::Array) = A
 function dense(A::Strided{T,N}) where {T,N}
     iscontiguous(A) && return unsafe_wrap(Array, A.ptr, A.size)
-    out = Array{T,N}(undef, A.size)
+    out = alloc(T, A.size)
     map_into!(identity, T, Strided(out), (A,))
     out
 end

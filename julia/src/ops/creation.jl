@@ -10,7 +10,7 @@ defop("manual_seed(seed: int) -> None", seed -> (Random.seed!(RNG, seed); nothin
 function _arange(start, stop, step, T)
     step == 0 && throw(ArgumentError("arange: step must be nonzero"))
     n = max(0, ceil(Int, (stop - start) / step))
-    out = Array{T}(undef, n)
+    out = alloc(T, n)
     @inbounds for i in 1:n
         out[i] = jconvert(T, start + (i - 1) * step)
     end
@@ -21,7 +21,7 @@ defop("_arange(start: Scalar, end: Scalar, step: Scalar, dtype: DType) -> Tensor
 
 function _linspace(start, stop, steps::Int, T)
     steps < 0 && throw(ArgumentError("linspace: number of steps must be non-negative, got $steps"))
-    out = Array{T}(undef, steps)
+    out = alloc(T, steps)
     C = compute_type(T) <: Complex ? ComplexF64 : Float64
     s, e = C(start), C(stop)
     step = steps > 1 ? (e - s) / (steps - 1) : zero(C)
@@ -35,7 +35,7 @@ defop("_linspace(start: Scalar, end: Scalar, steps: int, dtype: DType) -> Tensor
       doc = "steps evenly spaced values from start to end inclusive.")
 
 function _eye(n::Int, m::Int, T)
-    out = zeros(T, m, n)
+    out = alloc_zeros(T, m, n)
     for i in 1:min(n, m)
         out[i, i] = one(T)
     end
@@ -48,6 +48,7 @@ _randT(T) = T <: Union{AbstractFloat,Complex} ? T :
 function _rand(shape, T)
     _randT(T)
     C = compute_type(T)
+    check_size(T, shape)
     A = rand(RNG, C, shape...)
     T === C && return A
     # rounding a Float32 draw to half precision can reach 1.0: keep the interval half-open
@@ -58,11 +59,13 @@ end
 function _randn(shape, T)
     _randT(T)
     C = compute_type(T)
+    check_size(T, shape)
     A = randn(RNG, C, shape...)
     T === C ? A : as_dense(T, A)
 end
 function _randint(low::Int, high::Int, shape, T)
     high > low || throw(ArgumentError("randint: high ($high) must be greater than low ($low)"))
+    check_size(Int64, shape)
     A = rand(RNG, low:high-1, shape...)
     as_dense(T, A)
 end
@@ -80,7 +83,7 @@ elements, which are added there (overlapping views accumulate). The gradient of 
 """
 function _view_backward(g, sz, strides, offset::Int)
     T = eltype(g)
-    R = zeros(T, sz...)                # `sz` arrives in Julia order (a Shape parameter)
+    R = alloc_zeros(T, sz...)                # `sz` arrives in Julia order (a Shape parameter)
     nd = ndims(g)
     jst = ntuple(d -> strides[nd - d + 1], nd)   # Python-order strides paired with Julia dims
     G = g isa Strided ? g : Strided(dense(g))

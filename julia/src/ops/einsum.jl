@@ -38,7 +38,7 @@ function _einsum(eq::AbstractString, ops)
     length(terms) == n || throw(ArgumentError(
         "$name: the equation '$eq' has $(length(terms)) operand subscript(s) but $n operand(s) were given"))
     items = [_ein_term(name, t) for t in terms]
-    nell = zeros(Int, n)
+    nell = alloc_zeros(Int, n)
     for i in 1:n
         nl = count(x -> x != 0, items[i]); nd = ndims(ops[i])
         if 0 in items[i]
@@ -121,7 +121,7 @@ function _bmul(A3::Array{T,3}, ta::Bool, B3::Array{T,3}, tb::Bool) where {T}
     m, k = ta ? (size(A3, 2), size(A3, 1)) : (size(A3, 1), size(A3, 2))
     n = tb ? size(B3, 1) : size(B3, 2)
     nb = size(A3, 3)
-    C3 = Array{T}(undef, m, n, nb)
+    C3 = alloc(T, m, n, nb)
     if m * n * nb == 0
         return C3
     elseif k == 0
@@ -218,6 +218,7 @@ function _einsum_arrays(name, ops, labels::Vector{Vector{Int}}, out::Vector{Int}
             throw(DimensionMismatch("$name: operands do not broadcast: subscript $(_lname(l)) has size $p in one operand and $s in operand $(i - 1)"))
         end
     end
+    check_size(R, Tuple(get(sizes, l, 1) for l in out))   # before any operand is copied
     arrs = Array{T}[]; labs = Vector{Int}[]
     for (i, x) in enumerate(ops)
         A, L = _ein_diag(as_dense(T, x), labels[i])

@@ -78,7 +78,7 @@ function _matmul(a, b)
     bA = size(A2)[3:end]; bB = size(B2)[3:end]
     batch = broadcast_size(bA, bB)
     n, m = size(B2, 1), size(A2, 2)
-    C = Array{T}(undef, n, m, batch...)
+    C = alloc(T, n, m, batch...)
     A3 = reshape(A2, size(A2, 1), m, prod(bA))
     B3 = reshape(B2, n, size(B2, 2), prod(bB))
     C3 = reshape(C, n, m, prod(batch))
@@ -151,7 +151,7 @@ function _matmul_strided(a::Strided{T,NA}, b::Strided{T,NB}) where {T,NA,NB}
         A = Strided{T,2}(A.ptr, (k, mm), (s1, s2), nothing)
         m, batch = mm, ()
     end
-    C = Array{T}(undef, n, m, batch...)
+    C = alloc(T, n, m, batch...)
     if !isempty(C)
         GC.@preserve a b C (_shared_batch_gemm!(C, A, B, batch) || _gemm_batches!(C, A, B, batch))
     end
@@ -251,6 +251,7 @@ function _outer(a, b)
     (ndims(a) == 1 && ndims(b) == 1) ||
         throw(ArgumentError("outer: expected two 1-d tensors, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
     T = _promote2(eltype(a), eltype(b))
+    check_size(T, (length(b), length(a)))
     apply(*, compute_type(T), T, reshape(dense(b), length(b), 1), reshape(dense(a), 1, length(a)))
 end
 defop("outer(input: Tensor, vec2: Tensor) -> Tensor", _outer;
@@ -292,7 +293,7 @@ function _tensordot(name, a, b, dims)
             "$name: contracted dimensions need to match, but the first has size $(size(a, ja[i])) in dim $(da[i]) and the second has size $(size(b, jb[i])) in dim $(db[i])"))
     end
     # Labels: contracted pair i gets i; free dims of a and b get fresh labels.
-    la = zeros(Int, na); lb = zeros(Int, nb)
+    la = alloc_zeros(Int, na); lb = alloc_zeros(Int, nb)
     for i in eachindex(ja)
         la[ja[i]] = i; lb[jb[i]] = i
     end
@@ -315,6 +316,7 @@ defop("tensordot(a: Tensor, b: Tensor, dims: Tensor = 2) -> Tensor", (a, b, d) -
 function _kron(a, b)
     n = max(ndims(a), ndims(b))
     sa = ntuple(d -> size(a, d), n); sb = ntuple(d -> size(b, d), n)   # Python leading 1s = Julia trailing
+    check_size(promote_type(eltype(a), eltype(b)), ntuple(d -> mul_size(sa[d], sb[d]), n))
     # Python index i*size(b) + j has b's index fastest: an outer product with Julia dims
     # (b_1, a_1, b_2, a_2, ...), reshaped to (b_1*a_1, ...).
     A = reshape(dense(a), sa); B = reshape(dense(b), sb)
@@ -335,7 +337,7 @@ function _diagonal_of(A::AbstractArray, j1::Int, j2::Int, offset::Int)
     P3 = reshape(P, n1, n2, nr)
     i0, k0 = offset >= 0 ? (0, offset) : (-offset, 0)
     L = max(0, min(n1 - i0, n2 - k0))
-    out = Array{eltype(A)}(undef, L, nr)
+    out = alloc(eltype(A), L, nr)
     @inbounds for r in 1:nr, t in 1:L
         out[t, r] = P3[i0 + t, k0 + t, r]
     end
@@ -423,7 +425,7 @@ function _vecdot(name, x, y, d::Int)
     _restore(R, reshape(out, ntuple(i -> i < d ? sz[i] : sz[i + 1], length(sz) - 1)))
 end
 function _vecdot3(X::Array{T,3}, Y::Array{T,3}) where {T}
-    out = zeros(T, size(X, 1), size(X, 3))
+    out = alloc_zeros(T, size(X, 1), size(X, 3))
     @inbounds for k in axes(X, 3), j in axes(X, 2), i in axes(X, 1)
         out[i, k] += conj(X[i, j, k]) * Y[i, j, k]
     end
@@ -475,7 +477,7 @@ function _matrix_power(name, x, n)
     A3, b = _stack(name, T, x)
     _square(name, A3)
     m = size(A3, 1)
-    out = Array{T}(undef, m, m, size(A3, 3))
+    out = alloc(T, m, m, size(A3, 3))
     for k in 1:size(A3, 3)
         S = A3[:, :, k]                     # Julia sees Aᵀ, and (Aᵀ)ⁿ = (Aⁿ)ᵀ: no transposes needed
         if n < 0
@@ -514,7 +516,7 @@ function _multi_dot(ts)
         push!(dims, c)
     end
     # Cheapest parenthesization (classic chain-order DP), then multiply with matmul.
-    cost = zeros(Float64, k, k); split = zeros(Int, k, k)
+    cost = alloc_zeros(Float64, k, k); split = alloc_zeros(Int, k, k)
     for len in 2:k, i in 1:k - len + 1
         j = i + len - 1
         cost[i, j] = Inf
@@ -575,7 +577,7 @@ function _inv(name, x)
     R = eltype(x); T = _lapack_type(name, R)
     A3, b = _stack(name, T, x); _square(name, A3)
     n, nb = size(A3, 1), size(A3, 3)
-    out = Array{T}(undef, n, n, nb)
+    out = alloc(T, n, n, nb)
     for k in 1:nb
         out[:, :, k] = _inv_slice(name, A3[:, :, k], k, nb)
     end
@@ -611,7 +613,7 @@ function _slogdet(name, x)
     R = eltype(x); T = _lapack_type(name, R)
     A3, b = _stack(name, T, x); _square(name, A3)
     nb = size(A3, 3)
-    sg = Array{T}(undef, nb); la = Array{real(T)}(undef, nb)
+    sg = alloc(T, nb); la = alloc(real(T), nb)
     for k in 1:nb
         sg[k], la[k] = _slogdet_slice(A3[:, :, k])          # det(Aᵀ) = det(A)
     end
@@ -621,7 +623,7 @@ function _det(name, x)
     R = eltype(x); T = _lapack_type(name, R)
     A3, b = _stack(name, T, x); _square(name, A3)
     nb = size(A3, 3)
-    d = Array{T}(undef, nb)
+    d = alloc(T, nb)
     for k in 1:nb
         d[k] = size(A3, 1) == 0 ? one(T) : det(lu!(A3[:, :, k]; check = false))
     end
@@ -676,7 +678,7 @@ function _solve(A, B, left::Bool)
     end
     B3 = reshape(B2, size(B2, 1), size(B2, 2), prod(bB))
     p, q = size(B2, 1), size(B2, 2)
-    out = Array{T}(undef, p, q, prod(batch))
+    out = alloc(T, p, q, prod(batch))
     ia = LinearIndices(bA); ib = LinearIndices(bB)
     nbat = prod(batch)
     lastA = 0; F = nothing
@@ -713,7 +715,7 @@ function _cholesky(x, upper::Bool)
     R = eltype(x); T = _lapack_type(name, R)
     A3, b = _stack(name, T, x); _square(name, A3)
     n, nb = size(A3, 1), size(A3, 3)
-    out = Array{T}(undef, n, n, nb)
+    out = alloc(T, n, n, nb)
     for k in 1:nb
         # Python's lower triangle of A is the upper triangle of S = Aᵀ, and Hermitian(S, :U) = conj(A).
         # Its factor U (conj(A) = Uᴴ U) gives Python's L = Uᵀ, i.e. U itself in Julia layout, and
@@ -737,12 +739,12 @@ function _qr(x, mode)
     A3, b = _stack(name, T, x)
     n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)      # Python (m, n)
     kq = mode == "complete" ? m : min(m, n)               # columns of Q and rows of R
-    Qo = Array{T}(undef, kq, m, nb)                       # Julia layout of Python (m, kq)
-    Ro = Array{T}(undef, n, kq, nb)                       # Julia layout of Python (kq, n)
+    Qo = alloc(T, kq, m, nb)                       # Julia layout of Python (m, kq)
+    Ro = alloc(T, n, kq, nb)                       # Julia layout of Python (kq, n)
     for k in 1:nb
         M = permutedims(A3[:, :, k])                      # Python's A, (m, n)
         F = qr!(M)
-        Rk = zeros(T, kq, n)
+        Rk = alloc_zeros(T, kq, n)
         Rk[1:min(m, n), :] = F.R
         Ro[:, :, k] = permutedims(Rk)
         mode == "r" && continue
@@ -750,7 +752,7 @@ function _qr(x, mode)
         Qo[:, :, k] = permutedims(Q)
     end
     Rr = _restore(R, reshape(Ro, n, kq, b...))
-    mode == "r" && return Array{R}(undef, 0), Rr
+    mode == "r" && return alloc(R, 0), Rr
     _restore(R, reshape(Qo, kq, m, b...)), Rr
 end
 defop("qr(A: Tensor, mode: str = 'reduced') -> (Q: Tensor, R: Tensor)", _qr; namespace = "linalg", method = false,
@@ -764,9 +766,9 @@ function _svd(x, full::Bool)
     n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)      # Python (m, n)
     k = min(m, n)
     ku, kv = full ? (m, n) : (k, k)
-    Uo = Array{T}(undef, ku, m, nb)                       # Julia layout of Python U (m, ku)
-    So = Array{real(T)}(undef, k, nb)
-    Vo = Array{T}(undef, n, kv, nb)                       # Julia layout of Python Vh (kv, n)
+    Uo = alloc(T, ku, m, nb)                       # Julia layout of Python U (m, ku)
+    So = alloc(real(T), k, nb)
+    Vo = alloc(T, n, kv, nb)                       # Julia layout of Python Vh (kv, n)
     for j in 1:nb
         if k == 0
             Uo[:, :, j] = Matrix{T}(I, ku, m); Vo[:, :, j] = Matrix{T}(I, n, kv)
@@ -792,7 +794,7 @@ function _svdvals(name, x)
     R = eltype(x); T = _lapack_type(name, R)
     A3, b = _stack(name, T, x)
     k, nb = min(size(A3, 1), size(A3, 2)), size(A3, 3)
-    So = Array{real(T)}(undef, k, nb)
+    So = alloc(real(T), k, nb)
     for j in 1:nb
         k == 0 || (So[:, j] = svdvals!(A3[:, :, j]))     # singular values of Aᵀ are A's
     end
@@ -812,8 +814,8 @@ function _eigh(x, UPLO, vectors::Bool)
     A3, b = _stack(name, T, x); _square(name, A3)
     ul = _uplo(name, UPLO)
     n, nb = size(A3, 1), size(A3, 3)
-    W = Array{real(T)}(undef, n, nb)
-    V = vectors ? Array{T}(undef, n, n, nb) : nothing
+    W = alloc(real(T), n, nb)
+    V = vectors ? alloc(T, n, n, nb) : nothing
     for k in 1:nb
         n == 0 && continue
         H = Hermitian(A3[:, :, k], ul)                    # = conj(A) for Python's A
@@ -844,8 +846,8 @@ function _eig(x, vectors::Bool)
     A3, b = _stack(name, T, x); _square(name, A3)
     C = complex(T)
     n, nb = size(A3, 1), size(A3, 3)
-    W = Array{C}(undef, n, nb)
-    V = vectors ? Array{C}(undef, n, n, nb) : nothing
+    W = alloc(C, n, nb)
+    V = vectors ? alloc(C, n, n, nb) : nothing
     for k in 1:nb
         n == 0 && continue
         M = permutedims(A3[:, :, k])                      # right eigenvectors need Python's A itself
@@ -870,7 +872,7 @@ defop("eigvals(A: Tensor) -> Tensor", x -> _eig(x, false); namespace = "linalg",
 _adj(X::Matrix) = [conj(X[j, i]) for i in axes(X, 2), j in axes(X, 1)]
 "X with column j scaled by d[j] (a new Matrix)."
 function _scalecols(X::Matrix{T}, d::Vector) where {T}
-    Y = Matrix{T}(undef, size(X))
+    Y = alloc(T, size(X))
     @inbounds for j in axes(X, 2), i in axes(X, 1)
         Y[i, j] = X[i, j] * d[j]
     end
@@ -889,7 +891,7 @@ function _pinv(x, atol, rtol, hermitian::Bool)
     A3, b = _stack(name, T, x)
     hermitian && _square(name, A3)
     n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)      # Python (m, n); pinv is (n, m): Julia (m, n)
-    out = Array{T}(undef, m, n, nb)
+    out = alloc(T, m, n, nb)
     for k in 1:nb
         if min(m, n) == 0
             out[:, :, k] .= zero(T); continue
@@ -899,13 +901,13 @@ function _pinv(x, atol, rtol, hermitian::Bool)
             F = eigen!(Hermitian(A3[:, :, k], :U))
             tol = _tol(RT, atol, rtol, m, n, maximum(abs, F.values))
             d = [abs(w) > tol ? inv(w) : zero(RT) for w in F.values]
-            out[:, :, k] = _gemm!(Matrix{T}(undef, m, n), _scalecols(F.vectors, d), _adj(F.vectors))
+            out[:, :, k] = _gemm!(alloc(T, m, n), _scalecols(F.vectors, d), _adj(F.vectors))
         else
             # pinv(Aᵀ) = pinv(A)ᵀ: the pseudo-inverse of the Julia slice is Python's in Julia layout.
             F = svd!(A3[:, :, k])
             tol = _tol(RT, atol, rtol, m, n, F.S[1])
             d = [s > tol ? inv(s) : zero(RT) for s in F.S]
-            out[:, :, k] = _gemm!(Matrix{T}(undef, m, n), _scalecols(_adj(F.Vt), d), _adj(F.U))   # V Σ⁺ Uᴴ
+            out[:, :, k] = _gemm!(alloc(T, m, n), _scalecols(_adj(F.Vt), d), _adj(F.U))   # V Σ⁺ Uᴴ
         end
     end
     _restore(R, reshape(out, m, n, b...))
@@ -921,7 +923,7 @@ function _matrix_rank(x, atol, rtol, hermitian::Bool)
     A3, b = _stack(name, T, x)
     hermitian && _square(name, A3)
     n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)
-    out = zeros(Int64, nb)
+    out = alloc_zeros(Int64, nb)
     for k in 1:nb
         min(m, n) == 0 && continue
         s = hermitian ? abs.(eigvals!(Hermitian(A3[:, :, k], :U))) : svdvals!(A3[:, :, k])
@@ -953,7 +955,7 @@ end
 function _vnorm_cols(M::Matrix{T}, p::Float64) where {T}
     R = real(T); W = promote_type(R, Float64)
     nr, nk = size(M)
-    out = Vector{R}(undef, nk)
+    out = alloc(R, nk)
     @inbounds for j in 1:nk
         if p == Inf || p == -Inf
             s = abs(M[1, j])
@@ -1055,7 +1057,7 @@ function _cond(x, ord)
     R = eltype(x); T = _lapack_type(name, R); RT = real(T)
     A3, b = _stack(name, T, x)
     n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)
-    out = Array{RT}(undef, nb)
+    out = alloc(RT, nb)
     o = something(tryparse(Float64, ord), NaN)
     if o == 2 || o == -2                                  # σmax/σmin: any shape
         for k in 1:nb

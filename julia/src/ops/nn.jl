@@ -240,7 +240,7 @@ end
 "The inverse of `_weight_rows!`: a K × Cout matrix in column order as a (kW, kH, C, Cout) weight."
 function _weight_from_rows(Wr::Matrix{T}, wsize::NTuple{4,Int}) where {T}
     kW, kH, C, Cout = wsize
-    Wt = Array{T}(undef, wsize)
+    Wt = alloc(T, wsize)
     @inbounds for co in 1:Cout, kh in 1:kH, kw in 1:kW, c in 1:C
         Wt[kw, kh, c, co] = Wr[c + (kw - 1 + (kh - 1) * kW) * C, co]
     end
@@ -321,7 +321,7 @@ end
 "`_conv2d` on dense arrays of the compute type (the function barrier behind the dynamic call)."
 function _conv2d_dense(X::Array{T,4}, Wt::Array{T,4}, B::Union{Nothing,Vector{T}}, g::ConvGeom, groups::Int) where {T}
     N = size(X, 4); Cout = size(Wt, 4); Cog = Cout ÷ groups; K = g.kW * g.kH * g.C; P = g.OW * g.OH
-    Y = Array{T}(undef, g.OW, g.OH, Cout, N)
+    Y = alloc(T, g.OW, g.OH, Cout, N)
     Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
     _conv_chunks(g, N) do n0, m
         Xp = _pad_chunk!(_chunk_buffer(T, g, size(X, 3), m), X, g, n0, m)
@@ -353,7 +353,7 @@ end
 "`_conv2d_backward_input` on dense arrays of the compute type."
 function _conv2d_backward_input_dense(GY::Array{T,4}, Wt::Array{T,4}, xsize::NTuple{4,Int}, g::ConvGeom, groups::Int) where {T}
     N = xsize[4]; Cout = size(Wt, 4); Cog = Cout ÷ groups; K = g.kW * g.kH * g.C; P = g.OW * g.OH
-    DX = Array{T}(undef, xsize)
+    DX = alloc(T, xsize)
     Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
     _conv_chunks(g, N) do n0, m
         Dp = fill!(_chunk_buffer(T, g, xsize[3], m), zero(T))
@@ -452,7 +452,7 @@ end
 
 "Valid kernel offsets [lo, hi] (1-based) of each output position along one axis."
 function _pool_ranges(n, k, s, p, d, on)
-    lo = Vector{Int}(undef, on); hi = Vector{Int}(undef, on)
+    lo = alloc(Int, on); hi = alloc(Int, on)
     for o in 1:on
         i0 = (o - 1) * s - p
         lo[o] = max(1, cld(-i0, d) + 1)
@@ -561,7 +561,7 @@ _pool_tap(g::PoolGeom, t::Int) = ((t - 1) ÷ g.kW * g.dH) * g.W + (t - 1) % g.kW
 barrier). The window's taps are a tuple of NT offsets, or a vector when NT is 0."""
 function _max_pool_dense(X::Vector{T}, g::PoolGeom, np::Int, ::Val{NT}, nans::Val) where {T,NT}
     taps = NT == 0 ? [_pool_tap(g, t) for t in 1:g.kH * g.kW] : ntuple(t -> _pool_tap(g, t), Val(NT))
-    Y = Vector{T}(undef, g.OW * g.OH * np); I = Vector{Int64}(undef, length(Y))
+    Y = alloc(T, g.OW * g.OH * np); I = alloc(Int64, length(Y))
     rh = _pool_ranges(g.H, g.kH, g.sH, g.pH, g.dH, g.OH); rw = _pool_ranges(g.W, g.kW, g.sW, g.pW, g.dW, g.OW)
     full, corner, clipped = _pool_windows(g, rh, rw)
     _tfor_ranges(np, length(X)) do qs
@@ -610,7 +610,7 @@ end
 """Zeros of np planes of n elements with the m values of each plane of `G` added at their
 (checked) flat indices `I`: `_pool2d_scatter` on dense arrays (the function barrier)."""
 function _pool_scatter_dense(G::Vector{T}, I::Vector{<:Integer}, m::Int, n::Int, np::Int) where {T}
-    O = zeros(T, n * np)
+    O = alloc_zeros(T, n * np)
     _tfor_ranges(np, length(O)) do qs
         @inbounds for q in qs, p in (q - 1) * m + 1:q * m
             O[(q - 1) * n + I[p] + 1] += G[p]
@@ -627,7 +627,7 @@ function _pool2d_gather(x, idx)
     _pool_index_check(op, I, size(x))
     np = _planes(x); n = size(x, 1) * size(x, 2); m = size(idx, 1) * size(idx, 2)
     X = reshape(dense(x), n, np); I2 = reshape(I, m, np)
-    O = Array{eltype(x)}(undef, m, np)
+    O = alloc(eltype(x), m, np)
     @inbounds for q in 1:np, p in 1:m
         O[p, q] = X[I2[p, q] + 1, q]
     end
@@ -663,7 +663,7 @@ function _avg_pool2d(x, ks, stride, padding, ceil_mode::Bool, count_include_pad:
     T = eltype(x); C = compute_type(T)
     W, H = size(x, 1), size(x, 2); np = _planes(x)
     X = reshape(as_dense(C, x), W, H, np)
-    Y = Array{C}(undef, OW, OH, np)
+    Y = alloc(C, OW, OH, np)
     _tfor(np, length(X)) do q
         E = eltype(X)
         @inbounds for oh in 1:OH
@@ -693,7 +693,7 @@ function _avg_pool2d_backward(g, xsize, ks, stride, padding, ceil_mode::Bool, co
     T = eltype(g); C = compute_type(T)
     W, H = xsize[1], xsize[2]; np = _prodrange(xsize, 3, length(xsize))
     G = reshape(as_dense(C, g), OW, OH, np)
-    DX = zeros(C, W, H, np)
+    DX = alloc_zeros(C, W, H, np)
     _tfor(np, length(DX)) do q
         E = eltype(DX)
         @inbounds for oh in 1:OH
@@ -731,7 +731,7 @@ function _adaptive_avg_pool2d(x, output_size)
     T = eltype(x); C = compute_type(T)
     W, H = size(x, 1), size(x, 2); np = _planes(x)
     X = reshape(as_dense(C, x), W, H, np)
-    Y = Array{C}(undef, OW, OH, np)
+    Y = alloc(C, OW, OH, np)
     _tfor(np, length(X)) do q
         E = eltype(X)
         @inbounds for oh in 1:OH
@@ -758,7 +758,7 @@ function _adaptive_avg_pool2d_backward(g, xsize)
     OW, OH = size(g, 1), size(g, 2); W, H = xsize[1], xsize[2]
     np = _prodrange(xsize, 3, length(xsize))
     G = reshape(as_dense(C, g), OW, OH, np)
-    DX = zeros(C, W, H, np)
+    DX = alloc_zeros(C, W, H, np)
     _tfor(np, length(DX)) do q
         E = eltype(DX)
         @inbounds for oh in 1:OH
@@ -819,7 +819,7 @@ function _softmax_into!(O::Array{C,3}, A::Array{C,3}, logmode::Bool) where {C}
                 end
             end
         else
-            m = fill(E(-Inf), pre); s = zeros(E, pre)
+            m = fill(E(-Inf), pre); s = alloc_zeros(E, pre)
             for j in 1:n
                 @simd for i in 1:pre
                     v = A[i, j, k]
@@ -863,7 +863,7 @@ function _softmax_kernel(op, x, d, dtype, logmode)
     C = compute_type(T)
     A = as_dense(C, x)
     pre, n, post = _split3(size(A), d)
-    O = Array{C}(undef, pre, n, post)
+    O = alloc(C, pre, n, post)
     _softmax_into!(O, reshape(A, pre, n, post), logmode)
     _restore(T, reshape(O, size(A)))
 end
@@ -883,10 +883,10 @@ function _softmax_backward_kernel(op, g, y, d, logmode)
     T = promote_type(eltype(g), eltype(y)); C = compute_type(T)
     pre, n, post = _split3(size(g), d)
     G = reshape(as_dense(C, g), pre, n, post); Y = reshape(as_dense(C, y), pre, n, post)
-    O = Array{C}(undef, pre, n, post)
+    O = alloc(C, pre, n, post)
     _tfor(post, length(O)) do k
         E = eltype(O)
-        s = zeros(E, pre)
+        s = alloc_zeros(E, pre)
         @inbounds for j in 1:n
             @simd for i in 1:pre
                 s[i] += logmode ? G[i, j, k] : G[i, j, k] * Y[i, j, k]
@@ -955,7 +955,7 @@ end
 function _std_stats(X::Array{C,3}, eps) where {C}
     A, K, B = size(X)
     n = A * B
-    mu = zeros(Float64, K); v = zeros(Float64, K)
+    mu = alloc_zeros(Float64, K); v = alloc_zeros(Float64, K)
     @inbounds for b in 1:B, k in 1:K
         s = 0.0
         @simd for a in 1:A
@@ -984,7 +984,7 @@ function _standardize(x, dims, eps::Float64)
     (X,) = _std_prepare(C, shp, x)
     mu, r = _std_stats(X, eps)
     A, K, B = size(X)
-    O = Array{C}(undef, A, K, B)
+    O = alloc(C, A, K, B)
     @inbounds for b in 1:B, k in 1:K
         m = C(mu[k]); rk = C(r[k])
         @simd for a in 1:A
@@ -997,7 +997,7 @@ end
 "Per-k sums of u and of u ⊙ xhat."
 function _std_sums(U::Array{C,3}, X::Array{C,3}, mu, r) where {C}
     A, K, B = size(X)
-    su = zeros(Float64, K); sux = zeros(Float64, K)
+    su = alloc_zeros(Float64, K); sux = alloc_zeros(Float64, K)
     @inbounds for b in 1:B, k in 1:K
         s1 = 0.0; s2 = 0.0; m = mu[k]; rk = r[k]
         @simd for a in 1:A
@@ -1020,7 +1020,7 @@ function _standardize_backward(g, x, dims, eps::Float64)
     mu, r = _std_stats(X, eps)
     sg, sgx = _std_sums(G, X, mu, r)
     A, K, B = size(X); n = A * B
-    O = Array{C}(undef, A, K, B)
+    O = alloc(C, A, K, B)
     @inbounds for b in 1:B, k in 1:K
         m = C(mu[k]); rk = C(r[k]); gm = C(sg[k] / n); gx = C(sgx[k] / n)
         @simd for a in 1:A
@@ -1044,7 +1044,7 @@ function _standardize_double_backward(v, g, x, dims, eps::Float64)
     sg, sgx = _std_sums(G, X, mu, r)
     sv, svx = _std_sums(V, X, mu, r)
     A, K, B = size(X); M = A * B
-    svg = zeros(Float64, K)
+    svg = alloc_zeros(Float64, K)
     @inbounds for b in 1:B, k in 1:K
         s = 0.0
         @simd for a in 1:A
@@ -1052,7 +1052,7 @@ function _standardize_double_backward(v, g, x, dims, eps::Float64)
         end
         svg[k] += s
     end
-    O = Array{C}(undef, A, K, B)
+    O = alloc(C, A, K, B)
     @inbounds for b in 1:B, k in 1:K
         gm = sg[k] / M; vm = sv[k] / M
         c1 = svg[k] - M * vm * gm             # <v, g - ḡ>
@@ -1135,7 +1135,7 @@ function _nll_loss(x, t, w, ignore_index::Int, reduction)
     X = reshape(as_dense(Tc, x), D, C, N)
     Tt = _nll_targets(op, t, C, ignore_index, D, N)
     if red == "none"
-        O = Array{Tc}(undef, D, N)
+        O = alloc(Tc, D, N)
         @inbounds for n in 1:N, d in 1:D
             c = Int(Tt[d, n])
             O[d, n] = c == ignore_index ? zero(Tc) : -(Wv === nothing ? one(Tc) : Wv[c + 1]) * X[d, c + 1, n]
@@ -1167,7 +1167,7 @@ function _nll_loss_backward(g, t, xsize, w, ignore_index::Int, reduction)
     Wv = _nll_weights(op, w, C, Tc)
     Tt = _nll_targets(op, t, C, ignore_index, D, N)
     G = as_dense(Tc, g)
-    O = zeros(Tc, D, C, N)
+    O = alloc_zeros(Tc, D, C, N)
     scale = one(Tc)
     if red == "mean"
         tw = 0.0
@@ -1240,7 +1240,7 @@ function _ce_lse_all(X::Array{T,3}) where {T}
             m[i] = ifelse(v > m[i], v, m[i])
         end
     end
-    s = zeros(T, D * N)
+    s = alloc_zeros(T, D * N)
     @inbounds for c in 1:C
         @simd for i in 1:D * N
             s[i] += fexp(Xp[i, c] - m[i])
@@ -1269,7 +1269,7 @@ end
 function _ce_losses(X::Array{Tc,3}, Tt::AbstractMatrix, Wv, ignore_index::Int, eps::Tc) where {Tc}
     D, C, N = size(X)
     sm = eps / C
-    L = Array{Tc}(undef, D, N)
+    L = alloc(Tc, D, N)
     LSE = _ce_lse_all(X)
     @inbounds for n in 1:N, d in 1:D
         tc = Int(Tt[d, n])
@@ -1317,7 +1317,7 @@ function _ce_grads(X::Array{Tc,3}, Tt::AbstractMatrix, Wv, G2::AbstractMatrix{Tc
         sw += _cw(Wv, c, Tc)
     end
     per_position = size(G2) == (D, N)
-    O = zeros(Tc, D, C, N)
+    O = alloc_zeros(Tc, D, C, N)
     LSE = _ce_lse_all(X)
     @inbounds for n in 1:N, d in 1:D
         tc = Int(Tt[d, n])
@@ -1343,7 +1343,7 @@ function _cross_entropy_targets(t, xsize, w, ignore_index::Int, label_smoothing:
     Tt = _nll_targets(op, t, C, ignore_index, D, N)
     scale = red == "mean" ? 1 / _ce_total_weight(Tt, Wv, ignore_index) : 1.0
     sm = label_smoothing / C
-    A = zeros(T, D, C, N)
+    A = alloc_zeros(T, D, C, N)
     @inbounds for n in 1:N, d in 1:D
         tc = Int(Tt[d, n])
         tc == ignore_index && continue
@@ -1408,7 +1408,7 @@ function _embedding_gather(op, w, idx, padding_idx::Int, sbf::Bool, masked::Bool
     end
     Wd = dense(w)
     cnt = masked && sbf ? _embedding_counts(I, V) : nothing
-    O = Array{eltype(w)}(undef, Dm, length(I))
+    O = alloc(eltype(w), Dm, length(I))
     @inbounds for (n, v) in enumerate(I)
         zero_row = masked && v == padding_idx
         s = masked && sbf ? one(eltype(w)) / cnt[v + 1] : one(eltype(w))
@@ -1420,7 +1420,7 @@ function _embedding_gather(op, w, idx, padding_idx::Int, sbf::Bool, masked::Bool
 end
 
 function _embedding_counts(I, V)
-    cnt = zeros(Int, V)
+    cnt = alloc_zeros(Int, V)
     @inbounds for v in I
         cnt[v + 1] += 1
     end
@@ -1442,7 +1442,7 @@ function _embedding_backward(g, idx, num_weights::Int, padding_idx::Int, sbf::Bo
     Dm = size(g, 1)
     G = reshape(as_dense(Tc, g), Dm, length(I))
     cnt = sbf ? _embedding_counts(I, num_weights) : nothing
-    O = zeros(Tc, Dm, num_weights)
+    O = alloc_zeros(Tc, Dm, num_weights)
     @inbounds for (n, v) in enumerate(I)
         v == padding_idx && continue
         s = sbf ? one(Tc) / cnt[v + 1] : one(Tc)
@@ -1475,7 +1475,7 @@ function _dropout_mask(sz, p::Float64, T)
     0 <= p <= 1 || throw(ArgumentError("dropout(): probability has to be between 0 and 1, but got $p"))
     T <: AbstractFloat || throw(DTypeError("dropout(): expected a floating point dtype, got $(_dtname(T))"))
     C = compute_type(T)
-    M = Array{C}(undef, sz...)
+    M = alloc(C, sz...)
     p == 1 && return _restore(T, fill!(M, zero(C)))
     s = C(1 / (1 - p))
     rand!(RNG, M)

@@ -21,7 +21,7 @@ _acc(::Type{BFloat16}) = Float32
 "Convert `x` to element type T as a dense Array (no copy when it already is one)."
 function as_dense(::Type{T}, x::AbstractArray) where {T}
     eltype(x) === T && return dense(x)
-    out = Array{T}(undef, size(x))
+    out = alloc(T, size(x))
     map_into!(identity, compute_type(T), Strided(out), (Strided(x isa Array ? x : dense(x)),))
     out
 end
@@ -112,8 +112,8 @@ function _argext(x, d::Int, greater::Bool)
     sz = size(A)
     before = prod(sz[1:d-1]); n = sz[d]; after = prod(sz[d+1:end])
     B = reshape(A, before, n, after)
-    idx = Array{Int64}(undef, before, 1, after)
-    vals = Array{eltype(A)}(undef, before, 1, after)
+    idx = alloc(Int64, before, 1, after)
+    vals = alloc(eltype(A), before, 1, after)
     @inbounds for k in 1:after, i in 1:before
         best = B[i, 1, k]; bi = 1
         if !(best isa AbstractFloat && isnan(best))
@@ -264,9 +264,9 @@ function _along(g, x, d::Int, outlen::Int)
     sz = size(A)
     before = prod(sz[1:d-1]); n = sz[d]; after = prod(sz[d+1:end])
     B = reshape(A, before, n, after)
-    V = Array{eltype(A)}(undef, before, outlen, after)
-    I = Array{Int64}(undef, before, outlen, after)
-    col = Vector{eltype(A)}(undef, n)
+    V = alloc(eltype(A), before, outlen, after)
+    I = alloc(Int64, before, outlen, after)
+    col = alloc(eltype(A), n)
     for k in 1:after, i in 1:before
         @inbounds for j in 1:n
             col[j] = B[i, j, k]

@@ -9,7 +9,7 @@ advanced-indexing gather; Python computes and bounds-checks the offsets).
 """
 function _take_offsets(src::Strided{T}, offs) where {T}
     O = dense(offs)
-    out = Array{T}(undef, size(O))
+    out = alloc(T, size(O))
     p = src.ptr
     GC.@preserve src @inbounds for i in eachindex(O)
         out[i] = unsafe_load(p, O[i] + 1)
@@ -38,7 +38,7 @@ function _nonzero(x)
     A = dense(x)
     nd = ndims(A)
     idx = findall(!iszero, vec(A))
-    out = Array{Int64}(undef, nd, length(idx))   # Julia (ndim, n) = Python (n, ndim)
+    out = alloc(Int64, nd, length(idx))   # Julia (ndim, n) = Python (n, ndim)
     ci = CartesianIndices(size(A))
     for (k, li) in enumerate(idx)
         I = ci[li]
@@ -99,7 +99,7 @@ _copy!(dst::Strided{T,N}, src::Strided{S,N}) where {T,S,N} = (map_into!(identity
 
 "A packed copy of `x` with element type T."
 function _copy_as(::Type{T}, x::Strided{S,N}) where {T,S,N}
-    out = Array{T,N}(undef, size(x))
+    out = alloc(T, size(x))
     _copy!(Strided(out), x)
     out
 end
@@ -179,7 +179,7 @@ function _cat(xs::AbstractVector, dim::Integer, op = "cat")
     end
     T = _promote_all(xs)
     keep = [x for x in xs if !(ndims(x) == 1 && size(x, 1) == 0)]
-    isempty(keep) && return Array{T,1}(undef, 0)
+    isempty(keep) && return alloc(T, 0)
     ref = keep[1]
     N = ndims(ref)
     d = _juliadim(op, dim, N)
@@ -195,7 +195,7 @@ function _cat(xs::AbstractVector, dim::Integer, op = "cat")
         end
     end
     sz = ntuple(j -> j == d ? sum(x -> size(x, d), keep) : size(ref, j), N)
-    _cat_fill!(Array{T,N}(undef, sz), keep, d)
+    _cat_fill!(alloc(T, sz), keep, d)
 end
 defop("cat(tensors: TensorList, dim: int = 0) -> Tensor", _cat; method = false,
       grad = ["tensors" => "split_like(grad, tensors, dim)"],
@@ -210,7 +210,7 @@ function _stack_tensors(xs::AbstractVector, dim::Integer)
     end
     N = length(sz)
     d = _juliadim("stack", dim, N + 1)
-    out = Array{_promote_all(xs),N+1}(undef, ntuple(j -> j < d ? sz[j] : j == d ? length(xs) : sz[j-1], N + 1))
+    out = alloc(_promote_all(xs), ntuple(j -> j < d ? sz[j] : j == d ? length(xs) : sz[j-1], N + 1))
     _cat_fill!(out, [_insert_dim(x, d) for x in xs], d)
 end
 defop("stack(tensors: TensorList, dim: int = 0) -> Tensor", _stack_tensors; method = false,
@@ -237,7 +237,7 @@ defop("vstack(tensors: TensorList) -> Tensor", xs -> _cat(Any[_atleast_2d(x) for
 # ---- reordering -------------------------------------------------------------------------------------
 "`x` reversed along Julia dims `dims`: a negative-stride view copied by the engine."
 function _flip(x::Strided{T,N}, dims) where {T,N}
-    out = Array{T,N}(undef, size(x))
+    out = alloc(T, size(x))
     length(out) == 0 && return out
     ptr = x.ptr
     for d in dims
@@ -282,7 +282,7 @@ function _roll_blocks!(O::Strided{T,N}, X::Strided{S,N}, s::NTuple{N,Int}) where
 end
 
 function _roll(x::Strided{T,N}, shifts::Tuple, dims) where {T,N}
-    out = Array{T,N}(undef, size(x))
+    out = alloc(T, size(x))
     if dims === nothing || isempty(dims)
         length(shifts) == 1 || throw(ArgumentError("roll(): shifts and dimensions must align. shifts: $(length(shifts)), dims: 0"))
         length(out) == 0 && return out
@@ -295,7 +295,7 @@ function _roll(x::Strided{T,N}, shifts::Tuple, dims) where {T,N}
     end
     length(shifts) == length(dims) ||
         throw(ArgumentError("roll(): shifts and dimensions must align. shifts: $(length(shifts)), dims: $(length(dims))"))
-    total = zeros(Int, max(N, 1))
+    total = alloc_zeros(Int, max(N, 1))
     for (k, d) in zip(shifts, dims)
         j = _juliadim("roll", d, N)
         total[j] += k
@@ -323,7 +323,7 @@ function _repeat(x::Strided{T,N}, r::Tuple, op = "repeat") where {T,N}
     all(k -> k >= 0, r) || throw(ArgumentError("$op(): repeats can not be negative, got $(_shapestr(r))"))
     insz = ntuple(j -> j <= N ? x.size[j] : 1, m)
     inst = ntuple(j -> j <= N ? x.strides[j] : 0, m)
-    out = Array{T}(undef, ntuple(j -> insz[j] * r[j], m))
+    out = alloc(T, ntuple(j -> mul_size(insz[j], r[j]), m))
     length(out) == 0 && return out
     vsz = Int[]; ost = Int[]; ist = Int[]
     P = 1
@@ -365,7 +365,7 @@ function _pad(x::Strided{T,N}, pad::Tuple, mode::AbstractString, value) where {T
     # the input range that survives negative (cropping) pads, and the padding around it
     clo = ntuple(j -> max(0, -lo[j]), Val(N))
     csz = ntuple(j -> x.size[j] - clo[j] - max(0, -hi[j]), Val(N))
-    out = Array{T,N}(undef, osz)
+    out = alloc(T, osz)
     if mode == "constant"
         fill!(out, jconvert(T, value === nothing ? 0 : value))
         if length(out) > 0 && all(n -> n > 0, csz)
@@ -426,7 +426,7 @@ function _diag(x::Strided{T,N}, k::Int) where {T,N}
     if N == 1
         n = length(x)
         m = n + abs(k)
-        out = zeros(T, m, m)
+        out = alloc_zeros(T, m, m)
         @inbounds for i in 0:n-1     # Python out[i, i+k] (k >= 0) / out[i-k, i] is Julia out[col, row]
             out[(k >= 0 ? i + k : i) + 1, (k >= 0 ? i : i - k) + 1] = x[i+1]
         end
@@ -434,7 +434,7 @@ function _diag(x::Strided{T,N}, k::Int) where {T,N}
     elseif N == 2
         c, r = size(x)
         n = k >= 0 ? max(0, min(r, c - k)) : max(0, min(r + k, c))
-        out = Array{T,1}(undef, n)
+        out = alloc(T, n)
         @inbounds for i in 0:n-1
             out[i+1] = k >= 0 ? x[i+k+1, i+1] : x[i+1, i-k+1]
         end
@@ -456,7 +456,7 @@ function _diag_embed(x::Strided{T,N}, offset::Int, dim1::Int, dim2::Int) where {
     rest = Base.tail(size(x))                 # the batch dims, Julia order
     it = Iterators.Stateful(rest)
     osz = ntuple(j -> j == p1 || j == p2 ? M : popfirst!(it), R)
-    out = zeros(T, osz)
+    out = alloc_zeros(T, osz)
     length(out) == 0 && return out
     st = strides(out)
     # the diagonal (Python dims dim1, dim2; elements [i, i+offset]) as a view shaped like x
@@ -514,7 +514,7 @@ function _gather(x::Strided{T,N}, d::Int, idx::Strided{I,M}, sparse_grad::Bool =
     _check_sizes_along("gather", x, idx, d)
     n = size(x, d)
     _check_range("gather", idx, n, N - d)
-    _gather_kernel!(Array{T,N}(undef, size(idx)), x, d, idx)
+    _gather_kernel!(alloc(T, size(idx)), x, d, idx)
 end
 "out[i, ...] = x[i, ...] with the dim-d coordinate taken from idx (checked). Loops run along dim 1
 from per-column base offsets, so the inner loop is plain pointer arithmetic."
@@ -636,7 +636,7 @@ function _index_select(x::Strided{T,N}, d::Int, idx::Strided) where {T,N}
         return fill(x[])
     end
     tabs = ntuple(j -> j == d ? [Int(idx[i]) * x.strides[d] for i in CartesianIndices(idx)][:] : _identity_table(x, j), Val(N))
-    out = Array{T,N}(undef, ntuple(j -> j == d ? length(idx) : size(x, j), Val(N)))
+    out = alloc(T, ntuple(j -> j == d ? length(idx) : size(x, j), Val(N)))
     _gather_tables!(out, x, tabs)
 end
 defop("index_select(input: Tensor, dim: Dim, index: Tensor) -> Tensor", _index_select;
@@ -648,7 +648,7 @@ function _take(x::Strided{T}, idx::Strided) where {T}
     _index_type("take", idx)
     A = dense(x)
     n = length(A)
-    out = Array{T}(undef, size(idx))
+    out = alloc(T, size(idx))
     GC.@preserve A @inbounds for (k, I) in enumerate(CartesianIndices(idx))
         v = Int(idx[I])
         -n <= v < n || _oob("take(): out of range: tried to access index $v on a tensor of $n elements")
@@ -696,7 +696,7 @@ function _masked_select_kernel(X::Strided{T,N}, Mk::Strided{Bool,N}) where {T,N}
     @inbounds for I in CartesianIndices(Mk)
         n += Mk[I]
     end
-    out = Vector{T}(undef, n)
+    out = alloc(T, n)
     k = 0
     @inbounds for I in CartesianIndices(Mk)
         if Mk[I]
@@ -722,7 +722,7 @@ end
 function _unique_flat(A::Array{T}) where {T}
     v = vec(A)
     p = sortperm(v; alg = Base.Sort.MergeSort)
-    vals = T[]; counts = Int64[]; inv = Vector{Int64}(undef, length(v))
+    vals = T[]; counts = Int64[]; inv = alloc(Int64, length(v))
     @inbounds for (r, i) in enumerate(p)
         if r == 1 || !(v[i] == v[p[r-1]])
             push!(vals, v[i]); push!(counts, 0)
@@ -743,7 +743,7 @@ function _unique_dim(A::Array{T,N}, d::Int) where {T,N}
                 end; false)
     same(a, b) = all(r -> C[r, a] == C[r, b], 1:rows)
     p = sort!(collect(1:n); alg = Base.Sort.MergeSort, lt = lt)
-    firsts = Int[]; counts = Int64[]; inv = Vector{Int64}(undef, n)
+    firsts = Int[]; counts = Int64[]; inv = alloc(Int64, n)
     for (r, i) in enumerate(p)
         (r == 1 || !same(i, p[r-1])) && (push!(firsts, i); push!(counts, 0))
         counts[end] += 1
@@ -768,7 +768,7 @@ function _searchsorted(seq::Strided{S,K}, vals::Strided{V,M}, out_int32::Bool, r
     K == 1 || (K == M && Base.tail(size(seq)) == Base.tail(size(vals))) || throw(ArgumentError(
         "searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor " *
         "and input value tensor must match, but got boundaries tensor $(_shapestr(seq)) and input value tensor $(_shapestr(vals))"))
-    out = Array{out_int32 ? Int32 : Int64}(undef, size(vals))
+    out = alloc(out_int32 ? Int32 : Int64, size(vals))
     n = size(seq, 1); s1 = seq.strides[1]; p = seq.ptr
     GC.@preserve seq vals @inbounds for (k, J) in enumerate(CartesianIndices(vals))
         base = K == 1 ? 0 : _offset_with(seq.strides, CartesianIndex(ntuple(j -> j == 1 ? 1 : J[j], Val(K))), 1, 0)
@@ -802,7 +802,7 @@ function _bincount(x::Strided{T}, weights, minlength::Int) where {T}
     end
     n = max(n, minlength)
     if weights === nothing
-        c = zeros(Int64, n)
+        c = alloc_zeros(Int64, n)
         @inbounds for v in x
             c[Int(v)+1] += 1
         end
@@ -813,7 +813,7 @@ function _bincount(x::Strided{T}, weights, minlength::Int) where {T}
     W = eltype(weights)
     W <: Complex && throw(DTypeError("bincount(): complex weights are not supported"))
     R = W === Float32 ? Float32 : Float64
-    c = zeros(R, n)
+    c = alloc_zeros(R, n)
     @inbounds for i in 1:length(x)
         c[Int(x[i])+1] += jconvert(R, weights[i])
     end

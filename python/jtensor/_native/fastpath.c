@@ -8,6 +8,8 @@
  * handle returns None and the Python driver takes over, so behaviour is defined in one place.
  * It never raises for Julia errors itself: it returns the status and Python builds the exception.
  * It also wraps Julia-made result arrays for NumPy (`wrap`, `JuliaOwned`), the other per-call cost.
+ * And it holds what must be C: the Julia-thread flag and the signal handlers (see "Julia thread
+ * and signals" below, and bridge.py's docstring).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -15,6 +17,9 @@
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 #include <stdint.h>
+#include <signal.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #define MAX_DIMS 16
 #define MAX_ARGS 6
@@ -33,7 +38,17 @@ static run_fn jt_run = NULL;
 static release_fn jt_release = NULL;
 static call_fn jt_call = NULL;
 static PyObject *transparent = NULL;  /* overrides._TRANSPARENT: Tensor subclasses that act as Tensors */
-static unsigned long owner_thread = 0;
+/* ---- Julia thread and signals -------------------------------------------------------------
+ * Only the thread that started Julia may call it, and only in the process that started it. The
+ * flag is thread-local (set by mark_owner on that thread), so a later thread that reuses the
+ * owner's id or pthread_t after it exited does not inherit it, and a fork clears julia_usable. */
+static __thread int on_julia_thread = 0;
+static int julia_usable = 0;
+#define ON_JULIA_THREAD() (julia_usable && on_julia_thread)
+
+/* Set by the SIGINT handler, polled by the Julia engine (julia/src/engine.jl INTERRUPT_FLAG);
+   cleared before every call into Julia, so only a Ctrl-C during the call stops it. */
+static volatile sig_atomic_t interrupt_flag = 0;
 static PyObject *pending = NULL;   /* bridge._pending: handles waiting for release */
 static PyObject *signatures = NULL; /* (opid, dtype code, kinds...) -> (plan id, result dtype, compute code, rdtype code) */
 static PyObject *dtypes = NULL;     /* list: code -> dtype object */
@@ -91,7 +106,7 @@ static PyObject *fp_init(PyObject *self, PyObject *args) {
     Py_XSETREF(pending, (Py_INCREF(pend), pend));
     Py_XSETREF(signatures, (Py_INCREF(sigs), sigs));
     jt_run = (run_fn)(uintptr_t)runptr;
-    owner_thread = (unsigned long)owner;
+    (void)owner;   /* the owner is the thread-local flag set by mark_owner, not an id */
     Py_RETURN_NONE;
 }
 
@@ -136,7 +151,7 @@ static int drain_pending(void) {
 
 /* drain() -> bool: see drain_pending; bridge._drain falls back to Python when False. */
 static PyObject *fp_drain(PyObject *self, PyObject *unused) {
-    if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_FALSE;
+    if (!ON_JULIA_THREAD()) Py_RETURN_FALSE;
     return PyBool_FromLong(drain_pending());
 }
 
@@ -181,7 +196,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     int ungraded = nfargs == 4 && PyObject_IsTrue(fargs[3]) == 1;
     Py_ssize_t na = PyTuple_GET_SIZE(args), ne = PyTuple_GET_SIZE(extras);
     if (na + ne > MAX_ARGS) Py_RETURN_NONE;
-    if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_NONE;  /* Python raises the clear error */
+    if (!ON_JULIA_THREAD()) Py_RETURN_NONE;  /* Python raises the clear error */
     if (!drain_pending()) Py_RETURN_NONE;
 
     PyObject *shape = NULL, *dt = NULL;
@@ -227,7 +242,13 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     /* allocate the result */
     npy_intp numel = 1;
     int64_t dims[MAX_DIMS], cstr[MAX_DIMS];
-    for (int d = 0; d < nd; d++) { dims[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d)); numel *= dims[d]; }
+    for (int d = 0; d < nd; d++) {
+        dims[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
+        /* a size that overflows: Python's allocation raises PyTorch's error */
+        if (__builtin_mul_overflow(numel, dims[d], &numel)) goto fallback;
+    }
+    npy_intp nbytes;
+    if (__builtin_mul_overflow(numel, (npy_intp)8, &nbytes)) goto fallback;
     int64_t acc = 1;
     for (int d = nd - 1; d >= 0; d--) { cstr[d] = acc; acc *= dims[d] > 1 ? dims[d] : 1; }
     PyObject *base = PyArray_EMPTY(1, &numel, typenums[rcode], 0);
@@ -258,6 +279,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         }
     }
     int64_t status;
+    interrupt_flag = 0;
     if (numel >= (1 << 16)) {
         Py_BEGIN_ALLOW_THREADS
         status = jt_run(pid, w);
@@ -389,7 +411,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
     int ungraded = PyObject_IsTrue(fargs[3]) == 1;
     Py_ssize_t na = PyTuple_GET_SIZE(args);
     if (na != PyTuple_GET_SIZE(kinds) || na > FN_MAX_ARGS) Py_RETURN_NONE;
-    if (PyThread_get_thread_ident() != owner_thread) Py_RETURN_NONE;
+    if (!ON_JULIA_THREAD()) Py_RETURN_NONE;
     int64_t w[FN_MAX_WORDS];
     int k = 0;
     for (Py_ssize_t i = 0; i < na; i++) {
@@ -427,6 +449,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
         }
     }
     if (!drain_pending()) Py_RETURN_NONE;
+    interrupt_flag = 0;
     int64_t status = jt_call(PyLong_AsLongLong(fargs[0]), w, k, fn_res);
     if (status) return PyLong_FromLongLong(status);   /* Python raises the Julia error */
     if (fn_res[0] != 1 || fn_res[1] != TAG_TENSOR) {
@@ -436,7 +459,89 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
     return result_tensor(1);
 }
 
+/* ---- Julia thread and signals (continued) ---------------------------------------------------- */
+
+static void after_fork_child(void) { julia_usable = 0; interrupt_flag = 0; }
+
+/* mark_owner(): called by bridge.start on the thread that started Julia. */
+static PyObject *fp_mark_owner(PyObject *self, PyObject *unused) {
+    static int atfork_registered = 0;
+    if (!atfork_registered && pthread_atfork(NULL, NULL, after_fork_child) == 0) atfork_registered = 1;
+    on_julia_thread = 1;
+    julia_usable = 1;
+    Py_RETURN_NONE;
+}
+
+static struct sigaction python_sigint;   /* the handler replaced by on_sigint (Python's) */
+static struct sigaction julia_sigusr2;   /* Julia's thread-suspend handler */
+static struct sigaction before_sigusr2;  /* SIGUSR2's disposition before Julia started */
+
+static void call_action(const struct sigaction *a, int sig, siginfo_t *info, void *ctx) {
+    if (a->sa_flags & SA_SIGINFO) {
+        if (a->sa_sigaction) a->sa_sigaction(sig, info, ctx);
+    } else if (a->sa_handler == SIG_DFL) {   /* terminate (or whatever the default is) as usual */
+        signal(sig, SIG_DFL);
+        raise(sig);   /* pending until this handler returns */
+    } else if (a->sa_handler != SIG_IGN && a->sa_handler) {
+        a->sa_handler(sig);
+    }
+}
+
+/* Ctrl-C: raise the flag the engine polls, then run Python's handler as before. */
+static void on_sigint(int sig, siginfo_t *info, void *ctx) {
+    interrupt_flag = 1;
+    call_action(&python_sigint, sig, info, ctx);
+}
+
+/* SIGUSR2: Julia signals its own threads with it (pthread_kill: SI_TKILL from this process);
+   any other SIGUSR2 gets the disposition the process had before Julia (default: terminate). */
+static void on_sigusr2(int sig, siginfo_t *info, void *ctx) {
+    if (info && info->si_code == SI_TKILL && info->si_pid == getpid())
+        call_action(&julia_sigusr2, sig, info, ctx);
+    else
+        call_action(&before_sigusr2, sig, info, ctx);
+}
+
+/* install_signals(address of SIGUSR2's pre-Julia struct sigaction) -> address of the interrupt
+   flag. Wraps the current SIGINT handler (Python's) and SIGUSR2 handler (Julia's). SIGINT is left
+   alone when it is ignored or default (nothing to chain to: Ctrl-C already does what it did). */
+static PyObject *fp_install_signals(PyObject *self, PyObject *arg) {
+    static int installed = 0;
+    void *before = PyLong_AsVoidPtr(arg);
+    if (!before && PyErr_Occurred()) return NULL;
+    if (!installed) {
+        struct sigaction cur, act;
+        if (sigaction(SIGINT, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO ? cur.sa_sigaction != NULL
+                : (cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN))) {
+            python_sigint = cur;
+            act = cur;
+            act.sa_flags = cur.sa_flags | SA_SIGINFO;
+            act.sa_sigaction = on_sigint;
+            sigaction(SIGINT, &act, NULL);
+        }
+        if (before && sigaction(SIGUSR2, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO)) {
+            memcpy(&before_sigusr2, before, sizeof before_sigusr2);
+            julia_sigusr2 = cur;
+            act = cur;
+            act.sa_sigaction = on_sigusr2;
+            sigaction(SIGUSR2, &act, NULL);
+        }
+        installed = 1;
+    }
+    return PyLong_FromVoidPtr((void *)&interrupt_flag);
+}
+
+/* check_signals(): run Python's pending signal handlers now (they may raise). */
+static PyObject *fp_check_signals(PyObject *self, PyObject *unused) {
+    if (PyErr_CheckSignals() < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"mark_owner", fp_mark_owner, METH_NOARGS, "mark_owner(): this thread started Julia; only it may call Julia."},
+    {"install_signals", fp_install_signals, METH_O,
+     "install_signals(addr of SIGUSR2's pre-Julia sigaction) -> address of the Ctrl-C flag the engine polls."},
+    {"check_signals", fp_check_signals, METH_NOARGS, "check_signals(): run pending Python signal handlers now."},
     {"call", (PyCFunction)(void (*)(void))fp_call, METH_FASTCALL,
      "call(opid, kinds, args, ungraded) -> Tensor | int status | None: run a fn op with a simple signature."},
     {"drain", fp_drain, METH_NOARGS, "drain() -> bool: release queued Julia handles; False: Python must."},
