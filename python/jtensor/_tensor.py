@@ -35,6 +35,21 @@ def _numel(shape):
     return n
 
 
+MAX_SIZE = 2**63 - 1   # the most elements or bytes a tensor may have: sizes travel as int64
+
+
+def check_numel(shape):
+    """Refuse a shape of more than MAX_SIZE elements, as PyTorch does (RuntimeError)."""
+    if math.prod(shape) > MAX_SIZE:
+        raise RuntimeError(f"numel: integer multiplication overflow (sizes {list(shape)})")
+
+
+def check_storage(shape, itemsize):
+    """Refuse to allocate more than MAX_SIZE bytes, with PyTorch's message (RuntimeError)."""
+    if math.prod(shape) * itemsize > MAX_SIZE:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+
+
 def _addr(arr):
     return arr.__array_interface__["data"][0]
 
@@ -72,6 +87,7 @@ class Tensor:
         return t
 
     def _view(self, shape, strides, offset):
+        check_numel(shape)
         t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
         t._version = self._version
         if self.requires_grad and autograd._enabled[0]:
@@ -356,6 +372,7 @@ class Tensor:
         return REGISTRY.ops["copy_"].fn(self, src)
 
     def fill_(self, value):
+        D.check_fits(value, self.dtype)
         return REGISTRY.ops["fill_"].fn(self, value)
 
     def zero_(self):
@@ -665,9 +682,18 @@ def _rebuild(arr, dtype_name):
 
 
 def _shape_arg(shape):
+    """A shape given as sizes or as one sequence, as a tuple of ints: sizes must be integers (a
+    float such as 2.5 is a TypeError, as in PyTorch), and 0-d integer tensors count."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    return tuple(s if type(s) is int else _size_index(s) for s in shape)
+
+
+def _size_index(s):
+    index = getattr(type(s), "__index__", None)
+    if index is None or isinstance(s, bool):
+        raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}")
+    return index(s)
 
 
 def _infer_shape(shape, numel):
@@ -725,6 +751,7 @@ def empty(*shape, dtype=None, device=None, requires_grad=False):
     dt = D.default_float if dtype is None else D.as_dtype(dtype)
     if any(s < 0 for s in shape):
         raise RuntimeError(f"empty: negative dimension in shape {list(shape)}")
+    check_storage(shape, dt.itemsize)
     base = np.empty(_numel(shape), dt.np_storage)
     t = Tensor._make(base, base.__array_interface__["data"][0], 0, shape, _contig_strides(shape), dt)
     return t
@@ -806,6 +833,8 @@ def _tensor_copy(data, dtype, device):
             raise OverflowError("tensor(): Python int too large to convert to int64")
         if src.dtype.kind not in "biufc":
             raise TypeError(f"tensor(): cannot make a tensor from {type(data).__name__} data")
+        if dt is not None:
+            D.check_array_fits(src, dt)   # Python values are range-checked (NumPy arrays cast as given)
         if dt is None:
             dt = inferred if inferred is not None else D.default_float  # [] -> float32, as torch
             if dt.np_dtype is not None:

@@ -58,6 +58,62 @@ BY_NAME = {d.name: d for d in ALL}
 _BY_NP = {np.dtype(d.np_dtype): d for d in ALL if d.np_dtype is not None}
 
 default_float = float32
+
+
+# ---- range checks of values written into a dtype ---------------------------------------------------
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}
+
+
+def _int_range(dt):
+    """Values an integer dtype accepts from Python, as PyTorch's `overflows`: the type's range,
+    and for unsigned types also negatives down to -max (they wrap, -1 -> 255)."""
+    info = np.iinfo(dt.np_dtype)
+    return (-int(info.max), int(info.max)) if dt.kind == "u" else (int(info.min), int(info.max))
+
+
+def _overflow(value, dt):
+    return RuntimeError(f"value cannot be converted to type {dt.name} without overflow (got {value!r})")
+
+
+def check_fits(value, dt):
+    """Raise PyTorch's RuntimeError when the Python scalar `value` cannot be stored in `dt`:
+    out of an integer type's range, NaN or infinite into an integer type, a finite value beyond a
+    float type's largest, or a complex value with an imaginary part into a real type."""
+    if isinstance(value, bool) or dt.kind in "bc":
+        return
+    if isinstance(value, complex):
+        if value.imag != 0:
+            raise _overflow(value, dt)
+        value = value.real
+    if dt.kind in "iu":
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            raise _overflow(value, dt)
+        lo, hi = _int_range(dt)
+        try:
+            v = int(value)
+        except (TypeError, ValueError):
+            return   # not a number (a 0-d tensor, say): the op's own conversion decides
+        if not lo <= v <= hi:
+            raise _overflow(value, dt)
+    elif dt.name in _FLOAT_MAX and isinstance(value, (int, float)):
+        if value == value and abs(value) != float("inf") and abs(value) > _FLOAT_MAX[dt.name]:
+            raise _overflow(value, dt)
+
+
+def check_array_fits(arr, dt):
+    """`check_fits` for every element of the NumPy array `arr` going into integer dtype `dt`
+    (floats are truncated toward zero, as a cast does; NaN and infinities are refused)."""
+    if dt.kind not in "iu" or arr.size == 0 or arr.dtype.kind not in "biuf":
+        return
+    lo, hi = _int_range(dt)
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise _overflow(arr[~np.isfinite(arr)].flat[0].item(), dt)
+        a_lo, a_hi = np.trunc(arr.min()).item(), np.trunc(arr.max()).item()
+    else:
+        a_lo, a_hi = int(arr.min()), int(arr.max())
+    if a_lo < lo or a_hi > hi:
+        raise _overflow(a_lo if a_lo < lo else a_hi, dt)
 default_int = int64
 
 
@@ -209,6 +265,26 @@ def _promote_float(name, p, ins):
     return p, p
 
 
+def _negate(name, p, ins):
+    """Arithmetic negation: refused on bool, as PyTorch does (a mask is inverted with `~`)."""
+    if p.kind == "b":
+        raise RuntimeError(f"{name}: Negation, the `-` operator, on a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return p, p
+
+
+def _subtract(name, p, ins):
+    """Subtraction: refused when an operand tensor is bool, as PyTorch does."""
+    nbool = sum(d.kind == "b" for d in ins)
+    if nbool >= 2 or (nbool and p.kind == "b"):
+        raise RuntimeError(f"{name}: Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if nbool:
+        raise RuntimeError(f"{name}: Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return p, p
+
+
 def _where(name, p, ins):
     return p, p
 
@@ -229,6 +305,8 @@ RULES = {
     "to_bool": _to_bool,
     "bitwise": _bitwise,
     "promote": _same,
+    "negate": _negate,
+    "subtract": _subtract,
     "promote_float": _promote_float,
     "promote_real": _real_only,
     "compare": _to_bool,

@@ -129,7 +129,7 @@ for (name, f, grad) in (
 end
 
 for (name, f, rule, grad) in (
-        ("neg", -, "same", "-grad"),
+        ("neg", -, "negate", "-grad"),
         ("square", fsquare, "same", "grad * 2 * cj(input)"),
         ("relu", frelu, "same", "_relu_backward(grad, result)"),
         ("abs", fabs, "abs", "grad * sign(input)"),
@@ -162,7 +162,7 @@ defmap("_relu_backward(grad_output: Tensor, output: Tensor) -> Tensor", frelu_ba
 
 defmap("add(input: Tensor, other: Tensor, *, alpha: Scalar = 1) -> Tensor", fadd; dtypes = "promote",
        grad = ["input" => "grad", "other" => "grad * cj(alpha)"], doc = "input + alpha * other, broadcast.")
-defmap("sub(input: Tensor, other: Tensor, *, alpha: Scalar = 1) -> Tensor", fsub; dtypes = "promote",
+defmap("sub(input: Tensor, other: Tensor, *, alpha: Scalar = 1) -> Tensor", fsub; dtypes = "subtract",
        grad = ["input" => "grad", "other" => "-grad * cj(alpha)"], doc = "input - alpha * other, broadcast.")
 defmap("mul(input: Tensor, other: Tensor) -> Tensor", fmul; dtypes = "promote",
        grad = ["input" => "grad * cj(other)", "other" => "grad * cj(input)"],
@@ -202,8 +202,13 @@ for (name, f) in (("logical_and", (x, y) -> !iszero(x) & !iszero(y)),
     defmap("$name(input: Tensor, other: Tensor) -> Tensor", f; dtypes = "logical",
            doc = "Elementwise $name, giving bool.")
 end
+# Shifts as PyTorch defines them: a negative count, or one past the width, shifts every bit out
+# (Julia's `<<` would shift the other way for a negative count); `>>` then leaves the sign fill.
+@inline _shift_width(x) = 8 * sizeof(x)
+@inline fshl(x, s) = s < zero(s) ? x << _shift_width(x) : x << s
+@inline fshr(x, s) = s < zero(s) ? x >> _shift_width(x) : x >> s
 for (name, f) in (("bitwise_and", &), ("bitwise_or", |), ("bitwise_xor", ⊻),
-                  ("bitwise_left_shift", <<), ("bitwise_right_shift", >>))
+                  ("bitwise_left_shift", fshl), ("bitwise_right_shift", fshr))
     defmap("$name(input: Tensor, other: Tensor) -> Tensor", f; dtypes = "bitwise",
            doc = "Elementwise $name of integer or bool tensors.")
 end
@@ -236,7 +241,7 @@ function _allclose(a, b, rtol, atol, equal_nan)
     A = broadcast_to(Strided(a), sz)
     B = broadcast_to(Strided(b), sz)
     T = compute_type(promote_type(eltype(a), eltype(b)))
-    out = Array{Bool}(undef, sz)
+    out = alloc(Bool, sz)
     map_into!(fisclose, T, Strided(out), (A, B), (rtol, atol, equal_nan))
     all(out)
 end
