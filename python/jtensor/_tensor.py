@@ -6,6 +6,7 @@ protocol. It computes nothing itself: every value-producing operation is a regis
 Julia (`jt.ops`). Storage is always a 1-D NumPy array that owns or keeps alive the memory: NumPy-
 allocated, a NumPy array the user gave us, a DLPack producer's buffer, or a Julia-made buffer.
 """
+import copy
 import ctypes
 import math
 import operator
@@ -217,8 +218,16 @@ class Tensor:
         return True
 
     def _check_writable(self, opname):
+        """Refuse a write into read-only memory, or into a tensor whose elements share memory (an
+        expanded view: the write would land once per alias). PyTorch's errors and kinds."""
         if not self._base.flags.writeable:
             raise ValueError(f"{opname}: tensor is read-only (it shares memory with a read-only producer)")
+        for n, st in zip(self.shape, self._strides):
+            if st == 0 and n > 1:
+                raise RuntimeError(
+                    f"{opname}: unsupported operation: more than one element of the written-to tensor (shape "
+                    f"{list(self.shape)}, strides {list(self._strides)}) refers to a single memory location. "
+                    "Please clone() the tensor before performing the operation.")
 
     def _bump(self):
         self._version[0] += 1
@@ -300,9 +309,47 @@ class Tensor:
             return format(self.item(), spec)
         return repr(self)
 
+    # pickle, copy and deepcopy keep what PyTorch keeps: the values, dtype and requires_grad (and
+    # for deepcopy the gradient and the sharing between a base and its views copied together).
     def __reduce__(self):
-        return (_rebuild, (np.asarray(self).copy() if self.dtype is not D.bfloat16 else self.to(D.float32).numpy().copy(),
-                           self.dtype.name))
+        arr = np.asarray(self).copy() if self.dtype is not D.bfloat16 else self.to(D.float32).numpy().copy()
+        return (_rebuild, (arr, self.dtype.name, self.requires_grad))
+
+    def __copy__(self):
+        """A tensor sharing this one's memory (as ``copy.copy`` of a torch tensor), a leaf that keeps
+        requires_grad but not the gradient."""
+        t = self.detach()
+        if type(self) is not Tensor:
+            t = t.as_subclass(type(self))
+        if self.requires_grad:
+            t.requires_grad_(True)
+        return t
+
+    def __deepcopy__(self, memo):
+        """A copy of the values; views copied together (in one deepcopy call) keep sharing memory."""
+        if id(self) in memo:
+            return memo[id(self)]
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment. If you were attempting to deepcopy a module, this may be "
+                               "because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        key = ("jtensor storage", id(self._base))
+        base = memo.get(key)
+        if base is None:
+            base = np.array(self._base, copy=True)   # writable, owned by NumPy
+            memo[key] = base
+            memo.setdefault("jtensor keep", []).append(self._base)   # keeps id(self._base) unique
+        baddr = _addr(base) + (self._baddr - _addr(self._base))
+        t = Tensor._make(base, baddr, self._offset, self.shape, self._strides, self.dtype)
+        if type(self) is not Tensor:
+            t = t.as_subclass(type(self))
+        memo[id(self)] = t
+        if self.requires_grad:
+            t.requires_grad_(True)
+        if self.grad is not None:
+            t.grad = copy.deepcopy(self.grad, memo)
+        return t
 
     # -- copies and dtype ---------------------------------------------------------------------------------
     def to(self, *args, dtype=None, copy=False, **kwargs):
@@ -677,8 +724,9 @@ def _overlaps(a, b):
     return alo <= bhi and blo <= ahi
 
 
-def _rebuild(arr, dtype_name):
-    return asarray(arr).to(D.BY_NAME[dtype_name])
+def _rebuild(arr, dtype_name, requires_grad=False):
+    t = asarray(arr).to(D.BY_NAME[dtype_name])
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def _shape_arg(shape):

@@ -530,6 +530,8 @@ def _run_fn(op, args, out=None):
             if ref_ndim is None and args[i]:
                 ref_ndim = args[i][0].ndim
     ref_ndim = ref_ndim or 0
+    if op.returns == "Self":   # an in-place op writes into its first argument
+        args[0]._check_writable(op.name)
     words = []
     fmt = []
     for p, x in zip(op.params, args):

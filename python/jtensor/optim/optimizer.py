@@ -69,6 +69,7 @@ class Optimizer:
                     continue
                 if p.grad.is_complex():
                     raise NotImplementedError(f"{type(self).__name__}: complex parameters are not supported")
+                p._check_writable(f"{type(self).__name__}.step")   # before any parameter changes
                 params.append(p)
             if params:
                 self._update_group(group, params)
