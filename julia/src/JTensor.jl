@@ -32,6 +32,7 @@ LOADING_BUILTINS[] = false
 
 function __init__()
     _make_entries()
+    DEFINITION_HOOK[] = C_NULL   # Python's checks: installed by the process that runs them, never inherited from an image
     # With several Julia threads, parallel work (large products included, see `_pgemm!`) runs on
     # Julia's threads, and OpenBLAS stays single-threaded inside them: its own pool would spin
     # against Julia's on the same cores.

@@ -20,7 +20,8 @@ One registered op.
   parameters shift past the batch dimension; `None` means every non-batch dimension),
   `"matmul"`, `"linear"` (a shared weight: the batch rides along as a leading dim of the input),
   `"cross_entropy"` (per-example losses of (C,) logits in one call), or `""` (no rule: vmap loops
-  over the batch and warns once). The rules themselves are in python/jtensor/func.py.
+  over the batch and warns once). The rules themselves are in python/jtensor/func.py
+  (`BATCH_RULES`), and `defop` refuses a name that is not there.
 """
 mutable struct OpDef
     id::Int
@@ -238,6 +239,11 @@ end
 
 Register (or redefine, keeping its id) the op described by `schema`. See [`OpDef`](@ref).
 Returns the entry.
+
+The definition is checked first (`_check_schema`, `_check_grads`, and Python's checks through
+`DEFINITION_HOOK` when Python runs this Julia); a refused one throws an ArgumentError naming the
+op and leaves the registry as it was. A map kernel whose inferred result type is not concrete for
+Float32/Float64 operands is accepted with a warning (not checked for the library's own ops).
 """
 function defop(schema::AbstractString, kernel; kind::Symbol = :fn, dtypes::AbstractString = "none",
                grad = Pair{String,String}[], namespace::AbstractString = "", method::Bool = true,
