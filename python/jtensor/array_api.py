@@ -684,8 +684,17 @@ def searchsorted(x1, x2, /, *, side="left", sorter=None):
     return _op("searchsorted")(x1, x2, side=side)
 
 
-def where(condition, x1, x2, /):
-    """Elements of x1 where condition is True, else of x2 (broadcast)."""
+_NOTHING = object()
+
+
+def where(condition, x1=_NOTHING, x2=_NOTHING, /):
+    """Elements of x1 where condition is True, else of x2 (broadcast; either may be a Python
+    scalar, 2024.12). ``where(condition)`` alone is ``nonzero(condition)``, as in NumPy and
+    PyTorch (outside the standard; scikit-learn's roc_curve calls it)."""
+    if x1 is _NOTHING and x2 is _NOTHING:
+        return nonzero(_arr(condition))
+    if x1 is _NOTHING or x2 is _NOTHING:
+        raise TypeError("where: expected where(condition, x1, x2) or where(condition)")
     return _op("where")(condition, x1, x2)
 
 
@@ -824,10 +833,11 @@ def any(x, /, *, axis=None, keepdims=False):
     return _logical_reduce("any", x, axis, keepdims)
 
 
-def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
+def diff(x, /, n=1, axis=-1, prepend=None, append=None):
     """The n-th forward difference out[i] = x[i + 1] - x[i] along axis (applied n times), of x
     with prepend and append (arrays of x's shape except along axis) joined first. Bool input
-    gives x[i + 1] != x[i], as NumPy."""
+    gives x[i + 1] != x[i], as NumPy. The standard makes n, axis, prepend and append keyword-only;
+    they may also be passed by position in NumPy's order, as scikit-learn does (``diff(x, 2)``)."""
     x = _arr(x)
     if x.ndim == 0:
         raise ValueError("diff: expected an array with at least one dimension, got a 0-d array")
