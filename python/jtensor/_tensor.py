@@ -217,11 +217,14 @@ class Tensor:
             s *= n
         return True
 
-    def _check_writable(self, opname):
+    def _check_writable(self, opname, aliases_ok=False):
         """Refuse a write into read-only memory, or into a tensor whose elements share memory (an
-        expanded view: the write would land once per alias). PyTorch's errors and kinds."""
+        expanded view: the write would land once per alias) unless `aliases_ok` (a fill writes the
+        same value to every alias). PyTorch's errors and kinds."""
         if not self._base.flags.writeable:
             raise ValueError(f"{opname}: tensor is read-only (it shares memory with a read-only producer)")
+        if aliases_ok:
+            return
         for n, st in zip(self.shape, self._strides):
             if st == 0 and n > 1:
                 raise RuntimeError(

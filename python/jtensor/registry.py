@@ -331,7 +331,7 @@ def _run_writer(op, args, extras):
         ins = args[1:]
         if ins and not isinstance(ins[0], Tensor):
             ins = (ins[0] if isinstance(ins[0], _NUMBER) else _T.asarray(ins[0]),)
-    dst._check_writable(op.name)
+    dst._check_writable(op.name, aliases_ok=op.rule == "fill")
     compute = ins[0].dtype if ins and isinstance(ins[0], Tensor) else dst.dtype
     shape = dst.shape
     for a in ins:
