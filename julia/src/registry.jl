@@ -103,8 +103,10 @@ end
 
 Read a schema `"name(params) -> Return"`, throwing an ArgumentError that names the op for
 anything Python could not turn into a function signature: a parameter that is not
-`name: Type [= default]`, `*` or `*name: Type`; an unknown type; a repeated name; a positional
-parameter without default after one with a default; an empty default.
+`name: Type [= default]`, `*`, `/` or `*name: Type`; an unknown type; a repeated name or a
+Python keyword; a positional parameter without default after one with a default; an empty
+default. (Python's own parser, run through `DEFINITION_HOOK`, then checks the defaults are
+Python literals.)
 """
 function _check_schema(schema::AbstractString)
     m = match(r"^\s*([^\s(]*)\s*\((.*)\)\s*->\s*(.+?)\s*$", schema)
