@@ -6,8 +6,10 @@
 #      sees that Python's packages (or into the virtual environment python3 runs in, if any): the
 #      tests exercise the installed package, Julia sources and C fast path included;
 #   4. JTensor's system image (python -m jtensor.sysimage), built unless a current one exists;
-#   5. the Julia tests (julia/test/runtests.jl) and the Python tests (pytest tests, on that image),
-#      both run even when the other fails.
+#   5. the packaging check (ci/clean_install.sh: pip install . into a venv that does not see the
+#      system's packages, then import jtensor and a smoke test);
+#   6. the Julia tests (julia/test/runtests.jl) and the Python tests (pytest tests, on that image),
+#      all three run even when another fails.
 # Exits non-zero when any step or test fails. See jt_python_env in ci/lib.sh for the details.
 set -euo pipefail
 
@@ -36,6 +38,10 @@ echo "system image: $((SECONDS - t0)) s"
 # tests/test_sysimage.py then checks that the suite really runs on the image
 [ "$JT_SYSIMAGE_OK" = 1 ] && export JTENSOR_EXPECT_SYSIMAGE=1
 
+# Packaging: every runtime dependency declared (a venv that does not see the system's packages).
+clean_rc=0
+bash ci/clean_install.sh "${PYTHON:-python3}" || clean_rc=$?
+
 echo "== Julia tests ($("$JULIA" --version))"
 t0=$SECONDS
 julia_rc=0
@@ -47,6 +53,10 @@ echo "== Python tests (jtensor installed in $PKG)"
 # unless the Julia tests failed.
 py_rc=0
 "$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=10 || py_rc=$?
+if [ "$clean_rc" -ne 0 ]; then
+  echo "ci/test.sh: pip install . into a clean virtual environment failed (exit code $clean_rc, see above)" >&2
+  exit 1
+fi
 if [ "$julia_rc" -ne 0 ]; then
   echo "ci/test.sh: the Julia tests failed (exit code $julia_rc, see above)" >&2
   exit 1
