@@ -264,3 +264,18 @@ def test_syntax_error_in_a_library_file_fails_the_import_naming_file_and_line(tm
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: jtensor: JTensor's Julia sources do not parse"), last
     assert f"{src}:{n + 2}" in last and "dictionary update" not in run.stderr
+
+
+def test_reload_of_a_file_with_a_refused_definition_publishes_the_rest(tmp_path, monkeypatch):
+    monkeypatch.setattr(jt.julia, "_src_files", lambda: [])      # only this file, not julia/src
+    f = tmp_path / "reloaded.jl"
+    f.write_text('JTensor.defmap("cd_rel1(input: Tensor) -> Tensor", x -> x + one(x))\n')
+    jt.julia.include(str(f))
+    assert jt.cd_rel1(jt.tensor([1.0])).tolist() == [2.0]       # (its plan now holds this kernel)
+    f.write_text('JTensor.defmap("cd_rel1(input: Tensor) -> Tensor", x -> x + 2one(x))\n'
+                 'JTensor.defmap("cd_rel2(input: Tensor) -> Tensor", x -> x; batch = "elementwsie")\n')
+    os.utime(f, ns=(time.time_ns(), time.time_ns() + 10**9))
+    with pytest.raises(ValueError, match=f'unknown batching rule "elementwsie".*{f}:2'):
+        jt.julia.reload()
+    assert jt.cd_rel1(jt.tensor([1.0])).tolist() == [3.0]       # published despite the error
+    assert "cd_rel2" not in REGISTRY

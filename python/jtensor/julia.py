@@ -119,18 +119,20 @@ def reload(files=None):
         for p in stateful:
             _mtimes[p] = os.stat(p).st_mtime_ns
         files = [p for p in files if p not in _STATEFUL]
-    if files:
-        _install_hook()
-    for p in files:
-        module = "JTensor" if p.startswith(_JULIA_SRC + os.sep) else "Main"
-        code = f"Base.include({module}, {bridge.julia_string(p)})"
-        if module == "JTensor":   # ops re-read from the library's own files stay built-ins
-            code = f"JTensor.LOADING_BUILTINS[] = true; try {code} finally JTensor.LOADING_BUILTINS[] = false end"
-        try:
-            bridge.eval_julia(code)
-        finally:
-            _mtimes[p] = os.stat(p).st_mtime_ns
-    if files:
+    if not files:
+        return files
+    _install_hook()
+    try:
+        for p in files:
+            module = "JTensor" if p.startswith(_JULIA_SRC + os.sep) else "Main"
+            code = f"Base.include({module}, {bridge.julia_string(p)})"
+            if module == "JTensor":   # ops re-read from the library's own files stay built-ins
+                code = f"JTensor.LOADING_BUILTINS[] = true; try {code} finally JTensor.LOADING_BUILTINS[] = false end"
+            try:
+                bridge.eval_julia(code)
+            finally:
+                _mtimes[p] = os.stat(p).st_mtime_ns
+    finally:   # what a failing file defined before its error is published too
         _sync()
     return files
 
