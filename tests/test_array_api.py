@@ -1094,18 +1094,16 @@ def test_svd_signs_match_numpy():
     Julia 1.5's OpenBLAS 0.3.9 rounds differently from NumPy's, which flips some columns, as
     PyTorch's LAPACK also does. Factoring the Julia view Aᵀ instead, as before, agreed 26% of the time.)"""
     import torch
-    for shape in ((5, 3), (3, 5)):
-        A = RNG.standard_normal(shape)
-        got, ref = xp.linalg.svd(a(A), full_matrices=False), np.linalg.svd(A, full_matrices=False)
-        check(got.U, ref.U, atol=1e-12)                                     # same signs, not only |U|
-        check(got.Vh, ref.Vh, atol=1e-12)
     rng = np.random.default_rng(5)
     ours = theirs = 0
     for _ in range(100):
         A = rng.standard_normal(tuple(rng.integers(1, 7, 2)))
-        ref = np.linalg.svd(A, full_matrices=False).U
-        ours += np.allclose(np.asarray(xp.linalg.svd(a(A), full_matrices=False).U), ref, atol=1e-8)
-        theirs += np.allclose(torch.linalg.svd(torch.tensor(A), full_matrices=False).U.numpy(), ref, atol=1e-8)
+        ref = np.linalg.svd(A, full_matrices=False)
+        got = xp.linalg.svd(a(A), full_matrices=False)
+        tor = torch.linalg.svd(torch.tensor(A), full_matrices=False)
+        check(got.S, ref.S, rtol=1e-10)
+        ours += np.allclose(np.asarray(got.U), ref.U, atol=1e-8) and np.allclose(np.asarray(got.Vh), ref.Vh, atol=1e-8)
+        theirs += np.allclose(tor.U.numpy(), ref.U, atol=1e-8) and np.allclose(tor.Vh.numpy(), ref.Vh, atol=1e-8)
     assert ours >= 70 and ours >= theirs - 5, (ours, theirs)
 
 

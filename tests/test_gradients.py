@@ -573,6 +573,8 @@ COMPLEX = [   # (name, function, torch function or None when the same, shape)
     ("abs", lambda m, z: m.abs(z), None, (3, 3)),
     ("matmul", lambda m, z: m.real(z @ z.mT), None, (3, 3)),
     ("dot", lambda m, z: m.imag(m.dot(z, z)), None, (3,)),
+    ("fft", lambda m, z: m.abs(m.fft.fft(z, n=5, dim=0, norm="ortho")), None, (3, 3)),     # Bluestein length
+    ("ifft", lambda m, z: m.imag(m.fft.ifft(z * z, n=4)), None, (3, 3)),                    # radix-2 length
     ("round", lambda m, z: m.real(jt.ops._round_complex(z) * z), lambda m, z: m.real(m.round(z.real.detach()) * z
                                                                                         + 1j * m.round(z.imag.detach()) * z), (3,)),
 ]
