@@ -415,7 +415,7 @@ def from_dlpack(x, *, device=None, copy=None):
             if n > 1:
                 if s < 0:
                     raise BufferError(f"from_dlpack: negative strides {strides} (shape {shape}) are not supported: "
-                                      "jtensor views need non-negative strides and from_dlpack never copies; "
+                                      "from_dlpack wraps only memory that lies after the data pointer, and never copies; "
                                       "pass a copy of the data (e.g. arr.copy() or t.contiguous())")
                 span += (n - 1) * s
             elif s < 0:                  # a length-1 dim never uses its stride: keep ours non-negative
