@@ -20,7 +20,8 @@ from . import dtypes as _D
 from .registry import REGISTRY as _REGISTRY, norm_dim as _norm_dim
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn",
-           "irfftn", "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "irfftn", "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift",
+           "ifftshift"]
 
 _NORMS = (None, "backward", "ortho", "forward")
 
@@ -261,6 +262,28 @@ def rfft2(input, s=None, dim=(-2, -1), norm=None):
 
 def irfft2(input, s=None, dim=(-2, -1), norm=None):
     return irfftn(input, s, dim, norm)
+
+
+def hfftn(input, s=None, dim=None, norm=None):
+    """The n-dimensional transform of a Hermitian-symmetric signal given by half of its last dim
+    (real output): irfftn(conj(input)) scaled as a forward transform."""
+    _check_norm(norm, "hfftn")
+    x = _complex_input(_tensor(input, "hfftn"), "hfftn")
+    return irfftn(x.conj(), s, dim, _swap(norm))
+
+
+def ihfftn(input, s=None, dim=None, norm=None):
+    """The inverse of hfftn: conj(rfftn(input)) scaled as an inverse transform."""
+    _check_norm(norm, "ihfftn")
+    return rfftn(input, s, dim, _swap(norm)).conj()
+
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None):
+    return hfftn(input, s, dim, norm)
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+    return ihfftn(input, s, dim, norm)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
