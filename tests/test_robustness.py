@@ -301,3 +301,21 @@ def test_pickle_of_a_read_only_tensor_and_bfloat16():
     h = jt.tensor([1.5, -2.0], dtype=jt.bfloat16)
     h2 = pickle.loads(pickle.dumps(h))
     assert h2.dtype is jt.bfloat16 and h2.float().tolist() == [1.5, -2.0]
+
+
+# ---- the standard streams stay as Python had them -----------------------------------------------------
+def test_stdin_from_a_pipe_still_blocks_after_julia_starts():
+    """Julia's start-up made fds 0-2 non-blocking: input() from a pipe then saw end-of-file at
+    once (a line written later was lost) and writes to a full pipe could fail."""
+    code = ("import os, sys, jtensor as jt\n"
+            "(jt.ones(2) + 1).sum().item()\n"
+            "print([os.get_blocking(fd) for fd in (0, 1, 2)], flush=True)\n"
+            "print(repr(sys.stdin.readline()), flush=True)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline()          # Julia is up; the line below is written only now
+    p.stdin.write("a line written later\n")
+    p.stdin.flush()
+    out, err = p.communicate(timeout=300)
+    assert first.strip() == "[True, True, True]", (first, err)
+    assert out.strip() == repr("a line written later\n"), (out, err)
