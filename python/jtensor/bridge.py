@@ -6,8 +6,17 @@ Everything above it speaks in op ids, argument words and tensors.
 
 Call path: Python packs arguments into a flat buffer of 64-bit words (`pack`), calls the
 `jt_call` @cfunction through ctypes, and reads results from a preallocated word buffer. Julia
-1.5 cannot be entered from a thread other than the one that started it (it crashes or hangs), so
-every entry checks the thread first and raises RuntimeError instead.
+1.5 cannot be entered from a thread other than the one that started it (it crashes or hangs), nor
+from a forked child (its other threads and JIT state did not survive the fork), so every entry
+checks first (`_check_thread`) and raises RuntimeError instead. The owner is marked by a
+thread-local flag, not by thread id: ids are reused once a thread exits.
+
+Signals (docs/multiprocessing.md, "Signals"): start-up is safe to interrupt and retry; after
+`jl_init`, Python gets back its SIGINT handler (whichever thread imports) and the signal mask,
+SIGTRAP its pre-Julia disposition (children would inherit Julia's SIG_IGN), and SIGUSR2 a
+handler that passes Julia's own thread signals to Julia and treats any other like Python did.
+The C fast path adds a SIGINT handler that also raises a flag the engine's loops poll, so Ctrl-C
+stops a long kernel; `faulthandler.enable()` after start-up keeps Julia's fault handlers.
 """
 import ctypes
 import json
@@ -28,8 +37,14 @@ JULIA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "julia")
 if not os.path.isdir(JULIA_DIR):  # a source checkout: python/jtensor/../../julia
     JULIA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "julia"))
 
-_lib = None
-_owner_thread = None
+_lib = None              # libjulia, set once start-up has completed
+_julia = None            # libjulia, set as soon as jl_init has returned (Julia can never start twice)
+_owner = threading.local()   # `.julia` is True only on the thread that started Julia
+_owner_thread = None     # that thread's threading.Thread (to tell "exited" from "another thread")
+_forked = False          # this process is a fork of the one that started Julia
+_julia_fault_handlers = {}   # signal -> Julia's raw sigaction, re-installed after faulthandler.enable
+_fastpath = None         # the C fast path module when built (signal handlers, owner flag)
+_interrupt = ctypes.c_int(0)  # the flag the engine polls (the C fast path's, once installed)
 _call = None
 _plan = None
 _run = None
@@ -54,66 +69,209 @@ def entry_address(name):
 
 
 def owner_thread():
-    """Identifier of the thread that started Julia (the only one allowed to call it)."""
-    return _owner_thread
+    """Native (OS) id of the thread that started Julia, the only one allowed to call it; 0 if none."""
+    return _owner_thread.native_id if _owner_thread is not None else 0
 
 
 def started():
     return _lib is not None
 
 
+def _after_fork_in_child():
+    """os.register_at_fork hook: a forked child may not enter Julia (see _check_thread)."""
+    global _forked, _owner
+    if _julia is not None:
+        _forked = True
+        _owner = threading.local()   # no thread of the child owns Julia
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def start():
-    """Start Julia in this process (once) and load JTensor. Safe to call repeatedly."""
-    global _lib, _owner_thread, install
+    """Start Julia in this process (once) and load JTensor. Safe to call repeatedly, and safe to
+    interrupt: a KeyboardInterrupt at any point leaves a state from which the next call goes on."""
+    global _lib, install
     if _lib is not None:
         return
+    if _julia is not None or _forked:
+        _check_thread()            # an earlier start was interrupted: only its thread may go on
     with _lock:
         if _lib is not None:
             return
-        install = _locate.locate()
-        _locate.prepare_environment(install)
-        mode = ctypes.RTLD_GLOBAL
-        # libjulia brings a libunwind whose _Unwind_* symbols would otherwise serve the C++
-        # exceptions of libraries loaded later (PyTorch), which then crash: make GCC's unwinder
-        # the global provider of that ABI first.
-        try:
-            ctypes.CDLL("libgcc_s.so.1", mode)
-        except OSError:
-            pass
-        if install.libunwind_fix:
-            ctypes.CDLL(install.libunwind_fix, mode)
-        lib = ctypes.CDLL(install.libjulia, mode)
-        on_main = threading.current_thread() is threading.main_thread()
-        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
-        old_int = signal.getsignal(signal.SIGINT) if on_main else None
-        image = _imagestore.choose(install, JULIA_DIR)
-        if image.note:
-            sys.stderr.write(image.note + "\n")
-        trace = os.environ.get("JTENSOR_TRACE_COMPILE")
-        if trace:
-            # Record every method Julia compiles: how `jtensor.sysimage` learns what to precompile.
-            # The package is then loaded from source, not from (or into) Julia's .ji cache: the
-            # image build runs several such processes at once, and none needs the cache again.
-            _parse_julia_options(lib, [f"--trace-compile={trace}", "--compiled-modules=no"])
-        init = getattr(lib, "jl_init_with_image__threading", None) or getattr(lib, "jl_init_with_image")
-        init.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-        init(install.bindir.encode(), image.path.encode())
-        global image_choice
-        image_choice = image
-        # jl_init blocks SIGINT & co. and takes over Ctrl-C: give both back to Python.
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-        if on_main and old_int is not None:
-            signal.signal(signal.SIGINT, old_int)
-        lib.jl_eval_string.argtypes = [ctypes.c_char_p]
-        lib.jl_eval_string.restype = ctypes.c_void_p
-        lib.jl_string_ptr.argtypes = [ctypes.c_void_p]
-        lib.jl_string_ptr.restype = ctypes.c_char_p
-        lib.jl_atexit_hook.argtypes = [ctypes.c_int]
-        _lib = lib
-        _owner_thread = threading.get_ident()
+        if _julia is None:
+            _init_julia()
         _load_package()
+        _install_signal_handlers()
         import atexit
+        atexit.unregister(_shutdown)
         atexit.register(_shutdown)
+        _lib = _julia
+
+
+_SIGACTION_BYTES = 256   # >= sizeof(struct sigaction) on every Linux ABI; handled as opaque bytes
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _sigaction_get(sig):
+    """The raw `struct sigaction` of `sig` (works from any thread, unlike the signal module)."""
+    buf = ctypes.create_string_buffer(_SIGACTION_BYTES)
+    if _libc.sigaction(int(sig), None, buf) != 0:
+        raise OSError(ctypes.get_errno(), f"sigaction({sig}) failed")
+    return buf
+
+
+def _sigaction_set(sig, buf):
+    if _libc.sigaction(int(sig), buf, None) != 0:
+        raise OSError(ctypes.get_errno(), f"sigaction({sig}) failed")
+
+
+def _init_julia():
+    """Load libjulia and run jl_init, with SIGINT held back until `_julia` records it."""
+    global _julia, _owner_thread, install, image_choice
+    install = _locate.locate()
+    _locate.prepare_environment(install)
+    mode = ctypes.RTLD_GLOBAL
+    # libjulia brings a libunwind whose _Unwind_* symbols would otherwise serve the C++
+    # exceptions of libraries loaded later (PyTorch), which then crash: make GCC's unwinder
+    # the global provider of that ABI first.
+    try:
+        ctypes.CDLL("libgcc_s.so.1", mode)
+    except OSError:
+        pass
+    if install.libunwind_fix:
+        ctypes.CDLL(install.libunwind_fix, mode)
+    lib = ctypes.CDLL(install.libjulia, mode)
+    lib.jl_eval_string.argtypes = [ctypes.c_char_p]
+    lib.jl_eval_string.restype = ctypes.c_void_p
+    lib.jl_string_ptr.argtypes = [ctypes.c_void_p]
+    lib.jl_string_ptr.restype = ctypes.c_char_p
+    lib.jl_atexit_hook.argtypes = [ctypes.c_int]
+    image = _imagestore.choose(install, JULIA_DIR)
+    if image.note:
+        sys.stderr.write(image.note + "\n")
+    trace = os.environ.get("JTENSOR_TRACE_COMPILE")
+    if trace:
+        # Record every method Julia compiles: how `jtensor.sysimage` learns what to precompile.
+        # The package is then loaded from source, not from (or into) Julia's .ji cache: the
+        # image build runs several such processes at once, and none needs the cache again.
+        _parse_julia_options(lib, [f"--trace-compile={trace}", "--compiled-modules=no"])
+    init = getattr(lib, "jl_init_with_image__threading", None) or getattr(lib, "jl_init_with_image")
+    init.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    # Dispositions Julia changes that this process (and its children) must get back: SIGINT is
+    # Python's Ctrl-C, SIGTRAP would be inherited as ignored by every child, SIGUSR2 must still
+    # end the process when sent from outside (its Python disposition; Julia keeps its own use).
+    before = {s: _sigaction_get(s) for s in (signal.SIGINT, signal.SIGTRAP, signal.SIGUSR2)}
+    threads_before = _threads_in_sigwait()
+    stdio_blocking = _stdio_blocking()
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    try:
+        # A Ctrl-C now waits (blocked) until Julia is recorded as started, so an interrupted
+        # import never runs jl_init twice; jl_init also blocks SIGINT & co. in this thread.
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+        init(install.bindir.encode(), image.path.encode())
+        _restore_stdio_blocking(stdio_blocking)
+        _julia = lib
+        _owner.julia = True
+        _owner_thread = threading.current_thread()
+        image_choice = image
+        _init_julia.julia_sigint = _sigaction_get(signal.SIGINT)
+        for s in (signal.SIGINT, signal.SIGTRAP):
+            _sigaction_set(s, before[s])
+        for s in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE):   # Julia's, for faulthandler
+            _julia_fault_handlers[s] = _sigaction_get(s)
+        _init_julia.usr2_before = before[signal.SIGUSR2]
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)   # a held-back Ctrl-C lands here
+    listeners = _threads_in_sigwait() - threads_before
+    _init_julia.listener = listeners.pop() if len(listeners) == 1 else 0
+
+
+def _stdio_blocking():
+    """Whether fds 0-2 are in blocking mode (None for a closed one)."""
+    out = {}
+    for fd in (0, 1, 2):
+        try:
+            out[fd] = os.get_blocking(fd)
+        except OSError:
+            out[fd] = None
+    return out
+
+
+def _restore_stdio_blocking(before):
+    """Julia's start-up (libuv) puts stdin, stdout and stderr in non-blocking mode; Python's own
+    reads and writes then fail (input() from a pipe sees end-of-file at once, a write to a full
+    pipe raises BlockingIOError). Give them back the mode they had."""
+    for fd, blocking in before.items():
+        if blocking is not None:
+            try:
+                os.set_blocking(fd, blocking)
+            except OSError:
+                pass
+
+
+_NR_RT_SIGTIMEDWAIT = {"x86_64": "128", "aarch64": "137"}.get(os.uname().machine, "")
+
+
+def _threads_in_sigwait():
+    """Ids of this process's threads blocked in sigwait (rt_sigtimedwait): how Julia's signal
+    listener thread is found (Linux /proc; an empty set elsewhere)."""
+    out = set()
+    try:
+        for t in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{t}/syscall") as f:
+                if f.read().split(" ", 1)[0] == _NR_RT_SIGTIMEDWAIT:
+                    out.add(int(t))
+    except OSError:
+        pass
+    return out
+
+
+def _install_signal_handlers():
+    """After JTensor is loaded: the C fast path's SIGINT flag (polled by the engine) and SIGUSR2
+    filter, and the faulthandler guard. Without the fast path, Ctrl-C still works between calls."""
+    global _fastpath, _interrupt
+    try:
+        from . import _fastpath as fp
+    except ImportError:
+        fp = None
+    if fp is not None and hasattr(fp, "install_signals"):
+        fp.mark_owner()
+        addr = fp.install_signals(ctypes.addressof(_init_julia.usr2_before),
+                                  ctypes.addressof(_init_julia.julia_sigint), _init_julia.listener)
+        _interrupt = ctypes.c_int.from_address(addr)
+        _fastpath = fp
+    _eval_text(f"JTensor.INTERRUPT_FLAG[] = Ptr{{Cint}}({ctypes.addressof(_interrupt)}); nothing")
+    _guard_faulthandler()
+
+
+def _guard_faulthandler():
+    """Make `faulthandler.enable()` after start-up keep Julia's SIGSEGV/SIGBUS/SIGFPE handlers.
+
+    Julia needs them to run at all: its multi-threaded GC stops threads through a protected page
+    (SIGSEGV), stack overflows become StackOverflowError, integer division faults DivideError.
+    faulthandler's own handler would turn the first GC safepoint into a fatal error. So enable()
+    is wrapped: faulthandler keeps SIGILL and SIGABRT and its other features (dump_traceback,
+    dump_traceback_later, register), and a real crash on the three is reported by Julia instead."""
+    import faulthandler
+    real = faulthandler.enable
+    if getattr(real, "_jtensor_guard", False):
+        return
+
+    def enable(*args, **kwargs):
+        real(*args, **kwargs)
+        restore_julia_fault_handlers()
+
+    enable.__doc__ = real.__doc__
+    enable.__wrapped__ = real
+    enable._jtensor_guard = True
+    faulthandler.enable = enable
+
+
+def restore_julia_fault_handlers():
+    """Re-install Julia's SIGSEGV, SIGBUS and SIGFPE handlers (replaced by e.g. faulthandler)."""
+    for s, buf in _julia_fault_handlers.items():
+        _sigaction_set(s, buf)
 
 
 def _parse_julia_options(lib, options):
@@ -130,10 +288,10 @@ def _eval_text(code):
     """Evaluate Julia code at top level; return its String result, or raise on error."""
     # (the error marker must not hold a NUL: jl_string_ptr's text is read up to the first one)
     wrapped = ("try\n begin\n" + code + "\n end |> string\ncatch e\n \"\\x1bERR\" * sprint(showerror, e)\nend")
-    v = _lib.jl_eval_string(wrapped.encode())
+    v = _julia.jl_eval_string(wrapped.encode())
     if not v:
         raise RuntimeError(f"Julia could not evaluate: {code[:200]}")
-    text = _lib.jl_string_ptr(v).decode()
+    text = _julia.jl_string_ptr(v).decode()
     if text.startswith("\x1bERR"):
         from .errors import JuliaError
         raise JuliaError(f"Julia error: {text[4:]}", "", text[4:], "")
@@ -147,8 +305,9 @@ def julia_string(text):
 
 def _load_package():
     global _call, _plan, _run, _release, _eval, _error_text, _registry_text, _registry_version
+    path = julia_string(JULIA_DIR)   # (a retry after an interrupted import must not add it twice)
     try:
-        _eval_text(f"pushfirst!(LOAD_PATH, {julia_string(JULIA_DIR)}); @eval Main using JTensor; nothing")
+        _eval_text(f"{path} in LOAD_PATH || pushfirst!(LOAD_PATH, {path}); @eval Main using JTensor; nothing")
     except Exception as e:
         from ._julia_sources import first_syntax_error
         where = first_syntax_error(_eval_text, julia_string(os.path.join(JULIA_DIR, "src")))
@@ -169,7 +328,7 @@ def _load_package():
 
 
 def _shutdown():
-    if _lib is not None and threading.get_ident() == _owner_thread:
+    if _lib is not None and "julia" in _owner.__dict__:   # never in a forked child
         try:
             _lib.jl_atexit_hook(0)
         except Exception:
@@ -177,15 +336,34 @@ def _shutdown():
 
 
 def _check_thread():
-    if threading.get_ident() != _owner_thread:
+    """Raise RuntimeError unless this thread may enter Julia (the calls check `_owner` inline)."""
+    if "julia" in _owner.__dict__:
+        return
+    if _forked:
         raise RuntimeError(
-            "jtensor: Julia was started on another thread; Julia 1.5 cannot be called from other "
-            "Python threads (it would crash). Use jtensor from the thread that first used it.")
+            f"jtensor: this process (pid {os.getpid()}) was forked from the one that started Julia, and "
+            "Julia cannot run in a forked child (its threads and compiler did not survive the fork). "
+            "Here jtensor can still make tensors from NumPy data or lists, take views and call "
+            ".numpy(), but not run ops; use the 'spawn' or 'forkserver' start method, or return "
+            "NumPy-backed tensors to the parent (see docs/multiprocessing.md).")
+    if _owner_thread is not None and not _owner_thread.is_alive():
+        raise RuntimeError(
+            f"jtensor: the thread that started Julia ({_owner_thread.name}) has exited, and Julia 1.5 "
+            "cannot be called from any other thread (it would crash). Import jtensor on a thread "
+            "that lives as long as you use it, e.g. the main thread.")
+    raise RuntimeError(
+        "jtensor: Julia was started on another thread; Julia 1.5 cannot be called from other "
+        "Python threads (it would crash). Use jtensor from the thread that first used it.")
 
 
 def last_error(context=""):
     raw = ctypes.string_at(_error_text())
     jtype, msg, trace, location = (raw.decode("utf-8", "replace").split("\x1e") + ["", "", "", ""])[:4]
+    if jtype == "InterruptException" and _fastpath is not None:
+        # Ctrl-C stopped a kernel: Python's own handler is pending too. Run it now (it raises
+        # KeyboardInterrupt, or whatever the program's handler raises), so one Ctrl-C gives one
+        # exception; if it does not raise, the JuliaInterrupt below reports the stopped op.
+        _fastpath.check_signals()
     return from_julia(jtype, msg, trace, context, location)
 
 
@@ -221,8 +399,9 @@ def call(opid, fmt, words, context):
 
     `context` is a callable giving the op name and argument description for error messages.
     """
-    if threading.get_ident() != _owner_thread:
+    if "julia" not in _owner.__dict__:
         _check_thread()
+    _interrupt.value = 0
     if _pending:
         _drain()
     status = _call(opid, struct.pack(fmt, *words), len(words), _res_addr)
@@ -233,8 +412,9 @@ def call(opid, fmt, words, context):
 
 def plan(opid, fmt, words, context):
     """Compile a plan for an elementwise call signature; returns its id (see julia/src/bridge.jl)."""
-    if threading.get_ident() != _owner_thread:
+    if "julia" not in _owner.__dict__:
         _check_thread()
+    _interrupt.value = 0
     pid = _plan(opid, struct.pack(fmt, *words), len(words))
     if not pid:
         raise last_error(context())
@@ -243,8 +423,9 @@ def plan(opid, fmt, words, context):
 
 def run(pid, fmt, words, context):
     """Run a compiled plan on packed argument words (the fast path of elementwise ops)."""
-    if threading.get_ident() != _owner_thread:
+    if "julia" not in _owner.__dict__:
         _check_thread()
+    _interrupt.value = 0
     if _pending:
         _drain()
     if _run(pid, struct.pack(fmt, *words)):
@@ -302,12 +483,28 @@ def release_later(handle):
     _pending.append(handle)
 
 
+class _CtrlCToJulia:
+    """Around Julia user code (eval, REPL): Ctrl-C is handled by Julia itself, which throws
+    InterruptException into the running code at its next safe point, as in the julia program
+    (a loop that never allocates needs Ctrl-C pressed twice quickly: Julia then forces it)."""
+
+    def __enter__(self):
+        _interrupt.value = 0
+        self.prev = _fastpath.sigint_to_julia(True) if _fastpath is not None else False
+
+    def __exit__(self, *exc):
+        if _fastpath is not None:
+            _fastpath.sigint_to_julia(self.prev)
+
+
 def eval_julia(code):
     """Evaluate Julia source in module Main (definitions persist); raise on error."""
     start()
     _check_thread()
     data = code.encode()
-    if _eval(data, len(data)):
+    with _CtrlCToJulia():
+        status = _eval(data, len(data))
+    if status:
         raise last_error("julia.eval")
 
 
@@ -319,7 +516,9 @@ def eval_value(code):
         _drain()
     data = code.encode()
     f = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_char_p, ctypes.c_int64, ctypes.c_void_p)(int(_entries["eval_value"]))
-    if f(data, len(data), _res_addr):
+    with _CtrlCToJulia():
+        status = f(data, len(data), _res_addr)
+    if status:
         raise last_error("julia.eval")
     r = _resmv
     if r[1] == TAG_STR:
@@ -334,7 +533,9 @@ def run_repl():
     start()
     _check_thread()
     f = ctypes.CFUNCTYPE(ctypes.c_int64)(int(_entries["repl"]))
-    if f():
+    with _CtrlCToJulia():
+        status = f()
+    if status:
         raise last_error("julia.repl")
 
 

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 #define MAX_DIMS 16
 #define MAX_ARGS 6
@@ -473,6 +474,9 @@ static PyObject *fp_mark_owner(PyObject *self, PyObject *unused) {
 }
 
 static struct sigaction python_sigint;   /* the handler replaced by on_sigint (Python's) */
+static struct sigaction julia_sigint;    /* Julia's (only its signal listener thread uses it) */
+static pid_t listener_tid = 0;           /* Julia's signal listener thread (sigwait), 0 = unknown */
+static volatile sig_atomic_t sigint_to_julia = 0;   /* set while Julia user code runs (eval, REPL) */
 static struct sigaction julia_sigusr2;   /* Julia's thread-suspend handler */
 static struct sigaction before_sigusr2;  /* SIGUSR2's disposition before Julia started */
 
@@ -487,8 +491,17 @@ static void call_action(const struct sigaction *a, int sig, siginfo_t *info, voi
     }
 }
 
-/* Ctrl-C: raise the flag the engine polls, then run Python's handler as before. */
+/* Ctrl-C: raise the flag the engine polls, then run Python's handler as before. While Julia user
+   code runs (jt.julia.eval, the REPL), Ctrl-C goes to Julia's own machinery instead, as in the
+   julia program: to its listener thread, which probes the handler on itself (jl_ignore_sigint)
+   and then throws InterruptException into the running code at its next safe point. */
 static void on_sigint(int sig, siginfo_t *info, void *ctx) {
+    if (sigint_to_julia && listener_tid > 0) {
+        pid_t self = (pid_t)syscall(SYS_gettid);
+        if (self == listener_tid) call_action(&julia_sigint, sig, info, ctx);
+        else syscall(SYS_tgkill, getpid(), listener_tid, sig);
+        return;
+    }
     interrupt_flag = 1;
     call_action(&python_sigint, sig, info, ctx);
 }
@@ -502,14 +515,19 @@ static void on_sigusr2(int sig, siginfo_t *info, void *ctx) {
         call_action(&before_sigusr2, sig, info, ctx);
 }
 
-/* install_signals(address of SIGUSR2's pre-Julia struct sigaction) -> address of the interrupt
-   flag. Wraps the current SIGINT handler (Python's) and SIGUSR2 handler (Julia's). SIGINT is left
-   alone when it is ignored or default (nothing to chain to: Ctrl-C already does what it did). */
-static PyObject *fp_install_signals(PyObject *self, PyObject *arg) {
+/* install_signals(address of SIGUSR2's pre-Julia struct sigaction, address of Julia's SIGINT
+   struct sigaction, Julia's listener thread id or 0) -> address of the interrupt flag. Wraps the
+   current SIGINT handler (Python's) and SIGUSR2 handler (Julia's). SIGINT is left alone when it is
+   ignored or default (nothing to chain to: Ctrl-C already does what it did). */
+static PyObject *fp_install_signals(PyObject *self, PyObject *args) {
     static int installed = 0;
-    void *before = PyLong_AsVoidPtr(arg);
-    if (!before && PyErr_Occurred()) return NULL;
+    unsigned long long before_addr, jint_addr;
+    long long listener;
+    if (!PyArg_ParseTuple(args, "KKL", &before_addr, &jint_addr, &listener)) return NULL;
+    void *before = (void *)(uintptr_t)before_addr;
     if (!installed) {
+        if (jint_addr) memcpy(&julia_sigint, (void *)(uintptr_t)jint_addr, sizeof julia_sigint);
+        listener_tid = jint_addr ? (pid_t)listener : 0;
         struct sigaction cur, act;
         if (sigaction(SIGINT, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO ? cur.sa_sigaction != NULL
                 : (cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN))) {
@@ -531,6 +549,15 @@ static PyObject *fp_install_signals(PyObject *self, PyObject *arg) {
     return PyLong_FromVoidPtr((void *)&interrupt_flag);
 }
 
+/* sigint_to_julia(on) -> previous: route Ctrl-C to Julia (around eval and REPL calls). */
+static PyObject *fp_sigint_to_julia(PyObject *self, PyObject *arg) {
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+    int prev = sigint_to_julia;
+    sigint_to_julia = on && listener_tid > 0;
+    return PyBool_FromLong(prev);
+}
+
 /* check_signals(): run Python's pending signal handlers now (they may raise). */
 static PyObject *fp_check_signals(PyObject *self, PyObject *unused) {
     if (PyErr_CheckSignals() < 0) return NULL;
@@ -539,8 +566,9 @@ static PyObject *fp_check_signals(PyObject *self, PyObject *unused) {
 
 static PyMethodDef methods[] = {
     {"mark_owner", fp_mark_owner, METH_NOARGS, "mark_owner(): this thread started Julia; only it may call Julia."},
-    {"install_signals", fp_install_signals, METH_O,
-     "install_signals(addr of SIGUSR2's pre-Julia sigaction) -> address of the Ctrl-C flag the engine polls."},
+    {"install_signals", fp_install_signals, METH_VARARGS,
+     "install_signals(usr2 before, julia sigint, listener tid) -> address of the Ctrl-C flag the engine polls."},
+    {"sigint_to_julia", fp_sigint_to_julia, METH_O, "sigint_to_julia(on) -> previous: route Ctrl-C to Julia."},
     {"check_signals", fp_check_signals, METH_NOARGS, "check_signals(): run pending Python signal handlers now."},
     {"call", (PyCFunction)(void (*)(void))fp_call, METH_FASTCALL,
      "call(opid, kinds, args, ungraded) -> Tensor | int status | None: run a fn op with a simple signature."},
