@@ -319,3 +319,15 @@ def test_stdin_from_a_pipe_still_blocks_after_julia_starts():
     out, err = p.communicate(timeout=300)
     assert first.strip() == "[True, True, True]", (first, err)
     assert out.strip() == repr("a line written later\n"), (out, err)
+
+
+@pytest.mark.parametrize("src", [
+    "{m}.empty(2**62, 4, 0)", "{m}.empty(2**62, 0) * {m}.empty(2**62, 2, 1, 0)", "{m}.empty(0).view(2**62, 4, 0)",
+    "{m}.empty(0).reshape(2**62, 4, 0)", "{m}.empty(2**62, 0).expand(4, 2**62, 0)"])
+def test_empty_tensors_whose_strides_overflow_raise_as_torch(src):
+    """No elements, but contiguous strides past int64: PyTorch refuses these, and jtensor used
+    to fail with struct.error when passing them to Julia (found by the crash fuzzer)."""
+    with pytest.raises(RuntimeError, match="overflow"):
+        eval(src.format(m="torch"))
+    with pytest.raises(RuntimeError, match="overflow"):
+        eval(src.format(m="jt"))

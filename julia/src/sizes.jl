@@ -18,20 +18,21 @@ _python_order(dims) = join(reverse(collect(Int, dims)), ", ")
 
 Throw a `SizeOverflowError` (PyTorch's "Storage size calculation overflowed") when an array of
 element type `T` and Julia-order `dims` would hold more than `typemax(Int)` elements or bytes, and
-an ArgumentError for a negative dimension.
+an ArgumentError for a negative dimension. As in PyTorch, sizes of 0 count as 1 here: an empty
+array's contiguous strides, which Python computes, must fit in 64 bits too.
 """
 function check_size(::Type{T}, dims) where {T}
     n = 1
     overflow = false
     for d in dims
         d < 0 && throw(ArgumentError("negative dimension $d in size [$(_python_order(dims))]"))
-        n, o = Base.mul_with_overflow(n, Int(d))
+        n, o = Base.mul_with_overflow(n, max(Int(d), 1))
         overflow |= o
     end
     _, o = Base.mul_with_overflow(n, isbitstype(T) ? max(sizeof(T), 1) : sizeof(Ptr{Cvoid}))
     (overflow || o) &&
         throw(SizeOverflowError("Storage size calculation overflowed with sizes=[$(_python_order(dims))]"))
-    n
+    prod(dims)
 end
 
 "`Array{T}(undef, dims)`, refusing sizes whose element or byte count overflows (see `check_size`)."

@@ -40,14 +40,17 @@ MAX_SIZE = 2**63 - 1   # the most elements or bytes a tensor may have: sizes tra
 
 
 def check_numel(shape):
-    """Refuse a shape of more than MAX_SIZE elements, as PyTorch does (RuntimeError)."""
-    if math.prod(shape) > MAX_SIZE:
+    """Refuse a shape of more than MAX_SIZE elements, as PyTorch does (RuntimeError); sizes of 0
+    count as 1 (the strides of an empty tensor must fit in 64 bits too)."""
+    n = math.prod(shape)
+    if n > MAX_SIZE or (n == 0 and math.prod(max(s, 1) for s in shape) > MAX_SIZE):
         raise RuntimeError(f"numel: integer multiplication overflow (sizes {list(shape)})")
 
 
 def check_storage(shape, itemsize):
-    """Refuse to allocate more than MAX_SIZE bytes, with PyTorch's message (RuntimeError)."""
-    if math.prod(shape) * itemsize > MAX_SIZE:
+    """Refuse to allocate more than MAX_SIZE bytes, with PyTorch's message (RuntimeError). Sizes
+    of 0 count as 1, as in PyTorch: the contiguous strides of an empty tensor must fit too."""
+    if math.prod(max(s, 1) for s in shape) * itemsize > MAX_SIZE:
         raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
 
 
