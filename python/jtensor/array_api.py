@@ -41,8 +41,9 @@ __array_api_version__ = "2024.12"
 #: the revisions ``x.__array_namespace__(api_version=...)`` accepts (this namespace serves them all)
 _API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
 
-#: tensors may have at most this many dims (``capabilities()["max dimensions"]``), as in PyTorch
-_MAX_DIMENSIONS = 64
+#: ``capabilities()["max dimensions"]``: None, the standard's "no maximum" (tensors may have any
+#: number of dims; no plan or buffer has a fixed number of slots)
+_MAX_DIMENSIONS = None
 
 # ---- constants -----------------------------------------------------------------------------------
 e = math.e
