@@ -99,7 +99,8 @@ def test_namespace_info():
     assert info.capabilities() == {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": None}
     assert set(info.capabilities()) <= set(ref.capabilities())
     many = xp.ones((1,) * 99 + (2,))                                          # no maximum: 100 dims work
-    check(xp.sum(many + 1, axis=-1), np.full((1,) * 99, 4.0, np.float32))
+    total = xp.sum(many + 1, axis=-1)                                           # (NumPy stops at 64 dims)
+    assert total.shape == (1,) * 99 and xp.reshape(total, (1,)).tolist() == [4.0]
     assert info.default_device() == "cpu" and info.devices() == ["cpu"]
     dd = info.default_dtypes()
     assert set(dd) == set(ref.default_dtypes())
