@@ -22,7 +22,11 @@ Implementation-defined choices:
 - Promotion across kinds (integer with floating point), which the standard leaves unspecified,
   follows PyTorch: int32 + float32 -> float32, integer division and integer inputs to
   transcendental functions give float32. Python scalars are weak, as the standard requires.
-- One device, ``"cpu"``.
+- One device, ``"cpu"``. No maximum number of dims (``capabilities()["max dimensions"]`` is None).
+- Negative slice steps (``x[::-1]``) give views with negative strides, as NumPy's.
+- Additions the standard allows (gh-870), for code written against NumPy: ``where(condition)``
+  is ``nonzero(condition)``, and ``diff`` also takes n and axis by position (scikit-learn calls
+  both). Complex special values follow the standard's tables (C11's), not Julia's DomainErrors.
 """
 import builtins
 import collections
