@@ -7,6 +7,8 @@ gradients against torch.autograd.
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import jtensor as jt
 import jtensor.array_api as xp
@@ -176,3 +178,19 @@ def test_array_api_fft_extension():
         F.fft(xp.asarray(z), 4)
     with pytest.raises(TypeError):
         F.fftfreq(4, dtype=xp.int64)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=12),
+       data=st.data())
+def test_hypothesis_fftn_matches_numpy(shape, data):
+    """Random shapes, axes, lengths and norms: fftn and irfftn against NumPy (complex128)."""
+    ndim = len(shape)
+    axes = data.draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True), label="axes")
+    s = data.draw(st.lists(st.integers(1, 14), min_size=len(axes), max_size=len(axes)), label="s")
+    norm = data.draw(st.sampled_from(["backward", "ortho", "forward"]), label="norm")
+    z = signal(shape, np.complex128)
+    close(xp.fft.fftn(xp.asarray(z), s=s, axes=axes, norm=norm), np.fft.fftn(z, s=s, axes=axes, norm=norm),
+          np.float64)
+    close(xp.fft.irfftn(xp.asarray(z), s=s, axes=axes, norm=norm), np.fft.irfftn(z, s=s, axes=axes, norm=norm),
+          np.float64)
