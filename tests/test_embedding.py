@@ -449,10 +449,9 @@ def test_pytest_faulthandler_is_on_and_harmless():
     still_works()
 
 
-@pytest.mark.xfail(strict=True, reason="bridge.py: faulthandler.enable() after Julia started replaces Julia's "
-                                       "SIGSEGV handler, so a Julia stack overflow (a StackOverflowError when "
-                                       "faulthandler was enabled before import) kills the process (exit -11)")
 def test_faulthandler_enabled_after_import_keeps_stack_overflow_catchable():
+    # faulthandler.enable() after Julia started would replace the SIGSEGV handler Julia turns
+    # stack overflows into StackOverflowError with; bridge.py wraps it to put Julia's back
     import resource
 
     def small_stack():  # fewer frames for Julia to print when it dies

@@ -34,14 +34,19 @@ from . import fft  # noqa: E402  (torch.fft's transforms)
 
 _registry._T = _tensor_mod
 _registry.enable_fast_path()
-_REGISTRY.listeners.append(_publish)
-_REGISTRY.sync()
+if _publish not in _REGISTRY.listeners:   # (a retried import, after a Ctrl-C, runs this again)
+    _REGISTRY.listeners.append(_publish)
+if not _REGISTRY.sync():    # already in sync (a retried import): this module object still needs the ops
+    _publish(_REGISTRY)
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
+from . import utils  # noqa: E402
+
+utils.data.register_collate()   # torch's DataLoader batches jt tensors, fork workers included
 
 half = float16
 float = float32

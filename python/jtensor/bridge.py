@@ -42,7 +42,6 @@ _julia = None            # libjulia, set as soon as jl_init has returned (Julia 
 _owner = threading.local()   # `.julia` is True only on the thread that started Julia
 _owner_thread = None     # that thread's threading.Thread (to tell "exited" from "another thread")
 _forked = False          # this process is a fork of the one that started Julia
-_julia_fault_handlers = {}   # signal -> Julia's raw sigaction, re-installed after faulthandler.enable
 _fastpath = None         # the C fast path module when built (signal handlers, owner flag)
 _interrupt = ctypes.c_int(0)  # the flag the engine polls (the C fast path's, once installed)
 _call = None
@@ -80,7 +79,7 @@ def started():
 def _after_fork_in_child():
     """os.register_at_fork hook: a forked child may not enter Julia (see _check_thread)."""
     global _forked, _owner
-    if _julia is not None:
+    if _pre_julia is not None:   # Julia was (or may have been) started before the fork
         _forked = True
         _owner = threading.local()   # no thread of the child owns Julia
 
@@ -94,7 +93,7 @@ def start():
     global _lib, install
     if _lib is not None:
         return
-    if _julia is not None or _forked:
+    if _forked or "julia" not in _owner.__dict__ and _julia is not None:
         _check_thread()            # an earlier start was interrupted: only its thread may go on
     with _lock:
         if _lib is not None:
@@ -147,44 +146,54 @@ def _init_julia():
     lib.jl_string_ptr.argtypes = [ctypes.c_void_p]
     lib.jl_string_ptr.restype = ctypes.c_char_p
     lib.jl_atexit_hook.argtypes = [ctypes.c_int]
+    lib.jl_is_initialized.restype = ctypes.c_int
     image = _imagestore.choose(install, JULIA_DIR)
     if image.note:
         sys.stderr.write(image.note + "\n")
-    trace = os.environ.get("JTENSOR_TRACE_COMPILE")
-    if trace:
-        # Record every method Julia compiles: how `jtensor.sysimage` learns what to precompile.
-        # The package is then loaded from source, not from (or into) Julia's .ji cache: the
-        # image build runs several such processes at once, and none needs the cache again.
-        _parse_julia_options(lib, [f"--trace-compile={trace}", "--compiled-modules=no"])
     init = getattr(lib, "jl_init_with_image__threading", None) or getattr(lib, "jl_init_with_image")
     init.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    # Dispositions Julia changes that this process (and its children) must get back: SIGINT is
-    # Python's Ctrl-C, SIGTRAP would be inherited as ignored by every child, SIGUSR2 must still
-    # end the process when sent from outside (its Python disposition; Julia keeps its own use).
-    before = {s: _sigaction_get(s) for s in (signal.SIGINT, signal.SIGTRAP, signal.SIGUSR2)}
-    threads_before = _threads_in_sigwait()
-    stdio_blocking = _stdio_blocking()
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    try:
-        # A Ctrl-C now waits (blocked) until Julia is recorded as started, so an interrupted
-        # import never runs jl_init twice; jl_init also blocks SIGINT & co. in this thread.
-        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
-        init(install.bindir.encode(), image.path.encode())
-        _restore_stdio_blocking(stdio_blocking)
-        _julia = lib
-        _owner.julia = True
-        _owner_thread = threading.current_thread()
-        image_choice = image
-        _init_julia.julia_sigint = _sigaction_get(signal.SIGINT)
-        for s in (signal.SIGINT, signal.SIGTRAP):
-            _sigaction_set(s, before[s])
-        for s in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE):   # Julia's, for faulthandler
-            _julia_fault_handlers[s] = _sigaction_get(s)
-        _init_julia.usr2_before = before[signal.SIGUSR2]
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)   # a held-back Ctrl-C lands here
-    listeners = _threads_in_sigwait() - threads_before
-    _init_julia.listener = listeners.pop() if len(listeners) == 1 else 0
+    # Start-up must survive a KeyboardInterrupt at any point, and a Ctrl-C reaches Python's
+    # handler through any thread that does not block SIGINT (OpenBLAS's), so Python may raise it
+    # right after jl_init returns. Hence: libjulia itself says whether Julia is up, everything
+    # that must happen before jl_init is recorded before it, and each step after it can be redone.
+    global _pre_julia
+    if not lib.jl_is_initialized():
+        trace = os.environ.get("JTENSOR_TRACE_COMPILE")
+        if trace:
+            # Record every method Julia compiles: how `jtensor.sysimage` learns what to precompile.
+            # The package is then loaded from source, not from (or into) Julia's .ji cache: the
+            # image build runs several such processes at once, and none needs the cache again.
+            _parse_julia_options(lib, [f"--trace-compile={trace}", "--compiled-modules=no"])
+        # Dispositions Julia changes that this process (and its children) must get back: SIGINT
+        # is Python's Ctrl-C, SIGTRAP would be inherited as ignored by every child, SIGUSR2 must
+        # still end the process when sent from outside (its Python disposition; Julia keeps its use).
+        _pre_julia = {"thread": threading.current_thread(), "sigwait": _threads_in_sigwait(),
+                      "stdio_blocking": _stdio_blocking(),
+                      "actions": {s: _sigaction_get(s) for s in (signal.SIGINT, signal.SIGTRAP, signal.SIGUSR2)}}
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+            init(install.bindir.encode(), image.path.encode())   # also blocks SIGINT & co. here
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    elif _pre_julia is None or _pre_julia["thread"] is not threading.current_thread():
+        raise RuntimeError("jtensor: Julia was started in this process by other code (or another thread); "
+                           "jtensor must start it itself, on the thread that will use it")
+    _restore_stdio_blocking(_pre_julia["stdio_blocking"])
+    if "julia" not in _pre_julia:      # Julia's handlers, while still there (one assignment)
+        listeners = _threads_in_sigwait() - _pre_julia["sigwait"]
+        _pre_julia["julia"] = {
+            "sigint": _sigaction_get(signal.SIGINT), "listener": listeners.pop() if len(listeners) == 1 else 0,
+            "faults": {s: _sigaction_get(s) for s in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE)}}
+    for s in (signal.SIGINT, signal.SIGTRAP):
+        _sigaction_set(s, _pre_julia["actions"][s])
+    image_choice = image
+    _owner.julia = True
+    _owner_thread = threading.current_thread()
+    _julia = lib
+
+
+_pre_julia = None   # what _init_julia recorded before jl_init (and Julia's handlers after it)
 
 
 def _stdio_blocking():
@@ -237,8 +246,9 @@ def _install_signal_handlers():
         fp = None
     if fp is not None and hasattr(fp, "install_signals"):
         fp.mark_owner()
-        addr = fp.install_signals(ctypes.addressof(_init_julia.usr2_before),
-                                  ctypes.addressof(_init_julia.julia_sigint), _init_julia.listener)
+        julia = _pre_julia["julia"]
+        addr = fp.install_signals(ctypes.addressof(_pre_julia["actions"][signal.SIGUSR2]),
+                                  ctypes.addressof(julia["sigint"]), julia["listener"])
         _interrupt = ctypes.c_int.from_address(addr)
         _fastpath = fp
     _eval_text(f"JTensor.INTERRUPT_FLAG[] = Ptr{{Cint}}({ctypes.addressof(_interrupt)}); nothing")
@@ -270,7 +280,7 @@ def _guard_faulthandler():
 
 def restore_julia_fault_handlers():
     """Re-install Julia's SIGSEGV, SIGBUS and SIGFPE handlers (replaced by e.g. faulthandler)."""
-    for s, buf in _julia_fault_handlers.items():
+    for s, buf in _pre_julia["julia"]["faults"].items():
         _sigaction_set(s, buf)
 
 

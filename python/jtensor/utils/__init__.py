@@ -1,0 +1,2 @@
+"""Helpers around jtensor that mirror ``torch.utils`` (see `jtensor.utils.data`)."""
+from . import data  # noqa: F401
