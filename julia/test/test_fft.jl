@@ -40,6 +40,12 @@ naive_dft(A::AbstractArray, d::Int, sign::Int) = mapslices(v -> naive_dft(v, sig
             @test jcall("_fft_c2c", A, d, inverse) ≈ naive_dft(A, d, inverse ? 1 : -1)
         end
     end
+    @testset "many lines (split across threads when Julia has several)" begin
+        A = randn(ComplexF64, 300, 7, 40)       # 12000 lines of a Bluestein length: past FFT_THREAD_MIN
+        @test jcall("_fft_c2c", A, 2, false) ≈ naive_dft(A, 2, -1)
+        B = randn(ComplexF32, 4096, 32)         # radix-2 along the contiguous dim
+        @test jcall("_fft_c2c", B, 1, true) ≈ naive_dft(B, 1, 1) rtol = 1e-5
+    end
     @testset "round trip and edge cases" begin
         x = randn(ComplexF64, 6, 11)
         @test jcall("_fft_c2c", jcall("_fft_c2c", x, 2, false), 2, true) ./ 11 ≈ x

@@ -98,7 +98,8 @@ end
 
 The unnormalized DFT of complex `x` along Julia dim `d`: Σ_j x_j exp(∓2πijk/n) (the minus sign
 forward, the plus sign when `inverse`, which is not divided by n). Lines along `d` are transformed
-one at a time through a Float64 buffer.
+one at a time through a Float64 buffer, split across Julia's threads when there are many; Ctrl-C
+stops the work between lines (InterruptException, as the elementwise engine does).
 """
 function _fft_c2c(x, d::Int, inverse::Bool)
     T = eltype(x)
@@ -106,15 +107,36 @@ function _fft_c2c(x, d::Int, inverse::Bool)
         throw(DTypeError("fft: expected a complex64 or complex128 tensor, got $(_dtname(T))"))
     A = dense(x)
     sz = size(A)
-    out = Array{T}(undef, sz)
+    out = alloc(T, sz...)
     n = sz[d]
     (n == 0 || length(A) == 0) && return out
     pre, post = prod(sz[1:d-1]), prod(sz[d+1:end])
     A3, O3 = reshape(A, pre, n, post), reshape(out, pre, n, post)
     p = _fft_plan(n)
+    nlines = pre * post
+    nt = nlines * p.m >= FFT_THREAD_MIN ? min(Threads.nthreads(), nlines) : 1
+    if nt == 1
+        _fft_lines!(O3, A3, p, inverse, 1:nlines)
+    else
+        Threads.@threads for t in 1:nt
+            _fft_lines!(O3, A3, p, inverse, (t - 1) * nlines ÷ nt + 1:t * nlines ÷ nt)
+        end
+    end
+    check_interrupt()
+    out
+end
+
+"Work (lines × transform length) from which `_fft_c2c` splits the lines across threads."
+const FFT_THREAD_MIN = 1 << 16
+
+"Transform the lines `ls` (linear indices over the (pre, post) dims) of A3 into O3."
+function _fft_lines!(O3::AbstractArray{T,3}, A3, p::FFTPlan, inverse::Bool, ls) where {T}
+    pre, n = size(A3, 1), size(A3, 2)
     buf = Vector{ComplexF64}(undef, n)
     work = Vector{ComplexF64}(undef, p.m)
-    for k in 1:post, i in 1:pre
+    done = 0
+    for l in ls
+        i, k = (l - 1) % pre + 1, (l - 1) ÷ pre + 1
         @inbounds for j in 1:n
             v = ComplexF64(A3[i, j, k])
             buf[j] = inverse ? conj(v) : v      # inverse DFT = conj(DFT(conj(x)))
@@ -124,8 +146,12 @@ function _fft_c2c(x, d::Int, inverse::Bool)
             v = buf[j]
             O3[i, j, k] = T(inverse ? conj(v) : v)
         end
+        done += p.m
+        if done >= POLL_EVERY
+            interrupt_requested() && return
+            done = 0
+        end
     end
-    out
 end
 
 defop("_fft_c2c(input: Tensor, dim: Dim, inverse: bool) -> Tensor", _fft_c2c; method = false,
