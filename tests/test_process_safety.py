@@ -481,3 +481,47 @@ def test_ctrl_c_stops_julia_code_in_eval():
     assert kind == "KeyboardInterrupt" and seconds < 10, res
     assert res["after_eval"][0] == "KeyboardInterrupt" and res["after_eval"][1] < 1.5, res
     assert res["alloc_loop_pending"] is False and res["after"] == 6.0
+
+
+def test_ctrl_c_stops_code_in_the_julia_repl():
+    """jt.julia.repl() on a pseudo-terminal: Ctrl-C interrupts a running loop and gives a new
+    prompt; exit() returns to Python, which still works."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-c", "import jtensor as jt; jt.julia.repl(); "
+                          "print('BACK', (jt.ones(2) + 1).sum().item(), flush=True)"],
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                         env={**os.environ, "PYTHONPATH": PYTHON_DIR, "TERM": "dumb"})
+    os.close(slave)
+    seen = b""
+
+    def read_until(marker, timeout):
+        nonlocal seen
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+                if marker in seen:
+                    return True
+        return False
+
+    try:
+        assert read_until(b"julia>", TIMEOUT), seen[-2000:]
+        seen = b""
+        os.write(master, b"while true; x = rand(10); end\r")
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        assert read_until(b"InterruptException", 60), seen[-2000:]
+        assert read_until(b"julia>", 60), seen[-2000:]
+        os.write(master, b"exit()\r")
+        assert read_until(b"BACK 4.0", 60), seen[-2000:]
+        assert p.wait(60) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
