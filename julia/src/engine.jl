@@ -88,12 +88,16 @@ const POLL_EVERY = 1 << 16
 "Throw InterruptException if Ctrl-C was pressed since this call into Julia began."
 check_interrupt() = interrupt_requested() ? throw(InterruptException()) : nothing
 
+"Each accessor moved `j` elements along its inner stride (no closure: nothing allocated)."
+@inline _advanced(accs::Tuple{}, j::Int) = ()
+@inline _advanced(accs::Tuple, j::Int) = (shift(accs[1], j * _stride1(accs[1])), _advanced(Base.tail(accs), j)...)
+
 "`inner_loop!` over `n` elements in chunks of POLL_EVERY; false when stopped by a Ctrl-C."
 function inner_chunks!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, n::Int) where {F,Tc}
     lo = 0
     while lo < n
         m = min(POLL_EVERY, n - lo)
-        inner_loop!(f, Tc, shift(o, lo * _stride1(o)), map(a -> shift(a, lo * _stride1(a)), accs), extra, m)
+        inner_loop!(f, Tc, shift(o, lo * _stride1(o)), _advanced(accs, lo), extra, m)
         lo += m
         interrupt_requested() && return false
     end
@@ -170,7 +174,7 @@ function run_outer!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{
             Threads.@threads for t in 1:nt
                 lo = (t - 1) * chunk
                 hi = min(n1, t * chunk)
-                hi > lo && inner_chunks!(f, Tc, shift(o, lo * _stride1(o)), map(a -> shift(a, lo * _stride1(a)), accs), extra, hi - lo)
+                hi > lo && inner_chunks!(f, Tc, shift(o, lo * _stride1(o)), _advanced(accs, lo), extra, hi - lo)
             end
         else
             chunk = cld(nouter, nt)
