@@ -274,22 +274,28 @@ def test_owner_thread_exit_refuses_every_thread():
     assert res["numpy"] == [1.0, 2.0]
 
 
-@pytest.mark.parametrize("threads", ["2", "1"])
-def test_faulthandler_enabled_after_import_is_safe(threads):
+@pytest.mark.parametrize("threads, calls", [("2", "enable"), ("1", "enable"), ("2", "disable")])
+def test_faulthandler_enabled_after_import_is_safe(threads, calls):
+    """faulthandler.enable() after import, or disable() of one enabled before import (it puts back
+    the defaults it found then), must keep Julia's handlers (its GC uses SIGSEGV)."""
+    before, after = ("", "faulthandler.enable()") if calls == "enable" else \
+        ("faulthandler.enable()", "faulthandler.disable()")
     res = child_json(r'''
-        import json, faulthandler, jtensor as jt
-        faulthandler.enable()
+        import json, faulthandler
+        {before}
+        import jtensor as jt
+        {after}
         x = jt.randn(1000, 1000)
         vals = [(x @ x).sum().item() for _ in range(10)]
         ys = [(x * i + 1).exp() for i in range(20)]          # allocation churn: GC with all threads
-        out = {"enabled": faulthandler.is_enabled(), "finite": all(abs(v) < 1e12 for v in vals)}
+        out = {{"enabled": faulthandler.is_enabled(), "finite": all(abs(v) < 1e12 for v in vals)}}
         try:
             jt.tensor([1, 2]) // 0
         except ZeroDivisionError:
             out["divide"] = "ZeroDivisionError"
         print("RESULT " + json.dumps(out))
-    ''', env={"JTENSOR_NUM_THREADS": threads, "JULIA_NUM_THREADS": threads})
-    assert res == {"enabled": True, "finite": True, "divide": "ZeroDivisionError"}
+    '''.format(before=before, after=after), env={"JTENSOR_NUM_THREADS": threads, "JULIA_NUM_THREADS": threads})
+    assert res == {"enabled": calls == "enable", "finite": True, "divide": "ZeroDivisionError"}
 
 
 # ---- signals ----------------------------------------------------------------------------------

@@ -256,26 +256,32 @@ def _install_signal_handlers():
 
 
 def _guard_faulthandler():
-    """Make `faulthandler.enable()` after start-up keep Julia's SIGSEGV/SIGBUS/SIGFPE handlers.
+    """Make `faulthandler.enable()` and `disable()` after start-up keep Julia's SIGSEGV, SIGBUS and
+    SIGFPE handlers.
 
     Julia needs them to run at all: its multi-threaded GC stops threads through a protected page
     (SIGSEGV), stack overflows become StackOverflowError, integer division faults DivideError.
-    faulthandler's own handler would turn the first GC safepoint into a fatal error. So enable()
-    is wrapped: faulthandler keeps SIGILL and SIGABRT and its other features (dump_traceback,
-    dump_traceback_later, register), and a real crash on the three is reported by Julia instead."""
+    faulthandler's own handler would turn the first GC safepoint into a fatal error, and disable()
+    puts back what was there when faulthandler was first enabled (before Julia: the defaults). So
+    both are wrapped: faulthandler keeps SIGILL and SIGABRT and its other features
+    (dump_traceback, dump_traceback_later, register), and a real crash on the three is reported
+    by Julia instead."""
     import faulthandler
-    real = faulthandler.enable
-    if getattr(real, "_jtensor_guard", False):
-        return
+    for name in ("enable", "disable"):
+        real = getattr(faulthandler, name)
+        if getattr(real, "_jtensor_guard", False):
+            continue
 
-    def enable(*args, **kwargs):
-        real(*args, **kwargs)
-        restore_julia_fault_handlers()
+        def guarded(*args, _real=real, **kwargs):
+            result = _real(*args, **kwargs)
+            restore_julia_fault_handlers()
+            return result
 
-    enable.__doc__ = real.__doc__
-    enable.__wrapped__ = real
-    enable._jtensor_guard = True
-    faulthandler.enable = enable
+        guarded.__name__ = name
+        guarded.__doc__ = real.__doc__
+        guarded.__wrapped__ = real
+        guarded._jtensor_guard = True
+        setattr(faulthandler, name, guarded)
 
 
 def restore_julia_fault_handlers():
