@@ -756,34 +756,31 @@ def _dims(axis):
     return None if axis is None else (tuple(axis) if isinstance(axis, (tuple, list)) else axis)
 
 
+def _cumulative(name, scan, initial, x, axis, dtype, include_initial):
+    """A running `scan` (cumsum or cumprod) along axis, required unless x is 1-d; include_initial
+    prepends the identity `initial`."""
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"{name}: axis is required for a {x.ndim}-d array")
+        axis = 0
+    d = _norm_dim(axis, x.ndim, name)
+    out = _op(scan)(x, d, dtype=_dtype(dtype))
+    if include_initial:
+        first = _creation.full(x.shape[:d] + (1,) + x.shape[d + 1:], initial, dtype=out.dtype)
+        out = _op("cat")([first, out], d)
+    return out
+
+
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
     """Running sums along axis (required unless x is 1-d); include_initial prepends a zero. Integer
     and bool inputs sum in the default integer dtype."""
-    if axis is None:
-        if x.ndim != 1:
-            raise ValueError(f"cumulative_sum: axis is required for a {x.ndim}-d array")
-        axis = 0
-    d = _norm_dim(axis, x.ndim, "cumulative_sum")
-    out = _op("cumsum")(x, d, dtype=_dtype(dtype))
-    if include_initial:
-        zero = _creation.zeros(x.shape[:d] + (1,) + x.shape[d + 1:], dtype=out.dtype)
-        out = _op("cat")([zero, out], d)
-    return out
+    return _cumulative("cumulative_sum", "cumsum", 0, x, axis, dtype, include_initial)
 
 
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
     """Running products along axis (required unless x is 1-d); include_initial prepends a one.
     Integer and bool inputs multiply in the default integer dtype."""
-    if axis is None:
-        if x.ndim != 1:
-            raise ValueError(f"cumulative_prod: axis is required for a {x.ndim}-d array")
-        axis = 0
-    d = _norm_dim(axis, x.ndim, "cumulative_prod")
-    out = _op("cumprod")(x, d, dtype=_dtype(dtype))
-    if include_initial:
-        one = _creation.full(x.shape[:d] + (1,) + x.shape[d + 1:], 1, dtype=out.dtype)
-        out = _op("cat")([one, out], d)
-    return out
+    return _cumulative("cumulative_prod", "cumprod", 1, x, axis, dtype, include_initial)
 
 
 def max(x, /, *, axis=None, keepdims=False):
