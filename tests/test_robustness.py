@@ -331,3 +331,18 @@ def test_empty_tensors_whose_strides_overflow_raise_as_torch(src):
         eval(src.format(m="torch"))
     with pytest.raises(RuntimeError, match="overflow"):
         eval(src.format(m="jt"))
+
+
+@pytest.mark.parametrize("index", [(slice(0, 0, 2**62),), (slice(None), slice(1, 2, 2**62)),
+                                   (slice(None, None, 2**62),), (slice(1, None, 2**62),),
+                                   (slice(None, None, -(2**62)),)])
+@pytest.mark.parametrize("dtype", ["float32", "complex128"])
+def test_slices_with_huge_steps_as_numpy(index, dtype):
+    """A step past 2^62 gives a size-0 or size-1 dim whose stride does not fit in 64-bit bytes;
+    jtensor used to fail with struct.error (found by the crash fuzzer). NumPy is the oracle (torch
+    overflows the stride itself)."""
+    a = np.arange(6.0).reshape(2, 3).astype(dtype)
+    r = jt.asarray(a)[index]
+    e = a[index]
+    assert r.shape == e.shape
+    np.testing.assert_array_equal(np.asarray(r + 0), e)

@@ -47,6 +47,24 @@ def check_numel(shape):
         raise RuntimeError(f"numel: integer multiplication overflow (sizes {list(shape)})")
 
 
+_BIG_STRIDE = MAX_SIZE // 16   # strides beyond this may not fit in bytes (complex128 is 16 bytes)
+
+
+def _fit_strides(shape, strides, itemsize):
+    """Strides whose byte counts fit in int64 (the wire format, and NumPy's views): a stride that
+    large can only come from a size-0 or size-1 dim (x[0:0:2**62], say), where it never moves,
+    so it becomes 1; on a longer dim it would address memory past any buffer (RuntimeError)."""
+    out = []
+    for n, st in zip(shape, strides):
+        if abs(st) * itemsize <= MAX_SIZE:
+            out.append(st)
+        elif n <= 1:
+            out.append(1)
+        else:
+            raise RuntimeError(f"stride {st} of a view of shape {list(shape)} overflows int64")
+    return tuple(out)
+
+
 def check_storage(shape, itemsize):
     """Refuse to allocate more than MAX_SIZE bytes, with PyTorch's message (RuntimeError). Sizes
     of 0 count as 1, as in PyTorch: the contiguous strides of an empty tensor must fit too."""
@@ -92,6 +110,8 @@ class Tensor:
 
     def _view(self, shape, strides, offset):
         check_numel(shape)
+        if strides and (max(strides) > _BIG_STRIDE or min(strides) < -_BIG_STRIDE):
+            strides = _fit_strides(shape, strides, self.dtype.itemsize)
         t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
         t._version = self._version
         if self.requires_grad and autograd._enabled[0]:
