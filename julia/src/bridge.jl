@@ -46,7 +46,11 @@ end
 # costs microseconds, so each (dtype, dims) pair gets a reader function once (see `_read` above).
 const TENSOR_READERS = Dict{Tuple{Int64,Int},Any}()
 _reader(::Type{S}) where {S} = (buf::Ptr{Int64}, i::Int) -> _read(S, buf, i)
-_tensor_reader(code::Int64, nd::Int) = get!(() -> _reader(Strided{dtype_of(code),nd}), TENSOR_READERS, (code, nd))
+function _tensor_reader(code::Int64, nd::Int)
+    r = get(TENSOR_READERS, (code, nd), nothing)
+    r === nothing || return r
+    TENSOR_READERS[(code, nd)] = _reader(Strided{dtype_of(code),nd})
+end
 
 "Decode one argument at word `i`; returns (value, next index)."
 function decode_arg(buf::Ptr{Int64}, i::Int)
@@ -269,7 +273,16 @@ function make_plan(op::OpDef, args::Vector{Any})
     A = Tuple{map(_kind, ins)...}
     E = Tuple{map(_kind, ext)...}
     T = MapPlan{typeof(op.kernel),eltype(out),Tc,A,E}
-    _keep!(PLANS, _new_plan(T, Any[op.kernel, zeros(Int, PLAN_DIMS), [zeros(Int, PLAN_DIMS) for _ in 1:1+nin]]))
+    _keep!(PLANS, _new_plan(T, Any[op.kernel, zeros(Int, PLAN_DIMS), _scratch_buffers(1 + nin)]))
+end
+
+"`n` scratch vectors of PLAN_DIMS words (a plan's per-argument strides)."
+function _scratch_buffers(n::Int)
+    v = Vector{Vector{Int}}(undef, n)
+    for k in 1:n
+        v[k] = zeros(Int, PLAN_DIMS)
+    end
+    v
 end
 
 # ---- typed plans for the general entry -----------------------------------------------------------
@@ -591,3 +604,31 @@ function _make_entries()
 end
 "Entry addresses as one string `name=addr;...` (read once by Python at start-up)."
 entry_table() = join(["$k=$(UInt(v))" for (k, v) in ENTRY], ";")
+
+# ---- glue compiled ahead of time ------------------------------------------------------------------
+# The entry points reach these Base methods on JTensor's own tables by dynamic dispatch. A system
+# image built from traced workloads left them out (they were compiled inside their callers while
+# tracing, so no trace line names them), and the first op of a process then compiled them for
+# ~130 ms. Naming them here puts their native code in the image (and their inferred code in the
+# package cache).
+function _precompile_glue()
+    precompile(setindex!, (Dict{String,Ptr{Nothing}}, Ptr{Nothing}, String))
+    precompile(setindex!, (Dict{Int,Any}, Any, Int))
+    precompile(delete!, (Dict{Int,Any}, Int))
+    precompile(empty!, (Dict{Vector{Int},Int},))
+    precompile(get, (Dict{Vector{Int},Int}, Vector{Int}, Int))
+    precompile(setindex!, (Dict{Vector{Int},Int}, Int, Vector{Int}))
+    precompile(get, (Dict{Tuple{Int64,Int},Any}, Tuple{Int64,Int}, Nothing))
+    precompile(setindex!, (Dict{Tuple{Int64,Int},Any}, Any, Tuple{Int64,Int}))
+    precompile(push!, (Vector{Int}, Int64))
+    precompile(push!, (Vector{Int}, Int64, Int64))
+    precompile(map, (typeof(_kind), Vector{Any}))
+    precompile(Base._collect, (Vector{Any}, Base.Generator{Vector{Any},typeof(_kind)}, Base.EltypeUnknown, Base.HasShape{1}))
+    precompile(_scratch_buffers, (Int,))
+    precompile(make_plan, (OpDef, Vector{Any}))
+    precompile(decode_args, (Ptr{Int64}, Int))
+    precompile(_fn_plan, (OpDef, Int64, Ptr{Int64}, Int))
+    precompile(record_error, (Any, Vector{Union{Ptr{Nothing},Base.InterpreterIP}}))
+    nothing
+end
+_precompile_glue()

@@ -175,7 +175,7 @@ taps of all channels of a kernel row form one run (kW*C values), otherwise each 
 function _conv_runs(g::ConvGeom, B::Array{<:Any,4})
     Ct, Wp = size(B, 1), size(B, 2)
     merged = Ct == g.C && g.dW == 1
-    offs = vec([((j - 1) * g.dW + (kh - 1) * g.dH * Wp) * Ct for j in 1:(merged ? 1 : g.kW), kh in 1:g.kH])
+    offs = _conv_offsets(g, Wp, Ct, merged ? 1 : g.kW)
     offs, merged ? g.C * g.kW : g.C
 end
 
@@ -293,11 +293,23 @@ function _conv_chunks(f::F, g::ConvGeom, N::Int) where {F}
     end
 end
 
+"Offsets of the kernel taps (`nw` along the width, g.kH along the height) in a padded image."
+function _conv_offsets(g, Wp::Int, Ct::Int, nw::Int)
+    offs = Vector{Int}(undef, nw * g.kH)
+    k = 0
+    for kh in 1:g.kH, j in 1:nw
+        offs[k += 1] = ((j - 1) * g.dW + (kh - 1) * g.dH * Wp) * Ct
+    end
+    offs
+end
+
 # Scratch buffers reused across calls (fresh multi-megabyte arrays cost page faults on every call).
 # Kernels are entered from one thread (the bridge's), so one buffer per (type, slot) suffices.
 const _SCRATCH = Dict{Tuple{DataType,Int},Any}()
 function _scratch(::Type{T}, slot::Int, dims::Vararg{Int,N}) where {T,N}
-    v = get!(() -> T[], _SCRATCH, (T, slot))::Vector{T}
+    v = get(_SCRATCH, (T, slot), nothing)
+    v === nothing && (v = _SCRATCH[(T, slot)] = T[])
+    v = v::Vector{T}
     n = prod(dims)
     length(v) < n && resize!(v, n)
     unsafe_wrap(Array, pointer(v), dims)   # valid while the buffer is not resized: within one call
@@ -1555,3 +1567,13 @@ for T in (Float32, Float64)
     precompile(_matmul, (S2, S2))
 end
 
+# The convolution kernels reach these BLAS and Base methods by dynamic dispatch; a system image
+# traced from workloads leaves them out (no trace line names them), so they are named here.
+for T in (Float32, Float64)
+    local C = SubArray{T,2,Matrix{T},Tuple{Base.Slice{Base.OneTo{Int}},UnitRange{Int}},true}
+    precompile(BLAS.gemm!, (Char, Char, T, C, Matrix{T}, T, Matrix{T}))
+    precompile(BLAS.gemm!, (Char, Char, T, Matrix{T}, Matrix{T}, T, C))
+    precompile(BLAS.gemm!, (Char, Char, T, C, Matrix{T}, T, C))
+    precompile(permutedims!, (Array{T,3}, Array{T,3}, NTuple{3,Int}))
+    precompile(permutedims!, (Array{T,4}, Array{T,4}, NTuple{4,Int}))
+end

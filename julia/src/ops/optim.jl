@@ -45,8 +45,8 @@ defop("_sgd_step_(param: Tensor, grad: Tensor, momentum_buffer: Tensor = None, l
 One Adam/AdamW update of every parameter of a group (lists: one call per optimizer step, not one
 per parameter); `vmaxs` is nothing without amsgrad, `steps` the parameters' step counts.
 """
-function _adam_step!(ps, gs, ms, vs, vmaxs, steps, lr, beta1, beta2, eps, weight_decay, decoupled::Bool,
-                     maximize::Bool)
+function _adam_step!(ps, gs, ms, vs, vmaxs, @nospecialize(steps), lr, beta1, beta2, eps, weight_decay, decoupled::Bool,
+                     maximize::Bool)   # `steps` (one Int per parameter) unspecialized: one compile for any model
     n = length(ps)
     (length(gs) == length(ms) == length(vs) == length(steps) == n && (vmaxs === nothing || length(vmaxs) == n)) ||
         throw(ArgumentError("adam: params ($n), grads ($(length(gs))), exp_avgs ($(length(ms))), exp_avg_sqs " *
