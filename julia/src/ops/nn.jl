@@ -1567,13 +1567,21 @@ for T in (Float32, Float64)
     precompile(_matmul, (S2, S2))
 end
 
-# The convolution kernels reach these BLAS and Base methods by dynamic dispatch; a system image
-# traced from workloads leaves them out (no trace line names them), so they are named here.
-for T in (Float32, Float64)
-    local C = SubArray{T,2,Matrix{T},Tuple{Base.Slice{Base.OneTo{Int}},UnitRange{Int}},true}
-    precompile(BLAS.gemm!, (Char, Char, T, C, Matrix{T}, T, Matrix{T}))
-    precompile(BLAS.gemm!, (Char, Char, T, Matrix{T}, Matrix{T}, T, C))
-    precompile(BLAS.gemm!, (Char, Char, T, C, Matrix{T}, T, C))
-    precompile(permutedims!, (Array{T,3}, Array{T,3}, NTuple{3,Int}))
-    precompile(permutedims!, (Array{T,4}, Array{T,4}, NTuple{4,Int}))
+# The convolution kernels reach these BLAS and Base methods by dynamic dispatch, and no traced
+# workload line names them (they were compiled inside their callers), so they are named here, as
+# bridge.jl's `_precompile_glue` does for the entry points' glue.
+function _precompile_conv_glue()
+    for T in (Float32, Float64)
+        C = SubArray{T,2,Matrix{T},Tuple{Base.Slice{Base.OneTo{Int}},UnitRange{Int}},true}
+        precompile(BLAS.gemm!, (Char, Char, T, C, Matrix{T}, T, Matrix{T}))
+        precompile(BLAS.gemm!, (Char, Char, T, Matrix{T}, Matrix{T}, T, C))
+        precompile(BLAS.gemm!, (Char, Char, T, C, Matrix{T}, T, C))
+        precompile(permutedims!, (Array{T,3}, Array{T,3}, NTuple{3,Int}))
+        precompile(permutedims!, (Array{T,4}, Array{T,4}, NTuple{4,Int}))
+    end
+    precompile(get, (Dict{Tuple{DataType,Int},Any}, Tuple{DataType,Int}, Nothing))
+    precompile(setindex!, (Dict{Tuple{DataType,Int},Any}, Vector{Float32}, Tuple{DataType,Int}))
+    precompile(setindex!, (Dict{Tuple{DataType,Int},Any}, Vector{Float64}, Tuple{DataType,Int}))
+    nothing
 end
+_precompile_conv_glue()
