@@ -20,7 +20,11 @@ from pathlib import Path
 
 import pytest
 
-PYTHON_DIR = str(Path(__file__).resolve().parents[1] / "python")
+import jtensor  # noqa: E402  (conftest has started it already)
+
+# The folder holding the jtensor under test: the installed package in CI (with its C fast path,
+# which Ctrl-C inside Julia needs), the checkout's python/ in development. Children import it.
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(jtensor.__file__)))
 TIMEOUT = 300  # generous: the machine is shared and a child may re-precompile JTensor
 
 
