@@ -344,7 +344,11 @@ class Tensor:
     def __copy__(self):
         """A tensor sharing this one's memory (as ``copy.copy`` of a torch tensor), a leaf that keeps
         requires_grad but not the gradient."""
-        t = self.detach()
+        return self._leaf_like_self(self.detach())
+
+    def _leaf_like_self(self, t):
+        """`t` (a new leaf over this tensor's geometry) with this tensor's class and requires_grad,
+        as copies keep them."""
         if type(self) is not Tensor:
             t = t.as_subclass(type(self))
         if self.requires_grad:
@@ -367,12 +371,8 @@ class Tensor:
             memo[key] = base
             memo.setdefault("jtensor keep", []).append(self._base)   # keeps id(self._base) unique
         baddr = _addr(base) + (self._baddr - _addr(self._base))
-        t = Tensor._make(base, baddr, self._offset, self.shape, self._strides, self.dtype)
-        if type(self) is not Tensor:
-            t = t.as_subclass(type(self))
+        t = self._leaf_like_self(Tensor._make(base, baddr, self._offset, self.shape, self._strides, self.dtype))
         memo[id(self)] = t
-        if self.requires_grad:
-            t.requires_grad_(True)
         if self.grad is not None:
             t.grad = copy.deepcopy(self.grad, memo)
         return t

@@ -681,12 +681,17 @@ def dtype_rule_names():
     return set(D.RULES) | set(_WRITERS) | {"none"}
 
 
+def _entry_label(entry):
+    """The qualified name (`namespace.name`) of a registry entry dict, as `Op.qualname` gives it."""
+    return f"{entry['namespace']}.{entry['name']}" if entry.get("namespace") else entry["name"]
+
+
 def check_entry(entry, op_names):
     """What is wrong with a registry entry (a dict as in Julia's `registry_json`), as a message
     naming the op, or None. `op_names`: the qualified names the registry will hold with it."""
     from . import func
     from ._derivatives import formula_problem
-    label = f"{entry['namespace']}.{entry['name']}" if entry.get("namespace") else entry["name"]
+    label = _entry_label(entry)
     try:
         op = Op(entry)
     except Exception as e:   # ast's SyntaxError / ValueError on a schema Julia let through
@@ -730,7 +735,7 @@ def _definition_hook(payload, size):
     try:
         p = json.loads(ctypes.string_at(payload, size))
         entry = p["entry"]
-        label = f"{entry['namespace']}.{entry['name']}" if entry.get("namespace") else entry["name"]
+        label = _entry_label(entry)
         problem = check_entry(entry, p["ops"])
         if problem is None and p.get("warning"):
             from .errors import TypeInstabilityWarning
