@@ -13,6 +13,7 @@ using Random
 
 include("dtypes.jl")
 include("sizes.jl")
+include("devices.jl")
 include("strided.jl")
 include("mathfuncs.jl")
 include("registry.jl")

@@ -31,6 +31,7 @@ JuliaIndexError = _sub("JuliaIndexError", IndexError)
 JuliaTypeError = _sub("JuliaTypeError", TypeError)
 JuliaMemoryError = _sub("JuliaMemoryError", MemoryError)
 JuliaZeroDivisionError = _sub("JuliaZeroDivisionError", ZeroDivisionError)
+JuliaNotImplementedError = _sub("JuliaNotImplementedError", NotImplementedError)
 class JuliaInterrupt(KeyboardInterrupt):
     """Julia's InterruptException: a KeyboardInterrupt (so ``except Exception`` does not swallow
     it), with the same ``julia_*`` attributes as JuliaError."""
@@ -52,6 +53,7 @@ _BY_JULIA_TYPE = {
     "BoundsError": JuliaIndexError,
     "MethodError": JuliaTypeError,
     "DTypeError": JuliaTypeError,
+    "DeviceNotImplemented": JuliaNotImplementedError,
     "LinAlgError": LinAlgError,
     "SingularException": LinAlgError,
     "PosDefException": LinAlgError,

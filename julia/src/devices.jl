@@ -1,0 +1,121 @@
+# Devices: where an array's elements live, as a type. A kernel is an ordinary Julia function, and
+# a device supports an op when the op's kernel has a method for that device's array type:
+#
+#   - the CPU: every array kernels see today (`Strided` views of host memory, `Array`s);
+#   - the meta device: `MetaArray`, a shape, strides and element type with no data. An op's meta
+#     method is its shape function: it computes the result's metadata and touches no memory.
+#
+# A new device adds a `Device` subtype, its array type, the `device_array`/`device_code` methods
+# below and kernel methods for its array type; the op files and the bridge stay as they are.
+
+"A place where array elements live. Codes match python/jtensor/devices.py (`DEVICE_TYPES`)."
+abstract type Device end
+struct CPU <: Device end
+struct MetaDevice <: Device end
+
+const DEVICE_CPU, DEVICE_META, DEVICE_CUDA = 0, 1, 2
+
+device_name(::CPU) = "cpu"
+device_name(::MetaDevice) = "meta"
+
+"""
+    MetaArray{T,N}(size, strides)
+
+An array of the meta device: Julia-order `size` and element `strides`, element type `T`, and no
+data. It is deliberately not an `AbstractArray`, so a CPU kernel can never run on one by accident:
+an op works on meta tensors only through a method written for `MetaArray`.
+"""
+struct MetaArray{T,N}
+    size::NTuple{N,Int}
+    strides::NTuple{N,Int}
+end
+
+"A contiguous (column-major, Julia order) MetaArray of element type T and size `dims`."
+function MetaArray{T}(dims::NTuple{N,Integer}) where {T,N}
+    d = map(Int, dims)
+    check_size(T, d)
+    MetaArray{T,N}(d, _colmajor_strides(d))
+end
+MetaArray{T}(dims::Integer...) where {T} = MetaArray{T}(dims)
+
+function _colmajor_strides(d::NTuple{N,Int}) where {N}
+    s = 1
+    ntuple(Val(N)) do k
+        r = s
+        s *= max(d[k], 1)
+        r
+    end
+end
+
+Base.size(A::MetaArray) = A.size
+Base.size(A::MetaArray, d::Integer) = d <= ndims(A) ? A.size[d] : 1
+Base.strides(A::MetaArray) = A.strides
+Base.ndims(::MetaArray{T,N}) where {T,N} = N
+Base.ndims(::Type{<:MetaArray{T,N}}) where {T,N} = N
+Base.eltype(::MetaArray{T}) where {T} = T
+Base.eltype(::Type{<:MetaArray{T}}) where {T} = T
+Base.length(A::MetaArray) = prod(A.size)
+Base.axes(A::MetaArray) = map(Base.OneTo, A.size)
+Base.show(io::IO, A::MetaArray{T}) where {T} = print(io, "MetaArray{", T, "}", A.size)
+
+"A meta array like `A`, with element type T (default: A's) and size `dims` (default: A's)."
+meta_like(A::MetaArray{S}, ::Type{T} = S, dims = size(A)) where {S,T} = MetaArray{T}(Tuple(dims))
+
+device(::AbstractArray) = CPU()
+device(::MetaArray) = MetaDevice()
+device(::Number) = CPU()
+
+"The array type a device's kernels dispatch on: the methods that make an op run on the device."
+device_array_type(::CPU) = AbstractArray
+device_array_type(::MetaDevice) = MetaArray
+
+"The device of a call's arguments: the CPU unless an argument lives on another device."
+function call_device(args)
+    for a in args
+        a isa MetaArray && return MetaDevice()
+        if a isa AbstractVector{Any}    # a tensor list
+            for b in a
+                b isa MetaArray && return MetaDevice()
+            end
+        end
+    end
+    CPU()
+end
+
+"Raised when an op has no kernel method for a device; Python raises NotImplementedError."
+struct DeviceNotImplemented <: Exception
+    op::String
+    device::String
+end
+Base.showerror(io::IO, e::DeviceNotImplemented) =
+    print(io, "Could not run '", e.op, "' with arguments from the '", e.device, "' backend: ",
+          "the op has no kernel method for the device's arrays")
+
+"""
+    device_kernel(f, opname, args) -> f
+
+Checks that kernel `f` has a method for the device of `args` before it is called: on the CPU
+every kernel does; on another device, the method dispatch picks must name the device's array type
+in its signature. A CPU method (written for any argument) is never run on another device's arrays.
+"""
+function device_kernel(@nospecialize(f), opname::AbstractString, args)
+    dev = call_device(args)
+    dev isa CPU && return f
+    types = Tuple{map(Core.Typeof, args)...}
+    A = device_array_type(dev)
+    ok = hasmethod(f, types) && _names_type(which(f, types).sig, A)
+    ok || throw(DeviceNotImplemented(opname, device_name(dev)))
+    f
+end
+
+_names_type(@nospecialize(sig), A) = sig isa UnionAll ? _names_type(sig.body, A) :
+    any(p -> p isa Type && p !== Union{} && p <: A, sig.parameters)
+
+# ---- meta shape helpers: what many shape functions share -------------------------------------------
+
+"Julia-order size after reducing `dims` (a tuple, or nothing for all) of `A`, keeping them as 1 or dropping them."
+function reduced_size(A::MetaArray, dims, keepdim::Bool)
+    n = ndims(A)
+    d = dims === nothing ? ntuple(identity, n) : dims isa Integer ? (Int(dims),) : Tuple(dims)
+    keepdim ? ntuple(k -> k in d ? 1 : size(A, k), n) : Tuple(size(A, k) for k in 1:n if !(k in d))
+end
