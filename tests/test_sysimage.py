@@ -91,6 +91,28 @@ def test_a_damaged_image_is_not_loaded(home, install):
     assert _imagestore.choose(install, bridge.JULIA_DIR).custom
 
 
+def _fake_sources(folder, body="module JTensor end\n"):
+    (folder / "src").mkdir(parents=True, exist_ok=True)
+    (folder / "Project.toml").write_text('name = "JTensor"\n')
+    (folder / "src" / "JTensor.jl").write_text(body)
+    return str(folder)
+
+
+def test_each_location_of_the_sources_has_its_own_image(home, install, tmp_path):
+    """Two copies of the same sources (a second checkout, an installed copy) never share an image:
+    an image records its methods' file paths, which point into the copy that built it."""
+    a = _fake_sources(tmp_path / "a")
+    b = _fake_sources(tmp_path / "b")
+    assert _imagestore.source_hash(a) == _imagestore.source_hash(b)
+    image_a = _fake_image(_imagestore.image_path(install, a))
+    assert _imagestore.image_path(install, b) != image_a
+    choice = _imagestore.choose(install, b)
+    assert not choice.custom and choice.note is None   # b has no image; a's is not a stale one of b's
+    assert _imagestore.images_for_env(install, julia_dir=b) == []
+    assert _imagestore.images_for_env(install, julia_dir=a) == [image_a]
+    assert _imagestore.choose(install, a).path == image_a
+
+
 def test_source_hash_follows_every_source_file(tmp_path):
     (tmp_path / "src" / "ops").mkdir(parents=True)
     (tmp_path / "Project.toml").write_text("x")

@@ -5,11 +5,14 @@ workload compiled (see `jtensor.sysimage`, which builds them). An image is only 
 Julia that built it, the CPU it was compiled for (`-C native`) and the exact JTensor sources it
 holds, so its file name carries two hashes:
 
-    <data home>/sysimage/JTensor-<env>-<src>.so
+    <data home>/sysimage/JTensor-<env>-<loc>-<src>.so
 
 - `env`: the Julia build (libjulia and stock image, by path, size and time), the CPU (model and
   flags from /proc/cpuinfo) and `FORMAT`, bumped whenever the build recipe changes. Loading an
   image built for another CPU would abort the process, so this part is never guessed.
+- `loc`: where those sources are (the real path of their folder). An image records the path of
+  every method's file (`functionloc`, backtraces, `jt.julia` edits read them), so each checkout
+  or installed copy gets its own image, and a build replaces only its own location's old images.
 - `src`: JTensor's Project.toml and every file under julia/src.
 
 An image appears under its final name only once it is complete and has loaded in a test run
@@ -79,15 +82,24 @@ def source_hash(julia_dir):
     return h.hexdigest()[:12]
 
 
+def location_hash(julia_dir):
+    """Hash of where JTensor's sources are: the real path of their folder."""
+    return hashlib.sha256(os.path.realpath(julia_dir).encode()).hexdigest()[:8]
+
+
 def image_path(install, julia_dir, env=None):
     """Where the image for this Julia, CPU and these sources lives (whether or not it exists);
     `env` is env_hash(install), when the caller has it already."""
-    return os.path.join(image_dir(), f"JTensor-{env or env_hash(install)}-{source_hash(julia_dir)}.so")
+    name = f"JTensor-{env or env_hash(install)}-{location_hash(julia_dir)}-{source_hash(julia_dir)}.so"
+    return os.path.join(image_dir(), name)
 
 
-def images_for_env(install, env=None):
-    """Complete images built for this Julia and CPU, whatever sources they hold."""
+def images_for_env(install, env=None, julia_dir=None):
+    """Complete images built for this Julia and CPU, whatever sources they hold; only those of
+    the sources at `julia_dir` when it is given."""
     prefix = f"JTensor-{env or env_hash(install)}-"
+    if julia_dir is not None:
+        prefix += location_hash(julia_dir) + "-"
     try:
         names = os.listdir(image_dir())
     except OSError:
@@ -138,7 +150,7 @@ def choose(install, julia_dir):
                                f"built), so the package loads without it; rebuild it with "
                                f"`python -m jtensor.sysimage --force`")
         return Choice(want, True, "the image matches this Julia, this CPU and JTensor's sources")
-    if images_for_env(install, env):
+    if images_for_env(install, env, julia_dir):
         return Choice(install.sysimage, False,
                       "JTensor's Julia sources changed since the image was built",
                       note="jtensor: JTensor's Julia sources changed since its system image was built, so "

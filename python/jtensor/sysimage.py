@@ -249,7 +249,7 @@ def build(force=False):
             raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        for old in _imagestore.images_for_env(install):   # stale: built from other sources
+        for old in _imagestore.images_for_env(install, julia_dir=julia_dir):   # stale: older sources here
             if old != final:
                 for stale in (old, old[:-3] + ".json"):
                     with contextlib.suppress(OSError):
