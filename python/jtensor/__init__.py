@@ -20,6 +20,8 @@ from . import dtypes as _dtypes
 from .dtypes import (bool_ as bool, int8, int16, int32, int64, uint8, float16, bfloat16, float32, float64,
                      complex64, complex128, dtype, promote_types, can_cast)
 from .errors import JuliaError
+from .devices import device, cuda, get_default_device, set_default_device
+from . import backends
 from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from ._tensor import Tensor, tensor, asarray, from_numpy, empty

@@ -85,6 +85,10 @@ def format_tensor(t):
     """torch's ``repr`` layout: one formatter per tensor, 80 columns, summarised above 1000 elements."""
     prefix = "tensor("
     indent = len(prefix)
+    if t.is_meta:   # no values to show: PyTorch's layout for data-less tensors
+        extra = "" if t.dtype is D.default_float else f", dtype=jtensor.{t.dtype.name}"
+        grad = ", requires_grad=True" if getattr(t, "requires_grad", False) else ""
+        return f"tensor(..., device='meta', size={tuple(t.shape)}{extra}{grad})"
     default_complex = D.complex128 if D.default_float is D.float64 else D.complex64
     suffixes = []
     if t.numel() == 0:

@@ -3,8 +3,10 @@
 Owns: tensor metadata (shape, strides in elements, offset, dtype), views (which only change
 metadata and share the storage), conversion to and from NumPy, printing, and the Python operator
 protocol. It computes nothing itself: every value-producing operation is a registry op run in
-Julia (`jt.ops`). Storage is always a 1-D NumPy array that owns or keeps alive the memory: NumPy-
-allocated, a NumPy array the user gave us, a DLPack producer's buffer, or a Julia-made buffer.
+Julia (`jt.ops`). A CPU tensor's storage is a 1-D NumPy array that owns or keeps alive the memory:
+NumPy-allocated, a NumPy array the user gave us, a DLPack producer's buffer, or a Julia-made buffer.
+Other devices have their own storage class (python/jtensor/devices.py): a meta tensor's is a byte
+count with no data, so everything here that reads values refuses meta tensors as PyTorch does.
 """
 import copy
 import ctypes
@@ -17,6 +19,7 @@ from . import autograd
 from . import bridge
 from . import overrides
 from . import dtypes as D
+from . import devices as _dev
 from .registry import REGISTRY, broadcast_shapes, norm_dim
 
 
@@ -107,6 +110,13 @@ class Tensor:
         t.dtype = dtype
         t._version = [0]
         return t
+
+    @classmethod
+    def _device_result(cls, device_code, shape, dtype):
+        """A result the bridge got from Julia for a device other than the CPU (no host buffer)."""
+        if device_code == _dev.DEVICE_TYPES["meta"]:
+            return _meta_tensor(shape, dtype)
+        raise RuntimeError(f"bridge: a result on device code {device_code}, which this build cannot hold")
 
     def _view(self, shape, strides, offset):
         check_numel(shape)
@@ -224,11 +234,32 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        """The ``jt.device`` this tensor's storage lives on."""
+        return _dev.device_of_storage(self._base)
+
+    @property
+    def device_code(self):
+        """The word that tells Julia where this tensor lives (devices.DEVICE_TYPES)."""
+        return getattr(self._base, "device_code", 0)
+
+    @property
+    def is_meta(self):
+        return self._base.__class__ is _dev.MetaStorage
+
+    @property
+    def is_cpu(self):
+        return self.device_code == 0
+
+    is_cuda = False   # this build has no CUDA tensors (jt.cuda.is_available() is False)
+
+    def _require_data(self, what):
+        """Refuse to read a meta tensor's values (it has none), with PyTorch's error."""
+        if self.is_meta:
+            raise _dev.no_data_error(what)
 
     @property
     def is_readonly(self):
-        return not self._base.flags.writeable
+        return not _writeable(self._base)
 
     def is_contiguous(self):
         if self.numel() == 0:
@@ -244,7 +275,7 @@ class Tensor:
         """Refuse a write into read-only memory, or into a tensor whose elements share memory (an
         expanded view: the write would land once per alias) unless `aliases_ok` (a fill writes the
         same value to every alias). PyTorch's errors and kinds."""
-        if not self._base.flags.writeable:
+        if not _writeable(self._base):
             raise ValueError(f"{opname}: tensor is read-only (it shares memory with a read-only producer)")
         if aliases_ok:
             return
@@ -267,6 +298,8 @@ class Tensor:
     # -- conversion ---------------------------------------------------------------------------------------
     def numpy(self, *, force=False):
         """A NumPy array sharing this tensor's memory (bfloat16 has no NumPy dtype: use ``.float()``)."""
+        if self.is_meta:
+            raise TypeError("can't convert meta device type tensor to numpy: a meta tensor has no data")
         if self.dtype is D.bfloat16:
             raise TypeError("numpy() has no bfloat16; convert first, e.g. t.to(jt.float32).numpy()")
         isz = self.dtype.itemsize
@@ -285,9 +318,12 @@ class Tensor:
         return a.copy() if copy else a
 
     def tolist(self):
+        self._require_data("copy out of")
         return np.asarray(self).tolist()
 
     def item(self):
+        if self.is_meta:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         if self.numel() != 1:
             raise ValueError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
         return np.asarray(self).reshape(()).item()
@@ -338,6 +374,8 @@ class Tensor:
     # pickle, copy and deepcopy keep what PyTorch keeps: the values, dtype and requires_grad (and
     # for deepcopy the gradient and the sharing between a base and its views copied together).
     def __reduce__(self):
+        if self.is_meta:
+            return (_rebuild_meta, (self.shape, self.dtype.name, self.requires_grad))
         arr = np.asarray(self).copy() if self.dtype is not D.bfloat16 else self.to(D.float32).numpy().copy()
         return (_rebuild, (arr, self.dtype.name, self.requires_grad))
 
@@ -364,6 +402,10 @@ class Tensor:
                                "protocol at the moment. If you were attempting to deepcopy a module, this may be "
                                "because of a torch.nn.utils.weight_norm usage, see "
                                "https://github.com/pytorch/pytorch/pull/103001")
+        if self.is_meta:
+            t = self._leaf_like_self(_meta_tensor(self.shape, self.dtype))
+            memo[id(self)] = t
+            return t
         key = ("jtensor storage", id(self._base))
         base = memo.get(key)
         if base is None:
@@ -378,28 +420,47 @@ class Tensor:
         return t
 
     # -- copies and dtype ---------------------------------------------------------------------------------
-    def to(self, *args, dtype=None, copy=False, **kwargs):
-        """``t.to(jt.float64)``; device arguments other than "cpu" are refused."""
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False, memory_format=None):
+        """``t.to(dtype)``, ``t.to(device)``, ``t.to(device, dtype)``, ``t.to(other)`` (other's device
+        and dtype). Returns this tensor when nothing changes (unless ``copy``). CPU to meta gives a meta
+        tensor of the same shape and dtype; meta to CPU raises (a meta tensor has no data)."""
         for a in args:
-            if isinstance(a, str) and a.startswith("cpu"):
-                continue
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, _dev.device) or (isinstance(a, int) and not isinstance(a, bool)):
+                device = a
+            elif isinstance(a, str):
+                try:
+                    device = _dev.device(a)
+                except RuntimeError:
+                    try:
+                        dtype = D.as_dtype(a)
+                    except TypeError:
+                        raise ValueError(f"to(): {a!r} is neither a device nor a dtype") from None
             else:
                 try:
                     dtype = D.as_dtype(a)
                 except TypeError:
-                    raise ValueError(f"to(): unsupported device or dtype {a!r} (jtensor runs on the CPU)") from None
-        dev = kwargs.pop("device", None)
-        if dev is not None and str(dev) != "cpu":
-            raise ValueError(f"to(): unsupported device {dev!r} (jtensor runs on the CPU)")
+                    raise TypeError(f"to(): expected a device, a dtype or a tensor, got {type(a).__name__}") from None
+        if device is not None:
+            target = _dev.for_new_tensor(device)
+            if target.type != self.device.type:
+                return self._to_device(target, self.dtype if dtype is None else D.as_dtype(dtype))
         if dtype is None or D.as_dtype(dtype) is self.dtype:
             return self.clone() if copy else self
         return self.astype(dtype)
 
+    def _to_device(self, target, dtype):
+        """A copy of this tensor on another device (with dtype `dtype`)."""
+        if self.is_meta:
+            raise _dev.no_data_error("copy out of")
+        if target.type == "meta":
+            return _meta_tensor(self.shape, dtype)
+        raise NotImplementedError(f"to(): copying a {self.device} tensor to {target} is not supported")
+
     def astype(self, dtype):
         dt = D.as_dtype(dtype)
-        out = empty(self.shape, dtype=dt)
+        out = empty_on(self.device_code, self.shape, dt)
         REGISTRY.ops["copy_"].fn(out, self)
         return out
 
@@ -428,10 +489,14 @@ class Tensor:
         return self.to(D.bool_)
 
     def cpu(self):
-        return self
+        return self.to(_dev.CPU)
+
+    def cuda(self, device=None, non_blocking=False):
+        """As on a PyTorch built without CUDA: raises AssertionError."""
+        return self.to(_dev.device("cuda") if device is None else device)
 
     def clone(self):
-        out = empty(self.shape, dtype=self.dtype)
+        out = empty_on(self.device_code, self.shape, self.dtype)
         REGISTRY.ops["copy_"].fn(out, self)
         return out
 
@@ -439,6 +504,12 @@ class Tensor:
         return self if self.is_contiguous() else self.clone()
 
     def copy_(self, src):
+        if isinstance(src, Tensor) and src.device != self.device:
+            if src.is_meta:
+                raise _dev.no_data_error("copy out of")
+            if self.is_meta:   # as PyTorch: copying into a meta tensor checks shapes and writes nothing
+                broadcast_shapes(self.shape, src.shape)
+                return self
         if isinstance(src, Tensor) and _overlaps(self, src) and (src.data_ptr() != self.data_ptr()
                                                                  or src._strides != self._strides):
             src = src.clone()  # the kernel writes as it reads: read all of src first, as NumPy does
@@ -717,13 +788,13 @@ class Tensor:
         return array_api
 
     def to_device(self, device, /, *, stream=None):
-        """Array API: this tensor on `device` ("cpu", the only device: itself)."""
-        if str(device) != "cpu":
-            raise ValueError(f"to_device(): unsupported device {device!r} (jtensor runs on the CPU)")
-        return self
+        """Array API: this tensor on `device` (itself when it is there already)."""
+        return self.to(device)
 
     # -- DLPack ---------------------------------------------------------------------------------------------
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        if self.is_meta:
+            raise BufferError("__dlpack__: a meta tensor has no data to share")
         from .dlpack import to_dlpack
         return to_dlpack(self, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
 
@@ -748,6 +819,24 @@ def _overlaps(a, b):
         return False
     (alo, ahi), (blo, bhi) = _byte_span(a), _byte_span(b)
     return alo <= bhi and blo <= ahi
+
+
+def _writeable(base):
+    """Whether a tensor's storage accepts writes (NumPy's flag; other storages say so themselves)."""
+    flags = getattr(base, "flags", None)
+    return flags.writeable if flags is not None else base.writeable
+
+
+def _meta_tensor(shape, dtype):
+    """A contiguous meta tensor: shape, dtype and strides, with no data."""
+    shape = tuple(shape)
+    check_storage(shape, dtype.itemsize)
+    return Tensor._make(_dev.MetaStorage(_numel(shape) * dtype.itemsize), 0, 0, shape, _contig_strides(shape), dtype)
+
+
+def _rebuild_meta(shape, dtype_name, requires_grad=False):
+    t = _meta_tensor(shape, D.BY_NAME[dtype_name])
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def _rebuild(arr, dtype_name, requires_grad=False):
@@ -820,15 +909,28 @@ def _from_storage(base, shape, dtype):
 
 
 def empty(*shape, dtype=None, device=None, requires_grad=False):
-    """An uninitialised tensor (NumPy-allocated storage)."""
+    """An uninitialised tensor (NumPy-allocated storage on the CPU; no data on the meta device)."""
     shape = _shape_arg(shape)
     dt = D.default_float if dtype is None else D.as_dtype(dtype)
     if any(s < 0 for s in shape):
         raise RuntimeError(f"empty: negative dimension in shape {list(shape)}")
+    if (device is not None or _dev._DEFAULT[0] is not _dev.CPU) and _dev.for_new_tensor(device).type == "meta":
+        t = _meta_tensor(shape, dt)
+    else:
+        t = _host_empty(shape, dt)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _host_empty(shape, dt):
     check_storage(shape, dt.itemsize)
     base = np.empty(_numel(shape), dt.np_storage)
-    t = Tensor._make(base, base.__array_interface__["data"][0], 0, shape, _contig_strides(shape), dt)
-    return t
+    return Tensor._make(base, base.__array_interface__["data"][0], 0, shape, _contig_strides(shape), dt)
+
+
+def empty_on(device_code, shape, dt):
+    """An uninitialised contiguous tensor on the device with code `device_code` (what the drivers
+    allocate results with: the inputs' device, never the default device)."""
+    return _host_empty(shape, dt) if device_code == 0 else _meta_tensor(shape, dt)
 
 
 def from_julia(code, ptr, handle, shape):
@@ -881,8 +983,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 
 def _tensor_copy(data, dtype, device):
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"tensor(): unsupported device {device!r} (jtensor runs on the CPU)")
+    if device is not None or _dev._DEFAULT[0] is not _dev.CPU:
+        target = _dev.for_new_tensor(device)
+        if target.type != "cpu":   # the values are read (and checked) on the CPU, then moved
+            return _tensor_copy(data, dtype, _dev.CPU).to(target)
     if isinstance(data, Tensor):
         t = data.clone() if dtype is None else data.to(dtype, copy=True)
         return t
@@ -976,8 +1080,10 @@ def _unwrap_nested(data):
 
 def asarray(obj, dtype=None, device=None, copy=None):
     """Convert to a tensor, sharing memory when possible (Array API ``asarray``)."""
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"asarray(): unsupported device {device!r} (jtensor runs on the CPU)")
+    if device is not None:
+        target = _dev.for_new_tensor(device)
+        if not (isinstance(obj, Tensor) and obj.device == target):
+            return asarray(obj, dtype, None, copy).to(target)
     dt = None if dtype is None else D.as_dtype(dtype)
     if isinstance(obj, Tensor):
         t = obj

@@ -23,6 +23,7 @@ import numpy as np
 from . import autograd
 from . import bridge
 from . import overrides
+from . import devices as _dev
 from . import dtypes as D
 from .bridge import (TAG_BOOL, TAG_COMPLEX, TAG_DTYPE, TAG_FLOAT, TAG_INT, TAG_INTLIST, TAG_NONE,
                      TAG_STR, TAG_TENSOR, TAG_TENSORLIST)
@@ -325,18 +326,21 @@ def _run_writer(op, args, extras):
     Tensor = _T.Tensor
     if op.rule == "cast":
         src, dt = args[0], D.as_dtype(extras[0])
-        dst, ins, extras = _T.empty(src.shape, dtype=dt), (src,), ()
+        dst, ins, extras = _T.empty_on(src.device_code, src.shape, dt), (src,), ()
     else:
         dst = args[0]
         ins = args[1:]
         if ins and not isinstance(ins[0], Tensor):
             ins = (ins[0] if isinstance(ins[0], _NUMBER) else _T.asarray(ins[0]),)
+    dev = _dev.call_device(op.name, [dst] + [a for a in ins if isinstance(a, Tensor)])
     dst._check_writable(op.name, aliases_ok=op.rule == "fill")
     compute = ins[0].dtype if ins and isinstance(ins[0], Tensor) else dst.dtype
     shape = dst.shape
     for a in ins:
         if isinstance(a, Tensor) and a.shape != shape and broadcast_shapes(a.shape, shape) != shape:
             raise RuntimeError(f"{op.name}: source of shape {list(a.shape)} cannot be broadcast to {list(shape)}")
+    if dev:   # no data to write: the destination's metadata is the result
+        return dst
     words, fmt, sig = _encode_map_args(op, dst, compute, ins, extras, shape)
     _run_planned(op, sig, words, fmt, lambda: describe(op.name, tuple(args) + tuple(extras)))
     dst._bump()
@@ -424,6 +428,7 @@ def _run_map(op, args, extras, out=None, inplace=False):
             raise ValueError(f"{describe(op.name, args)}: {e}") from None
         promoted = D.result_type([t.dtype for t in tensors], scalars)
     compute, result = D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors])
+    dev = _dev.call_device(op.name, tensors if out is None else tensors + [out])
     if out is not None:
         if inplace:
             if shape != out.shape and broadcast_shapes(shape, out.shape) != out.shape:
@@ -434,10 +439,14 @@ def _run_map(op, args, extras, out=None, inplace=False):
         if not D.can_cast(result, out.dtype):
             raise RuntimeError(f"{op.name}: result type {result.name} can't be cast to the desired output type {out.dtype.name}")
         out._check_writable(op.name)
+        if dev:
+            return out
         args = tuple(_unaliased(a, out) for a in args)
     fresh = out is None
     if fresh:
-        out = _T.empty(shape, dtype=result)
+        out = _T.empty_on(dev, shape, result)
+        if dev:   # the meta device: shape and dtype are the result
+            return out
     words, fmt, sig = _encode_map_args(op, out, compute, args, extras, shape)
     pid = _run_planned(op, sig, words, fmt, lambda: describe(op.name, args + tuple(extras)))
     if fresh:
@@ -514,6 +523,19 @@ def _fn_ungraded(op, args):
     return _run_fn(op, args, None)
 
 
+_WIRE_HAS_DEVICE = False
+
+
+def _tensor_args(op, args):
+    """The tensors among a fn-op call's arguments (tensor lists flattened)."""
+    Tensor = _T.Tensor
+    ts = [args[i] for i in op.tensor_params if args[i] is not None]
+    for i, p in enumerate(op.params):
+        if p.type == "TensorList" and args[i] is not None:
+            ts.extend(x for x in args[i] if isinstance(x, Tensor))
+    return ts
+
+
 def _run_fn(op, args, out=None):
     Tensor = _T.Tensor
     args = list(args)
@@ -530,8 +552,13 @@ def _run_fn(op, args, out=None):
             if ref_ndim is None and args[i]:
                 ref_ndim = args[i][0].ndim
     ref_ndim = ref_ndim or 0
+    dev = _dev.call_device(op.qualname, _tensor_args(op, args))
     if op.returns == "Self":   # an in-place op writes into its first argument
         args[0]._check_writable(op.name)
+        if dev:   # the result is its first argument, whose metadata does not change
+            return args[0]
+    if dev and not _WIRE_HAS_DEVICE:
+        raise NotImplementedError(f"{op.qualname}(): meta tensors are not supported by this op yet")
     words = []
     fmt = []
     for p, x in zip(op.params, args):

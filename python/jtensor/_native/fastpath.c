@@ -210,6 +210,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         long kind;
         if (Py_TYPE(a) == tensor_type) {
             if (i >= na || (!ungraded && requires_grad(a))) goto fallback;
+            if (!PyArray_CheckExact(SLOT(a, off_base))) goto fallback;   /* not host memory: another device */
             PyObject *s = SLOT(a, off_shape), *d = SLOT(a, off_dtype);
             if (!dt) { dt = d; shape = s; }
             else if (d != dt || (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1)) goto fallback;
@@ -425,6 +426,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
                 continue;
             }
             if (!is_tensor(a) || (!ungraded && requires_grad(a))) Py_RETURN_NONE;
+            if (!PyArray_CheckExact(SLOT(a, off_base))) Py_RETURN_NONE;   /* not host memory: another device */
             int nd = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
             int code = dtype_code(SLOT(a, off_dtype));
             if (nd > MAX_DIMS || code < 0) Py_RETURN_NONE;

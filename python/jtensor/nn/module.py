@@ -11,6 +11,8 @@ import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
+from .. import creation as _creation
+from .. import devices as _dev
 from .. import dtypes as _D
 from ..autograd import no_grad
 from .._tensor import Tensor
@@ -399,40 +401,60 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """``to(dtype)``, ``to(device)``, ``to(tensor)``: floating-point (and complex) parameters and
-        buffers take the dtype; the only device is "cpu"."""
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``: parameters and buffers
+        move to the device, and floating-point (and complex) ones take the dtype."""
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
         kwargs.pop("copy", None)
+        kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, device = a.dtype, a.device
             elif isinstance(a, _D.dtype):
                 dtype = a
             elif isinstance(a, bool):
                 continue   # non_blocking given positionally
-            elif isinstance(a, str) or type(a).__name__ == "device":
+            elif isinstance(a, (str, int, _dev.device)):
                 device = a
             else:
                 dtype = _D.as_dtype(a)
-        if device is not None and not str(device).startswith("cpu"):
-            raise ValueError(f"to(): unsupported device {device!r} (jtensor runs on the CPU)")
-        if dtype is None:
+        if device is not None:
+            device = _dev.for_new_tensor(device)
+        if dtype is not None:
+            dtype = _D.as_dtype(dtype)
+            if not (dtype.is_floating_point or dtype.is_complex):
+                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                                f"dtype={dtype}")
+        if dtype is None and device is None:
             return self
-        dtype = _D.as_dtype(dtype)
-        if not (dtype.is_floating_point or dtype.is_complex):
-            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                            f"dtype={dtype}")
 
         def convert(t):
-            if t.is_floating_point() or t.is_complex():
+            dt = None
+            if dtype is not None and (t.is_floating_point() or t.is_complex()):
                 if dtype.is_complex or t.is_floating_point():
-                    return t.to(dtype)
-            return t
+                    dt = dtype
+            if device is not None and t.device.type != device.type and t.is_meta:
+                raise NotImplementedError("Cannot copy out of meta tensor; no data! Please use "
+                                          "jtensor.nn.Module.to_empty() instead of jtensor.nn.Module.to() "
+                                          "when moving module from meta to a different device.")
+            return t.to(device=device, dtype=dt)
         return self._apply(convert)
+
+    def to_empty(self, *, device=None, recurse=True):
+        """Parameters and buffers become uninitialised tensors of the same shapes and dtypes on
+        `device` (the default device when None): how a model built on the meta device gets memory."""
+        device = _dev.for_new_tensor(device)
+        return self._apply(lambda t: _creation.empty_like(t, device=device), recurse=recurse)
+
+    def cpu(self):
+        return self.to(_dev.CPU)
+
+    def cuda(self, device=None):
+        """As on a PyTorch built without CUDA: raises AssertionError."""
+        return self.to(_dev.device("cuda") if device is None else device)
 
     def _float_apply(self, dtype):
         return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
@@ -451,9 +473,6 @@ class Module:
 
     def type(self, dst_type):
         return self._apply(lambda t: t.to(dst_type))
-
-    def cpu(self):
-        return self
 
     # -- hooks and calling ------------------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
