@@ -173,7 +173,7 @@ function run_op(op::OpDef, args::Vector{Any})
         map_into!(op.kernel, Tc, out, Tuple(args[4:3+nin]), Tuple(args[4+nin:end]))
         return nothing
     end
-    device_kernel(op.kernel, op.name, args)(args...)
+    run_kernel(op.kernel, op.name, args)
 end
 
 # ---- plans: the fast path for elementwise ops ---------------------------------------------------

@@ -92,24 +92,36 @@ Base.showerror(io::IO, e::DeviceNotImplemented) =
           "the op has no kernel method for the device's arrays")
 
 """
-    device_kernel(f, opname, args) -> f
+    run_kernel(f, opname, args)
 
-Checks that kernel `f` has a method for the device of `args` before it is called: on the CPU
-every kernel does; on another device, the method dispatch picks must name the device's array type
-in its signature. A CPU method (written for any argument) is never run on another device's arrays.
+Call kernel `f` on `args` on their device. On the CPU every kernel runs. On another device, the
+method dispatch picks must name the device's array type in its signature (a tensor list counts as
+a vector of that type), else `DeviceNotImplemented`: a CPU method, written for any argument, is
+never run on another device's arrays.
 """
-function device_kernel(@nospecialize(f), opname::AbstractString, args)
+function run_kernel(@nospecialize(f), opname::AbstractString, args)
     dev = call_device(args)
-    dev isa CPU && return f
-    types = Tuple{map(Core.Typeof, args)...}
+    dev isa CPU && return f(args...)
     A = device_array_type(dev)
+    a = map(x -> _typed_list(x, A), Tuple(args))
+    types = Tuple{map(Core.Typeof, a)...}
     ok = hasmethod(f, types) && _names_type(which(f, types).sig, A)
     ok || throw(DeviceNotImplemented(opname, device_name(dev)))
-    f
+    f(a...)
 end
 
+"A tensor list whose items are all of array type A as a `Vector{A}`, so methods can dispatch on it."
+_typed_list(x, A) = x isa AbstractVector{Any} && !isempty(x) && all(v -> v isa A, x) ? convert(Vector{A}, x) : x
+
 _names_type(@nospecialize(sig), A) = sig isa UnionAll ? _names_type(sig.body, A) :
-    any(p -> p isa Type && p !== Union{} && p <: A, sig.parameters)
+    any(p -> p isa Type && p !== Any && (typeintersect(p, A) !== Union{} ||
+                                         typeintersect(p, AbstractVector{<:A}) !== Union{}), sig.parameters)
+
+"""
+An argument of any device's array type: for thin wrappers (`_argmax(x::AnyArray, d, k) =
+_argmaxmin(x, d, k, true)`) that forward to methods which dispatch on the device themselves.
+"""
+const AnyArray = Union{AbstractArray,MetaArray}
 
 # ---- meta shape helpers: what many shape functions share -------------------------------------------
 

@@ -295,7 +295,7 @@ broadcast and allocate their result in the promoted type of their array argument
 """
 function call(name::AbstractString, args...)
     o = op(name)
-    o.kind === :map || return device_kernel(o.kernel, o.name, args)(args...)
+    o.kind === :map || return run_kernel(o.kernel, o.name, args)
     # As Python does: `Tensor` parameters are the broadcast operands, the rest go to the kernel after them.
     types = _param_types(o.schema)
     istensor = [i <= length(types) && types[i] == "Tensor" for i in 1:length(args)]

@@ -96,6 +96,7 @@ function _view_backward(g, sz, strides, offset::Int)
     end
     R
 end
+_view_backward(g::MetaArray{T}, sz, strides, offset::Int) where {T} = MetaArray{T}(Tuple(sz))
 defop("_view_backward(input: Tensor, size: Shape, strides: IntList, offset: int) -> Tensor", _view_backward;
       method = false, grad = ["input" => "restride(grad, input.shape, strides, offset)"],
       doc = "Scatter-add input into zeros through a view's geometry (the gradient of views).")

@@ -55,6 +55,16 @@ function _sum(x, dim, keepdim, dtype)
     r = _reduce(sum, A, dim, keepdim)
     _restore(dtype === nothing && T <: Union{Bool,Integer} ? Int64 : T, r)   # an explicit dtype is kept
 end
+# Meta methods (shape functions: the result's size and element type, no data), beside each kernel.
+"A reduction's meta result: `x` reduced over `dim` (nothing: all dims), element type T."
+function _meta_reduce(x::MetaArray, dim, keepdim::Bool, ::Type{T}) where {T}
+    ndims(x) == 0 && return MetaArray{T}(())
+    MetaArray{T}(reduced_size(x, _dims(x, dim), keepdim))
+end
+"The element type the sum/prod kernels give: `dtype`, else int64 for integers and bools."
+_sum_type(x, dtype) = dtype === nothing ? (eltype(x) <: Union{Bool,Integer} ? Int64 : eltype(x)) : dtype
+_sum(x::MetaArray, dim, keepdim, dtype) = _meta_reduce(x, dim, keepdim, _sum_type(x, dtype))
+
 defop("sum(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _sum; batch = "reduce",
       grad = ["input" => "expand_reduced(grad, input, dim, keepdim)"],
       doc = "Sum over dim (all dims when None). Integers and bools sum in int64.")
@@ -70,6 +80,12 @@ function _mean(x, dim, keepdim, dtype)
     r = _reduce(sum, A, dim, keepdim)
     _restore(T, map(v -> v / n, r))   # map keeps a 0-d array an array (./ would give a scalar)
 end
+function _mean(x::MetaArray, dim, keepdim, dtype)
+    T = dtype === nothing ? eltype(x) : dtype
+    T <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("mean(): input dtype must be floating point or complex, got $(eltype(x))"))
+    _meta_reduce(x, dim, keepdim, T)
+end
 defop("mean(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _mean; batch = "reduce",
       grad = ["input" => "expand_reduced(grad, input, dim, keepdim) / (numel(input) / numel(result))"],
       doc = "Mean over dim (floating point and complex only).")
@@ -80,6 +96,7 @@ function _prod(x, dim, keepdim, dtype)
     A = as_dense(_acc(T), x)
     _restore(dtype === nothing && T <: Union{Bool,Integer} ? Int64 : T, _reduce(prod, A, dim, keepdim))
 end
+_prod(x::MetaArray, dim, keepdim, dtype) = _meta_reduce(x, dim, keepdim, _sum_type(x, dtype))
 defop("prod(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor", _prod; batch = "reduce",
       grad = ["input" => "prod_backward(grad, input, dim, keepdim, result)"],
       doc = "Product over dim. Integers and bools multiply in int64.")
@@ -97,6 +114,14 @@ function _amin(x, dim, keepdim)
     _realcheck("amin", x); d = _dims(x, dim); _nonempty("amin", x, d)
     A = dense(x)
     _reduce(minimum, A, d, keepdim)
+end
+function _amax(x::MetaArray, dim, keepdim)
+    _realcheck("amax", x); d = _dims(x, dim); _nonempty("amax", x, d)
+    _meta_reduce(x, d, keepdim, eltype(x))
+end
+function _amin(x::MetaArray, dim, keepdim)
+    _realcheck("amin", x); d = _dims(x, dim); _nonempty("amin", x, d)
+    _meta_reduce(x, d, keepdim, eltype(x))
 end
 defop("amax(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor", _amax; batch = "reduce",
       grad = ["input" => "amax_backward(grad, input, dim, keepdim, result)"],   # ties share evenly
@@ -143,10 +168,20 @@ function _argmaxmin(x, dim, keepdim, greater)
     _, i = _argext(x, d, greater)
     keepdim ? i : dropdims(i; dims = d)
 end
+function _argmaxmin(x::MetaArray, dim, keepdim, greater)
+    ndims(x) == 0 && return MetaArray{Int64}(())
+    _realcheck(greater ? "argmax" : "argmin", x)
+    d = dim === nothing ? _dims(x, nothing) : (dim isa Tuple ? dim[1] : Int(dim),)
+    _nonempty(greater ? "argmax" : "argmin", x, d)
+    dim === nothing && !keepdim && return MetaArray{Int64}(())
+    MetaArray{Int64}(reduced_size(x, d, keepdim))
+end
+_argmax(x::AnyArray, d, k) = _argmaxmin(x, d, k, true)
+_argmin(x::AnyArray, d, k) = _argmaxmin(x, d, k, false)
 defop("argmax(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor",
-      (x, d, k) -> _argmaxmin(x, d, k, true); doc = "Index of the maximum (flattened when dim is None).")
+      _argmax; doc = "Index of the maximum (flattened when dim is None).")
 defop("argmin(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor",
-      (x, d, k) -> _argmaxmin(x, d, k, false); doc = "Index of the minimum (flattened when dim is None).")
+      _argmin; doc = "Index of the minimum (flattened when dim is None).")
 
 function _maxmin(x, dim, keepdim, greater)
     ndims(x) == 0 && dim !== nothing && return _on_vector(_maxmin, x, dim, keepdim, greater)
@@ -158,13 +193,24 @@ function _maxmin(x, dim, keepdim, greater)
     v, i = _argext(x, d, greater)
     keepdim ? (v, i) : (dropdims(v; dims = d), dropdims(i; dims = d))
 end
+function _maxmin(x::MetaArray, dim, keepdim, greater)
+    dim === nothing && return greater ? _amax(x, nothing, false) : _amin(x, nothing, false)
+    ndims(x) == 0 && return (MetaArray{eltype(x)}(()), MetaArray{Int64}(()))
+    _realcheck(greater ? "max" : "min", x)
+    d = (dim isa Tuple ? dim[1] : Int(dim),)
+    _nonempty(greater ? "max" : "min", x, d)
+    sz = reduced_size(x, d, keepdim)
+    (MetaArray{eltype(x)}(sz), MetaArray{Int64}(sz))
+end
+_max(x::AnyArray, d, k) = _maxmin(x, d, k, true)
+_min(x::AnyArray, d, k) = _maxmin(x, d, k, false)
 defop("max(input: Tensor, dim: Dim = None, keepdim: bool = False) -> (values: Tensor, indices: Tensor)",
-      (x, d, k) -> _maxmin(x, d, k, true);
+      _max;
       grad = ["input" => "amax_backward(grad, input, None, False, result) if dim is None else " *
                          "select_backward(grad, input, dim, indices, keepdim)"],
       doc = "With dim: (values, indices) of the maxima along dim; without: the overall maximum.")
 defop("min(input: Tensor, dim: Dim = None, keepdim: bool = False) -> (values: Tensor, indices: Tensor)",
-      (x, d, k) -> _maxmin(x, d, k, false);
+      _min;
       grad = ["input" => "amax_backward(grad, input, None, False, result) if dim is None else " *
                          "select_backward(grad, input, dim, indices, keepdim)"],
       doc = "With dim: (values, indices) of the minima along dim; without: the overall minimum.")
@@ -184,12 +230,20 @@ function _var(x, dim, correction, keepdim, takesqrt)
     v = keepdim || isempty(d) ? v : dropdims(v; dims = d)
     _restore(real(T), v)
 end
+function _var(x::MetaArray, dim, correction, keepdim, takesqrt)
+    T = eltype(x)
+    T <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("var/std: input dtype must be floating point or complex, got $T"))
+    _meta_reduce(x, dim, keepdim, real(T))
+end
+_var(x::AnyArray, d, c, k) = _var(x, d, c, k, false)
+_std(x::AnyArray, d, c, k) = _var(x, d, c, k, true)
 defop("var(input: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False) -> Tensor",
-      (x, d, c, k) -> _var(x, d, c, k, false); batch = "reduce",
+      _var; batch = "reduce",
       grad = ["input" => "var_backward(grad, input, dim, correction, keepdim)"],
       doc = "Variance with Bessel-style correction (default 1).")
 defop("std(input: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: bool = False) -> Tensor",
-      (x, d, c, k) -> _var(x, d, c, k, true); batch = "reduce",
+      _std; batch = "reduce",
       grad = ["input" => "var_backward(std_grad_to_var(grad, result), input, dim, correction, keepdim)"],
       doc = "Standard deviation with correction (default 1).")
 
@@ -217,6 +271,12 @@ function _vnorm(x, p, dim, keepdim)
     r = keepdim || isempty(d) ? r : dropdims(r; dims = d)
     _restore(real(T), r)
 end
+function _vnorm(x::MetaArray, p, dim, keepdim)
+    T = eltype(x)
+    T <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("norm: input dtype must be floating point or complex, got $T"))
+    _meta_reduce(x, dim, keepdim, real(T))
+end
 defop("norm(input: Tensor, p: float = 2, dim: Dims = None, keepdim: bool = False) -> Tensor", _vnorm; batch = "reduce",
       grad = ["input" => "norm_backward(grad, input, p, dim, keepdim, result)"],
       doc = "Vector p-norm over dim (all elements when None); p may be inf, -inf or 0.")
@@ -233,16 +293,25 @@ function _logsumexp(x, dim, keepdim)
     r = keepdim ? r : dropdims(r; dims = d)
     _restore(T, r)
 end
+function _logsumexp(x::MetaArray, dim, keepdim)
+    T = eltype(x)
+    T <: AbstractFloat || (T <: Integer ? (T = Float32) : throw(DTypeError("logsumexp: unsupported dtype $T")))
+    _meta_reduce(x, dim, keepdim, T)
+end
 defop("logsumexp(input: Tensor, dim: Dims, keepdim: bool = False) -> Tensor", _logsumexp; batch = "reduce",
       grad = ["input" => "expand_reduced(grad, input, dim, keepdim) * " *
                          "exp(input - expand_reduced(result, input, dim, keepdim))"],
       doc = "log(sum(exp(input))) over dim, computed stably.")
 
+_all(x::AnyArray, d, k) = _reduce((B; dims) -> all(!iszero, B; dims = dims), dense(x), d, k)
+_any(x::AnyArray, d, k) = _reduce((B; dims) -> any(!iszero, B; dims = dims), dense(x), d, k)
+_all(x::MetaArray, d, k) = _meta_reduce(x, d, k, Bool)
+_any(x::MetaArray, d, k) = _meta_reduce(x, d, k, Bool)
 defop("all(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor",
-      (x, d, k) -> _reduce((B; dims) -> all(!iszero, B; dims = dims), dense(x), d, k); batch = "reduce",
+      _all; batch = "reduce",
       doc = "True where every element over dim is nonzero.")
 defop("any(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor",
-      (x, d, k) -> _reduce((B; dims) -> any(!iszero, B; dims = dims), dense(x), d, k); batch = "reduce",
+      _any; batch = "reduce",
       doc = "True where any element over dim is nonzero.")
 
 function _scan(f, x, dim::Int, dtype)
@@ -251,10 +320,13 @@ function _scan(f, x, dim::Int, dtype)
     A = as_dense(_acc(T), x)
     _restore(T, f(A; dims = dim))
 end
-defop("cumsum(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", (x, d, t) -> _scan(cumsum, x, d, t); batch = "reduce",
+_scan(f, x::MetaArray, dim::Int, dtype) = meta_like(x, _sum_type(x, dtype))
+_cumsum(x::AnyArray, d, t) = _scan(cumsum, x, d, t)
+_cumprod(x::AnyArray, d, t) = _scan(cumprod, x, d, t)
+defop("cumsum(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", _cumsum; batch = "reduce",
       grad = ["input" => "cumsum_backward(grad, dim)"],
       doc = "Cumulative sum along dim.")
-defop("cumprod(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", (x, d, t) -> _scan(cumprod, x, d, t); batch = "reduce",
+defop("cumprod(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", _cumprod; batch = "reduce",
       grad = ["input" => "cumprod_backward(grad, input, dim, result)"],
       doc = "Cumulative product along dim.")
 
@@ -289,17 +361,29 @@ function _sort(x, dim, descending, stable)
     ndims(x) == 0 && return (copy(dense(x)), fill(0))
     _along(c -> sortperm(c; alg = Base.Sort.MergeSort, order = _ord(descending)), x, dim, size(x, dim))
 end
+function _sort(x::MetaArray, dim, descending, stable)
+    _realcheck("sort", x)
+    (meta_like(x), MetaArray{Int64}(size(x)))
+end
 defop("sort(input: Tensor, dim: Dim = -1, descending: bool = False, stable: bool = False) -> (values: Tensor, indices: Tensor)",
       _sort; batch = "reduce", grad = ["input" => "select_backward(grad, input, dim, indices, True)"],
       doc = "Sorted values and their indices along dim (stable; NaN sorts as largest).")
+_argsort(x::AnyArray, d, desc, s) = _sort(x, d, desc, s)[2]
 defop("argsort(input: Tensor, dim: Dim = -1, descending: bool = False, stable: bool = False) -> Tensor",
-      (x, d, desc, s) -> _sort(x, d, desc, s)[2]; batch = "reduce", doc = "Indices that sort input along dim.")
+      _argsort; batch = "reduce", doc = "Indices that sort input along dim.")
 function _topk(x, k, dim, largest, sorted)
     _realcheck("topk", x)
     n = ndims(x) == 0 ? 1 : size(x, dim)
     0 <= k <= n || throw(ArgumentError("topk: k=$k out of range for a dimension of size $n"))
     ndims(x) == 0 && return (copy(dense(x)), fill(0))
     _along(c -> partialsortperm(c, 1:k; order = _ord(largest)), x, dim, k)
+end
+function _topk(x::MetaArray, k, dim, largest, sorted)
+    _realcheck("topk", x)
+    n = ndims(x) == 0 ? 1 : size(x, dim)
+    0 <= k <= n || throw(ArgumentError("topk: k=$k out of range for a dimension of size $n"))
+    sz = ndims(x) == 0 ? () : ntuple(i -> i == dim ? k : size(x, i), ndims(x))
+    (MetaArray{eltype(x)}(sz), MetaArray{Int64}(sz))
 end
 defop("topk(input: Tensor, k: int, dim: Dim = -1, largest: bool = True, sorted: bool = True) -> (values: Tensor, indices: Tensor)",
       _topk; batch = "reduce", grad = ["input" => "select_backward(grad, input, dim, indices, True)"],

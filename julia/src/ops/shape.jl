@@ -67,6 +67,7 @@ _oob(msg::AbstractString) = throw(IndexErrors.BoundsError(msg))
 
 _shapestr(sz::Tuple) = string("[", join(reverse(sz), ", "), "]")
 _shapestr(x::AbstractArray) = _shapestr(size(x))
+_shapestr(x::MetaArray) = _shapestr(size(x))
 _dtname(::Type{T}) where {T} = T in DTYPES ? DTYPE_NAMES[dtype_code(T)+1] : string(T)
 _dtname(x::AbstractArray) = _dtname(eltype(x))
 
@@ -197,6 +198,39 @@ function _cat(xs::AbstractVector, dim::Integer, op = "cat")
     sz = ntuple(j -> j == d ? sum(x -> size(x, d), keep) : size(ref, j), N)
     _cat_fill!(alloc(T, sz), keep, d)
 end
+# Meta methods (shape functions) of the ops below, beside their kernels; the ops whose result size
+# depends on values (nonzero, masked_select, unique, bincount) have none, as in PyTorch.
+function _cat(xs::AbstractVector{<:MetaArray}, dim::Integer, op = "cat")
+    for (i, x) in enumerate(xs)
+        ndims(x) == 0 && throw(ArgumentError("$op(): zero-dimensional tensor (at position $(i - 1)) cannot be concatenated"))
+    end
+    T = _promote_all(xs)
+    keep = [x for x in xs if !(ndims(x) == 1 && size(x, 1) == 0)]
+    isempty(keep) && return MetaArray{T}((0,))
+    ref = keep[1]
+    N = ndims(ref)
+    d = _juliadim(op, dim, N)
+    for (i, x) in enumerate(keep)
+        ndims(x) == N || throw(DimensionMismatch("$op(): tensors must have the same number of dimensions: got $N and $(ndims(x))"))
+        all(j -> j == d || size(x, j) == size(ref, j), 1:N) || throw(DimensionMismatch(
+            "$op(): sizes of tensors must match except in dimension $(N - d) ($(_shapestr(size(ref))) vs $(_shapestr(size(x))))"))
+    end
+    MetaArray{T}(ntuple(j -> j == d ? sum(x -> size(x, d), keep) : size(ref, j), N))
+end
+function _stack_tensors(xs::AbstractVector{<:MetaArray}, dim::Integer)
+    sz = size(xs[1])
+    all(x -> size(x) == sz, xs) || throw(DimensionMismatch("stack(): expects each tensor to be equal size"))
+    N = length(sz)
+    d = _juliadim("stack", dim, N + 1)
+    MetaArray{_promote_all(xs)}(ntuple(j -> j < d ? sz[j] : j == d ? length(xs) : sz[j-1], N + 1))
+end
+_atleast_nd(x::MetaArray{T}, n) where {T} = ndims(x) >= n ? x : MetaArray{T}((size(x)..., ntuple(_ -> 1, n - ndims(x))...))
+function _hstack(xs::AbstractVector{<:MetaArray})
+    ys = MetaArray[_atleast_nd(x, 1) for x in xs]
+    _cat(ys, ndims(ys[1]) == 1 ? 0 : 1, "hstack")
+end
+_vstack(xs::AbstractVector{<:MetaArray}) = _cat(MetaArray[_atleast_nd(x, 2) for x in xs], 0, "vstack")
+
 defop("cat(tensors: TensorList, dim: int = 0) -> Tensor", _cat; method = false,
       grad = ["tensors" => "split_like(grad, tensors, dim)"],
       doc = "Concatenate tensors along an existing dim, promoting their dtypes (1-d empty tensors are skipped).")
@@ -230,7 +264,8 @@ end
 defop("hstack(tensors: TensorList) -> Tensor", _hstack; method = false,
       grad = ["tensors" => "hstack_backward(grad, tensors)"],
       doc = "Concatenate column-wise: along dim 0 for 1-d tensors, else along dim 1.")
-defop("vstack(tensors: TensorList) -> Tensor", xs -> _cat(Any[_atleast_2d(x) for x in xs], 0, "vstack"); method = false,
+_vstack(xs::AbstractVector) = _cat(Any[_atleast_2d(x) for x in xs], 0, "vstack")
+defop("vstack(tensors: TensorList) -> Tensor", _vstack; method = false,
       grad = ["tensors" => "vstack_backward(grad, tensors)"],
       doc = "Concatenate row-wise (1-d tensors become rows).")
 
@@ -247,13 +282,14 @@ function _flip(x::Strided{T,N}, dims) where {T,N}
     _copy!(Strided(out), Strided{T,N}(ptr, x.size, st, x.owner))
     out
 end
+_flip(x::MetaArray, dims) = meta_like(x)
 defop("flip(input: Tensor, dims: Dims) -> Tensor", _flip; grad = ["input" => "flip(grad, dims)"],
       doc = "Reverse the order of elements along dims.")
-function _fliplr(x)
+function _fliplr(x::AnyArray)
     ndims(x) >= 2 || throw(ArgumentError("fliplr(): input must be at least 2-dimensional, got $(ndims(x))-d"))
     _flip(x, (ndims(x) - 1,))
 end
-function _flipud(x)
+function _flipud(x::AnyArray)
     ndims(x) >= 1 || throw(ArgumentError("flipud(): input must be at least 1-dimensional, got 0-d"))
     _flip(x, (ndims(x),))
 end
@@ -306,6 +342,12 @@ function _roll(x::Strided{T,N}, shifts::Tuple, dims) where {T,N}
     _roll_blocks!(Strided(out), x, s)
     out
 end
+function _roll(x::MetaArray, shifts::Tuple, dims)
+    n = dims === nothing ? 0 : length(dims)
+    (n == 0 ? length(shifts) == 1 : length(shifts) == n) ||
+        throw(ArgumentError("roll(): shifts and dimensions must align. shifts: $(length(shifts)), dims: $n"))
+    meta_like(x)
+end
 defop("roll(input: Tensor, shifts: IntList, dims: IntList = None) -> Tensor", _roll;
       grad = ["input" => "roll(grad, negate(shifts), dims)"],
       doc = "Shift elements circularly along dims (one shift per dim); without dims, roll the flattened tensor.")
@@ -335,10 +377,17 @@ function _repeat(x::Strided{T,N}, r::Tuple, op = "repeat") where {T,N}
     _copy!(Strided{T,K}(pointer(out), Tuple(vsz), Tuple(ost), out), Strided{T,K}(x.ptr, Tuple(vsz), Tuple(ist), x.owner))
     out
 end
+function _repeat(x::MetaArray{T,N}, r::Tuple, op = "repeat") where {T,N}
+    m = length(r)
+    m >= N || throw(ArgumentError(
+        "$op(): number of dimensions of repeat dims ($m) can not be smaller than number of dimensions of tensor ($N)"))
+    all(k -> k >= 0, r) || throw(ArgumentError("$op(): repeats can not be negative, got $(_shapestr(r))"))
+    MetaArray{T}(ntuple(j -> mul_size(j <= N ? size(x, j) : 1, r[j]), m))
+end
 defop("repeat(input: Tensor, *repeats: Shape) -> Tensor", _repeat;
       grad = ["input" => "repeat_backward(grad, input, repeats)"],
       doc = "Repeat the tensor along each dim (more repeats than dims add leading dims).")
-_tile(x, r::Tuple) = _repeat(x, length(r) < ndims(x) ? (r..., ntuple(_ -> 1, ndims(x) - length(r))...) : r, "tile")
+_tile(x::AnyArray, r::Tuple) = _repeat(x, length(r) < ndims(x) ? (r..., ntuple(_ -> 1, ndims(x) - length(r))...) : r, "tile")
 defop("tile(input: Tensor, dims: Shape) -> Tensor", _tile;
       grad = ["input" => "repeat_backward(grad, input, dims)"],
       doc = "Repeat the tensor along each dim; fewer repeats than dims are padded with leading 1s.")
@@ -393,6 +442,16 @@ function _pad(x::Strided{T,N}, pad::Tuple, mode::AbstractString, value) where {T
     end
     _gather_tables!(out, x, tabs)
 end
+function _pad(x::MetaArray{T,N}, pad::Tuple, mode::AbstractString, value) where {T,N}
+    isodd(length(pad)) && throw(ArgumentError("pad(): padding length must be divisible by 2, got $(length(pad))"))
+    k = length(pad) ÷ 2
+    k <= N || throw(ArgumentError("pad(): padding length should be less than or equal to two times the input " *
+                                  "dimension but got padding length $(length(pad)) and input of dimension $N"))
+    osz = ntuple(j -> size(x, j) + (j <= k ? pad[2j-1] + pad[2j] : 0), Val(N))
+    all(n -> n >= 0, osz) || throw(ArgumentError(
+        "pad(): padding $pad would make the size of input $(_shapestr(size(x))) negative: $(_shapestr(osz))"))
+    MetaArray{T}(osz)
+end
 defop("pad(input: Tensor, pad: IntList, mode: str = \"constant\", value: float = None) -> Tensor", _pad; method = false,
       grad = ["input" => "pad_backward(grad, input, pad, mode, value)"],
       doc = "Pad (or, with negative sizes, crop) the last dims: pad = (left, right) pairs starting from the last " *
@@ -415,10 +474,16 @@ function _tri(x::Strided{T,N}, k::Int, lower::Bool) where {T,N}
     end
     out
 end
-defop("tril(input: Tensor, diagonal: int = 0) -> Tensor", (x, k) -> _tri(x, k, true);
+function _tri(x::MetaArray, k::Int, lower::Bool)
+    ndims(x) >= 2 || throw(ArgumentError("$(lower ? "tril" : "triu")(): input tensor must have at least 2 dimensions, got $(ndims(x))"))
+    meta_like(x)
+end
+_tril(x::AnyArray, k) = _tri(x, k, true)
+_triu(x::AnyArray, k) = _tri(x, k, false)
+defop("tril(input: Tensor, diagonal: int = 0) -> Tensor", _tril;
       grad = ["input" => "tril(grad, diagonal)"],
       doc = "Lower triangle (elements with col - row <= diagonal) of the last two dims; the rest is zero.")
-defop("triu(input: Tensor, diagonal: int = 0) -> Tensor", (x, k) -> _tri(x, k, false);
+defop("triu(input: Tensor, diagonal: int = 0) -> Tensor", _triu;
       grad = ["input" => "triu(grad, diagonal)"],
       doc = "Upper triangle (elements with col - row >= diagonal) of the last two dims; the rest is zero.")
 
@@ -441,6 +506,12 @@ function _diag(x::Strided{T,N}, k::Int) where {T,N}
         return out
     end
     throw(ArgumentError("diag(): supports 1-d or 2-d tensors, got $N-d"))
+end
+function _diag(x::MetaArray{T,N}, k::Int) where {T,N}
+    N == 1 && return MetaArray{T}((size(x, 1) + abs(k), size(x, 1) + abs(k)))
+    N == 2 || throw(ArgumentError("diag(): supports 1-d or 2-d tensors, got $N-d"))
+    c, r = size(x)
+    MetaArray{T}((k >= 0 ? max(0, min(r, c - k)) : max(0, min(r + k, c)),))
 end
 defop("diag(input: Tensor, diagonal: int = 0) -> Tensor", _diag;
       grad = ["input" => "diag_backward(grad, input, diagonal)"],
@@ -465,6 +536,15 @@ function _diag_embed(x::Strided{T,N}, offset::Int, dim1::Int, dim2::Int) where {
     vst = (st[p1] + st[p2], (st[j] for j in 1:R if j != p1 && j != p2)...)
     _copy!(Strided{T,N}(pointer(out) + start * sizeof(T), vsz, vst, out), x)
     out
+end
+function _diag_embed(x::MetaArray{T,N}, offset::Int, dim1::Int, dim2::Int) where {T,N}
+    N >= 1 || _oob("diag_embed(): expected a tensor with at least 1 dimension, got 0-d")
+    R = N + 1
+    p1 = _juliadim("diag_embed", dim1, R); p2 = _juliadim("diag_embed", dim2, R)
+    p1 == p2 && throw(ArgumentError("diag_embed(): diagonal dimensions cannot be identical $dim1, $dim2"))
+    M = size(x, 1) + abs(offset)
+    it = Iterators.Stateful(Base.tail(size(x)))
+    MetaArray{T}(ntuple(j -> j == p1 || j == p2 ? M : popfirst!(it), R))
 end
 defop("diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor", _diag_embed;
       grad = ["input" => "grad.diagonal(offset, dim1, dim2)"],
@@ -532,6 +612,12 @@ function _gather_kernel!(out::Array{T,N}, x::Strided{T,N}, d::Int, idx::Strided{
         k += n1
     end
     out
+end
+function _gather(x::MetaArray{T,N}, d::Int, idx::MetaArray{I,M}, sparse_grad::Bool = false) where {T,N,I,M}
+    _index_type("gather", idx)
+    N == 0 && M == 0 && return MetaArray{T}(())
+    _check_sizes_along("gather", x, idx, d)
+    MetaArray{T}(size(idx))
 end
 defop("gather(input: Tensor, dim: Dim, index: Tensor, *, sparse_grad: bool = False) -> Tensor", _gather;
       grad = ["input" => "select_backward(grad, input, dim, index, True)"],
@@ -605,6 +691,15 @@ function _scatter(x::Strided, d::Int, idx::Strided, src, value, reduce, op = "sc
     _scatter_kernel!(f, Strided(out), d, idx, s)
     out
 end
+function _scatter(x::MetaArray, d::Int, idx::MetaArray, src, value, reduce, op = "scatter")
+    _index_type(op, idx)
+    src === nothing && value === nothing && throw(ArgumentError("$op(): expected a src tensor or a value"))
+    src !== nothing && value !== nothing && throw(ArgumentError("$op(): give either src or value, not both"))
+    (ndims(x) > 0 || ndims(idx) > 0) && _check_sizes_along(op, x, idx, d)
+    meta_like(x)
+end
+_scatter_add(x::AnyArray, d, i, s) = _scatter(x, d, i, s, nothing, "add", "scatter_add")
+_scatter_add!(x::AnyArray, d, i, s) = _scatter_inplace!(x, d, i, s, nothing, "add", "scatter_add_")
 defop("scatter(input: Tensor, dim: Dim, index: Tensor, src: Tensor = None, *, value: Scalar = None, reduce: str = None) -> Tensor",
       _scatter; grad = ["input" => "scatter_self_backward(grad, dim, index, reduce)",
                         "src" => "gather_src_backward(grad, dim, index, src, reduce)"],
@@ -615,11 +710,11 @@ defop("scatter_(input: Tensor, dim: Dim, index: Tensor, src: Tensor = None, *, v
                                  "src" => "gather_src_backward(grad, dim, index, src, reduce)"],
       doc = "In-place scatter: writes src (or value) into input at index along dim.")
 defop("scatter_add(input: Tensor, dim: Dim, index: Tensor, src: Tensor) -> Tensor",
-      (x, d, i, s) -> _scatter(x, d, i, s, nothing, "add", "scatter_add");
+      _scatter_add;
       grad = ["input" => "grad", "src" => "gather_src_backward(grad, dim, index, src)"],
       doc = "A copy of input with src added at index along dim (repeated indices accumulate).")
 defop("scatter_add_(input: Tensor, dim: Dim, index: Tensor, src: Tensor) -> Self",
-      (x, d, i, s) -> _scatter_inplace!(x, d, i, s, nothing, "add", "scatter_add_");
+      _scatter_add!;
       grad = ["input" => "grad", "src" => "gather_src_backward(grad, dim, index, src)"],
       doc = "In-place scatter_add: adds src into input at index along dim.")
 
@@ -639,6 +734,12 @@ function _index_select(x::Strided{T,N}, d::Int, idx::Strided) where {T,N}
     out = alloc(T, ntuple(j -> j == d ? length(idx) : size(x, j), Val(N)))
     _gather_tables!(out, x, tabs)
 end
+function _index_select(x::MetaArray{T,N}, d::Int, idx::MetaArray) where {T,N}
+    _index_type("index_select", idx)
+    ndims(idx) <= 1 || _oob("index_select(): index is supposed to be a vector, got shape $(_shapestr(size(idx)))")
+    N == 0 && return MetaArray{T}(())
+    MetaArray{T}(ntuple(j -> j == d ? length(idx) : size(x, j), Val(N)))
+end
 defop("index_select(input: Tensor, dim: Dim, index: Tensor) -> Tensor", _index_select;
       grad = ["input" => "index_select_backward(grad, input, dim, index)"],
       doc = "The entries of input at the positions in the 1-d index along dim.")
@@ -656,6 +757,7 @@ function _take(x::Strided{T}, idx::Strided) where {T}
     end
     out
 end
+_take(x::MetaArray{T}, idx::MetaArray) where {T} = (_index_type("take", idx); MetaArray{T}(size(idx)))
 defop("take(input: Tensor, index: Tensor) -> Tensor", _take;
       grad = ["input" => "take_backward(grad, input, index)"],
       doc = "Elements of input, seen as a flat row-major tensor, at index (result shaped like index).")
@@ -675,6 +777,15 @@ function _take_along_dim(x::Strided{T,N}, idx::Strided{I,M}, dim) where {T,N,I,M
     xb = broadcast_to(x, ntuple(j -> j == d ? size(x, d) : bs[j], Val(N)))
     ib = broadcast_to(idx, ntuple(j -> j == d ? size(idx, d) : bs[j], Val(N)))
     _gather(xb, d, ib)
+end
+function _take_along_dim(x::MetaArray{T,N}, idx::MetaArray{I,M}, dim) where {T,N,I,M}
+    _index_type("take_along_dim", idx)
+    dim === nothing && return MetaArray{T}((length(idx),))
+    N == M || throw(ArgumentError("take_along_dim(): input and indices should have the same number of dimensions, " *
+                                  "but got $N dimensions for input, and $M dimensions for indices"))
+    N == 0 && return MetaArray{T}(())
+    bs = broadcast_size(ntuple(j -> j == dim ? 1 : size(x, j), Val(N)), ntuple(j -> j == dim ? 1 : size(idx, j), Val(N)))
+    MetaArray{T}(ntuple(j -> j == dim ? size(idx, dim) : bs[j], Val(N)))
 end
 defop("take_along_dim(input: Tensor, indices: Tensor, dim: Dim = None) -> Tensor", _take_along_dim;
       grad = ["input" => "take_along_dim_backward(grad, input, indices, dim)"],
@@ -786,6 +897,14 @@ function _searchsorted(seq::Strided{S,K}, vals::Strided{V,M}, out_int32::Bool, r
         out[k] = lo
     end
     out
+end
+function _searchsorted(seq::MetaArray{S,K}, vals::MetaArray{V,M}, out_int32::Bool, right::Bool, side) where {S,K,V,M}
+    (S <: Complex || V <: Complex) && throw(DTypeError("searchsorted(): complex tensors are not supported"))
+    K >= 1 || throw(ArgumentError("searchsorted(): boundaries tensor should have at least 1 dimension, got 0-d"))
+    K == 1 || (K == M && Base.tail(size(seq)) == Base.tail(size(vals))) || throw(ArgumentError(
+        "searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor " *
+        "and input value tensor must match"))
+    MetaArray{out_int32 ? Int32 : Int64}(size(vals))
 end
 defop("searchsorted(sorted_sequence: Tensor, values: Tensor, *, out_int32: bool = False, right: bool = False, side: str = None) -> Tensor",
       _searchsorted; method = false,
