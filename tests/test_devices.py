@@ -70,11 +70,11 @@ def test_creation_on_meta_matches_cpu(make):
 
 
 def test_default_device_context_and_like_functions():
+    cpu = jt.ones(3)
     with jt.device("meta"):
         assert jt.get_default_device() == jt.device("meta")
         m = jt.zeros(4, 5)
         assert m.is_meta and jt.zeros_like(m).is_meta
-        cpu = jt.ones(3)
         assert not (cpu + 1).is_meta   # ops follow their inputs, not the default device
     assert jt.get_default_device() == jt.device("cpu") and not jt.zeros(2).is_meta
     jt.set_default_device("meta")
@@ -230,7 +230,7 @@ META_SAMPLES = {
     "linalg.tensordot": [((_r(2, 3, 4), _r(3, 4, 5)), {})],
     "trace": [((_r(3, 4),), {})], "linalg.trace": [((_r(2, 3, 3),), {})],
     "cross": [((_r(4, 3), _r(4, 3)), {})], "linalg.cross": [((_r(2, 3), _r(1, 3)), {})],
-    "linalg.vecdot": [((_r(2, 5), _r(5)), {})],
+    "linalg.vecdot": [((_r(2, 5), _r(5)), {})], "vecdot": [((_r(3, 4), _r(3, 4)), {"dim": 0})],
     "matrix_power": [((_r(3, 3), 3), {})], "linalg.matrix_power": [((_r(2, 3, 3), 0), {})],
     "linalg.multi_dot": [(([_r(2, 3), _r(3, 4), _r(4, 5)],), {})],
     "einsum": [(("bij,bjk->bik", _r(2, 3, 4), _r(2, 4, 5)), {}), (("ii", _r(3, 3)), {}), (("i,j", _r(3), _r(4)), {})],

@@ -18,7 +18,12 @@ its code, and kernel methods for its array type in Julia.
 import numpy as _np
 
 DEVICE_TYPES = {"cpu": 0, "meta": 1, "cuda": 2}   # codes: julia/src/devices.jl DEVICE_CPU/META/CUDA
-_NO_CUDA = "Torch not compiled with CUDA enabled (jtensor has no CUDA backend in this build)"
+_NO_CUDA = "Torch not compiled with CUDA enabled (jtensor has no CUDA device in this build)"
+
+
+class CudaUnavailableError(AssertionError, ValueError):
+    """Making or moving to a CUDA tensor: PyTorch built without CUDA raises AssertionError; the
+    Array API asks for ValueError on an unsupported device. Both `except` clauses catch this."""
 
 
 class device:
@@ -110,7 +115,7 @@ def set_default_device(d):
     """Make `d` the device of tensors created without ``device=`` (None resets it to the CPU)."""
     d = CPU if d is None else as_device(d)
     if d.type == "cuda":
-        raise AssertionError(_NO_CUDA)
+        raise CudaUnavailableError(_NO_CUDA)
     _DEFAULT[0] = d
 
 
@@ -119,7 +124,7 @@ def for_new_tensor(d):
     as a PyTorch built without CUDA does."""
     d = as_device(d)
     if d.type == "cuda":
-        raise AssertionError(_NO_CUDA)
+        raise CudaUnavailableError(_NO_CUDA)
     return d
 
 
@@ -201,11 +206,11 @@ class _CudaModule:
 
     @staticmethod
     def synchronize(device=None):
-        raise AssertionError(_NO_CUDA)
+        raise CudaUnavailableError(_NO_CUDA)
 
     @staticmethod
     def current_device():
-        raise AssertionError(_NO_CUDA)
+        raise CudaUnavailableError(_NO_CUDA)
 
 
 cuda = _CudaModule()

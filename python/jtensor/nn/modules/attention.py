@@ -12,7 +12,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import NonDynamicallyQuantizableLinear, _factory_dtype
+from .linear import NonDynamicallyQuantizableLinear, _factory_kwargs
 
 __all__ = ["MultiheadAttention"]
 
@@ -37,7 +37,7 @@ class MultiheadAttention(Module):
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
                              f"num_heads={num_heads} instead")
         super().__init__()
-        dt = _factory_dtype(dtype, device)
+        fk = _factory_kwargs(dtype, device)
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -49,23 +49,23 @@ class MultiheadAttention(Module):
         if self.head_dim * num_heads != embed_dim:
             raise AssertionError("embed_dim must be divisible by num_heads")
         if not self._qkv_same_embed_dim:
-            self.q_proj_weight = Parameter(_empty((embed_dim, embed_dim), dtype=dt))
-            self.k_proj_weight = Parameter(_empty((embed_dim, self.kdim), dtype=dt))
-            self.v_proj_weight = Parameter(_empty((embed_dim, self.vdim), dtype=dt))
+            self.q_proj_weight = Parameter(_empty((embed_dim, embed_dim), **fk))
+            self.k_proj_weight = Parameter(_empty((embed_dim, self.kdim), **fk))
+            self.v_proj_weight = Parameter(_empty((embed_dim, self.vdim), **fk))
             self.register_parameter("in_proj_weight", None)
         else:
-            self.in_proj_weight = Parameter(_empty((3 * embed_dim, embed_dim), dtype=dt))
+            self.in_proj_weight = Parameter(_empty((3 * embed_dim, embed_dim), **fk))
             self.register_parameter("q_proj_weight", None)
             self.register_parameter("k_proj_weight", None)
             self.register_parameter("v_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(_empty(3 * embed_dim, dtype=dt))
+            self.in_proj_bias = Parameter(_empty(3 * embed_dim, **fk))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dt)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **fk)
         if add_bias_kv:
-            self.bias_k = Parameter(_empty((1, 1, embed_dim), dtype=dt))
-            self.bias_v = Parameter(_empty((1, 1, embed_dim), dtype=dt))
+            self.bias_k = Parameter(_empty((1, 1, embed_dim), **fk))
+            self.bias_v = Parameter(_empty((1, 1, embed_dim), **fk))
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn

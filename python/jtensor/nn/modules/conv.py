@@ -6,7 +6,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _factory_dtype, reset_weight_and_bias
+from .linear import _factory_kwargs, reset_weight_and_bias
 
 __all__ = ["Conv1d", "Conv2d"]
 
@@ -64,10 +64,10 @@ class _ConvNd(Module):
             self._reversed_padding_repeated_twice = rpt
         else:
             self._reversed_padding_repeated_twice = [p for p in reversed(padding) for _ in range(2)]
-        dt = _factory_dtype(dtype, device)
-        self.weight = Parameter(_empty((out_channels, in_channels // groups) + kernel_size, dtype=dt))
+        fk = _factory_kwargs(dtype, device)
+        self.weight = Parameter(_empty((out_channels, in_channels // groups) + kernel_size, **fk))
         if bias:
-            self.bias = Parameter(_empty(out_channels, dtype=dt))
+            self.bias = Parameter(_empty(out_channels, **fk))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

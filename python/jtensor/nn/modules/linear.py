@@ -1,6 +1,7 @@
 """Linear layers: Identity, Linear (and MultiheadAttention's NonDynamicallyQuantizableLinear)."""
 import math
 
+from ... import devices as _dev
 from ... import dtypes as _D
 from ..._tensor import empty as _empty
 from .. import functional as F
@@ -11,10 +12,11 @@ from ..parameter import Parameter
 __all__ = ["Identity", "Linear", "NonDynamicallyQuantizableLinear"]
 
 
-def _factory_dtype(dtype, device=None):
-    if device is not None and not str(device).startswith("cpu"):
-        raise ValueError(f"unsupported device {device!r} (jtensor runs on the CPU)")
-    return _D.default_float if dtype is None else _D.as_dtype(dtype)
+def _factory_kwargs(dtype, device=None):
+    """A layer's `dtype=` and `device=` as keyword arguments for its parameters' creation
+    (defaults: the default float dtype and the default device)."""
+    return {"dtype": _D.default_float if dtype is None else _D.as_dtype(dtype),
+            "device": _dev.for_new_tensor(device)}
 
 
 def reset_weight_and_bias(module):
@@ -43,12 +45,12 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        dt = _factory_dtype(dtype, device)
+        fk = _factory_kwargs(dtype, device)
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_empty((out_features, in_features), dtype=dt))
+        self.weight = Parameter(_empty((out_features, in_features), **fk))
         if bias:
-            self.bias = Parameter(_empty(out_features, dtype=dt))
+            self.bias = Parameter(_empty(out_features, **fk))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -6,7 +6,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _factory_dtype
+from .linear import _factory_kwargs
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
 
@@ -17,17 +17,17 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None, *, bias=True):
         super().__init__()
-        dt = _factory_dtype(dtype, device)
+        fk = _factory_kwargs(dtype, device)
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        _affine_parameters(self, (num_features,), affine, bias, dt)
+        _affine_parameters(self, (num_features,), affine, bias, fk)
         if track_running_stats:
-            self.register_buffer("running_mean", _zeros(num_features, dtype=dt))
-            self.register_buffer("running_var", _ones(num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", _tensor(0, dtype=_D.int64))
+            self.register_buffer("running_mean", _zeros(num_features, **fk))
+            self.register_buffer("running_var", _ones(num_features, **fk))
+            self.register_buffer("num_batches_tracked", _tensor(0, dtype=_D.int64, device=fk["device"]))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -90,12 +90,13 @@ class BatchNorm2d(_BatchNorm):
             raise ValueError(f"expected 4D input (got {input.ndim}D input)")
 
 
-def _affine_parameters(module, shape, affine, bias, dtype):
-    """The per-element scale `weight` and shift `bias` of a norm (registered as None when off)."""
+def _affine_parameters(module, shape, affine, bias, fk):
+    """The per-element scale `weight` and shift `bias` of a norm (registered as None when off);
+    `fk`: their dtype and device (`_factory_kwargs`)."""
     if affine:
-        module.weight = Parameter(_empty(shape, dtype=dtype))
+        module.weight = Parameter(_empty(shape, **fk))
         if bias:
-            module.bias = Parameter(_empty(shape, dtype=dtype))
+            module.bias = Parameter(_empty(shape, **fk))
         else:
             module.register_parameter("bias", None)
     else:
@@ -116,13 +117,13 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        dt = _factory_dtype(dtype, device)
+        fk = _factory_kwargs(dtype, device)
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dt)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, fk)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -144,12 +145,12 @@ class GroupNorm(Module):
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError("num_channels must be divisible by num_groups")
-        dt = _factory_dtype(dtype, device)
+        fk = _factory_kwargs(dtype, device)
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        _affine_parameters(self, (num_channels,), affine, bias, dt)
+        _affine_parameters(self, (num_channels,), affine, bias, fk)
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -5,7 +5,7 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
-from .linear import _factory_dtype
+from .linear import _factory_kwargs
 
 __all__ = ["Embedding"]
 
@@ -32,7 +32,7 @@ class Embedding(Module):
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
         if _weight is None:
-            self.weight = Parameter(_empty((num_embeddings, embedding_dim), dtype=_factory_dtype(dtype, device)),
+            self.weight = Parameter(_empty((num_embeddings, embedding_dim), **_factory_kwargs(dtype, device)),
                                     requires_grad=not _freeze)
             self.reset_parameters()
         else:
