@@ -101,7 +101,9 @@ def test_namespace_info():
     many = xp.ones((1,) * 99 + (2,))                                          # no maximum: 100 dims work
     total = xp.sum(many + 1, axis=-1)                                           # (NumPy stops at 64 dims)
     assert total.shape == (1,) * 99 and xp.reshape(total, (1,)).tolist() == [4.0]
-    assert info.default_device() == "cpu" and info.devices() == ["cpu"]
+    assert info.default_device() == "cpu" and info.devices() == ["cpu", "meta"]
+    m = xp.zeros((2, 3), device="meta")                                           # shapes and dtypes, no data
+    assert m.device == "meta" and xp.matmul(m, xp.ones((3, 4), device="meta")).shape == (2, 4)
     dd = info.default_dtypes()
     assert set(dd) == set(ref.default_dtypes())
     assert dd == {"real floating": xp.float32, "complex floating": xp.complex64,

@@ -22,7 +22,7 @@ Implementation-defined choices:
 - Promotion across kinds (integer with floating point), which the standard leaves unspecified,
   follows PyTorch: int32 + float32 -> float32, integer division and integer inputs to
   transcendental functions give float32. Python scalars are weak, as the standard requires.
-- One device, ``"cpu"``. No maximum number of dims (``capabilities()["max dimensions"]`` is None).
+- Devices: ``"cpu"``, and ``"meta"`` (shapes and dtypes, no data). No maximum number of dims (``capabilities()["max dimensions"]`` is None).
 - Negative slice steps (``x[::-1]``) give views with negative strides, as NumPy's.
 - Additions the standard allows (gh-870), for code written against NumPy: ``where(condition)``
   is ``nonzero(condition)``, and ``diff`` also takes n and axis by position (scikit-learn calls
@@ -35,6 +35,7 @@ import sys as _sys
 
 import numpy as _np  # only for dtype metadata in finfo/iinfo (never array values)
 
+from . import devices as _devices
 from . import dtypes as _D
 from ._tensor import Tensor as _Tensor
 from .registry import REGISTRY as _REGISTRY, norm_dim as _norm_dim
@@ -90,8 +91,9 @@ def _op(name):
 
 
 def _check_device(device):
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"unsupported device {device!r}: jtensor arrays live on 'cpu'")
+    """The device an array is made on (`jt.device`: cpu or meta, None: the default); a device that
+    this build has not (CUDA) raises ValueError, as the standard asks."""
+    return _devices.for_new_tensor(device)
 
 
 def _dtype(dtype):
@@ -122,37 +124,34 @@ def _named(name, fn, doc):
 
 def arange(start, /, stop=None, step=1, *, dtype=None, device=None):
     """Values in [start, stop) spaced by step (start defaults to 0 when only one bound is given)."""
-    _check_device(device)
-    return _creation.arange(start, stop, step, dtype=_dtype(dtype))
+    return _creation.arange(start, stop, step, dtype=_dtype(dtype), device=_check_device(device))
 
 
 def asarray(obj, /, *, dtype=None, device=None, copy=None):
     """Convert obj (a tensor, a NumPy array, a DLPack producer, nested sequences or a Python scalar)
     to a tensor; ``copy=None`` shares memory when possible, ``copy=False`` raises when it cannot."""
-    _check_device(device)
-    return _tensor_mod.asarray(obj, dtype=_dtype(dtype), copy=copy)
+    return _tensor_mod.asarray(obj, dtype=_dtype(dtype), copy=copy,
+                               device=None if device is None else _check_device(device))
 
 
 def empty(shape, *, dtype=None, device=None):
     """An uninitialised tensor of the given shape."""
-    _check_device(device)
-    return _tensor_mod.empty(shape, dtype=_dtype(dtype))
+    return _tensor_mod.empty(shape, dtype=_dtype(dtype), device=_check_device(device))
 
 
 def empty_like(x, /, *, dtype=None, device=None):
-    _check_device(device)
-    return _tensor_mod.empty(x.shape, dtype=_dtype(dtype) or x.dtype)
+    return _tensor_mod.empty(x.shape, dtype=_dtype(dtype) or x.dtype, device=_check_device(device or x.device))
 
 
 def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
     """An (n_rows, n_cols) tensor with ones on the k-th diagonal and zeros elsewhere."""
-    _check_device(device)
+    dev = _check_device(device)
     dt = _dtype(dtype) or _D.default_float
     m = n_rows if n_cols is None else n_cols
     if k == 0:
-        return _creation.eye(n_rows, m, dtype=dt)
-    out = _creation.zeros((n_rows, m), dtype=dt)
-    if -n_rows < k < m:
+        return _creation.eye(n_rows, m, dtype=dt, device=dev)
+    out = _creation.zeros((n_rows, m), dtype=dt, device=dev)
+    if -n_rows < k < m and not out.is_meta:
         out.diagonal(k).fill_(1)
     return out
 
@@ -164,22 +163,20 @@ def from_dlpack(x, /, *, device=None, copy=None):
 
 def full(shape, fill_value, *, dtype=None, device=None):
     """A tensor filled with fill_value; its dtype follows fill_value's kind when not given."""
-    _check_device(device)
-    return _creation.full(shape, fill_value, dtype=_dtype(dtype))
+    return _creation.full(shape, fill_value, dtype=_dtype(dtype), device=_check_device(device))
 
 
 def full_like(x, /, fill_value, *, dtype=None, device=None):
-    _check_device(device)
-    return _creation.full(x.shape, fill_value, dtype=_dtype(dtype) or x.dtype)
+    return _creation.full(x.shape, fill_value, dtype=_dtype(dtype) or x.dtype, device=_check_device(device or x.device))
 
 
 def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True):
     """num evenly spaced values from start to stop (stop excluded when endpoint=False)."""
-    _check_device(device)
+    dev = _check_device(device)
     dt = _dtype(dtype)
     if endpoint:
-        return _creation.linspace(start, stop, num, dtype=dt)
-    return _creation.linspace(start, stop, num + 1, dtype=dt)[:num]
+        return _creation.linspace(start, stop, num, dtype=dt, device=dev)
+    return _creation.linspace(start, stop, num + 1, dtype=dt, device=dev)[:num]
 
 
 def meshgrid(*arrays, indexing="xy"):
@@ -206,23 +203,19 @@ def meshgrid(*arrays, indexing="xy"):
 
 
 def ones(shape, *, dtype=None, device=None):
-    _check_device(device)
-    return _creation.ones(shape, dtype=_dtype(dtype))
+    return _creation.ones(shape, dtype=_dtype(dtype), device=_check_device(device))
 
 
 def ones_like(x, /, *, dtype=None, device=None):
-    _check_device(device)
-    return _creation.full(x.shape, 1, dtype=_dtype(dtype) or x.dtype)
+    return _creation.full(x.shape, 1, dtype=_dtype(dtype) or x.dtype, device=_check_device(device or x.device))
 
 
 def zeros(shape, *, dtype=None, device=None):
-    _check_device(device)
-    return _creation.zeros(shape, dtype=_dtype(dtype))
+    return _creation.zeros(shape, dtype=_dtype(dtype), device=_check_device(device))
 
 
 def zeros_like(x, /, *, dtype=None, device=None):
-    _check_device(device)
-    return _creation.full(x.shape, 0, dtype=_dtype(dtype) or x.dtype)
+    return _creation.full(x.shape, 0, dtype=_dtype(dtype) or x.dtype, device=_check_device(device or x.device))
 
 
 def tril(x, /, *, k=0):
@@ -239,8 +232,9 @@ def triu(x, /, *, k=0):
 
 def astype(x, dtype, /, *, copy=True, device=None):
     """x converted to dtype; with ``copy=False`` x itself is returned when it already has dtype."""
-    _check_device(device)
     dt = _D.as_dtype(dtype)
+    if device is not None and _check_device(device) != x.device:
+        return x.to(device=device, dtype=dt)
     if dt is x.dtype:
         return x.clone() if copy else x
     return x.astype(dt)
@@ -912,10 +906,10 @@ class _Info:
         return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": _MAX_DIMENSIONS}
 
     def default_device(self):
-        return "cpu"
+        return _devices.get_default_device()
 
     def devices(self):
-        return ["cpu"]
+        return [_devices.CPU, _devices.META]
 
     def default_dtypes(self, *, device=None):
         _check_device(device)
