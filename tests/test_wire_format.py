@@ -63,6 +63,16 @@ def test_c_extension_was_built_from_the_table():
     assert drivers._fast_map is not None   # and the bridge handed it to the drivers
 
 
+def test_a_c_extension_from_another_table_is_left_unused(monkeypatch):
+    fp = bridge._fastpath
+    if fp is None:
+        pytest.skip("the C extension is not built")
+    import jtensor._fastpath as mod
+    monkeypatch.setattr(mod, "wire_constants", lambda: {**CONSTANTS, "TAG_TENSOR": 99})
+    with pytest.warns(RuntimeWarning, match="built from another word format"):
+        assert bridge.fast_path(Tensor, drivers.FAST_SIGNATURES, set()) is None
+
+
 def test_generated_header_defines_every_constant():
     header = wire_format.c_header(FMT)
     for name, value in CONSTANTS.items():
@@ -202,7 +212,8 @@ def test_map_calls_with_a_non_cpu_tensor_get_no_plan_signature():
     _, _, sig = wire.encode_map_args(Op, out, jt.float32, (a, 2.0), (), (3,), Tensor)
     assert sig == (1, jt.float32.code, jt.float32.code, jt.float32.code, 100 + wire.TAG_FLOAT)
     words, _, sig = wire.encode_map_args(Op, out, jt.float32, (_foreign(a, wire.DEVICE_META), 2.0), (), (3,), Tensor)
-    assert sig is None and words[len(words) - 2 - 2 - 5 + 3] == wire.DEVICE_META
+    tensor_at = len(words) - 2 - (5 + 2 * 1)   # the input tensor's words, before the float's two
+    assert sig is None and words[tensor_at + FMT.args["tensor"].offsets["device"]] == wire.DEVICE_META
 
 
 @pytest.fixture(scope="module")
