@@ -5,11 +5,15 @@
    `jtensor/julia/`, where python/jtensor/bridge.py looks first; an editable install
    (`pip install -e .`) copies nothing, and the bridge then falls back to the checkout's julia/
    folder, so edits to the Julia sources take effect at the next import.
+   That includes julia/src/wire.txt, the word format table that Python and Julia read at run time.
 2. Build the C fast path `jtensor._fastpath` (python/jtensor/_native/fastpath.c, needs NumPy's
-   headers). It is optional: when it cannot be built (no C compiler), the build goes on and
-   jtensor runs every op through its Python driver.
+   headers), with the header jtensor_wire.h generated here from julia/src/wire.txt (by
+   python/jtensor/wire_format.py `c_header`), so the C code holds no copy of the word format. It
+   is optional: when it cannot be built (no C compiler), the build goes on and jtensor runs every
+   op through its Python driver.
 Everything else is configured in pyproject.toml.
 """
+import importlib.util
 import os
 import shutil
 import sys
@@ -66,6 +70,31 @@ class build_py_with_julia(build_py):
         return outputs + [os.path.join(self.build_lib, "jtensor", rel) for rel in julia_files()]
 
 
+WIRE_TABLE = os.path.join("julia", "src", "wire.txt")
+GENERATED = os.path.join("build", "generated")   # jtensor_wire.h, written at every build
+
+
+def write_wire_header():
+    """Write GENERATED/jtensor_wire.h from the word format table (only when its text changes, so
+    an unchanged table does not force a rebuild). wire_format.py is loaded by path: importing the
+    jtensor package would start Julia, and it is not built yet."""
+    spec = importlib.util.spec_from_file_location(
+        "_jtensor_wire_format", os.path.join(ROOT, "python", "jtensor", "wire_format.py"))
+    wire_format = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wire_format)
+    text = wire_format.c_header(wire_format.load(os.path.join(ROOT, WIRE_TABLE)), WIRE_TABLE)
+    path = os.path.join(ROOT, GENERATED, "jtensor_wire.h")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return
+    except OSError:
+        pass
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def fastpath_extensions():
     try:
         import numpy
@@ -73,8 +102,9 @@ def fastpath_extensions():
         print("setup.py: NumPy is not installed, so the C fast path jtensor._fastpath is not built",
               file=sys.stderr)
         return []
+    write_wire_header()
     return [Extension("jtensor._fastpath", ["python/jtensor/_native/fastpath.c"],
-                      include_dirs=[numpy.get_include()], optional=True)]
+                      include_dirs=[numpy.get_include(), GENERATED], depends=[WIRE_TABLE], optional=True)]
 
 
 setup(cmdclass={"build_py": build_py_with_julia}, ext_modules=fastpath_extensions())

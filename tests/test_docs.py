@@ -67,7 +67,7 @@ def _modules():
             out.add(f"python/jtensor/_native/{f}")
     for root, _, files in os.walk(os.path.join(ROOT, "julia", "src")):
         for f in files:
-            if f.endswith(".jl"):
+            if f.endswith((".jl", ".txt")):   # .txt: wire.txt, the word format table
                 out.add(os.path.relpath(os.path.join(root, f), ROOT))
     return out
 

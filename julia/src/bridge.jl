@@ -1,15 +1,74 @@
 # The C entry points Python calls (through ctypes on @cfunction pointers), and nothing else.
 #
 # Wire format: arguments arrive as a flat buffer of 64-bit words, each argument a tag followed by
-# its payload (see the TAG_ constants and python/jtensor/bridge.py, which writes the same format).
-# Results go back in a caller-owned word buffer. No exception may leave an entry point (it would
-# exit the process): every entry catches, records the error, and returns a status; Python then
-# fetches the message with `jt_error_text`. Arrays made by Julia and handed to Python are rooted
-# in HANDLES until Python releases them.
+# its payload; results go back in a caller-owned word buffer. The format is defined once, in
+# wire.txt beside this file, read below into constants (Python and the C fast path read the same
+# table). No exception may leave an entry point (it would exit the process): every entry
+# catches, records the error, and returns a status; Python then fetches the message with
+# `jt_error_text`. Arrays made by Julia and handed to Python are rooted in HANDLES until Python
+# releases them.
 
-const TAG_NONE, TAG_TENSOR, TAG_INT, TAG_FLOAT, TAG_BOOL, TAG_INTLIST, TAG_COMPLEX, TAG_STR, TAG_DTYPE, TAG_TENSORLIST =
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9
-const RESULT_WORDS = 4096
+# ---- the word format, from wire.txt ----------------------------------------------------------------
+const WIRE_PATH = joinpath(@__DIR__, "wire.txt")
+include_dependency(WIRE_PATH)   # an edit recompiles JTensor (the constants below are baked in)
+
+"""
+    read_wire(path) -> (codes, layouts)
+
+The word format table: `codes[section][name]` for the `tag`, `device`, `limit`, `mapkind` and
+`fnkind` lines, `layouts[side][kind]` the field names of each `arg` and `result` line.
+"""
+function read_wire(path::AbstractString)
+    codes = Dict{String,Dict{String,Int}}(k => Dict{String,Int}() for k in ("tag", "device", "limit", "mapkind", "fnkind"))
+    layouts = Dict{String,Dict{String,Vector{String}}}(k => Dict{String,Vector{String}}() for k in ("arg", "result"))
+    for (n, raw) in enumerate(eachline(path))
+        w = split(split(raw, '#'; limit = 2)[1])
+        isempty(w) && continue
+        if haskey(codes, w[1]) && length(w) >= 3
+            codes[w[1]][w[2]] = parse(Int, w[3])
+        elseif haskey(layouts, w[1]) && length(w) >= 3 && w[3] == "tag"
+            layouts[w[1]][w[2]] = String.(w[3:end])
+        else
+            error("$path:$n: cannot read $(repr(raw))")
+        end
+    end
+    (codes = codes, layouts = layouts)
+end
+
+"The number of words of a layout before its first run (`name[count]`): its fields' fixed offsets."
+wire_fixed(fields::Vector{String}) = something(findfirst(f -> occursin('[', f), fields), length(fields) + 1) - 1
+
+"""
+Every number of the table as a constant of this module, named as in the C fast path's generated
+header without its `WIRE_` prefix (python/jtensor/wire_format.py `constants`): `TAG_<NAME>`,
+`LIMIT_<NAME>`, and for each layout `ARG_<KIND>_<FIELD>` / `RESULT_<KIND>_<FIELD>` (the field's
+word offset from the tag) and `ARG_<KIND>_FIXED` / `RESULT_<KIND>_FIXED` (the words before the
+first run: a tensor's shape starts there).
+"""
+const WIRE = read_wire(WIRE_PATH)
+for (prefix, section) in (("TAG", "tag"), ("LIMIT", "limit"))
+    for (name, v) in WIRE.codes[section]
+        @eval const $(Symbol(prefix, "_", uppercase(name))) = $v
+    end
+end
+for side in ("arg", "result"), (kind, fields) in WIRE.layouts[side]
+    fixed = wire_fixed(fields)
+    for k in 1:fixed
+        @eval const $(Symbol(uppercase(side), "_", uppercase(kind), "_", uppercase(fields[k]))) = $(k - 1)
+    end
+    @eval const $(Symbol(uppercase(side), "_", uppercase(kind), "_FIXED")) = $fixed
+end
+const RESULT_WORDS = LIMIT_RESULT_WORDS
+# devices.jl names the device codes for kernels; they must be the table's
+for (name, code) in WIRE.codes["device"]
+    sym = Symbol("DEVICE_", uppercase(name))
+    isdefined(@__MODULE__, sym) && getfield(@__MODULE__, sym) == code ||
+        error("$WIRE_PATH: device $name has code $code, but devices.jl's $sym is ",
+              isdefined(@__MODULE__, sym) ? getfield(@__MODULE__, sym) : "not defined")
+end
+"The table's name of device code `code`, for messages."
+wire_device_name(code::Integer) =
+    something(findfirst(==(code), WIRE.codes["device"]), "with unknown code $code")
 
 const HANDLES = Dict{Int,Any}()
 const NEXT_HANDLE = Ref(0)
@@ -25,22 +84,31 @@ end
 _f(w::Int64) = reinterpret(Float64, w)
 
 # `_read(T, buf, i)`: the argument of Julia type T at word `i` (its tag included), and the next index.
+# (A CPU tensor: device words are checked by decode_arg and _layout!, which choose the reader.)
 @inline function _read(::Type{Strided{T,N}}, buf::Ptr{Int64}, i::Int) where {T,N}
-    ptr = Ptr{T}(UInt(_w(buf, i + 3)))
-    sz = ntuple(d -> Int(_w(buf, i + 3 + N - d + 1)), Val(N))      # Python order -> Julia order
-    st = ntuple(d -> Int(_w(buf, i + 3 + 2N - d + 1)), Val(N))
-    Strided{T,N}(ptr, sz, st, nothing), i + 4 + 2N
+    ptr = Ptr{T}(UInt(_w(buf, i + ARG_TENSOR_ADDRESS)))
+    sz = ntuple(d -> Int(_w(buf, i + ARG_TENSOR_FIXED + N - d)), Val(N))      # Python order -> Julia order
+    st = ntuple(d -> Int(_w(buf, i + ARG_TENSOR_FIXED + 2N - d)), Val(N))
+    Strided{T,N}(ptr, sz, st, nothing), i + ARG_TENSOR_FIXED + 2N
 end
-@inline _read(::Type{Int}, buf::Ptr{Int64}, i::Int) = Int(_w(buf, i + 1)), i + 2
-@inline _read(::Type{Float64}, buf::Ptr{Int64}, i::Int) = _f(_w(buf, i + 1)), i + 2
-@inline _read(::Type{Bool}, buf::Ptr{Int64}, i::Int) = _w(buf, i + 1) != 0, i + 2
-@inline _read(::Type{Nothing}, buf::Ptr{Int64}, i::Int) = nothing, i + 1
-@inline _read(::Type{ComplexF64}, buf::Ptr{Int64}, i::Int) = complex(_f(_w(buf, i + 1)), _f(_w(buf, i + 2))), i + 3
+@inline _read(::Type{Int}, buf::Ptr{Int64}, i::Int) = Int(_w(buf, i + ARG_INT_VALUE)), i + ARG_INT_FIXED
+@inline _read(::Type{Float64}, buf::Ptr{Int64}, i::Int) = _f(_w(buf, i + ARG_FLOAT_VALUE)), i + ARG_FLOAT_FIXED
+@inline _read(::Type{Bool}, buf::Ptr{Int64}, i::Int) = _w(buf, i + ARG_BOOL_VALUE) != 0, i + ARG_BOOL_FIXED
+@inline _read(::Type{Nothing}, buf::Ptr{Int64}, i::Int) = nothing, i + ARG_NONE_FIXED
+@inline _read(::Type{ComplexF64}, buf::Ptr{Int64}, i::Int) =
+    complex(_f(_w(buf, i + ARG_COMPLEX_RE)), _f(_w(buf, i + ARG_COMPLEX_IM))), i + ARG_COMPLEX_FIXED
 @inline _read(::Type{String}, buf::Ptr{Int64}, i::Int) =
-    unsafe_string(Ptr{UInt8}(UInt(_w(buf, i + 1))), Int(_w(buf, i + 2))), i + 3
-@inline _read(::Type{DataType}, buf::Ptr{Int64}, i::Int) = dtype_of(_w(buf, i + 1)), i + 2
+    unsafe_string(Ptr{UInt8}(UInt(_w(buf, i + ARG_STR_ADDRESS))), Int(_w(buf, i + ARG_STR_LENGTH))), i + ARG_STR_FIXED
+@inline _read(::Type{DataType}, buf::Ptr{Int64}, i::Int) = dtype_of(_w(buf, i + ARG_DTYPE_CODE)), i + ARG_DTYPE_FIXED
 @inline _read(::Type{NTuple{N,Int}}, buf::Ptr{Int64}, i::Int) where {N} =
-    ntuple(k -> Int(_w(buf, i + 1 + k)), Val(N)), i + 2 + N
+    ntuple(k -> Int(_w(buf, i + ARG_INTLIST_FIXED + k - 1)), Val(N)), i + ARG_INTLIST_FIXED + N
+
+"A meta tensor argument at word `i`: a `MetaArray` of its dtype, Julia-order size and strides, no data."
+function _read_meta(buf::Ptr{Int64}, i::Int, code::Int64, nd::Int)
+    sz = ntuple(d -> Int(_w(buf, i + ARG_TENSOR_FIXED + nd - d)), nd)
+    st = ntuple(d -> Int(_w(buf, i + ARG_TENSOR_FIXED + 2nd - d)), nd)
+    MetaArray{dtype_of(code),nd}(sz, st), i + ARG_TENSOR_FIXED + 2nd
+end
 
 # Reading a tensor argument needs its type Strided{T,N}; building that type from run-time values
 # costs microseconds, so each (dtype, dims) pair gets a reader function once (see `_read` above).
@@ -56,7 +124,10 @@ end
 function decode_arg(buf::Ptr{Int64}, i::Int)
     tag = _w(buf, i)
     if tag == TAG_TENSOR
-        return _tensor_reader(_w(buf, i + 1), Int(_w(buf, i + 2)))(buf, i)
+        code, nd, dev = _w(buf, i + ARG_TENSOR_DTYPE), Int(_w(buf, i + ARG_TENSOR_NDIM)), _w(buf, i + ARG_TENSOR_DEVICE)
+        dev == DEVICE_CPU && return _tensor_reader(code, nd)(buf, i)
+        dev == DEVICE_META && return _read_meta(buf, i, code, nd)
+        throw(ArgumentError("bridge: tensors on device $(wire_device_name(dev)) cannot be passed to Julia"))
     elseif tag == TAG_INT
         return _read(Int, buf, i)
     elseif tag == TAG_FLOAT
@@ -66,8 +137,8 @@ function decode_arg(buf::Ptr{Int64}, i::Int)
     elseif tag == TAG_NONE
         return _read(Nothing, buf, i)
     elseif tag == TAG_INTLIST   # a run-time length: built directly (NTuple{n,Int} would apply a type)
-        n = Int(_w(buf, i + 1))
-        return ntuple(k -> Int(_w(buf, i + 1 + k)), n), i + 2 + n
+        n = Int(_w(buf, i + ARG_INTLIST_COUNT))
+        return ntuple(k -> Int(_w(buf, i + ARG_INTLIST_FIXED + k - 1)), n), i + ARG_INTLIST_FIXED + n
     elseif tag == TAG_COMPLEX
         return _read(ComplexF64, buf, i)
     elseif tag == TAG_STR
@@ -75,9 +146,9 @@ function decode_arg(buf::Ptr{Int64}, i::Int)
     elseif tag == TAG_DTYPE
         return _read(DataType, buf, i)
     elseif tag == TAG_TENSORLIST
-        n = Int(_w(buf, i + 1))
+        n = Int(_w(buf, i + ARG_TENSORLIST_COUNT))
         items = Any[]
-        j = i + 2
+        j = i + ARG_TENSORLIST_FIXED
         for _ in 1:n
             v, j = decode_arg(buf, j)
             push!(items, v)
@@ -97,42 +168,53 @@ function decode_args(buf::Ptr{Int64}, nwords::Int)
     args
 end
 
+"Write a tensor result's words at word `i` of `res` (Python-order shape); returns the next index."
+function _encode_tensor(res::Ptr{Int64}, i::Int, ::Type{T}, sz::Tuple, device::Int, address::Int64, handle::Int) where {T}
+    nd = length(sz)
+    i + RESULT_TENSOR_FIXED + nd > RESULT_WORDS && throw(ArgumentError("bridge: too many results for the result buffer"))
+    unsafe_store!(res, TAG_TENSOR, i + RESULT_TENSOR_TAG)
+    unsafe_store!(res, dtype_code(T), i + RESULT_TENSOR_DTYPE)
+    unsafe_store!(res, nd, i + RESULT_TENSOR_NDIM)
+    unsafe_store!(res, device, i + RESULT_TENSOR_DEVICE)
+    unsafe_store!(res, address, i + RESULT_TENSOR_ADDRESS)
+    unsafe_store!(res, handle, i + RESULT_TENSOR_HANDLE)
+    for d in 1:nd
+        unsafe_store!(res, sz[nd - d + 1], i + RESULT_TENSOR_FIXED + d - 1)
+    end
+    i + RESULT_TENSOR_FIXED + nd
+end
+
 "Write one result at word `i` of `res`; returns the next index."
 function encode_result(res::Ptr{Int64}, i::Int, x, as_tensor::Bool)
     i + 32 > RESULT_WORDS && throw(ArgumentError("bridge: too many results for the result buffer"))
-    if x isa AbstractArray
+    if x isa MetaArray   # no memory: device, shape and dtype only (address and handle 0)
+        check_size(eltype(x), size(x))
+        return _encode_tensor(res, i, eltype(x), size(x), DEVICE_META, Int64(0), 0)
+    elseif x isa AbstractArray
         A = x isa Array && isbitstype(eltype(x)) && eltype(x) in DTYPES ? x : _to_dtype_array(x)
-        nd = ndims(A)
-        i + 5 + nd > RESULT_WORDS && throw(ArgumentError("bridge: too many results for the result buffer"))
+        i + RESULT_TENSOR_FIXED + ndims(A) > RESULT_WORDS && throw(ArgumentError("bridge: too many results for the result buffer"))
         check_size(eltype(A), size(A))   # a kernel's allocation that wrapped around (see sizes.jl)
-        unsafe_store!(res, TAG_TENSOR, i)
-        unsafe_store!(res, dtype_code(eltype(A)), i + 1)
-        unsafe_store!(res, nd, i + 2)
-        unsafe_store!(res, Int64(UInt(pointer(A))), i + 3)
-        unsafe_store!(res, root!(A), i + 4)
-        for d in 1:nd
-            unsafe_store!(res, size(A, nd - d + 1), i + 4 + d)
-        end
-        return i + 5 + nd
+        return _encode_tensor(res, i, eltype(A), size(A), DEVICE_CPU, Int64(UInt(pointer(A))), root!(A))
     elseif as_tensor && x isa Number
         return encode_result(res, i, fill(x), true)
     elseif x isa Bool
-        unsafe_store!(res, TAG_BOOL, i); unsafe_store!(res, Int64(x), i + 1)
-        return i + 2
+        unsafe_store!(res, TAG_BOOL, i + RESULT_BOOL_TAG); unsafe_store!(res, Int64(x), i + RESULT_BOOL_VALUE)
+        return i + RESULT_BOOL_FIXED
     elseif x isa Integer
-        unsafe_store!(res, TAG_INT, i); unsafe_store!(res, Int64(x), i + 1)
-        return i + 2
+        unsafe_store!(res, TAG_INT, i + RESULT_INT_TAG); unsafe_store!(res, Int64(x), i + RESULT_INT_VALUE)
+        return i + RESULT_INT_FIXED
     elseif x isa Real
-        unsafe_store!(res, TAG_FLOAT, i); unsafe_store!(res, reinterpret(Int64, Float64(x)), i + 1)
-        return i + 2
+        unsafe_store!(res, TAG_FLOAT, i + RESULT_FLOAT_TAG)
+        unsafe_store!(res, reinterpret(Int64, Float64(x)), i + RESULT_FLOAT_VALUE)
+        return i + RESULT_FLOAT_FIXED
     elseif x isa Complex
-        unsafe_store!(res, TAG_COMPLEX, i)
-        unsafe_store!(res, reinterpret(Int64, Float64(real(x))), i + 1)
-        unsafe_store!(res, reinterpret(Int64, Float64(imag(x))), i + 2)
-        return i + 3
+        unsafe_store!(res, TAG_COMPLEX, i + RESULT_COMPLEX_TAG)
+        unsafe_store!(res, reinterpret(Int64, Float64(real(x))), i + RESULT_COMPLEX_RE)
+        unsafe_store!(res, reinterpret(Int64, Float64(imag(x))), i + RESULT_COMPLEX_IM)
+        return i + RESULT_COMPLEX_FIXED
     elseif x === nothing
-        unsafe_store!(res, TAG_NONE, i)
-        return i + 1
+        unsafe_store!(res, TAG_NONE, i + RESULT_NONE_TAG)
+        return i + RESULT_NONE_FIXED
     end
     throw(ArgumentError("bridge: cannot return a $(typeof(x)) to Python"))
 end
@@ -211,18 +293,13 @@ _kind(x::Strided{T}) where {T} = Ptr{T}
 _kind(x) = typeof(x)
 
 @inline function _read1(::Type{Ptr{T}}, buf::Ptr{Int64}, i::Int, st::Vector{Int}, nd::Int) where {T}
-    p = Ptr{T}(UInt(unsafe_load(buf, i + 3)))
+    p = Ptr{T}(UInt(unsafe_load(buf, i + ARG_TENSOR_ADDRESS)))
     @inbounds for d in 1:nd
-        st[d] = unsafe_load(buf, i + 3 + 2nd - d + 1)
+        st[d] = unsafe_load(buf, i + ARG_TENSOR_FIXED + 2nd - d)
     end
-    p, i + 4 + 2nd
+    p, i + ARG_TENSOR_FIXED + 2nd
 end
-@inline _read1(::Type{Int}, buf, i, st, nd) = Int(unsafe_load(buf, i + 1)), i + 2
-@inline _read1(::Type{Float64}, buf, i, st, nd) = reinterpret(Float64, unsafe_load(buf, i + 1)), i + 2
-@inline _read1(::Type{Bool}, buf, i, st, nd) = unsafe_load(buf, i + 1) != 0, i + 2
-@inline _read1(::Type{ComplexF64}, buf, i, st, nd) =
-    complex(reinterpret(Float64, unsafe_load(buf, i + 1)), reinterpret(Float64, unsafe_load(buf, i + 2))), i + 3
-@inline _read1(::Type{Nothing}, buf, i, st, nd) = nothing, i + 1
+@inline _read1(::Type{T}, buf, i, st, nd) where {T<:Union{Int,Float64,Bool,ComplexF64,Nothing}} = _read(T, buf, i)
 
 @inline _readall(::Type{Tuple{}}, buf, i, strides, k, nd) = (), i
 @inline function _readall(::Type{A}, buf, i, strides, k, nd) where {A<:Tuple}
@@ -232,14 +309,15 @@ end
 end
 
 function (p::MapPlan{F,To,Tc,A,E})(buf::Ptr{Int64}) where {F,To,Tc,A,E}
-    nd = Int(unsafe_load(buf, 3))
-    optr = Ptr{To}(UInt(unsafe_load(buf, 4)))
+    nd0 = Int(unsafe_load(buf, 1 + ARG_TENSOR_NDIM))
+    nd = nd0
+    optr = Ptr{To}(UInt(unsafe_load(buf, 1 + ARG_TENSOR_ADDRESS)))
     nd > length(p.shape) && _grow!(p, nd)
     shape = p.shape
     st = p.strides[1]
     @inbounds for d in 1:nd   # Python order -> Julia order
-        shape[d] = unsafe_load(buf, 4 + nd - d + 1)
-        st[d] = unsafe_load(buf, 4 + 2nd - d + 1)
+        shape[d] = unsafe_load(buf, 1 + ARG_TENSOR_FIXED + nd - d)
+        st[d] = unsafe_load(buf, 1 + ARG_TENSOR_FIXED + 2nd - d)
     end
     if nd == 0
         nd = 1
@@ -248,8 +326,8 @@ function (p::MapPlan{F,To,Tc,A,E})(buf::Ptr{Int64}) where {F,To,Tc,A,E}
             s[1] = 0
         end
     end
-    i = 5 + 2 * Int(unsafe_load(buf, 3)) + 4        # skip the compute-dtype and input-count words
-    args, i = _readall(A, buf, i, p.strides, 2, Int(unsafe_load(buf, 3)))
+    i = 1 + ARG_TENSOR_FIXED + 2nd0 + ARG_DTYPE_FIXED + ARG_INT_FIXED   # past the compute dtype and input count
+    args, i = _readall(A, buf, i, p.strides, 2, nd0)
     extra, i = _readall(E, buf, i, p.strides, length(p.strides) + 1, 0)
     run_raw!(p.f, Tc, optr, args, extra, shape, p.strides, nd)
     nothing
@@ -265,6 +343,8 @@ end
 "Build (or fail to build) a plan for a map-op call in the general word layout; returns its id."
 function make_plan(op::OpDef, args::Vector{Any})
     op.kind === :map || throw(ArgumentError("only elementwise ops have plans"))
+    # plans read CPU memory only: Python sends a call with another device's tensor to jt_call
+    any(a -> a isa MetaArray, args) && throw(ArgumentError("bridge: no plan for a call with a meta tensor"))
     out = args[1]
     Tc = compute_type(args[2]::DataType)
     nin = args[3]::Int
@@ -302,7 +382,7 @@ const FN_PLAN_LIST = Any[]
 const FN_LAYOUT = Int[]                 # scratch: the layout of the call being made
 const FN_PLANS_VERSION = Ref(-1)        # registry version the plans were made for
 
-"The layout words of a call (see above) into FN_LAYOUT; false when it has no typed plan (tensor lists)."
+"The layout words of a call (see above) into FN_LAYOUT; false when it has no typed plan (tensor lists, non-CPU tensors)."
 function _layout!(opid::Int64, buf::Ptr{Int64}, nwords::Int)
     sig = FN_LAYOUT
     empty!(sig)
@@ -312,19 +392,28 @@ function _layout!(opid::Int64, buf::Ptr{Int64}, nwords::Int)
         tag = _w(buf, i)
         push!(sig, tag)
         if tag == TAG_TENSOR
-            nd = Int(_w(buf, i + 2))
-            push!(sig, _w(buf, i + 1), nd)
-            i += 4 + 2nd
-        elseif tag == TAG_INT || tag == TAG_FLOAT || tag == TAG_BOOL || tag == TAG_DTYPE
-            i += 2
+            _w(buf, i + ARG_TENSOR_DEVICE) == DEVICE_CPU || return false   # plans read CPU memory only
+            nd = Int(_w(buf, i + ARG_TENSOR_NDIM))
+            push!(sig, _w(buf, i + ARG_TENSOR_DTYPE), nd)
+            i += ARG_TENSOR_FIXED + 2nd
+        elseif tag == TAG_INT
+            i += ARG_INT_FIXED
+        elseif tag == TAG_FLOAT
+            i += ARG_FLOAT_FIXED
+        elseif tag == TAG_BOOL
+            i += ARG_BOOL_FIXED
+        elseif tag == TAG_DTYPE
+            i += ARG_DTYPE_FIXED
         elseif tag == TAG_NONE
-            i += 1
+            i += ARG_NONE_FIXED
         elseif tag == TAG_INTLIST
-            n = Int(_w(buf, i + 1))
+            n = Int(_w(buf, i + ARG_INTLIST_COUNT))
             push!(sig, n)
-            i += 2 + n
-        elseif tag == TAG_COMPLEX || tag == TAG_STR
-            i += 3
+            i += ARG_INTLIST_FIXED + n
+        elseif tag == TAG_COMPLEX
+            i += ARG_COMPLEX_FIXED
+        elseif tag == TAG_STR
+            i += ARG_STR_FIXED
         else
             return false
         end
@@ -514,10 +603,10 @@ function jt_eval_value(src::Ptr{UInt8}, len::Int64, res::Ptr{Int64})::Int64
             encode_result(res, 2, v isa Strided ? _to_dtype_array(v) : v, false)
         else
             text = Vector{UInt8}(repr(v))
-            unsafe_store!(res, TAG_STR, 2)
-            unsafe_store!(res, Int64(UInt(pointer(text))), 3)
-            unsafe_store!(res, length(text), 4)
-            unsafe_store!(res, root!(text), 5)
+            unsafe_store!(res, TAG_STR, 2 + RESULT_STR_TAG)
+            unsafe_store!(res, Int64(UInt(pointer(text))), 2 + RESULT_STR_ADDRESS)
+            unsafe_store!(res, length(text), 2 + RESULT_STR_LENGTH)
+            unsafe_store!(res, root!(text), 2 + RESULT_STR_HANDLE)
         end
         return 0
     end

@@ -55,7 +55,7 @@ const REGISTRY_VERSION = Ref(0)
 # is Python's, and the formulas, which are Python expressions) is checked by Python's own tables
 # through `DEFINITION_HOOK`, so each rule has a single source of truth.
 
-"Parameter types a schema may use (`Optional[T]` of each as well); python/jtensor/registry.py encodes them."
+"Parameter types a schema may use (`Optional[T]` of each as well); python/jtensor/wire.py encodes them."
 const PARAM_TYPES = ("Tensor", "Scalar", "int", "float", "bool", "str", "Dim", "Dims", "Shape", "IntList",
                      "DType", "TensorList")
 "Python's keywords: a schema's names become Python identifiers."

@@ -307,9 +307,9 @@ end
                   B.TAG_COMPLEX, f2w(1.5), f2w(-2.0),
                   B.TAG_DTYPE, dtype_code(Float32),
                   B.TAG_STR, Int64(UInt(pointer(s))), sizeof(s),
-                  B.TAG_TENSOR, dtype_code(Float64), 2, Int64(UInt(pointer(data))), 2, 3, 3, 1,
+                  B.TAG_TENSOR, dtype_code(Float64), 2, B.DEVICE_CPU, Int64(UInt(pointer(data))), 2, 3, 3, 1,
                   B.TAG_TENSORLIST, 2,
-                      B.TAG_TENSOR, dtype_code(Int32), 1, Int64(UInt(pointer(ints))), 2, 2,
+                      B.TAG_TENSOR, dtype_code(Int32), 1, B.DEVICE_CPU, Int64(UInt(pointer(ints))), 2, 2,
                       B.TAG_INT, 42]
     args = GC.@preserve s data ints words B.decode_args(pointer(words), length(words))
     @test length(args) == 10
@@ -328,14 +328,14 @@ end
     res = zeros(Int64, 64)
     M = [1.0 2.0 3.0; 4.0 5.0 6.0]            # Julia (2, 3) = Python (3, 2)
     i = GC.@preserve res B.encode_result(pointer(res), 2, M, true)
-    @test res[2] == B.TAG_TENSOR && res[3] == dtype_code(Float64) && res[4] == 2
-    @test res[5] == Int64(UInt(pointer(M))) && res[7:8] == [3, 2] && i == 9
-    h = res[6]
+    @test res[2] == B.TAG_TENSOR && res[3] == dtype_code(Float64) && res[4] == 2 && res[5] == B.DEVICE_CPU
+    @test res[6] == Int64(UInt(pointer(M))) && res[8:9] == [3, 2] && i == 10
+    h = res[7]
     @test B.HANDLES[h] === M
     i = GC.@preserve res B.encode_result(pointer(res), i, 7, false)
-    @test res[9:10] == [B.TAG_INT, 7] && i == 11
+    @test res[10:11] == [B.TAG_INT, 7] && i == 12
     i = GC.@preserve res B.encode_result(pointer(res), i, 0.25, false)
-    @test res[11:12] == [B.TAG_FLOAT, f2w(0.25)]
+    @test res[12:13] == [B.TAG_FLOAT, f2w(0.25)]
     hb = Int64[h]
     @test GC.@preserve hb B.jt_release(pointer(hb), 1) == 0
     @test !haskey(B.HANDLES, h)
@@ -345,10 +345,10 @@ end
     out = zeros(3)
     p(a) = Int64(UInt(pointer(a)))
     expid = JTensor.op("exp").id
-    call_words = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, p(out), 3, 1,
+    call_words = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, B.DEVICE_CPU, p(out), 3, 1,
                        B.TAG_DTYPE, dtype_code(Float64),
                        B.TAG_INT, 1,
-                       B.TAG_TENSOR, dtype_code(Float64), 1, p(x), 3, 1]
+                       B.TAG_TENSOR, dtype_code(Float64), 1, B.DEVICE_CPU, p(x), 3, 1]
     rbuf = zeros(Int64, B.RESULT_WORDS)
     callptr = B.ENTRY["call"]
     st = GC.@preserve x out call_words rbuf ccall(callptr, Int64, (Int64, Ptr{Int64}, Int64, Ptr{Int64}),
@@ -356,12 +356,12 @@ end
     @test st == 0 && out ≈ exp.(x)
     # a fn op returns a Julia array, rooted until released
     sumid = JTensor.op("sum").id
-    sum_words = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, p(x), 3, 1, B.TAG_NONE, B.TAG_BOOL, 0, B.TAG_NONE]
+    sum_words = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, B.DEVICE_CPU, p(x), 3, 1, B.TAG_NONE, B.TAG_BOOL, 0, B.TAG_NONE]
     st = GC.@preserve x sum_words rbuf ccall(callptr, Int64, (Int64, Ptr{Int64}, Int64, Ptr{Int64}),
                                             sumid, pointer(sum_words), length(sum_words), pointer(rbuf))
     @test st == 0 && rbuf[1] == 1 && rbuf[2] == B.TAG_TENSOR && rbuf[4] == 0
-    @test unsafe_load(Ptr{Float64}(UInt(rbuf[5]))) == 3.0
-    hb[1] = rbuf[6]
+    @test unsafe_load(Ptr{Float64}(UInt(rbuf[6]))) == 3.0
+    hb[1] = rbuf[7]
     @test GC.@preserve hb B.jt_release(pointer(hb), 1) == 0
 
     # errors are caught at the entry, recorded, and reported as `Type␞message␞backtrace␞file:line`
@@ -390,10 +390,10 @@ end
     sumid = JTensor.op("sum").id
     call(words) = GC.@preserve words rbuf ccall(callptr, Int64, (Int64, Ptr{Int64}, Int64, Ptr{Int64}),
                                                sumid, pointer(words), length(words), pointer(rbuf))
-    result() = (v = unsafe_load(Ptr{Float64}(UInt(rbuf[5]))); hb = Int64[rbuf[6]];
+    result() = (v = unsafe_load(Ptr{Float64}(UInt(rbuf[6]))); hb = Int64[rbuf[7]];
                 GC.@preserve hb B.jt_release(pointer(hb), 1); v)
     x = [1.0, 2.0, 3.0, 4.0]
-    vec_words(a, n, s) = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, p(a), n, s, B.TAG_NONE, B.TAG_BOOL, 0, B.TAG_NONE]
+    vec_words(a, n, s) = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, B.DEVICE_CPU, p(a), n, s, B.TAG_NONE, B.TAG_BOOL, 0, B.TAG_NONE]
     B.clear_fn_plans!()
     @test GC.@preserve x call(vec_words(x, 4, 1)) == 0 && result() == 10.0
     @test length(B.FN_PLANS) == 1
@@ -404,18 +404,18 @@ end
     @test length(B.FN_PLANS) == 1
     # another layout (a dims list) gets a plan of its own; its values still come from the words
     M = [1.0 2.0; 3.0 4.0]                     # Python [[1, 3], [2, 4]]
-    w2 = Int64[B.TAG_TENSOR, dtype_code(Float64), 2, p(M), 2, 2, 2, 1, B.TAG_INTLIST, 1, 1, B.TAG_BOOL, 0, B.TAG_NONE]
-    @test GC.@preserve M call(w2) == 0 && rbuf[4] == 1 && rbuf[7] == 2
-    r = unsafe_wrap(Array, Ptr{Float64}(UInt(rbuf[5])), 2)
+    w2 = Int64[B.TAG_TENSOR, dtype_code(Float64), 2, B.DEVICE_CPU, p(M), 2, 2, 2, 1, B.TAG_INTLIST, 1, 1, B.TAG_BOOL, 0, B.TAG_NONE]
+    @test GC.@preserve M call(w2) == 0 && rbuf[4] == 1 && rbuf[8] == 2
+    r = unsafe_wrap(Array, Ptr{Float64}(UInt(rbuf[6])), 2)
     @test r == [4.0, 6.0]                      # Julia dim 1 is Python dim -1: row sums
-    hb = Int64[rbuf[6]]; GC.@preserve hb B.jt_release(pointer(hb), 1)
+    hb = Int64[rbuf[7]]; GC.@preserve hb B.jt_release(pointer(hb), 1)
     @test length(B.FN_PLANS) == 2
     # redefining ops drops the plans (they may call old kernels)
     defop("_test_core_plan_probe(x: Tensor) -> Tensor", x -> x; method = false)
     @test GC.@preserve x call(vec_words(x, 4, 1)) == 0 && result() == 10.0
     @test length(B.FN_PLANS) == 1
     # errors inside a plan are caught at the entry like any other
-    bad = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, p(x), 4, 1, B.TAG_INTLIST, 1, 5, B.TAG_BOOL, 0, B.TAG_NONE]
+    bad = Int64[B.TAG_TENSOR, dtype_code(Float64), 1, B.DEVICE_CPU, p(x), 4, 1, B.TAG_INTLIST, 1, 5, B.TAG_BOOL, 0, B.TAG_NONE]
     @test GC.@preserve x call(bad) == 1
 end
 

@@ -29,13 +29,12 @@ from .creation import (zeros, ones, full, empty_like, zeros_like, ones_like, ful
                        eye, manual_seed, rand, randn, randint, rand_like, randn_like)
 from .dlpack import from_dlpack, to_dlpack
 from .registry import REGISTRY as _REGISTRY
-from . import registry as _registry, _tensor as _tensor_mod
+from . import drivers as _drivers, _tensor as _tensor_mod
 from .ops import ops, publish as _publish
 from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
 
-_registry._T = _tensor_mod
-_registry.enable_fast_path()
+_drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
 if _publish not in _REGISTRY.listeners:   # (a retried import, after a Ctrl-C, runs this again)
     _REGISTRY.listeners.append(_publish)
 if not _REGISTRY.sync():    # already in sync (a retried import): this module object still needs the ops

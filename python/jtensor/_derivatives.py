@@ -402,7 +402,7 @@ def take_backward(grad, input, index):
 def take_along_dim_backward(grad, input, indices, dim):
     if dim is None:
         return take_backward(grad, input, indices)
-    from .registry import broadcast_shapes
+    from .drivers import broadcast_shapes
     if input.ndim == 0:
         return grad.reshape(())
     d = int(dim) % input.ndim
@@ -417,7 +417,7 @@ def take_along_dim_backward(grad, input, indices, dim):
 
 @helper
 def masked_select_backward(grad, input, mask):
-    from .registry import broadcast_shapes
+    from .drivers import broadcast_shapes
     shape = broadcast_shapes(input.shape, mask.shape)
     m = np.broadcast_to(np.asarray(mask), shape).reshape(-1)
     return _scatter_flat(grad, shape, np.nonzero(m)[0])
@@ -633,7 +633,7 @@ def kron_backward(grad, input, other, which):
 @helper
 def vecdot_backward(grad, x, y, dim, which):
     """vecdot = sum(conj(x) * y, dim): dim counts against x's dims (as the kernel does)."""
-    from .registry import broadcast_shapes
+    from .drivers import broadcast_shapes
     nd = max(x.ndim, 1)
     d = int(dim) % nd - nd          # negative: valid for the broadcast result as well
     g = grad.unsqueeze(d)

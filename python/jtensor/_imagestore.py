@@ -64,7 +64,7 @@ def source_files(julia_dir):
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames.sort()
         rel = os.path.relpath(dirpath, julia_dir)
-        out.extend(os.path.join(rel, f) for f in sorted(filenames) if f.endswith(".jl"))
+        out.extend(os.path.join(rel, f) for f in sorted(filenames) if f.endswith((".jl", ".txt")))   # .txt: wire.txt
     return out
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import jtensor as jt
 from jtensor import nn
 from jtensor.nn import functional as F
-from jtensor.registry import _MISSING
+from jtensor.schema import _MISSING
 
 DTYPES = (jt.float32, jt.float64, jt.int64, jt.bool)
 FLOATS = (jt.float32, jt.float64)

@@ -38,7 +38,8 @@ import numpy as _np  # only for dtype metadata in finfo/iinfo (never array value
 from . import devices as _devices
 from . import dtypes as _D
 from ._tensor import Tensor as _Tensor
-from .registry import REGISTRY as _REGISTRY, norm_dim as _norm_dim
+from .registry import REGISTRY as _REGISTRY
+from .schema import norm_dim as _norm_dim
 from . import _tensor as _tensor_mod, creation as _creation, dlpack as _dlpack
 
 __array_api_version__ = "2024.12"
@@ -504,7 +505,7 @@ def vecdot(x1, x2, /, *, axis=-1):
     must have the same size in x1 and x2 (it is never stretched from size 1 or created by
     broadcasting). A non-negative axis counts in the broadcast shape."""
     x1, x2 = _arr(x1), _arr(x2)
-    from .registry import broadcast_shapes
+    from .drivers import broadcast_shapes
     nd = len(broadcast_shapes(x1.shape, x2.shape))
     k = _norm_dim(axis, nd, "vecdot") - nd         # the axis counted from the end
     for x in (x1, x2):
@@ -522,7 +523,7 @@ def vecdot(x1, x2, /, *, axis=-1):
 def broadcast_arrays(*arrays):
     """The arrays broadcast against each other, as views (list)."""
     arrays = [_arr(a) for a in arrays]
-    from .registry import broadcast_shapes
+    from .drivers import broadcast_shapes
     shape = broadcast_shapes(*[a.shape for a in arrays])
     return [a.expand(shape) for a in arrays]
 

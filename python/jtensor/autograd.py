@@ -6,7 +6,7 @@ with registered ops (``"grad * (1 - result * result)"`` for tanh). Formulas run 
 op drivers as user code, so with ``create_graph=True`` they are recorded too and gradients of
 gradients work for every op whose formula is built from differentiable ops.
 
-Recording: the op drivers (registry.py) call `record` when grad mode is on and an input requires
+Recording: the op drivers (drivers.py) call `record` when grad mode is on and an input requires
 grad. Views record a `ViewNode` (the view's geometry relative to its parent), in-place ops rebase
 the modified tensor onto a new node, and every saved tensor is checked against its version
 counter at backward time, so an in-place change to something backward still needs raises instead

@@ -4,8 +4,11 @@ Owns Julia's start-up inside this process, the call path into JTensor's C entry 
 Julia errors into Python exceptions, releasing Julia-made buffers, the thread guard and signals.
 Everything above it speaks in op ids, argument words and tensors.
 
-Call path: Python packs arguments into a flat buffer of 64-bit words (`pack`), calls the
-`jt_call` @cfunction through ctypes, and reads results from a preallocated word buffer. Julia
+Call path: Python packs arguments into a flat buffer of 64-bit words (the format is defined in
+julia/src/wire.txt; wire.py encodes and decodes), calls the `jt_call` @cfunction through ctypes,
+and reads results from a preallocated word buffer. The C fast path (`_fastpath`, built from
+_native/fastpath.c) is loaded here too (`fast_path`): the drivers get its entry points from the
+bridge, and it gets the Julia entry points and tables it needs from the bridge. Julia
 1.5 cannot be entered from a thread other than the one that started it (it crashes or hangs), nor
 from a forked child (its other threads and JIT state did not survive the fork), so every entry
 checks first (`_check_thread`) and raises RuntimeError instead. The owner is marked by a
@@ -28,14 +31,12 @@ import threading
 
 import numpy as np
 
-from . import _imagestore, _locate
+from . import _imagestore, _locate, wire_format
+from . import dtypes as D
 from .errors import from_julia
+from .wire import RESULT_WORDS, TAG_STR, decode_results
 
-TAG_NONE, TAG_TENSOR, TAG_INT, TAG_FLOAT, TAG_BOOL, TAG_INTLIST, TAG_COMPLEX, TAG_STR, TAG_DTYPE, TAG_TENSORLIST = range(10)
-RESULT_WORDS = 4096
-JULIA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "julia")
-if not os.path.isdir(JULIA_DIR):  # a source checkout: python/jtensor/../../julia
-    JULIA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "julia"))
+JULIA_DIR = wire_format.JULIA_DIR   # the Julia package: inside an installed jtensor, or the checkout's
 
 _lib = None              # libjulia, set once start-up has completed
 _julia = None            # libjulia, set as soon as jl_init has returned (Julia can never start twice)
@@ -387,7 +388,7 @@ RELOAD_REQUEST = 0   # put in _pending by the file watcher (any thread); handles
 reload_hook = None
 
 
-fast_drain = None   # the C fast path's drain (registry.enable_fast_path), tried first
+fast_drain = None   # the C fast path's drain (see fast_path), tried first
 
 
 def _drain():
@@ -423,7 +424,7 @@ def call(opid, fmt, words, context):
     status = _call(opid, struct.pack(fmt, *words), len(words), _res_addr)
     if status:
         raise last_error(context())
-    return _decode_results()
+    return decode_results(_resmv)
 
 
 def plan(opid, fmt, words, context):
@@ -448,33 +449,6 @@ def run(pid, fmt, words, context):
         raise last_error(context())
 
 
-def _decode_results():
-    r = _resmv
-    n = r[0]
-    out = []
-    i = 1
-    for _ in range(n):
-        tag = r[i]
-        if tag == TAG_TENSOR:
-            nd = r[i + 2]
-            out.append((TAG_TENSOR, r[i + 1], r[i + 3], r[i + 4], tuple(r[i + 5:i + 5 + nd])))
-            i += 5 + nd
-        elif tag == TAG_INT:
-            out.append(r[i + 1]); i += 2
-        elif tag == TAG_BOOL:
-            out.append(bool(r[i + 1])); i += 2
-        elif tag == TAG_FLOAT:
-            out.append(struct.unpack("d", struct.pack("q", r[i + 1]))[0]); i += 2
-        elif tag == TAG_COMPLEX:
-            re_, im_ = struct.unpack("dd", struct.pack("qq", r[i + 1], r[i + 2]))
-            out.append(complex(re_, im_)); i += 3
-        elif tag == TAG_NONE:
-            out.append(None); i += 1
-        else:
-            raise RuntimeError(f"bridge: unknown result tag {tag}")
-    return out
-
-
 class JuliaOwned:
     """A buffer made by Julia, exposed to NumPy; its handle is released when NumPy lets go of it."""
 
@@ -490,8 +464,35 @@ class JuliaOwned:
 
 def wrap_owned(ptr, count, code, typestr, handle):
     """A 1-d NumPy array over `count` elements of Julia-made memory at `ptr`, rooted by `handle`
-    until NumPy lets go of it (the C fast path installs a faster version of this and JuliaOwned)."""
+    until NumPy lets go of it (`fast_path` replaces this and JuliaOwned by the C versions)."""
     return np.asarray(JuliaOwned(ptr, count, typestr, handle))
+
+
+def fast_path(tensor_type, signatures, transparent):
+    """Load the C fast path if it was built (python/jtensor/_native/fastpath.c) and hand it what it
+    reads: the Tensor type (its slots), the dtype table, Julia's `run`, `release` and `call` entry
+    points, the release queue, the elementwise signatures the drivers register (`signatures`) and
+    the Tensor subclasses that act as Tensors (`transparent`). Returns the module, or None (no C
+    compiler at build time, or an extension built from another word format table: it would
+    garble every call, so it is left unused with a warning)."""
+    global wrap_owned, JuliaOwned, fast_drain
+    try:
+        from . import _fastpath
+    except ImportError:
+        return None
+    built = getattr(_fastpath, "wire_constants", lambda: {})()
+    if built != wire_format.constants(wire_format.FORMAT):
+        import warnings
+        warnings.warn(f"jtensor: the C fast path {_fastpath.__file__} was built from another word format than "
+                      f"{wire_format.TABLE_PATH}; running without it (rebuild: python setup.py build_ext --inplace)",
+                      RuntimeWarning, stacklevel=2)
+        return None
+    _fastpath.init(tensor_type, list(D.ALL), [d.itemsize for d in D.ALL],
+                   [np.dtype(d.np_storage).num for d in D.ALL], entry_address("run"),
+                   entry_address("release"), entry_address("call"), owner_thread(),
+                   _pending, signatures, transparent)
+    wrap_owned, JuliaOwned, fast_drain = _fastpath.wrap, _fastpath.JuliaOwned, _fastpath.drain
+    return _fastpath
 
 
 def release_later(handle):
@@ -537,11 +538,15 @@ def eval_value(code):
     if status:
         raise last_error("julia.eval")
     r = _resmv
-    if r[1] == TAG_STR:
-        text = ctypes.string_at(r[2], r[3]).decode("utf-8", "replace")
-        release_later(r[4])
+    if r[1] == TAG_STR:   # words from 1: the result count, then the result
+        at = _RESULT_STR
+        text = ctypes.string_at(r[1 + at["address"]], r[1 + at["length"]]).decode("utf-8", "replace")
+        release_later(r[1 + at["handle"]])
         return text
-    return _decode_results()[0]
+    return decode_results(r)[0]
+
+
+_RESULT_STR = wire_format.FORMAT.results["str"].offsets
 
 
 def run_repl():

@@ -17,7 +17,9 @@ its code, and kernel methods for its array type in Julia.
 
 import numpy as _np
 
-DEVICE_TYPES = {"cpu": 0, "meta": 1, "cuda": 2}   # codes: julia/src/devices.jl DEVICE_CPU/META/CUDA
+from .wire_format import FORMAT
+
+DEVICE_TYPES = dict(FORMAT.devices)   # name -> code: the word format's table (julia/src/wire.txt)
 _NO_CUDA = "Torch not compiled with CUDA enabled (jtensor has no CUDA device in this build)"
 
 

@@ -17,7 +17,8 @@ float16/bfloat16 in float32.
 import math
 
 from . import dtypes as _D
-from .registry import REGISTRY as _REGISTRY, norm_dim as _norm_dim
+from .registry import REGISTRY as _REGISTRY
+from .schema import norm_dim as _norm_dim
 
 __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn",
            "irfftn", "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift",

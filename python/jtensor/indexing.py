@@ -139,7 +139,7 @@ def _offsets(v, adv):
     T = _T()
     ops = REGISTRY.ops
     idx = [a for _, a in adv]
-    from .registry import broadcast_shapes
+    from .drivers import broadcast_shapes
     try:
         ishape = broadcast_shapes(*[i.shape for i in idx])
     except ValueError:

@@ -15,7 +15,9 @@ import threading
 import time
 
 from . import bridge
+from .drivers import tensor_of
 from .registry import REGISTRY, definition_hook
+from .wire import TensorResult
 
 _JULIA_SRC = os.path.join(bridge.JULIA_DIR, "src")
 _user_files = []          # files given to include(), in order
@@ -48,9 +50,8 @@ def eval(code):
         v = bridge.eval_value(code)
     finally:
         _sync()
-    if isinstance(v, tuple) and v and v[0] == bridge.TAG_TENSOR:
-        from ._tensor import from_julia
-        return from_julia(*v[1:])
+    if isinstance(v, TensorResult):
+        return tensor_of(v)
     return v
 
 

@@ -9,7 +9,8 @@ translate `ord` and `dim` and call the registry kernels `linalg._matrix_norm` / 
 import operator as _operator
 
 from .errors import LinAlgError
-from .registry import REGISTRY as _REGISTRY, norm_dim as _norm_dim
+from .registry import REGISTRY as _REGISTRY
+from .schema import norm_dim as _norm_dim
 
 _MANUAL = ("norm", "matrix_norm", "cond")
 

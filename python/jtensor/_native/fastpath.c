@@ -4,12 +4,18 @@
  * arguments Python numbers, no out= — by packing the argument words on the stack, calling the op's
  * compiled Julia plan (julia/src/bridge.jl `jt_run`) directly, and building the result Tensor. The
  * plan and result dtype for a call signature are registered by the Python driver
- * (python/jtensor/registry.py) the first time it runs that signature; anything this file does not
+ * (python/jtensor/drivers.py) the first time it runs that signature; anything this file does not
  * handle returns None and the Python driver takes over, so behaviour is defined in one place.
  * It never raises for Julia errors itself: it returns the status and Python builds the exception.
  * It also wraps Julia-made result arrays for NumPy (`wrap`, `JuliaOwned`), the other per-call cost.
  * And it holds what must be C: the Julia-thread flag and the signal handlers (see "Julia thread
  * and signals" below, and bridge.py's docstring).
+ *
+ * The word format (tags, each kind's word offsets, device codes, limits) comes from the generated
+ * header jtensor_wire.h, which setup.py writes from julia/src/wire.txt; `wire_constants()` reports
+ * the compiled-in values so Python can refuse a build from another table. Only tensors whose
+ * storage (`_base`) is exactly a NumPy ndarray are CPU tensors this file may send; any other
+ * storage (another device's) sends the call to the Python driver.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,12 +28,14 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
-#define MAX_DIMS 16
-#define MAX_ARGS 6
-#define MAX_WORDS (4 + 2 * MAX_DIMS + 4 + MAX_ARGS * (4 + 2 * MAX_DIMS) + 8)
+#include "jtensor_wire.h"
 
-enum { TAG_NONE, TAG_TENSOR, TAG_INT, TAG_FLOAT, TAG_BOOL, TAG_INTLIST, TAG_COMPLEX, TAG_STR, TAG_DTYPE };
-enum { KIND_TENSOR = 1000, KIND_BOOL = 1001, KIND_INT = 1002, KIND_FLOAT = 1003 };
+#define MAX_DIMS WIRE_LIMIT_FAST_MAX_DIMS
+#define MAX_ARGS WIRE_LIMIT_FAST_MAX_MAP_ARGS
+#define TENSOR_WORDS (WIRE_ARG_TENSOR_FIXED + 2 * MAX_DIMS)   /* the most words of one tensor argument */
+/* an elementwise call: the output, the compute dtype, the input count, then up to MAX_ARGS
+   arguments (tensors, or scalars of fewer words) */
+#define MAX_WORDS (TENSOR_WORDS + WIRE_ARG_DTYPE_FIXED + WIRE_ARG_INT_FIXED + MAX_ARGS * TENSOR_WORDS)
 
 typedef int64_t (*run_fn)(int64_t, const int64_t *);
 typedef int64_t (*release_fn)(const int64_t *, int64_t);
@@ -177,12 +185,33 @@ static PyObject *new_tensor(PyObject *base, int64_t addr, PyObject *shape, PyObj
     return t;
 }
 
-/* The words of tensor `a` (dtype `code`, `nd` dims) at w[k]: tag, dtype, ndim, address, shape,
-   strides (julia/src/bridge.jl decode_arg); returns the next index. */
+/* A one-value argument of table kind KIND (INT, FLOAT, BOOL) at w[k], k advanced past it. */
+#define PUT_VALUE(KIND, V) do { \
+        w[k + WIRE_ARG_##KIND##_TAG] = WIRE_TAG_##KIND; w[k + WIRE_ARG_##KIND##_VALUE] = (V); \
+        k += WIRE_ARG_##KIND##_FIXED; } while (0)
+
+static inline int64_t float_word(double v) { int64_t b; memcpy(&b, &v, sizeof b); return b; }
+
+/* Whether tensor `a` is a CPU tensor this file may send: its storage is exactly a NumPy ndarray. */
+#define ON_CPU(a) PyArray_CheckExact(SLOT(a, off_base))
+
+/* The header words of a CPU tensor argument at w[k] (the table's `arg tensor` fields before its
+   shape and strides), for `nd` dims of dtype `code` at address `addr`; returns the index of its shape. */
+static inline int put_tensor_head(int64_t *w, int k, int code, int nd, int64_t addr) {
+    w[k + WIRE_ARG_TENSOR_TAG] = WIRE_TAG_TENSOR;
+    w[k + WIRE_ARG_TENSOR_DTYPE] = code;
+    w[k + WIRE_ARG_TENSOR_NDIM] = nd;
+    w[k + WIRE_ARG_TENSOR_DEVICE] = WIRE_DEVICE_CPU;
+    w[k + WIRE_ARG_TENSOR_ADDRESS] = addr;
+    return k + WIRE_ARG_TENSOR_FIXED;
+}
+
+/* The words of CPU tensor `a` (dtype `code`, `nd` dims) at w[k]: the head, then shape and strides
+   (julia/src/bridge.jl decode_arg); returns the next index. */
 static int put_tensor(int64_t *w, int k, PyObject *a, int code, int nd) {
     PyObject *shape = SLOT(a, off_shape), *st = SLOT(a, off_strides);
     int64_t off = PyLong_AsLongLong(SLOT(a, off_offset)), baddr = PyLong_AsLongLong(SLOT(a, off_baddr));
-    w[k++] = TAG_TENSOR; w[k++] = code; w[k++] = nd; w[k++] = baddr + off * itemsizes[code];
+    k = put_tensor_head(w, k, code, nd, baddr + off * itemsizes[code]);
     for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
     for (int d = 0; d < nd; d++) w[k++] = PyLong_AsLongLong(PyTuple_GET_ITEM(st, d));
     return k;
@@ -209,15 +238,14 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
         long kind;
         if (Py_TYPE(a) == tensor_type) {
-            if (i >= na || (!ungraded && requires_grad(a))) goto fallback;
-            if (!PyArray_CheckExact(SLOT(a, off_base))) goto fallback;   /* not host memory: another device */
+            if (i >= na || !ON_CPU(a) || (!ungraded && requires_grad(a))) goto fallback;
             PyObject *s = SLOT(a, off_shape), *d = SLOT(a, off_dtype);
             if (!dt) { dt = d; shape = s; }
             else if (d != dt || (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1)) goto fallback;
-            kind = KIND_TENSOR;
-        } else if (PyBool_Check(a)) kind = KIND_BOOL;
-        else if (PyLong_CheckExact(a)) kind = KIND_INT;
-        else if (PyFloat_CheckExact(a)) kind = KIND_FLOAT;
+            kind = WIRE_MAPKIND_TENSOR;
+        } else if (PyBool_Check(a)) kind = WIRE_MAPKIND_BOOL;
+        else if (PyLong_CheckExact(a)) kind = WIRE_MAPKIND_INT;
+        else if (PyFloat_CheckExact(a)) kind = WIRE_MAPKIND_FLOAT;
         else goto fallback;
         PyTuple_SET_ITEM(key, 2 + i, PyLong_FromLong(kind));
     }
@@ -260,24 +288,24 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     /* words: [out][compute dtype][#inputs][inputs...][extras...] (julia/src/bridge.jl MapPlan) */
     int64_t w[MAX_WORDS];
     int k = 0;
-    w[k++] = TAG_TENSOR; w[k++] = rcode; w[k++] = nd; w[k++] = raddr;
+    k = put_tensor_head(w, k, rcode, nd, raddr);
     for (int d = 0; d < nd; d++) w[k++] = dims[d];
     for (int d = 0; d < nd; d++) w[k++] = cstr[d];
-    w[k++] = TAG_DTYPE; w[k++] = ccode; w[k++] = TAG_INT; w[k++] = na;
+    w[k + WIRE_ARG_DTYPE_TAG] = WIRE_TAG_DTYPE; w[k + WIRE_ARG_DTYPE_CODE] = ccode; k += WIRE_ARG_DTYPE_FIXED;
+    w[k + WIRE_ARG_INT_TAG] = WIRE_TAG_INT; w[k + WIRE_ARG_INT_VALUE] = na; k += WIRE_ARG_INT_FIXED;
     for (Py_ssize_t i = 0; i < na + ne; i++) {
         PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
         if (Py_TYPE(a) == tensor_type) {
             k = put_tensor(w, k, a, code, nd);
         } else if (PyBool_Check(a)) {
-            w[k++] = TAG_BOOL; w[k++] = a == Py_True;
+            PUT_VALUE(BOOL, a == Py_True);
         } else if (PyLong_CheckExact(a)) {
             int overflow = 0;
             long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
             if (overflow) { Py_DECREF(base); Py_RETURN_NONE; }
-            w[k++] = TAG_INT; w[k++] = v;
+            PUT_VALUE(INT, v);
         } else {
-            double v = PyFloat_AS_DOUBLE(a);
-            w[k++] = TAG_FLOAT; memcpy(&w[k++], &v, sizeof v);
+            PUT_VALUE(FLOAT, float_word(PyFloat_AS_DOUBLE(a)));
         }
     }
     int64_t status;
@@ -359,32 +387,40 @@ static PyObject *fp_wrap(PyObject *self, PyObject *const *a, Py_ssize_t n) {
 
 /* ---- fn ops: the general entry (jt_call, Julia-made result) for simple signatures -------------- */
 
-enum { PK_TENSOR, PK_OPT_TENSOR, PK_INT, PK_FLOAT, PK_BOOL, PK_STR };   /* registry.py FN_KINDS */
-#define FN_MAX_ARGS 12
-#define FN_MAX_WORDS (FN_MAX_ARGS * (4 + 2 * MAX_DIMS))
-#define RESULT_WORDS 4096
-static int64_t fn_res[RESULT_WORDS];
+/* parameter kinds (schema.py FN_KINDS): the table's `fnkind` lines */
+#define FN_MAX_ARGS WIRE_LIMIT_FAST_MAX_FN_ARGS
+#define FN_MAX_WORDS (FN_MAX_ARGS * TENSOR_WORDS)   /* no argument kind here takes more words than a tensor */
+static int64_t fn_res[WIRE_LIMIT_RESULT_WORDS];
 
 static inline int is_tensor(PyObject *a) {
     PyTypeObject *t = Py_TYPE(a);
     return t == tensor_type || (transparent && PySet_Contains(transparent, (PyObject *)t) == 1);
 }
 
-/* A Tensor over a Julia-made array described at fn_res[i..]: tag, dtype code, ndim, pointer, handle, shape. */
+/* The Tensor for the tensor result at fn_res[i..] (the table's `result tensor`): over the Julia-made
+   array for a CPU result; from Tensor._device_result(device, shape, dtype) for another device's. */
 static PyObject *result_tensor(int i) {
-    int code = (int)fn_res[i + 1], nd = (int)fn_res[i + 2];
-    int64_t ptr = fn_res[i + 3], handle = fn_res[i + 4];
+    int code = (int)fn_res[i + WIRE_RESULT_TENSOR_DTYPE], nd = (int)fn_res[i + WIRE_RESULT_TENSOR_NDIM];
+    int64_t ptr = fn_res[i + WIRE_RESULT_TENSOR_ADDRESS], handle = fn_res[i + WIRE_RESULT_TENSOR_HANDLE];
+    int64_t device = fn_res[i + WIRE_RESULT_TENSOR_DEVICE];
+    const int64_t *dims = &fn_res[i + WIRE_RESULT_TENSOR_FIXED];
     if (code < 0 || code >= 32) { PyErr_SetString(PyExc_RuntimeError, "bridge: bad result dtype"); return NULL; }
     npy_intp numel = 1;
     PyObject *shape = PyTuple_New(nd), *cs = PyTuple_New(nd);
     if (!shape || !cs) { Py_XDECREF(shape); Py_XDECREF(cs); return NULL; }
     int64_t acc = 1;
     for (int d = nd - 1; d >= 0; d--) {
-        int64_t n = fn_res[i + 5 + d];
+        int64_t n = dims[d];
         PyTuple_SET_ITEM(shape, d, PyLong_FromLongLong(n));
         PyTuple_SET_ITEM(cs, d, PyLong_FromLongLong(acc));
         acc *= n > 1 ? n : 1;
         numel *= (npy_intp)n;
+    }
+    if (device != WIRE_DEVICE_CPU) {   /* no host memory: the Tensor class makes it */
+        Py_DECREF(cs);
+        PyObject *r = PyObject_CallMethod((PyObject *)tensor_type, "_device_result", "LNO", (long long)device, shape,
+                                          PyList_GET_ITEM(dtypes, code));
+        return r;
     }
     JuliaOwnedObject *owner = PyObject_New(JuliaOwnedObject, &JuliaOwnedType);
     if (!owner) { Py_DECREF(shape); Py_DECREF(cs); return NULL; }
@@ -419,34 +455,34 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
     for (Py_ssize_t i = 0; i < na; i++) {
         PyObject *a = PyTuple_GET_ITEM(args, i);
         long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i));
-        if (kind == PK_TENSOR || kind == PK_OPT_TENSOR) {
+        if (kind == WIRE_FNKIND_TENSOR || kind == WIRE_FNKIND_OPT_TENSOR) {
             if (a == Py_None) {
-                if (kind == PK_TENSOR) Py_RETURN_NONE;   /* Python raises the clear error */
-                w[k++] = TAG_NONE;
+                if (kind == WIRE_FNKIND_TENSOR) Py_RETURN_NONE;   /* Python raises the clear error */
+                w[k + WIRE_ARG_NONE_TAG] = WIRE_TAG_NONE; k += WIRE_ARG_NONE_FIXED;
                 continue;
             }
-            if (!is_tensor(a) || (!ungraded && requires_grad(a))) Py_RETURN_NONE;
-            if (!PyArray_CheckExact(SLOT(a, off_base))) Py_RETURN_NONE;   /* not host memory: another device */
+            if (!is_tensor(a) || !ON_CPU(a) || (!ungraded && requires_grad(a))) Py_RETURN_NONE;
             int nd = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
             int code = dtype_code(SLOT(a, off_dtype));
             if (nd > MAX_DIMS || code < 0) Py_RETURN_NONE;
             k = put_tensor(w, k, a, code, nd);
-        } else if (kind == PK_INT && PyLong_Check(a)) {
+        } else if (kind == WIRE_FNKIND_INT && PyLong_Check(a)) {
             int overflow = 0;
             long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
             if (overflow) Py_RETURN_NONE;
-            w[k++] = TAG_INT; w[k++] = v;
-        } else if (kind == PK_FLOAT && (PyFloat_Check(a) || PyLong_Check(a))) {
+            PUT_VALUE(INT, v);
+        } else if (kind == WIRE_FNKIND_FLOAT && (PyFloat_Check(a) || PyLong_Check(a))) {
             double v = PyFloat_AsDouble(a);
             if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
-            w[k++] = TAG_FLOAT; memcpy(&w[k++], &v, sizeof v);
-        } else if (kind == PK_BOOL && PyBool_Check(a)) {
-            w[k++] = TAG_BOOL; w[k++] = a == Py_True;
-        } else if (kind == PK_STR && PyUnicode_Check(a)) {
+            PUT_VALUE(FLOAT, float_word(v));
+        } else if (kind == WIRE_FNKIND_BOOL && PyBool_Check(a)) {
+            PUT_VALUE(BOOL, a == Py_True);
+        } else if (kind == WIRE_FNKIND_STR && PyUnicode_Check(a)) {
             Py_ssize_t len;
             const char *u = PyUnicode_AsUTF8AndSize(a, &len);   /* lives as long as `a` (in args) */
             if (!u) { PyErr_Clear(); Py_RETURN_NONE; }
-            w[k++] = TAG_STR; w[k++] = (int64_t)(uintptr_t)u; w[k++] = len;
+            w[k + WIRE_ARG_STR_TAG] = WIRE_TAG_STR; w[k + WIRE_ARG_STR_ADDRESS] = (int64_t)(uintptr_t)u;
+            w[k + WIRE_ARG_STR_LENGTH] = len; k += WIRE_ARG_STR_FIXED;
         } else {
             Py_RETURN_NONE;
         }
@@ -455,7 +491,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
     interrupt_flag = 0;
     int64_t status = jt_call(PyLong_AsLongLong(fargs[0]), w, k, fn_res);
     if (status) return PyLong_FromLongLong(status);   /* Python raises the Julia error */
-    if (fn_res[0] != 1 || fn_res[1] != TAG_TENSOR) {
+    if (fn_res[0] != 1 || fn_res[1] != WIRE_TAG_TENSOR) {
         PyErr_SetString(PyExc_RuntimeError, "bridge: fast call expected one tensor result");
         return NULL;
     }
@@ -566,7 +602,22 @@ static PyObject *fp_check_signals(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* wire_constants() -> dict: the word format values compiled in (jtensor_wire.h), by the names of
+   python/jtensor/wire_format.py `constants`; Python refuses a build from another table. */
+static PyObject *fp_wire_constants(PyObject *self, PyObject *unused) {
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+#define ADD_CONSTANT(name, value) { \
+        PyObject *v = PyLong_FromLongLong(value); \
+        if (!v || PyDict_SetItemString(d, name, v) < 0) { Py_XDECREF(v); Py_DECREF(d); return NULL; } \
+        Py_DECREF(v); }
+    WIRE_CONSTANTS(ADD_CONSTANT)
+#undef ADD_CONSTANT
+    return d;
+}
+
 static PyMethodDef methods[] = {
+    {"wire_constants", fp_wire_constants, METH_NOARGS, "wire_constants() -> dict: the word format compiled in."},
     {"mark_owner", fp_mark_owner, METH_NOARGS, "mark_owner(): this thread started Julia; only it may call Julia."},
     {"install_signals", fp_install_signals, METH_VARARGS,
      "install_signals(usr2 before, julia sigint, listener tid) -> address of the Ctrl-C flag the engine polls."},

@@ -1,0 +1,100 @@
+"""Generating each op's Python function from its registry entry.
+
+The function's source is written from the signature (`Op.params`) and compiled with `exec`, so
+arguments bind at native speed, `help(jt.add)` shows the true signature, and the body calls the C
+fast path first (when built), then the `__jtensor_function__` overrides check, then a driver
+(drivers.py `run_map` / `run_fn`). Nothing here is per-op.
+"""
+from . import autograd
+from . import drivers
+from . import overrides
+from .schema import Param, _MISSING
+
+
+def _signature_source(params, with_out):
+    parts = []
+    star = False
+    for p in params:
+        if p.vararg:
+            parts.append("*" + p.name); star = True
+            continue
+        if p.kwonly and not star:
+            parts.append("*"); star = True
+        parts.append(p.name if p.default is _MISSING else f"{p.name}={p.default!r}")
+    if with_out:
+        if not star:
+            parts.append("*")
+        parts.append("out=None")
+    return ", ".join(parts)
+
+
+def varargs(values):
+    """`f(2, 3)` and `f((2, 3))` mean the same for a `*sizes` parameter."""
+    if len(values) == 1 and isinstance(values[0], (tuple, list)):
+        return tuple(values[0])
+    return values
+
+
+def _safe(name):
+    return name + "_" if name in ("lambda", "def", "class", "from", "global", "in", "is", "not") else name
+
+
+def build_function(op):
+    """Generate the Python function for `op` (and its in-place form for map ops)."""
+    params = [Param(_safe(p.name), p.type, p.default, p.kwonly, p.optional, p.vararg) for p in op.params]
+    sig = _signature_source(params, with_out=True)
+    names = [f"_varargs({p.name})" if p.vararg else p.name for p in params]
+    ns = {"_op": op, "_id": op.id, "_run_map": drivers.run_map, "_run_fn": drivers.run_fn, "_varargs": varargs,
+          "_fast": drivers._fast_map, "_failed": drivers.fast_failed, "_Tensor": drivers._T.Tensor, "_ov": overrides,
+          "_fastfn": drivers._fast_call, "_kinds": op.fast_kinds, "_fn_failed": drivers.fn_failed,
+          "_grad_mode": autograd._enabled}
+    raw = [p.name for p in params]
+    pos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
+    kw = [p.name for p in params if p.kwonly]
+    check = (f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)}{',' if raw else ''} out)):\n"
+             f"        return _ov.dispatch({op.name}, ({', '.join(pos)}{',' if pos else ''}), "
+             f"dict({', '.join(f'{k}={k}' for k in kw + ['out'])}))\n")
+    if op.kind == "map":
+        tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
+        extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
+        a = f"({', '.join(tens)}{',' if tens else ''})"
+        e = f"({', '.join(extra)}{',' if extra else ''})"
+        body = (f"    if out is None and _fast is not None:\n"
+                f"        r = _fast(_id, {a}, {e})\n"
+                f"        if r is not None:\n"
+                f"            return r if r.__class__ is _Tensor else _failed(_op, r, {a}, {e})\n"
+                + check +
+                f"    return _run_map(_op, {a}, {e}, out)\n")
+    elif op.fast_kinds is not None:
+        a = f"({', '.join(names)}{',' if names else ''})"
+        body = (f"    if out is None and _fastfn is not None:\n"
+                f"        r = _fastfn(_id, _kinds, {a}, not _grad_mode[0])\n"
+                f"        if r is not None:\n"
+                f"            return r if r.__class__ is _Tensor else _fn_failed(_op, r, {a})\n"
+                + check +
+                f"    return _run_fn(_op, {a}, out)\n")
+    else:
+        body = check + f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
+    src = f"def {op.name}({sig}):\n{body}"
+    exec(compile(src, f"<jtensor op {op.qualname}>", "exec"), ns)
+    fn = ns[op.name]
+    fn.__doc__ = f"{op.schema}\n\n{op.doc}"
+    fn.__qualname__ = op.name
+    fn.__module__ = "jtensor" + (f".{op.namespace}" if op.namespace else "")
+    fn._jt_op = op
+    op.fn = fn
+    if op.kind == "map" and op.inplace:
+        tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
+        extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
+        isig = _signature_source(params, with_out=False)
+        ipos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
+        src = (f"def {op.name}_({isig}):\n"
+               f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)},)):\n"
+               f"        return _ov.dispatch({op.name}_, ({', '.join(ipos)},), dict({', '.join(f'{k}={k}' for k in kw)}))\n"
+               f"    return _run_map(_op, ({', '.join(tens)},), ({', '.join(extra)}{',' if extra else ''}), {tens[0]}, True)\n")
+        exec(compile(src, f"<jtensor op {op.qualname}_>", "exec"), ns)
+        op.inplace_fn = ns[op.name + "_"]
+        op.inplace_fn.__doc__ = f"In-place form of {op.name}: writes the result into {tens[0]}."
+    else:
+        op.inplace_fn = None
+    return fn
