@@ -14,6 +14,7 @@ using Random
 include("dtypes.jl")
 include("sizes.jl")
 include("devices.jl")
+include("meta_helpers.jl")
 include("strided.jl")
 include("mathfuncs.jl")
 include("registry.jl")

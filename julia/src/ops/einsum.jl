@@ -81,6 +81,9 @@ function _einsum(eq::AbstractString, ops)
     end
     _einsum_arrays(name, ops, [reverse(L) for L in pylabels], reverse(out))
 end
+# Meta operands: the equation is parsed by the method above (it reads only ndims), and the meta
+# method of `_einsum_arrays` gives the result's size.
+_einsum(eq::AbstractString, ops::AbstractVector{<:MetaArray}) = invoke(_einsum, Tuple{AbstractString,Any}, eq, ops)
 defop("einsum(equation: str, *operands: TensorList) -> Tensor", _einsum; method = false,
       grad = ["operands" => "einsum_backward(grad, equation, operands)"],
       doc = "Einstein summation, e.g. einsum('bij,bjk->bik', a, b): explicit ('->') or implicit output, repeated subscripts (traces, diagonals), '...' broadcasting; contractions run as batched matrix products.")
@@ -192,6 +195,36 @@ function _ein_pair(A::Array{T}, la::Vector{Int}, B::Array{T}, lb::Vector{Int}, k
     end
     C = _bmul(A3, ta, B3, tb)
     reshape(C, (sa..., sb..., sbt...)), vcat(aonly, bonly, batch)
+end
+
+"""
+    _label_sizes(name, ops, labels) -> Dict(label => size)
+
+The size of each label, checking that repeats within an operand have equal sizes and that operands
+broadcast (sizes equal or 1).
+"""
+function _label_sizes(name, ops, labels::Vector{Vector{Int}})
+    for (i, x) in enumerate(ops), (d, l) in enumerate(labels[i])   # repeats within an operand: equal sizes
+        d0 = findfirst(isequal(l), labels[i])
+        size(x, d) == size(x, d0) || throw(DimensionMismatch(
+            "$name: subscript $(_lname(l)) is repeated for operand $(i - 1) but the sizes don't match, $(size(x, d)) != $(size(x, d0))"))
+    end
+    sizes = Dict{Int,Int}()
+    for (i, x) in enumerate(ops), (d, l) in enumerate(labels[i])
+        s = size(x, d); p = get(sizes, l, 1)
+        if p == 1
+            sizes[l] = s
+        elseif s != p && s != 1
+            throw(DimensionMismatch("$name: operands do not broadcast: subscript $(_lname(l)) has size $p in one operand and $s in operand $(i - 1)"))
+        end
+    end
+    sizes
+end
+
+"The meta shape function of `_einsum_arrays`: the output labels' sizes, in the promoted type."
+function _einsum_arrays(name, ops::AbstractVector{<:MetaArray}, labels::Vector{Vector{Int}}, out::Vector{Int})
+    sizes = _label_sizes(name, ops, labels)
+    MetaArray{_promote_all(ops)}(Tuple(get(sizes, l, 1) for l in out))
 end
 
 """

@@ -154,6 +154,12 @@ function _fft_lines!(O3::AbstractArray{T,3}, A3, p::FFTPlan, inverse::Bool, ls) 
     end
 end
 
+function _fft_c2c(x::MetaArray, d::Int, inverse::Bool)
+    T = eltype(x)
+    T <: Union{ComplexF32,ComplexF64} ||
+        throw(DTypeError("fft: expected a complex64 or complex128 tensor, got $(_dtname(T))"))
+    meta_like(x)
+end
 defop("_fft_c2c(input: Tensor, dim: Dim, inverse: bool) -> Tensor", _fft_c2c; method = false,
       grad = ["input" => "_fft_c2c(grad, dim, not inverse)"],
       doc = "Unnormalized DFT of a complex tensor along dim (exp(-2πijk/n); exp(+2πijk/n) when inverse). " *

@@ -92,6 +92,18 @@ function _matmul(a, b)
     out = isempty(dropped) ? C : dropdims(C; dims = dropped)
     _restore(R, out)
 end
+"The meta shape function of `_matmul`: the same checks, the product's size and promoted type."
+function _matmul(a::MetaArray, b::MetaArray)
+    na, nb = ndims(a), ndims(b)
+    (na == 0 || nb == 0) &&
+        throw(ArgumentError("matmul: both arguments need at least one dimension, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
+    sa = na == 1 ? (size(a, 1), 1) : size(a)
+    sb = nb == 1 ? (1, size(b, 1)) : size(b)
+    sa[1] == sb[2] || throw(DimensionMismatch(
+        "matmul: shapes $(_pyshape(a)) and $(_pyshape(b)) cannot be multiplied ($(sa[1]) != $(sb[2]))"))
+    batch = broadcast_size(sa[3:end], sb[3:end])
+    MetaArray{_meta_promote(eltype(a), eltype(b))}(((nb == 1 ? () : (sb[1],))..., (na == 1 ? () : (sa[2],))..., batch...))
+end
 # ---- matmul straight from the operands' memory -----------------------------------------------------
 # Operands of one BLAS type are handed to gemm as they lie: a matrix whose columns or rows are
 # contiguous (a transposed view such as `w.T` included) is read with the 'N' or 'T' flag and its
@@ -228,6 +240,7 @@ function _mm(a, b)
         throw(ArgumentError("mm: expected 2-d tensors, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
     _matmul(a, b)
 end
+_mm(a::MetaArray, b::MetaArray) = invoke(_mm, Tuple{Any,Any}, a, b)   # checks, then meta _matmul
 defop("mm(input: Tensor, mat2: Tensor) -> Tensor", _mm;
       grad = ["input" => "matmul_backward_input(grad, input, mat2)", "mat2" => "matmul_backward_other(grad, input, mat2)"],
       doc = "Product of two matrices.")
@@ -236,6 +249,7 @@ function _bmm(a, b)
         throw(ArgumentError("bmm: expected 3-d tensors with equal batch sizes, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
     _matmul(a, b)
 end
+_bmm(a::MetaArray, b::MetaArray) = invoke(_bmm, Tuple{Any,Any}, a, b)
 defop("bmm(input: Tensor, mat2: Tensor) -> Tensor", _bmm;
       grad = ["input" => "matmul_backward_input(grad, input, mat2)", "mat2" => "matmul_backward_other(grad, input, mat2)"],
       doc = "Batched product of (b, n, m) and (b, m, p) tensors.")
@@ -244,6 +258,7 @@ function _dot(a, b)
         throw(ArgumentError("dot: expected two 1-d tensors of equal length, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
     _matmul(a, b)
 end
+_dot(a::MetaArray, b::MetaArray) = invoke(_dot, Tuple{Any,Any}, a, b)
 defop("dot(input: Tensor, other: Tensor) -> Tensor", _dot;
       grad = ["input" => "grad * cj(other)", "other" => "grad * cj(input)"],
       doc = "Inner product of two vectors (no conjugation).")
@@ -253,6 +268,11 @@ function _outer(a, b)
     T = _promote2(eltype(a), eltype(b))
     check_size(T, (length(b), length(a)))
     apply(*, compute_type(T), T, reshape(dense(b), length(b), 1), reshape(dense(a), 1, length(a)))
+end
+function _outer(a::MetaArray, b::MetaArray)
+    (ndims(a) == 1 && ndims(b) == 1) ||
+        throw(ArgumentError("outer: expected two 1-d tensors, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
+    MetaArray{_meta_promote(eltype(a), eltype(b))}((length(b), length(a)))
 end
 defop("outer(input: Tensor, vec2: Tensor) -> Tensor", _outer;
       grad = ["input" => "grad @ cj(vec2)", "vec2" => "cj(input) @ grad"],
@@ -306,9 +326,19 @@ function _tensordot(name, a, b, dims)
     end
     # Python result = (free a..., free b...); Julia order is the reverse: (free b, free a), each in Julia order.
     out = vcat([l for l in lb if l > length(ja)], [l for l in la if l > length(ja)])
-    _einsum_arrays(name, Any[a, b], [la, lb], out)
+    _einsum_arrays(name, _operands(a, b), [la, lb], out)
 end
-defop("tensordot(a: Tensor, b: Tensor, dims: Tensor = 2) -> Tensor", (a, b, d) -> _tensordot("tensordot", a, b, d);
+"The operand list of a contraction: meta operands as a MetaArray list, so `_einsum_arrays` dispatches to its meta method."
+_operands(a, b) = Any[a, b]
+_operands(a::MetaArray, b::MetaArray) = MetaArray[a, b]
+"Kernels of tensordot and linalg.tensordot (dims: a CPU tensor of ints, read even for meta operands)."
+_tensordot_kernel(a, b, d) = _tensordot("tensordot", a, b, d)
+_tensordot_kernel(a::MetaArray, b::MetaArray, d) = _tensordot("tensordot", a, b, _host_dims("tensordot", d))
+_linalg_tensordot(a, b, d) = _tensordot("linalg.tensordot", a, b, d)
+_linalg_tensordot(a::MetaArray, b::MetaArray, d) = _tensordot("linalg.tensordot", a, b, _host_dims("linalg.tensordot", d))
+_host_dims(name, d) = d isa MetaArray ?
+    throw(ArgumentError("$name: dims must be integers (a CPU tensor), not a meta tensor: its values give the result's shape")) : d
+defop("tensordot(a: Tensor, b: Tensor, dims: Tensor = 2) -> Tensor", _tensordot_kernel;
       method = false,
       grad = ["a" => "tensordot_backward(grad, a, b, dims, 0)", "b" => "tensordot_backward(grad, a, b, dims, 1)"],
       doc = "Sum of products over dims: an int k contracts the last k dims of a with the first k of b; a pair of lists ([da...], [db...]) contracts a's dims da[i] with b's dims db[i]. The result has a's free dims, then b's.")
@@ -322,6 +352,10 @@ function _kron(a, b)
     A = reshape(dense(a), sa); B = reshape(dense(b), sb)
     C = _einsum_arrays("kron", Any[A, B], [collect(2:2:2n), collect(1:2:2n)], collect(1:2n))
     reshape(C, ntuple(d -> sa[d] * sb[d], n))
+end
+function _kron(a::MetaArray, b::MetaArray)
+    n = max(ndims(a), ndims(b))
+    MetaArray{_meta_promote(eltype(a), eltype(b))}(ntuple(d -> mul_size(size(a, d), size(b, d)), n))
 end
 defop("kron(input: Tensor, other: Tensor) -> Tensor", _kron;
       grad = ["input" => "kron_backward(grad, input, other, 0)", "other" => "kron_backward(grad, input, other, 1)"],
@@ -350,6 +384,17 @@ function _linalg_diagonal(A, offset, j1, j2)
     # Python dim1 indexes rows i, dim2 columns j = i + offset.
     _diagonal_of(dense(A), j1, j2, offset)
 end
+"The size `_diagonal_of` gives: the diagonal's length first, then the other dims."
+function _diagonal_of(A::MetaArray, j1::Int, j2::Int, offset::Int)
+    i0, k0 = offset >= 0 ? (0, offset) : (-offset, 0)
+    L = max(0, min(size(A, j1) - i0, size(A, j2) - k0))
+    meta_like(A, eltype(A), (L, (size(A, d) for d in 1:ndims(A) if d != j1 && d != j2)...))
+end
+function _linalg_diagonal(A::MetaArray, offset, j1, j2)
+    ndims(A) >= 2 || throw(ArgumentError("linalg.diagonal: expected a tensor with at least 2 dimensions, got shape $(_pyshape(A))"))
+    j1 == j2 && throw(ArgumentError("linalg.diagonal: dim1 and dim2 cannot be the same dimension"))
+    _diagonal_of(A, j1, j2, offset)
+end
 defop("diagonal(A: Tensor, *, offset: int = 0, dim1: Dim = -2, dim2: Dim = -1) -> Tensor", _linalg_diagonal;
       namespace = "linalg", method = false,
       grad = ["A" => "diagonal_backward(grad, A, offset, dim1, dim2)"],
@@ -363,15 +408,22 @@ function _trace_of(name, x, offset, dtype)
     r = dropdims(sum(D; dims = 1); dims = 1)
     _restore(T, r)
 end
+function _trace_of(name, x::MetaArray, offset, dtype)
+    ndims(x) >= 2 || throw(ArgumentError("$name: expected a tensor with at least 2 dimensions, got shape $(_pyshape(x))"))
+    meta_like(x, dtype === nothing ? _sumtype(eltype(x)) : dtype, size(x)[3:end])
+end
 function _trace(x)
     ndims(x) == 2 || throw(ArgumentError("trace: expected a matrix, but got a tensor of shape $(_pyshape(x))"))
     _trace_of("trace", x, 0, nothing)
 end
+_trace(x::MetaArray) = invoke(_trace, Tuple{Any}, x)
 defop("trace(input: Tensor) -> Tensor", _trace;
       grad = ["input" => "trace_backward(grad, input, 0)"],
       doc = "Sum of the main diagonal of a 2-d tensor (integers and bools sum in int64).")
+_linalg_trace(x, o, t) = _trace_of("linalg.trace", x, o, t)
+_linalg_trace(x::MetaArray, o, t) = _trace_of("linalg.trace", x, o, t)
 defop("trace(x: Tensor, /, *, offset: int = 0, dtype: DType = None) -> Tensor",
-      (x, o, t) -> _trace_of("linalg.trace", x, o, t); namespace = "linalg", method = false,
+      _linalg_trace; namespace = "linalg", method = false,
       grad = ["x" => "trace_backward(grad, x, offset)"],
       doc = "Sums of the diagonals x[..., i, i + offset] of the matrices over the last two dims.")
 
@@ -389,6 +441,21 @@ function _bcast3(name, T, x, y, d::Int)
     reshape(X, sh), reshape(Y, sh), sz
 end
 
+"The broadcast size of x and y, with `_bcast3`'s error."
+function _bcast_size(name, x, y)
+    try
+        broadcast_size(size(x), size(y))
+    catch e
+        e isa DimensionMismatch || rethrow()
+        throw(DimensionMismatch("$name: shapes $(_pyshape(x)) and $(_pyshape(y)) cannot be broadcast together"))
+    end
+end
+function _cross(name, x::MetaArray, y::MetaArray, d::Int)
+    sz = _bcast_size(name, x, y)
+    (d <= length(sz) ? sz[d] : 1) == 3 || throw(DimensionMismatch(
+        "$name: the cross-product dimension must have size 3, got shapes $(_pyshape(x)) and $(_pyshape(y))"))
+    MetaArray{_meta_promote(eltype(x), eltype(y))}(sz)
+end
 function _cross(name, x, y, d::Int)
     R = _promote2(eltype(x), eltype(y))
     T = _acc(R)
@@ -409,13 +476,22 @@ function _cross3(X::Array{T,3}, Y::Array{T,3}) where {T}
     end
     out
 end
-defop("cross(input: Tensor, other: Tensor, dim: Dim = -1) -> Tensor", (x, y, d) -> _cross("cross", x, y, d);
+_cross_kernel(x, y, d) = _cross("cross", x, y, d)
+_cross_kernel(x::MetaArray, y::MetaArray, d) = _cross("cross", x, y, d)
+_linalg_cross(x, y, d) = _cross("linalg.cross", x, y, d)
+_linalg_cross(x::MetaArray, y::MetaArray, d) = _cross("linalg.cross", x, y, d)
+defop("cross(input: Tensor, other: Tensor, dim: Dim = -1) -> Tensor", _cross_kernel;
       grad = ["input" => "cross(other, grad, dim)", "other" => "cross(grad, input, dim)"],
       doc = "Cross product of 3-vectors along dim (size 3), with broadcasting.")
-defop("cross(input: Tensor, other: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _cross("linalg.cross", x, y, d);
+defop("cross(input: Tensor, other: Tensor, *, dim: Dim = -1) -> Tensor", _linalg_cross;
       grad = ["input" => "cross(other, grad, dim)", "other" => "cross(grad, input, dim)"],
       namespace = "linalg", method = false, doc = "Cross product of 3-vectors along dim (size 3), with broadcasting.")
 
+function _vecdot(name, x::MetaArray, y::MetaArray, d::Int)
+    max(ndims(x), ndims(y)) >= 1 || throw(ArgumentError("$name: expected tensors with at least one dimension"))
+    sz = _bcast_size(name, x, y)
+    MetaArray{_meta_promote(eltype(x), eltype(y))}(ntuple(i -> i < d ? sz[i] : sz[i + 1], length(sz) - 1))
+end
 function _vecdot(name, x, y, d::Int)
     R = _promote2(eltype(x), eltype(y))
     T = _acc(R)
@@ -431,10 +507,14 @@ function _vecdot3(X::Array{T,3}, Y::Array{T,3}) where {T}
     end
     out
 end
-defop("vecdot(x: Tensor, y: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _vecdot("vecdot", x, y, d);
+_vecdot_kernel(x, y, d) = _vecdot("vecdot", x, y, d)
+_vecdot_kernel(x::MetaArray, y::MetaArray, d) = _vecdot("vecdot", x, y, d)
+_linalg_vecdot(x, y, d) = _vecdot("linalg.vecdot", x, y, d)
+_linalg_vecdot(x::MetaArray, y::MetaArray, d) = _vecdot("linalg.vecdot", x, y, d)
+defop("vecdot(x: Tensor, y: Tensor, *, dim: Dim = -1) -> Tensor", _vecdot_kernel;
       grad = ["x" => "vecdot_backward(grad, x, y, dim, 0)", "y" => "vecdot_backward(grad, x, y, dim, 1)"],
       method = false, doc = "Dot products sum(conj(x) * y) along dim, with broadcasting (x is conjugated when complex).")
-defop("vecdot(x: Tensor, y: Tensor, *, dim: Dim = -1) -> Tensor", (x, y, d) -> _vecdot("linalg.vecdot", x, y, d);
+defop("vecdot(x: Tensor, y: Tensor, *, dim: Dim = -1) -> Tensor", _linalg_vecdot;
       grad = ["x" => "vecdot_backward(grad, x, y, dim, 0)", "y" => "vecdot_backward(grad, x, y, dim, 1)"],
       namespace = "linalg", method = false,
       doc = "Dot products sum(conj(x) * y) along dim, with broadcasting (x is conjugated when complex).")
@@ -445,6 +525,11 @@ function _stack(name, T, x)
     A = as_dense(T, x)
     b = size(A)[3:end]
     reshape(A, size(A, 1), size(A, 2), prod(b)), b
+end
+"The batch size (dims from 3 on) of a meta (..., r, c) tensor, with `_stack`'s check."
+function _stack(name, T, x::MetaArray)
+    ndims(x) >= 2 || throw(ArgumentError("$name: expected a tensor with at least 2 dimensions (..., m, n), got shape $(_pyshape(x))"))
+    x, size(x)[3:end]
 end
 function _square(name, x)
     size(x, 1) == size(x, 2) || throw(ArgumentError(
@@ -487,10 +572,21 @@ function _matrix_power(name, x, n)
     end
     _restore(R, reshape(out, m, m, b...))
 end
-defop("matrix_power(input: Tensor, n: int) -> Tensor", (x, n) -> _matrix_power("matrix_power", x, n);
+function _matrix_power(name, x::MetaArray, n)
+    R = eltype(x)
+    (n < 0 && !(R <: Union{AbstractFloat,Complex})) &&
+        throw(DTypeError("$name: negative powers need a floating point or complex tensor, got $R"))
+    _square(name, first(_stack(name, R, x)))
+    meta_like(x)
+end
+_matrix_power_kernel(x, n) = _matrix_power("matrix_power", x, n)
+_matrix_power_kernel(x::MetaArray, n) = _matrix_power("matrix_power", x, n)
+_linalg_matrix_power(x, n) = _matrix_power("linalg.matrix_power", x, n)
+_linalg_matrix_power(x::MetaArray, n) = _matrix_power("linalg.matrix_power", x, n)
+defop("matrix_power(input: Tensor, n: int) -> Tensor", _matrix_power_kernel;
       grad = ["input" => "matrix_power_backward(grad, input, n)"],
       doc = "n-th power of square matrices (batched); n = 0 gives the identity, n < 0 powers the inverse.")
-defop("matrix_power(A: Tensor, n: int) -> Tensor", (x, n) -> _matrix_power("linalg.matrix_power", x, n);
+defop("matrix_power(A: Tensor, n: int) -> Tensor", _linalg_matrix_power;
       grad = ["A" => "matrix_power_backward(grad, A, n)"],
       namespace = "linalg", method = false,
       doc = "n-th power of square matrices (batched); n = 0 gives the identity, n < 0 powers the inverse.")
@@ -535,6 +631,30 @@ function _multi_dot(ts)
     r = prodof(1, k)
     drop = (ndims(ts[k]) == 1 ? (1,) : ())..., (ndims(ts[1]) == 1 ? (2,) : ())...
     isempty(drop) ? r : dropdims(r; dims = drop)
+end
+"""The meta shape function of `_multi_dot` (a list of MetaArrays): the same checks, the chain's
+size (Python (rows of the first, columns of the last), 1-d ends dropped) and promoted type."""
+function _multi_dot(ts::AbstractVector{<:MetaArray})
+    k = length(ts)
+    k >= 2 || throw(ArgumentError("linalg.multi_dot: expected at least 2 tensors, got $k"))
+    for (i, t) in enumerate(ts)
+        nd = ndims(t)
+        ok = (i == 1 || i == k) ? nd in (1, 2) : nd == 2
+        ok || throw(ArgumentError("linalg.multi_dot: tensor $(i - 1) must be 2-d$(i == 1 || i == k ? " or 1-d" : ""), got shape $(_pyshape(t))"))
+    end
+    dims = Int[]
+    for (i, t) in enumerate(ts)
+        ps = _pysize(t)
+        r, c = length(ps) == 2 ? ps : (i == 1 ? (1, ps[1]) : (ps[1], 1))
+        if i == 1
+            push!(dims, r)
+        elseif r != dims[end]
+            throw(DimensionMismatch("linalg.multi_dot: tensors $(i - 2) and $(i - 1) cannot be multiplied (shapes $(_pyshape(ts[i - 1])) and $(_pyshape(t)))"))
+        end
+        push!(dims, c)
+    end
+    out = ((ndims(ts[k]) == 1 ? () : (dims[end],))..., (ndims(ts[1]) == 1 ? () : (dims[1],))...)
+    MetaArray{_meta_promote(map(eltype, ts)...)}(out)
 end
 defop("multi_dot(tensors: TensorList) -> Tensor", _multi_dot; namespace = "linalg", method = false,
       grad = ["tensors" => "multi_dot_backward(grad, tensors)"],
@@ -583,10 +703,19 @@ function _inv(name, x)
     end
     _restore(R, reshape(out, n, n, b...))
 end
-defop("inv(A: Tensor) -> Tensor", x -> _inv("linalg.inv", x); namespace = "linalg", method = false,
+function _inv(name, x::MetaArray)
+    R = eltype(x); _lapack_type(name, R)
+    _square(name, first(_stack(name, R, x)))
+    meta_like(x)
+end
+_linalg_inv(x) = _inv("linalg.inv", x)
+_linalg_inv(x::MetaArray) = _inv("linalg.inv", x)
+_inverse(x) = _inv("inverse", x)
+_inverse(x::MetaArray) = _inv("inverse", x)
+defop("inv(A: Tensor) -> Tensor", _linalg_inv; namespace = "linalg", method = false,
       grad = ["A" => "-(result.mH @ grad @ result.mH)"],
       doc = "Inverse of square matrices (batched). Raises LinAlgError for a singular matrix.")
-defop("inverse(input: Tensor) -> Tensor", x -> _inv("inverse", x);
+defop("inverse(input: Tensor) -> Tensor", _inverse;
       grad = ["input" => "-(result.mH @ grad @ result.mH)"],
       doc = "Inverse of square matrices (batched); same as linalg.inv.")
 
@@ -635,17 +764,35 @@ function _logdet(x)
     r = T <: Complex ? log.(s) .+ la : map((si, l) -> si < 0 ? oftype(l, NaN) : l, s, la)
     _restore(T, r)
 end
-defop("det(A: Tensor) -> Tensor", x -> _det("linalg.det", x); namespace = "linalg", method = false,
+"The batch dims of square meta matrices, after the checks `_det` and `_slogdet` make."
+function _meta_square_batch(name, x::MetaArray)
+    _lapack_type(name, eltype(x))
+    A, b = _stack(name, eltype(x), x)
+    _square(name, A)
+    b
+end
+_det(name, x::MetaArray) = meta_like(x, eltype(x), _meta_square_batch(name, x))
+_slogdet(name, x::MetaArray) = (b = _meta_square_batch(name, x); (meta_like(x, eltype(x), b), meta_like(x, real(eltype(x)), b)))
+_logdet(x::MetaArray) = first(_slogdet("logdet", x))
+_linalg_det(x) = _det("linalg.det", x)
+_linalg_det(x::MetaArray) = _det("linalg.det", x)
+_det_kernel(x) = _det("det", x)
+_det_kernel(x::MetaArray) = _det("det", x)
+_linalg_slogdet(x) = _slogdet("linalg.slogdet", x)
+_linalg_slogdet(x::MetaArray) = _slogdet("linalg.slogdet", x)
+_slogdet_kernel(x) = _slogdet("slogdet", x)
+_slogdet_kernel(x::MetaArray) = _slogdet("slogdet", x)
+defop("det(A: Tensor) -> Tensor", _linalg_det; namespace = "linalg", method = false,
       grad = ["A" => "det_backward(grad, A, result)"],
       doc = "Determinants of square matrices (batched).")
-defop("det(input: Tensor) -> Tensor", x -> _det("det", x);
+defop("det(input: Tensor) -> Tensor", _det_kernel;
       grad = ["input" => "det_backward(grad, input, result)"],
       doc = "Determinants of square matrices (batched).")
-defop("slogdet(A: Tensor) -> (sign: Tensor, logabsdet: Tensor)", x -> _slogdet("linalg.slogdet", x);
+defop("slogdet(A: Tensor) -> (sign: Tensor, logabsdet: Tensor)", _linalg_slogdet;
       grad = ["A" => "slogdet_backward(grad0, grad1, A, sign)"],
       namespace = "linalg", method = false,
       doc = "Sign (a unit complex number when complex, 0 when singular) and log of the absolute value of determinants.")
-defop("slogdet(input: Tensor) -> (sign: Tensor, logabsdet: Tensor)", x -> _slogdet("slogdet", x);
+defop("slogdet(input: Tensor) -> (sign: Tensor, logabsdet: Tensor)", _slogdet_kernel;
       grad = ["input" => "slogdet_backward(grad0, grad1, input, sign)"],
       doc = "Sign and log of the absolute value of determinants; same as linalg.slogdet.")
 defop("logdet(input: Tensor) -> Tensor", _logdet;
@@ -706,6 +853,25 @@ function _solve(A, B, left::Bool)
     isvec && (r = dropdims(r; dims = 1))
     _restore(R, r)
 end
+function _solve(A::MetaArray, B::MetaArray, left::Bool)
+    name = "linalg.solve"
+    R = _meta_promote(eltype(A), eltype(B)); _lapack_type(name, R)
+    ndims(A) >= 2 || throw(ArgumentError("$name: A must have at least 2 dimensions, got shape $(_pyshape(A))"))
+    ndims(B) >= 1 || throw(ArgumentError("$name: B must have at least 1 dimension, got a scalar"))
+    _square(name, A)
+    n = size(A, 1)
+    isvec = ndims(B) == 1 || (ndims(B) == ndims(A) - 1 && _pysize(B) == _pysize(A)[1:end-1])
+    sB = isvec ? (1, size(B)...) : size(B)
+    (left ? sB[2] : sB[1]) == n || throw(DimensionMismatch(
+        "$name: Incompatible shapes of A and B for the equation $(left ? "AX = B" : "XA = B") ($(n)x$(n) and $(sB[2])x$(sB[1]))"))
+    batch = try
+        broadcast_size(size(A)[3:end], sB[3:end])
+    catch e
+        e isa DimensionMismatch || rethrow()
+        throw(DimensionMismatch("$name: batch dims of A $(_pyshape(A)) and B $(_pyshape(B)) cannot be broadcast"))
+    end
+    MetaArray{R}(((isvec ? () : (sB[1],))..., sB[2], batch...))
+end
 defop("solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor", _solve; namespace = "linalg", method = false,
       grad = ["A" => "solve_backward(grad, A, B, left, result, 0)", "B" => "solve_backward(grad, A, B, left, result, 1)"],
       doc = "Solution X of A X = B (or X A = B when left=False) for square A; B may be a (batch of) vector(s); batch dims broadcast. Raises LinAlgError for a singular A.")
@@ -728,6 +894,7 @@ function _cholesky(x, upper::Bool)
     end
     _restore(R, reshape(out, n, n, b...))
 end
+_cholesky(x::MetaArray, upper::Bool) = (_meta_square_batch("linalg.cholesky", x); meta_like(x))
 defop("cholesky(A: Tensor, *, upper: bool = False) -> Tensor", _cholesky; namespace = "linalg", method = false,
       grad = ["A" => "cholesky_backward(grad, result, upper)"],
       doc = "Cholesky factor L (A = L Lᴴ) of Hermitian positive-definite matrices, reading A's lower triangle; U = Lᴴ when upper=True. Raises LinAlgError when A is not positive-definite.")
@@ -754,6 +921,16 @@ function _qr(x, mode)
     Rr = _restore(R, reshape(Ro, n, kq, b...))
     mode == "r" && return alloc(R, 0), Rr
     _restore(R, reshape(Qo, kq, m, b...)), Rr
+end
+function _qr(x::MetaArray, mode)
+    name = "linalg.qr"
+    mode in ("reduced", "complete", "r") || throw(ArgumentError("$name: qr received unrecognized mode '$mode' but expected one of 'reduced' (default), 'r', or 'complete'"))
+    R = eltype(x); _lapack_type(name, R)
+    _, b = _stack(name, R, x)
+    n, m = size(x, 1), size(x, 2)
+    kq = mode == "complete" ? m : min(m, n)
+    Rr = MetaArray{R}((n, kq, b...))
+    (mode == "r" ? MetaArray{R}((0,)) : MetaArray{R}((kq, m, b...))), Rr
 end
 defop("qr(A: Tensor, mode: str = 'reduced') -> (Q: Tensor, R: Tensor)", _qr; namespace = "linalg", method = false,
       grad = ["A" => "qr_backward(grad0, grad1, Q, R, mode)"],
@@ -785,6 +962,15 @@ function _svd(x, full::Bool)
     end
     _restore(R, reshape(Uo, ku, m, b...)), _restore(real(R), reshape(So, k, b...)), _restore(R, reshape(Vo, n, kv, b...))
 end
+function _svd(x::MetaArray, full::Bool)
+    name = "linalg.svd"
+    R = eltype(x); _lapack_type(name, R)
+    _, b = _stack(name, R, x)
+    n, m = size(x, 1), size(x, 2)
+    k = min(m, n)
+    ku, kv = full ? (m, n) : (k, k)
+    MetaArray{R}((ku, m, b...)), MetaArray{real(R)}((k, b...)), MetaArray{R}((n, kv, b...))
+end
 defop("svd(A: Tensor, full_matrices: bool = True) -> (U: Tensor, S: Tensor, Vh: Tensor)", _svd;
       namespace = "linalg", method = false,
       grad = ["A" => "svd_backward(grad0, grad1, grad2, U, S, Vh, full_matrices)"],
@@ -800,7 +986,14 @@ function _svdvals(name, x)
     end
     _restore(real(R), reshape(So, k, b...))
 end
-defop("svdvals(A: Tensor) -> Tensor", x -> _svdvals("linalg.svdvals", x); namespace = "linalg", method = false,
+function _svdvals(name, x::MetaArray)
+    R = eltype(x); _lapack_type(name, R)
+    _, b = _stack(name, R, x)
+    MetaArray{real(R)}((min(size(x, 1), size(x, 2)), b...))
+end
+_linalg_svdvals(x) = _svdvals("linalg.svdvals", x)
+_linalg_svdvals(x::MetaArray) = _svdvals("linalg.svdvals", x)
+defop("svdvals(A: Tensor) -> Tensor", _linalg_svdvals; namespace = "linalg", method = false,
       grad = ["A" => "svdvals_backward(grad, A)"],
       doc = "Singular values (real, descending) of matrices (batched).")
 
@@ -832,11 +1025,22 @@ function _eigh(x, UPLO, vectors::Bool)
     w = _restore(real(R), reshape(W, n, b...))
     vectors ? (w, _restore(R, reshape(V, n, n, b...))) : w
 end
+function _eigh(x::MetaArray, UPLO, vectors::Bool)
+    name = vectors ? "linalg.eigh" : "linalg.eigvalsh"
+    b = _meta_square_batch(name, x)
+    _uplo(name, UPLO)
+    w = MetaArray{real(eltype(x))}((size(x, 1), b...))
+    vectors ? (w, meta_like(x)) : w
+end
+_linalg_eigh(x, u) = _eigh(x, u, true)
+_linalg_eigh(x::MetaArray, u) = _eigh(x, u, true)
+_linalg_eigvalsh(x, u) = _eigh(x, u, false)
+_linalg_eigvalsh(x::MetaArray, u) = _eigh(x, u, false)
 defop("eigh(A: Tensor, UPLO: str = 'L') -> (eigenvalues: Tensor, eigenvectors: Tensor)",
-      (x, u) -> _eigh(x, u, true); namespace = "linalg", method = false,
+      _linalg_eigh; namespace = "linalg", method = false,
       grad = ["A" => "eigh_backward(grad0, grad1, eigenvalues, eigenvectors)"],
       doc = "Eigenvalues (real, ascending) and orthonormal eigenvectors (columns) of Hermitian matrices, reading the UPLO triangle.")
-defop("eigvalsh(A: Tensor, UPLO: str = 'L') -> Tensor", (x, u) -> _eigh(x, u, false); namespace = "linalg", method = false,
+defop("eigvalsh(A: Tensor, UPLO: str = 'L') -> Tensor", _linalg_eigvalsh; namespace = "linalg", method = false,
       grad = ["A" => "eigvalsh_backward(grad, A, UPLO)"],
       doc = "Eigenvalues (real, ascending) of Hermitian matrices, reading the UPLO triangle.")
 
@@ -863,9 +1067,20 @@ function _eig(x, vectors::Bool)
     w = _restore(CR, reshape(W, n, b...))
     vectors ? (w, _restore(CR, reshape(V, n, n, b...))) : w
 end
-defop("eig(A: Tensor) -> (eigenvalues: Tensor, eigenvectors: Tensor)", x -> _eig(x, true); namespace = "linalg", method = false,
+function _eig(x::MetaArray, vectors::Bool)
+    R = eltype(x)
+    b = _meta_square_batch(vectors ? "linalg.eig" : "linalg.eigvals", x)
+    CR = R <: Union{Float16,BFloat16} ? ComplexF32 : complex(R)
+    w = MetaArray{CR}((size(x, 1), b...))
+    vectors ? (w, MetaArray{CR}(size(x))) : w
+end
+_linalg_eig(x) = _eig(x, true)
+_linalg_eig(x::MetaArray) = _eig(x, true)
+_linalg_eigvals(x) = _eig(x, false)
+_linalg_eigvals(x::MetaArray) = _eig(x, false)
+defop("eig(A: Tensor) -> (eigenvalues: Tensor, eigenvectors: Tensor)", _linalg_eig; namespace = "linalg", method = false,
       doc = "Eigenvalues and unit-norm right eigenvectors (columns) of square matrices, always complex, in LAPACK order.")
-defop("eigvals(A: Tensor) -> Tensor", x -> _eig(x, false); namespace = "linalg", method = false,
+defop("eigvals(A: Tensor) -> Tensor", _linalg_eigvals; namespace = "linalg", method = false,
       doc = "Eigenvalues of square matrices, always complex, in LAPACK order.")
 
 "Conjugate transpose as a new Matrix."
@@ -912,6 +1127,13 @@ function _pinv(x, atol, rtol, hermitian::Bool)
     end
     _restore(R, reshape(out, m, n, b...))
 end
+function _pinv(x::MetaArray, atol, rtol, hermitian::Bool)
+    name = "linalg.pinv"
+    R = eltype(x); _lapack_type(name, R)
+    A, b = _stack(name, R, x)
+    hermitian && _square(name, A)
+    MetaArray{R}((size(x, 2), size(x, 1), b...))
+end
 defop("pinv(A: Tensor, *, atol: Optional[float] = None, rtol: Optional[float] = None, hermitian: bool = False) -> Tensor",
       _pinv; namespace = "linalg", method = false,
       grad = ["A" => "pinv_backward(grad, result, A)"],
@@ -931,6 +1153,13 @@ function _matrix_rank(x, atol, rtol, hermitian::Bool)
         out[k] = count(v -> v > tol, s)
     end
     reshape(out, b)
+end
+function _matrix_rank(x::MetaArray, atol, rtol, hermitian::Bool)
+    name = "linalg.matrix_rank"
+    R = eltype(x); _lapack_type(name, R)
+    A, b = _stack(name, R, x)
+    hermitian && _square(name, A)
+    MetaArray{Int64}(b)
 end
 defop("matrix_rank(A: Tensor, *, atol: Optional[float] = None, rtol: Optional[float] = None, hermitian: bool = False) -> Tensor",
       _matrix_rank; namespace = "linalg", method = false,
@@ -1004,6 +1233,20 @@ function _vector_norm(x, ord, dim, keepdim, dtype)
     r = nd == 0 ? reshape(r, ()) : (keepdim ? r : dropdims(r; dims = d))
     _restore(real(R), r)
 end
+function _vector_norm(x::MetaArray, ord, dim, keepdim, dtype)
+    name = "linalg.vector_norm"
+    R = dtype === nothing ? eltype(x) : dtype
+    R <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("$name: Expected a floating point or complex tensor as input. Got $(eltype(x))"))
+    nd = ndims(x)
+    sz = nd == 0 ? (1,) : size(x)
+    d = dim === nothing || isempty(dim) ? ntuple(identity, length(sz)) : Tuple(dim)
+    nr = prod(Int[sz[i] for i in d]); nk = prod(Int[sz[i] for i in 1:length(sz) if !(i in d)])
+    (ord == Inf || ord == -Inf) && nr == 0 && nk > 0 && throw(ArgumentError(
+        "linalg.vector_norm: cannot compute the $(ord) norm on an empty tensor because the operation does not have an identity"))
+    out = nd == 0 ? () : keepdim ? ntuple(i -> i in d ? 1 : sz[i], nd) : Tuple(sz[i] for i in 1:nd if !(i in d))
+    MetaArray{real(R)}(out)
+end
 defop("vector_norm(x: Tensor, ord: float = 2, dim: Dims = None, keepdim: bool = False, *, dtype: DType = None) -> Tensor",
       _vector_norm; namespace = "linalg", method = false,
       grad = ["x" => "norm_backward(grad, x, ord, dim, keepdim, result)"],
@@ -1047,6 +1290,31 @@ function _matrix_norm(x, ord, dims, keepdim, dtype)
     keepdim || (r = dropdims(r; dims = (min(jr, jc), max(jr, jc))))
     _restore(real(R), r)
 end
+function _matrix_norm(x::MetaArray, ord, dims, keepdim, dtype)
+    name = "linalg.matrix_norm"
+    R = dtype === nothing ? eltype(x) : dtype
+    R <: Union{AbstractFloat,Complex} ||
+        throw(DTypeError("$name: Expected a floating point or complex tensor as input. Got $(eltype(x))"))
+    ndims(x) >= 2 || throw(ArgumentError("$name: The input tensor A must have at least 2 dimensions, got shape $(_pyshape(x))"))
+    length(dims) == 2 || throw(ArgumentError("$name: dim must be a 2-tuple, got $(length(dims)) dims"))
+    jr, jc = dims
+    jr == jc && throw(ArgumentError("$name: dims must be different, got $jr twice"))
+    _mnorm_check(name, size(x), ord, jr, jc)
+    nd = ndims(x)
+    out = keepdim ? ntuple(d -> d == jr || d == jc ? 1 : size(x, d), nd) : Tuple(size(x, d) for d in 1:nd if d != jr && d != jc)
+    MetaArray{real(R)}(out)
+end
+"The errors `_mnorm_keep` raises for a matrix norm `ord` over Julia dims (jr, jc) of an array of size `sz`."
+function _mnorm_check(name, sz::Tuple, ord::AbstractString, jr::Int, jc::Int)
+    ord == "fro" && return
+    o = ord == "nuc" ? 0.0 : something(tryparse(Float64, ord), NaN)
+    if ord == "nuc" || o == 2 || o == -2
+        min(sz[jr], sz[jc]) == 0 && throw(ArgumentError("$name: the $ord norm of an empty matrix is undefined"))
+        return
+    end
+    o in (1.0, -1.0, Inf, -Inf) || throw(ArgumentError("$name: Order $ord not supported (expected 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2)"))
+    sz[abs(o) == 1 ? jc : jr] == 0 && throw(ArgumentError("$name: the $ord norm of an empty matrix is undefined"))
+end
 defop("_matrix_norm(A: Tensor, ord: str, dim: IntList, keepdim: bool, dtype: DType = None) -> Tensor",
       _matrix_norm; namespace = "linalg", method = false,
       grad = ["A" => "matrix_norm_backward(grad, A, ord, dim, keepdim, result)"],
@@ -1083,6 +1351,18 @@ function _cond(x, ord)
     end
     _restore(real(R), reshape(out, b))
 end
+function _cond(x::MetaArray, ord)
+    name = "linalg.cond"
+    R = eltype(x); _lapack_type(name, R)
+    A, b = _stack(name, R, x)
+    o = something(tryparse(Float64, ord), NaN)
+    if !(o == 2 || o == -2)
+        (ord in ("fro", "nuc") || o in (1.0, -1.0, Inf, -Inf)) ||
+            throw(ArgumentError("$name: Order $ord not supported (expected None, 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2)"))
+        _square(name, A)
+    end
+    MetaArray{real(R)}(b)
+end
 defop("_cond(A: Tensor, p: str) -> Tensor", _cond; namespace = "linalg", method = false,
       grad = ["A" => "cond_backward(grad, A, p)"],
       doc = "Kernel of linalg.cond: p as text ('2', '-2', 'fro', 'nuc', '1', '-1', 'inf', '-inf').")
@@ -1099,10 +1379,14 @@ function _matrix_transpose(x)
     ndims(x) >= 2 || throw(ArgumentError("linalg.matrix_transpose: expected a tensor with at least 2 dimensions, got shape $(_pyshape(x))"))
     permutedims(dense(x), (2, 1, ntuple(d -> d + 2, ndims(x) - 2)...))
 end
+function _matrix_transpose(x::MetaArray)
+    ndims(x) >= 2 || throw(ArgumentError("linalg.matrix_transpose: expected a tensor with at least 2 dimensions, got shape $(_pyshape(x))"))
+    meta_like(x, eltype(x), (size(x, 2), size(x, 1), size(x)[3:end]...))
+end
 defop("matrix_transpose(x: Tensor) -> Tensor", _matrix_transpose; namespace = "linalg", method = false,
       grad = ["x" => "linalg.matrix_transpose(grad)"],
       doc = "Swap the last two dims (a new tensor).")
 defop("tensordot(x1: Tensor, x2: Tensor, *, axes: Tensor = 2) -> Tensor",
-      (a, b, d) -> _tensordot("linalg.tensordot", a, b, d); namespace = "linalg", method = false,
+      _linalg_tensordot; namespace = "linalg", method = false,
       grad = ["x1" => "tensordot_backward(grad, x1, x2, axes, 0)", "x2" => "tensordot_backward(grad, x1, x2, axes, 1)"],
       doc = "Array-API tensordot: axes is an int or a pair of dim lists, as in jtensor.tensordot.")

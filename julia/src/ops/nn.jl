@@ -22,6 +22,7 @@ end
 "A Julia-order size (or an array's) as the Python shape string \"[a, b, c]\"."
 _nn_shape(sz::Tuple) = string("[", join(reverse(sz), ", "), "]")
 _nn_shape(x::AbstractArray) = _nn_shape(size(x))
+_nn_shape(x::MetaArray) = _nn_shape(size(x))
 _pair(op, name, v, n = 2) = (length(v) == n && all(>=(0), v)) ? v :
     throw(ArgumentError("$op(): $name must be $n non-negative integers, got $(collect(v))"))
 _pos(op, name, v) = all(>(0), v) ? v : throw(ArgumentError("$op(): $name must be positive, got $(collect(v))"))
@@ -405,6 +406,31 @@ function _conv2d_backward_weight_dense(GY::Array{T,4}, X::Array{T,4}, wsize::NTu
     _weight_from_rows(Dr, wsize)
 end
 
+# Meta shape functions of the convolution kernels: the same checks, the output (or input/weight) size.
+function _conv2d(x::MetaArray, w::MetaArray, b::Union{Nothing,MetaArray}, stride, padding, dilation, groups::Int)
+    op = "conv2d"
+    _nn_same_dtype(op, x, w, b)
+    g = _conv_geom(op, size(x), size(w), stride, padding, dilation, groups)
+    Cout = size(w, 4)
+    b === nothing || (ndims(b) == 1 && length(b) == Cout) || throw(ArgumentError(
+        "$op(): expected bias of shape [$Cout] for weight of shape $(_nn_shape(w)), got $(_nn_shape(b))"))
+    meta_like(x, eltype(x), (g.OW, g.OH, Cout, size(x, 4)))
+end
+function _conv2d_backward_input(gy::MetaArray, w::MetaArray, xsize, stride, padding, dilation, groups::Int)
+    op = "conv2d_backward_input"
+    _nn_same_dtype(op, gy, w)
+    g = _conv_geom(op, xsize, size(w), stride, padding, dilation, groups)
+    _conv_grad_check(op, gy, g, size(w, 4), xsize[4])
+    meta_like(gy, eltype(gy), NTuple{4,Int}(xsize))
+end
+function _conv2d_backward_weight(gy::MetaArray, x::MetaArray, wsize, stride, padding, dilation, groups::Int)
+    op = "conv2d_backward_weight"
+    _nn_same_dtype(op, gy, x)
+    g = _conv_geom(op, size(x), wsize, stride, padding, dilation, groups)
+    _conv_grad_check(op, gy, g, wsize[4], size(x, 4))
+    meta_like(gy, eltype(gy), NTuple{4,Int}(wsize))
+end
+
 const _CONV_ARGS = "stride: IntList, padding: IntList, dilation: IntList, groups: int"
 const _CONV_PASS = "stride, padding, dilation, groups"
 defop("_conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor], $_CONV_ARGS) -> Tensor", _conv2d; method = false,
@@ -582,6 +608,13 @@ function _max_pool_dense(X::Vector{T}, g::PoolGeom, np::Int, ::Val{NT}, nans::Va
     end
     Y, I
 end
+function _max_pool2d(x::MetaArray, ks, stride, padding, dilation, ceil_mode::Bool)
+    op = "max_pool2d"
+    _nn_float(op, x)
+    _, _, _, _, _, _, _, _, OH, OW = _pool_params(op, size(x), ks, stride, padding, dilation, ceil_mode)
+    osz = (OW, OH, Base.tail(Base.tail(size(x)))...)
+    meta_like(x, eltype(x), osz), MetaArray{Int64}(osz)
+end
 defop("_max_pool2d(input: Tensor, kernel_size: IntList, stride: IntList, padding: IntList, dilation: IntList, " *
       "ceil_mode: bool) -> (values: Tensor, indices: Tensor)", _max_pool2d; method = false,
       grad = ["input" => "_pool2d_scatter(grad, indices, input.shape)"],
@@ -644,6 +677,24 @@ function _pool2d_gather(x, idx)
         O[p, q] = X[I2[p, q] + 1, q]
     end
     reshape(O, size(idx))
+end
+# Meta: the shape and dtype checks; index values are data, unchecked.
+_pool_index_check(op, idx::MetaArray, sz) = eltype(idx) <: Integer && !(eltype(idx) <: Bool) ||
+    throw(DTypeError("$op(): indices must be integers, got $(_dtname(idx))"))
+function _pool2d_scatter(g::MetaArray, idx::MetaArray, sz)
+    op = "pool2d_scatter"
+    size(g) == size(idx) || throw(DimensionMismatch("$op(): input $(_nn_shape(g)) and indices $(_nn_shape(idx)) differ in shape"))
+    (length(sz) == ndims(g) && length(sz) >= 2 && sz[3:end] == size(g)[3:end]) || throw(DimensionMismatch(
+        "$op(): output shape $(_nn_shape(sz)) does not fit input $(_nn_shape(g))"))
+    _pool_index_check(op, idx, sz)
+    meta_like(g, eltype(g), Tuple(sz))
+end
+function _pool2d_gather(x::MetaArray, idx::MetaArray)
+    op = "pool2d_gather"
+    (ndims(idx) == ndims(x) && ndims(x) >= 2 && size(idx)[3:end] == size(x)[3:end]) || throw(DimensionMismatch(
+        "$op(): indices $(_nn_shape(idx)) do not fit input $(_nn_shape(x))"))
+    _pool_index_check(op, idx, size(x))
+    meta_like(x, eltype(x), size(idx))
 end
 defop("_pool2d_scatter(input: Tensor, indices: Tensor, size: Shape) -> Tensor", _pool2d_scatter; method = false,
       grad = ["input" => "_pool2d_gather(grad, indices)"],
@@ -724,6 +775,21 @@ function _avg_pool2d_backward(g, xsize, ks, stride, padding, ceil_mode::Bool, co
     end
     _restore(T, reshape(DX, xsize))
 end
+function _avg_pool2d(x::MetaArray, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override)
+    op = "avg_pool2d"
+    _nn_float(op, x)
+    _, _, _, _, _, _, _, _, OH, OW = _avg_pool_params(op, size(x), ks, stride, padding, ceil_mode, divisor_override)
+    meta_like(x, eltype(x), (OW, OH, size(x)[3:end]...))
+end
+function _avg_pool2d_backward(g::MetaArray, xsize, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override)
+    op = "avg_pool2d_backward"
+    _nn_float(op, g)
+    length(xsize) == ndims(g) || throw(DimensionMismatch("$op(): input size $(_nn_shape(xsize)) does not fit grad_output $(_nn_shape(g))"))
+    _, _, _, _, _, _, _, _, OH, OW = _avg_pool_params(op, xsize, ks, stride, padding, ceil_mode, divisor_override)
+    (size(g, 1), size(g, 2)) == (OW, OH) && size(g)[3:end] == xsize[3:end] || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(g)) does not match the pooled shape of input $(_nn_shape(xsize))"))
+    meta_like(g, eltype(g), Tuple(xsize))
+end
 const _AVG_ARGS = "kernel_size: IntList, stride: IntList, padding: IntList, ceil_mode: bool, count_include_pad: bool, divisor_override: int = None"
 const _AVG_PASS = "kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override"
 defop("_avg_pool2d(input: Tensor, $_AVG_ARGS) -> Tensor", _avg_pool2d; method = false,
@@ -785,6 +851,20 @@ function _adaptive_avg_pool2d_backward(g, xsize)
         end
     end
     _restore(T, reshape(DX, xsize))
+end
+function _adaptive_avg_pool2d(x::MetaArray, output_size)
+    op = "adaptive_avg_pool2d"
+    _nn_float(op, x)
+    _pool_input(op, size(x))
+    OH, OW = _pos(op, "output_size", _pair(op, "output_size", output_size))
+    meta_like(x, eltype(x), (OW, OH, size(x)[3:end]...))
+end
+function _adaptive_avg_pool2d_backward(g::MetaArray, xsize)
+    op = "adaptive_avg_pool2d_backward"
+    _nn_float(op, g)
+    (length(xsize) == ndims(g) && ndims(g) >= 3 && size(g)[3:end] == xsize[3:end]) || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(g)) does not fit input size $(_nn_shape(xsize))"))
+    meta_like(g, eltype(g), Tuple(xsize))
 end
 defop("_adaptive_avg_pool2d(input: Tensor, output_size: IntList) -> Tensor", _adaptive_avg_pool2d; method = false,
       grad = ["input" => "_adaptive_avg_pool2d_backward(grad, input.shape)"],
@@ -879,12 +959,21 @@ function _softmax_kernel(op, x, d, dtype, logmode)
     _softmax_into!(O, reshape(A, pre, n, post), logmode)
     _restore(T, reshape(O, size(A)))
 end
+function _softmax_kernel(op, x::MetaArray, d, dtype, logmode)
+    T = dtype === nothing ? eltype(x) : dtype
+    T <: AbstractFloat || throw(DTypeError("$op(): expected a floating point tensor or dtype, got $(_dtname(T))"))
+    meta_like(x, T)
+end
+_softmax(x, d, t) = _softmax_kernel("softmax", x, d, t, false)
+_softmax(x::MetaArray, d, t) = _softmax_kernel("softmax", x, d, t, false)
+_log_softmax(x, d, t) = _softmax_kernel("log_softmax", x, d, t, true)
+_log_softmax(x::MetaArray, d, t) = _softmax_kernel("log_softmax", x, d, t, true)
 defop("softmax(input: Tensor, dim: Dim, dtype: DType = None) -> Tensor",
-      (x, d, t) -> _softmax_kernel("softmax", x, d, t, false); batch = "reduce",
+      _softmax; batch = "reduce",
       grad = ["input" => "_softmax_backward(grad, result, dim)"],
       doc = "exp(input) / sum(exp(input)) along dim, computed with the maximum subtracted; dtype casts first.")
 defop("log_softmax(input: Tensor, dim: Dim, dtype: DType = None) -> Tensor",
-      (x, d, t) -> _softmax_kernel("log_softmax", x, d, t, true); batch = "reduce",
+      _log_softmax; batch = "reduce",
       grad = ["input" => "_log_softmax_backward(grad, result, dim)"],
       doc = "input - logsumexp(input) along dim, computed stably; dtype casts first.")
 
@@ -912,13 +1001,22 @@ function _softmax_backward_kernel(op, g, y, d, logmode)
     end
     _restore(T, reshape(O, size(g)))
 end
+function _softmax_backward_kernel(op, g::MetaArray, y::MetaArray, d, logmode)
+    _nn_float(op, g); _nn_float(op, y)
+    size(g) == size(y) || throw(DimensionMismatch("$op(): grad_output $(_nn_shape(g)) and output $(_nn_shape(y)) differ in shape"))
+    meta_like(g, _meta_promote(eltype(g), eltype(y)))
+end
+_softmax_backward(g, y, d) = _softmax_backward_kernel("softmax_backward", g, y, d, false)
+_softmax_backward(g::MetaArray, y::MetaArray, d) = _softmax_backward_kernel("softmax_backward", g, y, d, false)
+_log_softmax_backward(g, y, d) = _softmax_backward_kernel("log_softmax_backward", g, y, d, true)
+_log_softmax_backward(g::MetaArray, y::MetaArray, d) = _softmax_backward_kernel("log_softmax_backward", g, y, d, true)
 defop("_softmax_backward(grad_output: Tensor, output: Tensor, dim: Dim) -> Tensor",
-      (g, y, d) -> _softmax_backward_kernel("softmax_backward", g, y, d, false); method = false, batch = "reduce",
+      _softmax_backward; method = false, batch = "reduce",
       grad = ["grad_output" => "_softmax_backward(grad, output, dim)",
               "output" => "grad * (grad_output - sum(grad_output * output, dim, True)) - grad_output * sum(grad * output, dim, True)"],
       doc = "Gradient of softmax given its output: output * (grad_output - sum(grad_output * output, dim)).")
 defop("_log_softmax_backward(grad_output: Tensor, output: Tensor, dim: Dim) -> Tensor",
-      (g, y, d) -> _softmax_backward_kernel("log_softmax_backward", g, y, d, true); method = false, batch = "reduce",
+      _log_softmax_backward; method = false, batch = "reduce",
       grad = ["grad_output" => "grad - sum(grad * exp(output), dim, True)",
               "output" => "-grad * exp(output) * sum(grad_output, dim, True)"],
       doc = "Gradient of log_softmax given its output: grad_output - exp(output) * sum(grad_output, dim).")
@@ -1080,6 +1178,12 @@ function _standardize_double_backward(v, g, x, dims, eps::Float64)
     end
     _restore(T, reshape(O, size(x)))
 end
+# Meta: the checks, and the input's size in the (promoted) type.
+_standardize(x::MetaArray, dims, eps::Float64) = (_std_check("standardize", x, dims); meta_like(x))
+_standardize_backward(g::MetaArray, x::MetaArray, dims, eps::Float64) =
+    (_std_check("standardize_backward", x, dims, g); meta_like(x, _meta_promote(eltype(g), eltype(x))))
+_standardize_double_backward(v::MetaArray, g::MetaArray, x::MetaArray, dims, eps::Float64) =
+    (_std_check("standardize_double_backward", x, dims, g, v); meta_like(x, _meta_promote(eltype(v), eltype(g), eltype(x))))
 defop("_standardize(input: Tensor, dim: Dims, eps: float) -> Tensor", _standardize; method = false, batch = "reduce",
       grad = ["input" => "_standardize_backward(grad, input, dim, eps)"],
       doc = "(input - mean) / sqrt(var + eps) with mean and biased variance over dim (statistics in float64).")
@@ -1196,6 +1300,37 @@ function _nll_loss_backward(g, t, xsize, w, ignore_index::Int, reduction)
         O[d, c + 1, n] = -(Wv === nothing ? one(Tc) : Wv[c + 1]) * gv * scale
     end
     _restore(T, reshape(O, xsize))
+end
+# Meta: the checks on shapes and dtypes (target values are data, unchecked); a reduced loss is 0-d.
+"`_nll_weights`'s checks of a meta class-weight tensor (or nothing)."
+function _nll_weights(op, w::Union{Nothing,MetaArray}, C, ::Type)
+    w === nothing && return nothing
+    _nn_float(op, w)
+    (ndims(w) == 1 && length(w) == C) || throw(ArgumentError(
+        "$op(): weight should be defined for all $C classes or no classes, but got weight of shape $(_nn_shape(w))"))
+    w
+end
+function _nll_loss(x::MetaArray, t::MetaArray, w::Union{Nothing,MetaArray}, ignore_index::Int, reduction)
+    op = "nll_loss"
+    _nn_float(op, x)
+    red = _reduction_mode(op, reduction)
+    D, C, N = _nll_layout(op, size(x), t)
+    _nll_weights(op, w, C, eltype(x))
+    meta_like(x, eltype(x), red == "none" ? size(t) : ())
+end
+function _nll_loss_backward(g::MetaArray, t::MetaArray, xsize, w::Union{Nothing,MetaArray}, ignore_index::Int, reduction)
+    op = "nll_loss_backward"
+    _nn_float(op, g)
+    red = _reduction_mode(op, reduction)
+    D, C, N = _nll_layout(op, xsize, t)
+    if red == "none"
+        size(g) == size(t) || throw(DimensionMismatch(
+            "$op(): grad_output of shape $(_nn_shape(g)) does not match target $(_nn_shape(t))"))
+    else
+        length(g) == 1 || throw(DimensionMismatch("$op(): expected a one-element grad_output, got $(_nn_shape(g))"))
+    end
+    _nll_weights(op, w, C, eltype(g))
+    meta_like(g, eltype(g), Tuple(xsize))
 end
 defop("_nll_loss(input: Tensor, target: Tensor, weight: Tensor = None, ignore_index: int = -100, reduction: str = \"mean\") -> Tensor",
       _nll_loss; method = false,
@@ -1367,6 +1502,38 @@ function _cross_entropy_targets(t, xsize, w, ignore_index::Int, label_smoothing:
     reshape(A, xsize)
 end
 
+"`_ce_prepare`'s checks of meta arguments: the reduction mode."
+function _ce_prepare(op, x::MetaArray, t::MetaArray, w::Union{Nothing,MetaArray}, ignore_index, label_smoothing, reduction)
+    _nn_float(op, x)
+    red = _reduction_mode(op, reduction)
+    0 <= label_smoothing <= 1 || throw(ArgumentError("$op(): label_smoothing must be in [0, 1], got $label_smoothing"))
+    D, C, N = _nll_layout(op, size(x), t)
+    _nll_weights(op, w, C, eltype(x))
+    red
+end
+function _cross_entropy(x::MetaArray, t::MetaArray, w::Union{Nothing,MetaArray}, ignore_index::Int, label_smoothing::Float64, reduction)
+    red = _ce_prepare("cross_entropy", x, t, w, ignore_index, label_smoothing, reduction)
+    meta_like(x, eltype(x), red == "none" ? size(t) : ())
+end
+function _cross_entropy_backward(g::MetaArray, x::MetaArray, t::MetaArray, w::Union{Nothing,MetaArray}, ignore_index::Int,
+                                 label_smoothing::Float64, reduction)
+    op = "cross_entropy_backward"
+    red = _ce_prepare(op, x, t, w, ignore_index, label_smoothing, reduction)
+    _nn_float(op, g)
+    red == "none" ? (size(g) == size(t) || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(g)) does not match target $(_nn_shape(t))"))) :
+        (length(g) == 1 || throw(DimensionMismatch("$op(): expected a one-element grad_output, got $(_nn_shape(g))")))
+    meta_like(x, _meta_promote(eltype(g), eltype(x)))
+end
+function _cross_entropy_targets(t::MetaArray, xsize, w::Union{Nothing,MetaArray}, ignore_index::Int, label_smoothing::Float64,
+                                reduction, T)
+    op = "cross_entropy_targets"
+    _reduction_mode(op, reduction)
+    D, C, N = _nll_layout(op, xsize, t)
+    _nll_weights(op, w, C, Float64)
+    MetaArray{T}(Tuple(xsize))
+end
+
 const _CE_ARGS = "weight: Optional[Tensor], ignore_index: int, label_smoothing: float, reduction: str"
 const _CE_PASS = "weight, ignore_index, label_smoothing, reduction"
 const _CE_DIM = "(0 if input.ndim == 1 else 1)"
@@ -1464,8 +1631,28 @@ function _embedding_backward(g, idx, num_weights::Int, padding_idx::Int, sbf::Bo
     end
     _restore(T, O)
 end
+# Meta: the checks on shapes and dtypes (index values are data, unchecked).
+function _embedding_gather(op, w::MetaArray, idx::MetaArray, padding_idx::Int, sbf::Bool, masked::Bool)
+    ndims(w) == 2 || throw(ArgumentError("$op(): weight must be 2-d (num_embeddings, embedding_dim), got shape $(_nn_shape(w))"))
+    eltype(idx) <: Integer && !(eltype(idx) <: Bool) ||
+        throw(DTypeError("$op(): indices must be an integer tensor, got $(_dtname(idx))"))
+    meta_like(w, eltype(w), (size(w, 1), size(idx)...))
+end
+function _embedding_backward(g::MetaArray, idx::MetaArray, num_weights::Int, padding_idx::Int, sbf::Bool)
+    op = "embedding_backward"
+    _nn_float(op, g)
+    eltype(idx) <: Integer && !(eltype(idx) <: Bool) ||
+        throw(DTypeError("$op(): indices must be an integer tensor, got $(_dtname(idx))"))
+    (ndims(g) == ndims(idx) + 1 && size(g)[2:end] == size(idx)) || throw(DimensionMismatch(
+        "$op(): grad_output of shape $(_nn_shape(g)) does not match indices of shape $(_nn_shape(idx))"))
+    meta_like(g, eltype(g), (size(g, 1), num_weights))
+end
+_embedding(w, i, p, s) = _embedding_gather("embedding", w, i, p, s, false)
+_embedding(w::MetaArray, i::MetaArray, p, s) = _embedding_gather("embedding", w, i, p, s, false)
+_embedding_backward_adjoint(w, i, p, s) = _embedding_gather("embedding_backward_adjoint", w, i, p, s, true)
+_embedding_backward_adjoint(w::MetaArray, i::MetaArray, p, s) = _embedding_gather("embedding_backward_adjoint", w, i, p, s, true)
 defop("_embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False) -> Tensor",
-      (w, i, p, s) -> _embedding_gather("embedding", w, i, p, s, false); method = false,
+      _embedding; method = false,
       grad = ["weight" => "_embedding_backward(grad, indices, weight.shape[0], padding_idx, scale_grad_by_freq)"],
       doc = "Rows of weight at indices (result shape indices.shape + (embedding_dim,)); padding_idx and " *
             "scale_grad_by_freq only shape the gradient.")
@@ -1475,7 +1662,7 @@ defop("_embedding_backward(grad_output: Tensor, indices: Tensor, num_weights: in
       doc = "Gradient of _embedding: grad_output rows summed into a (num_weights, dim) table, skipping " *
             "padding_idx and divided by each index's count when scale_grad_by_freq.")
 defop("_embedding_backward_adjoint(input: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False) -> Tensor",
-      (w, i, p, s) -> _embedding_gather("embedding_backward_adjoint", w, i, p, s, true); method = false,
+      _embedding_backward_adjoint; method = false,
       grad = ["input" => "_embedding_backward(grad, indices, input.shape[0], padding_idx, scale_grad_by_freq)"],
       doc = "The adjoint of _embedding_backward: rows of input at indices, zero at padding_idx and divided " *
             "by each index's count when scale_grad_by_freq.")
@@ -1520,6 +1707,17 @@ function _linear(x, w, b)
     y isa Array && eltype(b) === eltype(y) && ndims(b) == 1 && length(b) == size(y, 1) && return _add_bias!(y, b)
     T = promote_type(eltype(y), eltype(b))
     apply(+, compute_type(T), T, Strided(y isa Array ? y : fill(y)), b)
+end
+
+function _linear(x::MetaArray, w::MetaArray, b::Union{Nothing,MetaArray})
+    ndims(x) >= 1 && ndims(w) in (1, 2) || throw(ArgumentError(
+        "linear: expected input of at least 1 dim and a 1-d or 2-d weight, got shapes $(_pyshape(x)) and $(_pyshape(w))"))
+    size(x, 1) == size(w, 1) || throw(DimensionMismatch(
+        "linear: input of shape $(_pyshape(x)) and weight of shape $(_pyshape(w)) cannot be multiplied ($(size(x, 1)) != $(size(w, 1)))"))
+    y = _matmul(x, ndims(w) == 2 ? meta_like(w, eltype(w), reverse(size(w))) : w)
+    b === nothing && return y
+    eltype(b) === eltype(y) && ndims(b) == 1 && length(b) == size(y, 1) && return y
+    meta_like(y, _meta_promote(eltype(y), eltype(b)), broadcast_size(size(y), size(b)))
 end
 
 "y[:, j] += b for every column j (y is the fresh product, b a vector of its length)."
