@@ -1,9 +1,13 @@
 """Data types, type promotion and the named dtype rules of elementwise ops.
 
 The wire code of each dtype is its position in `_TABLE`, which must match `DTYPES` in
-julia/src/dtypes.jl (checked at start-up against the registry). Promotion follows the Array API
-standard within a kind and PyTorch across kinds; Python scalars are weak (they do not raise a
-tensor's precision, only its kind: int tensor + 1.5 -> default float).
+julia/src/dtypes.jl (checked at start-up against the registry). Promotion is not computed here:
+the rule (PyTorch's: the higher of bool < integer < floating < complex wins, within a category the
+type that holds both, int8 with uint8 -> int16, float16 with bfloat16 -> float32; Python scalars
+are weak, changing only the category: int tensor + 1.5 -> the default float, float16 + 1.5 ->
+float16) is defined once, in julia/src/dtypes.jl (`promote_dtype`, `promote_scalar`), because
+Julia must promote alone too (`JTensor.call`, kernels). Julia sends it as tables with the registry
+(`load_promotion`), and `promote_types`/`result_type` look results up.
 """
 import numpy as np
 
