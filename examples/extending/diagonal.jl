@@ -61,7 +61,7 @@ end
 
 function JTensor._matmul(a::DiagTensor, b::AbstractArray)
     ndims(b) > 2 && return JTensor._matmul(JTensor.dense(a), b)   # batched: the generic path
-    T = promote_type(eltype(a), eltype(b))
+    T = JTensor.promote_dtype(eltype(a), eltype(b))   # jtensor's rule (int8 with uint8: int16)
     n = length(a.diag)
     _check_inner(n, size(b, ndims(b)), a, b)
     ndims(b) == 1 && return JTensor.apply(*, T, T, JTensor.dense(a.diag), b)   # Python (n,)
@@ -70,7 +70,7 @@ end
 
 function JTensor._matmul(a::AbstractArray, b::DiagTensor)
     ndims(a) > 2 && return JTensor._matmul(a, JTensor.dense(b))
-    T = promote_type(eltype(a), eltype(b))
+    T = JTensor.promote_dtype(eltype(a), eltype(b))   # jtensor's rule (int8 with uint8: int16)
     n = length(b.diag)
     _check_inner(size(a, 1), n, a, b)
     JTensor.apply(*, T, T, a, JTensor.dense(b.diag))   # Python (m, n) @ D = Julia (n, m) .* d
@@ -78,7 +78,7 @@ end
 
 function JTensor._matmul(a::DiagTensor, b::DiagTensor)
     _check_inner(length(a.diag), length(b.diag), a, b)
-    T = promote_type(eltype(a), eltype(b))
+    T = JTensor.promote_dtype(eltype(a), eltype(b))   # jtensor's rule (int8 with uint8: int16)
     DiagTensor(JTensor.apply(*, T, T, a.diag, b.diag))
 end
 

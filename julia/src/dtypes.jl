@@ -99,3 +99,107 @@ end
 @inline jconvert(::Type{T}, x::BFloat16) where {T<:AbstractFloat} = convert(T, Float32(x))
 @inline jconvert(::Type{BFloat16}, x::BFloat16) = x
 @inline jconvert(::Type{Bool}, x::BFloat16) = !iszero(x)
+
+# ---- type promotion: the one rule --------------------------------------------------------------
+# jtensor's promotion rule (PyTorch's) is defined here and nowhere else: Julia kernels and
+# `JTensor.call` use `promote_dtype`/`promote_scalar`, and Python reads the same rule as tables
+# (`promotion_tables`, sent in the registry's JSON; python/jtensor/dtypes.py `load_promotion`).
+# It differs from Julia's `promote_type`, which gives UInt8 for Int8 with UInt8 (jtensor: Int16).
+
+"The element type of a Python `float` scalar or float-made tensor (PyTorch's default dtype)."
+const DEFAULT_FLOAT = Float32
+
+"Promotion category: bool < integer < floating < complex; -1 for other types (a user's element type)."
+dtype_category(::Type) = -1
+dtype_category(::Type{Bool}) = 0
+dtype_category(::Type{<:Integer}) = 1
+dtype_category(::Type{<:AbstractFloat}) = 2
+dtype_category(::Type{<:Complex}) = 3
+
+"""
+    promote_dtype(S, T)
+
+The element type of a result computed from tensors of element types `S` and `T`:
+- the higher category wins (bool < integer < floating < complex), except that complex64 with
+  float64 gives complex128 (the complex type that holds the float);
+- integers: the smallest type holding both (int8 with uint8 gives int16, uint8 with a wider
+  signed type gives that type);
+- floats: the wider, and float16 with bfloat16 gives float32; complex: the wider.
+Symmetric, and constant-folded by the compiler for known types. Element types outside the
+rule's categories (a user's `Dual`, say) promote by Julia's `promote_type`, i.e. their own rules.
+"""
+@inline function promote_dtype(::Type{S}, ::Type{T}) where {S,T}
+    S === T && return S
+    cs, ct = dtype_category(S), dtype_category(T)
+    (cs < 0 || ct < 0) && return promote_type(S, T)
+    cs < ct && return _promote_across(T, S)
+    cs > ct && return _promote_across(S, T)
+    cs == 1 && return _promote_ints(S, T)
+    cs == 2 && ((S === Float16 && T === BFloat16) || (S === BFloat16 && T === Float16)) && return Float32
+    sizeof(S) >= sizeof(T) ? S : T
+end
+promote_dtype(::Type{S}, ::Type{T}, ::Type{U}, more::Type...) where {S,T,U} =
+    promote_dtype(promote_dtype(S, T), U, more...)
+
+"`hi` from a higher category than `lo`: hi, or complex128 when a complex meets float64."
+@inline _promote_across(::Type{H}, ::Type{L}) where {H,L} = H <: Complex && L === Float64 ? ComplexF64 : H
+
+@inline function _promote_ints(::Type{S}, ::Type{T}) where {S,T}
+    S <: Signed && T <: Signed && return sizeof(S) >= sizeof(T) ? S : T
+    S <: Unsigned && T <: Unsigned && return sizeof(S) >= sizeof(T) ? S : T
+    U, I = S <: Unsigned ? (S, T) : (T, S)          # one unsigned, one signed
+    sizeof(I) > sizeof(U) ? I : _signed_of_size(2 * sizeof(U))
+end
+_signed_of_size(n) = n == 2 ? Int16 : n == 4 ? Int32 : Int64
+
+"""
+    promote_scalar(T, K)
+
+The element type of a tensor of element type `T` combined with a Python scalar of type `K`
+(`Bool`, an `Integer`, an `AbstractFloat`, a `Complex`). Scalars are weak: they change only the
+category, never the precision within it (int8 tensor + 1 stays int8, float16 + 1.5 stays
+float16); a higher category gives its default type (int64; `DEFAULT_FLOAT`; complex128 for a
+float64 tensor, else the default complex). Types outside the categories: Julia's `promote_type`.
+"""
+@inline function promote_scalar(::Type{T}, ::Type{K}) where {T,K}
+    ck, ct = dtype_category(K), dtype_category(T)
+    (ck < 0 || ct < 0) && return promote_type(T, K)
+    ck <= ct && return T
+    ck == 1 && return Int64
+    ck == 2 && return DEFAULT_FLOAT
+    T === Float64 ? ComplexF64 : complex(DEFAULT_FLOAT)
+end
+
+"The element type of a Python scalar of type `K` on its own (a tensor made from it)."
+scalar_dtype(::Type{K}) where {K} = promote_scalar(Bool, K)
+
+"""
+    result_dtype(tensor_types, scalar_types)
+
+The promoted element type of tensors (a tuple of element types) and weak Python scalars (a tuple of
+their types), as an elementwise op's inputs: tensors first, then each scalar by `promote_scalar`;
+with no tensors, the first scalar's own type takes their place.
+"""
+function result_dtype(tensor_types::Tuple, scalar_types::Tuple)
+    isempty(tensor_types) && isempty(scalar_types) && throw(ArgumentError("result_dtype: no inputs"))
+    isempty(tensor_types) && return result_dtype((scalar_dtype(scalar_types[1]),), Base.tail(scalar_types))
+    R = foldl(promote_dtype, tensor_types)
+    foldl(promote_scalar, scalar_types; init = R)
+end
+
+"Python's scalar kinds (python/jtensor/dtypes.py `scalar_kind`) and the Julia type standing for each."
+const SCALAR_KINDS = ("b" => Bool, "i" => Int64, "f" => Float64, "c" => ComplexF64)
+
+"""
+    promotion_tables()
+
+The rule as tables of dtype names, for Python: `"pairs"` (row S, column T: `promote_dtype(S, T)`,
+in wire order), `"scalars"` (per tensor dtype, the result with a scalar of each kind in
+`SCALAR_KINDS`), `"categories"` (`dtype_category` of each) and `"default_float"`.
+"""
+function promotion_tables()
+    name(T) = DTYPE_NAMES[dtype_code(T) + 1]
+    Dict("pairs" => [[name(promote_dtype(S, T)) for T in DTYPES] for S in DTYPES],
+         "scalars" => [Dict(k => name(promote_scalar(S, K)) for (k, K) in SCALAR_KINDS) for S in DTYPES],
+         "categories" => [dtype_category(S) for S in DTYPES], "default_float" => name(DEFAULT_FLOAT))
+end

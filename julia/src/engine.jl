@@ -261,15 +261,22 @@ function broadcast_to(A::Strided{T}, sz::NTuple{M,Int}) where {T,M}
 end
 broadcast_to(A::Array, sz) = broadcast_to(Strided(A), sz)
 
-"Broadcast result size of several sizes (Julia order)."
+"""
+    broadcast_size(sizes...)
+
+Broadcast result size of several sizes (Julia order): the same rule and, on failure, the same
+message as Python's `registry.broadcast_shapes` (shapes shown in Python order), as a
+DimensionMismatch, which Python raises as ValueError. No sizes give `()`.
+"""
 function broadcast_size(sizes...)
-    M = maximum(length, sizes)
+    M = foldl((m, z) -> max(m, length(z)), sizes; init = 0)
     ntuple(M) do d
         s = 1
         for z in sizes
             zd = d <= length(z) ? z[d] : 1
             if zd != 1
-                s != 1 && s != zd && throw(DimensionMismatch("sizes $(sizes) cannot be broadcast together"))
+                s != 1 && s != zd && throw(DimensionMismatch(
+                    "shapes $(join(("[" * join(reverse(z), ", ") * "]" for z in sizes), ", ")) cannot be broadcast together"))
                 s = zd
             end
         end

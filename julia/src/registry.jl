@@ -291,7 +291,9 @@ op(name::AbstractString) = REGISTRY[BY_NAME[name]]
     call(name, args...)
 
 Run a registered op from Julia on Julia arrays (Julia dimension order), as Python would. Map ops
-broadcast and allocate their result in the promoted type of their array arguments.
+broadcast and allocate their result in the type jtensor's rule gives (`result_dtype`: arrays
+promote by `promote_dtype`, number arguments are weak scalars as Python's are), or in the kernel's
+own result type where that changes the category (a predicate's Bool, `abs` of a complex).
 """
 function call(name::AbstractString, args...)
     o = op(name)
@@ -301,14 +303,16 @@ function call(name::AbstractString, args...)
     istensor = [i <= length(types) && types[i] == "Tensor" for i in 1:length(args)]
     operands = Tuple(a for (a, t) in zip(args, istensor) if t)
     extra = Tuple(a for (a, t) in zip(args, istensor) if !t)
-    arrays = [a for a in operands if a isa AbstractArray]
-    T = promote_type(map(a -> a isa AbstractArray ? eltype(a) : typeof(a), isempty(arrays) ? collect(operands) : arrays)...)
+    T = result_dtype(Tuple(eltype(a) for a in operands if a isa AbstractArray),
+                     Tuple(typeof(a) for a in operands if !(a isa AbstractArray)))
     R = Base.promote_op(o.kernel, map(a -> compute_type(a isa AbstractArray ? eltype(a) : typeof(a)), operands)...,
                         map(typeof, extra)...)
-    # The kernel's own result type only when it changes the kind (a predicate's Bool, exp of an Int,
-    # abs of a complex); otherwise the arrays' promoted type, as Python's rules give.
-    kind_changes = isconcretetype(R) && (R === Bool || (T <: Integer && !(R <: Integer)) || (T <: Complex && R <: Real))
-    apply(o.kernel, compute_type(T), kind_changes ? R : T, operands...; extra = extra)
+    To = !isconcretetype(R) ? T :
+         R === Bool ? Bool :                                     # predicates, comparisons
+         T <: Complex && R <: Real ? real(T) :                   # abs, real part
+         dtype_category(T) >= 0 && dtype_category(R) > max(dtype_category(T), 1) ?
+             promote_scalar(T, R) : T                            # exp of an int: the default float, as Python's rule
+    apply(o.kernel, compute_type(T), To, operands...; extra = extra)
 end
 
 "The declared types of an op's parameters, in order (`Tensor`, `Scalar`, `float`, ...)."
@@ -363,10 +367,11 @@ _entry_dict(o::OpDef) =
          "grad" => [[first(p), last(p)] for p in o.grad], "batch" => o.batch, "namespace" => o.namespace,
          "method" => o.method, "builtin" => o.builtin, "inplace" => o.inplace, "doc" => o.doc)
 
-"The registry as JSON: dtype table and one object per op (kernels excluded)."
+"The registry as JSON: dtype table, promotion rule (`promotion_tables`) and one object per op (kernels excluded)."
 function registry_json()
     ops = [_entry_dict(o) for o in REGISTRY]
     io = IOBuffer()
-    _json(io, Dict("version" => REGISTRY_VERSION[], "dtypes" => collect(DTYPE_NAMES), "ops" => ops))
+    _json(io, Dict("version" => REGISTRY_VERSION[], "dtypes" => collect(DTYPE_NAMES),
+                   "promotion" => promotion_tables(), "ops" => ops))
     String(take!(io))
 end

@@ -1,9 +1,13 @@
 """Data types, type promotion and the named dtype rules of elementwise ops.
 
 The wire code of each dtype is its position in `_TABLE`, which must match `DTYPES` in
-julia/src/dtypes.jl (checked at start-up against the registry). Promotion follows the Array API
-standard within a kind and PyTorch across kinds; Python scalars are weak (they do not raise a
-tensor's precision, only its kind: int tensor + 1.5 -> default float).
+julia/src/dtypes.jl (checked at start-up against the registry). Promotion is not computed here:
+the rule (PyTorch's: the higher of bool < integer < floating < complex wins, within a category the
+type that holds both, int8 with uint8 -> int16, float16 with bfloat16 -> float32; Python scalars
+are weak, changing only the category: int tensor + 1.5 -> the default float, float16 + 1.5 ->
+float16) is defined once, in julia/src/dtypes.jl (`promote_dtype`, `promote_scalar`), because
+Julia must promote alone too (`JTensor.call`, kernels). Julia sends it as tables with the registry
+(`load_promotion`), and `promote_types`/`result_type` look results up.
 """
 import numpy as np
 
@@ -152,33 +156,40 @@ def as_dtype(x):
         raise TypeError(f"not a jtensor dtype: {x!r}") from None
 
 
-_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+# ---- promotion: Julia's rule, read as tables ---------------------------------------------------
+# The rule is defined once, in julia/src/dtypes.jl (`promote_dtype`, `promote_scalar`), which Julia's
+# kernels and `JTensor.call` use directly. Python gets it as tables in the registry's JSON
+# (`promotion_tables()` there) on every registry sync, and looks results up: no second copy of the
+# rule to drift, and a lookup is as fast as the old computed rule (it is on every op's hot path).
+
+class _NotLoaded:
+    """Stands for a table until the registry is first read (promotion before `import jtensor` ends)."""
+
+    def __getitem__(self, i):
+        raise RuntimeError("jtensor: dtype promotion is read from Julia's registry, which has not been read yet")
 
 
-def _int_promote(a, b):
-    r = np.promote_types(a.np_dtype, b.np_dtype)
-    if r == np.float64:  # uint64 has no jtensor dtype; int64 + uint8 stays int64 anyway
-        return int64
-    return from_numpy(r)
+_PAIRS = _NotLoaded()      # _PAIRS[a.code][b.code]: promote_types(a, b)
+_SCALARS = _NotLoaded()    # _SCALARS[a.code][kind]: a tensor of dtype a with a Python scalar of kind
+_CATEGORY = _NotLoaded()   # _CATEGORY[a.code]: 0 bool, 1 integer, 2 floating, 3 complex
+
+
+def load_promotion(table):
+    """Install the promotion tables from the registry JSON `table` (Julia's `registry_json`):
+    `table["promotion"]` holds `pairs`, `scalars` and `default_float` as dtype names in wire order."""
+    global _PAIRS, _SCALARS, _CATEGORY
+    t = table["promotion"]
+    if t["default_float"] != default_float.name:
+        raise RuntimeError(f"jtensor: Julia's default float {t['default_float']} is not Python's {default_float.name}")
+    _PAIRS = tuple(tuple(BY_NAME[n] for n in row) for row in t["pairs"])
+    _SCALARS = tuple({k: BY_NAME[n] for k, n in row.items()} for row in t["scalars"])
+    _CATEGORY = tuple(t["categories"])
 
 
 def promote_types(a, b):
-    """Promote two tensor dtypes (Array API within a kind, PyTorch across kinds)."""
-    if a is b:
-        return a
-    ra, rb = _RANK[a.kind], _RANK[b.kind]
-    if ra != rb:
-        hi, lo = (a, b) if ra > rb else (b, a)
-        if hi.kind == "c" and lo is float64:
-            return complex128
-        return hi
-    if a.kind == "b":
-        return a
-    if ra == 1:
-        return _int_promote(a, b)
-    if {a.name, b.name} == {"float16", "bfloat16"}:
-        return float32
-    return a if a.itemsize >= b.itemsize else b
+    """The dtype of a result computed from tensors of dtypes a and b (jtensor's rule, PyTorch's:
+    julia/src/dtypes.jl `promote_dtype`)."""
+    return _PAIRS[a.code][b.code]
 
 
 def scalar_kind(x):
@@ -194,32 +205,29 @@ def scalar_kind(x):
 
 
 def dtype_of_scalar(x):
-    return {"b": bool_, "i": int64, "f": default_float, "c": as_dtype(complex)}[scalar_kind(x)]
+    """The dtype of a tensor made from the Python scalar x alone (a bool tensor's with x)."""
+    return _SCALARS[0][scalar_kind(x)]
 
 
 def result_type(tensor_dtypes, scalars=()):
-    """Promoted dtype of tensor dtypes and (weak) Python scalars."""
+    """Promoted dtype of tensor dtypes and Python scalars. Scalars are weak (julia/src/dtypes.jl
+    `promote_scalar`): they change the category, not the precision (int8 tensor + 1 -> int8,
+    int tensor + 1.5 -> the default float, float16 + 1.5 -> float16)."""
     if not tensor_dtypes:
-        tensor_dtypes = [dtype_of_scalar(s) for s in scalars]
-        scalars = ()
+        tensor_dtypes = [dtype_of_scalar(s) for s in scalars[:1]]
+        scalars = scalars[1:]
     r = tensor_dtypes[0]
     for d in tensor_dtypes[1:]:
-        r = promote_types(r, d)
+        r = _PAIRS[r.code][d.code]
     for s in scalars:
-        k = scalar_kind(s)
-        if _RANK[k] > _RANK[r.kind]:
-            if k == "c":
-                r = complex128 if r is float64 else complex64
-            elif k == "f":
-                r = default_float
-            else:
-                r = int64
+        r = _SCALARS[r.code][scalar_kind(s)]
     return r
 
 
 def can_cast(src, dst):
-    """Whether a result of dtype src may be written to dst in place (PyTorch's rule: no kind demotion)."""
-    return _RANK[src.kind] <= _RANK[dst.kind]
+    """Whether a result of dtype src may be written to dst in place (PyTorch's rule: no category
+    demotion, e.g. no float result into an integer tensor)."""
+    return _CATEGORY[src.code] <= _CATEGORY[dst.code]
 
 
 # ---- named dtype rules of elementwise ops --------------------------------------------------------

@@ -124,6 +124,7 @@ class Registry:
         names = [d.name for d in D.ALL]
         if table["dtypes"] != names:
             raise RuntimeError(f"jtensor: Julia dtype table {table['dtypes']} does not match Python's {names}")
+        D.load_promotion(table)
         ops = {}
         refused = []
         for entry in table["ops"]:

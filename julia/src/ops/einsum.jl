@@ -235,7 +235,7 @@ labels `out` (Julia order). Labels of the same value must have equal sizes withi
 equal or 1 (broadcast) across operands. Returns a new array of the operands' promoted type.
 """
 function _einsum_arrays(name, ops, labels::Vector{Vector{Int}}, out::Vector{Int})
-    R = _promote_all(ops)                       # as jtensor promotes: int8 with uint8 gives int16
+    R = _promote_all(ops)
     T = _acc(R)
     for (i, x) in enumerate(ops), (d, l) in enumerate(labels[i])   # repeats within an operand: equal sizes
         d0 = findfirst(isequal(l), labels[i])

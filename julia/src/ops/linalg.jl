@@ -2,7 +2,7 @@
 # bytes, i.e. its transpose, so Python's A(m,k) @ B(k,n) = C(m,n) is Julia's C(n,m) = B(n,k) * A(k,m):
 # BLAS runs on the buffers as they are, with no transposes or copies.
 
-_mm_type(a, b) = _acc(_promote2(eltype(a), eltype(b)))   # _promote2: int8 with uint8 gives int16
+_mm_type(a, b) = _acc(promote_dtype(eltype(a), eltype(b)))
 
 "Flops (2mnk) from which a product is split across Julia's threads."
 const GEMM_THREAD_MIN = 1 << 22
@@ -67,7 +67,7 @@ function _matmul(a, b)
         return _matmul_strided(a, b)
     end
     T = _mm_type(a, b)
-    R = _promote2(eltype(a), eltype(b))
+    R = promote_dtype(eltype(a), eltype(b))
     R <: Union{Bool} && (R = Bool)
     A = as_dense(T, a)
     B = as_dense(T, b)
@@ -265,7 +265,7 @@ defop("dot(input: Tensor, other: Tensor) -> Tensor", _dot;
 function _outer(a, b)
     (ndims(a) == 1 && ndims(b) == 1) ||
         throw(ArgumentError("outer: expected two 1-d tensors, got shapes $(_pyshape(a)) and $(_pyshape(b))"))
-    T = _promote2(eltype(a), eltype(b))
+    T = promote_dtype(eltype(a), eltype(b))
     check_size(T, (length(b), length(a)))
     apply(*, compute_type(T), T, reshape(dense(b), length(b), 1), reshape(dense(a), 1, length(a)))
 end
@@ -346,7 +346,7 @@ defop("tensordot(a: Tensor, b: Tensor, dims: Tensor = 2) -> Tensor", _tensordot_
 function _kron(a, b)
     n = max(ndims(a), ndims(b))
     sa = ntuple(d -> size(a, d), n); sb = ntuple(d -> size(b, d), n)   # Python leading 1s = Julia trailing
-    check_size(promote_type(eltype(a), eltype(b)), ntuple(d -> mul_size(sa[d], sb[d]), n))
+    check_size(promote_dtype(eltype(a), eltype(b)), ntuple(d -> mul_size(sa[d], sb[d]), n))
     # Python index i*size(b) + j has b's index fastest: an outer product with Julia dims
     # (b_1, a_1, b_2, a_2, ...), reshaped to (b_1*a_1, ...).
     A = reshape(dense(a), sa); B = reshape(dense(b), sb)
@@ -457,7 +457,7 @@ function _cross(name, x::MetaArray, y::MetaArray, d::Int)
     MetaArray{_meta_promote(eltype(x), eltype(y))}(sz)
 end
 function _cross(name, x, y, d::Int)
-    R = _promote2(eltype(x), eltype(y))
+    R = promote_dtype(eltype(x), eltype(y))
     T = _acc(R)
     X, Y, sz = _bcast3(name, T, x, y, d)
     size(X, 2) == 3 || throw(DimensionMismatch(
@@ -493,7 +493,7 @@ function _vecdot(name, x::MetaArray, y::MetaArray, d::Int)
     MetaArray{_meta_promote(eltype(x), eltype(y))}(ntuple(i -> i < d ? sz[i] : sz[i + 1], length(sz) - 1))
 end
 function _vecdot(name, x, y, d::Int)
-    R = _promote2(eltype(x), eltype(y))
+    R = promote_dtype(eltype(x), eltype(y))
     T = _acc(R)
     max(ndims(x), ndims(y)) >= 1 || throw(ArgumentError("$name: expected tensors with at least one dimension"))
     X, Y, sz = _bcast3(name, T, x, y, d)
@@ -802,7 +802,7 @@ defop("logdet(input: Tensor) -> Tensor", _logdet;
 "Solve A X = B (left) or X A = B for batches, PyTorch's vector rule, broadcasting batch dims."
 function _solve(A, B, left::Bool)
     name = "linalg.solve"
-    R = promote_type(eltype(A), eltype(B)); T = _lapack_type(name, R)
+    R = promote_dtype(eltype(A), eltype(B)); T = _lapack_type(name, R)
     ndims(A) >= 2 || throw(ArgumentError("$name: A must have at least 2 dimensions, got shape $(_pyshape(A))"))
     ndims(B) >= 1 || throw(ArgumentError("$name: B must have at least 1 dimension, got a scalar"))
     _square(name, A)
@@ -1182,7 +1182,7 @@ end
 
 "ord-norm of each column of M (one loop kernel for every ord; sums accumulate in Float64 or wider)."
 function _vnorm_cols(M::Matrix{T}, p::Float64) where {T}
-    R = real(T); W = promote_type(R, Float64)
+    R = real(T); W = promote_type(R, Float64)   # an accumulator at least Float64 wide, not a result dtype
     nr, nk = size(M)
     out = alloc(R, nk)
     @inbounds for j in 1:nk

@@ -85,11 +85,8 @@ function _index_type(op, idx)
         throw(DTypeError("$op(): expected an integer index tensor, got $(_dtname(T))"))
 end
 
-"Type promotion of two element types as in jtensor/PyTorch (Julia's `promote_type` except int8+uint8)."
-_promote2(::Type{A}, ::Type{B}) where {A,B} = promote_type(A, B)
-_promote2(::Type{Int8}, ::Type{UInt8}) = Int16
-_promote2(::Type{UInt8}, ::Type{Int8}) = Int16
-_promote_all(xs) = foldl((T, x) -> _promote2(T, eltype(x)), xs; init = eltype(xs[1]))
+"The promoted element type of the arrays `xs` (jtensor's rule, `promote_dtype`)."
+_promote_all(xs) = foldl((T, x) -> promote_dtype(T, eltype(x)), xs; init = eltype(xs[1]))
 
 "The block of `A` of size `sz` starting at the (1-based) index `start`; no copy."
 @inline _window(A::Strided{T,N}, start::NTuple{N,Int}, sz::NTuple{N,Int}) where {T,N} =
