@@ -4,7 +4,7 @@
 
 "The element type jtensor promotes tensors of types `Ts` to (the result type of a CPU kernel that
 promotes its operands): one place to follow jtensor's promotion rule in the meta methods."
-_meta_promote(T::Type, Ts::Type...) = foldl(_promote2, Ts; init = T)
+_meta_promote(T::Type, Ts::Type...) = foldl(promote_dtype, Ts; init = T)
 
 "The dtype name of a meta array, for error messages (as `_dtname` of a CPU array)."
 _dtname(x::MetaArray) = _dtname(eltype(x))
