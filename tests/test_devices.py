@@ -192,6 +192,8 @@ TABLE_CASES = [pytest.param(op, id=op.name) for op in O.OPS]
 
 @pytest.mark.parametrize("op", TABLE_CASES)
 def test_meta_matches_cpu_on_the_op_table(op):
+    if op.name in META_REFUSED:
+        pytest.skip("its result depends on the values (test_value_dependent_ops_refuse_meta)")
     rng = np.random.default_rng(zlib.crc32(op.name.encode()))
     for dtype in op.primary:
         for s in op.samples(rng, dtype, True)[:6]:
@@ -247,7 +249,7 @@ META_SAMPLES = {
     "linalg.eig": [((_r(3, 3),), {})], "linalg.eigvals": [((_r(3, 3),), {})],
     "linalg.pinv": [((_r(4, 3),), {})], "linalg.matrix_rank": [((_r(2, 4, 3),), {})],
     "linalg.vector_norm": [((_r(3, 4),), {}), ((_r(3, 4), 1.0, 1, True), {})],
-    "linalg._matrix_norm": [((_r(2, 3, 4), "fro", [-2, -1], False), {})],
+    "linalg._matrix_norm": [((_r(2, 3, 4), "fro", [2, 1], False), {})],   # Julia dims (python/jtensor/linalg.py)
     "linalg._cond": [((_spd(3), "2"), {})],
     "linalg.diagonal": [((_r(2, 3, 4),), {"offset": 1})],
     "linalg.matrix_transpose": [((_r(2, 3, 4),), {})],
@@ -273,10 +275,10 @@ META_SAMPLES = {
     "_take_offsets": [((_r(3, 4), _i(12, 2, 3)), {})],
     "softmax": [((_r(2, 5), 1), {})], "log_softmax": [((_r(2, 5), 0), {"dtype": jt.float64})],
     "_softmax_backward": [((_r(2, 5), _r(2, 5), 1), {})], "_log_softmax_backward": [((_r(2, 5), _r(2, 5), 0), {})],
-    "_conv2d": [((_r(2, 3, 8, 8), _r(4, 3, 3, 3), _r(4), [1, 1], [1, 1], [1, 1], 1), {}),
-                ((_r(1, 4, 9, 7), _r(6, 2, 3, 2), None, [2, 1], [0, 1], [1, 2], 2), {})],
-    "_conv2d_backward_input": [((_r(2, 4, 8, 8), _r(4, 3, 3, 3), [2, 3, 8, 8], [1, 1], [1, 1], [1, 1], 1), {})],
-    "_conv2d_backward_weight": [((_r(2, 4, 8, 8), _r(2, 3, 8, 8), [4, 3, 3, 3], [1, 1], [1, 1], [1, 1], 1), {})],
+    "_conv2d": [((_r(2, 3, 8, 8), _r(4, 3, 3, 3), _r(4), [1, 1], [1, 1, 1, 1], [1, 1], 1), {}),
+                ((_r(1, 4, 9, 7), _r(6, 2, 3, 2), None, [2, 1], [0, 0, 1, 1], [1, 2], 2), {})],
+    "_conv2d_backward_input": [((_r(2, 4, 8, 8), _r(4, 3, 3, 3), [2, 3, 8, 8], [1, 1], [1, 1, 1, 1], [1, 1], 1), {})],
+    "_conv2d_backward_weight": [((_r(2, 4, 8, 8), _r(2, 3, 8, 8), [4, 3, 3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 1), {})],
     "_max_pool2d": [((_r(2, 3, 8, 8), [2, 2], [2, 2], [0, 0], [1, 1], False), {}),
                     ((_r(1, 1, 7, 7), [3, 3], [2, 2], [1, 1], [1, 1], True), {})],
     "_avg_pool2d": [((_r(2, 3, 8, 8), [2, 2], [2, 2], [0, 0], False, True), {})],

@@ -16,6 +16,7 @@ function _take_offsets(src::Strided{T}, offs) where {T}
     end
     out
 end
+_take_offsets(src::MetaArray{T}, offs::MetaArray) where {T} = MetaArray{T}(size(offs))
 defop("_take_offsets(input: Tensor, offsets: Tensor) -> Tensor", _take_offsets; method = false,
       grad = ["input" => "take_offsets_backward(grad, input, offsets)"],
       doc = "Gather elements of input at element offsets (advanced indexing).")
