@@ -111,19 +111,21 @@ def _const(arr, dtype=None):
     return _T().tensor(np.ascontiguousarray(arr), dtype=dtype)
 
 
-def _zeros(shape, dtype):
+# Constants a formula builds are made on the device of the tensor they combine with (`like`),
+# never on the default device: a gradient of meta tensors is a meta tensor.
+def _zeros(shape, like):
     from .creation import zeros
-    return zeros(tuple(shape), dtype=dtype)
+    return zeros(tuple(shape), dtype=like.dtype, device=like.device)
 
 
-def _ones(shape, dtype):
+def _ones(shape, like):
     from .creation import ones
-    return ones(tuple(shape), dtype=dtype)
+    return ones(tuple(shape), dtype=like.dtype, device=like.device)
 
 
-def _eye(n, dtype):
+def _eye(n, like):
     from .creation import eye
-    return eye(n, dtype=dtype)
+    return eye(n, dtype=like.dtype, device=like.device)
 
 
 def _ndims(dim, ndim):
@@ -143,7 +145,7 @@ def _any(t):
 @helper
 def zeros_like(t):
     """Zeros shaped like `t` (the derivative of piecewise-constant ops: floor, sign, floor_divide...)."""
-    return _zeros(t.shape, t.dtype)
+    return _zeros(t.shape, t)
 
 
 @helper
@@ -223,7 +225,7 @@ def amax_backward(grad, input, dim, keepdim, result):
 def _exclusive_cumprod(x):
     """prod of x[..., :i] for each i along the last dim (1 for i = 0)."""
     n = x.shape[-1]
-    first = _ones(x.shape[:-1] + (1,), x.dtype)
+    first = _ones(x.shape[:-1] + (1,), x)
     if n <= 1:
         return first if n == 1 else x
     return O("cat")([first, O("cumprod")(x.narrow(-1, 0, n - 1), -1)], -1)
@@ -335,7 +337,7 @@ def cumprod_backward(grad, input, dim, result):
 def _scatter_flat(grad, shape, flat_index):
     """zeros(prod(shape)) with grad added at flat positions `flat_index` (NumPy ints), reshaped."""
     n = int(np.prod(shape, dtype=np.int64))
-    z = _zeros((n,), grad.dtype)
+    z = _zeros((n,), grad)
     idx = _const(np.asarray(flat_index, dtype=np.int64).reshape(-1))
     return O("scatter_add")(z, 0, idx, grad.reshape(-1)).reshape(tuple(shape))
 
@@ -388,7 +390,7 @@ def index_select_backward(grad, input, dim, index):
     shape = [1] * input.ndim
     shape[d] = -1
     idx = index.reshape(shape).expand(grad.shape)
-    return O("scatter_add")(_zeros(input.shape, grad.dtype), d, idx, grad)
+    return O("scatter_add")(_zeros(input.shape, grad), d, idx, grad)
 
 
 @helper
@@ -411,7 +413,7 @@ def take_along_dim_backward(grad, input, indices, dim):
     bs = list(broadcast_shapes(tuple(a), tuple(b)))
     ishape, jshape = list(bs), list(bs)
     ishape[d], jshape[d] = input.shape[d], indices.shape[d]
-    z = _zeros(ishape, grad.dtype)
+    z = _zeros(ishape, grad)
     return O("scatter_add")(z, d, indices.expand(jshape), grad)   # summed to input's shape after
 
 
@@ -496,7 +498,7 @@ def _cat_pieces(grad, shapes, dim):
     out, start = [], 0
     for s in shapes:
         if len(s) == 1 and s[0] == 0 and grad.ndim != 1:   # skipped by cat
-            out.append(_zeros(s, grad.dtype))
+            out.append(_zeros(s, grad))
             continue
         n = s[dim]
         out.append(grad.narrow(dim, start, n))
@@ -575,14 +577,14 @@ def einsum_backward(grad, equation, operands, only=None):
                 f = fresh.pop(0)
                 target.append(f)
                 terms.append(c + f)
-                ops.append(_eye(sizes[c], grad.dtype))
+                ops.append(_eye(sizes[c], grad))
             else:
                 seen.add(c)
                 target.append(c)
         for c in seen:
             if c not in have:   # summed within this operand only: the gradient is broadcast
                 terms.append(c)
-                ops.append(_ones((sizes[c],), grad.dtype))
+                ops.append(_ones((sizes[c],), grad))
         res.append(einsum(",".join(terms) + "->" + "".join(target), *ops))
     return res
 
@@ -810,7 +812,7 @@ def svd_backward(gU, gS, gVh, U, S, Vh, full_matrices=False):
     skew = lambda X: X - X.mH   # noqa: E731
     s2 = S * S
     n_s = s2.shape[-1]
-    eye = _eye(n_s, s2.dtype)
+    eye = _eye(n_s, s2)
     E = s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye   # 1 on the diagonal
     if gU is not None and gVh is not None:
         ret = (skew(U.mH @ gU) * S.unsqueeze(-2) + S.unsqueeze(-1) * skew(Vh @ gVh.mH)) / E
@@ -850,7 +852,7 @@ def eigh_backward(gL, gV, L, V):
         return V @ (gL.unsqueeze(-1) * V.mH)
     vhgv = V.mH @ gV
     n = L.shape[-1]
-    E = L.unsqueeze(-2) - L.unsqueeze(-1) + _eye(n, L.dtype)
+    E = L.unsqueeze(-2) - L.unsqueeze(-1) + _eye(n, L)
     ret = 0.5 * (vhgv - vhgv.mH) / E
     if gL is not None:
         ret = ret + O("diag_embed")(gL)

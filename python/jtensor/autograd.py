@@ -369,7 +369,7 @@ def clamp_mask(input, min, max):
 @helper
 def select_backward(grad, input, dim, indices, keepdim):
     """Gradient of a selection along `dim` at `indices` (max/min with dim, sort, topk, gather)."""
-    z = _tensor_mod().empty(input.shape, dtype=grad.dtype)
+    z = _tensor_mod().empty(input.shape, dtype=grad.dtype, device=grad.device)
     z.fill_(0)
     if not keepdim and indices.ndim < input.ndim:
         grad = grad.unsqueeze(dim)

@@ -237,20 +237,7 @@ equal or 1 (broadcast) across operands. Returns a new array of the operands' pro
 function _einsum_arrays(name, ops, labels::Vector{Vector{Int}}, out::Vector{Int})
     R = _promote_all(ops)
     T = _acc(R)
-    for (i, x) in enumerate(ops), (d, l) in enumerate(labels[i])   # repeats within an operand: equal sizes
-        d0 = findfirst(isequal(l), labels[i])
-        size(x, d) == size(x, d0) || throw(DimensionMismatch(
-            "$name: subscript $(_lname(l)) is repeated for operand $(i - 1) but the sizes don't match, $(size(x, d)) != $(size(x, d0))"))
-    end
-    sizes = Dict{Int,Int}()
-    for (i, x) in enumerate(ops), (d, l) in enumerate(labels[i])
-        s = size(x, d); p = get(sizes, l, 1)
-        if p == 1
-            sizes[l] = s
-        elseif s != p && s != 1
-            throw(DimensionMismatch("$name: operands do not broadcast: subscript $(_lname(l)) has size $p in one operand and $s in operand $(i - 1)"))
-        end
-    end
+    sizes = _label_sizes(name, ops, labels)
     check_size(R, Tuple(get(sizes, l, 1) for l in out))   # before any operand is copied
     arrs = Array{T}[]; labs = Vector{Int}[]
     for (i, x) in enumerate(ops)

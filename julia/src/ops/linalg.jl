@@ -591,7 +591,9 @@ defop("matrix_power(A: Tensor, n: int) -> Tensor", _linalg_matrix_power;
       namespace = "linalg", method = false,
       doc = "n-th power of square matrices (batched); n = 0 gives the identity, n < 0 powers the inverse.")
 
-function _multi_dot(ts)
+"""The checks of a `multi_dot` chain (CPU or meta arrays), and its matrix sizes: `dims[i]` by
+`dims[i + 1]` is matrix i in Python shapes, where a leading 1-d is (1, n) and a trailing 1-d (n, 1)."""
+function _chain_dims(ts)
     k = length(ts)
     k >= 2 || throw(ArgumentError("linalg.multi_dot: expected at least 2 tensors, got $k"))
     for (i, t) in enumerate(ts)
@@ -599,7 +601,6 @@ function _multi_dot(ts)
         ok = (i == 1 || i == k) ? nd in (1, 2) : nd == 2
         ok || throw(ArgumentError("linalg.multi_dot: tensor $(i - 1) must be 2-d$(i == 1 || i == k ? " or 1-d" : ""), got shape $(_pyshape(t))"))
     end
-    # Python shapes as matrices: a leading 1-d is (1, n), a trailing 1-d is (n, 1).
     dims = Int[]
     for (i, t) in enumerate(ts)
         ps = _pysize(t)
@@ -611,6 +612,12 @@ function _multi_dot(ts)
         end
         push!(dims, c)
     end
+    dims
+end
+
+function _multi_dot(ts)
+    k = length(ts)
+    dims = _chain_dims(ts)
     # Cheapest parenthesization (classic chain-order DP), then multiply with matmul.
     cost = alloc_zeros(Float64, k, k); split = alloc_zeros(Int, k, k)
     for len in 2:k, i in 1:k - len + 1
@@ -636,23 +643,7 @@ end
 size (Python (rows of the first, columns of the last), 1-d ends dropped) and promoted type."""
 function _multi_dot(ts::AbstractVector{<:MetaArray})
     k = length(ts)
-    k >= 2 || throw(ArgumentError("linalg.multi_dot: expected at least 2 tensors, got $k"))
-    for (i, t) in enumerate(ts)
-        nd = ndims(t)
-        ok = (i == 1 || i == k) ? nd in (1, 2) : nd == 2
-        ok || throw(ArgumentError("linalg.multi_dot: tensor $(i - 1) must be 2-d$(i == 1 || i == k ? " or 1-d" : ""), got shape $(_pyshape(t))"))
-    end
-    dims = Int[]
-    for (i, t) in enumerate(ts)
-        ps = _pysize(t)
-        r, c = length(ps) == 2 ? ps : (i == 1 ? (1, ps[1]) : (ps[1], 1))
-        if i == 1
-            push!(dims, r)
-        elseif r != dims[end]
-            throw(DimensionMismatch("linalg.multi_dot: tensors $(i - 2) and $(i - 1) cannot be multiplied (shapes $(_pyshape(ts[i - 1])) and $(_pyshape(t)))"))
-        end
-        push!(dims, c)
-    end
+    dims = _chain_dims(ts)
     out = ((ndims(ts[k]) == 1 ? () : (dims[end],))..., (ndims(ts[1]) == 1 ? () : (dims[1],))...)
     MetaArray{_meta_promote(map(eltype, ts)...)}(out)
 end
@@ -1275,7 +1266,8 @@ function _mnorm_keep(name, A::AbstractArray, ord::AbstractString, jr::Int, jc::I
     _vnorm_keep(_vnorm_keep(A, 1, (inner,)), o > 0 ? Inf : -Inf, (outer,))
 end
 
-function _matrix_norm(x, ord, dims, keepdim, dtype)
+"""matrix_norm's checks of its arguments (CPU or meta): the result type and the two Julia dims."""
+function _matrix_norm_checks(x, dims, dtype)
     name = "linalg.matrix_norm"
     R = dtype === nothing ? eltype(x) : dtype
     R <: Union{AbstractFloat,Complex} ||
@@ -1284,6 +1276,12 @@ function _matrix_norm(x, ord, dims, keepdim, dtype)
     length(dims) == 2 || throw(ArgumentError("$name: dim must be a 2-tuple, got $(length(dims)) dims"))
     jr, jc = dims
     jr == jc && throw(ArgumentError("$name: dims must be different, got $jr twice"))
+    R, jr, jc
+end
+
+function _matrix_norm(x, ord, dims, keepdim, dtype)
+    name = "linalg.matrix_norm"
+    R, jr, jc = _matrix_norm_checks(x, dims, dtype)
     T = _acc(R)
     A = as_dense(T, x)
     r = _mnorm_keep(name, A, ord, jr, jc)
@@ -1292,13 +1290,7 @@ function _matrix_norm(x, ord, dims, keepdim, dtype)
 end
 function _matrix_norm(x::MetaArray, ord, dims, keepdim, dtype)
     name = "linalg.matrix_norm"
-    R = dtype === nothing ? eltype(x) : dtype
-    R <: Union{AbstractFloat,Complex} ||
-        throw(DTypeError("$name: Expected a floating point or complex tensor as input. Got $(eltype(x))"))
-    ndims(x) >= 2 || throw(ArgumentError("$name: The input tensor A must have at least 2 dimensions, got shape $(_pyshape(x))"))
-    length(dims) == 2 || throw(ArgumentError("$name: dim must be a 2-tuple, got $(length(dims)) dims"))
-    jr, jc = dims
-    jr == jc && throw(ArgumentError("$name: dims must be different, got $jr twice"))
+    R, jr, jc = _matrix_norm_checks(x, dims, dtype)
     _mnorm_check(name, size(x), ord, jr, jc)
     nd = ndims(x)
     out = keepdim ? ntuple(d -> d == jr || d == jc ? 1 : size(x, d), nd) : Tuple(size(x, d) for d in 1:nd if d != jr && d != jc)

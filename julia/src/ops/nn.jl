@@ -319,13 +319,19 @@ end
 "The padded channels-first buffer of a chunk of m samples (scratch slot 3)."
 _chunk_buffer(::Type{T}, g::ConvGeom, Ct::Int, m::Int) where {T} = _scratch(T, 3, Ct, _padded(g)..., m)
 
-function _conv2d(x, w, b, stride, padding, dilation, groups::Int)
+"""conv2d's checks of its arguments (CPU or meta): the output geometry and the output channels."""
+function _conv2d_checks(x, w, b, stride, padding, dilation, groups::Int)
     op = "conv2d"
     _nn_same_dtype(op, x, w, b)
     g = _conv_geom(op, size(x), size(w), stride, padding, dilation, groups)
     Cout = size(w, 4)
     b === nothing || (ndims(b) == 1 && length(b) == Cout) || throw(ArgumentError(
         "$op(): expected bias of shape [$Cout] for weight of shape $(_nn_shape(w)), got $(_nn_shape(b))"))
+    g, Cout
+end
+
+function _conv2d(x, w, b, stride, padding, dilation, groups::Int)
+    g, Cout = _conv2d_checks(x, w, b, stride, padding, dilation, groups)
     T = eltype(x); C = compute_type(T)
     B = b === nothing ? nothing : as_dense(C, b)
     _restore(T, _conv2d_dense(as_dense(C, x), as_dense(C, w), B, g, groups))
@@ -408,12 +414,7 @@ end
 
 # Meta shape functions of the convolution kernels: the same checks, the output (or input/weight) size.
 function _conv2d(x::MetaArray, w::MetaArray, b::Union{Nothing,MetaArray}, stride, padding, dilation, groups::Int)
-    op = "conv2d"
-    _nn_same_dtype(op, x, w, b)
-    g = _conv_geom(op, size(x), size(w), stride, padding, dilation, groups)
-    Cout = size(w, 4)
-    b === nothing || (ndims(b) == 1 && length(b) == Cout) || throw(ArgumentError(
-        "$op(): expected bias of shape [$Cout] for weight of shape $(_nn_shape(w)), got $(_nn_shape(b))"))
+    g, Cout = _conv2d_checks(x, w, b, stride, padding, dilation, groups)
     meta_like(x, eltype(x), (g.OW, g.OH, Cout, size(x, 4)))
 end
 function _conv2d_backward_input(gy::MetaArray, w::MetaArray, xsize, stride, padding, dilation, groups::Int)
@@ -1268,7 +1269,9 @@ function _nll_loss(x, t, w, ignore_index::Int, reduction)
     fill(jconvert(T, red == "sum" ? s : s / tw))
 end
 
-function _nll_loss_backward(g, t, xsize, w, ignore_index::Int, reduction)
+"""`nll_loss_backward`'s checks of the incoming gradient `g` (CPU or meta) against the target and
+the input's size; returns (reduction, D, C, N) as `_nll_layout` gives them."""
+function _nll_grad_checks(g, t, xsize, reduction)
     op = "nll_loss_backward"
     _nn_float(op, g)
     red = _reduction_mode(op, reduction)
@@ -1279,6 +1282,12 @@ function _nll_loss_backward(g, t, xsize, w, ignore_index::Int, reduction)
     else
         length(g) == 1 || throw(DimensionMismatch("$op(): expected a one-element grad_output, got $(_nn_shape(g))"))
     end
+    red, D, C, N
+end
+
+function _nll_loss_backward(g, t, xsize, w, ignore_index::Int, reduction)
+    op = "nll_loss_backward"
+    red, D, C, N = _nll_grad_checks(g, t, xsize, reduction)
     T = eltype(g); Tc = compute_type(T)
     Wv = _nll_weights(op, w, C, Tc)
     Tt = _nll_targets(op, t, C, ignore_index, D, N)
@@ -1320,15 +1329,7 @@ function _nll_loss(x::MetaArray, t::MetaArray, w::Union{Nothing,MetaArray}, igno
 end
 function _nll_loss_backward(g::MetaArray, t::MetaArray, xsize, w::Union{Nothing,MetaArray}, ignore_index::Int, reduction)
     op = "nll_loss_backward"
-    _nn_float(op, g)
-    red = _reduction_mode(op, reduction)
-    D, C, N = _nll_layout(op, xsize, t)
-    if red == "none"
-        size(g) == size(t) || throw(DimensionMismatch(
-            "$op(): grad_output of shape $(_nn_shape(g)) does not match target $(_nn_shape(t))"))
-    else
-        length(g) == 1 || throw(DimensionMismatch("$op(): expected a one-element grad_output, got $(_nn_shape(g))"))
-    end
+    red, D, C, N = _nll_grad_checks(g, t, xsize, reduction)
     _nll_weights(op, w, C, eltype(g))
     meta_like(g, eltype(g), Tuple(xsize))
 end
