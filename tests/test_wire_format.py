@@ -179,10 +179,10 @@ class _Storage:
 
 
 def _foreign(t, device_code=None):
-    u = Tensor._make(_Storage(t._base), t._baddr, t._offset, t.shape, t._strides, t.dtype)
+    storage = _Storage(t._base)
     if device_code is not None:
-        u.device_code = device_code
-    return u
+        storage.device_code = device_code   # a tensor's device is its storage's
+    return Tensor._make(storage, t._baddr, t._offset, t.shape, t._strides, t.dtype)
 
 
 def test_c_fast_path_sends_only_numpy_backed_tensors():

@@ -28,6 +28,11 @@ class CudaUnavailableError(AssertionError, ValueError):
     Array API asks for ValueError on an unsupported device. Both `except` clauses catch this."""
 
 
+class DeviceStringError(RuntimeError, ValueError):
+    """A device string or index that names no device: PyTorch raises RuntimeError; the Array API
+    asks for ValueError on an unsupported device. Both `except` clauses catch this."""
+
+
 class device:
     """A device, as ``torch.device``: ``device("cpu")``, ``device("cuda:1")``, ``device("cuda", 1)``,
     ``device("meta")``. ``type`` and ``index`` (None when not given). Also a context manager that
@@ -49,15 +54,15 @@ class device:
                 raise ValueError(f"device(): type ({type!r}) must not include an index because index was passed explicitly")
             type, _, idx = type.partition(":")
             if not idx.isdigit():
-                raise RuntimeError(f"Invalid device string: '{type}:{idx}'")
+                raise DeviceStringError(f"Invalid device string: '{type}:{idx}'")
             index = int(idx)
         if type not in DEVICE_TYPES:
-            raise RuntimeError(f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device string: {type}")
+            raise DeviceStringError(f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device string: {type}")
         if index is not None:
             if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-                raise RuntimeError(f"Device index must not be negative, got {index!r}")
+                raise DeviceStringError(f"Device index must not be negative, got {index!r}")
             if type == "cpu" and index != 0:
-                raise RuntimeError(f"CPU device index must be -1 or zero, got {index}")
+                raise DeviceStringError(f"CPU device index must be -1 or zero, got {index}")
         self.type, self.index = type, index
 
     @property
