@@ -60,16 +60,17 @@ __version__ = "0.1.0"
 
 
 def result_type(*arrays_and_dtypes):
-    """Array API result_type over tensors, dtypes and Python scalars."""
-    tensors, scalars = [], []
+    """The dtype an op on these tensors, dtypes and Python scalars gives (``torch.result_type``'s
+    rule: 0-dim tensors and scalars are weak, see dtypes.result_type)."""
+    tensors, zero_dim, scalars = [], [], []
     for a in arrays_and_dtypes:
         if isinstance(a, Tensor):
-            tensors.append(a.dtype)
+            (tensors if a.ndim else zero_dim).append(a.dtype)
         elif isinstance(a, _dtypes.dtype):
             tensors.append(a)
         else:
             scalars.append(a)
-    return _dtypes.result_type(tensors, scalars)
+    return _dtypes.result_type(tensors, scalars, zero_dim)
 
 
 def is_tensor(x):
