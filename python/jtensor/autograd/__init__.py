@@ -827,7 +827,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         with no_grad():
             out = fn(*xs)
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        return [np.asarray(o).astype(np.float64).ravel() for o in outs if hasattr(o, "shape")]
+        return [np.asarray(o.detach()).astype(np.float64).ravel() for o in outs if hasattr(o, "shape")]
 
     out = fn(*inputs)
     outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if hasattr(o, "shape")]
@@ -843,9 +843,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 basis.reshape(-1)[k] = 1
                 g = grad([o], [x], [basis], retain_graph=True, allow_unused=True)[0]
                 if g is not None:
-                    analytic[:, k] = np.asarray(g).ravel()
+                    analytic[:, k] = np.asarray(g.detach()).ravel()
             numeric = np.zeros((x.numel(), n_out))
-            base = np.asarray(x).copy()
+            base = np.asarray(x.detach()).copy()
             flat = base.reshape(-1)
             for j in range(x.numel()):
                 orig = flat[j]
