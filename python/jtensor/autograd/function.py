@@ -247,7 +247,7 @@ def _has_defaults(cls):
 def _apply(cls, args):
     ctx = FunctionCtx()
     record = is_grad_enabled() and any(requires_grad_of(a) for a in args)
-    ctx.needs_input_grad = tuple(record and requires_grad_of(a) for a in args)
+    ctx.needs_input_grad = tuple(requires_grad_of(a) for a in args)   # torch: whatever the grad mode
     ctx._input_kinds = [("tensor", a) if _is_tensor(a) else ("other", None) for a in args]
     with no_grad():
         if _new_style(cls):
