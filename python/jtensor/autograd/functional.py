@@ -11,7 +11,7 @@ Conventions are torch's: `inputs` is a Tensor or a tuple of Tensors and results 
 ``strict=True`` an output independent of an input raises instead of giving zeros.
 ``vectorize`` and the strategies are accepted; the values are the same either way.
 """
-from . import grad as _engine_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from . import grad as _engine_grad, enable_grad, set_grad_enabled, is_grad_enabled, _size
 
 
 def _Tensor():
@@ -78,8 +78,8 @@ def _validate_v(v, other, is_other_tuple):
     for idx, (el_v, el_other) in enumerate(zip(v, other)):
         if tuple(el_v.shape) != tuple(el_other.shape):
             prepend = f"Entry {idx} in " if is_other_tuple else ""
-            raise RuntimeError(f"{prepend}v has invalid size: should be {list(el_other.shape)} but got "
-                               f"{list(el_v.shape)}.")
+            raise RuntimeError(f"{prepend}v has invalid size: should be {_size(el_other.shape)} but got "
+                               f"{_size(el_v.shape)}.")
 
 
 def _check_requires_grad(inputs, input_type, strict):
@@ -220,8 +220,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
                                       "`strategy=\"forward-mode\"` are not supported together (yet). Please either "
                                       "set `create_graph=False` or `strategy=\"reverse-mode\"`.")
         if not vectorize:
-            raise ValueError('torch.autograd.functional.jacobian: `strategy="forward-mode"` requires '
-                             '`vectorize=True`.')
+            raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+                                      "only implemented for `vectorize=True`.")
     from ..func import _jacobian_block
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
