@@ -170,6 +170,18 @@ def _vector(v, against, is_tuple, create_graph, fn_name, none_message):
     return v
 
 
+def _last_backward(outputs, diff_outputs, wrt, v, like, create_graph, strict, stage):
+    """The final backward of vjp, jvp and vhp/hvp: d(diff_outputs)/d(wrt) contracted with v,
+    recorded only with create_graph, zeros (or strict mode's error) where nothing flowed; returns
+    (the function's outputs, the result) in torch's structure. `outputs` and `like` (the tensors
+    whose shapes the result has) come as (tensors, were they a tuple)."""
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        res = _fill_in_zeros(_autograd_grad(diff_outputs, wrt, v, create_graph=create_graph), like[0], strict,
+                             create_graph, stage)
+    return (_tuple_postprocess(_grad_postprocess(outputs[0], create_graph), outputs[1]),
+            _tuple_postprocess(_grad_postprocess(res, create_graph), like[1]))
+
+
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), vᵀ·J)``: the vector-Jacobian product at `inputs`."""
     with enable_grad():
@@ -179,12 +191,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         v = _vector(v, outputs, is_outputs_tuple, create_graph, "vjp",
                     "The vector v can only be None if the user-provided function returns a single Tensor with a "
                     "single element.")
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
-        vjp_ = _fill_in_zeros(grad_res, inputs, strict, create_graph, "back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    vjp_ = _grad_postprocess(vjp_, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(vjp_, is_inputs_tuple)
+    return _last_backward((outputs, is_outputs_tuple), outputs, inputs, v, (inputs, is_inputs_tuple), create_graph,
+                          strict, "back")
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
@@ -199,12 +207,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         grad_outputs = tuple(_zeros_like(o, requires_grad=True) for o in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
-        jvp_ = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    jvp_ = _grad_postprocess(jvp_, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(jvp_, is_outputs_tuple)
+    return _last_backward((outputs, is_outputs_tuple), grad_inputs, grad_outputs, v, (outputs, is_outputs_tuple),
+                          create_graph, strict, "back_trick")
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
@@ -290,12 +294,8 @@ def _second_order(func, inputs, v, create_graph, strict, fn_name):
             raise RuntimeError(f"The Tensor returned by the function given to {fn_name} should contain a single element")
         jac = _autograd_grad(outputs, inputs, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
-        res = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    res = _grad_postprocess(res, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(res, is_inputs_tuple)
+    return _last_backward((outputs, is_outputs_tuple), jac, inputs, v, (inputs, is_inputs_tuple), create_graph,
+                          strict, "double_back")
 
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
