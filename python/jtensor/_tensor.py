@@ -153,6 +153,9 @@ class Tensor:
         return t
 
     def detach_(self):
+        """Cut this tensor from the graph in place (a view cannot be: use detach())."""
+        if getattr(self.grad_fn, "name", None) == "ViewBackward":
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self.requires_grad = False
         return self

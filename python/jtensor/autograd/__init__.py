@@ -707,8 +707,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
         for i, t in enumerate(capture):
             g = captured.get(i)
             if g is None and not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   f"graph. Set allow_unused=True if this is the desired behavior.")
             out.append(g)
         return tuple(out)
     return None
@@ -770,6 +770,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs for "
                            f"{len(outputs)} outputs")
+    if not all(getattr(x, "requires_grad", False) for x in inputs):
+        raise RuntimeError("One of the differentiated Tensors does not require grad")
     if is_grads_batched:
         grads = _batched_grads(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)
     else:
