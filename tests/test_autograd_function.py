@@ -221,6 +221,15 @@ def build(lib, once):
         def backward(ctx, g):
             return lib.ones(5, dtype=lib.float64)
 
+    class VjpName(F):    # backward under torch's other name
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def vjp(ctx, g):
+            return 2 * g
+
     class ExtraNones(WrongShape):
         @staticmethod
         def backward(ctx, g):
@@ -482,6 +491,13 @@ def test_extra_trailing_none_gradients_are_allowed():
     def run(lib, C):
         x = leaf(lib, [1.0, 2.0])
         return lib.autograd.grad(C["ExtraNones"].apply(x).sum(), x)
+    check(run)
+
+
+def test_backward_named_vjp():
+    def run(lib, C):
+        x = leaf(lib, [1.0, 2.0])
+        return lib.autograd.grad(C["VjpName"].apply(x).sum(), x)
     check(run)
 
 

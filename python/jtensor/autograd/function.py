@@ -96,14 +96,14 @@ BackwardCFunction = FunctionCtx   # torch's name for the ctx class
 class FunctionNode(Node):
     """The node of one ``Function.apply`` call: its backward is the user's."""
 
-    __slots__ = ("fn_class", "ctx", "out_meta", "n_args")
+    __slots__ = ("fn_class", "ctx", "out_meta", "arg_shapes")
 
-    def __init__(self, fn_class, ctx, inputs, out_meta):
+    def __init__(self, fn_class, ctx, inputs, out_meta, arg_shapes):
         super().__init__(inputs)
         self.fn_class = fn_class
         self.ctx = ctx
-        self.out_meta = out_meta    # per output: (shape, dtype, device), or None for a non-tensor
-        self.n_args = len(inputs)
+        self.out_meta = out_meta        # per output: (shape, dtype, device), or None for a non-tensor
+        self.arg_shapes = arg_shapes    # per forward argument: its shape, or None for a non-tensor
 
     @property
     def name(self):
@@ -120,37 +120,42 @@ class FunctionNode(Node):
             from ..creation import zeros
             grads = [zeros(m[0], dtype=m[1], device=m[2]) if g is None and m is not None else g
                      for g, m in zip(grads, self.out_meta)]
-        result = self.fn_class.backward(self.ctx, *grads)
+        result = _user_backward(self.fn_class)(self.ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
         return self._checked(list(result))
 
     def _checked(self, result):
         """torch's checks of what backward returned: one gradient per forward argument (extra
         trailing Nones allowed), None for non-tensors, shapes that broadcast to the input's."""
-        n = self.n_args
+        n = len(self.arg_shapes)
         if len(result) > n and all(g is None for g in result[n:]):
             result = result[:n]
         if len(result) != n:
             raise RuntimeError(f"function {self.name} returned an incorrect number of gradients "
                                f"(expected {n}, got {len(result)})")
-        for i, ((kind, inp), g) in enumerate(zip(self.inputs_kind, result)):
+        for i, (shape, g) in enumerate(zip(self.arg_shapes, result)):
             if g is None:
                 continue
-            if kind == "other":
+            if shape is None:
                 raise RuntimeError(f"function {self.name} returned a gradient different than None at position "
                                    f"{i + 1}, but the corresponding forward input was not a Variable")
-            if inp is not None and _is_tensor(g) and not _expandable(tuple(g.shape), tuple(inp.shape)):
+            if _is_tensor(g) and not _expandable(tuple(g.shape), shape):
                 raise RuntimeError(f"Function {self.name} returned an invalid gradient at index {i} - got "
-                                   f"{list(g.shape)} but expected shape compatible with {list(inp.shape)}")
+                                   f"{list(g.shape)} but expected shape compatible with {list(shape)}")
         return result
-
-    @property
-    def inputs_kind(self):
-        return self.ctx._input_kinds
 
     def release(self):
         super().release()
         self.ctx._saved = None
+
+
+def _user_backward(cls):
+    """The subclass's ``backward``, or its ``vjp`` (one of the two, as torch requires)."""
+    backward, vjp = cls.backward, cls.vjp
+    if backward is not Function.backward and vjp is not Function.vjp:
+        raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is not allowed. You should "
+                           "only implement one of them.")
+    return vjp if vjp is not Function.vjp else backward
 
 
 def _expandable(shape, target):
@@ -192,6 +197,8 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
+
+    vjp = backward   # torch's other name: a subclass may define either
 
     @staticmethod
     def jvp(ctx, *grad_inputs):
@@ -248,7 +255,6 @@ def _apply(cls, args):
     ctx = FunctionCtx()
     record = is_grad_enabled() and any(requires_grad_of(a) for a in args)
     ctx.needs_input_grad = tuple(requires_grad_of(a) for a in args)   # torch: whatever the grad mode
-    ctx._input_kinds = [("tensor", a) if _is_tensor(a) else ("other", None) for a in args]
     with no_grad():
         if _new_style(cls):
             output = cls.forward(*args)
@@ -265,18 +271,18 @@ def _apply(cls, args):
         if not requires_grad_of(a):
             inputs.append((None, None))
         elif id(a) in dirty:
-            inputs.append((None, _history_of_dirty(cls, a)))
+            inputs.append((None, _history_of_dirty(a)))
         else:
             inputs.append((None, a))
     out_meta = [(tuple(o.shape), o.dtype, o.device) if _is_tensor(o) else None for o in outs]
-    node = FunctionNode(cls, ctx, inputs, out_meta)
+    node = FunctionNode(cls, ctx, inputs, out_meta, [tuple(a.shape) if _is_tensor(a) else None for a in args])
     non_diff = {id(t) for t in ctx._non_differentiable}
     arg_ids = {id(a) for a in args}
     for i, o in enumerate(outs):
         if not _is_tensor(o):
             continue
         if id(o) in arg_ids and id(o) not in dirty:
-            o = outs[i] = _alias(o)   # an input returned as it is: a new tensor over the same memory
+            o = outs[i] = o.detach()   # an input returned as it is: a new tensor over the same memory
         if id(o) in non_diff or o.dtype.kind not in "fc":
             o.requires_grad = False
             continue
@@ -285,7 +291,7 @@ def _apply(cls, args):
     return outs[0] if single else tuple(outs)
 
 
-def _history_of_dirty(cls, t):
+def _history_of_dirty(t):
     """The tensor standing for `t`'s history before forward modified it in place."""
     if t.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
@@ -294,13 +300,6 @@ def _history_of_dirty(cls, t):
     old.grad_fn = t.grad_fn
     old._out_index = t._out_index
     return old
-
-
-def _alias(t):
-    a = t.detach()
-    if t.requires_grad:
-        a.requires_grad = True
-    return a
 
 
 def _keep_saved(ctx, node, args, outs):
