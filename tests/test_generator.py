@@ -3,7 +3,7 @@ generators), so each test states a property and checks it holds for both librari
 reproducibility from a seed, independence of streams (drawing from one generator never shifts
 another's numbers, the default's included), exact restore by get_state / set_state whatever was
 drawn in between (dropout too), manual_seed / seed / initial_seed and their return values,
-generator= on rand, randn and randint, fork_rng, pickling, and the errors torch gives."""
+generator= on rand, randn, randint, rand_like and randn_like, fork_rng, pickling, and the errors torch gives."""
 import pickle
 
 import numpy as np
@@ -25,7 +25,9 @@ def same(a, b):
 def draws(lib, generator=None):
     """One of each random op, from `generator`."""
     kw = {} if generator is None else {"generator": generator}
-    return [lib.rand(4, **kw), lib.randn(2, 3, **kw), lib.randint(0, 100, (5,), **kw)]
+    like = lib.zeros(3, dtype=lib.float64)
+    return [lib.rand(4, **kw), lib.randn(2, 3, **kw), lib.randint(0, 100, (5,), **kw), lib.rand_like(like, **kw),
+            lib.randn_like(like, **kw)]
 
 
 def all_same(xs, ys):

@@ -125,12 +125,14 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
                        requires_grad)
 
 
-def rand_like(x, *, dtype=None, device=None, requires_grad=False):
-    return rand(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+def rand_like(x, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return rand(x.shape, generator=generator, dtype=dtype or x.dtype, device=device or x.device,
+                requires_grad=requires_grad)
 
 
-def randn_like(x, *, dtype=None, device=None, requires_grad=False):
-    return randn(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+def randn_like(x, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return randn(x.shape, generator=generator, dtype=dtype or x.dtype, device=device or x.device,
+                 requires_grad=requires_grad)
 
 
 def _finish(t, requires_grad):
