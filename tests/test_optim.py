@@ -20,6 +20,24 @@ CASES = [
     ("RMSprop", dict(lr=0.01)),
     ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.05)),
     ("RMSprop", dict(lr=0.01, centered=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1, maximize=True)),
+    ("Adagrad", dict()),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.3, eps=1e-8)),
+    ("Adagrad", dict(lr=0.1, maximize=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.5, 0.6), weight_decay=0.1)),           # rho_t > 5 from step 2: adaptive steps
+    ("RAdam", dict(lr=0.01, betas=(0.5, 0.6), weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.06), maximize=True)),
+    ("ASGD", dict()),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=2, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -104,6 +122,20 @@ def test_invalid_arguments():
         jt.optim.SGD([p], lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="beta"):
         jt.optim.Adam([p], betas=(1.5, 0.9))
+    with pytest.raises(ValueError, match="Invalid beta parameter at index 1"):
+        jt.optim.NAdam([p], betas=(0.5, 1.0))
+    with pytest.raises(ValueError, match="rho"):
+        jt.optim.Adadelta([p], rho=1.5)
+    with pytest.raises(ValueError, match="eta values"):
+        jt.optim.Rprop([p], etas=(1.5, 1.2))
+    with pytest.raises(ValueError, match="initial_accumulator_value"):
+        jt.optim.Adagrad([p], initial_accumulator_value=-1)
+    with pytest.raises(ValueError, match="parameter groups"):
+        jt.optim.LBFGS([{"params": [p]}, {"params": [jt.ones(1).requires_grad_()]}])
+    with pytest.raises(TypeError, match="iterable"):
+        jt.optim.SGD(p, lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):
+        jt.optim.SGD([{"params": {p}}], lr=0.1)
     with pytest.raises(ValueError, match="empty"):
         jt.optim.SGD([], lr=0.1)
     q = (p * 2)

@@ -1,0 +1,44 @@
+"""NAdam: Adam with Nesterov momentum and a momentum schedule (Dozat 2016)."""
+from .optimizer import Optimizer, check_options, float32_scalar, grad_for_update, zeros_state
+
+
+class NAdam(Optimizer):
+    """``torch.optim.NAdam``, step for step as torch's single-tensor update; ``mu_product`` is
+    rounded to float32 each step, as torch's float32 state tensor holds it."""
+
+    _scalar_state = ("step", "mu_product")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        check_options("NAdam", lr=lr, eps=eps, weight_decay=weight_decay, betas=betas, differentiable=differentiable)
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable))
+
+    def _update(self, group, p, state):
+        if not state:
+            state["step"] = 0
+            state["mu_product"] = 1.0
+            state["exp_avg"] = zeros_state(p)
+            state["exp_avg_sq"] = zeros_state(p)
+        state["step"] += 1
+        step, lr = state["step"], group["lr"]
+        beta1, beta2 = group["betas"]
+        g = grad_for_update(p, dict(group, weight_decay=0) if group["decoupled_weight_decay"] else group)
+        if group["decoupled_weight_decay"] and group["weight_decay"] != 0:
+            p.mul_(1 - lr * group["weight_decay"])
+        bias_correction2 = 1 - beta2 ** step
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
+        mu_product = state["mu_product"] = float32_scalar(state["mu_product"] * float32_scalar(mu))
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2).add_(g * g, alpha=1 - beta2)
+        denom = exp_avg_sq.div(bias_correction2).sqrt().add_(group["eps"])
+        mu_product_next = mu_product * mu_next
+        p.add_(g / denom, alpha=-lr * (1.0 - mu) / (1.0 - mu_product))
+        p.add_(exp_avg / denom, alpha=-lr * mu_next / (1.0 - mu_product_next))

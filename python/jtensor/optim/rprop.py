@@ -1,0 +1,34 @@
+"""Rprop: per-coordinate step sizes grown or shrunk by the sign agreement of successive gradients."""
+from .optimizer import Optimizer, check_options, zeros_state
+
+
+class Rprop(Optimizer):
+    """``torch.optim.Rprop``, step for step as torch's single-tensor update (after a sign change
+    the gradient counts as zero for that coordinate: no step, and no sign memory)."""
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
+                 maximize=False, differentiable=False):
+        check_options("Rprop", lr=lr, differentiable=differentiable)
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, capturable=capturable))
+
+    def _update(self, group, p, state):
+        from ..creation import full_like
+        if not state:
+            state["step"] = 0
+            state["prev"] = zeros_state(p)
+            state["step_size"] = full_like(p, group["lr"])
+        state["step"] += 1
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        g = -p.grad if group["maximize"] else p.grad
+        sign = g.mul(state["prev"]).sign()
+        up, down, same = sign.gt(0), sign.lt(0), sign.eq(0)
+        factor = sign.masked_fill(up, etaplus).masked_fill(down, etaminus).masked_fill(same, 1.0)
+        step_size = state["step_size"]
+        step_size.mul_(factor).clamp_(step_size_min, step_size_max)
+        g = g.masked_fill(down, 0.0)
+        p.add_(g.sign() * step_size, alpha=-1)
+        state["prev"].copy_(g)
