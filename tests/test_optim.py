@@ -179,3 +179,161 @@ def test_fused_adam_checks_its_lists():
         jt.ops._adam_step_([p, p], [g], [jt.zeros(3)], [jt.zeros(3)], None, [1])
     jt.ops._adam_step_([p], [g], [jt.zeros(3)], [jt.zeros(3)], None, [1], lr=0.1)
     np.testing.assert_allclose(p.numpy(), -0.1 * np.ones(3), rtol=1e-5)   # first step moves by lr
+
+
+# -- state_dict interchange with torch.optim ---------------------------------------------------------
+def _to_torch(value):
+    """A jt state dict as torch would hold it: jt tensors become torch tensors through DLPack."""
+    if isinstance(value, jt.Tensor):
+        return torch.from_dlpack(value).clone()
+    if isinstance(value, dict):
+        return {k: _to_torch(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_torch(v) for v in value)
+    return value
+
+
+def _assert_same_layout(jsd, tsd):
+    assert sorted(jsd["state"]) == sorted(tsd["state"])
+    for i, ts in tsd["state"].items():
+        js = jsd["state"][i]
+        assert sorted(js) == sorted(ts)
+        for k, tv in ts.items():
+            if isinstance(tv, torch.Tensor):
+                assert isinstance(js[k], jt.Tensor) and tuple(js[k].shape) == tuple(tv.shape), k
+                assert str(js[k].dtype).split(".")[-1] == str(tv.dtype).split(".")[-1], k
+    for jg, tg in zip(jsd["param_groups"], tsd["param_groups"]):
+        assert jg == pytest.approx(tg), (jg, tg)
+
+
+def _run(jo, to, jps, tps, rng, steps):
+    for _ in range(steps):
+        for jp, tp in zip(jps, tps):
+            g = rng.standard_normal(tp.shape)
+            jp.grad = jt.tensor(g)
+            tp.grad = torch.tensor(g)
+        jo.step()
+        to.step()
+
+
+INTERCHANGE = [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict()),
+               ("RMSprop", dict(momentum=0.5, centered=True)), ("Adadelta", dict()), ("Adagrad", dict(lr_decay=0.1)),
+               ("Adamax", dict()), ("NAdam", dict()), ("RAdam", dict()), ("Rprop", dict()),
+               ("ASGD", dict(t0=1))]
+
+
+@pytest.mark.parametrize("direction", ["torch_to_jt", "jt_to_torch"])
+@pytest.mark.parametrize("name,kwargs", INTERCHANGE)
+def test_state_dict_interchanges_with_torch(name, kwargs, direction):
+    """Run 3 steps on one side, load its state dict into fresh optimizers of both libraries (torch
+    tensors into jt, jt tensors through DLPack into torch) and run 3 more steps: the parameters
+    agree, so jt loads state as torch loads its own (torch casts state to the parameter's dtype)."""
+    rng = np.random.default_rng(1)
+    shapes = [(2, 3), (4,)]
+    jps, tps = zip(*[_pair(s, np.float64, i) for i, s in enumerate(shapes)])
+    groups = lambda ps: [{"params": [ps[0]], "lr": 0.02}, {"params": [ps[1]]}]
+    jo, to = getattr(jt.optim, name)(groups(jps), **kwargs), getattr(torch.optim, name)(groups(tps), **kwargs)
+    _run(jo, to, jps, tps, rng, 3)
+    _assert_same_layout(jo.state_dict(), to.state_dict())
+    jo2, to2 = getattr(jt.optim, name)(groups(jps), **kwargs), getattr(torch.optim, name)(groups(tps), **kwargs)
+    if direction == "torch_to_jt":
+        sd = to.state_dict()
+        jo2.load_state_dict(sd)
+        to2.load_state_dict(sd)
+    else:
+        sd = jo.state_dict()
+        jo2.load_state_dict(sd)
+        to2.load_state_dict(_to_torch(sd))
+    _run(jo2, to2, jps, tps, rng, 3)
+    for jp, tp in zip(jps, tps):
+        np.testing.assert_allclose(jp.detach().numpy(), tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_load_state_dict_casts_state_to_the_parameter_dtype_and_copies():
+    tp = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    to = torch.optim.Adam([tp], lr=0.1)
+    tp.grad = torch.ones(3, dtype=torch.float64)
+    to.step()
+    jp = jt.ones(3, dtype=jt.float32).requires_grad_()
+    jo = jt.optim.Adam([jp], lr=0.5)
+    sd = to.state_dict()
+    jo.load_state_dict(sd)
+    assert jo.param_groups[0]["lr"] == 0.1 and jo.state[jp]["step"] == 1
+    assert jo.state[jp]["exp_avg"].dtype == jt.float32
+    sd["state"][0]["exp_avg"].fill_(7.0)   # the loaded state is a copy
+    np.testing.assert_allclose(jo.state[jp]["exp_avg"].numpy(), 0.1 * np.ones(3), rtol=1e-6)
+
+
+def test_add_param_group_and_closure_loss():
+    a, b = jt.ones(2).requires_grad_(), jt.ones(3).requires_grad_()
+    opt = jt.optim.SGD([a], lr=0.1, momentum=0.9)
+    opt.add_param_group({"params": b, "lr": 0.5})
+    assert opt.param_groups[1]["momentum"] == 0.9 and opt.param_groups[1]["lr"] == 0.5
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+
+    def closure():
+        opt.zero_grad()
+        loss = (a * a).sum() + (b * b).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert loss.item() == 5.0
+    assert a.tolist() == pytest.approx([0.8, 0.8]) and b.tolist() == pytest.approx([0.0, 0.0, 0.0])
+
+
+# -- LBFGS ---------------------------------------------------------------------------------------------
+def _rosenbrock(lib, xy):
+    return (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
+
+
+@pytest.mark.parametrize("kwargs", [dict(line_search_fn="strong_wolfe"),
+                                    dict(line_search_fn="strong_wolfe", history_size=3, max_iter=7),
+                                    dict(lr=0.05, max_iter=10)])
+def test_lbfgs_minimises_rosenbrock_like_torch(kwargs):
+    start = np.array([-1.5, 2.0])
+    jx, tx = jt.tensor(start).requires_grad_(), torch.tensor(start, requires_grad=True)
+    jo, to = jt.optim.LBFGS([jx], **kwargs), torch.optim.LBFGS([tx], **kwargs)
+
+    def closure(opt, x, lib):
+        def f():
+            opt.zero_grad()
+            loss = _rosenbrock(lib, x)
+            loss.backward()
+            return loss
+        return f
+
+    # Rosenbrock's curved valley amplifies last-bit differences (1e-16 after one step, up to 1e-7
+    # after five): the iterates agree to 1e-6 and the searches take the same branches (same evaluations)
+    for _ in range(8):
+        jl, tl = jo.step(closure(jo, jx, jt)), to.step(closure(to, tx, torch))
+        assert jl.item() == pytest.approx(tl.item(), rel=1e-6, abs=1e-6)
+        np.testing.assert_allclose(jx.detach().numpy(), tx.detach().numpy(), rtol=1e-6, atol=1e-6)
+        assert jo.state[jx]["func_evals"] == to.state[tx]["func_evals"]
+    assert jo.state[jx]["n_iter"] == to.state[tx]["n_iter"]
+    if kwargs.get("line_search_fn"):
+        np.testing.assert_allclose(jx.detach().numpy(), [1.0, 1.0], atol=1e-5)
+    # the state (history lists, 0-dim tensors) carries over to torch and back
+    to2 = torch.optim.LBFGS([tx], **kwargs)
+    to2.load_state_dict(_to_torch(jo.state_dict()))
+    jo2 = jt.optim.LBFGS([jx], **kwargs)
+    jo2.load_state_dict(to.state_dict())
+    jl, tl = jo2.step(closure(jo2, jx, jt)), to2.step(closure(to2, tx, torch))
+    assert jl.item() == pytest.approx(tl.item(), rel=1e-6, abs=1e-6)
+    np.testing.assert_allclose(jx.detach().numpy(), tx.detach().numpy(), rtol=1e-6, atol=1e-6)
+    assert jo2.state[jx]["func_evals"] == to2.state[tx]["func_evals"]
+
+
+def test_lbfgs_rejects_unknown_line_search():
+    x = jt.ones(2).requires_grad_()
+    opt = jt.optim.LBFGS([x], line_search_fn="armijo")
+
+    def closure():
+        opt.zero_grad()
+        loss = _rosenbrock(jt, x * 0.5)
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="strong_wolfe"):
+        opt.step(closure)

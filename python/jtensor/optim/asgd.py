@@ -1,12 +1,10 @@
 """ASGD: SGD with a decaying rate and a running (Polyak) average of the iterates in ``ax``."""
-from .optimizer import Optimizer, check_options, float32_scalar, grad_for_update, zeros_state
+from .optimizer import Optimizer, check_options, grad_for_update, scalar_state, zeros_state
 
 
 class ASGD(Optimizer):
     """``torch.optim.ASGD``, step for step as torch's single-tensor update; ``eta`` and ``mu`` are
-    float32-rounded, as torch's float32 state tensors hold them."""
-
-    _scalar_state = ("step", "eta", "mu")
+    0-dim float32 tensors as in torch (their rounding shows in the update)."""
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
                  maximize=False, differentiable=False, capturable=False):
@@ -18,19 +16,21 @@ class ASGD(Optimizer):
     def _update(self, group, p, state):
         if not state:
             state["step"] = 0
-            state["eta"] = float32_scalar(group["lr"])
-            state["mu"] = 1.0
+            state["eta"] = scalar_state(group["lr"])
+            state["mu"] = scalar_state(1.0)
             state["ax"] = zeros_state(p)
         state["step"] += 1
         g = grad_for_update(p, group)
-        lr, lambd, eta = group["lr"], group["lambd"], state["eta"]
+        lr, lambd, eta = group["lr"], group["lambd"], state["eta"].item()
         p.mul_(1 - lambd * eta)
         p.add_(g, alpha=-eta)
         ax = state["ax"]
-        if state["mu"] != 1:
-            ax.add_(p.sub(ax).mul_(state["mu"]))
+        mu = state["mu"].item()
+        if mu != 1:
+            ax.add_(p.sub(ax).mul_(mu))
         else:
             ax.copy_(p)
         step = state["step"]
-        state["eta"] = float32_scalar(lr / ((1 + lambd * lr * step) ** group["alpha"]))
-        state["mu"] = float32_scalar(1 / max(1, step - group["t0"]))
+        # torch writes a float32 tensor of the new value in (torch.as_tensor), even into float64 state
+        state["eta"].copy_(scalar_state(lr / ((1 + lambd * lr * step) ** group["alpha"])))
+        state["mu"].copy_(scalar_state(1 / max(1, step - group["t0"])))

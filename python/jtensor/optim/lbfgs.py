@@ -1,6 +1,7 @@
 """L-BFGS (after minFunc, as ``torch.optim.LBFGS``): quasi-Newton steps from a limited history of
 gradient differences, with a fixed step or a strong-Wolfe line search. Mirrors torch's code line
 for line (same 0-dim tensor / Python float mix), so the iterates and the state match torch's."""
+from .. import ops
 from ..autograd import enable_grad, no_grad
 from .optimizer import Optimizer, check_options
 
@@ -129,8 +130,7 @@ class LBFGS(Optimizer):
 
     def _gather_flat_grad(self):
         from ..creation import zeros
-        from ..ops import cat
-        return cat([zeros(p.numel(), dtype=p.dtype) if p.grad is None else p.grad.reshape(-1)
+        return ops.cat([zeros(p.numel(), dtype=p.dtype) if p.grad is None else p.grad.reshape(-1)
                     for p in self._params], 0)
 
     def _add_grad(self, step_size, update):

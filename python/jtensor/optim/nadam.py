@@ -1,12 +1,11 @@
 """NAdam: Adam with Nesterov momentum and a momentum schedule (Dozat 2016)."""
-from .optimizer import Optimizer, check_options, float32_scalar, grad_for_update, zeros_state
+from .optimizer import Optimizer, check_options, grad_for_update, scalar_state, zeros_state
 
 
 class NAdam(Optimizer):
-    """``torch.optim.NAdam``, step for step as torch's single-tensor update; ``mu_product`` is
-    rounded to float32 each step, as torch's float32 state tensor holds it."""
-
-    _scalar_state = ("step", "mu_product")
+    """``torch.optim.NAdam``, step for step as torch's single-tensor update; ``mu_product`` is a
+    0-dim float32 tensor as in torch (its rounding shows in the update; a loaded state dict casts
+    it to the parameter's dtype, as torch's loading does)."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
@@ -22,7 +21,7 @@ class NAdam(Optimizer):
     def _update(self, group, p, state):
         if not state:
             state["step"] = 0
-            state["mu_product"] = 1.0
+            state["mu_product"] = scalar_state(1.0)
             state["exp_avg"] = zeros_state(p)
             state["exp_avg_sq"] = zeros_state(p)
         state["step"] += 1
@@ -34,7 +33,7 @@ class NAdam(Optimizer):
         bias_correction2 = 1 - beta2 ** step
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
-        mu_product = state["mu_product"] = float32_scalar(state["mu_product"] * float32_scalar(mu))
+        mu_product = state["mu_product"].mul_(mu).item()
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg.lerp_(g, 1 - beta1)
         exp_avg_sq.mul_(beta2).add_(g * g, alpha=1 - beta2)

@@ -5,8 +5,6 @@ indices), so that state dicts interchange with ``torch.optim``: PyTorch keeps sc
 converts at the state_dict boundary; tensors of another library (torch) load through DLPack."""
 from collections import defaultdict
 
-import numpy as np
-
 from ..autograd import no_grad
 from .._tensor import Tensor
 
@@ -116,8 +114,6 @@ class Optimizer:
     def state_dict(self):
         """PyTorch's layout: {'state': {index: {...}}, 'param_groups': [{..., 'params': [index...]}]};
         scalar state (``step``...) as 0-dim float32 tensors, as torch.optim writes it."""
-        from .. import dtypes
-        from .._tensor import tensor
         index = {}
         groups = []
         for g in self.param_groups:
@@ -130,9 +126,8 @@ class Optimizer:
         state = {}
         for p, s in self.state.items():
             if id(p) in index:
-                state[index[id(p)]] = {k: (tensor(float(v), dtype=dtypes.float32)
-                                           if k in self._scalar_state and isinstance(v, (int, float)) else v)
-                                       for k, v in s.items()}
+                state[index[id(p)]] = {k: (scalar_state(v) if k in self._scalar_state and isinstance(v, (int, float))
+                                           else v) for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -195,9 +190,12 @@ def zeros_state(p):
     return zeros_like(p)
 
 
-def float32_scalar(x):
-    """`x` rounded to float32: the value PyTorch holds in a 0-dim float32 state tensor."""
-    return float(np.float32(x))
+def scalar_state(x):
+    """A 0-dim float32 tensor holding `x`: the form of torch's scalar state other than ``step``
+    (NAdam's ``mu_product``, ASGD's ``eta``), whose float32 rounding shows in the updates."""
+    from .. import dtypes
+    from .._tensor import tensor
+    return tensor(float(x), dtype=dtypes.float32)
 
 
 def check_options(name, *, lr=0.0, eps=0.0, weight_decay=0.0, betas=None, differentiable=False):
