@@ -143,21 +143,117 @@ def test_invalid_arguments():
         jt.optim.SGD([q], lr=0.1)
 
 
-@pytest.mark.parametrize("make", [
-    lambda o, M: M.StepLR(o, step_size=3, gamma=0.5),
-    lambda o, M: M.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
-    lambda o, M: M.CosineAnnealingLR(o, T_max=3),
-    lambda o, M: M.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=4),
-    lambda o, M: M.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=6),
-])
-def test_schedulers_match_torch(make):
-    jp, tp = jt.ones(1).requires_grad_(), torch.ones(1, requires_grad=True)
-    jo, to = jt.optim.SGD([jp], lr=0.2), torch.optim.SGD([tp], lr=0.2)
-    js, ts = make(jo, jt.optim.lr_scheduler), make(to, torch.optim.lr_scheduler)
-    for _ in range(15):
-        assert js.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12, abs=1e-15)
+SCHEDULERS = {
+    "StepLR": lambda o, M: M.StepLR(o, step_size=3, gamma=0.5),
+    "CosineAnnealingLR": lambda o, M: M.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
+    "CosineAnnealingLR-short": lambda o, M: M.CosineAnnealingLR(o, T_max=3),
+    "LinearLR-up": lambda o, M: M.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=4),
+    "LinearLR-down": lambda o, M: M.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=6),
+    "LambdaLR": lambda o, M: M.LambdaLR(o, lr_lambda=lambda e: 0.9 ** e + 0.1 * (e % 3)),
+    "LambdaLR-per-group": lambda o, M: M.LambdaLR(o, lr_lambda=[lambda e: 1 / (e + 1), lambda e: 0.95 ** e]),
+    "MultiplicativeLR": lambda o, M: M.MultiplicativeLR(o, lr_lambda=lambda e: 0.9 if e % 2 else 0.97),
+    "MultiStepLR": lambda o, M: M.MultiStepLR(o, milestones=[2, 5, 5, 9], gamma=0.3),
+    "ConstantLR": lambda o, M: M.ConstantLR(o, factor=0.4, total_iters=4),
+    "ExponentialLR": lambda o, M: M.ExponentialLR(o, gamma=0.85),
+    "PolynomialLR": lambda o, M: M.PolynomialLR(o, total_iters=8, power=2.0),
+    "CosineAnnealingWarmRestarts": lambda o, M: M.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
+    "CosineAnnealingWarmRestarts-T_mult1": lambda o, M: M.CosineAnnealingWarmRestarts(o, T_0=4),
+    "SequentialLR": lambda o, M: M.SequentialLR(o, [M.LinearLR(o, start_factor=0.1, total_iters=3),
+                                                    M.ExponentialLR(o, gamma=0.9), M.StepLR(o, 2)], milestones=[3, 8]),
+    "ChainedScheduler": lambda o, M: M.ChainedScheduler([M.ConstantLR(o, factor=0.5, total_iters=4),
+                                                         M.ExponentialLR(o, gamma=0.9)]),
+    "CyclicLR": lambda o, M: M.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4, step_size_down=2),
+    "CyclicLR-triangular2": lambda o, M: M.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=0.1, step_size_up=3,
+                                                    mode="triangular2", base_momentum=0.7),
+    "CyclicLR-exp_range": lambda o, M: M.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range",
+                                                  gamma=0.9, cycle_momentum=False),
+    "CyclicLR-scale_fn": lambda o, M: M.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2,
+                                                 scale_fn=lambda x: 1 / (x + 1), scale_mode="iterations"),
+    "OneCycleLR": lambda o, M: M.OneCycleLR(o, max_lr=0.5, total_steps=16),
+    "OneCycleLR-linear-3phase": lambda o, M: M.OneCycleLR(o, max_lr=[0.5, 0.2], epochs=4, steps_per_epoch=4,
+                                                          anneal_strategy="linear", three_phase=True, pct_start=0.25),
+}
+
+
+def _scheduler_pair(name, optim_name="SGD"):
+    kw = dict(lr=0.2, momentum=0.9) if optim_name == "SGD" else dict(lr=0.2)
+    jps = [jt.ones(1).requires_grad_(), jt.ones(2).requires_grad_()]
+    tps = [torch.ones(1, requires_grad=True), torch.ones(2, requires_grad=True)]
+    groups = lambda ps: [{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.05}]
+    jo, to = getattr(jt.optim, optim_name)(groups(jps), **kw), getattr(torch.optim, optim_name)(groups(tps), **kw)
+    return jo, to, SCHEDULERS[name](jo, jt.optim.lr_scheduler), SCHEDULERS[name](to, torch.optim.lr_scheduler)
+
+
+def _assert_groups_match(jo, to, js, ts):
+    assert js.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-13, abs=1e-16)
+    for jg, tg in zip(jo.param_groups, to.param_groups):
+        assert jg["lr"] == pytest.approx(tg["lr"], rel=1e-13, abs=1e-16)
+        for key in ("momentum", "betas"):
+            if key in tg:
+                assert jg[key] == pytest.approx(tg[key], rel=1e-13)
+
+
+@pytest.mark.parametrize("optim_name", ["SGD", "Adam"])
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_schedulers_match_torch(name, optim_name):
+    """The lr (and cycled momentum / beta1) of every group, step by step, as torch's."""
+    jo, to, js, ts = _scheduler_pair(name, optim_name)
+    for _ in range(16):
+        _assert_groups_match(jo, to, js, ts)
         jo.step(); to.step()
         js.step(); ts.step()
+    _assert_groups_match(jo, to, js, ts)
+
+
+@pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "CosineAnnealingLR", "LinearLR-up", "ConstantLR",
+                                  "ExponentialLR", "PolynomialLR"])
+def test_schedulers_closed_form_with_epoch_like_torch(name):
+    jo, to, js, ts = _scheduler_pair(name)
+    for epoch in [3, 1, 7, 2, 9]:
+        with pytest.warns(UserWarning, match="epoch parameter"):
+            js.step(epoch)
+        with pytest.warns(UserWarning):
+            ts.step(epoch)
+        _assert_groups_match(jo, to, js, ts)
+
+
+def test_cosine_warm_restarts_fractional_epochs_like_torch():
+    jo, to, js, ts = _scheduler_pair("CosineAnnealingWarmRestarts")
+    for epoch in [0.5, 1.25, 4.0, 9.5, 2.0, 22.3]:
+        js.step(epoch); ts.step(epoch)
+        _assert_groups_match(jo, to, js, ts)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(mode="max", factor=0.5, patience=1, cooldown=2),
+                                    dict(threshold_mode="abs", threshold=0.05, patience=0, min_lr=[0.01, 0.04]),
+                                    dict(mode="max", threshold_mode="abs", patience=2, eps=0.05)])
+def test_reduce_lr_on_plateau_like_torch(kwargs):
+    jo, to, *_ = _scheduler_pair("StepLR")
+    js = jt.optim.lr_scheduler.ReduceLROnPlateau(jo, **kwargs)
+    ts = torch.optim.lr_scheduler.ReduceLROnPlateau(to, **kwargs)
+    metrics = [1.0, 0.9, 0.91, 0.92, 0.95, 0.89, 0.9, 0.9, 0.5, 0.6, 0.7, 0.8, 0.81, 0.82] * 3
+    for m in metrics:
+        js.step(m); ts.step(torch.tensor(m))
+        _assert_groups_match(jo, to, js, ts)
+        assert js.num_bad_epochs == ts.num_bad_epochs and js.cooldown_counter == ts.cooldown_counter
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_scheduler_state_dict_from_torch_continues_like_torch(name):
+    """A torch scheduler's state dict (after 5 steps) loaded into a jt scheduler continues torch's
+    sequence; the jt scheduler's own state dict has the same entries as torch's."""
+    jo, to, js, ts = _scheduler_pair(name)
+    for _ in range(5):
+        to.step(); ts.step()
+        jo.step(); js.step()
+    assert set(js.state_dict()) == set(ts.state_dict())
+    jo2, _, js2, _ = _scheduler_pair(name)
+    jo2.load_state_dict({"state": {}, "param_groups": to.state_dict()["param_groups"]})
+    js2.load_state_dict(ts.state_dict())
+    for _ in range(8):
+        jo2.step(); to.step()
+        js2.step(); ts.step()
+        _assert_groups_match(jo2, to, js2, ts)
 
 
 def test_scheduler_state_dict():
@@ -171,6 +267,29 @@ def test_scheduler_state_dict():
     s2 = jt.optim.lr_scheduler.StepLR(o2, step_size=2, gamma=0.1)
     s2.load_state_dict(st)
     assert s2.last_epoch == 3 and s2.get_last_lr() == s.get_last_lr()
+
+
+def test_scheduler_argument_errors_like_torch():
+    M = jt.optim.lr_scheduler
+    o = jt.optim.SGD([jt.ones(1).requires_grad_()], lr=0.1)
+    with pytest.raises(TypeError, match="is not an Optimizer"):
+        M.StepLR(object(), 2)
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        M.ReduceLROnPlateau(o, factor=1.5)
+    with pytest.raises(ValueError, match="cycle_momentum"):
+        M.CyclicLR(jt.optim.Adagrad([jt.ones(1).requires_grad_()]), 0.01, 0.1)
+    with pytest.raises(ValueError, match="total_steps OR"):
+        M.OneCycleLR(o, max_lr=0.1)
+    with pytest.raises(ValueError, match="Tried to step 4 times"):
+        s = M.OneCycleLR(o, max_lr=0.1, total_steps=3)
+        for _ in range(4):
+            s.step()
+    with pytest.raises(ValueError, match="one more than the number of milestone"):
+        M.SequentialLR(o, [M.StepLR(o, 2)], milestones=[3])
+    with pytest.raises(ValueError, match="Expected 1 lr_lambdas"):
+        M.LambdaLR(o, [lambda e: 1.0, lambda e: 1.0])
+    with pytest.warns(UserWarning, match="get_last_lr"):
+        M.StepLR(o, 2).get_lr()
 
 
 def test_fused_adam_checks_its_lists():
