@@ -1,5 +1,5 @@
 """Adadelta (Zeiler 2012): per-coordinate steps from running averages of squared gradients and updates."""
-from .optimizer import Optimizer, check_options, grad_for_update, zeros_state
+from .optimizer import Optimizer, check_options, count_step, grad_for_update
 
 
 class Adadelta(Optimizer):
@@ -14,11 +14,7 @@ class Adadelta(Optimizer):
                                       capturable=capturable, foreach=foreach, differentiable=differentiable))
 
     def _update(self, group, p, state):
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = zeros_state(p)
-            state["acc_delta"] = zeros_state(p)
-        state["step"] += 1
+        count_step(state, p, ("square_avg", "acc_delta"))
         rho, eps = group["rho"], group["eps"]
         g = grad_for_update(p, group)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]

@@ -1,5 +1,5 @@
 """Adam and AdamW (decoupled weight decay), with amsgrad."""
-from .optimizer import Optimizer, check_options, fused, zeros_state
+from .optimizer import Optimizer, check_options, count_step, fused
 
 
 class Adam(Optimizer):
@@ -19,14 +19,8 @@ class Adam(Optimizer):
         """One fused Julia call (``_adam_step_``) updates every parameter of the group."""
         states = []
         for p in params:
-            state = self.state.setdefault(p, {})
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = zeros_state(p)
-                state["exp_avg_sq"] = zeros_state(p)
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = zeros_state(p)
-            state["step"] += 1
+            state = self.state[p]
+            count_step(state, p, ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ()))
             states.append(state)
         b1, b2 = group["betas"]
         fused("_adam_step_")(params, [p.grad for p in params], [s["exp_avg"] for s in states],

@@ -1,6 +1,6 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
 from .. import ops
-from .optimizer import Optimizer, check_options, grad_for_update, zeros_state
+from .optimizer import Optimizer, check_options, count_step, grad_for_update
 
 
 class Adamax(Optimizer):
@@ -13,15 +13,11 @@ class Adamax(Optimizer):
                                       maximize=maximize, differentiable=differentiable, capturable=capturable))
 
     def _update(self, group, p, state):
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = zeros_state(p)
-            state["exp_inf"] = zeros_state(p)
-        state["step"] += 1
+        step = count_step(state, p, ("exp_avg", "exp_inf"))
         beta1, beta2 = group["betas"]
         g = grad_for_update(p, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         exp_avg.lerp_(g, 1 - beta1)
         exp_inf.copy_(ops.maximum(exp_inf.mul_(beta2), g.abs().add_(group["eps"])))
-        clr = group["lr"] / (1 - beta1 ** state["step"])
+        clr = group["lr"] / (1 - beta1 ** step)
         p.add_(exp_avg / exp_inf, alpha=-clr)

@@ -1,5 +1,5 @@
 """ASGD: SGD with a decaying rate and a running (Polyak) average of the iterates in ``ax``."""
-from .optimizer import Optimizer, check_options, grad_for_update, scalar_state, zeros_state
+from .optimizer import Optimizer, check_options, count_step, grad_for_update, scalar_state
 
 
 class ASGD(Optimizer):
@@ -15,11 +15,8 @@ class ASGD(Optimizer):
 
     def _update(self, group, p, state):
         if not state:
-            state["step"] = 0
-            state["eta"] = scalar_state(group["lr"])
-            state["mu"] = scalar_state(1.0)
-            state["ax"] = zeros_state(p)
-        state["step"] += 1
+            state.update(eta=scalar_state(group["lr"]), mu=scalar_state(1.0))
+        step = count_step(state, p, ("ax",))
         g = grad_for_update(p, group)
         lr, lambd, eta = group["lr"], group["lambd"], state["eta"].item()
         p.mul_(1 - lambd * eta)
@@ -30,7 +27,6 @@ class ASGD(Optimizer):
             ax.add_(p.sub(ax).mul_(mu))
         else:
             ax.copy_(p)
-        step = state["step"]
         # torch writes a float32 tensor of the new value in (torch.as_tensor), even into float64 state
         state["eta"].copy_(scalar_state(lr / ((1 + lambd * lr * step) ** group["alpha"])))
         state["mu"].copy_(scalar_state(1 / max(1, step - group["t0"])))

@@ -1,5 +1,5 @@
 """NAdam: Adam with Nesterov momentum and a momentum schedule (Dozat 2016)."""
-from .optimizer import Optimizer, check_options, grad_for_update, scalar_state, zeros_state
+from .optimizer import Optimizer, check_options, count_step, grad_for_update, scalar_state
 
 
 class NAdam(Optimizer):
@@ -20,16 +20,10 @@ class NAdam(Optimizer):
 
     def _update(self, group, p, state):
         if not state:
-            state["step"] = 0
             state["mu_product"] = scalar_state(1.0)
-            state["exp_avg"] = zeros_state(p)
-            state["exp_avg_sq"] = zeros_state(p)
-        state["step"] += 1
-        step, lr = state["step"], group["lr"]
-        beta1, beta2 = group["betas"]
-        g = grad_for_update(p, dict(group, weight_decay=0) if group["decoupled_weight_decay"] else group)
-        if group["decoupled_weight_decay"] and group["weight_decay"] != 0:
-            p.mul_(1 - lr * group["weight_decay"])
+        step = count_step(state, p, ("exp_avg", "exp_avg_sq"))
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        g = grad_for_update(p, group)
         bias_correction2 = 1 - beta2 ** step
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))

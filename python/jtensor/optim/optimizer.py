@@ -216,13 +216,29 @@ def check_options(name, *, lr=0.0, eps=0.0, weight_decay=0.0, betas=None, differ
 
 
 def grad_for_update(p, group):
-    """The gradient as torch's updates use it: negated under `maximize`, plus L2 weight decay."""
+    """The gradient as torch's updates use it: negated under `maximize`, plus L2 weight decay; with
+    `decoupled_weight_decay` (AdamW style) the parameter shrinks by lr * weight_decay instead."""
     g = p.grad
     if group.get("maximize"):
         g = -g
-    if group.get("weight_decay", 0) != 0:
-        g = g.add(p, alpha=group["weight_decay"])
+    wd = group.get("weight_decay", 0)
+    if wd != 0:
+        if group.get("decoupled_weight_decay"):
+            p.mul_(1 - group["lr"] * wd)
+        else:
+            g = g.add(p, alpha=wd)
     return g
+
+
+def count_step(state, p, buffers=()):
+    """Count one step in `state` and return the count; on the first call also create the state as
+    torch does: ``step`` 0 and zero tensors like `p` named by `buffers`."""
+    if "step" not in state:
+        state["step"] = 0
+        for name in buffers:
+            state[name] = zeros_state(p)
+    state["step"] += 1
+    return state["step"]
 
 
 def fused(name):

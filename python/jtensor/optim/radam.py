@@ -1,5 +1,5 @@
 """RAdam: Adam with the variance of the adaptive rate rectified (Liu et al. 2019)."""
-from .optimizer import Optimizer, check_options, grad_for_update, zeros_state
+from .optimizer import Optimizer, check_options, count_step, grad_for_update
 
 
 class RAdam(Optimizer):
@@ -14,16 +14,9 @@ class RAdam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay, differentiable=differentiable))
 
     def _update(self, group, p, state):
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = zeros_state(p)
-            state["exp_avg_sq"] = zeros_state(p)
-        state["step"] += 1
-        step, lr = state["step"], group["lr"]
-        beta1, beta2 = group["betas"]
-        g = grad_for_update(p, dict(group, weight_decay=0) if group["decoupled_weight_decay"] else group)
-        if group["decoupled_weight_decay"] and group["weight_decay"] != 0:
-            p.mul_(1 - lr * group["weight_decay"])
+        step = count_step(state, p, ("exp_avg", "exp_avg_sq"))
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        g = grad_for_update(p, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg.lerp_(g, 1 - beta1)
         exp_avg_sq.mul_(beta2).add_(g * g, alpha=1 - beta2)

@@ -1,5 +1,5 @@
 """RMSprop, optionally centered and with momentum."""
-from .optimizer import Optimizer, check_options, fused, zeros_state
+from .optimizer import Optimizer, check_options, count_step, fused
 
 
 class RMSprop(Optimizer):
@@ -17,14 +17,8 @@ class RMSprop(Optimizer):
                                       maximize=maximize, differentiable=differentiable))
 
     def _update(self, group, p, state):
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = zeros_state(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = zeros_state(p)
-            if group["centered"]:
-                state["grad_avg"] = zeros_state(p)
-        state["step"] += 1
+        count_step(state, p, ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ())
+                   + (("grad_avg",) if group["centered"] else ()))
         fused("_rmsprop_step_")(p, p.grad, state["square_avg"], state.get("grad_avg"),
                                 state.get("momentum_buffer"), float(group["lr"]), float(group["alpha"]),
                                 float(group["eps"]), float(group["weight_decay"]), float(group["momentum"]),

@@ -1,5 +1,5 @@
 """Rprop: per-coordinate step sizes grown or shrunk by the sign agreement of successive gradients."""
-from .optimizer import Optimizer, check_options, zeros_state
+from .optimizer import Optimizer, check_options, count_step
 
 
 class Rprop(Optimizer):
@@ -17,10 +17,8 @@ class Rprop(Optimizer):
     def _update(self, group, p, state):
         from ..creation import full_like
         if not state:
-            state["step"] = 0
-            state["prev"] = zeros_state(p)
             state["step_size"] = full_like(p, group["lr"])
-        state["step"] += 1
+        count_step(state, p, ("prev",))
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         g = -p.grad if group["maximize"] else p.grad
