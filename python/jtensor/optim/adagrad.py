@@ -1,9 +1,9 @@
 """Adagrad: steps scaled by the root of each coordinate's summed squared gradients."""
-from .optimizer import Optimizer, check_options, grad_for_update
+from .optimizer import Optimizer, check_options, fused
 
 
 class Adagrad(Optimizer):
-    """``torch.optim.Adagrad``; like torch, the state (``sum`` at `initial_accumulator_value`) is
+    """``torch.optim.Adagrad``: the update is the fused Julia op ``_adagrad_step_``; like torch, the state (``sum`` at `initial_accumulator_value`) is
     created for every parameter at construction."""
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
@@ -23,8 +23,6 @@ class Adagrad(Optimizer):
 
     def _update(self, group, p, state):
         state["step"] += 1
-        g = grad_for_update(p, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state["sum"].add_(g * g)
-        std = state["sum"].sqrt().add_(group["eps"])
-        p.add_(g / std, alpha=-clr)
+        fused("_adagrad_step_")(p, p.grad, state["sum"], float(clr), float(group["eps"]),
+                                float(group["weight_decay"]), bool(group["maximize"]))

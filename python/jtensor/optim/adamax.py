@@ -1,10 +1,9 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
-from .. import ops
-from .optimizer import Optimizer, check_options, count_step, grad_for_update
+from .optimizer import Optimizer, check_options, count_step, fused
 
 
 class Adamax(Optimizer):
-    """``torch.optim.Adamax``, step for step as torch's single-tensor update."""
+    """``torch.optim.Adamax``: the update is the fused Julia op ``_adamax_step_``."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
@@ -15,9 +14,6 @@ class Adamax(Optimizer):
     def _update(self, group, p, state):
         step = count_step(state, p, ("exp_avg", "exp_inf"))
         beta1, beta2 = group["betas"]
-        g = grad_for_update(p, group)
-        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-        exp_avg.lerp_(g, 1 - beta1)
-        exp_inf.copy_(ops.maximum(exp_inf.mul_(beta2), g.abs().add_(group["eps"])))
         clr = group["lr"] / (1 - beta1 ** step)
-        p.add_(exp_avg / exp_inf, alpha=-clr)
+        fused("_adamax_step_")(p, p.grad, state["exp_avg"], state["exp_inf"], float(clr), float(beta1), float(beta2),
+                               float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))

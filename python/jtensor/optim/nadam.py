@@ -1,9 +1,9 @@
 """NAdam: Adam with Nesterov momentum and a momentum schedule (Dozat 2016)."""
-from .optimizer import Optimizer, check_options, count_step, grad_for_update, scalar_state
+from .optimizer import Optimizer, check_options, count_step, fused, scalar_state, weight_decay_terms
 
 
 class NAdam(Optimizer):
-    """``torch.optim.NAdam``, step for step as torch's single-tensor update; ``mu_product`` is a
+    """``torch.optim.NAdam``: the update is the fused Julia op ``_nadam_step_``; ``mu_product`` is a
     0-dim float32 tensor as in torch (its rounding shows in the update; a loaded state dict casts
     it to the parameter's dtype, as torch's loading does)."""
 
@@ -23,15 +23,11 @@ class NAdam(Optimizer):
             state["mu_product"] = scalar_state(1.0)
         step = count_step(state, p, ("exp_avg", "exp_avg_sq"))
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        g = grad_for_update(p, group)
-        bias_correction2 = 1 - beta2 ** step
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
         mu_product = state["mu_product"].mul_(mu).item()
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(g, 1 - beta1)
-        exp_avg_sq.mul_(beta2).add_(g * g, alpha=1 - beta2)
-        denom = exp_avg_sq.div(bias_correction2).sqrt().add_(group["eps"])
-        mu_product_next = mu_product * mu_next
-        p.add_(g / denom, alpha=-lr * (1.0 - mu) / (1.0 - mu_product))
-        p.add_(exp_avg / denom, alpha=-lr * mu_next / (1.0 - mu_product_next))
+        decay, l2 = weight_decay_terms(group)
+        fused("_nadam_step_")(p, p.grad, state["exp_avg"], state["exp_avg_sq"], float(beta1), float(beta2),
+                              float(group["eps"]), l2, decay, float(1 - beta2 ** step),
+                              float(-lr * (1.0 - mu) / (1.0 - mu_product)),
+                              float(-lr * mu_next / (1.0 - mu_product * mu_next)), bool(group["maximize"]))

@@ -9,6 +9,12 @@ from ..autograd import no_grad
 from .._tensor import Tensor
 
 
+# The registry ops (julia/src/ops/optim.jl) that update a parameter and its optimizer state in place,
+# under no_grad: tested against torch.optim in tests/test_optim.py, with no derivative and no meta case.
+FUSED_STEPS = ("_sgd_step_", "_adam_step_", "_rmsprop_step_", "_adadelta_step_", "_adagrad_step_", "_adamax_step_",
+               "_nadam_step_", "_radam_step_", "_asgd_step_", "_rprop_step_")
+
+
 class _Required:
     def __repr__(self):
         return "<required parameter>"
@@ -215,19 +221,13 @@ def check_options(name, *, lr=0.0, eps=0.0, weight_decay=0.0, betas=None, differ
         raise NotImplementedError(f"{name}: differentiable=True (autograd through the update) is not supported")
 
 
-def grad_for_update(p, group):
-    """The gradient as torch's updates use it: negated under `maximize`, plus L2 weight decay; with
-    `decoupled_weight_decay` (AdamW style) the parameter shrinks by lr * weight_decay instead."""
-    g = p.grad
-    if group.get("maximize"):
-        g = -g
-    wd = group.get("weight_decay", 0)
-    if wd != 0:
-        if group.get("decoupled_weight_decay"):
-            p.mul_(1 - group["lr"] * wd)
-        else:
-            g = g.add(p, alpha=wd)
-    return g
+def weight_decay_terms(group):
+    """(decay, l2) for the fused kernels: with `decoupled_weight_decay` (AdamW style) the parameter
+    is first multiplied by decay = 1 - lr * weight_decay; otherwise l2 = weight_decay adds to the gradient."""
+    wd = float(group["weight_decay"])
+    if group["decoupled_weight_decay"]:
+        return 1.0 - group["lr"] * wd, 0.0
+    return 1.0, wd
 
 
 def count_step(state, p, buffers=()):

@@ -1,9 +1,9 @@
 """Rprop: per-coordinate step sizes grown or shrunk by the sign agreement of successive gradients."""
-from .optimizer import Optimizer, check_options, count_step
+from .optimizer import Optimizer, check_options, count_step, fused
 
 
 class Rprop(Optimizer):
-    """``torch.optim.Rprop``, step for step as torch's single-tensor update (after a sign change
+    """``torch.optim.Rprop``: the update is the fused Julia op ``_rprop_step_`` (after a sign change
     the gradient counts as zero for that coordinate: no step, and no sign memory)."""
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
@@ -21,12 +21,5 @@ class Rprop(Optimizer):
         count_step(state, p, ("prev",))
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
-        g = -p.grad if group["maximize"] else p.grad
-        sign = g.mul(state["prev"]).sign()
-        up, down, same = sign.gt(0), sign.lt(0), sign.eq(0)
-        factor = sign.masked_fill(up, etaplus).masked_fill(down, etaminus).masked_fill(same, 1.0)
-        step_size = state["step_size"]
-        step_size.mul_(factor).clamp_(step_size_min, step_size_max)
-        g = g.masked_fill(down, 0.0)
-        p.add_(g.sign() * step_size, alpha=-1)
-        state["prev"].copy_(g)
+        fused("_rprop_step_")(p, p.grad, state["prev"], state["step_size"], float(etaminus), float(etaplus),
+                              float(step_size_min), float(step_size_max), bool(group["maximize"]))
