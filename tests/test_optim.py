@@ -383,6 +383,16 @@ def test_load_state_dict_casts_state_to_the_parameter_dtype_and_copies():
     np.testing.assert_allclose(jo.state[jp]["exp_avg"].numpy(), 0.1 * np.ones(3), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "Adadelta", "Rprop"])
+def test_non_contiguous_gradient_like_torch(name):
+    g = np.arange(12.0).reshape(4, 3) / 7
+    jp, tp = jt.ones((3, 4), dtype=jt.float64).requires_grad_(), torch.ones(3, 4, dtype=torch.float64, requires_grad=True)
+    jp.grad, tp.grad = jt.tensor(g).t(), torch.tensor(g).t()
+    getattr(jt.optim, name)([jp], lr=0.1).step()
+    getattr(torch.optim, name)([tp], lr=0.1).step()
+    np.testing.assert_allclose(jp.detach().numpy(), tp.detach().numpy(), rtol=1e-12)
+
+
 def test_add_param_group_and_closure_loss():
     a, b = jt.ones(2).requires_grad_(), jt.ones(3).requires_grad_()
     opt = jt.optim.SGD([a], lr=0.1, momentum=0.9)

@@ -102,6 +102,8 @@ class Optimizer:
                 if p.grad.is_complex():
                     raise NotImplementedError(f"{type(self).__name__}: complex parameters are not supported")
                 p._check_writable(f"{type(self).__name__}.step")   # before any parameter changes
+                if not p.grad.is_contiguous():   # the fused kernels read the gradient as one array
+                    p.grad = p.grad.contiguous()
                 params.append(p)
             if params:
                 self._update_group(group, params)
@@ -173,12 +175,6 @@ class Optimizer:
         if isinstance(value, (list, tuple)):
             return type(value)(self._load_value(p, key, v) for v in value)
         return value
-
-    def __getstate__(self):
-        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
