@@ -67,6 +67,9 @@ function _adam_one!(p, g, m, v, vmax, step::Int, lr, beta1, beta2, eps, weight_d
     _adam_loop!(P, G, M, V, VM, lrT / bc1, sqrt(bc2), b1, b2, ep, wd, decay, _flag(decoupled), _flag(maximize))
 end
 
+"Adam's moment updates, shared by Adam, NAdam and RAdam: m.lerp_(d, 1 - b1) and v * b2 + (1 - b2) * d^2, as torch."
+@inline _adam_moments(m::T, v::T, d::T, b1::T, b2::T) where {T} = (m + (one(T) - b1) * (d - m), b2 * v + (one(T) - b2) * d * d)
+
 "The update loop, specialized on the flags and on amsgrad (`VM`), so it vectorizes."
 function _adam_loop!(P::Vector{T}, G::Vector{T}, M::Vector{T}, V::Vector{T}, VM, step_size::T, sbc2::T, b1::T, b2::T,
                      ep::T, wd::T, decay::T, ::Val{decoupled}, ::Val{maximize}) where {T,decoupled,maximize}
@@ -74,8 +77,7 @@ function _adam_loop!(P::Vector{T}, G::Vector{T}, M::Vector{T}, V::Vector{T}, VM,
         d = maximize ? -G[i] : G[i]
         x = P[i] * decay
         decoupled || (d += wd * x)
-        mi = M[i] + (one(T) - b1) * (d - M[i])   # torch: exp_avg.lerp_(grad, 1 - beta1)
-        vi = b2 * V[i] + (one(T) - b2) * d * d
+        mi, vi = _adam_moments(M[i], V[i], d, b1, b2)
         M[i] = mi
         V[i] = vi
         if VM !== nothing
@@ -209,8 +211,7 @@ function _nadam_loop!(P::Vector{T}, G::Vector{T}, M::Vector{T}, V::Vector{T}, b1
     @inbounds @simd for i in eachindex(P)
         x = P[i] * decay
         d = _descent(G[i], x, wd, mx)
-        mi = M[i] + (one(T) - b1) * (d - M[i])
-        vi = b2 * V[i] + (one(T) - b2) * d * d
+        mi, vi = _adam_moments(M[i], V[i], d, b1, b2)
         M[i] = mi
         V[i] = vi
         den = fsqrt(vi / bc2) + ep
@@ -242,8 +243,7 @@ function _radam_loop!(P::Vector{T}, G::Vector{T}, M::Vector{T}, V::Vector{T}, lr
     @inbounds @simd for i in eachindex(P)
         x = P[i] * decay
         d = _descent(G[i], x, wd, mx)
-        mi = M[i] + (one(T) - b1) * (d - M[i])
-        vi = b2 * V[i] + (one(T) - b2) * d * d
+        mi, vi = _adam_moments(M[i], V[i], d, b1, b2)
         M[i] = mi
         V[i] = vi
         step = mi / bc1 * lr
