@@ -209,6 +209,7 @@ def test_schedulers_match_torch(name, optim_name):
                                   "ExponentialLR", "PolynomialLR"])
 def test_schedulers_closed_form_with_epoch_like_torch(name):
     jo, to, js, ts = _scheduler_pair(name)
+    jo.step(); to.step()
     for epoch in [3, 1, 7, 2, 9]:
         with pytest.warns(UserWarning, match="epoch parameter"):
             js.step(epoch)
@@ -261,12 +262,37 @@ def test_scheduler_state_dict():
     o = jt.optim.SGD([p], lr=1.0)
     s = jt.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.1)
     for _ in range(3):
+        o.step()
         s.step()
     st = s.state_dict()
     o2 = jt.optim.SGD([jt.ones(1).requires_grad_()], lr=1.0)
     s2 = jt.optim.lr_scheduler.StepLR(o2, step_size=2, gamma=0.1)
     s2.load_state_dict(st)
     assert s2.last_epoch == 3 and s2.get_last_lr() == s.get_last_lr()
+
+
+def test_scheduler_stepped_before_the_optimizer_warns_like_torch():
+    import warnings
+    o = jt.optim.SGD([jt.ones(1).requires_grad_()], lr=0.1)
+    s = jt.optim.lr_scheduler.StepLR(o, 2)
+    with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`"):
+        s.step()
+    o2 = jt.optim.SGD([jt.ones(1).requires_grad_()], lr=0.1)
+    s2 = jt.optim.lr_scheduler.ExponentialLR(o2, 0.5)
+    o2.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s2.step()
+    assert s2.get_last_lr() == [0.05]
+
+
+def test_optimizer_deepcopies_with_a_scheduler_attached():
+    import copy
+    p = jt.ones(2).requires_grad_()
+    o = jt.optim.LBFGS([p])
+    jt.optim.lr_scheduler.StepLR(o, 2)
+    o2 = copy.deepcopy(o)
+    assert o2.param_groups[0]["lr"] == 1 and len(o2._params) == 1 and o2._params[0] is not p
 
 
 def test_scheduler_argument_errors_like_torch():
@@ -282,6 +308,7 @@ def test_scheduler_argument_errors_like_torch():
         M.OneCycleLR(o, max_lr=0.1)
     with pytest.raises(ValueError, match="Tried to step 4 times"):
         s = M.OneCycleLR(o, max_lr=0.1, total_steps=3)
+        o.step()
         for _ in range(4):
             s.step()
     with pytest.raises(ValueError, match="one more than the number of milestone"):

@@ -5,12 +5,13 @@ rates is torch's to the last bit, and keeps its state under torch's attribute na
 ``state_dict()`` / ``load_state_dict()`` hold the same entries. ``step(epoch)`` (deprecated in
 torch) uses the closed form where torch has one.
 """
+import functools
 import math
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
-from functools import partial
 
 from .optimizer import Optimizer
 
@@ -43,6 +44,23 @@ def _group_values(optimizer, key):
     return [group[key] for group in optimizer.param_groups]
 
 
+def _track_optimizer_steps(optimizer):
+    """Wrap the optimizer's bound ``step`` (once) so that it records a call in ``_opt_called``: the
+    scheduler warns, as torch's does, when it is stepped before the optimizer ever was."""
+    if hasattr(optimizer.step, "_wrapped_by_lr_sched"):
+        return
+    func, opt_ref = optimizer.step.__func__, weakref.ref(optimizer)   # no reference cycle through the wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        opt = opt_ref()
+        opt._opt_called = True
+        return func(opt, *args, **kwargs)
+
+    wrapper._wrapped_by_lr_sched = True
+    optimizer.step = wrapper
+
+
 class LRScheduler:
     """Base: ``step()`` after each epoch (or iteration) sets every group's ``lr`` to `get_lr()`;
     the constructor records ``initial_lr`` in each group and takes the first step (epoch 0)."""
@@ -63,6 +81,7 @@ class LRScheduler:
                                    "scheduler with last_epoch >= 0.")
         self.base_lrs = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
+        _track_optimizer_steps(optimizer)
         self._initial_step()
 
     def _initial_step(self):
@@ -88,6 +107,11 @@ class LRScheduler:
         raise NotImplementedError
 
     def step(self, epoch=None):
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. You should call them "
+                          "in the opposite order: `optimizer.step()` before `lr_scheduler.step()`. Failure to do "
+                          "this will result in skipping the first value of the learning rate schedule.",
+                          UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
@@ -635,7 +659,7 @@ class CyclicLR(LRScheduler):
             self._scale_fn_ref = self._triangular2_scale_fn
             self.scale_mode = "cycle"
         elif self.mode == "exp_range":
-            self._scale_fn_ref = partial(self._exp_range_scale_fn, self.gamma)
+            self._scale_fn_ref = functools.partial(self._exp_range_scale_fn, self.gamma)
             self.scale_mode = "iterations"
 
     def scale_fn(self, x):

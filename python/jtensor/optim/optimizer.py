@@ -16,6 +16,14 @@ FUSED_STEPS = ("_sgd_step_", "_adam_step_", "_rmsprop_step_", "_adadelta_step_",
 
 
 class _Required:
+    def __getstate__(self):
+        """What pickling and deepcopy keep (as torch): the defaults, the state and the groups, not
+        per-instance wrappers such as a scheduler's around ``step``."""
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
     def __repr__(self):
         return "<required parameter>"
 
@@ -175,6 +183,14 @@ class Optimizer:
         if isinstance(value, (list, tuple)):
             return type(value)(self._load_value(p, key, v) for v in value)
         return value
+
+    def __getstate__(self):
+        """What pickling and deepcopy keep (as torch): the defaults, the state and the groups, not
+        per-instance wrappers such as a scheduler's around ``step``."""
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
