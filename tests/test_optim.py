@@ -420,6 +420,13 @@ def test_non_contiguous_gradient_like_torch(name):
     np.testing.assert_allclose(jp.detach().numpy(), tp.detach().numpy(), rtol=1e-12)
 
 
+def test_named_parameters_like_torch():
+    jo = jt.optim.Adam([("w", jt.ones(2).requires_grad_()), ("b", jt.ones(1).requires_grad_())])
+    to = torch.optim.Adam([("w", torch.ones(2, requires_grad=True)), ("b", torch.ones(1, requires_grad=True))])
+    assert jo.param_groups[0]["param_names"] == to.param_groups[0]["param_names"] == ["w", "b"]
+    assert jo.state_dict()["param_groups"][0]["param_names"] == to.state_dict()["param_groups"][0]["param_names"]
+
+
 def test_add_param_group_and_closure_loss():
     a, b = jt.ones(2).requires_grad_(), jt.ones(3).requires_grad_()
     opt = jt.optim.SGD([a], lr=0.1, momentum=0.9)
