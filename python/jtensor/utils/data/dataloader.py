@@ -14,6 +14,7 @@ import multiprocessing.context
 import os
 import pickle
 import queue
+import threading
 import time
 
 from . import random_draws
@@ -211,15 +212,18 @@ class _MultiProcessIter(_BaseIter):
         self._timeout = loader.timeout
         self._persistent = loader.persistent_workers
         self._shutdown = False
+        self._owner_pid = os.getpid()   # a forked copy of this iterator must not stop these workers
+        self._owner_thread = threading.get_ident()
         self._epoch = 0
         context = loader.multiprocessing_context or multiprocessing.get_context()
         self._data_queue = context.Queue()
+        self._done_event = context.Event()
         self._index_queues, self._workers = [], []
         for worker_id in range(self._num_workers):
             index_queue = context.Queue()
             index_queue.cancel_join_thread()
             w = context.Process(target=worker_loop, daemon=True, args=(
-                self._dataset, index_queue, self._data_queue, self._auto_collation, self._collate_fn,
+                self._dataset, index_queue, self._data_queue, self._done_event, self._auto_collation, self._collate_fn,
                 self._drop_last, self._base_seed, loader.worker_init_fn, worker_id, self._num_workers,
                 os.getpid()))
             w.start()
@@ -319,17 +323,20 @@ class _MultiProcessIter(_BaseIter):
             if deadline is not None and time.monotonic() >= deadline:
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
 
-    def _shutdown_workers(self):
-        if self._shutdown:
+    def _shutdown_workers(self, wait=True):
+        """Tell the workers to stop; with `wait`, reap them (terminating one that does not exit
+        within two CHECK_INTERVALs, e.g. one still inside a slow __getitem__)."""
+        if self._shutdown or os.getpid() != self._owner_pid:
             return
         self._shutdown = True
+        self._done_event.set()
         for q in self._index_queues:
             try:
                 q.put(None)
             except (OSError, ValueError):
                 pass
-        for w in self._workers:
-            w.join(timeout=CHECK_INTERVAL * 5)
+        for w in self._workers if wait else ():
+            w.join(timeout=2 * CHECK_INTERVAL)
             if w.is_alive():
                 w.terminate()
                 w.join()
@@ -338,5 +345,9 @@ class _MultiProcessIter(_BaseIter):
             q.close()
 
     def __del__(self):
+        # The garbage collector may run this on any thread, even on a queue's feeder thread, which
+        # must return before that queue sends the workers their stop message: wait only on the
+        # thread that made the iterator. Workers not waited for exit by themselves (daemons, reaped
+        # by multiprocessing).
         if getattr(self, "_workers", None) is not None:
-            self._shutdown_workers()
+            self._shutdown_workers(wait=threading.get_ident() == self._owner_thread)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .fetch import IterableFetcher, make_fetcher
 
-CHECK_INTERVAL = 1.0   # seconds between checks that the other side is still alive
+CHECK_INTERVAL = 0.5   # seconds between checks that the other side is still alive (or stopping)
 
 
 class WorkerInfo:
@@ -80,7 +80,10 @@ class ExceptionWrapper:
             exception = self.exc_type(msg)
         except Exception:
             raise RuntimeError(msg) from None
-        raise exception
+        try:
+            raise exception
+        finally:   # no cycle through this frame: the DataLoader iterator is freed (workers shut down) with it
+            del exception
 
 
 class StreamEnd:
@@ -115,10 +118,11 @@ def _pickled(data, where):
         return pickle.dumps(ExceptionWrapper(where=f"{where} while pickling its batch"), pickle.HIGHEST_PROTOCOL)
 
 
-def worker_loop(dataset, index_queue, data_queue, auto_collation, collate_fn, drop_last, base_seed,
-                init_fn, worker_id, num_workers, parent_pid):
+def worker_loop(dataset, index_queue, data_queue, done_event, auto_collation, collate_fn, drop_last,
+                base_seed, init_fn, worker_id, num_workers, parent_pid):
     """Serve ``((epoch, task), index)`` requests from `index_queue` with ``((epoch, task), pickled
-    batch)`` on `data_queue` until None arrives or the main process is gone."""
+    batch)`` on `data_queue` until None arrives or the main process is gone. `done_event` is set
+    when the main process shuts the workers down (and no longer reads)."""
     global _worker_info
     where = f"in DataLoader worker process {worker_id}"
     try:
@@ -137,7 +141,9 @@ def worker_loop(dataset, index_queue, data_queue, auto_collation, collate_fn, dr
             try:
                 task = index_queue.get(timeout=CHECK_INTERVAL)
             except queue.Empty:
-                if os.getppid() != parent_pid:
+                # done_event too: the stop message may never come when the main process's queue is
+                # garbage-collected together with its iterator (its feeder thread is gone).
+                if done_event.is_set() or os.getppid() != parent_pid:
                     break
                 continue
             if task is None:
@@ -147,7 +153,7 @@ def worker_loop(dataset, index_queue, data_queue, auto_collation, collate_fn, dr
                 if error is None:
                     fetcher = make_fetcher(dataset, auto_collation, collate_fn, drop_last)
                 continue
-            if ended:
+            if ended or done_event.is_set():
                 continue
             key, index = task
             if error is not None:
@@ -166,5 +172,9 @@ def worker_loop(dataset, index_queue, data_queue, auto_collation, collate_fn, dr
             del data
     except KeyboardInterrupt:
         pass
-    data_queue.cancel_join_thread()
+    # The queue's feeder thread writes under a lock shared by all workers: exiting while it holds
+    # the lock would block the other workers forever, so wait for it to finish, unless the main
+    # process is shutting down and stopped reading (then nothing is waited for).
+    if done_event.is_set():
+        data_queue.cancel_join_thread()
     data_queue.close()
