@@ -103,7 +103,7 @@ def _seed(seed, base_seed, worker_id):
     from .collation import _julia_usable
     if _julia_usable():   # a spawned worker runs its own Julia
         from ...creation import manual_seed
-        manual_seed(seed)
+        manual_seed(seed & ((1 << 63) - 1))   # base_seed + id may pass the int64 range
 
 
 def _pickled(data, where):
