@@ -6,6 +6,7 @@ with PyTorch's names, signatures, parameter names and state-dict layout.
 """
 from . import functional
 from . import init
+from . import utils
 from .parameter import Parameter
 from .module import Module, RemovableHandle
 from .modules import *  # noqa: F401,F403
