@@ -25,7 +25,6 @@ from . import backends
 from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from ._tensor import Tensor, tensor, asarray, from_numpy, empty
-from .random_generator import Generator
 from .creation import (zeros, ones, full, empty_like, zeros_like, ones_like, full_like, arange, linspace,
                        eye, rand, randn, randint, rand_like, randn_like)
 from . import random

@@ -1,17 +1,18 @@
 """The random draws behind shuffling: permutations, integers, weighted draws and seeds.
 
 Each takes the `generator=` a sampler or DataLoader was given:
-- a `jt.Generator`: drawn with NumPy from its stream;
+- a `jt.Generator`: drawn with NumPy from a stream seeded by the generator's next key (one draw
+  of that generator, python/jtensor/random.py), so its `get_state`/`set_state` and `manual_seed`
+  replay the same orders;
 - a `torch.Generator`: drawn with torch's own functions (`torch.randperm`, `torch.randint`,
   `torch.multinomial`), so samplers, `random_split` and DataLoader shuffling give exactly the
   orders torch gives for the same generator state;
-- None: a fresh NumPy stream seeded by one draw from jtensor's global generator, so
-  ``jt.manual_seed(s)`` makes every later shuffle reproducible (that draw runs Julia, so it happens
-  in the process that iterates the sampler, as with torch: never in a DataLoader worker).
+- None: the same, from `jt.default_generator` (the one ``jt.manual_seed(s)`` seeds), so every
+  later shuffle is reproducible. Taking a key runs no Julia, so it is safe in any process.
 """
 import numpy as np
 
-from ...random_generator import Generator
+from ...random import Generator, default_generator
 
 _INT64_MAX = (1 << 63) - 1
 
@@ -21,17 +22,17 @@ def is_torch_generator(generator):
 
 
 def from_global_seed():
-    """A new jt.Generator seeded by one draw from the global generator (the one `jt.manual_seed` seeds)."""
-    from ...creation import randint
-    return Generator().manual_seed(randint(-_INT64_MAX - 1, _INT64_MAX, (1,)).item())
+    """A new jt.Generator seeded by one draw of the default generator (as torch's samplers seed a
+    fresh generator per epoch from the global one)."""
+    return Generator().manual_seed(default_generator._next_key())
 
 
 def _stream(generator):
-    if generator is None:
-        return from_global_seed().numpy
-    if isinstance(generator, Generator):
-        return generator.numpy
-    raise TypeError(f"generator must be a jt.Generator, a torch.Generator or None, got {type(generator).__name__}")
+    """A NumPy stream for one draw of `generator` (None: the default generator)."""
+    g = default_generator if generator is None else generator
+    if not isinstance(g, Generator):
+        raise TypeError(f"generator must be a jt.Generator, a torch.Generator or None, got {type(generator).__name__}")
+    return np.random.default_rng(g._next_key())
 
 
 def randperm(n, generator=None):

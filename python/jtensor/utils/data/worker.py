@@ -102,7 +102,7 @@ def _seed(seed, base_seed, worker_id):
     np.random.seed(np.random.SeedSequence([worker_id, base_seed]).generate_state(4))
     from .collation import _julia_usable
     if _julia_usable():   # a spawned worker runs its own Julia
-        from ...creation import manual_seed
+        from ...random import manual_seed
         manual_seed(seed & ((1 << 63) - 1))   # base_seed + id may pass the int64 range
 
 
