@@ -24,6 +24,26 @@ _ALIASES = {  # extra Python names (NumPy / PyTorch spellings) for registry ops
 
 _OPERAND_TYPES = (Tensor, bool, int, float, complex)
 
+# PyTorch's functions that compose registry ops in Python (python/jtensor/composites.py and its
+# siblings register them with `composed`): name -> function for `jt.<name>`, and name -> function
+# for `Tensor.<name>`. `publish` binds them after the registry's ops, so a composition that wraps a
+# registry op of the same name (var/std with `unbiased=`) keeps its place on every registry sync.
+COMPOSED_FUNCTIONS = {}
+COMPOSED_METHODS = {}
+
+
+def composed(name=None, *, function=True, method=True):
+    """Register a Python-composed function as `jt.<name>` (when `function`) and as the Tensor method
+    `<name>` (when `method`: the function's first parameter is then `self`)."""
+    def register(fn):
+        key = name or fn.__name__
+        if function:
+            COMPOSED_FUNCTIONS[key] = fn
+        if method:
+            COMPOSED_METHODS[key] = fn
+        return fn
+    return register
+
 
 def _accepts(other):
     import numpy as np
@@ -108,6 +128,10 @@ def publish(registry):
     for py, name in _UNARY.items():
         if name in fns:
             setattr(Tensor, f"__{py}__", fns[name].fn)
+    for name, f in COMPOSED_FUNCTIONS.items():
+        setattr(top, name, f)
+    for name, f in COMPOSED_METHODS.items():
+        setattr(Tensor, name, f)
     Tensor.__pos__ = lambda self: self
     Tensor.__array_ufunc__ = None  # NumPy operators defer to ours (np_array + tensor -> tensor)
     Tensor.__hash__ = lambda self: id(self)
