@@ -100,8 +100,7 @@ def meshgrid(*tensors, indexing=None):
     shape = tuple(t.shape[0] for t in flat)
     n = len(flat)
     grids = [t.reshape([-1 if j == i else 1 for j in range(n)]).expand(shape) for i, t in enumerate(flat)]
-    if swap:
-        grids = [g.transpose(0, 1) for g in grids]
+    if swap:   # 'xy': the grids of (y, x, ...) in 'ij' order, the first two given back swapped
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)
 
@@ -328,10 +327,9 @@ def index_fill_(self, dim, index, value):
     return _index_fill("index_fill_", self, dim, index, value, True)
 
 
-@composed()
-def masked_scatter(input, mask, source):
-    """input with its elements where `mask` (broadcast) is True replaced, in order, by source's
-    first elements."""
+def _scattered(input, mask, source):
+    """(the mask broadcast to input's shape, a tensor holding source's first elements, in order, at
+    the mask's True positions and 0 elsewhere): masked_scatter's checks and gather."""
     if mask.dtype is not D.bool_:
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
     if source.dtype is not input.dtype:
@@ -345,25 +343,45 @@ def masked_scatter(input, mask, source):
                            f"count), got {source.numel()}")
     taken = (m.reshape(-1).cumsum(0) - 1).clamp(min=0).reshape(shape)
     picked = jt.take(source, taken) if source.numel() else jt.zeros(shape, dtype=input.dtype)
+    return m, jt.where(m, picked, jt.zeros((), dtype=input.dtype))
+
+
+# In-place forms write through the registry's in-place ops (masked_fill_, add_, scatter_...), which
+# rebase self's autograd history; a result computed from self and copied back would make a cycle.
+
+@composed()
+def masked_scatter(input, mask, source):
+    """input with its elements where `mask` (broadcast) is True replaced, in order, by source's
+    first elements."""
+    m, picked = _scattered(input, mask, source)
     return jt.where(m, picked, input)
 
 
 @composed(function=False)
 def masked_scatter_(self, mask, source):
-    """In-place masked_scatter."""
-    return self.copy_(masked_scatter(self, mask, source))
+    """In-place masked_scatter (the mask must not need broadcasting beyond self's shape)."""
+    m, picked = _scattered(self, mask, source)
+    return self.masked_fill_(m, 0).add_(picked)
+
+
+def _outside_triangle(self, diagonal, lower):
+    """The mask of the elements that tril (lower) / triu zero, over the last two dims."""
+    if self.ndim < 2:
+        raise RuntimeError(f"{'tril' if lower else 'triu'}_: input tensor must have at least 2 dimensions")
+    ones = jt.ones(self.shape[-2:], dtype=D.bool_)
+    return jt.triu(ones, diagonal + 1) if lower else jt.tril(ones, diagonal - 1)
 
 
 @composed(function=False)
 def tril_(self, diagonal=0):
     """In-place tril."""
-    return self.copy_(jt.tril(self, diagonal))
+    return self.masked_fill_(_outside_triangle(self, diagonal, True), 0)
 
 
 @composed(function=False)
 def triu_(self, diagonal=0):
     """In-place triu."""
-    return self.copy_(jt.triu(self, diagonal))
+    return self.masked_fill_(_outside_triangle(self, diagonal, False), 0)
 
 
 # ---- element-wise compositions ---------------------------------------------------------------------------
@@ -386,8 +404,17 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 @composed(function=False)
 def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
-    """In-place nan_to_num."""
-    return self.copy_(nan_to_num(self, nan, posinf, neginf))
+    """In-place nan_to_num (real floating tensors; integer tensors are left as they are)."""
+    if self.dtype.kind in "biu":
+        return self
+    if self.dtype.kind == "c":
+        raise RuntimeError("nan_to_num_: complex tensors are not supported in place; use nan_to_num")
+    from .typeinfo import finfo
+    info = finfo(self.dtype)
+    masks = (jt.isnan(self), self == math.inf, self == -math.inf)   # all read before the first write
+    for m, v in zip(masks, (nan, info.max if posinf is None else posinf, info.min if neginf is None else neginf)):
+        self.masked_fill_(m, v)
+    return self
 
 
 @composed()

@@ -220,4 +220,17 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
                            f"{x2.dtype.name}")
     if p < 0:
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    modes = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
+    if compute_mode not in modes:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    big = x1.shape[-2] > 25 or x2.shape[-2] > 25
+    if p == 2 and (compute_mode == modes[1] or compute_mode == modes[0] and big):
+        return _euclidean_dist(x1, x2)
     return jt.linalg.vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
+
+
+def _euclidean_dist(x1, x2):
+    """Euclidean distances through one matrix product, |a|² + |b|² - 2 a·b (PyTorch's
+    `_euclidean_dist`: less memory than the differences; the clamp keeps sqrt's gradient finite)."""
+    sq = (x1 * x1).sum(-1, keepdim=True) + (x2 * x2).sum(-1).unsqueeze(-2)
+    return (sq - 2 * jt.matmul(x1, x2.mT)).clamp(min=1e-30).sqrt()
