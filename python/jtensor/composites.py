@@ -85,7 +85,7 @@ def meshgrid(*tensors, indexing=None):
                       "argument.", UserWarning, stacklevel=2)
         indexing = "ij"
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
     if not tensors:
         raise RuntimeError("torch.meshgrid expects a non-empty TensorList")
     for t in tensors:
@@ -198,16 +198,17 @@ def inner(input, other):
     return jt.tensordot(input, other, ([-1], [-1]))
 
 
-def _check_value(name, value, *tensors):
+def _value_for(value, *tensors):
+    """addcmul's `value` as PyTorch applies it: truncated to an int when every tensor is integral."""
     if isinstance(value, float) and all(t.dtype.kind in "biu" for t in tensors if isinstance(t, Tensor)):
-        raise RuntimeError(f"{name}: For integral input tensors, argument value must not be a floating point number.")
+        return int(value)
+    return value
 
 
 @composed()
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2 (broadcast, promoted)."""
-    _check_value("addcmul", value, input, tensor1, tensor2)
-    return jt.add(input, tensor1 * tensor2, alpha=value)
+    return jt.add(input, tensor1 * tensor2, alpha=_value_for(value, input, tensor1, tensor2))
 
 
 def _check_cdiv(tensor1, tensor2):
@@ -228,8 +229,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 @composed(function=False)
 def addcmul_(self, tensor1, tensor2, *, value=1):
     """In-place addcmul."""
-    _check_value("addcmul_", value, self, tensor1, tensor2)
-    return self.add_(tensor1 * tensor2, alpha=value)
+    return self.add_(tensor1 * tensor2, alpha=_value_for(value, self, tensor1, tensor2))
 
 
 @composed(function=False)
@@ -474,7 +474,7 @@ def equal(input, other):
 
 # ---- making tensors -----------------------------------------------------------------------------------------
 @composed(method=False)
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data, *, dtype=None, device=None):
     """`data` as a tensor, sharing memory when it already is one (or a NumPy array) of the asked
     dtype and device; otherwise a converted copy."""
     import numpy as _np

@@ -209,8 +209,13 @@ def set_default_dtype(d):
     d = as_dtype(d)
     if d.kind != "f":
         raise TypeError(f"only floating-point types are supported as the default type, got {d.name}")
+    if d is default_float:
+        return
     _SCALARS = _with_default_float(_SCALARS, default_float, d)
     default_float = d
+    from . import drivers   # cached plans and fast-path signatures hold result dtypes of the old default
+    drivers._PLANS.clear()
+    drivers.FAST_SIGNATURES.clear()
 
 
 def promote_types(a, b):

@@ -102,10 +102,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         cdf = p.cumsum(-1)
         u = jt.rand(rows, num_samples, dtype=D.float64) * cdf[:, -1:]
         r = jt.searchsorted(cdf, u, right=True).clamp(max=n - 1)
-    else:
-        if bool(((p > 0).sum(-1) < num_samples).any()):
-            raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
-                               "category to sample)")
+    else:   # zero-weight categories come last, once the others are drawn (as PyTorch)
         exp = -jt.log(jt.rand(rows, n, dtype=D.float64))   # Exp(1) keys: the exponential race
         r = jt.topk(p / exp, num_samples, -1).indices
     r = r.reshape(input.shape[:-1] + (num_samples,))

@@ -123,8 +123,8 @@ def _median(name, input, dim, keepdim, skip_nan):
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     order = jt.argsort(x, -1, stable=True)
     nans = _nan_counts(x)
-    if skip_nan:   # the lower median of the non-NaN values (position 0 when all are NaN)
-        k = ((n - nans) - 1).clamp(min=0) // 2
+    if skip_nan:   # the lower median of the non-NaN values (position n // 2 when all are NaN, as PyTorch)
+        k = jt.where(nans == n, jt.full((), n // 2, dtype=D.int64), ((n - nans) - 1) // 2)
     else:          # the lower median, or the first NaN when there is one
         k = jt.where(nans > 0, n - nans, jt.full((), (n - 1) // 2, dtype=D.int64))
     indices = jt.gather(order, -1, k)

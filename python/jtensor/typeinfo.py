@@ -64,7 +64,7 @@ class finfo:
             f = np.finfo(dt.np_dtype)
             info = dict(bits=f.bits, eps=float(f.eps), max=float(f.max), min=float(f.min),
                         tiny=float(f.smallest_normal), smallest_normal=float(f.smallest_normal),
-                        resolution=float(f.resolution))
+                        resolution=10.0 ** -f.precision)   # PyTorch's (NumPy's float16 one is rounded)
         for k, v in info.items():
             setattr(self, k, v)
         self.dtype = dt.name
