@@ -40,6 +40,15 @@ def same(j, t, rtol=1e-6, atol=1e-6):
                                rtol=rtol, atol=atol, equal_nan=True)
 
 
+def both_raise(exc, *calls):
+    """Each call(m) raises `exc` with torch and with jtensor as m."""
+    for call in calls:
+        with pytest.raises(exc):
+            call(torch)
+        with pytest.raises(exc):
+            call(jt)
+
+
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(3, 4, 5))
 XN = X.copy()
@@ -95,11 +104,13 @@ def test_default_dtype_is_honoured_by_creation_and_promotion():
         jt.set_default_dtype(jt.float64)
         torch.set_default_dtype(torch.float64)
         assert jt.get_default_dtype() is jt.float64
-        for make in (lambda m: m.tensor(1.5), lambda m: m.tensor([1, 2.5]), lambda m: m.zeros(2), lambda m: m.ones(2, 3),
-                     lambda m: m.rand(2), lambda m: m.randn(2), lambda m: m.arange(0.0, 1.0, 0.25), lambda m: m.linspace(0, 1, 3),
+        for make in (lambda m: m.tensor(1.5), lambda m: m.tensor([1, 2.5]), lambda m: m.zeros(2),
+                     lambda m: m.ones(2, 3), lambda m: m.rand(2), lambda m: m.randn(2),
+                     lambda m: m.arange(0.0, 1.0, 0.25), lambda m: m.linspace(0, 1, 3),
                      lambda m: m.eye(2), lambda m: m.full((2,), 1.5), lambda m: m.tensor([1, 2]) * 1.5,
                      lambda m: m.tensor([1, 2]) / 2, lambda m: m.tensor([1, 2]).exp(), lambda m: m.tensor(1j),
-                     lambda m: m.logspace(0, 1, 3), lambda m: m.tensor([True]) + 0.5, lambda m: m.nn.Linear(2, 2).weight):
+                     lambda m: m.logspace(0, 1, 3), lambda m: m.tensor([True]) + 0.5,
+                     lambda m: m.nn.Linear(2, 2).weight):
             assert make(jt).dtype.name == str(make(torch).dtype).split(".")[-1]
         assert (jt.tensor([1.0], dtype=jt.float32) * 2.5).dtype is jt.float32   # float tensors keep theirs
         with pytest.raises(TypeError):
@@ -175,10 +186,7 @@ def test_product_errors_match_torch():
                       (lambda m: m.addmm(m.ones(2), m.ones(3), m.ones(3, 2)), RuntimeError),
                       (lambda m: m.addcdiv(m.ones(2), m.tensor([1, 2]), m.tensor([1, 2])), RuntimeError),
                       (lambda m: m.inner(m.ones(2, 3), m.ones(2)), RuntimeError)):
-        with pytest.raises(exc):
-            call(torch)
-        with pytest.raises(exc):
-            call(jt)
+        both_raise(exc, call)
 
 
 # ---- statistics -----------------------------------------------------------------------------------------------
@@ -217,19 +225,16 @@ Q = [0.0, 0.1, 0.5, 0.75, 1.0]
     lambda m, x, q, i: x.quantile(q, -1, keepdim=True, interpolation=i),
     lambda m, x, q, i: m.quantile(x, q[2], 0, interpolation=i),
     lambda m, x, q, i: m.quantile(x, q, interpolation=i, keepdim=True),
-    lambda m, x, q, i: m.nanquantile(x, q, 2, interpolation=i), lambda m, x, q, i: x.nanquantile(0.25, interpolation=i)])
+    lambda m, x, q, i: m.nanquantile(x, q, 2, interpolation=i),
+    lambda m, x, q, i: x.nanquantile(0.25, interpolation=i)])
 def test_quantiles_match_torch(call, data, interp):
     same(call(jt, J(data), J(Q), interp), call(torch, T(data), T(Q), interp), 1e-9, 1e-12)
 
 
 def test_quantile_errors_match_torch():
-    for call in (lambda m: m.quantile(m.tensor([1, 2]), 0.5), lambda m: m.quantile(m.ones(3), 1.5),
-                 lambda m: m.quantile(m.ones(3), m.tensor([0.5], dtype=m.float64)),
-                 lambda m: m.nanmean(m.tensor([1, 2]))):
-        with pytest.raises(RuntimeError):
-            call(torch)
-        with pytest.raises(RuntimeError):
-            call(jt)
+    both_raise(RuntimeError, lambda m: m.quantile(m.tensor([1, 2]), 0.5), lambda m: m.quantile(m.ones(3), 1.5),
+               lambda m: m.quantile(m.ones(3), m.tensor([0.5], dtype=m.float64)),
+               lambda m: m.nanmean(m.tensor([1, 2])))
     with pytest.raises(ValueError):
         jt.quantile(jt.ones(3), 0.5, interpolation="cubic")
 
@@ -244,11 +249,8 @@ def test_cdist_matches_torch(p, shapes):
 
 
 def test_cdist_errors():
-    for call in (lambda m: m.cdist(m.ones(2, 3), m.ones(2, 4)), lambda m: m.cdist(m.ones(2, 3), m.ones(2, 3), -1.0)):
-        with pytest.raises(RuntimeError):
-            call(torch)
-        with pytest.raises(RuntimeError):
-            call(jt)
+    both_raise(RuntimeError, lambda m: m.cdist(m.ones(2, 3), m.ones(2, 4)),
+               lambda m: m.cdist(m.ones(2, 3), m.ones(2, 3), -1.0))
 
 
 # ---- element-wise and shape compositions ------------------------------------------------------------------------
@@ -265,7 +267,8 @@ SPECIAL = [[np.nan, np.inf, -np.inf, 1.5], [0.0, -2.0, np.nan, np.inf]]
     lambda m: m.diff(m.tensor([1, 2, 4]), prepend=m.tensor([0])),
     lambda m: m.repeat_interleave(m.tensor([[1, 2], [3, 4]]), 2),
     lambda m: m.repeat_interleave(m.tensor([[1, 2], [3, 4]]), m.tensor([1, 2]), 0),
-    lambda m: m.tensor([[1, 2], [3, 4]]).repeat_interleave(3, dim=1), lambda m: m.repeat_interleave(m.tensor([2, 0, 1])),
+    lambda m: m.tensor([[1, 2], [3, 4]]).repeat_interleave(3, dim=1),
+    lambda m: m.repeat_interleave(m.tensor([2, 0, 1])),
     lambda m: m.repeat_interleave(m.tensor(5), 2), lambda m: m.repeat_interleave(m.tensor([1, 2]), m.tensor([2])),
     lambda m: m.logspace(0, 3, 4), lambda m: m.logspace(-1, 1, 5, base=2.0, dtype=m.float64),
     lambda m: m.logspace(0, 2, 3, dtype=m.int64), lambda m: m.logspace(0, 1, 0),
@@ -299,7 +302,8 @@ SPECIAL = [[np.nan, np.inf, -np.inf, 1.5], [0.0, -2.0, np.nan, np.inf]]
     lambda m: m.ones(2).new_full((2, 2), 7), lambda m: m.ones(2, dtype=m.int8).new_tensor([1.7, 2.2]),
     lambda m: m.ones(2, dtype=m.float64).new_tensor([1, 2], dtype=m.int16),
     lambda m: m.ones(2).new_zeros((1, 2), dtype=m.int64), lambda m: m.ones(2, dtype=m.int16).new_empty(2, 3).shape,
-    lambda m: m.as_tensor([1, 2.5]), lambda m: m.as_tensor(np.arange(3)), lambda m: m.as_tensor(m.ones(2), dtype=m.int32)])
+    lambda m: m.as_tensor([1, 2.5]), lambda m: m.as_tensor(np.arange(3)),
+    lambda m: m.as_tensor(m.ones(2), dtype=m.int32)])
 def test_compositions_match_torch(call):
     same(call(jt), call(torch), 1e-6, 1e-6)
 
@@ -317,10 +321,7 @@ def test_composition_errors_match_torch():
                       (lambda m: m.zeros(3).masked_scatter(m.ones(3, dtype=m.bool), m.ones(2)), RuntimeError),
                       (lambda m: m.ones(3).sum_to_size(2), RuntimeError),
                       (lambda m: m.tril_indices(-1, 2), RuntimeError)):
-        with pytest.raises(exc):
-            call(torch)
-        with pytest.raises(exc):
-            call(jt)
+        both_raise(exc, call)
 
 
 def test_meshgrid_warns_without_indexing():
@@ -359,7 +360,8 @@ def _draws(fn):
 
 @pytest.mark.parametrize("fn", [
     lambda: jt.randperm(10), lambda: jt.normal(jt.zeros(5), jt.ones(5)), lambda: jt.normal(2.0, 3.0, (4,)),
-    lambda: jt.normal(jt.zeros(3), 2.0), lambda: jt.normal(1.0, jt.ones(2, 3)), lambda: jt.bernoulli(jt.full((8,), 0.5)),
+    lambda: jt.normal(jt.zeros(3), 2.0), lambda: jt.normal(1.0, jt.ones(2, 3)),
+    lambda: jt.bernoulli(jt.full((8,), 0.5)),
     lambda: jt.multinomial(jt.tensor([0.2, 0.3, 0.5]), 6, True), lambda: jt.multinomial(jt.ones(2, 5), 3),
     lambda: jt.empty(5).uniform_(-2, 3), lambda: jt.empty(5).normal_(1, 2), lambda: jt.empty(5).bernoulli_(0.3),
     lambda: jt.empty(5, dtype=jt.int32).random_(0, 10), lambda: jt.empty(5).exponential_(2.0),
@@ -387,19 +389,15 @@ def test_normal_statistics_overloads_and_gradients():
     jt.manual_seed(1)
     s = jt.normal(3.0, 2.0, (20000,), dtype=jt.float64)
     assert s.dtype is jt.float64 and abs(float(s.mean()) - 3) < 0.05 and abs(float(s.std()) - 2) < 0.05
-    assert jt.normal(jt.zeros(2, 1), jt.ones(3)).shape == (2, 3) == tuple(torch.normal(torch.zeros(2, 1), torch.ones(3)).shape)
+    assert jt.normal(jt.zeros(2, 1), jt.ones(3)).shape == (2, 3) == torch.normal(torch.zeros(2, 1), torch.ones(3)).shape
     assert jt.normal(0.0, 1.0, (2,)).dtype is jt.float32
     mean, std = jt.zeros(4, requires_grad=True), jt.ones(4, requires_grad=True)
     out = jt.normal(mean, std)
     gm, gs = jt.autograd.grad(out.sum(), [mean, std])
     np.testing.assert_allclose(gm.numpy(), 1.0)
     np.testing.assert_allclose(gs.numpy(), out.detach().numpy())   # d(mean + std * eps)/d std = eps
-    for call in (lambda m: m.normal(0.0, -1.0, (2,)), lambda m: m.normal(m.zeros(2), -1.0),
-                 lambda m: m.empty(2).normal_(0, -1)):
-        with pytest.raises(RuntimeError):
-            call(torch)
-        with pytest.raises(RuntimeError):
-            call(jt)
+    both_raise(RuntimeError, lambda m: m.normal(0.0, -1.0, (2,)), lambda m: m.normal(m.zeros(2), -1.0),
+               lambda m: m.empty(2).normal_(0, -1))
 
 
 def test_bernoulli_statistics_and_dtype():
@@ -411,11 +409,7 @@ def test_bernoulli_statistics_and_dtype():
     assert abs(float(jt.bernoulli(jt.zeros(20000), 0.7).mean()) - 0.7) < 0.02
     assert abs(float(jt.empty(20000).bernoulli_(0.4).mean()) - 0.4) < 0.02
     assert jt.ones(3, requires_grad=True).bernoulli().requires_grad is False
-    for call in (lambda m: m.bernoulli(m.tensor([1.5])), lambda m: m.empty(2).bernoulli_(1.5)):
-        with pytest.raises(RuntimeError):
-            call(torch)
-        with pytest.raises(RuntimeError):
-            call(jt)
+    both_raise(RuntimeError, lambda m: m.bernoulli(m.tensor([1.5])), lambda m: m.empty(2).bernoulli_(1.5))
 
 
 def test_multinomial_statistics():
@@ -433,13 +427,9 @@ def test_multinomial_statistics():
 
 
 def test_multinomial_errors_match_torch():
-    for call in (lambda m: m.multinomial(m.ones(2, 2, 2), 1), lambda m: m.multinomial(m.tensor([1, 2]), 1),
-                 lambda m: m.multinomial(m.ones(3), 0), lambda m: m.multinomial(m.ones(3), 4),
-                 lambda m: m.multinomial(m.tensor([1.0, -1.0]), 1), lambda m: m.multinomial(m.zeros(3), 1, True)):
-        with pytest.raises(RuntimeError):
-            call(torch)
-        with pytest.raises(RuntimeError):
-            call(jt)
+    both_raise(RuntimeError, lambda m: m.multinomial(m.ones(2, 2, 2), 1), lambda m: m.multinomial(m.tensor([1, 2]), 1),
+               lambda m: m.multinomial(m.ones(3), 0), lambda m: m.multinomial(m.ones(3), 4),
+               lambda m: m.multinomial(m.tensor([1.0, -1.0]), 1), lambda m: m.multinomial(m.zeros(3), 1, True))
 
 
 def test_fills_ranges_and_dtypes():
@@ -463,10 +453,7 @@ def test_fills_ranges_and_dtypes():
     for call, exc in ((lambda m: m.empty(2).uniform_(3, 1), RuntimeError),
                       (lambda m: m.empty(2).random_(5, 5), RuntimeError),
                       (lambda m: m.empty(2).exponential_(-1.0), RuntimeError)):
-        with pytest.raises(exc):
-            call(torch)
-        with pytest.raises(exc):
-            call(jt)
+        both_raise(exc, call)
 
 
 def test_fills_work_under_no_grad_on_parameters():
