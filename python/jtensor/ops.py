@@ -1,8 +1,10 @@
 """Publishes the registry's ops: the `jt.ops` namespace, top-level functions, Tensor methods and
 Python operators. Re-run on every registry change, so ops defined later in Julia appear at once.
 """
+import functools
 import sys
 
+from . import overrides
 from .registry import REGISTRY
 from ._tensor import Tensor
 
@@ -34,9 +36,12 @@ COMPOSED_METHODS = {}
 
 def composed(name=None, *, function=True, method=True):
     """Register a Python-composed function as `jt.<name>` (when `function`) and as the Tensor method
-    `<name>` (when `method`: the function's first parameter is then `self`)."""
+    `<name>` (when `method`: the function's first parameter is then `self`). Like the registry's
+    functions, it hands a call with a Tensor subclass or `__jtensor_function__` argument to that
+    protocol (python/jtensor/overrides.py)."""
     def register(fn):
         key = name or fn.__name__
+        fn = _overridable(fn)
         if function:
             COMPOSED_FUNCTIONS[key] = fn
         if method:
@@ -87,6 +92,15 @@ class OpsNamespace:
         REGISTRY.sync()
         pre = self._namespace + "." if self._namespace else ""
         return sorted({k[len(pre):].split(".")[0] for k in REGISTRY.ops if k.startswith(pre)})
+
+
+def _overridable(fn):
+    @functools.wraps(fn)
+    def function(*args, **kwargs):
+        if overrides.active[0] and (overrides.has_overrides(args) or overrides.has_overrides(kwargs.values())):
+            return overrides.dispatch(function, args, kwargs)
+        return fn(*args, **kwargs)
+    return function
 
 
 _bound = set()
