@@ -253,6 +253,27 @@ def test_cdist_errors():
                lambda m: m.cdist(m.ones(2, 3), m.ones(2, 3), -1.0))
 
 
+# ---- least squares ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+@pytest.mark.parametrize("shapes", [((5, 3), (5, 2)), ((2, 6, 4), (2, 6, 1)), ((5, 3), (5,)), ((3, 5), (3, 2))])
+def test_lstsq_matches_torch(driver, shapes):
+    a, b = RNG.normal(size=shapes[0]), RNG.normal(size=shapes[1])
+    if driver == "gels" and a.shape[-2] < a.shape[-1]:
+        return   # torch's gels on a wide matrix: LAPACK's minimum-norm branch (the same solution as ours)
+    same(jt.linalg.lstsq(J(a), J(b), driver=driver), tuple(torch.linalg.lstsq(T(a), T(b), driver=driver)), 1e-9, 1e-9)
+
+
+def test_lstsq_rank_deficient_and_errors():
+    a = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
+    b = np.array([[1.0], [2.0], [2.5]])
+    r, t = jt.linalg.lstsq(J(a), J(b), driver="gelsd"), torch.linalg.lstsq(T(a), T(b), driver="gelsd")
+    same(r.solution, t.solution, 1e-9, 1e-9)
+    assert int(r.rank) == int(t.rank) == 1 and r.residuals.shape == t.residuals.shape == (0,)
+    both_raise(RuntimeError, lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(4, 1)),
+               lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(3, 1), driver="qr"),
+               lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(3, 1, dtype=m.float64)))
+
+
 # ---- element-wise and shape compositions ------------------------------------------------------------------------
 SPECIAL = [[np.nan, np.inf, -np.inf, 1.5], [0.0, -2.0, np.nan, np.inf]]
 
