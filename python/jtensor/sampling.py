@@ -29,9 +29,13 @@ def randperm(n, *, generator=None, dtype=D.int64, device=None, requires_grad=Fal
 
 
 def _check_std(std):
-    low = float(std.detach().amin()) if isinstance(std, Tensor) and std.numel() else std
-    if not isinstance(std, Tensor) and low < 0 or isinstance(std, Tensor) and std.numel() and low < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {low}")
+    """PyTorch's check: every standard deviation (a number or a tensor's elements) is >= 0."""
+    if isinstance(std, Tensor):
+        if std.is_meta or not std.numel():
+            return
+        std = float(std.detach().amin())
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
 
 
 @composed(method=False)
