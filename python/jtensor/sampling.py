@@ -1,10 +1,10 @@
 """Random sampling beyond rand/randn/randint: randperm, normal, bernoulli, multinomial and the
 in-place fills (`uniform_`, `normal_`, `bernoulli_`, `random_`, `exponential_`, ...).
 
-Every sample is drawn from jtensor's one generator (`jt.manual_seed`) through the registry's
-`_rand`/`_randn`/`_randint` ops, and transformed as PyTorch transforms its draws: a permutation
-is the order of uniform keys, a categorical draw inverts the CDF (with replacement) or takes the
-top-k of p / Exp(1) keys (without, the exponential-race form of sequential sampling).
+Every sample is drawn through `jt.rand`/`randn`/`randint`, with `generator=` passed on (by
+default the generator `jt.manual_seed` seeds), and transformed as PyTorch transforms its draws: a
+permutation is the order of uniform keys, a categorical draw inverts the CDF (with replacement)
+or takes the top-k of p / Exp(1) keys (without: the exponential-race form of sequential sampling).
 """
 import math
 import operator
@@ -25,7 +25,8 @@ def randperm(n, *, generator=None, dtype=D.int64, device=None, requires_grad=Fal
     dt = D.as_dtype(dtype)
     if _on_meta(device):
         return jt.empty(n, dtype=dt, device=device)
-    return jt.argsort(jt.rand(n, dtype=D.float64)).to(dt)   # float64 keys: ties have probability ~n²/2^53
+    keys = jt.rand(n, generator=generator, dtype=D.float64)   # float64 keys: ties have probability ~n²/2^53
+    return jt.argsort(keys).to(dt)
 
 
 def _check_std(std):
@@ -50,7 +51,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         if size is None:
             raise TypeError("normal() with float mean and std needs a size: normal(mean, std, size)")
         dt = D.as_dtype(dtype or D.default_float)
-        r = jt.randn(_shape_arg((size,)), dtype=dt, device=device) * std + mean
+        r = jt.randn(_shape_arg((size,)), generator=generator, dtype=dt, device=device) * std + mean
         r = r.requires_grad_(True) if requires_grad else r
     else:
         if size is not None:
@@ -59,7 +60,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         dt = D.result_type([t.dtype for t in tensors], [])
         if dt.kind not in "f":
             raise RuntimeError(f"normal expects floating point mean and std, got {dt.name}")
-        eps = jt.randn(shape, dtype=dt, device=tensors[0].device)
+        eps = jt.randn(shape, generator=generator, dtype=dt, device=tensors[0].device)
         r = eps * std + mean
     return r if out is None else out.copy_(r)
 
@@ -70,7 +71,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     not given. Not differentiable (PyTorch's gradient is zero)."""
     prob = input.detach() if p is None else p
     _check_probability("bernoulli", prob)
-    r = (jt.rand(input.shape, dtype=D.float64, device=input.device) < prob).to(input.dtype)
+    r = (jt.rand(input.shape, generator=generator, dtype=D.float64, device=input.device) < prob).to(input.dtype)
     return r if out is None else out.copy_(r)
 
 
@@ -104,10 +105,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     rows = p.shape[0]
     if replacement:   # invert the CDF at uniform draws scaled by the row's total
         cdf = p.cumsum(-1)
-        u = jt.rand(rows, num_samples, dtype=D.float64) * cdf[:, -1:]
+        u = jt.rand(rows, num_samples, generator=generator, dtype=D.float64) * cdf[:, -1:]
         r = jt.searchsorted(cdf, u, right=True).clamp(max=n - 1)
     else:   # zero-weight categories come last, once the others are drawn (as PyTorch)
-        exp = -jt.log(jt.rand(rows, n, dtype=D.float64))   # Exp(1) keys: the exponential race
+        exp = -jt.log(jt.rand(rows, n, generator=generator, dtype=D.float64))   # Exp(1) keys: the exponential race
         r = jt.topk(p / exp, num_samples, -1).indices
     r = r.reshape(input.shape[:-1] + (num_samples,))
     return r if out is None else out.copy_(r)
@@ -132,9 +133,9 @@ def _bounds(name, bounds, kw, defaults):
     return kw.get("from", got[0]), kw.get("to", got[1])
 
 
-def _uniform(self, low, high):
+def _uniform(self, low, high, generator):
     dt = self.dtype if self.dtype.kind == "f" else D.float64
-    return jt.rand(self.shape, dtype=dt) * (high - low) + low
+    return jt.rand(self.shape, generator=generator, dtype=dt) * (high - low) + low
 
 
 @composed(function=False)
@@ -143,21 +144,23 @@ def uniform_(self, *bounds, generator=None, **kw):
     low, to = _bounds("uniform_", bounds, kw, (0.0, 1.0))
     if low > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={low} > to={to}")
-    return _fill(self, _uniform(self, low, to))
+    return _fill(self, _uniform(self, low, to, generator))
 
 
 @composed(function=False)
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with normal samples."""
     _check_std(std)
-    return _fill(self, jt.randn(self.shape, dtype=self.dtype if self.dtype.kind == "f" else D.float64) * std + mean)
+    dt = self.dtype if self.dtype.kind == "f" else D.float64
+    return _fill(self, jt.randn(self.shape, generator=generator, dtype=dt) * std + mean)
 
 
 @composed(function=False)
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 samples that are 1 with probability p (a float or a tensor broadcast to self)."""
     _check_probability("bernoulli", p)
-    return _fill(self, jt.rand(self.shape, dtype=D.float64) < (p.detach() if isinstance(p, Tensor) else p))
+    u = jt.rand(self.shape, generator=generator, dtype=D.float64)
+    return _fill(self, u < (p.detach() if isinstance(p, Tensor) else p))
 
 
 @composed(function=False)
@@ -165,20 +168,21 @@ def exponential_(self, lambd=1.0, *, generator=None):
     """Fill with exponential samples of rate lambd."""
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    return _fill(self, -jt.log1p(-jt.rand(self.shape, dtype=D.float64)) / lambd)
+    return _fill(self, -jt.log1p(-jt.rand(self.shape, generator=generator, dtype=D.float64)) / lambd)
 
 
 @composed(function=False)
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     """Fill with Cauchy samples."""
-    return _fill(self, median + sigma * jt.tan(math.pi * (jt.rand(self.shape, dtype=D.float64) - 0.5)))
+    u = jt.rand(self.shape, generator=generator, dtype=D.float64)
+    return _fill(self, median + sigma * jt.tan(math.pi * (u - 0.5)))
 
 
 @composed(function=False)
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     """Fill with samples whose log is normal(mean, std)."""
     _check_std(std)
-    return _fill(self, jt.exp(jt.randn(self.shape, dtype=D.float64) * std + mean))
+    return _fill(self, jt.exp(jt.randn(self.shape, generator=generator, dtype=D.float64) * std + mean))
 
 
 @composed(function=False)
@@ -186,7 +190,7 @@ def geometric_(self, p, *, generator=None):
     """Fill with the number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    return _fill(self, jt.ceil(jt.log1p(-jt.rand(self.shape, dtype=D.float64)) / math.log1p(-p)))
+    return _fill(self, jt.ceil(jt.log1p(-jt.rand(self.shape, generator=generator, dtype=D.float64)) / math.log1p(-p)))
 
 
 def _random_bound(dt):
@@ -210,5 +214,5 @@ def random_(self, *bounds, generator=None, **kw):
     high = _random_bound(self.dtype) if high is None else high
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    return _fill(self, jt.randint(low, high, self.shape, dtype=D.int64))
+    return _fill(self, jt.randint(low, high, self.shape, generator=generator, dtype=D.int64))
 
