@@ -474,6 +474,60 @@ ROWS += [
         [((3, 3),)], torch_ok=False),
     Row("matrix_transpose", lambda m, a: m.linalg.matrix_transpose(a), [((2, 3, 4),)], tfn=lambda m, a: a.mT * 1),
 ]
+
+# ---- PyTorch functions composed of registry ops (python/jtensor/composites.py, statistics.py)
+DISTINCT = V(np.array([[0.3, -1.2, 2.0, 0.7], [1.5, -0.4, -2.2, 0.1], [-0.9, 1.1, 0.5, -1.7]]))   # no ties
+WITH_NAN = V(np.array([[0.3, np.nan, 2.0, 0.7], [1.5, -0.4, -2.2, 0.1], [np.nan, np.nan, np.nan, -1.7]]))
+ROWS += [
+    Row("addmm_family", lambda m, i, a, b, c, d, v: (m.addmm(i, a, b), m.addmm(i, a, b, beta=0.5, alpha=2.0),
+                                                     m.baddbmm(i, c, d, alpha=-1.0), m.addmv(v, a, v, beta=3.0),
+                                                     m.mv(a, v), m.inner(a, b.mT), m.inner(v, v)),
+        [((3,), (3, 3), (3, 3), (2, 3, 3), (2, 3, 3), (3,))], gg=True),
+    Row("addcmul_addcdiv", lambda m, x, a, b: (m.addcmul(x, a, b, value=0.5), m.addcdiv(x, a, b + 3, value=-2.0),
+                                               (x * 1).addcmul_(a, b), (x * 1).addcdiv_(a, b + 3, value=2)),
+        [((3, 4), (3, 1), (4,))], gg=True),
+    Row("median", lambda m, x: (m.median(x), m.median(x, 1).values, x.median(0, keepdim=True)[0],
+                                m.nanmedian(x, 1).values), [(DISTINCT,)]),
+    Row("nanmedian", lambda m, x: (m.nanmedian(x), m.nanmedian(x, 1).values, m.nanmedian(x, 0).values),
+        [(WITH_NAN,)], nc=False),
+    Row("quantile", lambda m, x, q: tuple(m.quantile(x, q, 1, interpolation=i) for i in
+                                          ("linear", "lower", "higher", "midpoint", "nearest"))
+        + (m.quantile(x, 0.3), x.nanquantile(0.7, 0, keepdim=True)),
+        [(DISTINCT, C([0.1, 0.5, 0.75]))]),
+    Row("nanquantile", lambda m, x: (m.nanquantile(x, 0.4, 1), m.nanquantile(x, 0.5)), [(WITH_NAN,)], nc=False),
+    Row("nansum_nanmean", lambda m, x: (m.nansum(x), m.nansum(x, 1), m.nanmean(x, 0), x.nanmean()),
+        [(WITH_NAN,), ((3, 4),)], nc=False),
+    Row("var_std_unbiased", lambda m, x: (m.var(x, 1, False), x.std(0, True, True), m.var(x, unbiased=False),
+                                          *m.var_mean(x, 1), *m.std_mean(x, (0, 1), correction=0)), [((3, 4),)],
+        gg=True),
+    Row("cdist", lambda m, a, b: tuple(m.cdist(a, b, p) for p in (2.0, 1.0, 3.0, math.inf)),
+        [((4, 3), (5, 3)), ((2, 3, 2), (1, 4, 2))]),
+    Row("cdist_mm", lambda m, a, b: m.cdist(a, b, compute_mode="use_mm_for_euclid_dist"), [((4, 3), (5, 3))]),
+    Row("diff", lambda m, x, p: (m.diff(x), m.diff(x, 2, 0), m.diff(x, dim=0, prepend=p), x.diff(3, append=x)),
+        [((3, 4), (1, 4))], gg=True),
+    Row("repeat_interleave", lambda m, x: (m.repeat_interleave(x, 2), x.repeat_interleave(m.tensor([1, 0, 2]), 0),
+                                           m.repeat_interleave(x, 3, 1)), [((3, 2),)]),
+    Row("nan_to_num", lambda m, x: (m.nan_to_num(x), m.nan_to_num(x, 1.0, 2.0, -2.0)),
+        [(V([[0.5, np.nan, np.inf], [-np.inf, 1.5, -0.3]]),)], gc=False, nc=False),
+    Row("index_updates", lambda m, x, s, i: (m.index_add(x, 0, i, s), x.index_add(0, i, s, alpha=2.0),
+                                             m.index_copy(x, 0, i[:2], s[:2]), m.index_fill(x, 1, i, -1.0),
+                                             (x * 1).index_add_(0, i, s), (x * 1).index_copy_(0, i[1:], s[1:]),
+                                             (x * 1).index_fill_(0, i[:1], 2.0)),
+        [((3, 4), (3, 4), C([2, 0, 2], dtype=np.int64))], tol=(1e-7, 1e-9)),
+    Row("masked_scatter", lambda m, x, s, mask: (x.masked_scatter(mask, s), (x * 1).masked_scatter_(mask[0], s),
+                                                 m.masked_scatter(x, mask, s)),
+        [((3, 4), (4, 5), C([[True, False, True, True], [False] * 4, [True, True, False, True]]))]),
+    Row("lstsq", lambda m, a, b, v: (m.linalg.lstsq(a, b).solution, m.linalg.lstsq(a, v, driver="gelsd").solution,
+                                     m.linalg.lstsq(a, b, driver="gels").residuals), [((5, 3), (5, 2), (5,))],
+        tol=(1e-6, 1e-8)),
+    Row("tril_triu_inplace", lambda m, x: ((x * 1).tril_(), (x * 2).triu_(1)), [((3, 4),)]),
+    Row("sum_to_size_views", lambda m, x: (x.sum_to_size(1, 4), x.sum_to_size(3, 1), m.flatten(x, 0),
+                                           m.transpose(x, 0, 1), m.movedim(x, 0, 1), m.narrow(x, 1, 1, 2),
+                                           m.diagonal(x, 1), m.chunk(x, 2, 1)[1], m.unbind(x)[2],
+                                           *m.broadcast_tensors(x, x[:1]), *m.meshgrid(x[0], x[1], indexing="xy"),
+                                           m.atleast_3d(x), x.type_as(x)),
+        [((3, 4),)], gg=True),
+]
 ROW_BY_NAME = {r.name: r for r in ROWS}
 assert len(ROW_BY_NAME) == len(ROWS)
 

@@ -35,6 +35,9 @@ from .dlpack import from_dlpack, to_dlpack
 from .registry import REGISTRY as _REGISTRY
 from . import drivers as _drivers, _tensor as _tensor_mod
 from .ops import ops, publish as _publish
+from .typeinfo import Size, finfo, iinfo, get_num_threads, set_num_threads
+from .dtypes import get_default_dtype, set_default_dtype
+from . import composites as _composites, statistics as _statistics, sampling as _sampling  # noqa: F401 (jt.<name> via ops.composed)
 from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
 

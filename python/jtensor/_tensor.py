@@ -21,6 +21,7 @@ from . import overrides
 from . import dtypes as D
 from . import devices as _dev
 from .registry import REGISTRY, broadcast_shapes, norm_dim
+from .typeinfo import Size
 
 
 def _contig_strides(shape):
@@ -210,7 +211,8 @@ class Tensor:
         return len(self.shape)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[norm_dim(dim, self.ndim, "size")]
+        """The shape as a `jt.Size`, or the size of dimension `dim`."""
+        return Size(self.shape) if dim is None else self.shape[norm_dim(dim, self.ndim, "size")]
 
     def stride(self, dim=None):
         return self._strides if dim is None else self._strides[norm_dim(dim, self.ndim, "stride")]

@@ -179,11 +179,43 @@ def load_promotion(table):
     `table["promotion"]` holds `pairs`, `scalars` and `default_float` as dtype names in wire order."""
     global _PAIRS, _SCALARS, _CATEGORY
     t = table["promotion"]
-    if t["default_float"] != default_float.name:
-        raise RuntimeError(f"jtensor: Julia's default float {t['default_float']} is not Python's {default_float.name}")
     _PAIRS = tuple(tuple(BY_NAME[n] for n in row) for row in t["pairs"])
-    _SCALARS = tuple({k: BY_NAME[n] for k, n in row.items()} for row in t["scalars"])
     _CATEGORY = tuple(t["categories"])
+    _SCALARS = _with_default_float(tuple({k: BY_NAME[n] for k, n in row.items()} for row in t["scalars"]),
+                                   BY_NAME[t["default_float"]], default_float)
+
+
+def _with_default_float(scalars, julia_default, default):
+    """The scalar-promotion rows with `default` as the default float: Julia's tables are made for
+    its own (`DEFAULT_FLOAT`); a Python float (or complex) scalar meeting a bool or integer tensor,
+    or alone, gives the default float (or its complex type), as in PyTorch."""
+    if default is julia_default:
+        return scalars
+    jc, c = julia_default.to_complex(), default.to_complex()
+    return tuple({k: (default if d is julia_default else c if d is jc else d) if _CATEGORY[i] < 2 else d
+                  for k, d in row.items()} for i, row in enumerate(scalars))
+
+
+def get_default_dtype():
+    """The dtype of Python floats made into tensors, and of float results of integer inputs."""
+    return default_float
+
+
+def set_default_dtype(d):
+    """Set the default floating point dtype (PyTorch's `set_default_dtype`): creation functions,
+    `tensor(1.5)`, integer tensors with float scalars and float results of integer inputs use it.
+    Only floating point dtypes are accepted (TypeError otherwise, as PyTorch)."""
+    global default_float, _SCALARS
+    d = as_dtype(d)
+    if d.kind != "f":
+        raise TypeError(f"only floating-point types are supported as the default type, got {d.name}")
+    if d is default_float:
+        return
+    _SCALARS = _with_default_float(_SCALARS, default_float, d)
+    default_float = d
+    from . import drivers   # cached plans and fast-path signatures hold result dtypes of the old default
+    drivers._PLANS.clear()
+    drivers.FAST_SIGNATURES.clear()
 
 
 def promote_types(a, b):

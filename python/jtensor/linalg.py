@@ -6,6 +6,7 @@ translate `ord` and `dim` and call the registry kernels `linalg._matrix_norm` / 
 `LinAlgError` (a RuntimeError, as torch.linalg.LinAlgError) is raised for singular matrices in
 `inv`/`solve` and non positive-definite ones in `cholesky`.
 """
+import collections as _collections
 import operator as _operator
 
 from .errors import LinAlgError
@@ -91,3 +92,50 @@ def cond(A, p=None, *, out=None):
     (inf for a singular A)."""
     A = _tensor(A)
     return _op("_cond")(A, _ord_text(2 if p is None else p, "linalg.cond"), out=out)
+
+
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+LstsqResult = _collections.namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution X of A X ≈ B (batched; B a matrix (…, m, k) or a vector (m,)), as
+    torch.linalg.lstsq: the minimum-norm solution (through pinv, differentiable), and what the
+    `driver` reports beside it as PyTorch's CPU drivers do: `rank` (gelsy, the default, gelsd,
+    gelss), `singular_values` (gelsd, gelss) and `residuals`, the squared residual norms per
+    column (all but gelsy, when m > n and every A has full rank); the others are empty. Singular
+    values below rcond times the largest (default: eps · max(m, n)) count as zero."""
+    import jtensor as jt
+    A, B = _tensor(A), _tensor(B)
+    name = "torch.linalg.lstsq"
+    driver = "gelsy" if driver is None else driver
+    if driver not in _LSTSQ_DRIVERS:
+        raise RuntimeError(f"{name}: parameter `driver` should be one of {_LSTSQ_DRIVERS}")
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions, got shape {list(A.shape)}")
+    if A.dtype is not B.dtype:
+        raise RuntimeError(f"{name}: Expected input and other to have the same dtype, but got input's dtype "
+                           f"{A.dtype.name} and other's dtype {B.dtype.name}")
+    vector = B.ndim == A.ndim - 1 and B.shape[-1:] == A.shape[-2:-1]
+    Bm = B.unsqueeze(-1) if vector else B
+    if Bm.ndim < 2 or Bm.shape[-2] != A.shape[-2]:
+        raise RuntimeError(f"{name}: input.size(-2) should match other.size(-2), got shapes {list(A.shape)} and "
+                           f"{list(B.shape)}")
+    m, n = A.shape[-2:]
+    if rcond is None:
+        from .typeinfo import finfo
+        rcond = finfo(A.dtype).eps * max(m, n)
+    X = jt.matmul(_op("pinv")(A, rtol=rcond), Bm)
+    real = A.dtype.to_real() if A.dtype.kind == "c" else A.dtype
+    empty = jt.empty(0, dtype=real)
+    rank = _op("matrix_rank")(A, rtol=rcond) if driver != "gels" else jt.empty(0, dtype=jt.int64)
+    svals = _op("svdvals")(A) if driver in ("gelsd", "gelss") else empty
+    residuals = empty
+    if driver != "gelsy" and m > n:
+        full = rank if driver != "gels" else _op("matrix_rank")(A, rtol=rcond)
+        if bool((full == n).all()):
+            r = jt.matmul(A, X) - Bm
+            residuals = (r.abs() ** 2 if r.dtype.kind == "c" else r * r).sum(-2)
+    return LstsqResult(X.squeeze(-1) if vector else X, residuals, rank, svals)

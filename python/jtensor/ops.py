@@ -1,8 +1,10 @@
 """Publishes the registry's ops: the `jt.ops` namespace, top-level functions, Tensor methods and
 Python operators. Re-run on every registry change, so ops defined later in Julia appear at once.
 """
+import functools
 import sys
 
+from . import overrides
 from .registry import REGISTRY
 from ._tensor import Tensor
 
@@ -23,6 +25,29 @@ _ALIASES = {  # extra Python names (NumPy / PyTorch spellings) for registry ops
 }
 
 _OPERAND_TYPES = (Tensor, bool, int, float, complex)
+
+# PyTorch's functions that compose registry ops in Python (python/jtensor/composites.py and its
+# siblings register them with `composed`): name -> function for `jt.<name>`, and name -> function
+# for `Tensor.<name>`. `publish` binds them after the registry's ops, so a composition that wraps a
+# registry op of the same name (var/std with `unbiased=`) keeps its place on every registry sync.
+COMPOSED_FUNCTIONS = {}
+COMPOSED_METHODS = {}
+
+
+def composed(name=None, *, function=True, method=True):
+    """Register a Python-composed function as `jt.<name>` (when `function`) and as the Tensor method
+    `<name>` (when `method`: the function's first parameter is then `self`). Like the registry's
+    functions, it hands a call with a Tensor subclass or `__jtensor_function__` argument to that
+    protocol (python/jtensor/overrides.py)."""
+    def register(fn):
+        key = name or fn.__name__
+        fn = _overridable(fn)
+        if function:
+            COMPOSED_FUNCTIONS[key] = fn
+        if method:
+            COMPOSED_METHODS[key] = fn
+        return fn
+    return register
 
 
 def _accepts(other):
@@ -69,6 +94,15 @@ class OpsNamespace:
         return sorted({k[len(pre):].split(".")[0] for k in REGISTRY.ops if k.startswith(pre)})
 
 
+def _overridable(fn):
+    @functools.wraps(fn)
+    def function(*args, **kwargs):
+        if overrides.active[0] and (overrides.has_overrides(args) or overrides.has_overrides(kwargs.values())):
+            return overrides.dispatch(function, args, kwargs)
+        return fn(*args, **kwargs)
+    return function
+
+
 _bound = set()
 
 
@@ -108,6 +142,10 @@ def publish(registry):
     for py, name in _UNARY.items():
         if name in fns:
             setattr(Tensor, f"__{py}__", fns[name].fn)
+    for name, f in COMPOSED_FUNCTIONS.items():
+        setattr(top, name, f)
+    for name, f in COMPOSED_METHODS.items():
+        setattr(Tensor, name, f)
     Tensor.__pos__ = lambda self: self
     Tensor.__hash__ = lambda self: id(self)
 
