@@ -259,3 +259,40 @@ def test_lstm_language_model_trains_like_torch():
             opt.zero_grad()
             loss.backward()
             opt.step()
+
+
+@pytest.mark.parametrize("cls_name", ["RNN", "LSTM", "GRU"])
+def test_float32_layers(cls_name):
+    torch.manual_seed(1)
+    tm = getattr(tnn, cls_name)(3, 6, num_layers=2, bidirectional=True)
+    jm = getattr(nn, cls_name)(3, 6, num_layers=2, bidirectional=True)
+    jm.load_state_dict({k: jt.from_dlpack(v.detach().contiguous()) for k, v in tm.state_dict().items()})
+    x = rnd((7, 2, 3), 2).astype(np.float32)
+    tins, jins = leaves(x)
+    tout, jout = tm(tins[0]), jm(jins[0])
+    assert jout[0].dtype == jt.float32
+    for a, b in zip(flat(jout), flat(tout)):
+        close(a, b, 1e-5)
+    tout[0].sum().backward()
+    jout[0].sum().backward()
+    close(jins[0].grad, tins[0].grad, 1e-5)
+
+
+@pytest.mark.parametrize("cls_name", ["RNN", "LSTM", "GRU"])
+def test_meta_device_shapes(cls_name):
+    m = getattr(nn, cls_name)(3, 5, num_layers=2, bidirectional=True, device="meta")
+    out, h = m(jt.empty((7, 2, 3), device="meta"))
+    assert out.shape == (7, 2, 10) and out.device.type == "meta"
+    hs = h if isinstance(h, tuple) else (h,)
+    assert all(t.shape == (4, 2, 5) for t in hs)
+
+
+def test_fused_layer_op_errors():
+    x, h = jt.zeros((6, 8)), jt.zeros((2, 2))
+    e = jt.zeros((0,))
+    with pytest.raises(ValueError, match="batch_sizes"):
+        jt.ops._rnn_layer("lstm", [x, h, h, jt.zeros((8, 2)), e], [2, 3], False)
+    with pytest.raises(ValueError, match="unknown mode"):
+        jt.ops._rnn_layer("lstmx", [x, h, h, jt.zeros((8, 2)), e], [2, 2, 2], False)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        jt.ops._rnn_layer("rnn_tanh", [jt.zeros((2, 2), dtype=jt.int64)] * 4 + [e], [2], False)

@@ -234,7 +234,6 @@ class RNNBase(Module):
             if is_lstm:
                 self._check_hidden(c0, (self.num_layers * D, N, c_size), "Expected hidden[1] size")
 
-        step = _STEPS[self.mode]
         layer_input = data
         h_n, c_n = [], []
         for layer in range(self.num_layers):
@@ -242,8 +241,8 @@ class RNNBase(Module):
             for direction in range(D):
                 k = layer * D + direction
                 state = (h0[k], c0[k]) if is_lstm else h0[k]
-                out, final = _run_direction(step, layer_input, state, batch_sizes_list, packed, direction == 1,
-                                            self._layer_weights(layer, direction), is_lstm)
+                out, final = _run_direction(self.mode, layer_input, state, batch_sizes_list, packed,
+                                            direction == 1, self._layer_weights(layer, direction))
                 outputs.append(out)
                 if is_lstm:
                     h_n.append(final[0])
@@ -285,24 +284,39 @@ class RNNBase(Module):
         return s
 
 
-def _run_direction(step, x, state, batch_sizes, packed, reverse, weights, is_lstm):
+def _run_direction(mode, x, state, batch_sizes, packed, reverse, weights):
     """One layer in one direction over time-major rows: x is (L, N, H_in) (padded) or the packed
-    (sum(batch_sizes), H_in); step t uses the first batch_sizes[t] rows of the state (sizes never
-    increase, so a sequence that ended keeps its last state). Returns (output rows in x's layout,
-    final state with all N rows)."""
+    (sum(batch_sizes), H_in); step t uses the first batch_sizes[t] sequences (sizes never increase,
+    so a sequence that ended keeps its last state). Returns (output in x's layout, final state).
+
+    Unprojected layers run as one fused registry op (`_rnn_layer`, julia/src/ops/recurrent.jl: the
+    whole time loop and its backward in Julia); a projected LSTM runs the step loop in Python."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
-    x_proj = F.linear(x, w_ih, b_ih)           # every step's input projection: one product
+    rows = x if packed else x.reshape(x.shape[0] * x.shape[1], x.shape[2])
+    x_proj = F.linear(rows, w_ih, b_ih)           # every step's input projection: one product
+    is_lstm = mode == "LSTM"
+    if w_hr is None:
+        empty = _zeros((0,), dtype=x_proj.dtype, device=x_proj.device)
+        h0, c0 = state if is_lstm else (state, empty)
+        out, h_n, c_n, _ = _ops._rnn_layer(mode.lower(), [x_proj, h0, c0, w_hh, empty if b_hh is None else b_hh],
+                                           batch_sizes, reverse)
+        final = (h_n, c_n) if is_lstm else h_n
+    else:
+        out, final = _step_loop(_STEPS[mode], x_proj, state, batch_sizes, reverse, w_hh, b_hh, w_hr, is_lstm)
+    return (out if packed else out.reshape(x.shape[0], x.shape[1], out.shape[-1])), final
+
+
+def _step_loop(step, x_proj, state, batch_sizes, reverse, w_hh, b_hh, w_hr, is_lstm):
+    """_run_direction's time loop in Python, one `step` per time step (the projected LSTM's)."""
     offsets = [0]
     for b in batch_sizes:
         offsets.append(offsets[-1] + b)
-    steps = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
     outputs = [None] * len(batch_sizes)
     finished = []                               # forward: rows whose sequence has ended
     full_state = state
-    N = batch_sizes[0]
     if reverse:
         state = _rows(state, 0, batch_sizes[-1], is_lstm)
-    for t in steps:
+    for t in (range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))):
         b = batch_sizes[t]
         cur = _rows_of(state, is_lstm)
         if not reverse and b < cur:
@@ -310,13 +324,10 @@ def _run_direction(step, x, state, batch_sizes, packed, reverse, weights, is_lst
             state = _rows(state, 0, b, is_lstm)
         elif reverse and b > cur:
             state = _cat_rows([state, _rows(full_state, cur, b, is_lstm)], is_lstm)
-        xt = x_proj[offsets[t]:offsets[t + 1]] if packed else x_proj[t]
-        outputs[t], state = step(xt, state, w_hh, b_hh, w_hr)
+        outputs[t], state = step(x_proj[offsets[t]:offsets[t + 1]], state, w_hh, b_hh, w_hr)
     if finished:
         state = _cat_rows([state] + finished[::-1], is_lstm)
-    out = _ops.cat(outputs, 0) if packed else _ops.stack(outputs, 0)
-    assert _rows_of(state, is_lstm) == N
-    return out, state
+    return _ops.cat(outputs, 0), state
 
 
 def _rows(state, start, stop, is_lstm):
