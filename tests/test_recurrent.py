@@ -11,19 +11,7 @@ import torch.nn.utils.rnn as trnn
 import jtensor as jt
 import jtensor.nn as nn
 import jtensor.nn.utils.rnn as jrnn
-
-TOL = 1e-10
-
-
-def rnd(shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-def close(got, exp, tol=TOL):
-    got = np.asarray(got.detach().numpy(), dtype=np.float64)
-    exp = np.asarray(exp.detach().numpy(), dtype=np.float64)
-    assert got.shape == exp.shape, (got.shape, exp.shape)
-    np.testing.assert_allclose(got, exp, rtol=tol, atol=tol)
+from torch_compare import close, leaves, load_torch_weights, rnd
 
 
 def pair(cls_name, *args, **kwargs):
@@ -31,18 +19,8 @@ def pair(cls_name, *args, **kwargs):
     torch.manual_seed(0)
     tm = getattr(tnn, cls_name)(*args, **kwargs).double()
     jm = getattr(nn, cls_name)(*args, **kwargs).double()
-    assert [(k, tuple(v.shape)) for k, v in jm.state_dict().items()] == \
-        [(k, tuple(v.shape)) for k, v in tm.state_dict().items()]
-    result = jm.load_state_dict({k: jt.from_dlpack(v.detach().contiguous()) for k, v in tm.state_dict().items()})
-    assert result.missing_keys == [] and result.unexpected_keys == []
+    load_torch_weights(tm, jm)
     return tm, jm
-
-
-def leaves(*arrays):
-    """Each array as a torch and a jt leaf requiring grad."""
-    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    js = [jt.tensor(a, requires_grad=True) for a in arrays]
-    return ts, js
 
 
 def flat(out):
@@ -245,7 +223,7 @@ def test_lstm_language_model_trains_like_torch():
         return LM().double()
     torch.manual_seed(0)
     tm, jm = model(tnn), model(nn)
-    jm.load_state_dict({k: jt.from_dlpack(v.detach().contiguous()) for k, v in tm.state_dict().items()})
+    load_torch_weights(tm, jm)
     idx = np.random.default_rng(0).integers(0, 11, (3, 7))
     topt = torch.optim.SGD(tm.parameters(), lr=0.5)
     jopt = jt.optim.SGD(jm.parameters(), lr=0.5)
@@ -266,7 +244,7 @@ def test_float32_layers(cls_name):
     torch.manual_seed(1)
     tm = getattr(tnn, cls_name)(3, 6, num_layers=2, bidirectional=True)
     jm = getattr(nn, cls_name)(3, 6, num_layers=2, bidirectional=True)
-    jm.load_state_dict({k: jt.from_dlpack(v.detach().contiguous()) for k, v in tm.state_dict().items()})
+    load_torch_weights(tm, jm)
     x = rnd((7, 2, 3), 2).astype(np.float32)
     tins, jins = leaves(x)
     tout, jout = tm(tins[0]), jm(jins[0])

@@ -12,36 +12,14 @@ import torch.nn.functional as TF
 import jtensor as jt
 import jtensor.nn as nn
 import jtensor.nn.functional as F
-
-TOL = 1e-10
-
-
-def rnd(shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
-
-
-def close(got, exp, tol=TOL):
-    got = np.asarray(got.detach().numpy(), dtype=np.float64)
-    exp = np.asarray(exp.detach().numpy(), dtype=np.float64)
-    assert got.shape == exp.shape, (got.shape, exp.shape)
-    np.testing.assert_allclose(got, exp, rtol=tol, atol=tol)
-
-
-def layout(m):
-    return [(k, tuple(v.shape)) for k, v in m.state_dict().items()], [n for n, _ in m.named_modules()]
+from torch_compare import close, leaves, load_torch_weights, rnd, same_output_and_input_grads
 
 
 def pair(tm, jm):
     """torch's float64 module and the jt one with its weights, the same layout checked first."""
     tm, jm = tm.double(), jm.double()
-    assert layout(jm) == layout(tm)
-    result = jm.load_state_dict({k: jt.from_dlpack(v.detach().contiguous()) for k, v in tm.state_dict().items()})
-    assert result.missing_keys == [] and result.unexpected_keys == []
+    load_torch_weights(tm, jm)
     return tm, jm
-
-
-def leaves(*arrays):
-    return [torch.tensor(a, requires_grad=True) for a in arrays], [jt.tensor(a, requires_grad=True) for a in arrays]
 
 
 def as_pair(mask):
@@ -53,13 +31,7 @@ def as_pair(mask):
 def check(tm, jm, tins, jins, tkw, jkw, train):
     tm.train(train)
     jm.train(train)
-    tout, jout = tm(*tins, **tkw), jm(*jins, **jkw)
-    close(jout, tout)
-    w = rnd(tuple(tout.shape), 9)
-    (tout * torch.tensor(w)).sum().backward()
-    (jout * jt.tensor(w)).sum().backward()
-    for a, b in zip(jins, tins):
-        close(a.grad, b.grad)
+    same_output_and_input_grads(tm(*tins, **tkw), jm(*jins, **jkw), tins, jins)
     tparams = dict(tm.named_parameters())
     for name, p in jm.named_parameters():
         close(p.grad, tparams[name].grad)
@@ -216,12 +188,7 @@ def test_scaled_dot_product_attention_matches_torch(mask, scale):
         kw_t, kw_j = dict(is_causal=True), dict(is_causal=True)
     tout = TF.scaled_dot_product_attention(*tins, scale=scale, **kw_t)
     jout = F.scaled_dot_product_attention(*jins, scale=scale, **kw_j)
-    close(jout, tout)
-    w = rnd(tuple(tout.shape), 6)
-    (tout * torch.tensor(w)).sum().backward()
-    (jout * jt.tensor(w)).sum().backward()
-    for a, b in zip(jins, tins):
-        close(a.grad, b.grad)
+    same_output_and_input_grads(tout, jout, tins, jins)
 
 
 def test_scaled_dot_product_attention_dropout():

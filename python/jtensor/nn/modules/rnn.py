@@ -268,20 +268,11 @@ class RNNBase(Module):
         return output, ((h_n, c_n) if is_lstm else h_n)
 
     def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.proj_size != 0:
-            s += f", proj_size={self.proj_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if self.batch_first is not False:
-            s += f", batch_first={self.batch_first}"
-        if self.dropout != 0:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional is not False:
-            s += f", bidirectional={self.bidirectional}"
-        return s
+        """PyTorch's: the sizes, then each option that differs from its default."""
+        defaults = (("proj_size", 0), ("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0),
+                    ("bidirectional", False))
+        return f"{self.input_size}, {self.hidden_size}" + "".join(
+            f", {name}={getattr(self, name)}" for name, default in defaults if getattr(self, name) != default)
 
 
 def _run_direction(mode, x, state, batch_sizes, packed, reverse, weights):
