@@ -84,7 +84,7 @@ end
 function _lstm_forward_step!(out, work, h, c, X, gh, B, H, bt, o)
     @inbounds for j in 1:bt
         r = o + j
-        @simd for k in 1:H
+        @simd ivdep for k in 1:H
             i = fsigmoid(X[k, r] + gh[k, j] + B[k])
             f = fsigmoid(X[H+k, r] + gh[H+k, j] + B[H+k])
             g = ftanh(X[2H+k, r] + gh[2H+k, j] + B[2H+k])
@@ -102,7 +102,7 @@ end
 function _gru_forward_step!(out, work, h, X, gh, B, H, bt, o)
     @inbounds for j in 1:bt
         r = o + j
-        @simd for k in 1:H
+        @simd ivdep for k in 1:H
             rg = fsigmoid(X[k, r] + gh[k, j] + B[k])
             z = fsigmoid(X[H+k, r] + gh[H+k, j] + B[H+k])
             ghn = gh[2H+k, j] + B[2H+k]
@@ -118,7 +118,7 @@ end
 function _rnn_forward_step!(out, h, X, gh, B, H, bt, o, relu::Bool)
     @inbounds for j in 1:bt
         r = o + j
-        @simd for k in 1:H
+        @simd ivdep for k in 1:H
             a = X[k, r] + gh[k, j] + B[k]
             hn = ifelse(relu, max(a, zero(a)), ftanh(a))
             h[k, j] = hn
@@ -206,7 +206,7 @@ end
 function _lstm_backward_step!(dX, dh, dc, Wk, cprev, H, bt, o)
     @inbounds for j in 1:bt
         r = o + j
-        @simd for k in 1:H
+        @simd ivdep for k in 1:H
             i, f, g, og, cn = Wk[k, r], Wk[H+k, r], Wk[2H+k, r], Wk[3H+k, r], Wk[4H+k, r]
             tc = ftanh(cn)
             d = dh[k, j]
@@ -223,7 +223,7 @@ end
 function _gru_backward_step!(dX, dGh, dh, Wk, hprev, H, bt, o)
     @inbounds for j in 1:bt
         r = o + j
-        @simd for k in 1:H
+        @simd ivdep for k in 1:H
             rg, z, n, ghn = Wk[k, r], Wk[H+k, r], Wk[2H+k, r], Wk[3H+k, r]
             d = dh[k, j]
             dn = d * (one(z) - z) * (one(n) - n * n)
@@ -239,7 +239,7 @@ end
 function _rnn_backward_step!(dX, dh, Out, H, bt, o, relu::Bool)
     @inbounds for j in 1:bt
         r = o + j
-        @simd for k in 1:H
+        @simd ivdep for k in 1:H
             hn = Out[k, r]
             dX[k, r] = dh[k, j] * ifelse(relu, ifelse(hn > zero(hn), one(hn), zero(hn)), one(hn) - hn * hn)
         end
