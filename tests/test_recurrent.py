@@ -113,6 +113,18 @@ def test_packed_sequences_through_layers(cls_name, enforce_sorted, batch_first):
     check_backward(tm, jm, (tpad, th), (jpad, jh), tins, jins)
 
 
+def test_packed_projected_lstm():
+    """The projected LSTM runs the Python step loop: packed batches shrink and (reversed) grow there."""
+    tm, jm = pair("LSTM", 3, 5, proj_size=2, bidirectional=True)
+    lengths = [4, 1, 3]
+    tins, jins = leaves(rnd((4, 3, 3), 9))
+    tp = trnn.pack_padded_sequence(tins[0], lengths, enforce_sorted=False)
+    jp = jrnn.pack_padded_sequence(jins[0], lengths, enforce_sorted=False)
+    tout, th = tm(tp)
+    jout, jh = jm(jp)
+    check_backward(tm, jm, (tout.data, th), (jout.data, jh), tins, jins)
+
+
 def test_packed_with_initial_state_unsorted():
     tm, jm = pair("LSTM", 3, 4)
     lengths = [2, 4, 3]

@@ -3,15 +3,16 @@ RNNCell, LSTMCell, GRUCell, with PyTorch's parameter names, shapes, order and in
 (uniform in +-1/sqrt(hidden_size)), so state dicts interchange with torch.nn's.
 
 How a layer runs: the input projection `x @ W_ih.T + b_ih` of every time step is one matrix
-product (the recurrence only needs `h @ W_hh.T` per step), then one step function per time step
-(`_STEPS`, shared with the cells). The multi-layer, bidirectional and packed-sequence bookkeeping
-works on "time-major rows with batch sizes": a padded input is the special case where every step
-has the whole batch, a PackedSequence gives the (descending) batch size of each step, so both run
-the same loop.
+product, then one registry op (`_rnn_layer`, julia/src/ops/recurrent.jl) runs the whole time loop
+of a layer in one direction, and its backward (`_rnn_layer_backward`) the whole backpropagation
+through time: two calls into Julia per layer and direction, however long the sequence. The cells,
+and the projected LSTM (proj_size > 0), run the step functions of `_STEPS` instead. The
+multi-layer, bidirectional and packed-sequence bookkeeping works on "time-major rows with batch
+sizes": a padded input is the special case where every step has the whole batch, a PackedSequence
+gives the (non-increasing) batch size of each step, so both run the same code.
 """
 import math
 
-from ... import dtypes as _D
 from ..._tensor import empty as _empty
 from ...creation import zeros as _zeros
 from ...ops import ops as _ops
@@ -27,22 +28,7 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _lstm_cell(x_gates, h_gates, c):
-    i, f, g, o = (x_gates + h_gates).chunk(4, 1)
-    c = _ops.sigmoid(f) * c + _ops.sigmoid(i) * _ops.tanh(g)
-    return _ops.sigmoid(o) * _ops.tanh(c), c
-
-
-def _gru_cell(x_gates, h_gates, h):
-    xr, xz, xn = x_gates.chunk(3, 1)
-    hr, hz, hn = h_gates.chunk(3, 1)
-    r = _ops.sigmoid(xr + hr)
-    z = _ops.sigmoid(xz + hz)
-    n = _ops.tanh(xn + r * hn)
-    return n + z * (h - n)
-
-
-# ---- one time step: x_proj = x @ W_ih.T + b_ih is given, the recurrence is computed here ------------
+# ---- one time step (the cells and the projected LSTM): x_proj = x @ W_ih.T + b_ih is given -------
 
 def _rnn_tanh_step(x_proj, state, w_hh, b_hh, w_hr=None):
     h = _ops.tanh(x_proj + F.linear(state, w_hh, b_hh))
@@ -55,18 +41,24 @@ def _rnn_relu_step(x_proj, state, w_hh, b_hh, w_hr=None):
 
 
 def _lstm_step(x_proj, state, w_hh, b_hh, w_hr=None):
-    """i, f, g, o gates; c' = f*c + i*g, h' = o*tanh(c') (projected by W_hr when proj_size > 0).
-    The gate arithmetic is one fused Julia op (`_lstm_cell`, forward and backward)."""
+    """i, f, g, o gates; c' = f*c + i*g, h' = o*tanh(c') (projected by W_hr when proj_size > 0)."""
     h, c = state
-    h, c = _lstm_cell(x_proj, F.linear(h, w_hh, b_hh), c)
+    i, f, g, o = (x_proj + F.linear(h, w_hh, b_hh)).chunk(4, 1)
+    c = _ops.sigmoid(f) * c + _ops.sigmoid(i) * _ops.tanh(g)
+    h = _ops.sigmoid(o) * _ops.tanh(c)
     if w_hr is not None:
         h = F.linear(h, w_hr)
     return h, (h, c)
 
 
 def _gru_step(x_proj, state, w_hh, b_hh, w_hr=None):
-    """r, z, n gates; n = tanh(x_n + r*(h @ W_hn.T + b_hn)), h' = (1-z)*n + z*h (one fused op)."""
-    h = _gru_cell(x_proj, F.linear(state, w_hh, b_hh), state)
+    """r, z, n gates; n = tanh(x_n + r*(h @ W_hn.T + b_hn)), h' = (1-z)*n + z*h."""
+    xr, xz, xn = x_proj.chunk(3, 1)
+    hr, hz, hn = F.linear(state, w_hh, b_hh).chunk(3, 1)
+    r = _ops.sigmoid(xr + hr)
+    z = _ops.sigmoid(xz + hz)
+    n = _ops.tanh(xn + r * hn)
+    h = n + z * (state - n)
     return h, h
 
 
