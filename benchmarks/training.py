@@ -21,7 +21,6 @@ import io
 import os
 import pstats
 import runpy
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -32,6 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 import jtensor as jt  # noqa: E402  (first: starts Julia; see tests/conftest.py on import order)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from timing import fmt_time, time_pair  # noqa: E402  (benchmarks/timing.py)
 
 THREADS = int(os.environ.get("JTENSOR_NUM_THREADS") or os.cpu_count() or 1)
 torch.set_num_threads(THREADS)   # PyTorch's intra-op pool, its BLAS included
@@ -39,29 +39,6 @@ torch.set_num_threads(THREADS)   # PyTorch's intra-op pool, its BLAS included
 # Julia's OpenBLAS runs single-threaded inside (JTensor.__init__).
 
 EXAMPLE = runpy.run_path(os.path.join(ROOT, "examples", "train_digits.py"), run_name="train_digits_bench")
-
-
-# ---- timing --------------------------------------------------------------------------------------
-
-def time_pair(fns, budget, max_calls=400):
-    """Seconds per call of each function in `fns` (a dict) as (best, median) over single calls that
-    alternate between the functions, until `budget` seconds have passed (or `max_calls` each). The
-    cases take milliseconds, so one call is timed precisely; on a shared machine the best call shows
-    the cost of the code and the median what the load leaves of it."""
-    for fn in fns.values():   # warm-up: compilation, caches, optimizer state
-        for _ in range(3):
-            fn()
-    times = {k: [] for k in fns}
-    gc.collect()
-    end = time.perf_counter() + budget
-    while time.perf_counter() < end or min(len(v) for v in times.values()) < 5:
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-        if min(len(v) for v in times.values()) >= max_calls:
-            break
-    return {k: (min(v), statistics.median(v)) for k, v in times.items()}
 
 
 # ---- models and data -----------------------------------------------------------------------------
@@ -253,14 +230,6 @@ def profile(name, fn, steps):
 
 
 # ---- main ----------------------------------------------------------------------------------------
-
-def fmt_time(s):
-    if s < 1e-3:
-        return f"{s * 1e6:.1f} µs"
-    if s < 1:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.2f} s"
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

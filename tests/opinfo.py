@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 import jtensor as jt
 from jtensor import dtypes as D
+from jtensor.optim.optimizer import FUSED_STEPS
 from jtensor.registry import REGISTRY
 
 # ---- dtypes ---------------------------------------------------------------------------------------
@@ -871,7 +872,7 @@ TESTED_ELSEWHERE = {
     **{n: "tests/test_shape_ops.py" for n in _SHAPE.split()},
     **{n: "tests/test_creation.py" for n in _CREATION.split()},
     **{n: "tests/test_nn_functional.py" for n in _NN.split()},
-    **{n: "tests/test_optim.py" for n in ("_sgd_step_", "_adam_step_", "_rmsprop_step_")},
+    **{n: "tests/test_optim.py" for n in FUSED_STEPS},
     **{n: "tests/test_gradients.py" for n in ("_view_backward", "_bind_global")},
     **{n: "tests/test_recurrent.py" for n in ("_rnn_layer", "_rnn_layer_backward")},
     "_round_complex": "tests/test_array_api.py",

@@ -14,6 +14,7 @@ import torch
 
 import jtensor as jt
 import jtensor.nn as nn
+from jtensor.optim.optimizer import FUSED_STEPS
 import jtensor.nn.functional as F
 from jtensor.registry import REGISTRY
 
@@ -317,7 +318,7 @@ META_REFUSED = {
 # that write in place into their arguments (the optimizer steps, _put_offsets: what a meta tensor
 # has no place for), or that bind a Julia global.
 META_NOT_APPLICABLE = ("_arange", "_linspace", "_eye", "_rand", "_randn", "_randint", "manual_seed", "_dropout_mask",
-                       "_sgd_step_", "_adam_step_", "_rmsprop_step_", "_put_offsets", "_bind_global")
+                       *FUSED_STEPS, "_put_offsets", "_bind_global")
 
 
 def test_every_registry_op_has_a_meta_case():

@@ -22,6 +22,7 @@ import torch.nn.functional as TF
 
 import jtensor as jt
 from jtensor import autograd as AG
+from jtensor.optim.optimizer import FUSED_STEPS
 from jtensor.registry import REGISTRY
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -819,7 +820,7 @@ NON_DIFFERENTIABLE = {
     "_arange", "_linspace", "_eye", "_rand", "_randn", "_randint", "manual_seed",
     # writes outside autograd: advanced-index assignment (its formula would need the scatter's
     # target history), optimizer steps (run under no_grad), binding Julia globals
-    "_put_offsets", "_sgd_step_", "_adam_step_", "_rmsprop_step_", "_bind_global",
+    "_put_offsets", *FUSED_STEPS, "_bind_global",
     # derivative not implemented, as in torch (backward raises an error naming the op): unique,
     # bincount (weights), nextafter; eig/eigvals have complex outputs of real inputs, whose
     # gradient needs complex autograd conventions through every op (torch implements it)

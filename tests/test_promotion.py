@@ -115,6 +115,27 @@ def make(name, shape=(2, 3)):
     return jt.tensor(data, dtype=D.BY_NAME[name]), torch.tensor(data).to(tdt(name))
 
 
+def _torch_name(dtype):
+    return str(dtype).replace("torch.", "")
+
+
+@pytest.mark.parametrize("a", NAMES)
+def test_zero_dim_tensors_are_weak_as_in_torch(a):
+    """A 0-dim tensor changes the category of a tensor with dimensions, not its precision (float32
+    tensor + float64 0-dim tensor is float32; int32 + 0-dim float64 is float64), on every pair,
+    through jt.result_type and through an op; alone, 0-dim tensors promote as tensors do."""
+    for b in NAMES:
+        x, tx = make(a, (3,))
+        z, tz = make(b, ())
+        want = _torch_name(torch.result_type(tx, tz))
+        if want == "complex32":
+            want = "complex64"    # jtensor has no complex32: a float16 tensor's complex type is complex64
+        assert jt.result_type(x, z).name == want, (a, b)
+        assert (x + z).dtype.name == want and (z * x).dtype.name == want, (a, b)
+        z2, tz2 = make(a, ())
+        assert (z2 + z).dtype.name == _torch_name((tz2 + tz).dtype), (a, b)
+
+
 @pytest.mark.parametrize("a,b", MIXED)
 def test_add_and_where(a, b):
     (x, tx), (y, ty) = make(a), make(b, (3,))

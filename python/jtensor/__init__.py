@@ -26,7 +26,11 @@ from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from ._tensor import Tensor, tensor, asarray, from_numpy, empty
 from .creation import (zeros, ones, full, empty_like, zeros_like, ones_like, full_like, arange, linspace,
-                       eye, manual_seed, rand, randn, randint, rand_like, randn_like)
+                       eye, rand, randn, randint, rand_like, randn_like)
+from . import random
+_MANUAL = ("manual_seed",)   # registry ops whose top-level name is a Python function (ops.publish skips them)
+from .random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,
+                     set_rng_state)
 from .dlpack import from_dlpack, to_dlpack
 from .registry import REGISTRY as _REGISTRY
 from . import drivers as _drivers, _tensor as _tensor_mod
@@ -60,16 +64,17 @@ __version__ = "0.1.0"
 
 
 def result_type(*arrays_and_dtypes):
-    """Array API result_type over tensors, dtypes and Python scalars."""
-    tensors, scalars = [], []
+    """The dtype an op on these tensors, dtypes and Python scalars gives (``torch.result_type``'s
+    rule: 0-dim tensors and scalars are weak, see dtypes.result_type)."""
+    tensors, zero_dim, scalars = [], [], []
     for a in arrays_and_dtypes:
         if isinstance(a, Tensor):
-            tensors.append(a.dtype)
+            (tensors if a.ndim else zero_dim).append(a.dtype)
         elif isinstance(a, _dtypes.dtype):
             tensors.append(a)
         else:
             scalars.append(a)
-    return _dtypes.result_type(tensors, scalars)
+    return _dtypes.result_type(tensors, scalars, zero_dim)
 
 
 def is_tensor(x):

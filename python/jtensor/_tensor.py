@@ -153,6 +153,9 @@ class Tensor:
         return t
 
     def detach_(self):
+        """Cut this tensor from the graph in place (a view cannot be: use detach())."""
+        if getattr(self.grad_fn, "name", None) == "ViewBackward":
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self.requires_grad = False
         return self
@@ -308,7 +311,17 @@ class Tensor:
         return np.ndarray(self.shape, self.dtype.np_dtype, buffer=self._base, offset=self._offset * isz,
                           strides=tuple(s * isz for s in self._strides))
 
+    # -- NumPy protocol, as torch.Tensor has it: NumPy functions read the tensor through
+    # __array__ (which refuses a tensor that requires grad: NumPy would drop its graph), and a
+    # ufunc's result comes back as a tensor through __array_wrap__. There is no
+    # __array_ufunc__ / __array_function__: np.exp(t) is a tensor, np.concatenate([t]) an array.
     def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._host_array(dtype, copy)
+
+    def _host_array(self, dtype=None, copy=None):
+        """The values as a NumPy array (bfloat16 as float32), whatever requires_grad says."""
         if self.dtype is D.bfloat16:
             a = self.to(D.float32).numpy()
         else:
@@ -317,16 +330,22 @@ class Tensor:
             return a.astype(dtype)
         return a.copy() if copy else a
 
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """A NumPy ufunc's result as a tensor; a bool result becomes uint8, as torch does."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return from_numpy(np.ascontiguousarray(array) if any(s < 0 for s in array.strides) else array)
+
     def tolist(self):
         self._require_data("copy out of")
-        return np.asarray(self).tolist()
+        return self._host_array().tolist()
 
     def item(self):
         if self.is_meta:
             raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         if self.numel() != 1:
             raise ValueError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        return np.asarray(self).reshape(()).item()
+        return self._host_array().reshape(()).item()
 
     def __bool__(self):
         if self.numel() != 1:
@@ -376,7 +395,7 @@ class Tensor:
     def __reduce__(self):
         if self.is_meta:
             return (_rebuild_meta, (self.shape, self.dtype.name, self.requires_grad))
-        arr = np.asarray(self).copy() if self.dtype is not D.bfloat16 else self.to(D.float32).numpy().copy()
+        arr = self._host_array(copy=True)
         return (_rebuild, (arr, self.dtype.name, self.requires_grad))
 
     def __copy__(self):
@@ -1071,7 +1090,7 @@ def _has_big_int(data):
 
 def _unwrap_nested(data):
     if isinstance(data, Tensor):
-        return np.asarray(data)
+        return data._host_array()
     if isinstance(data, (list, tuple)):
         if any(isinstance(x, (Tensor, list, tuple)) for x in data):
             return [_unwrap_nested(x) for x in data]

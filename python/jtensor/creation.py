@@ -10,6 +10,7 @@ from . import devices as _dev
 from . import dtypes as D
 from .registry import REGISTRY
 from ._tensor import Tensor, _shape_arg, empty, _meta_tensor
+from .random import drawing
 
 
 def _op(name):
@@ -95,26 +96,23 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     return _finish(_op("_eye")(int(n), int(n if m is None else m), D.as_dtype(dtype or D.default_float)), requires_grad)
 
 
-def manual_seed(seed):
-    """Seed jtensor's random number generator (rand, randn, randint, dropout)."""
-    _op("manual_seed")(int(seed))
-
-
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    """Uniform samples in [0, 1)."""
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples in [0, 1), from `generator` (default: jt.random.default_generator)."""
     if _on_meta(device):
         return _finish(_meta_tensor(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
-    return _finish(_op("_rand")(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
+    with drawing(generator):
+        return _finish(_op("_rand")(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    """Standard normal samples."""
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples, from `generator` (default: jt.random.default_generator)."""
     if _on_meta(device):
         return _finish(_meta_tensor(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
-    return _finish(_op("_randn")(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
+    with drawing(generator):
+        return _finish(_op("_randn")(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
 
 
-def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
@@ -122,15 +120,19 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
         low, high, size = 0, low, high
     if _on_meta(device):
         return _finish(_meta_tensor(_shape_arg((size,)), D.as_dtype(dtype or D.int64)), requires_grad)
-    return _finish(_op("_randint")(int(low), int(high), _shape_arg((size,)), D.as_dtype(dtype or D.int64)), requires_grad)
+    with drawing(generator):
+        return _finish(_op("_randint")(int(low), int(high), _shape_arg((size,)), D.as_dtype(dtype or D.int64)),
+                       requires_grad)
 
 
-def rand_like(x, *, dtype=None, device=None, requires_grad=False):
-    return rand(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+def rand_like(x, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return rand(x.shape, generator=generator, dtype=dtype or x.dtype, device=device or x.device,
+                requires_grad=requires_grad)
 
 
-def randn_like(x, *, dtype=None, device=None, requires_grad=False):
-    return randn(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+def randn_like(x, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return randn(x.shape, generator=generator, dtype=dtype or x.dtype, device=device or x.device,
+                 requires_grad=requires_grad)
 
 
 def _finish(t, requires_grad):

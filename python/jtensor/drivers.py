@@ -199,7 +199,8 @@ def _run_map(op, args, extras, out=None, inplace=False):
             shape = broadcast_shapes(*[t.shape for t in tensors])
         except ValueError as e:
             raise ValueError(f"{W.describe(op.name, args)}: {e}") from None
-        promoted = D.result_type([t.dtype for t in tensors], scalars)
+        promoted = D.result_type([t.dtype for t in tensors if t.ndim], scalars,
+                                 [t.dtype for t in tensors if not t.ndim])
     compute, result = D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors])
     dev = _dev.call_device(op.name, tensors if out is None else tensors + [out])
     if out is not None:

@@ -209,18 +209,35 @@ def dtype_of_scalar(x):
     return _SCALARS[0][scalar_kind(x)]
 
 
-def result_type(tensor_dtypes, scalars=()):
-    """Promoted dtype of tensor dtypes and Python scalars. Scalars are weak (julia/src/dtypes.jl
-    `promote_scalar`): they change the category, not the precision (int8 tensor + 1 -> int8,
-    int tensor + 1.5 -> the default float, float16 + 1.5 -> float16)."""
+def result_type(tensor_dtypes, scalars=(), zero_dim=()):
+    """Promoted dtype of tensor dtypes, 0-dim tensor dtypes and Python scalars, by PyTorch's three
+    tiers. Scalars are weak (julia/src/dtypes.jl `promote_scalar`): they change the category, not
+    the precision (int8 tensor + 1 -> int8, int tensor + 1.5 -> the default float, float16 + 1.5 ->
+    float16). 0-dim tensors (`zero_dim`) are weak against tensors with dimensions in the same way,
+    but bring their own precision when their category is higher (float32 tensor + float64 0-dim
+    tensor -> float32; int32 tensor + float64 0-dim tensor -> float64)."""
+    tensor_dtypes = list(tensor_dtypes)
+    zero_dim = list(zero_dim)
+    if not tensor_dtypes:
+        tensor_dtypes, zero_dim = zero_dim, []
     if not tensor_dtypes:
         tensor_dtypes = [dtype_of_scalar(s) for s in scalars[:1]]
         scalars = scalars[1:]
-    r = tensor_dtypes[0]
-    for d in tensor_dtypes[1:]:
-        r = _PAIRS[r.code][d.code]
+    r = _promote_all(tensor_dtypes)
+    if zero_dim:
+        z = _promote_all(zero_dim)
+        if _CATEGORY[z.code] > _CATEGORY[r.code]:
+            # a complex 0-dim tensor keeps a floating tensor's precision, as a complex scalar does
+            r = _SCALARS[r.code]["c"] if z.is_complex and r.is_floating_point else _PAIRS[r.code][z.code]
     for s in scalars:
         r = _SCALARS[r.code][scalar_kind(s)]
+    return r
+
+
+def _promote_all(dtypes):
+    r = dtypes[0]
+    for d in dtypes[1:]:
+        r = _PAIRS[r.code][d.code]
     return r
 
 

@@ -83,7 +83,7 @@ def publish(registry):
                 setattr(mod, op.name, op.fn)
             continue
         fns[op.name] = op
-        if not op.name.startswith("_"):
+        if not op.name.startswith("_") and op.name not in getattr(top, "_MANUAL", ()):
             setattr(top, op.name, op.fn)
         own = Tensor.__dict__.get(op.name)
         if op.method and (own is None or op.name in _bound):
@@ -109,7 +109,6 @@ def publish(registry):
         if name in fns:
             setattr(Tensor, f"__{py}__", fns[name].fn)
     Tensor.__pos__ = lambda self: self
-    Tensor.__array_ufunc__ = None  # NumPy operators defer to ours (np_array + tensor -> tensor)
     Tensor.__hash__ = lambda self: id(self)
 
 

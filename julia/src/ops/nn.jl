@@ -747,13 +747,21 @@ function _avg_pool2d(x, ks, stride, padding, ceil_mode::Bool, count_include_pad:
     _restore(T, reshape(Y, (OW, OH, size(x)[3:end]...)))
 end
 
-function _avg_pool2d_backward(g, xsize, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override)
+"""The checks of avg_pool2d's backward (grad_output against the input size); the pooling
+parameters, as `_avg_pool_params` gives them."""
+function _avg_pool2d_backward_checks(g, xsize, ks, stride, padding, ceil_mode, divisor_override)
     op = "avg_pool2d_backward"
     _nn_float(op, g)
     length(xsize) == ndims(g) || throw(DimensionMismatch("$op(): input size $(_nn_shape(xsize)) does not fit grad_output $(_nn_shape(g))"))
-    kH, kW, sH, sW, pH, pW, _, _, OH, OW = _avg_pool_params(op, xsize, ks, stride, padding, ceil_mode, divisor_override)
+    params = _avg_pool_params(op, xsize, ks, stride, padding, ceil_mode, divisor_override)
+    OH, OW = params[9], params[10]
     (size(g, 1), size(g, 2)) == (OW, OH) && size(g)[3:end] == xsize[3:end] || throw(DimensionMismatch(
         "$op(): grad_output of shape $(_nn_shape(g)) does not match the pooled shape of input $(_nn_shape(xsize))"))
+    params
+end
+
+function _avg_pool2d_backward(g, xsize, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override)
+    kH, kW, sH, sW, pH, pW, _, _, OH, OW = _avg_pool2d_backward_checks(g, xsize, ks, stride, padding, ceil_mode, divisor_override)
     T = eltype(g); C = compute_type(T)
     W, H = xsize[1], xsize[2]; np = _prodrange(xsize, 3, length(xsize))
     G = reshape(as_dense(C, g), OW, OH, np)
@@ -783,12 +791,7 @@ function _avg_pool2d(x::MetaArray, ks, stride, padding, ceil_mode::Bool, count_i
     meta_like(x, eltype(x), (OW, OH, size(x)[3:end]...))
 end
 function _avg_pool2d_backward(g::MetaArray, xsize, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override)
-    op = "avg_pool2d_backward"
-    _nn_float(op, g)
-    length(xsize) == ndims(g) || throw(DimensionMismatch("$op(): input size $(_nn_shape(xsize)) does not fit grad_output $(_nn_shape(g))"))
-    _, _, _, _, _, _, _, _, OH, OW = _avg_pool_params(op, xsize, ks, stride, padding, ceil_mode, divisor_override)
-    (size(g, 1), size(g, 2)) == (OW, OH) && size(g)[3:end] == xsize[3:end] || throw(DimensionMismatch(
-        "$op(): grad_output of shape $(_nn_shape(g)) does not match the pooled shape of input $(_nn_shape(xsize))"))
+    _avg_pool2d_backward_checks(g, xsize, ks, stride, padding, ceil_mode, divisor_override)
     meta_like(g, eltype(g), Tuple(xsize))
 end
 const _AVG_ARGS = "kernel_size: IntList, stride: IntList, padding: IntList, ceil_mode: bool, count_include_pad: bool, divisor_override: int = None"

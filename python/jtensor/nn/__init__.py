@@ -12,4 +12,4 @@ from .module import Module, RemovableHandle
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 
-__all__ = ["functional", "init", "utils", "Parameter", "Module", "RemovableHandle"] + list(_modules_all)
+__all__ = ["functional", "init", "Parameter", "Module", "RemovableHandle"] + list(_modules_all)

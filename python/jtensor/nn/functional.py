@@ -15,6 +15,7 @@ from .. import creation as _creation
 from .. import dtypes as _dtypes
 from ..autograd import no_grad
 from ..ops import ops as _ops
+from ..random import drawing
 
 __all__ = [
     "linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "gelu", "silu",
@@ -315,7 +316,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return input
-    mask = _ops._dropout_mask(input.shape, float(p), input.dtype)
+    with drawing(None):   # the default generator's next stream (jt.random)
+        mask = _ops._dropout_mask(input.shape, float(p), input.dtype)
     return input.mul_(mask) if inplace else input * mask
 
 

@@ -1,5 +1,6 @@
-"""`jt.nn.utils.rnn`: packed sequences (torch.nn.utils.rnn's PackedSequence, pack_padded_sequence,
-pad_packed_sequence, pack_sequence, unpack_sequence) for batches of sequences of different lengths.
+"""`jt.nn.utils.rnn`: batches of sequences of different lengths, as torch.nn.utils.rnn: padding
+(`pad_sequence`, `unpad_sequence`) and packed sequences (PackedSequence, pack_padded_sequence,
+pad_packed_sequence, pack_sequence, unpack_sequence), which the recurrent layers accept.
 
 A PackedSequence holds the rows of a batch time step by time step, with the sequences sorted by
 decreasing length: `data` is (sum(lengths), *), `batch_sizes[t]` the number of sequences still
@@ -10,11 +11,12 @@ from collections import namedtuple
 
 from ... import dtypes as _D
 from ...creation import full as _full
+from ..._tensor import Tensor
 from ..._tensor import tensor as _tensor
 from ...ops import ops as _ops
 
-__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "unpack_sequence",
-           "invert_permutation"]
+__all__ = ["pad_sequence", "unpad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence",
+           "pack_sequence", "unpack_sequence", "invert_permutation"]
 
 
 class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
@@ -163,3 +165,34 @@ def unpack_sequence(packed_sequences):
     """The list of (L_i, *) tensors a PackedSequence holds, in the original order."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return [padded[i, :n] for i, n in enumerate(lengths.tolist())]
+
+
+
+def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+    """Stack tensors of shapes (L_i, *) into (max L, B, *) (``batch_first``: (B, max L, *)),
+    filling with `padding_value` after each sequence (``padding_side="left"``: before it).
+    The result has the first sequence's dtype; gradients flow to the sequences."""
+    from ... import cat, full, stack
+    if isinstance(sequences, Tensor):
+        sequences = sequences.unbind(0)
+    sequences = list(sequences)
+    if padding_side not in ("left", "right"):
+        raise RuntimeError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
+    if not sequences:
+        raise RuntimeError("received an empty list of sequences")
+    dtype = sequences[0].dtype
+    trailing = tuple(sequences[0].shape[1:])
+    max_len = max(s.shape[0] for s in sequences)
+    padded = []
+    for s in sequences:
+        s = s if s.dtype is dtype else s.to(dtype)
+        fill = full((max_len - s.shape[0],) + trailing, padding_value, dtype=dtype)
+        padded.append(cat([s, fill] if padding_side == "right" else [fill, s]))
+    return stack(padded, dim=0 if batch_first else 1)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """The inverse of `pad_sequence`: the list of sequences, each cut to its length."""
+    if not batch_first:
+        padded_sequences = padded_sequences.transpose(0, 1)
+    return [seq[:int(length)] for seq, length in zip(padded_sequences, lengths)]

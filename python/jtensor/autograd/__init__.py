@@ -17,7 +17,7 @@ import functools
 import math
 import threading
 
-from . import dtypes as D
+from .. import dtypes as D
 
 _enabled = [True]
 
@@ -61,12 +61,12 @@ inference_mode = no_grad
 
 
 def _tensor_mod():
-    from . import _tensor
+    from .. import _tensor
     return _tensor
 
 
 def _ops():
-    from .registry import REGISTRY
+    from ..registry import REGISTRY
     return REGISTRY.ops
 
 
@@ -560,7 +560,7 @@ def record_inplace(op, params, target, run):
 def view_geometry(parent, shape, strides, offset):
     """(shape, strides, offset) of a view of `parent` expressed against a contiguous tensor of the
     parent's shape: storage deltas are decomposed along the parent's dims, largest stride first."""
-    from ._tensor import _contig_strides
+    from .._tensor import _contig_strides
     cstr = _contig_strides(parent.shape)
     dims = sorted((d for d in range(parent.ndim) if parent.shape[d] > 1 and parent._strides[d] > 0),
                   key=lambda d: -parent._strides[d])
@@ -597,7 +597,7 @@ def record_view(parent, view, geometry):
 # ---- the backward walk --------------------------------------------------------------------------------
 
 def _ones_like(t):
-    from .creation import ones_like
+    from ..creation import ones_like
     return ones_like(t)
 
 
@@ -707,8 +707,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
         for i, t in enumerate(capture):
             g = captured.get(i)
             if g is None and not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   f"graph. Set allow_unused=True if this is the desired behavior.")
             out.append(g)
         return tuple(out)
     return None
@@ -746,18 +746,70 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     run_backward(tensors, list(grad_tensors), retain_graph, create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of `outputs` with respect to `inputs` (``torch.autograd.grad``); leaves' ``.grad``
-    are left alone."""
+    are left alone.
+
+    `allow_unused`: an input the outputs do not depend on gets None instead of raising;
+    `materialize_grads`: it gets zeros instead (and implies allow_unused). `is_grads_batched`:
+    the first dimension of each grad_output indexes independent vectors, and each result gets
+    that dimension too (one backward per vector)."""
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
     outputs = [outputs] if hasattr(outputs, "shape") else list(outputs)
-    single = hasattr(inputs, "shape")
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if hasattr(inputs, "shape") else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif hasattr(grad_outputs, "shape"):
         grad_outputs = [grad_outputs]
-    return run_backward(outputs, list(grad_outputs), retain_graph, create_graph, capture=inputs,
-                        allow_unused=allow_unused)
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs for "
+                           f"{len(outputs)} outputs")
+    if not all(getattr(x, "requires_grad", False) for x in inputs):
+        raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if is_grads_batched:
+        grads = _batched_grads(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)
+    else:
+        for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+            if g is not None and hasattr(g, "shape") and tuple(g.shape) != tuple(o.shape):
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {_size(g.shape)} and "
+                                   f"output[{i}] has a shape of {_size(o.shape)}.")
+        grads = run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=inputs,
+                             allow_unused=allow_unused)
+    if materialize_grads:
+        from ..creation import zeros_like
+        grads = tuple(zeros_like(x) if g is None else g for g, x in zip(grads, inputs))
+    return grads
+
+
+def _size(shape):
+    return f"torch.Size({list(shape)})"
+
+
+def _batched_grads(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused):
+    """`grad` with batched grad_outputs: one backward per index of their first dimension."""
+    n = {g.shape[0] for g in grad_outputs if g is not None}
+    if len(n) != 1 or any(g is None for g in grad_outputs):
+        raise RuntimeError("is_grads_batched=True needs every grad_output given, with the same batch size")
+    n = n.pop()
+    per = [run_backward(outputs, [g[b] for g in grad_outputs], True if b < n - 1 else retain_graph, create_graph,
+                        capture=inputs, allow_unused=allow_unused) for b in range(n)]
+    from ..registry import REGISTRY
+    stack = REGISTRY.ops["stack"].fn
+    out = []
+    for k, x in enumerate(inputs):
+        col = [p[k] for p in per]
+        if all(g is None for g in col):
+            out.append(None)
+            continue
+        from ..creation import zeros_like
+        out.append(stack([zeros_like(x) if g is None else g for g in col], 0))
+    return tuple(out)
 
 
 # ---- gradcheck ---------------------------------------------------------------------------------------
@@ -777,7 +829,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         with no_grad():
             out = fn(*xs)
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        return [np.asarray(o).astype(np.float64).ravel() for o in outs if hasattr(o, "shape")]
+        return [np.asarray(o.detach()).astype(np.float64).ravel() for o in outs if hasattr(o, "shape")]
 
     out = fn(*inputs)
     outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if hasattr(o, "shape")]
@@ -793,9 +845,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 basis.reshape(-1)[k] = 1
                 g = grad([o], [x], [basis], retain_graph=True, allow_unused=True)[0]
                 if g is not None:
-                    analytic[:, k] = np.asarray(g).ravel()
+                    analytic[:, k] = np.asarray(g.detach()).ravel()
             numeric = np.zeros((x.numel(), n_out))
-            base = np.asarray(x).copy()
+            base = np.asarray(x.detach()).copy()
             flat = base.reshape(-1)
             for j in range(x.numel()):
                 orig = flat[j]
@@ -831,4 +883,6 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     return gradcheck(first, inputs, eps=eps, atol=atol, rtol=rtol)
 
 
-from . import _derivatives  # noqa: E402,F401  (the helpers of derivative formulas register themselves)
+from .. import _derivatives  # noqa: E402,F401  (the helpers of derivative formulas register themselves)
+from . import function, functional  # noqa: E402  (user-written Functions; Jacobians and Hessians)
+from .function import Function, FunctionCtx, once_differentiable  # noqa: E402

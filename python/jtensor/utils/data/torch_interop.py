@@ -1,4 +1,7 @@
-"""jt tensors in PyTorch's DataLoader, including its fork-started worker processes.
+"""jt tensors in PyTorch's own DataLoader, including its fork-started worker processes.
+
+(jtensor's own `jtensor.utils.data.DataLoader` needs none of this; this module is for code that
+keeps using ``torch.utils.data.DataLoader`` over datasets of jt tensors.)
 
 A DataLoader worker started by fork (the default on Linux) cannot run Julia: it is a copy of a
 process whose Julia threads did not survive the fork (python/jtensor/bridge.py refuses every op
@@ -7,7 +10,7 @@ not need Julia: making tensors from NumPy arrays or lists (`jt.tensor`, `jt.from
 `jt.asarray` of NumPy data), taking views (`t[i]`, slices, `.view`) and `.numpy()`. What remained
 was batching: torch's `default_collate` knows torch tensors and NumPy arrays, not jt tensors.
 
-`collate` batches jt tensors with NumPy (`np.stack`), so it runs in any worker, and otherwise
+`collate` batches jt tensors with NumPy (`collation.stack`), so it runs in any worker, and otherwise
 does what `default_collate` does (tuples, dicts, numbers...). `import jtensor` registers it in
 torch's collate table (`torch.utils.data._utils.collate.default_collate_fn_map`), now or when
 torch.utils.data is first imported, so a plain ``DataLoader(ds, batch_size=32, num_workers=2)``
@@ -18,23 +21,9 @@ import importlib.abc
 import importlib.machinery
 import sys
 
-import numpy as np
+from .collation import stack
 
 _COLLATE_MODULE = "torch.utils.data._utils.collate"
-
-
-def stack(tensors):
-    """Stack same-shaped jt tensors along a new first dim, with NumPy only (no Julia): usable in
-    a forked worker. The result is a NumPy-backed jt tensor of the tensors' dtype."""
-    from .._tensor import Tensor, from_numpy
-    first = tensors[0]
-    for t in tensors:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"stack: expected jt tensors, got {type(t).__name__}")
-        if t.dtype is not first.dtype or t.shape != first.shape:
-            raise ValueError(f"stack: tensors must have one shape and dtype, got {tuple(first.shape)} "
-                             f"{first.dtype} and {tuple(t.shape)} {t.dtype}")
-    return from_numpy(np.stack([t.numpy() for t in tensors]))
 
 
 def _collate_tensors(batch, *, collate_fn_map=None):
@@ -47,13 +36,13 @@ def collate(batch):
     Use it as ``DataLoader(..., collate_fn=jtensor.utils.data.collate)`` where the automatic
     registration does not apply (e.g. a DataLoader class other than torch's)."""
     from torch.utils.data._utils.collate import collate as torch_collate, default_collate_fn_map
-    from .._tensor import Tensor
+    from ..._tensor import Tensor
     table = {Tensor: _collate_tensors, **default_collate_fn_map}
     return torch_collate(batch, collate_fn_map=table)
 
 
 def _register(module):
-    from .._tensor import Tensor
+    from ..._tensor import Tensor
     table = getattr(module, "default_collate_fn_map", None)
     if isinstance(table, dict) and Tensor not in table:
         table[Tensor] = _collate_tensors

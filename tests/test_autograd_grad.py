@@ -1,0 +1,120 @@
+"""jt.autograd.grad's options and the Tensor autograd methods against torch: allow_unused,
+materialize_grads, grad_outputs (and their shape check), is_grads_batched, retain_graph,
+create_graph; register_hook (leaf and non-leaf, a hook replacing the gradient, handle.remove),
+retain_grad / retains_grad, requires_grad_ and detach_, backward(inputs=). Each scenario runs
+with both libraries and compares values, or the exception type and message start."""
+import numpy as np
+import pytest
+import torch
+
+import jtensor as jt
+
+
+def outcome(f):
+    """f()'s value as nested lists, or (exception type name, message start)."""
+    try:
+        r = f()
+    except Exception as e:   # noqa: BLE001  (the exception is the result compared)
+        return type(e).__name__, str(e)[:60]
+    return _plain(r)
+
+
+def _plain(v):
+    if isinstance(v, (tuple, list)):
+        return tuple(_plain(x) for x in v)
+    if hasattr(v, "tolist"):
+        return ("tensor", v.detach().tolist())
+    return v
+
+
+def xy(L):
+    return L.tensor([1.0, 2.0, 3.0], requires_grad=True), L.tensor([4.0, 5.0, 6.0], requires_grad=True)
+
+
+SCENARIOS = {
+    "unused_raises": lambda L, x, y: L.autograd.grad((x * 2).sum(), [x, y]),
+    "allow_unused": lambda L, x, y: L.autograd.grad((x * 2).sum(), [x, y], allow_unused=True),
+    "materialize_grads": lambda L, x, y: L.autograd.grad((x * 2).sum(), [x, y], materialize_grads=True),
+    "materialize_with_allow_unused_false": lambda L, x, y: L.autograd.grad((x * 2).sum(), [x, y],
+                                                                           materialize_grads=True, allow_unused=False),
+    "grad_outputs": lambda L, x, y: L.autograd.grad(x * y, (x, y), L.tensor([1.0, 0.0, 2.0])),
+    "grad_outputs_wrong_shape": lambda L, x, y: L.autograd.grad(x * 2, x, L.tensor([1.0, 0.0])),
+    "non_scalar_needs_grad_outputs": lambda L, x, y: L.autograd.grad(x * 2, x),
+    "is_grads_batched": lambda L, x, y: L.autograd.grad(x * y, (x, y), L.eye(3), is_grads_batched=True),
+    "input_not_requiring_grad": lambda L, x, y: L.autograd.grad((x * 2).sum(), L.tensor([1.0])),
+    "create_graph_second_order": lambda L, x, y: L.autograd.grad(
+        L.autograd.grad((x ** 3 * y).sum(), x, create_graph=True)[0].sum(), (x, y)),
+    "output_without_grad": lambda L, x, y: L.autograd.grad(L.ones(2).sum(), x),
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_grad_options_as_torch(name):
+    got = outcome(lambda: SCENARIOS[name](jt, *xy(jt)))
+    exp = outcome(lambda: SCENARIOS[name](torch, *xy(torch)))
+    assert got == exp
+
+
+@pytest.mark.parametrize("lib", [jt, torch], ids=["jt", "torch"])
+def test_retain_graph(lib):
+    x, y = xy(lib)
+    w = (x * y).sum()
+    (gx,) = lib.autograd.grad(w, x, retain_graph=True)
+    (gy,) = lib.autograd.grad(w, y)
+    assert gx.tolist() == [4.0, 5.0, 6.0] and gy.tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(RuntimeError, match="(?i)trying to backward through the graph a second time"):
+        lib.autograd.grad(w, y)
+
+
+def hooks_scenario(L):
+    a = L.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    handle = a.register_hook(lambda g: seen.append(g.tolist()) or g * 2)
+    (a * 3).sum().backward()
+    first = (a.grad.tolist(), list(seen))
+    handle.remove()
+    a.grad = None
+    (a * 3).sum().backward()
+    removed = a.grad.tolist()
+    b = a * 1
+    b.retain_grad()
+    b.register_hook(lambda g: g + 1)
+    a.grad = None
+    (b * b).sum().backward()
+    return first, removed, b.grad.tolist(), b.retains_grad, a.grad.tolist(), a.is_leaf, b.is_leaf
+
+
+def test_hooks_and_retain_grad_as_torch():
+    assert hooks_scenario(jt) == hooks_scenario(torch)
+
+
+TENSOR_METHODS = {
+    "hook_without_grad": lambda L, a: L.tensor([1.0]).register_hook(lambda g: g),
+    "retain_grad_without_grad": lambda L, a: L.tensor([1.0]).retain_grad(),
+    "requires_grad_int": lambda L, a: L.tensor([1]).requires_grad_(),
+    "requires_grad_false_on_non_leaf": lambda L, a: (a * 2).requires_grad_(False),
+    "requires_grad_true_on_non_leaf": lambda L, a: (a * 2).requires_grad_(True).requires_grad,
+    "detach_": lambda L, a: (lambda d: (d.detach_() is d, d.requires_grad, d.grad_fn is None, d.is_leaf))(a * 2),
+    "detach_view": lambda L, a: a[0:1].detach_(),
+    "retain_grad_on_leaf": lambda L, a: (a.retain_grad(), a.retains_grad),
+    "backward_inputs": lambda L, a: (lambda q: ((a * q).sum().backward(inputs=[a]), a.grad, q.grad))(
+        L.tensor([3.0, 4.0], requires_grad=True)),
+}
+
+
+@pytest.mark.parametrize("name", list(TENSOR_METHODS))
+def test_tensor_autograd_methods_as_torch(name):
+    def run(L):
+        return outcome(lambda: TENSOR_METHODS[name](L, L.tensor([1.0, 2.0], requires_grad=True)))
+    got, exp = run(jt), run(torch)
+    if isinstance(exp, tuple) and len(exp) == 2 and exp[0] == "RuntimeError":
+        assert got[0] == exp[0] and got[1][:30].lower() == exp[1][:30].lower()   # messages differ in detail
+    else:
+        assert got == exp
+
+
+def test_batched_grads_equal_rows_of_the_jacobian():
+    x = jt.tensor(np.linspace(0.5, 2.0, 4), requires_grad=True)
+    (jac,) = jt.autograd.grad(x.sin() * x, x, jt.eye(4, dtype=jt.float64), is_grads_batched=True)
+    np.testing.assert_allclose(np.asarray(jac), np.diag(np.cos(x.detach().numpy()) * x.detach().numpy()
+                                                        + np.sin(x.detach().numpy())), rtol=1e-12)
