@@ -883,8 +883,9 @@ NON_DIFFERENTIABLE = {
 
 
 def _nn_ops():
-    """Ops defined in julia/src/ops/nn.jl (tested with gradients in tests/test_nn_functional.py)."""
-    src = (ROOT / "julia" / "src" / "ops" / "nn.jl").read_text()
+    """Ops defined in julia/src/ops/nn.jl and recurrent.jl (tested with gradients against torch in
+    tests/test_nn_functional.py and tests/test_recurrent.py)."""
+    src = "".join((ROOT / "julia" / "src" / "ops" / f).read_text() for f in ("nn.jl", "recurrent.jl"))
     return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src))
 
 

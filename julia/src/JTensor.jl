@@ -29,6 +29,7 @@ include("ops/optim.jl")
 include("ops/array_api.jl")
 include("ops/fft.jl")
 include("ops/nn.jl")
+include("ops/recurrent.jl")
 include("bridge.jl")
 LOADING_BUILTINS[] = false
 
