@@ -828,8 +828,11 @@ NON_DIFFERENTIABLE = {
 
 
 def _nn_ops():
-    """Ops defined in julia/src/ops/nn.jl (tested with gradients in tests/test_nn_functional.py)."""
-    src = (ROOT / "julia" / "src" / "ops" / "nn.jl").read_text()
+    """Ops defined in julia/src/ops/nn.jl and the other nn files (tested with gradients in
+    tests/test_nn_functional.py, test_nn_activations.py, test_nn_losses.py, test_nn_layers.py)."""
+    ops = ROOT / "julia" / "src" / "ops"
+    src = "".join((ops / f).read_text() for f in ("nn.jl", "activations.jl", "losses.jl", "resampling.jl")
+                  if (ops / f).exists())
     return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src))
 
 

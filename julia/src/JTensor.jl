@@ -29,6 +29,8 @@ include("ops/optim.jl")
 include("ops/array_api.jl")
 include("ops/fft.jl")
 include("ops/nn.jl")
+include("ops/activations.jl")
+include("ops/losses.jl")
 include("bridge.jl")
 LOADING_BUILTINS[] = false
 

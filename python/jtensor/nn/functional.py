@@ -437,3 +437,14 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+# ---- the other families, one module each under nn/_functional (they use the helpers above) --------
+from ._functional import activations as _activations  # noqa: E402
+from ._functional.activations import *  # noqa: E402,F401,F403
+from ._functional import distance as _distance  # noqa: E402
+from ._functional.distance import *  # noqa: E402,F401,F403
+from ._functional import losses as _losses  # noqa: E402
+from ._functional.losses import *  # noqa: E402,F401,F403
+
+__all__ += _activations.__all__ + _distance.__all__ + _losses.__all__

@@ -1,6 +1,12 @@
 """The standard modules, one file per family."""
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .activation_more import *  # noqa: F401,F403
+from .activation_more import __all__ as _activation_more
 from .attention import MultiheadAttention
+from .distance import *  # noqa: F401,F403
+from .distance import __all__ as _distance
+from .loss_more import *  # noqa: F401,F403
+from .loss_more import __all__ as _loss_more
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
@@ -18,3 +24,4 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d",
     "Embedding",
 ]
+__all__ += _activation_more + _loss_more + _distance

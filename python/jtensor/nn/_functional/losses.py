@@ -1,0 +1,227 @@
+"""Losses of torch.nn.functional beyond the core ones in `jtensor.nn.functional`.
+
+binary_cross_entropy, smooth_l1_loss / huber_loss and kl_div are fused elementwise registry ops
+(julia/src/ops/losses.jl) followed by the reduction; the others are composed of differentiable
+registry ops, as PyTorch composes them. Every loss takes PyTorch's legacy size_average / reduce
+arguments where PyTorch does and the reductions 'none', 'mean' and 'sum'."""
+import math
+import warnings
+
+from ... import creation as _creation
+from ...autograd import no_grad
+from ...ops import ops as _ops
+from ..functional import _check_target_size, _legacy_reduction, _reduce
+
+__all__ = [
+    "binary_cross_entropy", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
+    "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+]
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """Binary cross-entropy of probabilities in [0, 1] (logs clamped at -100, as PyTorch); weight
+    multiplies each element (broadcast)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({list(target.shape)}) that is different to the input size "
+                         f"({list(input.shape)}) is deprecated. Please ensure they have the same size.")
+    with no_grad():
+        if bool(((input < 0) | (input > 1)).any()):
+            raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    loss = _ops._binary_cross_entropy(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - beta / 2, for d = input - target (beta = 0: L1)."""
+    _check_target_size(input, target, "smooth_l1_loss")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    return _reduce(_ops._huber(input, target, float(beta), 1.0), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta (|d| - delta / 2); optionally weighted elementwise
+    (a weighted 'mean' still divides by the element count, as PyTorch's huber_loss)."""
+    _check_target_size(input, target, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    loss = _ops._huber(input, target, float(delta), float(delta))
+    if weight is not None:
+        if tuple(weight.shape) != tuple(input.shape):
+            raise ValueError("Weights and input must have the same size.")
+        loss = loss * weight
+    return _reduce(loss, reduction, "huber_loss")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence: target * (log(target) - input), input being log-probabilities
+    (and target too with log_target). 'batchmean' divides the sum by the batch size, the
+    mathematically right reduction; 'mean' (the default) divides by every element and warns, as PyTorch."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    loss = _ops._kl_div(input, target, bool(log_target))
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction, "kl_div")
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """Negative log-likelihood of target under Poisson(input): exp(input) - target * input with
+    log_input, else input - target * log(input + eps); full adds Stirling's term for target > 1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    loss = _ops.exp(input) - target * input if log_input else input - target * _ops.log(input + eps)
+    if full:
+        stirling = target * _ops.log(target) - target + 0.5 * _ops.log(2 * math.pi * target)
+        loss = loss + _ops.where(target > 1, stirling, 0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log(var) + (input - target)^2 / var) (+ 0.5 log(2 pi) with full); var is clamped at eps
+    (without gradient through the clamp, as PyTorch) and may omit input's last dim or be broadcast
+    along one dim."""
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = _creation.full_like(input, float(var))
+    else:
+        with no_grad():
+            if bool((var < 0).any()):
+                raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.ndim == var.ndim and sum(y for x, y in zip(input.shape, var.shape) if x != y) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    with no_grad():
+        floor = _ops.where(var < eps, eps - var, 0)   # clamp(var, eps) with the gradient of var itself
+    var = var + floor
+    loss = 0.5 * (_ops.log(var) + _ops.square(input - target) / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1 (cosine along
+    the last dim, each squared norm offset by 1e-12 as PyTorch)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim not in (1, 2) or tuple(input1.shape) != tuple(input2.shape):
+        raise RuntimeError(f"cosine_embedding_loss: expected 1-d or 2-d inputs of the same shape, got "
+                           f"{list(input1.shape)} and {list(input2.shape)}")
+    if target.ndim != input1.ndim - 1:
+        raise RuntimeError(f"{input1.ndim}D target tensor expects {input1.ndim - 1}D input tensors, but found "
+                           f"inputs with sizes {list(input1.shape)} and {list(target.shape)}.")
+    eps = 1e-12
+    dot = (input1 * input2).sum(-1)
+    mag = (_ops.square(input1).sum(-1) + eps) * (_ops.square(input2).sum(-1) + eps)
+    cos = dot / _ops.sqrt(mag)
+    loss = _ops.where(target == 1, 1 - cos, 0) + _ops.where(target == -1, _ops.relu(cos - margin), 0)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {list(input1.shape)}, input2: {list(input2.shape)}, target: {list(target.shape)} ")
+    return _reduce(_ops.relu(-target * (input1 - input2) + margin), reduction, "margin_ranking_loss")
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """input where target is 1, max(0, margin - input) where it is -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss = _ops.where(target != 1, _ops.relu(margin - input), 0) + _ops.where(target != -1, input, 0)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input)), computed as softplus without overflow."""
+    _check_target_size(input, target, "soft_margin_loss")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce(_ops.softplus(-target * input), reduction, "soft_margin_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """Per sample, the mean over classes (last dim) of the binary logistic loss of each class;
+    weight multiplies each class."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss = -(target * _ops._log_sigmoid(input) + (1 - target) * _ops._log_sigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1] if input.ndim else loss
+    return _reduce(loss, reduction, "multilabel_soft_margin_loss")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """Multi-class hinge loss of (N, C) or (C,) scores against class indices: per sample,
+    sum over i != y of max(0, margin - x[y] + x[i])^p / C, times weight[y]."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if input.ndim > 2 or (input.ndim == 2 and target.shape != input.shape[:1]) or \
+            (input.ndim < 2 and target.numel() != 1):
+        raise RuntimeError(f"multi_margin_loss: inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    x = input.reshape(-1, input.shape[-1] if input.ndim else 1)
+    y = target.reshape(-1, 1)
+    c = x.shape[1]
+    z = _ops.relu(margin - x.gather(1, y) + x)
+    if p == 2:
+        z = _ops.square(z)
+    if weight is not None:
+        if weight.ndim != 1 or weight.shape[0] != c:
+            raise RuntimeError(f"multi_margin_loss: weight must be 1-d with {c} elements, got {list(weight.shape)}")
+        z = z * weight.index_select(0, y.reshape(-1)).reshape(-1, 1)
+    not_target = _creation.arange(c).reshape(1, c) != y
+    loss = _ops.where(not_target, z, 0).sum(1) / c
+    loss = loss.reshape(target.shape)
+    return _reduce(loss, reduction, "multi_margin_loss")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin) with d the p-norm pairwise distance; swap uses
+    min(d(a, n), d(p, n))."""
+    from .distance import pairwise_distance
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    a, pos, neg = anchor.ndim, positive.ndim, negative.ndim
+    if not a == pos == neg:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {a}D, positive {pos}D, and negative {neg}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _ops.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(_ops.relu(margin + d_pos - d_neg), reduction, "triplet_margin_loss")
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """triplet_margin_loss with any distance function (default: pairwise_distance)."""
+    from .distance import pairwise_distance
+    if margin <= 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: expected margin to be greater than 0, got {margin} "
+                         f"instead")
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = _ops.minimum(d_neg, dist(positive, negative))
+    return _reduce(_ops.relu(margin + d_pos - d_neg), reduction, "triplet_margin_with_distance_loss")
