@@ -9,10 +9,16 @@ from .loss_more import *  # noqa: F401,F403
 from .loss_more import __all__ as _loss_more
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d
-from .dropout import Dropout
+from .bilinear import Bilinear
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear, NonDynamicallyQuantizableLinear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .padding import *  # noqa: F401,F403
+from .padding import __all__ as _padding
+from .parameter_containers import ParameterDict, ParameterList
+from .resampling import *  # noqa: F401,F403
+from .resampling import __all__ as _resampling
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
@@ -24,4 +30,6 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d",
     "Embedding",
 ]
-__all__ += _activation_more + _loss_more + _distance
+__all__ += _activation_more + _loss_more + _distance + _padding + _resampling + [
+    "Bilinear", "AlphaDropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout", "ParameterDict",
+    "ParameterList"]
