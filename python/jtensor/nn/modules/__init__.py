@@ -8,7 +8,7 @@ from .distance import __all__ as _distance
 from .loss_more import *  # noqa: F401,F403
 from .loss_more import __all__ as _loss_more
 from .container import ModuleDict, ModuleList, Sequential
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .bilinear import Bilinear
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .flatten import Flatten, Unflatten
@@ -21,6 +21,8 @@ from .resampling import *  # noqa: F401,F403
 from .resampling import __all__ as _resampling
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .pooling_more import *  # noqa: F401,F403
+from .pooling_more import __all__ as _pooling_more
 from .sparse import Embedding
 
 __all__ = [
@@ -32,4 +34,4 @@ __all__ = [
 ]
 __all__ += _activation_more + _loss_more + _distance + _padding + _resampling + [
     "Bilinear", "AlphaDropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout", "ParameterDict",
-    "ParameterList"]
+    "ParameterList", "ConvTranspose1d", "ConvTranspose2d"] + _pooling_more
