@@ -452,6 +452,8 @@ from ._functional import resampling as _resampling  # noqa: E402
 from ._functional.resampling import *  # noqa: E402,F401,F403
 from ._functional import pooling as _pooling  # noqa: E402
 from ._functional.pooling import *  # noqa: E402,F401,F403
+from ._functional import norms as _norms  # noqa: E402
+from ._functional.norms import *  # noqa: E402,F401,F403
 
 __all__ += (_activations.__all__ + _distance.__all__ + _losses.__all__ + _layers.__all__ + _resampling.__all__
-            + _pooling.__all__)
+            + _pooling.__all__ + _norms.__all__)

@@ -23,7 +23,9 @@ from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .pooling_more import *  # noqa: F401,F403
 from .pooling_more import __all__ as _pooling_more
-from .sparse import Embedding
+from .normalization_more import *  # noqa: F401,F403
+from .normalization_more import __all__ as _normalization_more
+from .sparse import Embedding, EmbeddingBag
 
 __all__ = [
     "GELU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", "Softmax", "Tanh", "MultiheadAttention", "ModuleDict",
@@ -34,4 +36,4 @@ __all__ = [
 ]
 __all__ += _activation_more + _loss_more + _distance + _padding + _resampling + [
     "Bilinear", "AlphaDropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout", "ParameterDict",
-    "ParameterList", "ConvTranspose1d", "ConvTranspose2d"] + _pooling_more
+    "ParameterList", "ConvTranspose1d", "ConvTranspose2d", "EmbeddingBag"] + _pooling_more + _normalization_more
