@@ -57,6 +57,17 @@ def _feature_dropout(input, p, training, inplace, batched_ndim, fn):
     return input.mul_(mask) if inplace else input * mask
 
 
+def _warn_unusual_rank(input, spatial):
+    """PyTorch's deprecation warning for dropout2d / dropout3d on an input of another rank."""
+    if input.ndim not in (spatial + 1, spatial + 2):
+        fn = f"dropout{spatial}d"
+        warnings.warn(f"{fn}: Received a {input.ndim}-D input to {fn}, which is deprecated and will result in an "
+                      f"error in a future release. To retain the behavior and silence this warning, please use "
+                      f"dropout instead. Note that {fn} exists to provide channel-wise dropout on inputs with "
+                      f"{spatial} spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      f"{spatial + 1}D or {spatial + 2}D inputs).", stacklevel=3)
+
+
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero entire channels of a (N, C, L) or (C, L) input."""
     if input.ndim not in (2, 3):
@@ -69,12 +80,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero entire channels of a (N, C, H, W) or (C, H, W) input. As PyTorch, a 3-d input is
     treated as batched (N, C, L), with a warning."""
-    if input.ndim not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result "
-                      f"in an error in a future release. To retain the behavior and silence this warning, please use "
-                      f"dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
-                      f"spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
-                      f"inputs).", stacklevel=2)
+    _warn_unusual_rank(input, 2)
     if input.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
                       "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
@@ -87,12 +93,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zero entire channels of a (N, C, D, H, W) or (C, D, H, W) input."""
-    if input.ndim not in (4, 5):
-        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will result "
-                      f"in an error in a future release. To retain the behavior and silence this warning, please use "
-                      f"dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 "
-                      f"spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
-                      f"inputs).", stacklevel=2)
+    _warn_unusual_rank(input, 3)
     return _feature_dropout(input, p, training, inplace, 5 if input.ndim in (4, 5) else max(input.ndim, 2),
                             "dropout3d")
 

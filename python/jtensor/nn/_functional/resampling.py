@@ -71,6 +71,19 @@ def _resample_dim(x, dim, n_out, mode, align_corners, scale):
     return out
 
 
+def _per_dim(value, nd, spatial, name, described, letter):
+    """A number or a sequence of one per spatial dim, as a list of nd values (PyTorch's message
+    when the sequence has the wrong length)."""
+    if not isinstance(value, (list, tuple)):
+        return [value] * nd
+    if len(value) != nd:
+        raise ValueError(f"Input and {name} must have the same number of spatial dimensions, but got input with "
+                         f"spatial dimensions of {list(spatial)} and {described} {list(value)}. Please provide input "
+                         f"tensor in (N, C, d1, d2, ...,dK) format and {described.split(' of')[0]} in "
+                         f"({letter}1, {letter}2, ...,{letter}K) format.")
+    return list(value)
+
+
 def _output_sizes(input, size, scale_factor, nd, recompute_scale_factor):
     """The output spatial sizes and the scales the kernels use (None: derived from the sizes)."""
     if (size is None) == (scale_factor is None):
@@ -78,25 +91,8 @@ def _output_sizes(input, size, scale_factor, nd, recompute_scale_factor):
                          "only one of size or scale_factor should be defined")
     spatial = input.shape[2:]
     if size is not None:
-        if isinstance(size, (list, tuple)):
-            if len(size) != nd:
-                raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
-                                 f"with spatial dimensions of {list(spatial)} and output size of {list(size)}. Please "
-                                 f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
-                                 f"(o1, o2, ...,oK) format.")
-            sizes = [int(s) for s in size]
-        else:
-            sizes = [int(size)] * nd
-        return sizes, [None] * nd
-    if isinstance(scale_factor, (list, tuple)):
-        if len(scale_factor) != nd:
-            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got "
-                             f"input with spatial dimensions of {list(spatial)} and scale_factor of shape "
-                             f"{list(scale_factor)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
-                             f"and scale_factor in (s1, s2, ...,sK) format.")
-        scales = [float(s) for s in scale_factor]
-    else:
-        scales = [float(scale_factor)] * nd
+        return [int(v) for v in _per_dim(size, nd, spatial, "output", "output size", "o")], [None] * nd
+    scales = [float(v) for v in _per_dim(scale_factor, nd, spatial, "scale_factor", "scale_factor of shape", "s")]
     sizes = [int(math.floor(n * s)) for n, s in zip(spatial, scales)]
     return sizes, [None] * nd if recompute_scale_factor else scales
 
@@ -154,14 +150,20 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
+def _shuffle_factor(input, factor, fn, name):
+    """The checked factor of pixel_shuffle / pixel_unshuffle (an input of at least 3 dims)."""
+    r = int(factor)
+    if input.ndim < 3:
+        raise RuntimeError(f"{fn} expects input to have at least 3 dimensions, but got input with {input.ndim} "
+                           f"dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"{fn} expects a positive {name}, but got {r}")
+    return r
+
+
 def pixel_shuffle(input, upscale_factor):
     """(*, C r^2, H, W) -> (*, C, H r, W r): each group of r^2 channels becomes an r x r block."""
-    r = int(upscale_factor)
-    if input.ndim < 3:
-        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
-                           f"{input.ndim} dimension(s)")
-    if r <= 0:
-        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    r = _shuffle_factor(input, upscale_factor, "pixel_shuffle", "upscale_factor")
     *lead, c, h, w = input.shape
     if c % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
@@ -174,12 +176,7 @@ def pixel_shuffle(input, upscale_factor):
 
 def pixel_unshuffle(input, downscale_factor):
     """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of pixel_shuffle."""
-    r = int(downscale_factor)
-    if input.ndim < 3:
-        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
-                           f"{input.ndim} dimension(s)")
-    if r <= 0:
-        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    r = _shuffle_factor(input, downscale_factor, "pixel_unshuffle", "downscale_factor")
     *lead, c, h, w = input.shape
     if h % r or w % r:
         raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, but got "

@@ -1,12 +1,10 @@
 """Bilinear: y = x1^T A x2 + b, with PyTorch's initialisation."""
 import math
 
-from ..._tensor import empty as _empty
 from .. import functional as F
 from .. import init
 from ..module import Module
-from ..parameter import Parameter
-from .linear import _factory_kwargs
+from .linear import _factory_kwargs, weight_and_bias
 
 __all__ = ["Bilinear"]
 
@@ -17,15 +15,10 @@ class Bilinear(Module):
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        fk = _factory_kwargs(dtype, device)
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(_empty((out_features, in1_features, in2_features), **fk))
-        if bias:
-            self.bias = Parameter(_empty(out_features, **fk))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in1_features, in2_features), bias, _factory_kwargs(dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self):
