@@ -251,3 +251,50 @@ def test_legacy_reduction_arguments():
         m = nn.SmoothL1Loss(size_average=False)
     assert m.reduction == "sum"
     close(m(x, y), F.smooth_l1_loss(x, y, reduction="sum"))
+
+
+# PyTorch's ctc_loss gradient with respect to log_probs adds exp(log_probs) * grad (it assumes a
+# log_softmax before it, whose backward cancels that term); jtensor's is the exact derivative. The
+# tests therefore compare gradients with respect to the logits, through log_softmax, where both agree.
+def _ctc_case(seed, n=3, steps=12, c=5, s=4):
+    rng = np.random.default_rng(seed)
+    lp = rng.standard_normal((steps, n, c))   # logits: the tests apply log_softmax
+    targets = rng.integers(1, c, (n, s))
+    targets[0, 1] = targets[0, 0]                    # a repeated label needs a blank between
+    t_len = np.array([steps, steps - 3, steps - 1][:n])
+    s_len = np.array([s, 2, 0][:n])                  # an empty target too
+    return lp, targets, t_len, s_len
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("layout", ["padded", "concatenated"])
+def test_ctc_loss(reduction, layout):
+    lp, targets, t_len, s_len = _ctc_case(1)
+    if layout == "concatenated":
+        targets = np.concatenate([targets[i, :s_len[i]] for i in range(len(s_len))])
+    run_both(lambda x, y: F.ctc_loss(F.log_softmax(x, -1), y, jt.tensor(t_len), jt.tensor(s_len), reduction=reduction),
+             lambda x, y: TF.ctc_loss(TF.log_softmax(x, -1), y, torch.tensor(t_len), torch.tensor(s_len),
+                                      reduction=reduction),
+             [lp, targets], grad=(0,), tol=1e-7)
+
+
+def test_ctc_loss_impossible_unbatched_and_module():
+    lp, targets, t_len, s_len = _ctc_case(2, n=1, steps=3, s=4)   # 4 labels cannot fit in 3 steps
+    for zi in (False, True):
+        got = F.ctc_loss(F.log_softmax(jt.tensor(lp), -1), jt.tensor(targets), jt.tensor(t_len), jt.tensor(s_len), reduction="none",
+                         zero_infinity=zi)
+        exp = TF.ctc_loss(TF.log_softmax(torch.tensor(lp), -1), torch.tensor(targets), torch.tensor(t_len), torch.tensor(s_len),
+                          reduction="none", zero_infinity=zi)
+        close(got, exp)
+    lp, targets, t_len, s_len = _ctc_case(3, n=1)
+    run_both(lambda x: F.ctc_loss(F.log_softmax(x, -1), jt.tensor(targets[0, :4]), [12], [4], reduction="sum"),
+             lambda x: TF.ctc_loss(TF.log_softmax(x, -1), torch.tensor(targets[0, :4]), [12], [4], reduction="sum"),
+             [lp[:, 0]],
+             grad=(0,), tol=1e-7)
+    lp, targets, t_len, s_len = _ctc_case(4)
+    jm, tm = nn.CTCLoss(blank=0, zero_infinity=True), tnn.CTCLoss(blank=0, zero_infinity=True)
+    run_both(lambda x: jm(F.log_softmax(x, -1), jt.tensor(targets), jt.tensor(t_len), jt.tensor(s_len)),
+             lambda x: tm(TF.log_softmax(x, -1), torch.tensor(targets), torch.tensor(t_len), torch.tensor(s_len)),
+             [lp], grad=(0,),
+             tol=1e-7)
+    assert repr(jm) == repr(tm)

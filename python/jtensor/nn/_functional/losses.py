@@ -7,7 +7,10 @@ arguments where PyTorch does and the reductions 'none', 'mean' and 'sum'."""
 import math
 import warnings
 
+import numpy as np
+
 from ... import creation as _creation
+from ..._tensor import tensor as _tensor
 from ...autograd import no_grad
 from ...ops import ops as _ops
 from ..functional import _check_target_size, _legacy_reduction, _reduce
@@ -15,7 +18,7 @@ from ..functional import _check_target_size, _legacy_reduction, _reduce
 __all__ = [
     "binary_cross_entropy", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
     "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
-    "multilabel_soft_margin_loss", "multi_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss", "ctc_loss",
 ]
 
 
@@ -225,3 +228,80 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     if swap:
         d_neg = _ops.minimum(d_neg, dist(positive, negative))
     return _reduce(_ops.relu(margin + d_pos - d_neg), reduction, "triplet_margin_with_distance_loss")
+
+
+_CTC_FLOOR = -1e30   # log 0 for unreachable CTC states: finite, so that logsumexp's gradient stays finite
+
+
+def _lengths(value, n, name):
+    lengths = value.tolist() if hasattr(value, "tolist") else list(value)
+    lengths = [int(v) for v in (lengths if isinstance(lengths, list) else [lengths])]
+    if len(lengths) != n:
+        raise RuntimeError(f"ctc_loss: {name} must have one entry per batch element ({n}), got {len(lengths)}")
+    return lengths
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist temporal classification loss of (T, N, C) (or unbatched (T, C)) log-probabilities
+    against targets ((N, S) padded, or 1-d concatenated): the negative log of the summed probability
+    of every alignment, by the forward (alpha) recursion in log space over the blank-interleaved
+    targets, composed of registry ops so that autograd gives its gradient. 'mean' divides each loss
+    by its target length, then averages; zero_infinity zeroes impossible alignments' infinite losses.
+    The gradient is the exact derivative; PyTorch's adds exp(log_probs) * grad, which the backward of
+    the usual log_softmax before it cancels, so gradients to the logits agree."""
+    if log_probs.ndim not in (2, 3):
+        raise RuntimeError(f"ctc_loss: expected log_probs of 2 or 3 dims (T, [N,] C), got {list(log_probs.shape)}")
+    unbatched = log_probs.ndim == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    steps, n, c = lp.shape
+    t_len = _lengths(input_lengths, n, "input_lengths")
+    s_len = _lengths(target_lengths, n, "target_lengths")
+    flat = [int(v) for v in np.asarray(targets.tolist()).reshape(-1)]
+    if targets.ndim == 2 or (unbatched and targets.ndim == 1 and len(flat) == s_len[0]):
+        width = targets.shape[-1]
+        labels = [flat[i * width:i * width + s_len[i]] for i in range(n)]
+    else:
+        starts = np.concatenate([[0], np.cumsum(s_len)[:-1]]).astype(int)
+        labels = [flat[starts[i]:starts[i] + s_len[i]] for i in range(n)]
+    if any(t > steps or t < 0 for t in t_len):
+        raise RuntimeError(f"ctc_loss: input_lengths must be between 0 and {steps}, got {t_len}")
+    if not 0 <= blank < c:
+        raise RuntimeError(f"ctc_loss: blank must be in label range, got {blank} for {c} classes")
+    ext_len = 2 * max(s_len + [0]) + 1
+    ext = np.full((n, ext_len), blank, dtype=np.int64)        # blank, l1, blank, l2, ..., blank
+    skip = np.zeros((n, ext_len), dtype=bool)                  # may alpha(s - 2) feed alpha(s)?
+    for i, lab in enumerate(labels):
+        ext[i, 1:2 * len(lab):2] = lab
+        for s in range(3, 2 * len(lab), 2):
+            skip[i, s] = ext[i, s] != ext[i, s - 2]
+    valid = np.arange(ext_len)[None, :] < (2 * np.asarray(s_len) + 1)[:, None]
+    index = _tensor(ext)
+    skip_t = _tensor(skip)
+    floor = _creation.full((n, ext_len), _CTC_FLOOR, dtype=lp.dtype)
+    start = np.zeros((n, ext_len), dtype=bool)
+    start[:, 0] = True
+    start[:, 1] = np.asarray(s_len) > 0
+    alpha = _ops.where(_tensor(start & valid), lp[0].gather(1, index), floor)
+    edge = _creation.full((n, 1), _CTC_FLOOR, dtype=lp.dtype)
+    edge2 = _creation.full((n, 2), _CTC_FLOOR, dtype=lp.dtype)
+    live_mask = _tensor(valid)
+    for t in range(1, steps):
+        prev1 = _ops.cat([edge, alpha[:, :-1]], 1)
+        prev2 = _ops.where(skip_t, _ops.cat([edge2, alpha[:, :-2]], 1), floor)
+        step = _ops.logsumexp(_ops.stack([alpha, prev1, prev2]), 0) + lp[t].gather(1, index)
+        running = _tensor(np.asarray([t < t_len[i] for i in range(n)])).unsqueeze(1)
+        alpha = _ops.where(running & live_mask, step, _ops.where(running, floor, alpha))
+    last = _tensor(np.asarray([[2 * s, max(2 * s - 1, 0)] for s in s_len]))
+    ends = alpha.gather(1, last)
+    ends = _ops.where(_tensor(np.asarray(s_len) > 0).unsqueeze(1), ends,
+                      _ops.cat([ends[:, :1], _creation.full((n, 1), _CTC_FLOOR, dtype=lp.dtype)], 1))
+    loss = -_ops.logsumexp(ends, 1)
+    empty_input = _tensor(np.asarray(t_len) == 0)
+    impossible = (loss > -_CTC_FLOOR / 2) | empty_input
+    loss = _ops.where(impossible, 0.0 if zero_infinity else float("inf"), loss)
+    if reduction == "mean":
+        denom = _tensor(np.maximum(np.asarray(s_len), 1), dtype=loss.dtype)
+        return (loss / denom).mean()
+    if unbatched:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction, "ctc_loss")
