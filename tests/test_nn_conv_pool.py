@@ -111,3 +111,15 @@ def test_pool_modules(name, args, kwargs):
     jm, tm = nn.MaxPool1d(2, return_indices=True), tnn.MaxPool1d(2, return_indices=True)
     x = rnd((2, 3, 8), 2)
     np.testing.assert_array_equal(jm(jt.tensor(x))[1].numpy(), tm(torch.tensor(x))[1].numpy())
+
+
+def test_with_indices_forms():
+    x = rnd((2, 3, 8, 6), 1)
+    for jf, tf, args in ((F.max_pool2d_with_indices, TF.max_pool2d_with_indices, (2,)),
+                         (F.adaptive_max_pool2d_with_indices, TF.adaptive_max_pool2d_with_indices, ((3, 2),)),
+                         (F.max_pool1d_with_indices, TF.max_pool1d_with_indices, (2,)),
+                         (F.adaptive_max_pool1d_with_indices, TF.adaptive_max_pool1d_with_indices, (4,))):
+        xi = x if "2d" in jf.__name__ else x[:, :, 0]
+        (jv, ji), (tv, ti) = jf(jt.tensor(xi), *args), tf(torch.tensor(xi), *args)
+        np.testing.assert_array_equal(ji.numpy(), ti.numpy())
+        np.testing.assert_allclose(jv.numpy(), tv.numpy())

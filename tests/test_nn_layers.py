@@ -228,3 +228,12 @@ def test_distance_modules():
                    (nn.CosineSimilarity(), tnn.CosineSimilarity()), (nn.CosineSimilarity(0, 1e-3),
                                                                      tnn.CosineSimilarity(0, 1e-3))):
         run_modules(jm, tm, [rnd((4, 5), 1), rnd((4, 5), 2)])
+
+
+@pytest.mark.parametrize("shape,groups", [((2, 6, 3), 2), ((1, 6, 2, 2), 3), ((2, 4, 1, 2, 2), 4)])
+def test_channel_shuffle(shape, groups):
+    run_both(lambda t: F.channel_shuffle(t, groups), lambda t: TF.channel_shuffle(t, groups), [rnd(shape, 1)],
+             grad=(0,))
+    run_modules(nn.ChannelShuffle(groups), tnn.ChannelShuffle(groups), [rnd(shape, 2)])
+    with pytest.raises(RuntimeError, match="divisible"):
+        F.channel_shuffle(jt.ones(1, 5, 2), 2)

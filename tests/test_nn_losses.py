@@ -298,3 +298,12 @@ def test_ctc_loss_impossible_unbatched_and_module():
              [lp], grad=(0,),
              tol=1e-7)
     assert repr(jm) == repr(tm)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_margin_loss(reduction):
+    target = np.array([[3, 0, -1, 1], [1, 1, 2, -1], [-1, 2, 0, 0]])
+    check("multilabel_margin_loss", [rnd((3, 4), 1), target], (0,), reduction=reduction)
+    check("multilabel_margin_loss", [rnd((4,), 2), np.array([2, 0, -1, 3])], (0,), reduction=reduction)
+    run_both(nn.MultiLabelMarginLoss(reduction=reduction), tnn.MultiLabelMarginLoss(reduction=reduction),
+             [rnd((3, 4), 1), target], grad=(0,))

@@ -18,7 +18,7 @@ from ..functional import _check_target_size, _legacy_reduction, _reduce
 __all__ = [
     "binary_cross_entropy", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
     "cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
-    "multilabel_soft_margin_loss", "multi_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss", "ctc_loss",
+    "multilabel_soft_margin_loss", "multi_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss", "ctc_loss", "multilabel_margin_loss",
 ]
 
 
@@ -305,3 +305,30 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     if unbatched:
         loss = loss.reshape(())
     return _reduce(loss, reduction, "ctc_loss")
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge loss of (N, C) or (C,) scores: target lists each sample's classes, ended by
+    the first -1; per sample, the sum over listed classes j and unlisted classes i of
+    max(0, 1 - (x[j] - x[i])), divided by C."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if input.ndim > 2 or tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"multilabel_margin_loss: inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    x = input.reshape(-1, input.shape[-1] if input.ndim else 1)
+    n, c = x.shape
+    labels = np.asarray(target.tolist(), dtype=np.int64).reshape(n, c)
+    counts = np.zeros((n, c))   # how often each class is listed (before the first -1)
+    for row, lab in zip(counts, labels):
+        for v in lab:
+            if v < 0:
+                break
+            if v >= c:
+                raise RuntimeError(f"multilabel_margin_loss: target index {v} is out of bounds for {c} classes")
+            row[v] += 1
+    listed = _tensor(counts, dtype=x.dtype)
+    unlisted = _tensor(counts == 0, dtype=x.dtype)
+    hinge = _ops.relu(1 - x.unsqueeze(2) + x.unsqueeze(1))   # [n, j, i]: 1 - (x[j] - x[i])
+    loss = (hinge * listed.unsqueeze(2) * unlisted.unsqueeze(1)).sum((1, 2)) / c
+    loss = loss.reshape(input.shape[:-1]) if input.ndim else loss.reshape(())
+    return _reduce(loss, reduction, "multilabel_margin_loss")

@@ -16,7 +16,7 @@ from ..._tensor import tensor as _tensor
 from ...ops import ops as _ops
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle",
-           "unfold", "fold"]
+           "channel_shuffle", "unfold", "fold"]
 
 _MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2,
           "area": None}
@@ -185,6 +185,19 @@ def pixel_unshuffle(input, downscale_factor):
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
     return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input, groups):
+    """(N, g * k, *) -> (N, k * g, *): interleave the channels of the g groups."""
+    if input.ndim < 3:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    g = int(groups)
+    n, c = input.shape[:2]
+    if g <= 0 or c % g:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {g} groups.")
+    rest = tuple(input.shape[2:])
+    return input.reshape(n, g, c // g, *rest).transpose(1, 2).reshape(n, c, *rest)
 
 
 def _patch_index(size, kernel, dilation, padding, stride, fn):

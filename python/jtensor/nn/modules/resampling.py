@@ -1,10 +1,10 @@
 """Resampling modules: Upsample (and the legacy UpsamplingNearest2d / UpsamplingBilinear2d),
-PixelShuffle / PixelUnshuffle, Unfold / Fold; wrappers over jt.nn.functional."""
+PixelShuffle / PixelUnshuffle, ChannelShuffle, Unfold / Fold; wrappers over jt.nn.functional."""
 from .. import functional as F
 from ..module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
-           "Unfold", "Fold"]
+           "ChannelShuffle", "Unfold", "Fold"]
 
 
 class Upsample(Module):
@@ -72,6 +72,20 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of `groups` groups."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
 
 
 class Unfold(Module):
