@@ -867,7 +867,13 @@ _NN = ("softmax log_softmax _softmax_backward _log_softmax_backward _gelu_tanh _
        "_binary_cross_entropy_with_logits _dropout_mask _embedding _embedding_backward _embedding_backward_adjoint "
        "_standardize _standardize_backward _standardize_double_backward _cross_entropy _cross_entropy_backward "
        "_cross_entropy_targets _linear")
+_ACTIVATIONS = ("_leaky_relu _leaky_relu_backward _prelu _hardtanh _hardtanh_backward threshold _threshold_backward "
+                "hardshrink _softshrink _shrink_backward _hardsigmoid _hardsigmoid_backward _hardswish "
+                "_hardswish_backward _elu _elu_backward _softplus _softsign _tanhshrink _log_sigmoid _mish _glu")
+_LOSSES = "_binary_cross_entropy _huber _huber_backward _kl_div"
 TESTED_ELSEWHERE = {
+    **{n: "tests/test_nn_activations.py" for n in _ACTIVATIONS.split()},
+    **{n: "tests/test_nn_losses.py" for n in _LOSSES.split()},
     **{n: "tests/test_linalg.py" for n in _LINALG.split()},
     **{n: "tests/test_shape_ops.py" for n in _SHAPE.split()},
     **{n: "tests/test_creation.py" for n in _CREATION.split()},

@@ -883,9 +883,11 @@ NON_DIFFERENTIABLE = {
 
 
 def _nn_ops():
-    """Ops defined in julia/src/ops/nn.jl and recurrent.jl (tested with gradients against torch in
-    tests/test_nn_functional.py and tests/test_recurrent.py)."""
-    src = "".join((ROOT / "julia" / "src" / "ops" / f).read_text() for f in ("nn.jl", "recurrent.jl"))
+    """Ops defined in julia/src/ops/nn.jl and the other nn files (tested with gradients in
+    tests/test_nn_functional.py, test_nn_activations.py, test_nn_losses.py, test_nn_layers.py and
+    test_recurrent.py)."""
+    ops = ROOT / "julia" / "src" / "ops"
+    src = "".join((ops / f).read_text() for f in ("nn.jl", "activations.jl", "losses.jl", "recurrent.jl"))
     return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src))
 
 

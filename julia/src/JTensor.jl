@@ -30,6 +30,8 @@ include("ops/array_api.jl")
 include("ops/fft.jl")
 include("ops/nn.jl")
 include("ops/recurrent.jl")
+include("ops/activations.jl")
+include("ops/losses.jl")
 include("bridge.jl")
 LOADING_BUILTINS[] = false
 

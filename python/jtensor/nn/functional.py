@@ -439,3 +439,23 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+# ---- the other families, one module each under nn/_functional (they use the helpers above) --------
+from ._functional import activations as _activations  # noqa: E402
+from ._functional.activations import *  # noqa: E402,F401,F403
+from ._functional import distance as _distance  # noqa: E402
+from ._functional.distance import *  # noqa: E402,F401,F403
+from ._functional import losses as _losses  # noqa: E402
+from ._functional.losses import *  # noqa: E402,F401,F403
+from ._functional import layers as _layers  # noqa: E402
+from ._functional.layers import *  # noqa: E402,F401,F403
+from ._functional import resampling as _resampling  # noqa: E402
+from ._functional.resampling import *  # noqa: E402,F401,F403
+from ._functional import pooling as _pooling  # noqa: E402
+from ._functional.pooling import *  # noqa: E402,F401,F403
+from ._functional import norms as _norms  # noqa: E402
+from ._functional.norms import *  # noqa: E402,F401,F403
+
+__all__ += (_activations.__all__ + _distance.__all__ + _losses.__all__ + _layers.__all__ + _resampling.__all__
+            + _pooling.__all__ + _norms.__all__)

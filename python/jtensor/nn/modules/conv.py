@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d (cross-correlation, with PyTorch's arguments and init)."""
+"""Convolution layers: Conv1d, Conv2d (cross-correlation) and ConvTranspose1d, ConvTranspose2d, with
+PyTorch's arguments, weight layouts and init."""
 
 from ..._tensor import empty as _empty
 from ...ops import ops as _ops
@@ -8,7 +9,7 @@ from ..module import Module
 from ..parameter import Parameter
 from .linear import _factory_kwargs, reset_weight_and_bias
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
@@ -24,7 +25,7 @@ class _ConvNd(Module):
     _nd = 0
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, device=None, dtype=None):
+                 padding_mode, device=None, dtype=None, transposed=False, output_padding=0):
         super().__init__()
         nd = self._nd
         if groups <= 0:
@@ -49,8 +50,8 @@ class _ConvNd(Module):
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
-        self.transposed = False
-        self.output_padding = (0,) * nd
+        self.transposed = transposed
+        self.output_padding = _ntuple(output_padding, nd)
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad's argument for non-zero padding modes: (left, right) pairs from the last dim
@@ -65,7 +66,9 @@ class _ConvNd(Module):
         else:
             self._reversed_padding_repeated_twice = [p for p in reversed(padding) for _ in range(2)]
         fk = _factory_kwargs(dtype, device)
-        self.weight = Parameter(_empty((out_channels, in_channels // groups) + kernel_size, **fk))
+        # a transposed convolution's weight is (in, out / groups, *kernel), as PyTorch's
+        channels = (in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups)
+        self.weight = Parameter(_empty(channels + kernel_size, **fk))
         if bias:
             self.bias = Parameter(_empty(out_channels, **fk))
         else:
@@ -122,3 +125,52 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias, F.conv2d)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """A transposed convolution (the gradient of a convolution with respect to its input); only
+    zero padding, as PyTorch. forward's output_size picks the output_padding that reaches it."""
+
+    _function = None
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype, transposed=True, output_padding=output_padding)
+
+    def _output_padding(self, input, output_size):
+        if output_size is None:
+            return self.output_padding
+        nd = self._nd
+        output_size = list(output_size)[-nd:]
+        if len(output_size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {input.ndim}D input, output_size must have {nd} or "
+                             f"{nd + 2} elements (got {len(output_size) + 2})")
+        result = []
+        for i in range(nd):
+            n = input.shape[input.ndim - nd + i]
+            least = ((n - 1) * self.stride[i] - 2 * self.padding[i] + self.dilation[i] * (self.kernel_size[i] - 1)
+                     + 1)
+            if not least <= output_size[i] < least + max(self.stride[i], self.dilation[i]):
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {least} to "
+                                 f"{least + self.stride[i] - 1} (for an input of {list(input.shape[2:])})")
+            result.append(output_size[i] - least)
+        return tuple(result)
+
+    def forward(self, input, output_size=None):
+        return type(self)._function(input, self.weight, self.bias, self.stride, self.padding,
+                                    self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-d transposed convolution over (N, C_in, L) or (C_in, L) input."""
+    _nd = 1
+    _function = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-d transposed convolution over (N, C_in, H, W) or (C_in, H, W) input."""
+    _nd = 2
+    _function = staticmethod(F.conv_transpose2d)

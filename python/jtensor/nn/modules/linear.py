@@ -19,6 +19,16 @@ def _factory_kwargs(dtype, device=None):
             "device": _dev.for_new_tensor(device)}
 
 
+def weight_and_bias(module, weight_shape, bias, fk):
+    """Register an uninitialised `weight` of weight_shape and, when bias, a `bias` of weight_shape[0]
+    (else bias None); `fk`: their dtype and device (`_factory_kwargs`)."""
+    module.weight = Parameter(_empty(weight_shape, **fk))
+    if bias:
+        module.bias = Parameter(_empty(weight_shape[0], **fk))
+    else:
+        module.register_parameter("bias", None)
+
+
 def reset_weight_and_bias(module):
     """PyTorch's default initialisation of Linear and Conv: kaiming_uniform_(a=sqrt(5)) weights and
     a bias uniform in +-1/sqrt(fan_in)."""
@@ -45,14 +55,9 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        fk = _factory_kwargs(dtype, device)
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_empty((out_features, in_features), **fk))
-        if bias:
-            self.bias = Parameter(_empty(out_features, **fk))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in_features), bias, _factory_kwargs(dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self):
