@@ -287,6 +287,12 @@ def _nn_layers(c, *dtypes):
             (nn.ReLU(), x2), (nn.GELU(), x2), (nn.GELU("tanh"), x2), (nn.SiLU(), x2), (nn.Tanh(), x2),
             (nn.Sigmoid(), x2), (nn.Softmax(-1), seq), (nn.LogSoftmax(-1), x2), (nn.Flatten(), x4),
             (nn.MultiheadAttention(16, 2, batch_first=True, **kw), seq), (nn.Identity(), x2),
+            (nn.LSTM(16, 8, 2, batch_first=True, **kw), seq), (nn.GRU(16, 8, batch_first=True, **kw), seq),
+            (nn.RNN(16, 8, **kw), seq), (nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, **kw), seq),
+            (nn.LeakyReLU(), x2), (nn.ELU(), x2), (nn.Softplus(), x2), (nn.Hardswish(), x2), (nn.Mish(), x2),
+            (nn.ReLU6(), x2), (nn.PReLU(**kw), x2), (nn.ConvTranspose2d(3, 4, 3, stride=2, **kw), x4),
+            (nn.Upsample(scale_factor=2), x4), (nn.InstanceNorm2d(3, **kw), x4), (nn.RMSNorm(16, **kw), seq),
+            (nn.ZeroPad2d(1), x4), (nn.MaxPool1d(2), seq), (nn.AvgPool1d(2), seq),
         ]
         for layer, x in layers:
             for train in (True, False):
@@ -306,12 +312,22 @@ def _nn_layers(c, *dtypes):
                      lambda: F.nll_loss(F.log_softmax(logits, dim=1), target),
                      lambda: F.mse_loss(logits, logits.detach() * 2), lambda: F.l1_loss(logits, logits.detach()),
                      lambda: F.binary_cross_entropy_with_logits(logits, (logits.detach() > 0).to(dtype)),
-                     lambda: nn.CrossEntropyLoss()(logits, target), lambda: nn.MSELoss()(logits, logits.detach())):
+                     lambda: nn.CrossEntropyLoss()(logits, target), lambda: nn.MSELoss()(logits, logits.detach()),
+                     lambda: F.smooth_l1_loss(logits, logits.detach() * 2), lambda: F.huber_loss(logits, logits.detach()),
+                     lambda: F.kl_div(F.log_softmax(logits, 1), F.softmax(logits.detach(), 1), reduction="batchmean"),
+                     lambda: F.binary_cross_entropy(logits.sigmoid(), (logits.detach() > 0).to(dtype))):
             c.run(lambda: loss().backward())
         q = jt.randn(2, 2, 5, 8, dtype=dtype, requires_grad=True)
         c.run(lambda: F.scaled_dot_product_attention(q, q, q, is_causal=True).sum().backward())
         c.run(lambda: F.layer_norm(seq, (16,)).sum())
         c.run(lambda: F.dropout(x4, 0.1).sum())
+
+
+def every_optimizer():
+    """A maker for each optimizer class jt.optim exports, at its defaults (lr=1e-3 where required)."""
+    classes = [getattr(jt.optim, n) for n in dir(jt.optim)]
+    classes = [k for k in classes if isinstance(k, type) and issubclass(k, jt.optim.Optimizer) and k is not jt.optim.Optimizer]
+    return tuple((lambda k: lambda p: k(p, lr=1e-3))(k) for k in classes)
 
 
 def training_loops(c):
@@ -323,9 +339,7 @@ def training_loops(c):
                                 nn.Flatten(), nn.Linear(16 * 2 * 2, 10))
     xs = {"mlp": jt.rand(32, 64), "cnn": jt.rand(32, 1, 8, 8)}
     y = jt.randint(0, 10, (32,))
-    optimizers = (lambda p: jt.optim.Adam(p, lr=1e-3), lambda p: jt.optim.AdamW(p, lr=1e-3),
-                  lambda p: jt.optim.SGD(p, lr=0.1, momentum=0.9), lambda p: jt.optim.SGD(p, lr=0.1),
-                  lambda p: jt.optim.RMSprop(p, lr=1e-3))
+    optimizers = (lambda p: jt.optim.SGD(p, lr=0.1, momentum=0.9),) + every_optimizer()
     for (name, make), opt_fn in itertools.product((("mlp", mlp), ("cnn", cnn)), optimizers):
         model = make()
         opt = opt_fn(model.parameters())
@@ -333,11 +347,13 @@ def training_loops(c):
         for k in range(2):
             def step():
                 idx = jt.tensor(np.arange(k, 32, 2))   # a mini-batch, as the digits example picks them
-                loss = F.cross_entropy(model(xs[name][idx]), y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                return loss.item()
+
+                def closure():
+                    opt.zero_grad()
+                    loss = F.cross_entropy(model(xs[name][idx]), y[idx])
+                    loss.backward()
+                    return loss
+                return opt.step(closure).item()   # every optimizer takes a closure (LBFGS needs one)
             c.run(step)
         model.eval()
         with jt.no_grad():
