@@ -1050,8 +1050,13 @@ function _std_permuted(f, dims, eps, xs...)
     permutedims(f(ys..., ntuple(identity, length(red)), eps), invperm(perm))
 end
 
-"Each input as a dense (A, K, B) array of type C."
-_std_prepare(C, shp, xs...) = map(x -> reshape(as_dense(C, x), shp), xs)
+"""Each input as a dense (A, K, B) array of type C. `::Type{C}` and no closure over `C`: Julia does
+not specialize on a type argument it only passes on, nor on a type captured by a closure, and the
+kernels' loops would then dispatch per element."""
+_std_prepare(::Type{C}, shp, xs...) where {C} = _std_dense_all(C, shp, xs)
+_std_dense_all(::Type{C}, shp, xs::Tuple{}) where {C} = ()
+_std_dense_all(::Type{C}, shp, xs::Tuple) where {C} =
+    (reshape(as_dense(C, first(xs)), shp), _std_dense_all(C, shp, Base.tail(xs))...)
 
 function _std_check(op, x, dims, others...)
     _nn_float(op, x)
@@ -1483,7 +1488,8 @@ function _ce_grads(X::Array{Tc,3}, Tt::AbstractMatrix, Wv, G2::AbstractMatrix{Tc
 end
 
 "The matrix a of the comment above (divided by the 'mean' divisor), shaped like the input."
-function _cross_entropy_targets(t, xsize, w, ignore_index::Int, label_smoothing::Float64, reduction, T)
+function _cross_entropy_targets(t, xsize, w, ignore_index::Int, label_smoothing::Float64, reduction,
+                                ::Type{T}) where {T}
     op = "cross_entropy_targets"
     red = _reduction_mode(op, reduction)
     D, C, N = _nll_layout(op, xsize, t)
@@ -1527,7 +1533,7 @@ function _cross_entropy_backward(g::MetaArray, x::MetaArray, t::MetaArray, w::Un
     meta_like(x, _meta_promote(eltype(g), eltype(x)))
 end
 function _cross_entropy_targets(t::MetaArray, xsize, w::Union{Nothing,MetaArray}, ignore_index::Int, label_smoothing::Float64,
-                                reduction, T)
+                                reduction, ::Type{T}) where {T}
     op = "cross_entropy_targets"
     _reduction_mode(op, reduction)
     D, C, N = _nll_layout(op, xsize, t)
@@ -1671,7 +1677,7 @@ defop("_embedding_backward_adjoint(input: Tensor, indices: Tensor, padding_idx: 
 # ==================================================================================================
 # Dropout: a mask of zeros (probability p) and 1/(1-p) from the global generator `RNG`.
 
-function _dropout_mask(sz, p::Float64, T)
+function _dropout_mask(sz, p::Float64, ::Type{T}) where {T}
     0 <= p <= 1 || throw(ArgumentError("dropout(): probability has to be between 0 and 1, but got $p"))
     T <: AbstractFloat || throw(DTypeError("dropout(): expected a floating point dtype, got $(_dtname(T))"))
     C = compute_type(T)
