@@ -1380,11 +1380,13 @@ function _ce_prepare(op, x, t, w, ignore_index, label_smoothing, reduction)
 end
 
 """
-Log-sum-exp over classes of X (D, C, N), max-shifted, as a (D, N) matrix: computed on a (D*N, C)
-copy, so every pass runs across positions in SIMD rather than across the few classes.
+Log-sum-exp over classes of X (D, C, N), max-shifted, as a (D, N) matrix. With D > 1 it is computed
+on a (D*N, C) copy, so every pass runs across positions in SIMD rather than across the few classes;
+(N, C) logits (D == 1) already hold each position's classes contiguously and need no copy.
 """
 function _ce_lse_all(X::Array{T,3}) where {T}
     D, C, N = size(X)
+    D == 1 && return _ce_lse_columns(reshape(X, C, N))
     Xp = reshape(permutedims(X, (1, 3, 2)), D * N, C)
     m = fill(T(-Inf), D * N)
     @inbounds for c in 1:C
@@ -1403,6 +1405,25 @@ function _ce_lse_all(X::Array{T,3}) where {T}
         m[i] += flog(s[i])
     end
     reshape(m, D, N)
+end
+
+"Log-sum-exp of each column of X (C, N), max-shifted, as a (1, N) matrix."
+function _ce_lse_columns(X::Matrix{T}) where {T}
+    C, N = size(X)
+    out = alloc(T, 1, N)
+    @inbounds for n in 1:N
+        m = T(-Inf)
+        @simd for c in 1:C
+            v = X[c, n]
+            m = ifelse(v > m, v, m)
+        end
+        s = zero(T)
+        @simd for c in 1:C
+            s += fexp(X[c, n] - m)
+        end
+        out[1, n] = m + flog(s)
+    end
+    out
 end
 
 function _cross_entropy(x, t, w, ignore_index::Int, label_smoothing::Float64, reduction)
