@@ -885,29 +885,30 @@ function _softmax_into!(O::Array{C,3}, A::Array{C,3}, logmode::Bool) where {C}
     pre, n, post = size(A)
     _tfor(post, length(A)) do k
         E = eltype(A)
+        # rows (pre == 1) are often short (tens of classes): `@simd_short` still vectorizes them
         @inbounds if pre == 1
             m = E(-Inf)
-            for j in 1:n
+            @simd_short for j in 1:n
                 v = A[1, j, k]
                 m = ifelse(v > m, v, m)
             end
             s = zero(E)
             if logmode
-                @simd for j in 1:n
+                @simd_short for j in 1:n
                     s += fexp(A[1, j, k] - m)
                 end
                 ls = m + flog(s)
-                @simd for j in 1:n
+                @simd_short for j in 1:n
                     O[1, j, k] = A[1, j, k] - ls
                 end
             else
-                @simd for j in 1:n
+                @simd_short for j in 1:n
                     e = fexp(A[1, j, k] - m)
                     O[1, j, k] = e
                     s += e
                 end
                 r = one(E) / s
-                @simd for j in 1:n
+                @simd_short for j in 1:n
                     O[1, j, k] *= r
                 end
             end
@@ -1067,14 +1068,15 @@ function _std_check(op, x, dims, others...)
     dims === nothing && throw(ArgumentError("$op(): dim must be given"))
 end
 
-"Per-k mean and 1/sqrt(var + eps) of an (A, K, B) array (Float64)."
+"""Per-k mean and 1/sqrt(var + eps) of an (A, K, B) array (Float64). The loops over `a` use
+`@simd_short`: A is often a short normalized row (layer_norm over 32 or 64 features)."""
 function _std_stats(X::Array{C,3}, eps) where {C}
     A, K, B = size(X)
     n = A * B
     mu = alloc_zeros(Float64, K); v = alloc_zeros(Float64, K)
     @inbounds for b in 1:B, k in 1:K
         s = 0.0
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             s += Float64(X[a, k, b])
         end
         mu[k] += s
@@ -1082,7 +1084,7 @@ function _std_stats(X::Array{C,3}, eps) where {C}
     mu ./= n
     @inbounds for b in 1:B, k in 1:K
         s = 0.0; m = mu[k]
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             s += abs2(Float64(X[a, k, b]) - m)
         end
         v[k] += s
@@ -1103,7 +1105,7 @@ function _standardize(x, dims, eps::Float64)
     O = alloc(C, A, K, B)
     @inbounds for b in 1:B, k in 1:K
         m = C(mu[k]); rk = C(r[k])
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             O[a, k, b] = (X[a, k, b] - m) * rk
         end
     end
@@ -1116,7 +1118,7 @@ function _std_sums(U::Array{C,3}, X::Array{C,3}, mu, r) where {C}
     su = alloc_zeros(Float64, K); sux = alloc_zeros(Float64, K)
     @inbounds for b in 1:B, k in 1:K
         s1 = 0.0; s2 = 0.0; m = mu[k]; rk = r[k]
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             u = Float64(U[a, k, b])
             s1 += u
             s2 += u * (Float64(X[a, k, b]) - m) * rk
@@ -1139,7 +1141,7 @@ function _standardize_backward(g, x, dims, eps::Float64)
     O = alloc(C, A, K, B)
     @inbounds for b in 1:B, k in 1:K
         m = C(mu[k]); rk = C(r[k]); gm = C(sg[k] / n); gx = C(sgx[k] / n)
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             O[a, k, b] = rk * (G[a, k, b] - gm - (X[a, k, b] - m) * rk * gx)
         end
     end
@@ -1413,12 +1415,12 @@ function _ce_lse_columns(X::Matrix{T}) where {T}
     out = alloc(T, 1, N)
     @inbounds for n in 1:N
         m = T(-Inf)
-        @simd for c in 1:C
+        @simd_short for c in 1:C
             v = X[c, n]
             m = ifelse(v > m, v, m)
         end
         s = zero(T)
-        @simd for c in 1:C
+        @simd_short for c in 1:C
             s += fexp(X[c, n] - m)
         end
         out[1, n] = m + flog(s)
