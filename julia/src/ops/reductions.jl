@@ -31,9 +31,13 @@ f's elementwise part (a reduction over a trailing size-1 dim), so all(x, dim=())
 function _reduce(f, x, dims, keepdim::Bool)
     ndims(x) == 0 && return reshape(f(reshape(x, 1); dims = 1), ())   # see _on_vector
     d = _dims(x, dims)
-    if d == (1,) && x isa Array{<:Union{Float32,Float64}} && _has_rows_kernel(f)
-        r = _reduce_rows(f, reshape(x, size(x, 1), :))   # Python's last dim: contiguous runs
-        return reshape(r, keepdim ? (1, Base.tail(size(x))...) : Base.tail(size(x)))
+    if x isa Array && _has_rows_kernel(f)
+        if length(d) == ndims(x) && allunique(d)   # every dim: one flat reduction
+            return fill(f(x), keepdim ? ntuple(_ -> 1, ndims(x)) : ())
+        elseif d == (1,) && x isa Array{<:Union{Float32,Float64}}   # Python's last dim: contiguous runs
+            r = _reduce_rows(f, reshape(x, size(x, 1), :))
+            return reshape(r, keepdim ? (1, Base.tail(size(x))...) : Base.tail(size(x)))
+        end
     end
     r = f(x; dims = isempty(d) ? (ndims(x) + 1,) : d)
     r = r isa AbstractArray ? r : fill(r)
@@ -44,9 +48,10 @@ _restore(::Type{T}, r) where {T} = eltype(r) === T ? r : as_dense(T, r)
 
 # Reductions over Julia's dim 1 (Python's last dim, the common case): one SIMD loop per contiguous
 # run. Base's `f(A; dims = 1)` goes through a generic mapreducedim that does not vectorize
-# (maximum, prod: 10-30x slower than PyTorch); max/min propagate NaN as PyTorch does. Sums keep
-# Base's pairwise summation, which is both fast and accurate.
-_has_rows_kernel(f) = f === prod || f === maximum || f === minimum
+# (sum, maximum, prod: 5-30x slower than PyTorch); max/min propagate NaN as PyTorch does. Sums
+# keep Base's pairwise summation (fast and accurate) per run. A reduction over every dim is Base's
+# flat `f(x)`, where `f(x; dims = all)` took the slow generic path too.
+_has_rows_kernel(f) = f === sum || f === prod || f === maximum || f === minimum
 @inline _rows_init(::typeof(prod), ::Type{T}) where {T} = one(T)
 @inline _rows_init(::typeof(maximum), ::Type{T}) where {T} = T(-Inf)
 @inline _rows_init(::typeof(minimum), ::Type{T}) where {T} = T(Inf)
@@ -58,6 +63,10 @@ function _reduce_rows(f::F, X::Matrix{T}) where {F,T}
     n, m = size(X)
     out = alloc(T, 1, m)
     @inbounds for j in 1:m
+        if f === sum
+            out[1, j] = sum(view(X, :, j))
+            continue
+        end
         a = _rows_init(f, T)
         if f === maximum || f === minimum   # NaN-sticky: not reassociable, so no @simd
             for i in 1:n
