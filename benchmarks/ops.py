@@ -43,6 +43,9 @@ import jtensor as jt  # noqa: E402
 import jtensor.nn.functional as JF  # noqa: E402
 from jtensor.registry import REGISTRY  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import fmt_time  # noqa: E402  (benchmarks/run.py: one time format for every benchmark)
+
 torch.set_num_threads(int(_THREADS))
 
 SIZES = ("small", "medium", "large")
@@ -471,14 +474,6 @@ def time_pair(fj, ft, rounds, batch_s):
         tj.append(_batch(fj, n["jt"]))
         tt.append(_batch(ft, n["torch"]))
     return statistics.median(tj), statistics.median(tt)
-
-
-def fmt_time(s):
-    if s < 1e-3:
-        return f"{s * 1e6:.1f} µs"
-    if s < 1:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.2f} s"
 
 
 def run_case(spec, size, backward, rounds, batch_s, limit):
