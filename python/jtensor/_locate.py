@@ -125,15 +125,34 @@ def _cpu_info():
     text = cpuinfo()
     vendor = re.search(r"vendor_id\s*:\s*(\S+)", text)
     family = re.search(r"cpu family\s*:\s*(\d+)", text)
-    return (vendor.group(1) if vendor else ""), (int(family.group(1)) if family else 0)
+    flags = re.search(r"flags\s*:\s*(.*)", text)
+    return ((vendor.group(1) if vendor else ""), (int(family.group(1)) if family else 0),
+            set(flags.group(1).split()) if flags else set())
+
+
+def blas_coretype(vendor, family, flags):
+    """The OPENBLAS_CORETYPE that an OpenBLAS older than 0.3.10 needs on this CPU, or None.
+
+    Those versions take CPUs newer than themselves for old ones: Zen for "Barcelona" (no AVX) and
+    Intel cores past Cascade Lake (Sapphire Rapids, Alder Lake...) for "Prescott" (SSE3 only), so
+    matmul runs 4-8x slower (a 128x128 float32 product: 270 µs as Prescott, 46 as Haswell, 33 as
+    SkylakeX, on a Sapphire Rapids VM). The kernels are chosen from the instruction sets the CPU
+    reports."""
+    if vendor == "AuthenticAMD" and family >= 0x17:
+        return "Haswell"
+    if vendor == "GenuineIntel":
+        if "avx512f" in flags and "avx512vl" in flags and "avx512bw" in flags and "avx512dq" in flags:
+            return "SkylakeX"
+        if "avx2" in flags and "fma" in flags:
+            return "Haswell"
+    return None
 
 
 def prepare_environment(install):
     """Set the variables Julia and its OpenBLAS read at start-up (only those the user left unset)."""
-    vendor, family = _cpu_info()
     old_blas = bool(re.search(r"libjulia\.so\.1\.[0-6](\.|$)", os.path.realpath(install.libjulia)))
-    if vendor == "AuthenticAMD" and family >= 0x17 and old_blas:
-        # OpenBLAS < 0.3.10 takes Zen cores for "Barcelona" (no AVX): matmul at a quarter speed.
-        os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+    coretype = blas_coretype(*_cpu_info()) if old_blas else None
+    if coretype:
+        os.environ.setdefault("OPENBLAS_CORETYPE", coretype)
     threads = os.environ.get("JTENSOR_NUM_THREADS") or str(os.cpu_count() or 1)
     os.environ.setdefault("JULIA_NUM_THREADS", threads)

@@ -20,6 +20,14 @@ _realonly(name) = throw(DTypeError("$name: complex input is not supported"))
 @inline fatanh(x::T) where {T<:AbstractFloat} =
     ifelse(abs(x) <= one(T), atanh(ifelse(abs(x) <= one(T), x, zero(T))), T(NaN))
 @inline fatanh(x::Number) = atanh(x)
+# Float32 through Float64 log1p (SIMD, mathfuncs.jl): atanh(x) = log1p(2x / (1 - x)) / 2, exact to
+# float32 precision, where Base's scalar atanh took 45 ns an element (19x PyTorch). Odd, so the
+# result takes x's sign (-0.0 stays -0.0).
+@inline function fatanh(x::Float32)
+    a = Float64(x)
+    r = copysign(0.5 * flog1p(2a / (1 - a)), a)
+    ifelse(abs(x) <= 1f0, Float32(r), NaN32)
+end
 
 for (name, f, grad) in (
         ("acosh", facosh, "grad * rsqrt(input * input - 1)"),
@@ -48,6 +56,13 @@ defmap("logaddexp(input: Tensor, other: Tensor) -> Tensor", flogaddexp; dtypes =
        doc = "log(exp(input) + exp(other)), computed without overflow (real floating point).")
 
 @inline fhypot(x::T, y::T) where {T<:AbstractFloat} = hypot(x, y)
+# Float32: squares in Float64 cannot overflow or underflow, so the plain formula is exact to float32
+# precision and vectorizes (Base's rescaling hypot was 8x PyTorch). Infinities win over NaN, as in C.
+@inline function fhypot(x::Float32, y::Float32)
+    a = Float64(x); b = Float64(y)
+    r = Float32(fsqrt(a * a + b * b))
+    ifelse(isinf(x) | isinf(y), Inf32, r)
+end
 @inline fhypot(x::Complex, y::Complex) = _realonly("hypot")
 @inline fhypot(x::Real, y::Real) = fhypot(promote(float(x), float(y))...)
 defmap("hypot(input: Tensor, other: Tensor) -> Tensor", fhypot; dtypes = "promote_float",

@@ -1,13 +1,15 @@
 # Creation ops that compute values: ranges, identity, random numbers. (Constant fills are the
 # elementwise `fill_` op.) Shapes arrive in Julia order. One global generator, seeded by
 # `manual_seed`, makes every random op reproducible.
+# A dtype argument is taken as `::Type{T}`: Julia does not specialize a method on a type argument
+# that it only passes on, and a loop over `T(...)` conversions then dispatches per element.
 
 const RNG = MersenneTwister(0)
 
 defop("manual_seed(seed: int) -> None", seed -> (Random.seed!(RNG, seed); nothing); method = false,
       doc = "Seed the generator behind rand, randn, randint and dropout.")
 
-function _arange(start, stop, step, T)
+function _arange(start, stop, step, ::Type{T}) where {T}
     step == 0 && throw(ArgumentError("arange: step must be nonzero"))
     n = max(0, ceil(Int, (stop - start) / step))
     out = alloc(T, n)
@@ -19,7 +21,7 @@ end
 defop("_arange(start: Scalar, end: Scalar, step: Scalar, dtype: DType) -> Tensor", _arange; method = false,
       doc = "Values start, start+step, ... up to but excluding end.")
 
-function _linspace(start, stop, steps::Int, T)
+function _linspace(start, stop, steps::Int, ::Type{T}) where {T}
     steps < 0 && throw(ArgumentError("linspace: number of steps must be non-negative, got $steps"))
     out = alloc(T, steps)
     C = compute_type(T) <: Complex ? ComplexF64 : Float64
@@ -34,7 +36,7 @@ end
 defop("_linspace(start: Scalar, end: Scalar, steps: int, dtype: DType) -> Tensor", _linspace; method = false,
       doc = "steps evenly spaced values from start to end inclusive.")
 
-function _eye(n::Int, m::Int, T)
+function _eye(n::Int, m::Int, ::Type{T}) where {T}
     out = alloc_zeros(T, m, n)
     for i in 1:min(n, m)
         out[i, i] = one(T)
@@ -45,7 +47,7 @@ defop("_eye(n: int, m: int, dtype: DType) -> Tensor", _eye; method = false, doc 
 
 _randT(T) = T <: Union{AbstractFloat,Complex} ? T :
     throw(DTypeError("random floats need a floating point dtype, got $T"))
-function _rand(shape, T)
+function _rand(shape, ::Type{T}) where {T}
     _randT(T)
     C = compute_type(T)
     check_size(T, shape)
@@ -56,14 +58,14 @@ function _rand(shape, T)
     map!(x -> min(x, Float32(below1)), A, A)
     as_dense(T, A)
 end
-function _randn(shape, T)
+function _randn(shape, ::Type{T}) where {T}
     _randT(T)
     C = compute_type(T)
     check_size(T, shape)
     A = randn(RNG, C, shape...)
     T === C ? A : as_dense(T, A)
 end
-function _randint(low::Int, high::Int, shape, T)
+function _randint(low::Int, high::Int, shape, ::Type{T}) where {T}
     high > low || throw(ArgumentError("randint: high ($high) must be greater than low ($low)"))
     check_size(Int64, shape)
     A = rand(RNG, low:high-1, shape...)

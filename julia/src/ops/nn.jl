@@ -888,29 +888,30 @@ function _softmax_into!(O::Array{C,3}, A::Array{C,3}, logmode::Bool) where {C}
     pre, n, post = size(A)
     _tfor(post, length(A)) do k
         E = eltype(A)
+        # rows (pre == 1) are often short (tens of classes): `@simd_short` still vectorizes them
         @inbounds if pre == 1
             m = E(-Inf)
-            for j in 1:n
+            @simd_short for j in 1:n
                 v = A[1, j, k]
                 m = ifelse(v > m, v, m)
             end
             s = zero(E)
             if logmode
-                @simd for j in 1:n
+                @simd_short for j in 1:n
                     s += fexp(A[1, j, k] - m)
                 end
                 ls = m + flog(s)
-                @simd for j in 1:n
+                @simd_short for j in 1:n
                     O[1, j, k] = A[1, j, k] - ls
                 end
             else
-                @simd for j in 1:n
+                @simd_short for j in 1:n
                     e = fexp(A[1, j, k] - m)
                     O[1, j, k] = e
                     s += e
                 end
                 r = one(E) / s
-                @simd for j in 1:n
+                @simd_short for j in 1:n
                     O[1, j, k] *= r
                 end
             end
@@ -1053,8 +1054,13 @@ function _std_permuted(f, dims, eps, xs...)
     permutedims(f(ys..., ntuple(identity, length(red)), eps), invperm(perm))
 end
 
-"Each input as a dense (A, K, B) array of type C."
-_std_prepare(C, shp, xs...) = map(x -> reshape(as_dense(C, x), shp), xs)
+"""Each input as a dense (A, K, B) array of type C. `::Type{C}` and no closure over `C`: Julia does
+not specialize on a type argument it only passes on, nor on a type captured by a closure, and the
+kernels' loops would then dispatch per element."""
+_std_prepare(::Type{C}, shp, xs...) where {C} = _std_dense_all(C, shp, xs)
+_std_dense_all(::Type{C}, shp, xs::Tuple{}) where {C} = ()
+_std_dense_all(::Type{C}, shp, xs::Tuple) where {C} =
+    (reshape(as_dense(C, first(xs)), shp), _std_dense_all(C, shp, Base.tail(xs))...)
 
 function _std_check(op, x, dims, others...)
     _nn_float(op, x)
@@ -1065,14 +1071,15 @@ function _std_check(op, x, dims, others...)
     dims === nothing && throw(ArgumentError("$op(): dim must be given"))
 end
 
-"Per-k mean and 1/sqrt(var + eps) of an (A, K, B) array (Float64)."
+"""Per-k mean and 1/sqrt(var + eps) of an (A, K, B) array (Float64). The loops over `a` use
+`@simd_short`: A is often a short normalized row (layer_norm over 32 or 64 features)."""
 function _std_stats(X::Array{C,3}, eps) where {C}
     A, K, B = size(X)
     n = A * B
     mu = alloc_zeros(Float64, K); v = alloc_zeros(Float64, K)
     @inbounds for b in 1:B, k in 1:K
         s = 0.0
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             s += Float64(X[a, k, b])
         end
         mu[k] += s
@@ -1080,7 +1087,7 @@ function _std_stats(X::Array{C,3}, eps) where {C}
     mu ./= n
     @inbounds for b in 1:B, k in 1:K
         s = 0.0; m = mu[k]
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             s += abs2(Float64(X[a, k, b]) - m)
         end
         v[k] += s
@@ -1101,7 +1108,7 @@ function _standardize(x, dims, eps::Float64)
     O = alloc(C, A, K, B)
     @inbounds for b in 1:B, k in 1:K
         m = C(mu[k]); rk = C(r[k])
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             O[a, k, b] = (X[a, k, b] - m) * rk
         end
     end
@@ -1114,7 +1121,7 @@ function _std_sums(U::Array{C,3}, X::Array{C,3}, mu, r) where {C}
     su = alloc_zeros(Float64, K); sux = alloc_zeros(Float64, K)
     @inbounds for b in 1:B, k in 1:K
         s1 = 0.0; s2 = 0.0; m = mu[k]; rk = r[k]
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             u = Float64(U[a, k, b])
             s1 += u
             s2 += u * (Float64(X[a, k, b]) - m) * rk
@@ -1137,7 +1144,7 @@ function _standardize_backward(g, x, dims, eps::Float64)
     O = alloc(C, A, K, B)
     @inbounds for b in 1:B, k in 1:K
         m = C(mu[k]); rk = C(r[k]); gm = C(sg[k] / n); gx = C(sgx[k] / n)
-        @simd for a in 1:A
+        @simd_short for a in 1:A
             O[a, k, b] = rk * (G[a, k, b] - gm - (X[a, k, b] - m) * rk * gx)
         end
     end
@@ -1378,11 +1385,13 @@ function _ce_prepare(op, x, t, w, ignore_index, label_smoothing, reduction)
 end
 
 """
-Log-sum-exp over classes of X (D, C, N), max-shifted, as a (D, N) matrix: computed on a (D*N, C)
-copy, so every pass runs across positions in SIMD rather than across the few classes.
+Log-sum-exp over classes of X (D, C, N), max-shifted, as a (D, N) matrix. With D > 1 it is computed
+on a (D*N, C) copy, so every pass runs across positions in SIMD rather than across the few classes;
+(N, C) logits (D == 1) already hold each position's classes contiguously and need no copy.
 """
 function _ce_lse_all(X::Array{T,3}) where {T}
     D, C, N = size(X)
+    D == 1 && return _ce_lse_columns(reshape(X, C, N))
     Xp = reshape(permutedims(X, (1, 3, 2)), D * N, C)
     m = fill(T(-Inf), D * N)
     @inbounds for c in 1:C
@@ -1401,6 +1410,25 @@ function _ce_lse_all(X::Array{T,3}) where {T}
         m[i] += flog(s[i])
     end
     reshape(m, D, N)
+end
+
+"Log-sum-exp of each column of X (C, N), max-shifted, as a (1, N) matrix."
+function _ce_lse_columns(X::Matrix{T}) where {T}
+    C, N = size(X)
+    out = alloc(T, 1, N)
+    @inbounds for n in 1:N
+        m = T(-Inf)
+        @simd_short for c in 1:C
+            v = X[c, n]
+            m = ifelse(v > m, v, m)
+        end
+        s = zero(T)
+        @simd_short for c in 1:C
+            s += fexp(X[c, n] - m)
+        end
+        out[1, n] = m + flog(s)
+    end
+    out
 end
 
 function _cross_entropy(x, t, w, ignore_index::Int, label_smoothing::Float64, reduction)
@@ -1486,7 +1514,8 @@ function _ce_grads(X::Array{Tc,3}, Tt::AbstractMatrix, Wv, G2::AbstractMatrix{Tc
 end
 
 "The matrix a of the comment above (divided by the 'mean' divisor), shaped like the input."
-function _cross_entropy_targets(t, xsize, w, ignore_index::Int, label_smoothing::Float64, reduction, T)
+function _cross_entropy_targets(t, xsize, w, ignore_index::Int, label_smoothing::Float64, reduction,
+                                ::Type{T}) where {T}
     op = "cross_entropy_targets"
     red = _reduction_mode(op, reduction)
     D, C, N = _nll_layout(op, xsize, t)
@@ -1530,7 +1559,7 @@ function _cross_entropy_backward(g::MetaArray, x::MetaArray, t::MetaArray, w::Un
     meta_like(x, _meta_promote(eltype(g), eltype(x)))
 end
 function _cross_entropy_targets(t::MetaArray, xsize, w::Union{Nothing,MetaArray}, ignore_index::Int, label_smoothing::Float64,
-                                reduction, T)
+                                reduction, ::Type{T}) where {T}
     op = "cross_entropy_targets"
     _reduction_mode(op, reduction)
     D, C, N = _nll_layout(op, xsize, t)
@@ -1674,7 +1703,7 @@ defop("_embedding_backward_adjoint(input: Tensor, indices: Tensor, padding_idx: 
 # ==================================================================================================
 # Dropout: a mask of zeros (probability p) and 1/(1-p) from the global generator `RNG`.
 
-function _dropout_mask(sz, p::Float64, T)
+function _dropout_mask(sz, p::Float64, ::Type{T}) where {T}
     0 <= p <= 1 || throw(ArgumentError("dropout(): probability has to be between 0 and 1, but got $p"))
     T <: AbstractFloat || throw(DTypeError("dropout(): expected a floating point dtype, got $(_dtname(T))"))
     C = compute_type(T)

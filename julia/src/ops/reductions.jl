@@ -31,12 +31,56 @@ f's elementwise part (a reduction over a trailing size-1 dim), so all(x, dim=())
 function _reduce(f, x, dims, keepdim::Bool)
     ndims(x) == 0 && return reshape(f(reshape(x, 1); dims = 1), ())   # see _on_vector
     d = _dims(x, dims)
+    if x isa Array && _has_rows_kernel(f)
+        if length(d) == ndims(x) && allunique(d)   # every dim: one flat reduction
+            return fill(f(x), keepdim ? ntuple(_ -> 1, ndims(x)) : ())
+        elseif d == (1,) && x isa Array{<:Union{Float32,Float64}}   # Python's last dim: contiguous runs
+            r = _reduce_rows(f, reshape(x, size(x, 1), :))
+            return reshape(r, keepdim ? (1, Base.tail(size(x))...) : Base.tail(size(x)))
+        end
+    end
     r = f(x; dims = isempty(d) ? (ndims(x) + 1,) : d)
     r = r isa AbstractArray ? r : fill(r)
     keepdim ? r : dropdims(r; dims = d)
 end
 
 _restore(::Type{T}, r) where {T} = eltype(r) === T ? r : as_dense(T, r)
+
+# Reductions over Julia's dim 1 (Python's last dim, the common case): one SIMD loop per contiguous
+# run. Base's `f(A; dims = 1)` goes through a generic mapreducedim that does not vectorize
+# (sum, maximum, prod: 5-30x slower than PyTorch); max/min propagate NaN as PyTorch does. Sums
+# keep Base's pairwise summation (fast and accurate) per run. A reduction over every dim is Base's
+# flat `f(x)`, where `f(x; dims = all)` took the slow generic path too.
+_has_rows_kernel(f) = f === sum || f === prod || f === maximum || f === minimum
+@inline _rows_init(::typeof(prod), ::Type{T}) where {T} = one(T)
+@inline _rows_init(::typeof(maximum), ::Type{T}) where {T} = T(-Inf)
+@inline _rows_init(::typeof(minimum), ::Type{T}) where {T} = T(Inf)
+@inline _rows_op(::typeof(prod), a, v) = a * v
+@inline _rows_op(::typeof(maximum), a, v) = ifelse((v > a) | isnan(v), v, a)
+@inline _rows_op(::typeof(minimum), a, v) = ifelse((v < a) | isnan(v), v, a)
+"`f` over each column of X (n, m), as a 1 x m array."
+function _reduce_rows(f::F, X::Matrix{T}) where {F,T}
+    n, m = size(X)
+    out = alloc(T, 1, m)
+    @inbounds for j in 1:m
+        if f === sum
+            out[1, j] = sum(view(X, :, j))
+            continue
+        end
+        a = _rows_init(f, T)
+        if f === maximum || f === minimum   # NaN-sticky: not reassociable, so no @simd
+            for i in 1:n
+                a = _rows_op(f, a, X[i, j])
+            end
+        else
+            @simd for i in 1:n
+                a = _rows_op(f, a, X[i, j])
+            end
+        end
+        out[1, j] = a
+    end
+    out
+end
 
 """
 PyTorch reduces a 0-d tensor over dim None, 0 or -1 (Python sends `()` or 1) and gives 0-d results.
@@ -135,10 +179,16 @@ function _argext(x, d::Int, greater::Bool)
     A = dense(x)
     _nonempty(greater ? "argmax" : "argmin", A, (d,))
     sz = size(A)
-    before = prod(sz[1:d-1]); n = sz[d]; after = prod(sz[d+1:end])
-    B = reshape(A, before, n, after)
+    before = _prodrange(sz, 1, d - 1); n = sz[d]; after = _prodrange(sz, d + 1, length(sz))
     idx = alloc(Int64, before, 1, after)
     vals = alloc(eltype(A), before, 1, after)
+    _argext_loop!(vals, idx, reshape(A, before, n, after), greater)
+    rs = ntuple(i -> i == d ? 1 : sz[i], length(sz))
+    reshape(vals, rs), reshape(idx, rs)
+end
+"`_argext`'s loop on known types (a run-time `d` leaves the reshaped array's type unknown above)."
+function _argext_loop!(vals::Array{T,3}, idx::Array{Int64,3}, B::Array{T,3}, greater::Bool) where {T}
+    before, n, after = size(B)
     @inbounds for k in 1:after, i in 1:before
         best = B[i, 1, k]; bi = 1
         if !(best isa AbstractFloat && isnan(best))
@@ -153,8 +203,6 @@ function _argext(x, d::Int, greater::Bool)
         idx[i, 1, k] = bi - 1
         vals[i, 1, k] = best
     end
-    rs = ntuple(i -> i == d ? 1 : sz[i], length(sz))
-    reshape(vals, rs), reshape(idx, rs)
 end
 
 function _argmaxmin(x, dim, keepdim, greater)
