@@ -31,6 +31,8 @@ f's elementwise part (a reduction over a trailing size-1 dim), so all(x, dim=())
 function _reduce(f, x, dims, keepdim::Bool)
     ndims(x) == 0 && return reshape(f(reshape(x, 1); dims = 1), ())   # see _on_vector
     d = _dims(x, dims)
+    all(k -> 1 <= k <= ndims(x), d) ||
+        throw(ArgumentError("reduction over dims $d of a $(ndims(x))-dimensional array: dims out of range"))
     if x isa Array && _has_rows_kernel(f)
         if length(d) == ndims(x) && allunique(d)   # every dim: one flat reduction
             return fill(f(x), keepdim ? ntuple(_ -> 1, ndims(x)) : ())
