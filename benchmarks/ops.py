@@ -44,7 +44,7 @@ import jtensor.nn.functional as JF  # noqa: E402
 from jtensor.registry import REGISTRY  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import fmt_time  # noqa: E402  (benchmarks/run.py: one time format for every benchmark)
+from timing import fmt_time  # noqa: E402  (benchmarks/timing.py: one time format for every benchmark)
 
 torch.set_num_threads(int(_THREADS))
 

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import jtensor as jt  # noqa: E402
+from timing import fmt_time  # noqa: E402  (benchmarks/timing.py)
 
 THREADS = int(os.environ.get("JTENSOR_NUM_THREADS") or os.cpu_count() or 1)
 torch.set_num_threads(THREADS)
@@ -163,14 +164,6 @@ CASES = [
     ("DLPack export+import 1 KB", case_dlpack_1kb),
     ("DLPack export+import 1 GB", case_dlpack_1gb),
 ]
-
-
-def fmt_time(s):
-    if s < 1e-3:
-        return f"{s * 1e6:.2f} µs"
-    if s < 1:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.2f} s"
 
 
 def main():
