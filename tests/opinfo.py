@@ -142,6 +142,7 @@ def values(rng, shape, dtype, domain=(-3.0, 3.0), int_domain=None, grid=None, no
         v = rng.uniform(lo, hi, shape) + 1j * rng.uniform(lo, hi, shape)
     else:
         v = rng.uniform(lo, hi, shape)
+    v = np.asarray(v)   # shape () gives a NumPy scalar, which refuses item assignment
     if grid:
         v = np.round(v / grid) * grid
     if nonzero:

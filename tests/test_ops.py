@@ -270,14 +270,16 @@ def test_mixed_dtype_promotion(name, a, b):
         check_sample(op, Sample(args), "mixed dtypes")
 
 
-def test_zero_dim_tensors_promote_like_any_tensor():
-    """jtensor follows the Array API here: a 0-d tensor takes part in promotion like any tensor
-    (PyTorch instead lets an n-d operand's dtype win within a kind); only Python scalars are weak."""
+def test_zero_dim_tensors_are_weak_as_in_pytorch():
+    """As PyTorch: a 0-d tensor changes an n-d operand's category but not its precision within it;
+    Python scalars likewise (the Array API namespace keeps the standard's rule: test_array_api.py)."""
     x = jt.tensor(np.arange(3, dtype=np.int32))
     y = jt.tensor(np.array(5, dtype=np.int64))
-    assert (x + y).dtype is jt.int64
+    assert (x + y).dtype is jt.int32
     assert (x + 5).dtype is jt.int32
-    assert (jt.ones(2, dtype=jt.float32) + jt.tensor(np.array(1.0))).dtype is jt.float64
+    assert (jt.ones(2, dtype=jt.float32) + jt.tensor(np.array(1.0))).dtype is jt.float32
+    assert (x + jt.tensor(np.array(1.0))).dtype is jt.float64   # a higher category brings its precision
+    assert (y + jt.tensor(np.array(2, dtype=np.int8))).dtype is jt.int64   # both 0-d: plain promotion
 
 
 # ---- out= ------------------------------------------------------------------------------------------------------

@@ -342,8 +342,19 @@ def _unary(name, opname, doc):
 
 def _binary(name, opname, doc):
     def fn(x1, x2, /):
-        return _op(opname)(x1, x2)
+        return _op(opname)(*_standard_operands(x1, x2))
     return _named(name, fn, f"{doc}\n\nArray API ``{name}``: jtensor op ``{opname}``.")
+
+
+def _standard_operands(x1, x2):
+    """The operands cast to their common dtype where a 0-d array meets an array of another dtype:
+    the standard promotes by dtype alone, while jtensor's ops (as PyTorch's) let a 0-d tensor
+    change only the other operand's category (dtypes.result_type)."""
+    if (isinstance(x1, _Tensor) and isinstance(x2, _Tensor) and x1.dtype is not x2.dtype
+            and (x1.ndim == 0) != (x2.ndim == 0)):
+        common = _D.result_type([x1.dtype, x2.dtype])
+        return x1.to(common), x2.to(common)
+    return x1, x2
 
 
 _UNARY = [
