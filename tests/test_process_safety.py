@@ -115,6 +115,7 @@ def test_forked_child_refuses_ops_cleanly_and_keeps_numpy_data():
             attempt("numpy_data", lambda: jt.tensor(np.arange(6.0).reshape(2, 3))[1].numpy().tolist())
             attempt("list_data", lambda: jt.tensor([[1, 2], [3, 4]]).T.numpy().tolist())
             attempt("old_tensor", lambda: a.numpy().tolist())
+            attempt("hasattr_missing", lambda: hasattr(jt, "no_such_op"))   # no registry sync: False
             os.write(w, json.dumps(out).encode())
             os._exit(0)
         os.close(w)
@@ -136,6 +137,7 @@ def test_forked_child_refuses_ops_cleanly_and_keeps_numpy_data():
     assert res["numpy_data"] == repr([3.0, 4.0, 5.0])
     assert res["list_data"] == repr([[1, 3], [2, 4]])
     assert res["old_tensor"] == repr([1.0, 1.0, 1.0])
+    assert res["hasattr_missing"] == repr(False)
     assert res["parent_after"] == 10.0
 
 

@@ -89,8 +89,10 @@ def numel(x):
 
 
 def __getattr__(name):
-    """Ops defined in Julia after import (e.g. from a REPL) appear here on first access."""
-    if _REGISTRY.sync():
+    """Ops defined in Julia after import (e.g. from a REPL) appear here on first access. A forked
+    child cannot enter Julia (`bridge._forked`), so there it only says the name is missing, and
+    `hasattr` answers False as for any module."""
+    if not _bridge._forked and _REGISTRY.sync():
         g = globals()
         if name in g:
             return g[name]
