@@ -381,6 +381,7 @@ def test_randn_moments(dtype):
 def test_random_shapes_and_defaults():
     assert jt.rand(2, 3).shape == (2, 3) and jt.rand((2, 3)).dtype is jt.float32
     assert jt.randn(()).shape == ()
+    assert jt.rand(()).shape == () and jt.randint(0, 5, ()).shape == () and 0 <= jt.randint(5, ()).item() < 5
     assert jt.rand(0).numel() == 0
     x = jt.tensor([[1.0, 2.0]], dtype=jt.float64)
     assert jt.rand_like(x).shape == (1, 2) and jt.rand_like(x).dtype is jt.float64

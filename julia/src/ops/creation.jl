@@ -68,7 +68,7 @@ end
 function _randint(low::Int, high::Int, shape, ::Type{T}) where {T}
     high > low || throw(ArgumentError("randint: high ($high) must be greater than low ($low)"))
     check_size(Int64, shape)
-    A = rand(RNG, low:high-1, shape...)
+    A = rand(RNG, low:high-1, Tuple(shape))   # a tuple, not splatted: shape () gives a 0-d array
     as_dense(T, A)
 end
 defop("_rand(size: Shape, dtype: DType) -> Tensor", _rand; method = false, doc = "Uniform [0, 1) samples.")
