@@ -1128,15 +1128,6 @@ def asarray(obj, dtype=None, device=None, copy=None):
 
 
 # ---- __jtensor_function__ for Tensor methods that are not registry ops (views, conversions) ------
-def _default_jtensor_function(cls, func, types, args=(), kwargs=None):
-    """Run `func` with the protocol off; Tensor results become `cls` (a Tensor subclass)."""
-    if not all(issubclass(cls, t) for t in types):
-        return NotImplemented   # another overriding type takes part: let it handle the call
-    with overrides.disabled():
-        ret = func(*args, **(kwargs or {}))
-    return overrides.convert(ret, cls)
-
-
 def _as_subclass(self, cls):
     """This tensor's data and metadata as an instance of a Tensor subclass `cls` (no copy)."""
     t = object.__new__(cls)
@@ -1149,7 +1140,7 @@ def _as_subclass(self, cls):
     return t
 
 
-Tensor.__jtensor_function__ = classmethod(_default_jtensor_function)
+Tensor.__jtensor_function__ = classmethod(overrides.default_jtensor_function)
 Tensor.as_subclass = _as_subclass
 overrides._Tensor = Tensor
 _OVERRIDABLE = ("view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "ravel", "permute",

@@ -82,6 +82,7 @@ def build_function(op):
     fn.__qualname__ = op.name
     fn.__module__ = "jtensor" + (f".{op.namespace}" if op.namespace else "")
     fn._jt_op = op
+    fn._jt_overridable = True   # the check above is its __jtensor_function__ hook
     op.fn = fn
     if op.kind == "map" and op.inplace:
         tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
@@ -95,6 +96,7 @@ def build_function(op):
         exec(compile(src, f"<jtensor op {op.qualname}_>", "exec"), ns)
         op.inplace_fn = ns[op.name + "_"]
         op.inplace_fn.__doc__ = f"In-place form of {op.name}: writes the result into {tens[0]}."
+        op.inplace_fn._jt_overridable = True
     else:
         op.inplace_fn = None
     return fn
