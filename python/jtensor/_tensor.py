@@ -18,6 +18,7 @@ import numpy as np
 from . import autograd
 from . import bridge
 from . import overrides
+from . import _dispatch
 from . import dtypes as D
 from . import devices as _dev
 from .registry import REGISTRY, broadcast_shapes, norm_dim
@@ -112,6 +113,17 @@ class Tensor:
         t._version = [0]
         return t
 
+    def _view_below(self, shape, strides, offset):
+        """The view itself (below autograd and `__jtensor_dispatch__`): same storage and version."""
+        t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
+        t._version = self._version
+        return t
+
+    def _detach_below(self):
+        t = Tensor._make(self._base, self._baddr, self._offset, self.shape, self._strides, self.dtype)
+        t._version = self._version
+        return t
+
     @classmethod
     def _device_result(cls, device_code, shape, dtype):
         """A result the bridge got from Julia for a device other than the CPU (no host buffer)."""
@@ -123,8 +135,8 @@ class Tensor:
         check_numel(shape)
         if strides and (max(strides) > _BIG_STRIDE or min(strides) < -_BIG_STRIDE):
             strides = _fit_strides(shape, strides, self.dtype.itemsize)
-        t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
-        t._version = self._version
+        r = _dispatch.intercept_view(self, shape, strides, offset) if _dispatch.hooked[0] else None
+        t = self._view_below(shape, strides, offset) if r is None else r[0]
         if self.requires_grad and autograd._enabled[0]:
             autograd.record_view(self, t, autograd.view_geometry(self, t.shape, t._strides, offset))
         return t
@@ -149,9 +161,8 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's memory, cut from the autograd graph."""
-        t = Tensor._make(self._base, self._baddr, self._offset, self.shape, self._strides, self.dtype)
-        t._version = self._version
-        return t
+        r = _dispatch.intercept_detach(self) if _dispatch.hooked[0] else None
+        return self._detach_below() if r is None else r[0]
 
     def detach_(self):
         """Cut this tensor from the graph in place (a view cannot be: use detach())."""

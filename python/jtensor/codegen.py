@@ -39,6 +39,16 @@ def _safe(name):
     return name + "_" if name in ("lambda", "def", "class", "from", "global", "in", "is", "not") else name
 
 
+_NAMESPACES = {}   # op qualname -> the namespace its generated functions read the fast path from
+
+
+def set_fast_path(fast_map, fast_call):
+    """Rebind the C fast path every generated function calls first (None: go to the drivers).
+    jt.utils._python_dispatch turns it off while a dispatch mode is on the stack."""
+    for ns in _NAMESPACES.values():
+        ns["_fast"], ns["_fastfn"] = fast_map, fast_call
+
+
 def build_function(op):
     """Generate the Python function for `op` (and its in-place form for map ops)."""
     params = [Param(_safe(p.name), p.type, p.default, p.kwonly, p.optional, p.vararg) for p in op.params]
@@ -48,6 +58,7 @@ def build_function(op):
           "_fast": drivers._fast_map, "_failed": drivers.fast_failed, "_Tensor": drivers._T.Tensor, "_ov": overrides,
           "_fastfn": drivers._fast_call, "_kinds": op.fast_kinds, "_fn_failed": drivers.fn_failed,
           "_grad_mode": autograd._enabled}
+    _NAMESPACES[op.qualname] = ns
     raw = [p.name for p in params]
     pos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
     kw = [p.name for p in params if p.kwonly]
