@@ -63,7 +63,7 @@ def build_function(op):
     pos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
     kw = [p.name for p in params if p.kwonly]
     check = (f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)}{',' if raw else ''} out)):\n"
-             f"        return _ov.dispatch({op.name}, ({', '.join(pos)}{',' if pos else ''}), "
+             f"        return _ov.dispatch(_self, ({', '.join(pos)}{',' if pos else ''}), "
              f"dict({', '.join(f'{k}={k}' for k in kw + ['out'])}))\n")
     if op.kind == "map":
         tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
@@ -88,7 +88,7 @@ def build_function(op):
         body = check + f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
     src = f"def {op.name}({sig}):\n{body}"
     exec(compile(src, f"<jtensor op {op.qualname}>", "exec"), ns)
-    fn = ns[op.name]
+    fn = ns["_self"] = ns[op.name]   # (by this name: a parameter may be called like the op, as pad's `pad`)
     fn.__doc__ = f"{op.schema}\n\n{op.doc}"
     fn.__qualname__ = op.name
     fn.__module__ = "jtensor" + (f".{op.namespace}" if op.namespace else "")
@@ -102,10 +102,10 @@ def build_function(op):
         ipos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
         src = (f"def {op.name}_({isig}):\n"
                f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)},)):\n"
-               f"        return _ov.dispatch({op.name}_, ({', '.join(ipos)},), dict({', '.join(f'{k}={k}' for k in kw)}))\n"
+               f"        return _ov.dispatch(_self_inplace, ({', '.join(ipos)},), dict({', '.join(f'{k}={k}' for k in kw)}))\n"
                f"    return _run_map(_op, ({', '.join(tens)},), ({', '.join(extra)}{',' if extra else ''}), {tens[0]}, True)\n")
         exec(compile(src, f"<jtensor op {op.qualname}_>", "exec"), ns)
-        op.inplace_fn = ns[op.name + "_"]
+        op.inplace_fn = ns["_self_inplace"] = ns[op.name + "_"]
         op.inplace_fn.__doc__ = f"In-place form of {op.name}: writes the result into {tens[0]}."
         op.inplace_fn._jt_overridable = True
     else:
