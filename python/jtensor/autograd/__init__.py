@@ -405,7 +405,10 @@ def _saved_output(t):
     """What a node keeps of its output `t`: an alias (same memory and version counter) without the
     grad_fn, so that node and output form no reference cycle; a cycle would keep every activation
     alive until Python's cycle collector runs, and each op would write to fresh, unfaulted memory."""
-    alias = _tensor_mod().Tensor._make(t._base, t._baddr, t._offset, t.shape, t._strides, t.dtype)
+    T = _tensor_mod().Tensor
+    if type(t) is not T and getattr(type(t), "__jtensor_dispatch__", None) is not None:
+        return t.detach()   # a wrapper subclass's data is its handler's: let it make the alias
+    alias = T._make(t._base, t._baddr, t._offset, t.shape, t._strides, t.dtype)
     alias._version = t._version
     return alias
 
