@@ -214,7 +214,8 @@ def test_fake_tensor_runs_a_model_without_data():
     loss.backward()
     for p in model.parameters():
         assert type(p.grad) is FakeTensor and p.grad.shape == p.shape
-    assert FakeTensor.ops[:4] == ["_linear", "relu", "_linear", "_cross_entropy"]
+    computed = [o for o in FakeTensor.ops if o != "detach"]    # (autograd saves outputs by detach)
+    assert computed[:4] == ["_linear", "relu", "_linear", "_cross_entropy"]
     assert "_cross_entropy_backward" in FakeTensor.ops and "_relu_backward" in FakeTensor.ops
     # views are primitives too
     v = x[:10].T

@@ -21,6 +21,7 @@ Cost: exact Tensors with no mode on the stack and no such subclass defined pay o
 """
 from . import codegen
 from . import drivers
+from . import overrides
 
 hooked = [False]   # True once a mode was pushed or a Tensor subclass defines __jtensor_dispatch__
 _MODES = []        # the dispatch mode stack, innermost last
@@ -113,14 +114,8 @@ def _types(values):
         t = type(v)
         if t is _Tensor or not isinstance(v, _Tensor) or t in out:
             continue
-        if getattr(t, "__jtensor_dispatch__", None) is None:
-            continue
-        for i, o in enumerate(out):
-            if issubclass(t, o):
-                out.insert(i, t)
-                break
-        else:
-            out.append(t)
+        if getattr(t, "__jtensor_dispatch__", None) is not None:
+            overrides.insert_by_priority(out, t)
     return out
 
 

@@ -84,14 +84,18 @@ def _overloaded_types(values, out):
         if t is list or t is tuple:
             _overloaded_types(v, out)
         elif t not in out and _overrides(t):
-            # subclasses go before their bases, otherwise left to right
-            for i, o in enumerate(out):
-                if issubclass(t, o):
-                    out.insert(i, t)
-                    break
-            else:
-                out.append(t)
+            insert_by_priority(out, t)
     return out
+
+
+def insert_by_priority(types, t):
+    """Add `t` to the handler order `types`: subclasses go before their bases, otherwise left to
+    right (torch's rule; the dispatch level orders its types the same way)."""
+    for i, o in enumerate(types):
+        if issubclass(t, o):
+            types.insert(i, t)
+            return
+    types.append(t)
 
 
 def _name(func):
@@ -103,14 +107,7 @@ def _name(func):
 def dispatch(func, args, kwargs):
     """Hand a call to the overriding types' ``__jtensor_function__``, most derived first."""
     kwargs = kwargs or {}
-    types = _overloaded_types(list(args) + list(kwargs.values()), [])
-    tt = tuple(types)
-    for t in types:
-        r = t.__jtensor_function__(func, tt, args, kwargs)
-        if r is not NotImplemented:
-            return r
-    raise TypeError(f"no implementation found for '{_name(func)}' on types that implement "
-                    f"__jtensor_function__: {[t for t in types]}")
+    return handle_jtensor_function(func, list(args) + list(kwargs.values()), *args, **kwargs)
 
 
 def has_jtensor_function(relevant_args):
