@@ -21,7 +21,7 @@ cd "$ROOT"
 
 jt_setup_julia
 
-jt_python_env torch==2.13.0 numpy hypothesis pytest pytest-xdist safetensors scikit-learn tqdm matplotlib
+jt_python_env torch==2.13.0 numpy hypothesis pytest pytest-xdist safetensors scikit-learn tqdm matplotlib einops
 # Where jtensor was installed (found without importing it, which would start Julia).
 PKG=$(cd / && "$VPY" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("jtensor").origin))')
 compgen -G "$PKG/_fastpath*.so" >/dev/null ||
