@@ -1,5 +1,5 @@
-"""grid_sample, affine_grid, max unpooling, pdist, gumbel_softmax, relu_, NLLLoss2d and DataParallel
-torch.nn.functional: every mode, padding mode and align_corners, dtypes, warnings and errors.
+"""grid_sample, affine_grid, max unpooling, pdist, gumbel_softmax, relu_, NLLLoss2d and DataParallel against
+torch.nn(.functional): every mode, padding mode and align_corners, dtypes, warnings and errors.
 Gradients are in test_gradients.py (rows grid_sample, affine_grid, max_unpool)."""
 import itertools
 import warnings
