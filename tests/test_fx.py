@@ -142,3 +142,202 @@ def test_trace_transformer_encoder_layer_with_concrete_args():
     x = jt.randn(2, 5, 8)
     assert close(gm(x), layer(x))
     assert "self_attn" in gm.code and "linear1" in gm.code
+
+
+# ---- generated code -------------------------------------------------------------------------------------------
+def test_code_is_readable_and_releases_values():
+    def f(x):
+        return jt.relu(x + 1).sum(dim=0)
+    code = fx.symbolic_trace(f).code
+    assert "add = x + 1;  x = None" in code
+    assert "relu = jtensor.relu(add);  add = None" in code
+    assert "sum_1 = relu.sum(dim = 0);  relu = None" in code
+    assert code.rstrip().endswith("return sum_1")
+
+
+def test_print_readable_and_str():
+    gm = fx.symbolic_trace(mlp(jt.nn))
+    text = gm.print_readable(print_output=False)
+    assert text.startswith("class Sequential(jt.nn.Module):\n    def forward(self, input):")
+    assert "getattr(self, '0')(input_1)" in text
+    assert "graph():" in str(gm.graph) and "%input_1 : [num_users=1] = placeholder[target=input]" in str(gm.graph)
+
+
+def test_print_tabular(capsys):
+    fx.symbolic_trace(lambda x: x * 2).graph.print_tabular()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["opcode", "name", "target", "args", "kwargs"]
+    assert out[-2].split() == ["call_function", "mul", "operator.mul", "(x,", "2)", "{}"]
+
+
+def test_recompile_after_editing_the_graph():
+    gm = fx.symbolic_trace(lambda x: jt.relu(x) + 1)
+    for node in gm.graph.nodes:
+        if node.op == "call_function" and node.target is jt.relu:
+            node.target = jt.sigmoid
+    gm.recompile()
+    assert "jtensor.sigmoid(x)" in gm.code
+    x = jt.randn(4)
+    assert close(gm(x), jt.sigmoid(x) + 1)
+
+
+def test_each_graph_module_has_its_own_forward():
+    a = fx.symbolic_trace(lambda x: x + 1)
+    b = fx.symbolic_trace(lambda x: x * 3)
+    x = jt.ones(2)
+    assert close(a(x), x + 1) and close(b(x), x * 3)
+    assert type(a) is not type(b) and isinstance(a, fx.GraphModule) and isinstance(a, jt.nn.Module)
+
+
+def test_graph_module_copies_and_state_dict_loads():
+    model = cnn_class(jt.nn, F)().eval()
+    gm = fx.symbolic_trace(model)
+    dup = copy.deepcopy(gm)
+    x = jt.randn(1, 3, 4, 4)
+    assert close(dup(x), gm(x)) and dup.conv is not gm.conv
+    fresh = cnn_class(jt.nn, F)().eval()
+    fresh.load_state_dict(gm.state_dict())
+    assert close(fresh(x), gm(x))
+
+
+def test_dtype_device_and_special_constants_in_code():
+    def f(x):
+        return x.to(jt.float64) * float("inf"), x.new_zeros(2, device=jt.device("cpu"))
+    gm = fx.symbolic_trace(f)
+    assert "jtensor.float64" in gm.code and "inf" in gm.code
+    a, b = gm(jt.ones(2))
+    assert a.dtype == jt.float64 and np.isinf(a.numpy()).all() and b.shape == (2,)
+    roundtrip(gm, jt.ones(2))
+
+
+def test_tensor_constants_become_attributes():
+    const = jt.arange(4.0)
+
+    def f(x):
+        return x + const
+    gm = fx.symbolic_trace(f)
+    assert [n.op for n in gm.graph.nodes] == ["placeholder", "get_attr", "call_function", "output"]
+    assert gm._tensor_constant0 is const
+    assert close(gm(jt.ones(4)), jt.ones(4) + const)
+
+
+def test_buffer_indexed_by_a_traced_size():
+    class Pos(jt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("pe", jt.randn(1, 10, 4))
+
+        def forward(self, x):
+            return x + self.pe[:, :x.shape[1]]
+    m = Pos()
+    gm = fx.symbolic_trace(m)
+    x = jt.randn(2, 6, 4)
+    assert close(gm(x), m(x))
+    roundtrip(gm, x)
+
+
+def test_varargs_kwonly_and_defaults():
+    def f(x, *rest, scale=2.0, **extra):
+        return x * scale + rest[0]
+    gm = fx.symbolic_trace(f)
+    x, y = jt.ones(3), jt.full((3,), 5.0)
+    assert close(gm(x, 3.0, y), f(x, y, scale=3.0))
+
+    def g(x, bias=1.0):
+        return x + bias
+    gm = fx.symbolic_trace(g)
+    assert close(gm(x), x + 1.0) and close(gm(x, 2.0), x + 2.0)
+
+
+# ---- control flow, concrete_args, wrap ------------------------------------------------------------------------
+def test_control_flow_on_traced_values_is_a_trace_error():
+    def f(x):
+        if x.sum() > 0:
+            return x
+        return -x
+    with pytest.raises(fx.TraceError, match="symbolically traced variables cannot be used as inputs to control flow"):
+        fx.symbolic_trace(f)
+    with pytest.raises(torch.fx.proxy.TraceError,
+                       match="symbolically traced variables cannot be used as inputs to control flow"):
+        torch.fx.symbolic_trace(lambda x: x if x.sum() > 0 else -x)
+
+    def loop(x):
+        return [t * 2 for t in x]
+    with pytest.raises(fx.TraceError, match="Proxy object cannot be iterated"):
+        fx.symbolic_trace(loop)
+    with pytest.raises(RuntimeError, match="'len' is not supported in symbolic tracing"):
+        fx.symbolic_trace(lambda x: x * len(x))
+
+
+def test_unpacking_a_known_number_of_values():
+    def f(x):
+        a, b = x.chunk(2)
+        return a * b
+    gm = fx.symbolic_trace(f)
+    x = jt.randn(4, 3)
+    assert close(gm(x), f(x))
+    assert [n.target for n in gm.graph.nodes if n.op == "call_function"][:2] == [operator.getitem] * 2
+
+
+def test_concrete_args_pick_a_branch_and_are_checked():
+    def f(x, flag):
+        return x + 1 if flag else x - 1
+    gm = fx.symbolic_trace(f, concrete_args={"flag": False})
+    x = jt.ones(2)
+    assert close(gm(x), x - 1) and close(gm(x, False), x - 1)
+    with pytest.raises(AssertionError, match="flag has been specialized to have value False"):
+        gm(x, True)
+    tgm = torch.fx.symbolic_trace(lambda x, flag: x + 1 if flag else x - 1, concrete_args={"flag": False})
+    assert [n.op for n in gm.graph.nodes if n.op != "call_function"] == \
+        [n.op for n in tgm.graph.nodes if n.op != "call_function"]
+    roundtrip(gm, x)
+    with pytest.raises(TypeError, match="does not take"):
+        fx.symbolic_trace(f, concrete_args={"nope": 1})
+
+
+def _clip_positive(x):
+    # Python control flow on values: wrapped, so traced as one call
+    return x if float(x.min()) >= 0 else x.clamp(min=0)
+
+
+fx.wrap("_clip_positive")
+
+
+def test_wrap_records_a_function_as_one_node():
+    def f(x):
+        return _clip_positive(x) * 2
+    gm = fx.symbolic_trace(f)
+    assert [n.target for n in gm.graph.nodes if n.op == "call_function"][0] is _clip_positive
+    x = jt.tensor([-1.0, 2.0])
+    assert close(gm(x), f(x))
+    roundtrip(gm, x)
+
+
+def test_custom_tracer_leaf_modules():
+    class Inner(jt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = jt.nn.Linear(3, 3)
+
+        def forward(self, x):
+            return jt.tanh(self.lin(x))
+
+    class Outer(jt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = Inner()
+
+        def forward(self, x):
+            return self.inner(x) * 2
+
+    class KeepInner(fx.Tracer):
+        def is_leaf_module(self, m, qualname):
+            return isinstance(m, Inner) or super().is_leaf_module(m, qualname)
+    m = Outer()
+    flat = fx.symbolic_trace(m)
+    assert [n.target for n in flat.graph.nodes if n.op == "call_module"] == ["inner.lin"]
+    graph = KeepInner().trace(m)
+    gm = fx.GraphModule(m, graph)
+    assert [n.target for n in gm.graph.nodes if n.op == "call_module"] == ["inner"]
+    x = jt.randn(2, 3)
+    assert close(gm(x), m(x)) and close(flat(x), m(x))

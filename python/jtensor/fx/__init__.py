@@ -9,9 +9,12 @@ A pass written for torch.fx ports by changing the import. See docs/fx.md.
 """
 from .graph import Graph
 from .graph_module import GraphModule
+from .interpreter import Interpreter, Transformer
 from .node import Node, map_arg, map_aggregate
 from .proxy import Attribute, Proxy, TraceError
 from .tracer import PH, Tracer, symbolic_trace, wrap
+from .subgraph_rewriter import Match, replace_pattern
+from . import passes
 
 __all__ = ["Graph", "GraphModule", "Node", "Proxy", "Attribute", "TraceError", "Tracer", "symbolic_trace",
-           "wrap", "PH", "map_arg", "map_aggregate"]
+           "wrap", "PH", "map_arg", "map_aggregate", "Interpreter", "Transformer", "replace_pattern", "Match", "passes"]

@@ -285,7 +285,7 @@ class Tracer:
         if p.name not in concrete_args or concrete_args[p.name] is PH:
             return self.create_proxy("placeholder", p.name, default, {}, type_expr=_annotation(p))
         value = concrete_args[p.name]
-        ph = self.create_node("placeholder", p.name, (value,), {}, name=p.name + "_1")
+        ph = self.create_node("placeholder", p.name, (value,), {})
         self.create_node("call_function", _assert_specialized, (ph, value, p.name), {})
         return value
 
