@@ -341,3 +341,273 @@ def test_custom_tracer_leaf_modules():
     assert [n.target for n in gm.graph.nodes if n.op == "call_module"] == ["inner"]
     x = jt.randn(2, 3)
     assert close(gm(x), m(x)) and close(flat(x), m(x))
+
+
+# ---- Interpreter and Transformer --------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, shape", [(lambda: mlp(jt.nn), (5, 4)),
+                                         (lambda: cnn_class(jt.nn, F)().eval(), (2, 3, 6, 6)),
+                                         (lambda: block_class(jt.nn)().eval(), (2, 5, 8))])
+def test_interpreter_equals_eager(make, shape):
+    model = make()
+    gm = fx.symbolic_trace(model)
+    x = jt.randn(*shape)
+    assert close(fx.Interpreter(gm).run(x), model(x))
+    assert close(fx.Interpreter(gm, garbage_collect_values=False).boxed_run([x]), model(x))
+
+
+def test_interpreter_overrides_and_frees_values():
+    class Negate(fx.Interpreter):
+        def call_function(self, target, args, kwargs):
+            if target is jt.sigmoid:
+                return -super().call_function(target, args, kwargs)
+            return super().call_function(target, args, kwargs)
+
+        def run_node(self, n):
+            out = super().run_node(n)
+            self.live = max(getattr(self, "live", 0), len(self.env) + 1)
+            return out
+    gm = fx.symbolic_trace(lambda x: jt.sigmoid(x) + x.exp().exp().exp())
+    x = jt.randn(3)
+    interp = Negate(gm)
+    assert close(interp.run(x), -jt.sigmoid(x) + x.exp().exp().exp())
+    assert interp.live <= 4      # values are dropped after their last use
+
+
+def test_interpreter_notes_the_failing_node():
+    gm = fx.symbolic_trace(lambda x, y: x @ y)
+    with pytest.raises(Exception) as e:
+        fx.Interpreter(gm).run(jt.ones(2, 3), jt.ones(2, 3))
+    assert any("While executing %matmul" in note for note in e.value.__notes__)
+
+
+def test_transformer_swaps_functions_and_keeps_state():
+    class ReluToGelu(fx.Transformer):
+        def call_function(self, target, args, kwargs):
+            if target in (jt.relu, F.relu):
+                return super().call_function(F.gelu, args, kwargs)
+            return super().call_function(target, args, kwargs)
+
+    class Net(jt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = jt.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return F.relu(self.lin(x)) + jt.relu(x)
+    net = Net()
+    new = ReluToGelu(fx.symbolic_trace(net)).transform()
+    assert "gelu" in new.code and "relu" not in new.code
+    x = jt.randn(3, 4)
+    assert close(new(x), F.gelu(net.lin(x)) + F.gelu(x))
+    assert new.lin is net.lin
+    roundtrip(new, x)
+
+
+def test_transformer_identity_reproduces_the_graph():
+    gm = fx.symbolic_trace(block_class(jt.nn)().eval())
+    same = fx.Transformer(gm).transform()
+    assert summary(same.graph) == summary(gm.graph)
+    x = jt.randn(2, 3, 8)
+    assert close(same(x), gm(x))
+
+
+# ---- ShapeProp ----------------------------------------------------------------------------------------------------
+def test_shape_prop_matches_actual_shapes_and_dtypes():
+    model = cnn_class(jt.nn, F)().eval()
+    gm = fx.symbolic_trace(model)
+    x = jt.randn(2, 3, 6, 6)
+    out = fx.passes.ShapeProp(gm).propagate(x)
+    assert close(out, model(x))
+    actual = {}
+
+    class Record(fx.Interpreter):
+        def run_node(self, n):
+            actual[n.name] = super().run_node(n)
+            return actual[n.name]
+    Record(gm, garbage_collect_values=False).run(x)
+    for node in gm.graph.nodes:
+        value = actual[node.name]
+        meta = node.meta["tensor_meta"]
+        assert meta.shape == tuple(value.shape) and meta.dtype == value.dtype
+        assert meta.stride == tuple(value.stride()) and node.meta["type"] is type(value)
+    assert gm.graph.find_nodes(op="call_module", target="conv")[0].meta["tensor_meta"].shape == (2, 4, 6, 6)
+
+
+def test_shape_prop_nested_values():
+    gm = fx.symbolic_trace(lambda x: (x.chunk(2), x.to(jt.int32), x.shape))
+    fx.passes.ShapeProp(gm).propagate(jt.ones(4, 2))
+    chunk, to, shape = [n for n in gm.graph.nodes if n.op not in ("placeholder", "output")]
+    assert [m.shape for m in chunk.meta["tensor_meta"]] == [(2, 2), (2, 2)]
+    assert to.meta["tensor_meta"].dtype == jt.int32
+    assert "tensor_meta" not in shape.meta and shape.meta["type"] is type(jt.ones(4, 2).shape)
+
+
+# ---- replace_pattern --------------------------------------------------------------------------------------------------
+def test_replace_pattern_rewrites_every_match():
+    def f(x, y):
+        a = jt.relu(x + y)
+        b = jt.relu(a + x)
+        return a * b
+
+    def pattern(u, v):
+        return jt.relu(u + v)
+
+    def replacement(u, v):
+        return jt.sigmoid(v - u)
+    gm = fx.symbolic_trace(f)
+    matches = fx.replace_pattern(gm, pattern, replacement)
+    assert len(matches) == 2
+    assert all(m.anchor.target is jt.relu for m in matches)
+    x, y = jt.randn(5), jt.randn(5)
+    a = jt.sigmoid(y - x)
+    assert close(gm(x, y), a * jt.sigmoid(x - a))
+    assert "relu" not in gm.code
+    gm.graph.lint()
+    roundtrip(gm, x, y)
+
+
+def test_replace_pattern_matches_torch_fx():
+    def f(x):
+        return (x.sin() * 2).cos() + (x.sin() * 3).cos()
+
+    def pattern(x):
+        return (x.sin() * 2).cos()
+
+    def replacement(x):
+        return x.tanh()
+    gm = fx.symbolic_trace(f)
+    tgm = torch.fx.symbolic_trace(f)
+    n = len(fx.replace_pattern(gm, pattern, replacement))
+    assert n == len(torch.fx.replace_pattern(tgm, pattern, replacement)) == 1
+    assert summary(gm.graph) == summary(tgm.graph)
+    x = jt.randn(6)
+    assert close(gm(x), x.tanh() + (x.sin() * 3).cos())
+
+
+def test_replace_pattern_skips_matches_whose_inside_is_used_elsewhere():
+    def f(x):
+        s = x + 1
+        return jt.relu(s), s * 2
+
+    def pattern(x):
+        return jt.relu(x + 1)
+
+    def replacement(x):
+        return x
+    gm = fx.symbolic_trace(f)
+    assert fx.replace_pattern(gm, pattern, replacement) == []
+    assert "relu" in gm.code
+
+
+# ---- graph editing, DCE, lint ----------------------------------------------------------------------------------------
+def test_build_a_graph_by_hand_and_edit_it():
+    g = fx.Graph()
+    x = g.placeholder("x")
+    w = g.get_attr("w")
+    mm = g.call_function(jt.matmul, (x, w))
+    r = g.call_method("relu", (mm,))
+    g.output(r)
+    root = jt.nn.Module()
+    root.w = jt.nn.Parameter(jt.randn(3, 2))
+    gm = fx.GraphModule(root, g)
+    g.lint()
+    xv = jt.randn(4, 3)
+    assert close(gm(xv), (xv @ root.w).relu())
+    assert r.all_input_nodes == [mm] and list(mm.users) == [r] and mm.args == (x, w)
+    # insert a node after mm and route its users through it
+    with g.inserting_after(mm):
+        scaled = g.call_function(operator.mul, (mm, 10.0))
+    mm.replace_all_uses_with(scaled, delete_user_cb=lambda user: user is not scaled)
+    assert scaled.args == (mm, 10.0) and r.args == (scaled,)
+    gm.recompile()
+    g.lint()
+    assert close(gm(xv), ((xv @ root.w) * 10.0).relu())
+    # node_copy / graph_copy into a new graph
+    g2 = fx.Graph()
+    val_map = {}
+    out = g2.graph_copy(g, val_map)
+    g2.output(out)
+    assert [n.op for n in g2.nodes] == [n.op for n in g.nodes]
+    assert close(fx.GraphModule(root, g2)(xv), gm(xv))
+    # prepend / append move nodes; erase needs no users
+    with pytest.raises(RuntimeError, match="still had 1 users"):
+        g.erase_node(mm)
+    r.replace_input_with(scaled, mm)
+    g.erase_node(scaled)
+    gm.recompile()
+    assert close(gm(xv), (xv @ root.w).relu())
+
+
+def test_update_args_and_users():
+    gm = fx.symbolic_trace(lambda x, y: x + y)
+    x, y, add = list(gm.graph.nodes)[:3]
+    add.update_arg(1, x)
+    assert add.args == (x, x) and not y.users and list(x.users) == [add]
+    add.update_kwarg("alpha", 2)
+    assert add.kwargs == {"alpha": 2}
+    add.kwargs = {}
+    add.target = jt.add
+    add.args = (x, y)
+    gm.recompile()
+    assert "jtensor.add(x, y)" in gm.code
+
+
+def test_dead_code_elimination():
+    def f(x):
+        unused = x.exp() * 2   # noqa: F841
+        return jt.relu(x + 1)
+
+    def tf(x):
+        unused = x.exp() * 2   # noqa: F841
+        return torch.relu(x + 1)
+    gm, tgm = fx.symbolic_trace(f), torch.fx.symbolic_trace(tf)
+    assert gm.graph.eliminate_dead_code() and tgm.graph.eliminate_dead_code()
+    assert summary(gm.graph) == summary(tgm.graph)
+    assert [n.op for n in gm.graph.nodes] == ["placeholder", "call_function", "call_function", "output"]
+    assert not gm.graph.eliminate_dead_code()
+    gm.recompile()
+    assert close(gm(jt.zeros(2)), jt.ones(2))
+
+
+def test_dead_code_elimination_keeps_in_place_updates():
+    def f(x):
+        y = x + 1
+        y.add_(1)   # its result is unused, but it changes y (torch.fx's DCE would drop it)
+        return y
+    gm = fx.symbolic_trace(f)
+    assert not gm.graph.eliminate_dead_code()
+    assert close(gm(jt.zeros(2)), jt.full((2,), 2.0))
+    # a caller's own purity rule decides instead
+    assert gm.graph.eliminate_dead_code(is_impure_node=lambda n: n.op in ("placeholder", "output"))
+    assert [n.target for n in gm.graph.nodes if n.op == "call_method"] == []
+
+
+def test_lint_catches_broken_graphs():
+    gm = fx.symbolic_trace(lambda x: jt.relu(x) + 1)
+    gm.graph.lint()
+    x, relu, add, out = list(gm.graph.nodes)
+    relu.prepend(add)         # add now runs before the relu it reads
+    with pytest.raises(RuntimeError, match="was used before it has been defined"):
+        gm.graph.lint()
+    add.prepend(relu)         # back in order
+    gm.graph.lint()
+    other = fx.Graph()
+    stranger = other.placeholder("z")
+    with pytest.raises(RuntimeError, match="does not belong to this Graph"):
+        gm.graph.call_function(jt.neg, (stranger,))
+    relu.name = "add"
+    with pytest.raises(RuntimeError, match="Node redefined name add"):
+        gm.graph.lint()
+    relu.name = "relu"
+    gm.graph.get_attr("missing.weight")
+    with pytest.raises(RuntimeError, match="references nonexistent attribute missing"):
+        gm.graph.lint()
+
+
+def test_module_calls_and_getattr_in_lint():
+    gm = fx.symbolic_trace(mlp(jt.nn))
+    gm.graph.lint()
+    node = gm.graph.find_nodes(op="call_module", target="1")[0]
+    node.target = "0.weight"
+    with pytest.raises(RuntimeError, match="does not reference a jt.nn.Module"):
+        gm.graph.lint()

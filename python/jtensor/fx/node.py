@@ -100,8 +100,8 @@ class Node:
 
     def prepend(self, x):
         """Put node `x` right before this one (moving it if it is already in the graph)."""
-        if self is x:
-            raise RuntimeError("Trying to prepend a node to itself")
+        if self is x:   # already in place (as torch.fx, not an error)
+            return
         if x.graph is not self.graph:
             raise RuntimeError("Attempting to move a Node into a different Graph")
         x._remove_from_list()

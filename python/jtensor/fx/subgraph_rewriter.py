@@ -108,17 +108,24 @@ def replace_pattern(gm, pattern, replacement):
     if len(r_placeholders) != len(matcher.placeholders):
         raise ValueError(f"replace_pattern: the pattern takes {len(matcher.placeholders)} inputs but the "
                          f"replacement takes {len(r_placeholders)}")
+    replaced = {}   # anchor of an earlier match -> the value that replaced it
     for m in matches:
         val_map = {}
         for rp, pp in zip(r_placeholders, matcher.placeholders):
             if pp in m.nodes_map:
-                val_map[rp] = m.nodes_map[pp]
+                value = m.nodes_map[pp]
+                while isinstance(value, Node) and value in replaced:
+                    value = replaced[value]
+                val_map[rp] = value
             elif rp.users:
                 raise ValueError(f"replace_pattern: replacement input {rp.target} matches an unused pattern input")
         anchor = m.nodes_map[matcher.anchor]
-        with graph.inserting_before(anchor):
+        # as torch.fx: the replacement goes right before the first use of the match's result
+        first_user = next((n for n in graph.nodes if n in anchor.users), anchor.next)
+        with graph.inserting_before(first_user):
             out = graph.graph_copy(replacement_gm.graph, val_map)
         anchor.replace_all_uses_with(out)
+        replaced[anchor] = out
         for pn in reversed(matcher.inner):
             graph.erase_node(m.nodes_map[pn])
     gm.recompile()
