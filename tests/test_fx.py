@@ -611,3 +611,60 @@ def test_module_calls_and_getattr_in_lint():
     node.target = "0.weight"
     with pytest.raises(RuntimeError, match="does not reference a jt.nn.Module"):
         gm.graph.lint()
+
+
+def test_setitem_on_a_traced_value_is_kept():
+    def f(x):
+        y = x.clone()
+        y[0] = 5.0
+        return y
+    gm = fx.symbolic_trace(f)
+    assert not gm.graph.eliminate_dead_code()
+    x = jt.zeros(3)
+    assert close(gm(x), f(x)) and close(x, jt.zeros(3))
+
+
+def test_wrap_a_builtin():
+    # `fx.wrap("len")` at the top of a module records len() calls of that module's functions
+    module = {"__name__": "uses_len", "fx": fx}
+    exec("fx.wrap('len')\n\ndef f(x):\n    return x * len(x)\n", module)
+    gm = fx.symbolic_trace(module["f"])
+    assert [n.target for n in gm.graph.nodes if n.op == "call_function"][0] is len
+    assert close(gm(jt.ones(3)), jt.full((3,), 3.0))
+    assert "len" not in module      # the patch is undone after tracing
+    with pytest.raises(RuntimeError, match="'len' is not supported"):
+        fx.symbolic_trace(lambda x: x * len(x))   # this module did not wrap it
+
+
+def test_training_through_a_graph_module_matches_eager():
+    jt.manual_seed(0)
+    model = mlp(jt.nn)
+    twin = copy.deepcopy(model)
+    gm = fx.symbolic_trace(twin)
+    x, y = jt.randn(8, 4), jt.randint(0, 3, (8,))
+    opt_a = jt.optim.SGD(model.parameters(), lr=0.1)
+    opt_b = jt.optim.SGD(gm.parameters(), lr=0.1)
+    for _ in range(3):
+        for m, opt in ((model, opt_a), (gm, opt_b)):
+            opt.zero_grad()
+            F.cross_entropy(m(x), y).backward()
+            opt.step()
+    for (na, a), (nb, b) in zip(model.named_parameters(), gm.named_parameters()):
+        assert na == nb and close(a, b)
+
+
+def test_linalg_and_fft_functions_are_recorded_by_name():
+    def f(x):
+        return jt.linalg.norm(x, dim=1) + jt.fft.fft(x).real.sum(dim=1)
+
+    def tf(x):
+        return torch.linalg.norm(x, dim=1) + torch.fft.fft(x).real.sum(dim=1)
+    gm = fx.symbolic_trace(f)
+    # torch's linalg/fft functions are named linalg_norm, fft_fft
+    torch_names = [(op, name.split("_", 1)[1] if name.startswith(("linalg_", "fft_")) else name)
+                   for op, name in summary(torch.fx.symbolic_trace(tf).graph)]
+    assert summary(gm.graph) == torch_names
+    assert "jtensor.linalg.norm(x, dim = 1)" in gm.code and "jtensor.fft.fft(x)" in gm.code
+    x = jt.randn(3, 4)
+    assert close(gm(x), f(x))
+    roundtrip(gm, x)

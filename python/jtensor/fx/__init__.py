@@ -7,7 +7,7 @@ returns runs Python code generated from that graph (`gm.code`). A pass edits `gm
 `replace_pattern` rewrites subgraphs, `passes.shape_prop.ShapeProp` records shapes and dtypes.
 A pass written for torch.fx ports by changing the import. See docs/fx.md.
 """
-from .graph import Graph
+from .graph import Graph, has_side_effect
 from .graph_module import GraphModule
 from .interpreter import Interpreter, Transformer
 from .node import Node, map_arg, map_aggregate
@@ -17,4 +17,5 @@ from .subgraph_rewriter import Match, replace_pattern
 from . import passes
 
 __all__ = ["Graph", "GraphModule", "Node", "Proxy", "Attribute", "TraceError", "Tracer", "symbolic_trace",
-           "wrap", "PH", "map_arg", "map_aggregate", "Interpreter", "Transformer", "replace_pattern", "Match", "passes"]
+           "wrap", "PH", "map_arg", "map_aggregate", "Interpreter", "Transformer", "replace_pattern", "Match", "passes",
+           "has_side_effect"]

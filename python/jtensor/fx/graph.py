@@ -8,6 +8,7 @@ codegen.py) turns the graph back into Python source for `GraphModule`.
 import builtins
 import inspect
 import keyword
+import operator
 import re
 
 from .node import Node, map_arg
@@ -18,10 +19,14 @@ __all__ = ["Graph"]
 _SIDE_EFFECTFUL = set()
 
 
-def _side_effectful(fn):
-    """Mark `fn` as having side effects, so that `eliminate_dead_code` never removes its calls."""
+def has_side_effect(fn):
+    """Mark `fn` as having side effects, so that `eliminate_dead_code` never removes its calls
+    (torch.fx.node.has_side_effect); usable as a decorator."""
     _SIDE_EFFECTFUL.add(fn)
     return fn
+
+
+has_side_effect(operator.setitem)   # `x[i] = v` on a traced value
 
 
 def _snake_case(s):

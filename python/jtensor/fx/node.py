@@ -158,6 +158,12 @@ class Node:
         args[idx] = arg
         self.args = tuple(args)
 
+    def insert_arg(self, idx, arg):
+        """Insert `arg` at position `idx` of the positional arguments."""
+        args = list(self._args)
+        args.insert(idx, arg)
+        self.args = tuple(args)
+
     def update_kwarg(self, key, arg):
         kwargs = dict(self._kwargs)
         kwargs[key] = arg
@@ -201,6 +207,15 @@ class Node:
                 return False
             return getattr(owner.get_submodule(self.target), "_is_impure", False)
         return False
+
+    @property
+    def stack_trace(self):
+        """Where in the traced program this node came from, when a pass recorded it (meta)."""
+        return self.meta.get("stack_trace")
+
+    @stack_trace.setter
+    def stack_trace(self, trace):
+        self.meta["stack_trace"] = trace
 
     # ---- printing -----------------------------------------------------------------------------------
     def format_node(self):

@@ -13,7 +13,7 @@ import inspect
 import math
 import operator
 
-from .graph import Graph, _side_effectful
+from .graph import Graph, has_side_effect
 from .node import map_aggregate
 from .proxy import Attribute, Proxy, TraceError
 
@@ -51,7 +51,7 @@ def _register_wrapped(globs, name):
     _WRAPPED[id(fn)] = (globs, name, fn)
 
 
-@_side_effectful
+@has_side_effect
 def _assert_specialized(value, expected, name):
     """What a concrete argument turns into: the generated code checks it gets the traced value."""
     same = value is expected if expected is None or isinstance(expected, bool) else value == expected
@@ -69,8 +69,8 @@ class _Patcher:
         self._saved = []
 
     def patch(self, obj, name, value, is_dict=False):
-        old = obj.get(name) if is_dict else obj.__dict__.get(name, _MISSING)
-        self._saved.append((obj, name, old, is_dict))
+        space = obj if is_dict else obj.__dict__
+        self._saved.append((obj, name, space.get(name, _MISSING), is_dict))
         if is_dict:
             obj[name] = value
         else:
@@ -79,7 +79,10 @@ class _Patcher:
     def restore(self):
         for obj, name, old, is_dict in reversed(self._saved):
             if is_dict:
-                obj[name] = old
+                if old is _MISSING:
+                    obj.pop(name, None)
+                else:
+                    obj[name] = old
             elif old is _MISSING:
                 delattr(obj, name)
             else:
@@ -95,15 +98,17 @@ class Tracer:
     to choose which modules stay single call_module nodes, or `create_proxy`/`create_arg` to
     change what is recorded.
 
-    The public functions of `autowrap_modules` (default: `math` and `jt.nn.functional`) are
-    recorded as one call_function node each when called on proxies, rather than traced into:
-    `F.adaptive_avg_pool2d(x, 1)` checks `x.ndim` in Python, which a proxy cannot answer.
+    The public functions of `autowrap_modules` (default: `math`, `jt.nn.functional`, `jt.linalg`
+    and `jt.fft`) are recorded as one call_function node each when called on proxies, rather than
+    traced into: `F.adaptive_avg_pool2d(x, 1)` checks `x.ndim` in Python, which a proxy cannot
+    answer.
     `autowrap_functions` adds single functions."""
 
     def __init__(self, autowrap_modules=None, autowrap_functions=(), param_shapes_constant=False):
         if autowrap_modules is None:
+            from .. import fft, linalg
             from ..nn import functional
-            autowrap_modules = (math, functional)
+            autowrap_modules = (math, functional, linalg, fft)
         self._autowrap_modules = tuple(autowrap_modules)
         self._autowrap_ids = {id(f) for f in autowrap_functions}
         self.param_shapes_constant = param_shapes_constant
