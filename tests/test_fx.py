@@ -668,3 +668,14 @@ def test_linalg_and_fft_functions_are_recorded_by_name():
     x = jt.randn(3, 4)
     assert close(gm(x), f(x))
     roundtrip(gm, x)
+
+
+def test_pickle_round_trip():
+    import pickle
+    model = cnn_class(jt.nn, F)().eval()
+    gm = fx.symbolic_trace(model)
+    back = pickle.loads(pickle.dumps(gm))
+    x = jt.randn(2, 3, 5, 5)
+    assert close(back(x), gm(x)) and back.code == gm.code and type(back).__name__ == "CNN"
+    assert summary(back.graph) == summary(gm.graph)
+    assert back.conv is not gm.conv and close(back.conv.weight, gm.conv.weight)

@@ -15,7 +15,7 @@ from collections import namedtuple
 from .graph import _Namespace
 from .node import Node
 
-__all__ = ["PythonCode", "python_code"]
+__all__ = ["PythonCode", "python_code", "base_globals"]
 
 PythonCode = namedtuple("PythonCode", ["src", "globals"])
 
@@ -38,6 +38,12 @@ def attr_path(base, dotted):
     return expr
 
 
+def base_globals():
+    """The names every generated forward can use."""
+    import jtensor
+    return {"jtensor": jtensor, "operator": operator, "inf": math.inf, "nan": math.nan}
+
+
 # where a jtensor function is spelled first, when it is found there: `jtensor.nn.functional.gelu`
 # rather than the module that defines it
 _PUBLIC_NAMESPACES = ("jtensor", "jtensor.nn.functional", "jtensor.linalg", "jtensor.fft", "jtensor.special")
@@ -48,9 +54,8 @@ class _Globals:
     and one unique name per other object (a user function, a tensor constant)."""
 
     def __init__(self, namespace):
-        import jtensor
         self.ns = namespace
-        self.values = {"jtensor": jtensor, "operator": operator, "inf": math.inf, "nan": math.nan}
+        self.values = base_globals()
         self._names = {}
 
     def add(self, obj, hint):

@@ -12,6 +12,7 @@ import linecache
 
 from ..nn import Module, Parameter
 from .._tensor import Tensor
+from .codegen import base_globals
 from .graph import Graph
 
 __all__ = ["GraphModule"]
@@ -53,6 +54,26 @@ def _assign_attr(value, to_module, target):
         to_module.register_buffer(field, value)
     else:
         setattr(to_module, field, value)
+
+
+def _rebuild_graph_module(state, extra_globals, class_name):
+    """Unpickling: run the saved code on a module holding the saved state, and trace it again
+    with every submodule kept whole, which gives back the graph."""
+    from .tracer import Tracer
+    globals_ = dict(base_globals(), **extra_globals)
+    exec(compile(state["_code"], f"<{class_name} (unpickled)>", "exec"), globals_)
+
+    class CodeRoot(Module):
+        forward = globals_["forward"]
+
+    class KeepModules(Tracer):
+        def is_leaf_module(self, m, module_qualified_name):
+            return True
+    root = CodeRoot.__new__(CodeRoot)
+    root.__dict__.update(state)
+    gm = GraphModule(root, KeepModules().trace(root), class_name)
+    gm.meta = state.get("meta", {})
+    return gm
 
 
 class GraphModule(Module):
@@ -110,6 +131,7 @@ class GraphModule(Module):
         python_code = self.graph.python_code(root_module="self")
         src = python_code.src
         self.__dict__["_code"] = src
+        self.__dict__["_code_globals"] = python_code.globals
         key = f"<eval_with_key>.{next(_counter)}"
         linecache.cache[key] = (len(src), None, src.splitlines(True), key)
         globals_ = dict(python_code.globals)
@@ -168,11 +190,18 @@ class GraphModule(Module):
     # ---- copying and printing ------------------------------------------------------------------------------
     def __deepcopy__(self, memo):
         fake = Module()
-        fake.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "_graph"}, memo))
+        fake.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
+                                          if k not in ("_graph", "_code_globals")}, memo))
         graph = copy.deepcopy(self.graph, memo)
         res = GraphModule(fake, graph, type(self).__name__)
         res.meta = fake.__dict__.get("meta", {})
         return res
+
+    def __reduce__(self):
+        # the per-instance class cannot be pickled by name: rebuild from the state and the code
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code_globals")}
+        extra = {k: v for k, v in self.__dict__["_code_globals"].items() if k not in base_globals()}
+        return _rebuild_graph_module, (state, extra, type(self).__name__)
 
     def __copy__(self):
         res = GraphModule(self, self.graph, type(self).__name__)
