@@ -679,3 +679,21 @@ def test_pickle_round_trip():
     assert close(back(x), gm(x)) and back.code == gm.code and type(back).__name__ == "CNN"
     assert summary(back.graph) == summary(gm.graph)
     assert back.conv is not gm.conv and close(back.conv.weight, gm.conv.weight)
+
+
+def test_module_tensor_methods_with_traced_arguments():
+    class Masked(jt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mask", jt.tril(jt.ones(8, 8)))
+
+        def forward(self, x):
+            n = x.shape[1]
+            m = self.mask[:n, :n].reshape(1, n, n).expand(x.shape[0], n, n)
+            return x.masked_fill(m == 0, 0.0)
+    model = Masked()
+    gm = fx.symbolic_trace(model)
+    x = jt.randn(2, 5, 5)
+    assert close(gm(x), model(x))
+    assert [n.target for n in gm.graph.nodes if n.op == "call_method"][:2] == ["reshape", "expand"]
+    roundtrip(gm, x)

@@ -105,7 +105,9 @@ def _format_float(x):
 
 
 class _Writer:
-    def __init__(self, graph, namespace):
+    """Source text for argument values and node expressions."""
+
+    def __init__(self, namespace):
         self.globals = _Globals(namespace)
 
     def arg(self, a):
@@ -130,14 +132,11 @@ class _Writer:
             return _format_float(a)
         if a is None or type(a) in (bool, int, str, bytes, complex):
             return repr(a)
-        path = self.globals.public_path(a) if not isinstance(a, type(None)) else None
-        if path is None:
-            from .. import dtypes
-            if isinstance(a, dtypes.dtype):
-                path = f"jtensor.{a.name if hasattr(a, 'name') else str(a).split('.')[-1]}"
-        if path is not None:
-            return path
-        return self.globals.add(a, _hint_for(a))
+        from ..dtypes import dtype
+        if isinstance(a, dtype) and eval(repr(a), {"jtensor": self.globals.values["jtensor"]}) is a:
+            return repr(a)     # jtensor.float32
+        path = self.globals.public_path(a)
+        return path if path is not None else self.globals.add(a, _hint_for(a))
 
     def index(self, key):
         """A subscript the way it would be typed: `x[:, 1:]`, `x[..., None]`."""
@@ -190,7 +189,7 @@ def python_code(graph, root_module="self"):
     namespace = _Namespace()
     for node in graph.nodes:
         namespace.associate(node.name)
-    writer = _Writer(graph, namespace)
+    writer = _Writer(namespace)
 
     # where each value is used for the last time, so the code can drop it there
     last_use = {}
@@ -215,7 +214,6 @@ def python_code(graph, root_module="self"):
             continue
         line = f"{node.name} = {writer.expression(node, root_module)}"
         dead = release.get(node, []) + ([node] if not node.users else [])
-        dead = [v for v in dead if v.op != "placeholder" or v.users]
         if dead:
             line += ";  " + " = ".join(v.name for v in dead) + " = None"
         body.append(line)

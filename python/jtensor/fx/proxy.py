@@ -84,6 +84,8 @@ class Proxy:
                 tracer = a.tracer
             return a
         map_aggregate((args, kwargs), find)
+        if tracer is None:
+            return NotImplemented
         method = _tensor_method_name(func)
         if method is not None:
             return tracer.create_proxy("call_method", method, args, kwargs)

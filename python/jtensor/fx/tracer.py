@@ -5,7 +5,9 @@ modules, as torch.fx treats torch.nn's) becomes one call_module node, and other 
 forward on the proxies; `Module.__getattr__` is patched so that reading a Parameter gives a
 get_attr proxy. Tensors the program reads from the module (buffers, plain tensor attributes) become
 get_attr nodes where they meet a proxy; other tensors become constants `_tensor_constant<N>` on the
-root. Functions registered with `wrap` are recorded as single call_function nodes.
+root. Functions registered with `wrap`, and the public functions of the `autowrap_modules`, are
+recorded as single call_function nodes; Tensor view and indexing methods called on a module's tensor
+with a proxy argument are recorded too (they consult the protocol only for an overridden tensor).
 """
 import builtins
 import functools
@@ -300,7 +302,6 @@ class Tracer:
         tracer = self
         module_call = Module.__call__
         module_getattr = Module.__getattr__
-        tensor_getitem = Tensor.__getitem__
         cache = {}
 
         @functools.wraps(module_call)
@@ -311,17 +312,14 @@ class Tracer:
         def getattr_(mod, name):
             return tracer.getattr(name, module_getattr(mod, name), cache)
 
-        @functools.wraps(tensor_getitem)
-        def getitem(t, key):
-            # a module tensor indexed by a traced value (`self.pe[:, :x.shape[1]]`): Tensor's own
-            # indexing does not hand a traced key over to the protocol, so record it here
-            if _has_proxy(key):
-                return tracer.create_proxy("call_function", operator.getitem, (t, key), {})
-            return tensor_getitem(t, key)
-
         patcher.patch(Module, "__call__", call)
         patcher.patch(Module, "__getattr__", getattr_)
-        patcher.patch(Tensor, "__getitem__", getitem)
+        # a module tensor's view/indexing method given a traced argument (`self.pe[:, :x.shape[1]]`,
+        # `self.mask.view(n, -1)`): these methods hand a call to the protocol only when the tensor
+        # itself is overridden, so the tracer records those calls itself
+        from .._tensor import _OVERRIDABLE
+        for name in _OVERRIDABLE:
+            patcher.patch(Tensor, name, _recording_method(tracer, name, getattr(Tensor, name)))
         ids = set(self._autowrap_ids) | set(_WRAPPED)
         for module in self._autowrap_modules:
             for name, value in list(vars(module).items()):
@@ -348,6 +346,22 @@ def _recording(tracer, fn):
         if _has_proxy((args, kwargs)):
             return tracer.create_proxy("call_function", fn, args, kwargs)
         return fn(*args, **kwargs)
+    return wrapped
+
+
+_OPERATOR_METHODS = {"__getitem__": operator.getitem, "__setitem__": operator.setitem}
+
+
+def _recording_method(tracer, name, method):
+    """Tensor method `name`, recorded when an argument (not the tensor) is a proxy: as
+    operator.getitem/setitem for indexing, else as a call_method node."""
+    @functools.wraps(method)
+    def wrapped(self, *args, **kwargs):
+        if not _has_proxy((args, kwargs)):
+            return method(self, *args, **kwargs)
+        if name in _OPERATOR_METHODS:
+            return tracer.create_proxy("call_function", _OPERATOR_METHODS[name], (self,) + args, kwargs)
+        return tracer.create_proxy("call_method", name, (self,) + args, kwargs)
     return wrapped
 
 
