@@ -697,3 +697,14 @@ def test_module_tensor_methods_with_traced_arguments():
     assert close(gm(x), model(x))
     assert [n.target for n in gm.graph.nodes if n.op == "call_method"][:2] == ["reshape", "expand"]
     roundtrip(gm, x)
+
+
+def test_operators_with_negative_and_literal_operands():
+    def f(x):
+        return (-2.0) ** x, 2 ** -x, x * -1, -(x - 3), float("-inf") < x, 1.5 - x
+    gm = fx.symbolic_trace(f)
+    assert "(-2.0) ** x" in gm.code and "(-1)" in gm.code and "x > (-inf)" in gm.code
+    x = jt.tensor([1.0, 2.0, 3.0])
+    for a, b in zip(gm(x), f(x)):
+        assert close(a, b)
+    roundtrip(gm, x)

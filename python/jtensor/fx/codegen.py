@@ -138,6 +138,14 @@ class _Writer:
         path = self.globals.public_path(a)
         return path if path is not None else self.globals.add(a, _hint_for(a))
 
+    def operand(self, a, method=False):
+        """An operand of an operator, or the object of a method call: a negative literal is
+        parenthesized (`(-2) ** x`, not `-2 ** x`), as is a number before a `.method()`."""
+        text = self.arg(a)
+        if not isinstance(a, Node) and (text.startswith("-") or method and isinstance(a, (int, float, complex))):
+            return f"({text})"
+        return text
+
     def index(self, key):
         """A subscript the way it would be typed: `x[:, 1:]`, `x[..., None]`."""
         def one(k):
@@ -161,17 +169,17 @@ class _Writer:
         if op == "call_module":
             return f"{attr_path(root_module, target)}({self.call_args(args, kwargs)})"
         if op == "call_method":
-            return f"{self.arg(args[0])}.{target}({self.call_args(args[1:], kwargs)})"
+            return f"{self.operand(args[0], method=True)}.{target}({self.call_args(args[1:], kwargs)})"
         # call_function
         if not kwargs:
             name = getattr(target, "__name__", None)
             if getattr(operator, name or "", None) is target:
                 if name in _BINARY and len(args) == 2:
-                    return f"{self.arg(args[0])} {_BINARY[name]} {self.arg(args[1])}"
+                    return f"{self.operand(args[0])} {_BINARY[name]} {self.operand(args[1])}"
                 if name in _UNARY and len(args) == 1:
-                    return f"{_UNARY[name]}{self.arg(args[0])}"
+                    return f"{_UNARY[name]}{self.operand(args[0])}"
                 if name == "getitem" and len(args) == 2:
-                    return f"{self.arg(args[0])}[{self.index(args[1])}]"
+                    return f"{self.operand(args[0])}[{self.index(args[1])}]"
             if target is builtins.getattr and len(args) == 2 and _is_identifier(args[1]):
                 return f"{self.arg(args[0])}.{args[1]}"
         return f"{self.globals.function(target)}({self.call_args(args, kwargs)})"
