@@ -30,6 +30,13 @@ def summary(graph):
     return [(n.op, name(n)) for n in graph.nodes]
 
 
+def same_as_torch(gm, torch_gm):
+    """The jt graph has torch.fx's nodes: ops, target names, node names and positional args."""
+    assert summary(gm.graph) == summary(torch_gm.graph)
+    assert [n.name for n in gm.graph.nodes] == [n.name for n in torch_gm.graph.nodes]
+    assert [str(n.args) for n in gm.graph.nodes] == [str(n.args) for n in torch_gm.graph.nodes]
+
+
 def roundtrip(gm, *args, tol=1e-5):
     """`gm.code` runs to the traced module's result, and re-tracing it gives an equivalent graph."""
     again = fx.symbolic_trace(gm)
@@ -101,7 +108,7 @@ def test_trace_function_records_operators_methods_and_functions():
 def test_trace_mlp_sequential():
     model = mlp(jt.nn)
     gm = fx.symbolic_trace(model)
-    assert summary(gm.graph) == summary(torch.fx.symbolic_trace(mlp(torch.nn)).graph)
+    same_as_torch(gm, torch.fx.symbolic_trace(mlp(torch.nn)))
     assert [n.op for n in gm.graph.nodes] == ["placeholder"] + ["call_module"] * 3 + ["output"]
     x = jt.randn(5, 4)
     assert close(gm(x), model(x))
@@ -114,7 +121,7 @@ def test_trace_cnn_with_batchnorm_train_and_eval():
     model = cnn_class(jt.nn, F)()
     gm = fx.symbolic_trace(model)
     tmodel = cnn_class(torch.nn, torch.nn.functional)()
-    assert summary(gm.graph) == summary(torch.fx.symbolic_trace(tmodel).graph)
+    same_as_torch(gm, torch.fx.symbolic_trace(tmodel))
     x = jt.randn(2, 3, 6, 6)
     gm.eval(); model.eval()
     assert close(gm(x), model(x))
@@ -129,7 +136,7 @@ def test_trace_cnn_with_batchnorm_train_and_eval():
 def test_trace_transformer_block():
     model = block_class(jt.nn)().eval()
     gm = fx.symbolic_trace(model)
-    assert summary(gm.graph) == summary(torch.fx.symbolic_trace(block_class(torch.nn)()).graph)
+    same_as_torch(gm, torch.fx.symbolic_trace(block_class(torch.nn)()))
     x = jt.randn(2, 5, 8)
     assert close(gm(x), model(x))
     roundtrip(gm, x)
@@ -159,7 +166,7 @@ def test_print_readable_and_str():
     gm = fx.symbolic_trace(mlp(jt.nn))
     text = gm.print_readable(print_output=False)
     assert text.startswith("class Sequential(jt.nn.Module):\n    def forward(self, input):")
-    assert "getattr(self, '0')(input_1)" in text
+    assert 'getattr(self, "0")(input_1)' in text
     assert "graph():" in str(gm.graph) and "%input_1 : [num_users=1] = placeholder[target=input]" in str(gm.graph)
 
 

@@ -34,7 +34,7 @@ def attr_path(base, dotted):
     """`self.a.b`, with `getattr(self.seq, "0")` for atoms that are not identifiers."""
     expr = base
     for atom in dotted.split("."):
-        expr = f"{expr}.{atom}" if _is_identifier(atom) else f"getattr({expr}, {atom!r})"
+        expr = f"{expr}.{atom}" if _is_identifier(atom) else f'getattr({expr}, "{atom}")'
     return expr
 
 
