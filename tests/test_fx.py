@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.fx
+from hypothesis import given, strategies as st
 
 import jtensor as jt
 import jtensor.fx as fx
@@ -758,3 +759,29 @@ def test_every_opinfo_op_is_recorded_and_round_trips(op):
         wn, gn, an = as_array(w), as_array(g), as_array(a)
         assert wn.dtype == gn.dtype and np.array_equal(wn, gn, equal_nan=wn.dtype.kind in "fc")
         assert np.array_equal(wn, an, equal_nan=wn.dtype.kind in "fc")
+
+
+# ---- random programs round-trip ------------------------------------------------------------------------------
+_STEPS = [
+    lambda x, y: x + y, lambda x, y: x * 0.5 - y, lambda x, y: (-1.5) ** 2 * x, lambda x, y: x @ y.T[:, :4],
+    lambda x, y: jt.tanh(x), lambda x, y: x.exp().clamp(max=3.0), lambda x, y: F.gelu(x) / (y.abs() + 1),
+    lambda x, y: jt.where(x > y, x, y), lambda x, y: x.flip(0), lambda x, y: x[:, [3, 2, 1, 0]],
+    lambda x, y: x.softmax(dim=-1) * x.shape[1], lambda x, y: jt.cat([x[:2], y[2:]], dim=0),
+    lambda x, y: x.sum(dim=1, keepdim=True).expand(4, 4), lambda x, y: x.transpose(0, 1).contiguous(),
+    lambda x, y: jt.stack([x, y]).mean(0), lambda x, y: F.layer_norm(x, (4,)),
+]
+
+
+@given(st.lists(st.integers(0, len(_STEPS) - 1), min_size=1, max_size=8))
+def test_random_programs_trace_and_round_trip(steps):
+    def program(x, y):
+        for i in steps:
+            x, y = _STEPS[i](x, y), x
+        return x, y
+    gm = fx.symbolic_trace(program)
+    gm.graph.lint()
+    x, y = jt.randn(4, 4, generator=jt.Generator().manual_seed(len(steps))), jt.ones(4, 4)
+    for a, b in zip(gm(x, y), program(x, y)):
+        assert close(a, b)
+    again = roundtrip(gm, x, y)
+    assert close(fx.Interpreter(again).run(x, y)[0], program(x, y)[0])
