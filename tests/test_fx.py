@@ -785,3 +785,27 @@ def test_random_programs_trace_and_round_trip(steps):
         assert close(a, b)
     again = roundtrip(gm, x, y)
     assert close(fx.Interpreter(again).run(x, y)[0], program(x, y)[0])
+
+
+def test_graph_module_from_a_dict_and_submodule_editing():
+    g = fx.Graph()
+    x = g.placeholder("x")
+    h = g.call_module("enc.lin", (x,))
+    g.output(g.call_function(operator.add, (h, g.get_attr("enc.shift"))))
+    lin, shift = jt.nn.Linear(3, 3), jt.randn(3)
+    gm = fx.GraphModule({"enc.lin": lin, "enc.shift": shift}, g, "Built")
+    assert gm.enc.lin is lin and "enc.shift" in gm.state_dict() and type(gm).__name__ == "Built"
+    xv = jt.randn(2, 3)
+    assert close(gm(xv), lin(xv) + shift)
+    with pytest.raises(RuntimeError, match="was not provided in ``root``"):
+        fx.GraphModule({}, g)
+    # swap the submodule for another: add_submodule / delete_submodule / delete_all_unused_submodules
+    assert gm.add_submodule("enc.other", jt.nn.Tanh())
+    h.target = "enc.other"
+    gm.recompile()
+    gm.delete_all_unused_submodules()
+    assert not hasattr(gm.enc, "lin") and close(gm(xv), jt.tanh(xv) + shift)
+    assert gm.delete_submodule("enc.other") and not gm.delete_submodule("enc.other")
+    copied = copy.deepcopy(g)
+    assert [n.op for n in copied.nodes] == [n.op for n in g.nodes] and copied is not g
+    copied.lint()
