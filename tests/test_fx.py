@@ -809,3 +809,25 @@ def test_graph_module_from_a_dict_and_submodule_editing():
     copied = copy.deepcopy(g)
     assert [n.op for n in copied.nodes] == [n.op for n in g.nodes] and copied is not g
     copied.lint()
+
+
+def test_replace_pattern_with_several_outputs():
+    def f(x, y):
+        s = x.sin()
+        c = x.cos()
+        return (s + y) * c, c - 1
+
+    def pattern(x):
+        return x.sin(), x.cos()
+
+    def replacement(x):
+        return x.tanh(), x.exp()
+    gm = fx.symbolic_trace(f)
+    tgm = torch.fx.symbolic_trace(f)
+    assert len(fx.replace_pattern(gm, pattern, replacement)) == 1
+    assert len(torch.fx.replace_pattern(tgm, pattern, replacement)) == 1
+    assert summary(gm.graph) == summary(tgm.graph)
+    gm.graph.lint()
+    x, y = jt.randn(4), jt.randn(4)
+    a, b = gm(x, y)
+    assert close(a, (x.tanh() + y) * x.exp()) and close(b, x.exp() - 1)
