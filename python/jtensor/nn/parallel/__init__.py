@@ -1,0 +1,4 @@
+"""`jt.nn.parallel`: DistributedDataParallel (`distributed`), over the gradient buckets of `buckets`."""
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
