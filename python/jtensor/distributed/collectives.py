@@ -144,6 +144,14 @@ def _single(dist, name, legacy):
     return getattr(dist, name, None) or getattr(dist, legacy)
 
 
+def _concatenated(big, part):
+    """The world-size tensor `big` in its concatenated form: a stacked one, of shape
+    (world_size, *part.shape), viewed as (world_size * part.shape[0], ...)."""
+    if big.ndim == part.ndim + 1:
+        return big.view((-1,) + tuple(big.shape[2:]))
+    return big
+
+
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """Every rank's `input_tensor` concatenated (or stacked) into `output_tensor`, in rank order."""
     if get_world_size(group) == 1:
@@ -151,7 +159,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
         return _noop(async_op)
     c = Crossing()
     dist = torch_modules()[1]
-    out = as_torch(output_tensor, c, "all_gather_into_tensor", True)
+    out = _concatenated(as_torch(output_tensor, c, "all_gather_into_tensor", True), input_tensor)
     inp = as_torch(input_tensor, c, "all_gather_into_tensor", False)
     f = _single(dist, "all_gather_single", "all_gather_into_tensor")
     return _run("all_gather_into_tensor", (output_tensor, input_tensor), async_op, c,
@@ -166,7 +174,7 @@ def reduce_scatter_tensor(output, input, op=None, group=None, async_op=False):
     c = Crossing()
     dist = torch_modules()[1]
     out = as_torch(output, c, "reduce_scatter_tensor", True)
-    inp = as_torch(input, c, "reduce_scatter_tensor", False)
+    inp = _concatenated(as_torch(input, c, "reduce_scatter_tensor", False), output)
     f = _single(dist, "reduce_scatter_single", "reduce_scatter_tensor")
     return _run("reduce_scatter_tensor", (output, input), async_op, c,
                 lambda: f(out, inp, op=_sum(op), group=group, async_op=async_op))

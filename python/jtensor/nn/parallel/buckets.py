@@ -4,7 +4,8 @@ A bucket is one flat jt tensor holding the gradients of several parameters of on
 parameter's slot a view of it, and the torch tensor over the same memory (made once, so an
 all-reduce per step costs no conversion). Parameters are assigned in reverse registration order,
 roughly the order backward produces their gradients, as PyTorch's DDP does: the first bucket is
-capped at 1 MiB (so that communication starts early in backward), the others at `bucket_cap_mb`.
+capped at 1 MiB or `bucket_cap_mb` if smaller (so that communication starts early in backward), the
+others at `bucket_cap_mb`.
 """
 from ... import autograd
 from ...creation import zeros
@@ -41,7 +42,7 @@ def assign_buckets(params, cap_bytes, first_cap_bytes=FIRST_BUCKET_BYTES):
         cur = open_by_dtype.get(p.dtype)
         size = p.numel() * p.dtype.itemsize
         if cur is None or (cur[0] and cur[1] + size > cur[2]):
-            cur = open_by_dtype[p.dtype] = [[], 0, first_cap_bytes if not buckets else cap_bytes]
+            cur = open_by_dtype[p.dtype] = [[], 0, min(first_cap_bytes, cap_bytes) if not buckets else cap_bytes]
             buckets.append(cur[0])
         cur[0].append(p)
         cur[1] += size
