@@ -4,10 +4,13 @@ Multi-process checks run as a few process groups on loopback, started once for t
 all at the same time (each rank a fresh process with RANK/WORLD_SIZE/MASTER_* set, as torchrun
 starts them; tests/distributed_worker.py is the rank's program): every collective for every gloo
 dtype against torch.distributed's own result on the same values, DDP on 2 ranks against one
-process on the combined batch, and three faults (a rank killed, one raising, one hanging). World
+process on the combined batch, three faults (a rank killed, one raising, one hanging), and
+examples/train_digits_ddp.py on one process and, through ``python -m jtensor.distributed.run``
+(torchrun), on two. World
 size 1, the missing-torch error and the sampler's shards are checked in this process.
 """
 import datetime
+import json
 import os
 import pickle
 import socket
@@ -25,6 +28,7 @@ import distributed_worker as worker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "tests", "distributed_worker.py")
+EXAMPLE = os.path.join(ROOT, "examples", "train_digits_ddp.py")
 RUNS = {"collectives": 2, "ddp": 2, "fault_killed": 2, "fault_raises": 2, "fault_hangs": 2}
 DEADLINE = 480      # seconds for all runs together (they start at once on a 2-core machine)
 
@@ -53,6 +57,18 @@ def runs(tmp_path_factory):
             log = open(d / f"log{r}", "w")
             procs.append((scenario, r, subprocess.Popen([sys.executable, WORKER, scenario, str(d)], stdout=log,
                                                         stderr=subprocess.STDOUT, env=rank_env(r, world, port))))
+    # the example, on one process and through `python -m jtensor.distributed.run` (torchrun) on two
+    d = tmp_path_factory.mktemp("example")
+    env = {**rank_env(0, 1, 0), "JTENSOR_NUM_THREADS": "1"}
+    for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(k)
+    for name, launch in (("one", []), ("two", ["-m", "jtensor.distributed.run", "--nproc_per_node=2",
+                                              f"--master_port={free_port()}"])):
+        log = open(d / f"{name}.log", "w")
+        procs.append((f"example_{name}", 0, subprocess.Popen(
+            [sys.executable, *launch, EXAMPLE, "--quick", "--out", str(d / f"{name}.json")],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(d))))
+    out["example"] = {"dir": str(d), "world": 0}
     start = time.time()
     try:
         for scenario, r, p in procs:
@@ -141,6 +157,19 @@ def test_ddp_unused_parameter_error_and_state_dict(runs):
         assert "other.weight" not in res["unused_error"] and "head.weight" in res["unused_error"]
         assert res["state_dict_keys"] == ["module.body.0.bias", "module.body.0.weight"]
         assert res["buckets"] > 2
+
+
+def test_example_trains_on_two_processes_as_on_one(runs):
+    d = runs["example"]["dir"]
+    results = {}
+    for name in ("one", "two"):
+        path = os.path.join(d, f"{name}.json")
+        assert os.path.exists(path), open(os.path.join(d, f"{name}.log")).read()[-3000:]
+        results[name] = json.load(open(path))
+    assert results["one"]["world_size"] == 1 and results["two"]["world_size"] == 2
+    # the same global batches: the same model up to float32 rounding, so the same accuracy
+    assert abs(results["one"]["test_accuracy"] - results["two"]["test_accuracy"]) <= 0.03
+    assert results["two"]["test_accuracy"] > 0.7
 
 
 # ---- faults ---------------------------------------------------------------------------------------------
