@@ -99,7 +99,8 @@ def main(argv=None):
     load_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(r, 2, port, args.steps, args.rounds, args.batch, queue)) for r in range(2)]
+    procs = [ctx.Process(target=worker, args=(r, 2, port, args.steps, args.rounds, args.batch, queue))
+             for r in range(2)]
     for pr in procs:
         pr.start()
     results = dict(queue.get(timeout=1800) for _ in procs)
@@ -122,8 +123,9 @@ def main(argv=None):
               f"{cpu[kj] * unit:{fmt}} ms | {cpu[kt] * unit:{fmt}} ms | {cpu[kj] / cpu[kt]:.2f}x |")
     row("DDP step (2 ranks)", "ddp_j", "ddp_t")
     row("single-process step, same per-rank batch", "single_j", "single_t")
-    print(f"| DDP step / single step | {wall['ddp_j'] / wall['single_j']:.2f}x | {wall['ddp_t'] / wall['single_t']:.2f}x "
-          f"| | {cpu['ddp_j'] / cpu['single_j']:.2f}x | {cpu['ddp_t'] / cpu['single_t']:.2f}x | |")
+    print(f"| DDP step / single step | {wall['ddp_j'] / wall['single_j']:.2f}x | "
+          f"{wall['ddp_t'] / wall['single_t']:.2f}x | | {cpu['ddp_j'] / cpu['single_j']:.2f}x | "
+          f"{cpu['ddp_t'] / cpu['single_t']:.2f}x | |")
     row("all_reduce 10^7 float32", "allreduce_j", "allreduce_t", fmt=".1f")
     return wall, cpu
 

@@ -192,18 +192,24 @@ def reduce(tensor, dst=None, op=None, group=None, async_op=False, group_dst=None
                 lambda: dist.reduce(tt, dst, _sum(op), group, async_op, group_dst=group_dst))
 
 
+def _rooted(opname, tensor, tensor_list, into_tensor):
+    """(Crossing, torch tensor, torch list or None) for gather/scatter: the list lives on the root
+    rank only; `into_tensor`: data flows from the list into `tensor` (scatter), else out of it."""
+    c = Crossing()
+    tt = as_torch(tensor, c, opname, into_tensor)
+    many = None if tensor_list is None else [as_torch(t, c, opname, not into_tensor) for t in tensor_list]
+    return c, tt, many
+
+
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """Every rank's `tensor` into `gather_list` on rank `dst` (None on the other ranks)."""
     if get_world_size(group) == 1:
         if gather_list:
             gather_list[0].copy_(tensor)
         return _noop(async_op)
-    c = Crossing()
-    dist = torch_modules()[1]
-    tt = as_torch(tensor, c, "gather", False)
-    outs = None if gather_list is None else [as_torch(t, c, "gather", True) for t in gather_list]
+    c, tt, outs = _rooted("gather", tensor, gather_list, False)
     return _run("gather", (tensor,), async_op, c,
-                lambda: dist.gather(tt, outs, dst, group, async_op, group_dst=group_dst))
+                lambda: torch_modules()[1].gather(tt, outs, dst, group, async_op, group_dst=group_dst))
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
@@ -212,12 +218,9 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
         if scatter_list:
             tensor.copy_(scatter_list[0])
         return _noop(async_op)
-    c = Crossing()
-    dist = torch_modules()[1]
-    tt = as_torch(tensor, c, "scatter", True)
-    ins = None if scatter_list is None else [as_torch(t, c, "scatter", False) for t in scatter_list]
+    c, tt, ins = _rooted("scatter", tensor, scatter_list, True)
     return _run("scatter", (tensor,), async_op, c,
-                lambda: dist.scatter(tt, ins, src, group, async_op, group_src=group_src))
+                lambda: torch_modules()[1].scatter(tt, ins, src, group, async_op, group_src=group_src))
 
 
 def barrier(group=None, async_op=False, device_ids=None):
