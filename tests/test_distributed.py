@@ -233,6 +233,17 @@ def test_world_size_one_is_a_cheap_no_op(tmp_path, monkeypatch):
             jt.nn.functional.cross_entropy(net(x_), y_).backward()
         assert [p.grad.tolist() for p in plain.parameters()] == [p.grad.tolist() for p in wrapped.parameters()]
         assert wrapped.module is not plain and isinstance(wrapped.module, worker.TwoHeads)
+        # optimizers and schedulers take the wrapper's parameters; model.module saves and loads
+        opt = jt.optim.Adam(wrapped.parameters(), lr=0.1)
+        sched = jt.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        opt.step()
+        sched.step()
+        assert opt.param_groups[0]["lr"] == 0.05
+        jt.save(wrapped.module.state_dict(), str(tmp_path / "m.safetensors"))
+        fresh = worker.TwoHeads()
+        fresh.load_state_dict(jt.load(str(tmp_path / "m.safetensors")))
+        assert [p.tolist() for p in fresh.parameters()] == [p.tolist() for p in wrapped.module.parameters()]
+        assert sorted(wrapped.state_dict()) == sorted("module." + k for k in fresh.state_dict())
     finally:
         dist.destroy_process_group()
     assert not dist.is_initialized()
