@@ -8,9 +8,10 @@ from . import functional
 from . import init
 from . import utils
 from . import parallel
-from .parameter import Parameter
+from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
 from .module import Module, RemovableHandle
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 
-__all__ = ["functional", "init", "parallel", "Parameter", "Module", "RemovableHandle"] + list(_modules_all)
+__all__ = ["functional", "init", "parallel", "Parameter", "UninitializedParameter", "UninitializedBuffer", "Module",
+           "RemovableHandle"] + list(_modules_all)
