@@ -29,6 +29,7 @@ import distributed_worker as worker
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKER = os.path.join(ROOT, "tests", "distributed_worker.py")
 EXAMPLE = os.path.join(ROOT, "examples", "train_digits_ddp.py")
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(jt.__file__)))   # the jtensor under test
 RUNS = {"collectives": 2, "ddp": 2, "fault_killed": 2, "fault_raises": 2, "fault_hangs": 2}
 DEADLINE = 480      # seconds for all runs together (they start at once on a 2-core machine)
 
@@ -41,7 +42,7 @@ def free_port():
 
 def rank_env(rank, world, port):
     return {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
-            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "PYTHONPATH": os.path.join(ROOT, "python"),
+            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "PYTHONPATH": PYTHON_DIR,
             "JTENSOR_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "JT_TEST_TIMEOUT": "240"}
 
 
