@@ -1,7 +1,7 @@
 """jt.distributed, DistributedDataParallel, DistributedSampler and launching (docs/distributed.md).
 
-Multi-process checks run as a few process groups on loopback, started once for the module and
-all at the same time (each rank a fresh process with RANK/WORLD_SIZE/MASTER_* set, as torchrun
+Multi-process checks run as a few process groups on loopback, started once for the module in
+two waves (each rank a fresh process with RANK/WORLD_SIZE/MASTER_* set, as torchrun
 starts them; tests/distributed_worker.py is the rank's program): every collective for every gloo
 dtype against torch.distributed's own result on the same values, DDP on 2 ranks against one
 process on the combined batch, three faults (a rank killed, one raising, one hanging), and
@@ -46,42 +46,61 @@ def rank_env(rank, world, port):
             "JTENSOR_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "JT_TEST_TIMEOUT": "240"}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """{scenario: {"ranks": [record per rank or None], "dir": path}}, all groups run concurrently."""
-    procs, out = [], {}
-    for scenario, world in RUNS.items():
-        d = tmp_path_factory.mktemp(scenario)
-        port = free_port()
-        out[scenario] = {"dir": str(d), "world": world}
-        for r in range(world):
-            log = open(d / f"log{r}", "w")
-            procs.append((scenario, r, subprocess.Popen([sys.executable, WORKER, scenario, str(d)], stdout=log,
-                                                        stderr=subprocess.STDOUT, env=rank_env(r, world, port))))
-    # the example, on one process and through `python -m jtensor.distributed.run` (torchrun) on two
-    d = tmp_path_factory.mktemp("example")
+def start_group(scenario, world, d):
+    """The `world` ranks of `scenario`, logging into folder `d`: [(scenario, rank, Popen)]."""
+    port = free_port()
+    procs = []
+    for r in range(world):
+        log = open(os.path.join(d, f"log{r}"), "w")
+        procs.append((scenario, r, subprocess.Popen([sys.executable, WORKER, scenario, d], stdout=log,
+                                                    stderr=subprocess.STDOUT, env=rank_env(r, world, port))))
+    return procs
+
+
+def start_examples(d):
+    """The example on one process, and through `python -m jtensor.distributed.run` (torchrun) on two."""
     env = {**rank_env(0, 1, 0), "JTENSOR_NUM_THREADS": "1"}
     for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(k)
+    procs = []
     for name, launch in (("one", []), ("two", ["-m", "jtensor.distributed.run", "--nproc_per_node=2",
                                               f"--master_port={free_port()}"])):
-        log = open(d / f"{name}.log", "w")
+        log = open(os.path.join(d, f"{name}.log"), "w")
         procs.append((f"example_{name}", 0, subprocess.Popen(
-            [sys.executable, *launch, EXAMPLE, "--quick", "--out", str(d / f"{name}.json")],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(d))))
-    out["example"] = {"dir": str(d), "world": 0}
-    start = time.time()
+            [sys.executable, *launch, EXAMPLE, "--quick", "--out", os.path.join(d, f"{name}.json")],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=d)))
+    return procs
+
+
+def finish(procs, deadline):
+    """Wait for `procs` (not the hanging rank, which waits to be killed), then kill what is left."""
     try:
         for scenario, r, p in procs:
             if scenario == "fault_hangs" and r == 1:
-                continue                   # it sleeps until killed below
-            p.wait(timeout=max(1, DEADLINE - (time.time() - start)))
+                continue
+            p.wait(timeout=max(1, deadline - time.time()))
     finally:
         for _, _, p in procs:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    for scenario, info in out.items():
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """{scenario: {"ranks": [record per rank or None], "dir": path, "world": n}}. The groups run in
+    two waves of at most 8 processes (CI has 2 cores and little memory): the DDP run beside the
+    three fault runs (mostly waiting), then the collectives beside the example."""
+    out = {name: {"dir": str(tmp_path_factory.mktemp(name)), "world": RUNS.get(name, 0)}
+           for name in list(RUNS) + ["example"]}
+    deadline = time.time() + DEADLINE
+    for wave in (["ddp", "fault_killed", "fault_raises", "fault_hangs"], ["collectives", "example"]):
+        procs = []
+        for name in wave:
+            procs += (start_examples(out[name]["dir"]) if name == "example"
+                      else start_group(name, RUNS[name], out[name]["dir"]))
+        finish(procs, deadline)
+    for info in out.values():
         info["ranks"] = []
         for r in range(info["world"]):
             path = os.path.join(info["dir"], f"rank{r}.pkl")
