@@ -244,7 +244,7 @@ def batch(step, micro, rows, start):
 
 def train(config, rank=0, world=1):
     """Train TwoHeads for STEPS steps; returns the final parameters (name -> nested lists) and the
-    names whose .grad is None at the end. With world > 1 it runs under DDP on rows
+    names whose .grad is None at the end (with find_unused: after the step no rank used `head`). With world > 1 it runs under DDP on rows
     [rank*B, (rank+1)*B) of each global batch; with world == 1 (the reference) on all
     `config['ranks'] * B` rows, without DDP."""
     jt.manual_seed(rank)        # different initial weights per rank: DDP must broadcast rank 0's
@@ -273,14 +273,28 @@ def train(config, rank=0, world=1):
                 loss = F.cross_entropy(net(jt.cat(xs)), jt.cat(ys)) / micro
                 loss.backward()
         opt.step()
-    if config.get("find_unused"):      # one more step where only the other head is used
+    if config.get("find_unused"):      # one more step where no rank uses `head`: its .grad stays None
         opt.zero_grad()
         x, y = batch(99, 0, rows, start) if world > 1 else (lambda p: (jt.cat(p[0]), jt.cat(p[1])))(
             list(zip(*(batch(99, 0, B, r * B) for r in range(config["ranks"])))))
         F.cross_entropy(net(x, use_other=True), y).backward()
         opt.step()
-    return ({n: p.detach().tolist() for n, p in model.named_parameters()},
-            sorted(n for n, p in model.named_parameters() if p.grad is None))
+        no_grad = sorted(n for n, p in model.named_parameters() if p.grad is None)
+        # and one where only the last rank leaves `head` unused: its gradient is the mean of the
+        # other ranks' and zero (as one process on the sum of the per-rank mean losses)
+        opt.zero_grad()
+        last = config["ranks"] - 1
+        if world > 1:
+            x, y = batch(98, 0, rows, start)
+            F.cross_entropy(net(x, use_other=rank == last), y).backward()
+        else:
+            losses = [F.cross_entropy(net(*batch(98, 0, B, r * B)[:1], use_other=r == last), batch(98, 0, B, r * B)[1])
+                      for r in range(config["ranks"])]
+            (sum(losses[1:], losses[0]) / config["ranks"]).backward()
+        opt.step()
+    else:
+        no_grad = sorted(n for n, p in model.named_parameters() if p.grad is None)
+    return {n: p.detach().tolist() for n, p in model.named_parameters()}, no_grad
 
 
 class _nullcontext:
