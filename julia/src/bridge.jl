@@ -191,7 +191,7 @@ function encode_result(res::Ptr{Int64}, i::Int, x, as_tensor::Bool)
         check_size(eltype(x), size(x))
         return _encode_tensor(res, i, eltype(x), size(x), DEVICE_META, Int64(0), 0)
     elseif x isa AbstractArray
-        A = x isa Array && isbitstype(eltype(x)) && eltype(x) in DTYPES ? x : _to_dtype_array(x)
+        A = x isa Array && isbitstype(eltype(x)) && (eltype(x) in DTYPES || eltype(x) in USER_DTYPES) ? x : _to_dtype_array(x)
         i + RESULT_TENSOR_FIXED + ndims(A) > RESULT_WORDS && throw(ArgumentError("bridge: too many results for the result buffer"))
         check_size(eltype(A), size(A))   # a kernel's allocation that wrapped around (see sizes.jl)
         return _encode_tensor(res, i, eltype(A), size(A), DEVICE_CPU, Int64(UInt(pointer(A))), root!(A))
@@ -222,8 +222,8 @@ end
 "A packed Array with a jtensor element type holding `x` (a Strided view, a range, Int32 on 32-bit...)."
 function _to_dtype_array(x::AbstractArray)
     T = eltype(x)
-    T in DTYPES || (T = T <: Integer ? Int64 : T <: Complex ? ComplexF64 : T <: Real ? Float64 : T)
-    T in DTYPES || throw(ArgumentError("cannot return an array of $(eltype(x)) to Python"))
+    is_dtype(T) || (T = T <: Integer ? Int64 : T <: Complex ? ComplexF64 : T <: Real ? Float64 : T)
+    is_dtype(T) || throw(ArgumentError("cannot return an array of $(eltype(x)) to Python (register its element type with JTensor.register_dtype)"))
     out = alloc(T, size(x))
     if x isa Strided
         map_into!(identity, compute_type(T), Strided(out), (x,))
@@ -599,7 +599,7 @@ function jt_eval_value(src::Ptr{UInt8}, len::Int64, res::Ptr{Int64})::Int64
         v = Base.include_string(Main, unsafe_string(src, len), "jtensor.julia.eval")
         unsafe_store!(res, 1, 1)
         if v isa Union{Bool,Base.BitInteger,Base.IEEEFloat,Complex{<:Union{Base.BitInteger,Base.IEEEFloat}},Nothing} ||
-                (v isa AbstractArray && eltype(v) in DTYPES)
+                (v isa AbstractArray && is_dtype(eltype(v)))
             encode_result(res, 2, v isa Strided ? _to_dtype_array(v) : v, false)
         else
             text = Vector{UInt8}(repr(v))
@@ -653,6 +653,24 @@ so a REPL sees it as a Julia array without a copy; `nothing` unbinds it.
 bind_global(name::AbstractString, value) = (Core.eval(Main, Expr(:(=), Symbol(name), value)); nothing)
 defop("_bind_global(name: str, value: Tensor = None) -> None", bind_global; method = false,
       doc = "Bind a tensor as a global of Julia's Main module (no copy), or unbind it with None.")
+
+"""
+    show_elements(x) -> Vector{UInt8}
+
+The text of each element of `x` by Julia's `show` (compact), in Python's (row-major) order,
+separated by U+1F, as bytes: how Python prints a tensor of a user dtype.
+"""
+function show_elements(x::AbstractArray)
+    io = IOBuffer()
+    ctx = IOContext(io, :compact => true)
+    for (k, v) in enumerate(x)    # Julia's column-major order over reversed dims: Python's row-major
+        k > 1 && write(io, '\x1f')
+        show(ctx, v)
+    end
+    take!(io)
+end
+defop("_show_elements(x: Tensor) -> Tensor", show_elements; method = false,
+      doc = "The elements' texts by Julia's `show`, U+1F-separated, as uint8 bytes (printing user dtypes).")
 
 "Entry: the last error as `Type␞message␞backtrace␞file:line` (U+1E separators, NUL-terminated; valid until the next error)."
 jt_error_text()::Ptr{UInt8} = pointer(LAST_ERROR[])
