@@ -269,6 +269,8 @@ def test_dual_promotion_printing_and_conversions(dual):
     assert repr(d) == "tensor([ 1.0 + 0.5ε, -2.0 + 1.0ε], dtype=jtensor.dual64)"
     assert jt.dual_parts(jt.tensor([3.0]).to(dual))[1].tolist() == [0.0]     # convert(Dual, x): no partial
     assert d.numpy().view(np.float64).tolist() == [1.0, 0.5, -2.0, 1.0]      # the struct's bytes
+    e = pickle.loads(pickle.dumps(d[::-1]))                                   # pickled as raw bytes
+    assert e.dtype is dual and e.numpy().view(np.float64).tolist() == [-2.0, 1.0, 1.0, 0.5]
     with pytest.raises(TypeError, match=r"convert\(Float64, ::Dual\{Float64\}\)"):
         d.tolist()
     with pytest.raises(TypeError, match=r"no method matching Float32\(::Dual\{Float64\}\)"):

@@ -405,6 +405,8 @@ class Tensor:
     def __reduce__(self):
         if self.is_meta:
             return (_rebuild_meta, (self.shape, self.dtype.name, self.requires_grad))
+        if self.dtype.is_user:   # its raw bytes: exact, and no conversion the type may lack
+            return (_rebuild_raw, (self.contiguous().numpy().tobytes(), self.shape, self.dtype.name))
         arr = self._host_array(copy=True)
         return (_rebuild, (arr, self.dtype.name, self.requires_grad))
 
@@ -866,6 +868,15 @@ def _meta_tensor(shape, dtype):
 def _rebuild_meta(shape, dtype_name, requires_grad=False):
     t = _meta_tensor(shape, D.BY_NAME[dtype_name])
     return t.requires_grad_(True) if requires_grad else t
+
+
+def _rebuild_raw(data, shape, dtype_name):
+    """A tensor of a user dtype from its elements' raw bytes (the unpickling process must have
+    registered the dtype too)."""
+    dt = D.as_dtype(dtype_name)
+    t = _host_empty(tuple(shape), dt)
+    t.numpy()[...] = np.frombuffer(data, dt.np_storage).reshape(shape)
+    return t
 
 
 def _rebuild(arr, dtype_name, requires_grad=False):
