@@ -58,6 +58,8 @@ from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
 
 utils.data.register_collate()   # torch's DataLoader batches jt tensors, fork workers included
+from . import _einops  # noqa: E402
+_einops.install()   # einops' default path takes jt tensors once einops is imported
 
 half = float16
 float = float32
