@@ -10,6 +10,7 @@ Also: registration from Python and its refusals, promotion by Julia's promote_ty
 Julia's show, raw-byte storage, the C fast path leaving these dtypes alone, and the clear errors
 (a missing Julia method, DLPack, NumPy's protocol, conversion to Python floats).
 """
+import io
 import os
 import pickle
 
@@ -201,6 +202,8 @@ def test_float8_refusals(f8):
         np.asarray(x)
     with pytest.raises(RuntimeError, match="can require gradients"):
         x.requires_grad_()
+    with pytest.raises(TypeError, match="safetensors has no type"):
+        jt.save({"x": x}, io.BytesIO())
     assert (x + jt.tensor([1j], dtype=jt.complex64)).dtype is jt.complex64   # Base's rule for Complex
 
 

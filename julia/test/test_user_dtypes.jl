@@ -49,7 +49,7 @@ try
 
     @testset "the registry JSON and promotion tables" begin
         json = registry_json()
-        @test occursin("\"q8\"", json) && occursin("\"julia_type\":\"Q8\"", json) && occursin("\"itemsize\":2", json)
+        @test occursin("\"q8\"", json) && occursin("\"julia_type\":$(repr(string(Q8)))", json) && occursin("\"itemsize\":2", json)
         t = promotion_tables()
         names = [JTensor.DTYPE_NAMES..., USER_DTYPE_NAMES...]
         q, i64, f64 = findfirst(==("q8"), names), findfirst(==("int64"), names), findfirst(==("float64"), names)
