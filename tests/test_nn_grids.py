@@ -1,5 +1,5 @@
-"""grid_sample, affine_grid and max unpooling (nn/_functional/grids.py, unpooling.py) against
-torch.nn.functional: every mode, padding mode and align_corners, dtypes, warnings and errors.
+"""grid_sample, affine_grid, max unpooling, pdist, gumbel_softmax, relu_, NLLLoss2d and DataParallel against
+torch.nn(.functional): every mode, padding mode and align_corners, dtypes, warnings and errors.
 Gradients are in test_gradients.py (rows grid_sample, affine_grid, max_unpool)."""
 import itertools
 import warnings
@@ -108,3 +108,58 @@ def test_max_unpool_errors(call, err, words):
     v, i = F.max_pool2d(jt.randn(1, 2, 4, 4), 2, return_indices=True)
     with pytest.raises(err, match=words):
         call(v, i)
+
+
+# ---- smaller torch.nn pieces: pdist, gumbel_softmax, relu_, NLLLoss2d, DataParallel ----------------
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 0.5, 3.0, float("inf"), 0.0])
+def test_pdist_matches_torch(p, rng):
+    x = rng.standard_normal((5, 3))
+    xj, xt = jt.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    got, want = F.pdist(xj, p), TF.pdist(xt, p)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    if p not in (0.0, float("inf")):
+        got.sum().backward()
+        want.sum().backward()
+        np.testing.assert_allclose(xj.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(RuntimeError, match="2D"):
+        F.pdist(jt.ones(3))
+
+
+def test_gumbel_softmax_samples_and_straight_through(rng):
+    jt.manual_seed(3)
+    logits = jt.tensor(np.log([[0.7, 0.2, 0.1]]).repeat(4000, 0), requires_grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(soft.detach().sum(-1).numpy(), 1.0, rtol=1e-12)
+    hard = F.gumbel_softmax(logits, hard=True)
+    h = hard.detach().numpy()
+    assert set(np.unique(h)) == {0.0, 1.0} and (h.sum(-1) == 1).all()
+    freq = h.mean(0)   # the argmax of logits + Gumbel noise is a sample of softmax(logits)
+    np.testing.assert_allclose(freq, [0.7, 0.2, 0.1], atol=0.03)
+    (hard * jt.tensor([1.0, 2.0, 3.0])).sum().backward()   # gradient of the soft sample flows through
+    assert logits.grad is not None and np.isfinite(logits.grad.numpy()).all() and np.abs(logits.grad.numpy()).sum() > 0
+
+
+def test_relu_inplace():
+    t = jt.tensor([-1.0, 2.0, -0.5])
+    assert F.relu_(t) is t
+    np.testing.assert_array_equal(t.numpy(), [0.0, 2.0, 0.0])
+
+
+def test_nll_loss_2d_is_deprecated_nll_loss(rng):
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        loss = jt.nn.NLLLoss2d()
+    x = rng.standard_normal((2, 3, 4, 4))
+    y = rng.integers(0, 3, (2, 4, 4))
+    want = torch.nn.NLLLoss()(torch.tensor(x), torch.tensor(y))
+    np.testing.assert_allclose(loss(jt.tensor(x), jt.tensor(y)).item(), want.item(), rtol=1e-12)
+
+
+def test_data_parallel_runs_the_module_on_the_cpu():
+    inner = jt.nn.Linear(2, 3)
+    model = jt.nn.DataParallel(inner)
+    assert model.module is inner and model.device_ids == []
+    assert repr(model) == repr(torch.nn.DataParallel(torch.nn.Linear(2, 3)))
+    assert list(model.state_dict()) == ["module.weight", "module.bias"]
+    x = jt.randn(4, 2)
+    np.testing.assert_array_equal(model(x).detach().numpy(), inner(x).detach().numpy())

@@ -52,6 +52,7 @@ if not _REGISTRY.sync():    # already in sync (a retried import): this module ob
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
 from . import nn  # noqa: E402
+from . import fx  # noqa: E402  (jt.fx: graph capture and transformation)
 from . import optim  # noqa: E402
 from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
