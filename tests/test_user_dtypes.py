@@ -207,6 +207,13 @@ def test_float8_refusals(f8):
     assert (x + jt.tensor([1j], dtype=jt.complex64)).dtype is jt.complex64   # Base's rule for Complex
 
 
+def test_a_base_fallback_that_recurses_is_named(f8):
+    # float8.jl has no `sin`: Base's sin(x::AbstractFloat) calls sin(float(x)), i.e. itself
+    with pytest.raises(jt.JuliaError, match=r"sin\(Tensor\(shape=\[2\], dtype=float8_e4m3\)\): "
+                                             r"StackOverflowError: stack overflow in sin\(::Float8E4M3\)"):
+        jt.sin(jt.tensor([1.0, 2.0], dtype=f8))
+
+
 def test_meta_tensors_of_a_user_dtype(f8):
     x = jt.empty(3, 4, dtype=f8, device="meta")
     y = (x * x).sum(0)

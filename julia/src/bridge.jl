@@ -524,6 +524,23 @@ function _error_location(bt)
     ""
 end
 
+"""
+A stack overflow's message: the method that recursed (the innermost frame). For a user's element
+type it is usually a Base fallback that calls itself when the type lacks a method, e.g.
+`sin(x::AbstractFloat)` converting with `float(x)`, which is `x` again.
+"""
+function _stack_overflow_text(bt)
+    for ip in bt, fr in StackTraces.lookup(ip)
+        fr.from_c && continue
+        sig = fr.linfo isa Core.MethodInstance ? fr.linfo.specTypes : nothing
+        where = sig isa DataType && sig <: Tuple ?
+            string(fr.func, "(", join(("::$T" for T in sig.parameters[2:end]), ", "), ")") : string(fr.func)
+        return "stack overflow in $where (at $(fr.file):$(fr.line)): a method that calls itself; for a " *
+               "user element type, usually a Base fallback with no method of the type's own (define one)"
+    end
+    "stack overflow"
+end
+
 function record_error(e, bt)
     # eval/include wrap errors; report the real one, at the line of the file it names when the
     # backtrace shows no better place (a syntax error's frames are all Julia's parser)
@@ -533,6 +550,7 @@ function record_error(e, bt)
         e = e.error
     end
     msg = try
+        e isa StackOverflowError ? _stack_overflow_text(bt) :
         hasfield(typeof(e), :msg) && getfield(e, :msg) isa AbstractString ? String(getfield(e, :msg)) :
             sprint(showerror, e)
     catch
