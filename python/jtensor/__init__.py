@@ -42,8 +42,11 @@ from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
+from .user_dtypes import register_dtype, publish as _publish_dtypes  # noqa: E402
 if _publish not in _REGISTRY.listeners:   # (a retried import, after a Ctrl-C, runs this again)
     _REGISTRY.listeners.append(_publish)
+if _publish_dtypes not in _REGISTRY.listeners:
+    _REGISTRY.listeners.append(_publish_dtypes)
 if not _REGISTRY.sync():    # already in sync (a retried import): this module object still needs the ops
     _publish(_REGISTRY)
 from . import overrides  # noqa: E402

@@ -335,7 +335,8 @@ class Tensor:
 
     # -- conversion ---------------------------------------------------------------------------------------
     def numpy(self, *, force=False):
-        """A NumPy array sharing this tensor's memory (bfloat16 has no NumPy dtype: use ``.float()``)."""
+        """A NumPy array sharing this tensor's memory (bfloat16 has no NumPy dtype: use ``.float()``;
+        a user dtype's elements come as their raw bytes, NumPy dtype ``V<itemsize>``)."""
         if self.is_meta:
             raise TypeError("can't convert meta device type tensor to numpy: a meta tensor has no data")
         if self.dtype is D.bfloat16:
@@ -353,12 +354,19 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.dtype.is_user:
+            from .user_dtypes import refuse_numpy
+            refuse_numpy(self)
         return self._host_array(dtype, copy)
 
     def _host_array(self, dtype=None, copy=None):
-        """The values as a NumPy array (bfloat16 as float32), whatever requires_grad says."""
+        """The values as a NumPy array (bfloat16 as float32, a user dtype as float64 by its Julia
+        `convert(Float64, x)`), whatever requires_grad says."""
         if self.dtype is D.bfloat16:
             a = self.to(D.float32).numpy()
+        elif self.dtype.is_user:
+            from .user_dtypes import as_float64
+            a = as_float64(self).numpy()
         else:
             a = self.numpy()
         if dtype is not None and np.dtype(dtype) != a.dtype:
@@ -430,6 +438,8 @@ class Tensor:
     def __reduce__(self):
         if self.is_meta:
             return (_rebuild_meta, (self.shape, self.dtype.name, self.requires_grad))
+        if self.dtype.is_user:   # its raw bytes: exact, and no conversion the type may lack
+            return (_rebuild_raw, (self.contiguous().numpy().tobytes(), self.shape, self.dtype.name))
         arr = self._host_array(copy=True)
         return (_rebuild, (arr, self.dtype.name, self.requires_grad))
 
@@ -893,6 +903,15 @@ def _rebuild_meta(shape, dtype_name, requires_grad=False):
     return t.requires_grad_(True) if requires_grad else t
 
 
+def _rebuild_raw(data, shape, dtype_name):
+    """A tensor of a user dtype from its elements' raw bytes (the unpickling process must have
+    registered the dtype too)."""
+    dt = D.as_dtype(dtype_name)
+    t = _host_empty(tuple(shape), dt)
+    t.numpy()[...] = np.frombuffer(data, dt.np_storage).reshape(shape)
+    return t
+
+
 def _rebuild(arr, dtype_name, requires_grad=False):
     t = asarray(arr).to(D.BY_NAME[dtype_name])
     return t.requires_grad_(True) if requires_grad else t
@@ -995,7 +1014,7 @@ def from_julia(code, ptr, handle, shape):
         bridge.release_later(handle)
         base = np.empty(0, dt.np_storage)
         return Tensor._make(base, _addr(base), 0, shape, _contig_strides(shape), dt)
-    base = bridge.wrap_owned(ptr, n, code, dt.typestr, handle)
+    base = bridge.wrap_owned(ptr, n, code, dt.typestr, handle)   # (the C wrap reads typestr for user dtypes)
     return Tensor._make(base, ptr, 0, shape, _contig_strides(shape), dt)
 
 
