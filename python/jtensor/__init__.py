@@ -38,7 +38,8 @@ from .ops import ops, publish as _publish
 from .typeinfo import Size, finfo, iinfo, get_num_threads, set_num_threads
 from .dtypes import get_default_dtype, set_default_dtype
 from . import composites as _composites, statistics as _statistics, sampling as _sampling  # noqa: F401 (jt.<name> via ops.composed)
-from . import rebind as _rebind, tensor_api as _tensor_api, switches as _switches  # noqa: F401 (jt.<name> via ops.composed)
+from . import rebind as _rebind, tensor_api as _tensor_api, switches as _switches  # noqa: F401
+from . import order_stats as _order_stats, nn_functions as _nn_functions  # noqa: F401 (jt.<name> via ops.composed)
 from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
 
