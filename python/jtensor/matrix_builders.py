@@ -418,7 +418,7 @@ def _flat_positions(name, self, index):
 def put_(self, index, source, accumulate=False):
     """Write (or with `accumulate` add) `source` at the flat row-major positions `index`."""
     if index.numel() != source.numel():
-        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
     at = _flat_positions("put_", self, index)
     flat = self.reshape(-1).clone() if not self.is_contiguous() else self.view(-1)

@@ -84,7 +84,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     d = norm_dim(dim, x.ndim, "kthvalue")
     n = x.shape[d]
     if not 1 <= k <= n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d} (k = {k}, size {n})")
     v, i = jt.sort(x, d, stable=True)
     out = values_indices(_keep(v.narrow(d, k - 1, 1), d, keepdim or input.ndim == 0),
                          _keep(i.narrow(d, k - 1, 1), d, keepdim or input.ndim == 0))

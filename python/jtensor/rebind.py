@@ -49,7 +49,10 @@ def _inplace_view(self, name, make):
     if self.requires_grad and autograd.is_grad_enabled():
         if self.grad_fn is None:
             raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation.")
-        out = make(self)          # recorded as a view of self: self now stands for that view
+        source = Tensor._make(self._base, self._baddr, self._offset, self.shape, self._strides, self.dtype)
+        source._version, source.requires_grad = self._version, True
+        source.grad_fn, source._out_index = self.grad_fn, self._out_index
+        out = make(source)        # recorded as a view of self's current geometry, which self then takes
         _rebind(self, out)
         self.grad_fn, self._out_index = out.grad_fn, out._out_index
         return self

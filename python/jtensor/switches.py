@@ -45,7 +45,7 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
     """Ask for deterministic algorithms. Every jtensor kernel is deterministic on the CPU, so this
     only records the choice (read back by `are_deterministic_algorithms_enabled`)."""
     if not isinstance(mode, bool):
-        raise RuntimeError(f"use_deterministic_algorithms expects a bool, but got {type(mode).__name__}")
+        raise TypeError(f"use_deterministic_algorithms expects a bool, but got {type(mode).__name__}")
     _DETERMINISTIC["on"], _DETERMINISTIC["warn_only"] = mode, bool(warn_only)
 
 
@@ -82,9 +82,12 @@ _MATMUL_PRECISION = ["highest"]
 
 @composed(method=False)
 def set_float32_matmul_precision(precision):
-    """"highest", "high" or "medium": recorded; float32 matmuls here always compute in float32."""
+    """"highest", "high" or "medium": recorded; float32 matmuls here always compute in float32.
+    Any other value warns and changes nothing, as PyTorch."""
     if precision not in ("highest", "high", "medium"):
-        raise RuntimeError(f"Invalid value of float32 matmul precision: {precision!r}")
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      f"setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
+        return
     _MATMUL_PRECISION[0] = precision
 
 

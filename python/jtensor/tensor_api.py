@@ -137,7 +137,7 @@ def argwhere(input):
 def positive(input):
     """`input` itself; refused for bool, as PyTorch."""
     if input.dtype.name == "bool":
-        raise TypeError("The `+` operator, on a bool tensor is not supported.")
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
 
 
