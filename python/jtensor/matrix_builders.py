@@ -277,23 +277,28 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout
 @composed()
 def renorm(input, p, dim, maxnorm):
     """Each slice along `dim` whose p-norm exceeds `maxnorm` scaled down to norm `maxnorm`."""
-    if input.ndim <= 1:
-        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
-    if p <= 0:
-        raise RuntimeError(f"renorm: non-positive-norm not supported")
-    if maxnorm < 0:
-        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
-    d = norm_dim(dim, input.ndim, "renorm")
-    others = [i for i in range(input.ndim) if i != d]
-    norm = jt.linalg.vector_norm(input, p, others, True)
-    factor = jt.where(norm > maxnorm, maxnorm / (norm + 1e-7), jt.ones_like(norm))
-    return input * factor
+    return input * _renorm_factor(input, p, dim, maxnorm)
 
 
 @composed(function=False)
 def renorm_(self, p, dim, maxnorm):
     """In-place `renorm`."""
-    return self.copy_(renorm(self, p, dim, maxnorm))
+    source = self.clone() if self.requires_grad and autograd.is_grad_enabled() else self   # the norm saves it
+    return self.mul_(_renorm_factor(source, p, dim, maxnorm))
+
+
+def _renorm_factor(input, p, dim, maxnorm):
+    """maxnorm / norm for the slices along `dim` whose p-norm exceeds maxnorm, else 1 (PyTorch adds
+    1e-7 to the norm)."""
+    if input.ndim <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    d = norm_dim(dim, input.ndim, "renorm")
+    norm = jt.linalg.vector_norm(input, p, [i for i in range(input.ndim) if i != d], True)
+    return jt.where(norm > maxnorm, maxnorm / (norm + 1e-7), jt.ones_like(norm))
 
 
 @composed()
@@ -321,10 +326,20 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
     return _scaled_sum(input, jt.outer(vec1, vec2), beta, alpha, "addr")
 
 
+def _scaled_sum_(self, product, beta, alpha):
+    """In place: self = beta * self + alpha * product (self ignored, NaN included, when beta is 0),
+    by the recorded in-place ops so that gradients reach self's history."""
+    if beta == 0:
+        self.masked_fill_(jt.ones(self.shape, dtype=D.bool_), 0)
+    elif beta != 1:
+        self.mul_(beta)
+    return self.add_(product, alpha=alpha)
+
+
 @composed(function=False)
 def addr_(self, vec1, vec2, *, beta=1, alpha=1):
     """In-place `addr`."""
-    return self.copy_(addr(self, vec1, vec2, beta=beta, alpha=alpha))
+    return _scaled_sum_(self, jt.outer(vec1, vec2), beta, alpha)
 
 
 @composed()
@@ -339,7 +354,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 @composed(function=False)
 def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
     """In-place `addbmm`."""
-    return self.copy_(addbmm(self, batch1, batch2, beta=beta, alpha=alpha))
+    return _scaled_sum_(self, jt.bmm(batch1, batch2).sum(0), beta, alpha)
 
 
 @composed(method=False)
@@ -387,23 +402,27 @@ jt.linalg.matrix_exp = matrix_exp
 @composed(function=False)
 def fill_diagonal_(self, fill_value, wrap=False):
     """Fill the main diagonal (every dimension of equal length when ndim > 2); `wrap` continues a
-    tall matrix's diagonal after each N+1 rows, as NumPy."""
+    tall matrix's diagonal after each N+1 rows, as NumPy. Differentiable (through a mask) when
+    self records gradients."""
     if self.ndim < 2:
         raise RuntimeError("dimensions must larger than 1")
     if self.ndim > 2 and len(set(self.shape)) != 1:
         raise RuntimeError("all dimensions of input must be of equal length")
-    n = min(self.shape)
-    diag = self.as_strided((n,), (sum(self._strides),), self._offset)
-    diag.fill_(fill_value)
-    if wrap and self.ndim == 2 and self.shape[0] > self.shape[1] + 1:
-        rows, cols = self.shape
-        start = cols + 1
-        while start < rows:
+    if self.requires_grad and autograd.is_grad_enabled():
+        return self.masked_fill_(_fill_diagonal(jt.zeros(self.shape, dtype=D.bool_), True, wrap), fill_value)
+    return _fill_diagonal(self, fill_value, wrap)
+
+
+def _fill_diagonal(t, value, wrap):
+    """Write `value` on t's diagonal elements, found through t's own strides."""
+    step = sum(t._strides)
+    t.as_strided((min(t.shape),), (step,), t._offset).fill_(value)
+    if wrap and t.ndim == 2 and t.shape[0] > t.shape[1] + 1:
+        rows, cols = t.shape
+        for start in range(cols + 1, rows, cols + 1):
             m = min(cols, rows - start)
-            self.narrow(0, start, m).as_strided((m,), (sum(self._strides),),
-                                                self._offset + start * self._strides[0]).fill_(fill_value)
-            start += cols + 1
-    return self
+            t.as_strided((m,), (step,), t._offset + start * t._strides[0]).fill_(value)
+    return t
 
 
 def _flat_positions(name, self, index):
@@ -414,57 +433,72 @@ def _flat_positions(name, self, index):
     return jt.remainder(idx, numel) if numel else idx
 
 
+def _write_into(self, place, source, accumulate):
+    """In-place write of `source` at the positions `place(base, values)` puts values into a copy
+    of `base`: built on zeros (so the result depends on `source` only) and applied with the
+    recorded in-place ops `add_` / `masked_fill_`, which keeps gradients right for both."""
+    canvas = place(jt.zeros_like(self), source)
+    if accumulate:
+        return self.add_(canvas)
+    written = place(jt.zeros(self.shape, dtype=D.bool_), jt.ones(source.shape, dtype=D.bool_))
+    return self.masked_fill_(written, 0).add_(canvas)
+
+
+def _put(name, input, index, source, accumulate):
+    if index.numel() != source.numel():
+        raise IndexError(f"{name}(): Expected source and index to have the same number of elements, but got "
+                         f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    at = _flat_positions(name, input, index)
+    flat, src = input.reshape(-1), source.reshape(-1).to(input.dtype)
+    flat = flat.index_add(0, at, src) if accumulate else flat.index_copy(0, at, src)
+    return flat.reshape(input.shape)
+
+
 @composed(function=False)
 def put_(self, index, source, accumulate=False):
     """Write (or with `accumulate` add) `source` at the flat row-major positions `index`."""
-    if index.numel() != source.numel():
-        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
-                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
-    at = _flat_positions("put_", self, index)
-    flat = self.reshape(-1).clone() if not self.is_contiguous() else self.view(-1)
-    src = source.reshape(-1).to(self.dtype)
-    flat.index_add_(0, at, src) if accumulate else flat.index_copy_(0, at, src)
-    if not self.is_contiguous():
-        self.copy_(flat.reshape(self.shape))
-    return self
+    return _write_into(self, lambda base, src: _put("put_", base, index, src, accumulate), source, accumulate)
 
 
 @composed()
 def put(input, index, source, accumulate=False):
-    """A copy of `input` with `put_` applied."""
-    return put_(input.clone(), index, source, accumulate)
+    """A copy of `input` with `source` written (or added) at the flat positions `index`."""
+    return _put("put", input, index, source, accumulate)
 
 
-@composed(function=False)
-def index_put_(self, indices, values, accumulate=False):
-    """`self[indices] = values`; with `accumulate`, repeated positions add up (`index_add` on the
-    linear positions the index tensors select in the leading dimensions)."""
-    indices = tuple(indices)
-    if not accumulate:
-        self[indices] = values
-        return self
+def _index_put(input, indices, values, accumulate):
     idx = []
-    for i in indices:
+    for i in tuple(indices):
         if i.dtype.name == "bool":
             idx.extend(jt.nonzero(i).unbind(1))
         else:
             idx.append(i.long())
     k = len(idx)
-    if k > self.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
+    if k > input.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {input.ndim}")
     idx = jt.broadcast_tensors(*idx)
-    lead, rest = self.shape[:k], self.shape[k:]
+    lead, rest = input.shape[:k], tuple(input.shape[k:])
     linear = jt.zeros(idx[0].shape, dtype=D.int64)
     for i, n in zip(idx, lead):
         linear = linear * n + jt.remainder(i, n)
-    flat = self.reshape((math.prod(lead),) + tuple(rest))
-    vals = (values if isinstance(values, Tensor) else jt.tensor(values)).to(self.dtype)
-    vals = vals.expand(tuple(linear.shape) + tuple(rest)).reshape((linear.numel(),) + tuple(rest))
-    flat = flat.index_add(0, linear.reshape(-1), vals)
-    return self.copy_(flat.reshape(self.shape))
+    flat = input.reshape((math.prod(lead),) + rest)
+    vals = (values if isinstance(values, Tensor) else jt.tensor(values)).to(input.dtype)
+    vals = vals.expand(tuple(linear.shape) + rest).reshape((linear.numel(),) + rest)
+    at = linear.reshape(-1)
+    flat = flat.index_add(0, at, vals) if accumulate else flat.index_copy(0, at, vals)
+    return flat.reshape(input.shape)
+
+
+@composed(function=False)
+def index_put_(self, indices, values, accumulate=False):
+    """`self[indices] = values` for a tuple of index tensors (integer or bool) over the leading
+    dimensions; with `accumulate`, repeated positions add up."""
+    if not isinstance(values, Tensor):
+        values = jt.tensor(values, dtype=self.dtype)
+    return _write_into(self, lambda base, v: _index_put(base, indices, v, accumulate), values, accumulate)
 
 
 @composed()
 def index_put(input, indices, values, accumulate=False):
-    """A copy of `input` with `index_put_` applied."""
-    return index_put_(input.clone(), indices, values, accumulate)
+    """A copy of `input` with `values` written (or added) at `indices` (see `index_put_`)."""
+    return _index_put(input, indices, values, accumulate)
