@@ -357,6 +357,24 @@ def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
     return _scaled_sum_(self, jt.bmm(batch1, batch2).sum(0), beta, alpha)
 
 
+@composed(function=False)
+def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+    """In-place `addmm`."""
+    return _scaled_sum_(self, jt.mm(mat1, mat2), beta, alpha)
+
+
+@composed()
+def addmv_(self, mat, vec, *, beta=1, alpha=1):
+    """In-place `addmv`."""
+    return _scaled_sum_(self, jt.mv(mat, vec), beta, alpha)
+
+
+@composed(function=False)
+def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+    """In-place `baddbmm`."""
+    return _scaled_sum_(self, jt.bmm(batch1, batch2), beta, alpha)
+
+
 @composed(method=False)
 def chain_matmul(*matrices):
     """The product of the matrices (deprecated by PyTorch for `linalg.multi_dot`)."""

@@ -13,16 +13,15 @@ from .registry import norm_dim
 
 # ---- function forms of Tensor methods ---------------------------------------------------------------------------
 def _function_of(name):
-    method = getattr(Tensor, name)
-
     def function(input, *args, **kwargs):
-        return method(input, *args, **kwargs)
+        return getattr(input, name)(*args, **kwargs)   # looked up per call: composed methods bind at publish
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"`jt.{name}(input, ...)` is `input.{name}(...)`.\n\n{method.__doc__ or ''}"
+    function.__doc__ = f"`jt.{name}(input, ...)` is `input.{name}(...)`."
     return function
 
 
-for _name in ("clone", "detach", "detach_", "t", "ravel", "broadcast_to", "select", "is_floating_point", "is_complex"):
+for _name in ("clone", "detach", "detach_", "t", "ravel", "broadcast_to", "select", "is_floating_point", "is_complex",
+              "zero_", "as_strided", "as_strided_", "nan_to_num_", "resize_as_", "index_put_", "get_device"):
     composed(_name, method=False)(_function_of(_name))
 
 
@@ -286,3 +285,99 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
     return jt.randint(low, high, tuple(input.shape), generator=generator,
                       dtype=input.dtype if dtype is None else dtype,
                       device=input.device if device is None else device, requires_grad=requires_grad)
+
+
+# ---- layouts and backends this build does not have: the predicates answer False, as torch on a CPU --------------
+for _name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_mkldnn", "is_nested", "is_xla", "is_xpu", "is_mps",
+              "is_ipu", "is_maia", "is_mtia", "is_vulkan"):
+    setattr(Tensor, _name, property(lambda self: False, doc="False: jtensor tensors are dense, on the CPU or meta."))
+
+
+# ---- `*_copy`: the view op's result as a fresh tensor (PyTorch's functionalised view ops) ---------------------------
+def _copy_of(view):
+    def function(input, *args, **kwargs):
+        r = getattr(input, view)(*args, **kwargs)
+        return tuple(t.clone() for t in r) if isinstance(r, (tuple, list)) else r.clone()
+    function.__name__ = function.__qualname__ = view + "_copy"
+    function.__doc__ = f"`input.{view}(...)`, copied into new memory."
+    return function
+
+
+for _name in ("detach", "diagonal", "expand", "permute", "select", "split", "split_with_sizes", "squeeze", "t",
+              "transpose", "unbind", "unfold", "unsqueeze", "view", "as_strided", "narrow"):
+    composed(_name + "_copy", method=_name == "narrow")(_copy_of(_name))
+
+
+@composed(method=False)
+def alias_copy(input):
+    """A copy of `input` (the copy form of `alias`, an identity view)."""
+    return input.clone()
+
+
+for _name, _target in (("unsafe_chunk", "chunk"), ("unsafe_split", "split"),
+                       ("unsafe_split_with_sizes", "split_with_sizes")):
+    composed(_name)(_function_of(_target) if _target != "split_with_sizes" else split_with_sizes)
+
+
+@composed()
+def ger(input, vec2):
+    """`outer` (its deprecated name)."""
+    return jt.outer(input, vec2)
+
+
+@composed(method=False)
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input."""
+    return jt.sub(other, input, alpha=alpha)
+
+
+@composed(method=False)
+def fill(input, value):
+    """A new tensor of input's shape and dtype filled with `value`."""
+    return jt.full_like(input, value)
+
+
+@composed(method=False)
+def view_as_real(input):
+    """A complex tensor seen as real pairs: shape + (2,), sharing memory (a copy when it records
+    gradients, so that autograd sees the real and imaginary parts)."""
+    if input.dtype.kind != "c":
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+    if input.requires_grad:
+        return jt.stack([input.real, input.imag], -1)
+    real = D.float32 if input.dtype is D.complex64 else D.float64
+    return Tensor._make(input._base, input._baddr, input._offset * 2, tuple(input.shape) + (2,),
+                        tuple(2 * s for s in input._strides) + (1,), real)
+
+
+@composed(method=False)
+def view_as_complex(input):
+    """Real pairs (last dim of size 2, stride 1) seen as a complex tensor, sharing memory (a copy
+    when it records gradients)."""
+    if input.dtype.name not in ("float32", "float64"):
+        raise RuntimeError("view_as_complex is only supported for float and double tensors, but got a tensor "
+                           f"of scalar type: {input.dtype.name}")
+    if input.ndim == 0 or input.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    if input._strides[-1] != 1 or input._offset % 2 or any(s % 2 for s in input._strides[:-1]):
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if input.requires_grad:
+        return complex(input[..., 0], input[..., 1])
+    cplx = D.complex64 if input.dtype is D.float32 else D.complex128
+    return Tensor._make(input._base, input._baddr, input._offset // 2, tuple(input.shape[:-1]),
+                        tuple(s // 2 for s in input._strides[:-1]), cplx)
+
+
+@composed(method=False)
+def complex(real, imag):
+    """real + i * imag (float32 -> complex64, float64 -> complex128)."""
+    if real.dtype != imag.dtype or real.dtype.name not in ("float32", "float64", "float16"):
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got {real.dtype.name} and "
+                           f"{imag.dtype.name}")
+    return real + imag * 1j
+
+
+@composed(method=False)
+def polar(abs, angle):
+    """abs * (cos(angle) + i sin(angle))."""
+    return complex(abs * jt.cos(angle), abs * jt.sin(angle))
