@@ -54,34 +54,22 @@ def ndimension(self):
     return self.ndim
 
 
-@composed()
-def is_conj(input):
-    """False: conjugation is computed at once here, never a lazy bit."""
-    return False
+def _constant(name, value, doc):
+    def function(input):
+        return input if value is _SELF else value
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    composed(name)(function)
 
 
-@composed()
-def is_neg(input):
-    """False: negation is computed at once here, never a lazy bit."""
-    return False
-
-
-@composed()
-def resolve_conj(input):
-    """`input` itself (no lazy conjugation to materialise)."""
-    return input
-
-
-@composed()
-def resolve_neg(input):
-    """`input` itself (no lazy negation to materialise)."""
-    return input
-
-
-@composed()
-def is_inference(input):
-    """False: tensors made under `inference_mode` are ordinary tensors here."""
-    return False
+_SELF = object()
+for _name, _value, _doc in (
+        ("is_conj", False, "False: conjugation is computed at once here, never a lazy bit."),
+        ("is_neg", False, "False: negation is computed at once here, never a lazy bit."),
+        ("is_inference", False, "False: tensors made under `inference_mode` are ordinary tensors here."),
+        ("resolve_conj", _SELF, "`input` itself (no lazy conjugation to materialise)."),
+        ("resolve_neg", _SELF, "`input` itself (no lazy negation to materialise).")):
+    _constant(_name, _value, _doc)
 
 
 @composed()
