@@ -41,7 +41,7 @@ TENSOR_EXCLUDED = {
     # legacy or storage-level API (Storage objects, streams, accelerator moves, Variable-era fields)
     'legacy': set("""
         const_data_ptr dim_order grad_dtype hash_tensor index ipu is_distributed module_load mtia name new
-        output_nr record_stream register_post_accumulate_grad_hook reinforce resize resize_as slice_inverse
+        output_nr record_stream reinforce resize resize_as slice_inverse
         storage storage_type untyped_storage volatile xpu
     """.split()),
     # compiler, JIT/IR, autocast and symbolic-shape machinery, interop threads
