@@ -38,8 +38,10 @@ from .ops import ops, publish as _publish
 from .typeinfo import Size, finfo, iinfo, get_num_threads, set_num_threads
 from .dtypes import get_default_dtype, set_default_dtype
 from . import composites as _composites, statistics as _statistics, sampling as _sampling  # noqa: F401 (jt.<name> via ops.composed)
+from . import rebind as _rebind, tensor_api as _tensor_api, switches as _switches  # noqa: F401
 from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
+from . import order_stats as _order_stats, nn_functions as _nn_functions, matrix_builders as _matrix_builders  # noqa: F401,E402 (jt.<name> via ops.composed)
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
 from .user_dtypes import register_dtype, publish as _publish_dtypes  # noqa: E402

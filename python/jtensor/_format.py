@@ -5,6 +5,7 @@ from . import dtypes as D
 from .user_dtypes import element_texts
 
 _LINEWIDTH, _THRESHOLD, _EDGEITEMS, _PRECISION = 80, 1000, 3, 4  # torch's print options
+_SCI_MODE = None   # None: chosen from the values; True/False: forced (jt.set_printoptions(sci_mode=))
 
 
 class _Formatter:
@@ -25,7 +26,7 @@ class _Formatter:
         mag = np.abs(nz)
         lo, hi = mag.min(), mag.max()
         self.int_mode = bool(np.all(nz == np.ceil(nz)))
-        self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
+        self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4) if _SCI_MODE is None else _SCI_MODE
         vals = nz.tolist()
         if self.sci_mode:
             self.max_width = max(len(f"{v:.{_PRECISION}e}") for v in vals)

@@ -57,7 +57,26 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
-inference_mode = no_grad
+class inference_mode(set_grad_enabled):
+    """``with jt.inference_mode():``: no recording, as ``no_grad`` (tensors made inside are ordinary
+    tensors here); ``jt.is_inference_mode_enabled()`` reports True inside. ``inference_mode(False)``
+    leaves recording as it is."""
+    depth = [0]
+
+    def __init__(self, mode=True):
+        super().__init__(False)
+        self.on = bool(mode)
+
+    def __enter__(self):
+        self.prev.append(_enabled[0])
+        if self.on:
+            _enabled[0] = False
+        inference_mode.depth[0] += self.on
+        return self
+
+    def __exit__(self, *exc):
+        inference_mode.depth[0] -= self.on
+        return super().__exit__(*exc)
 
 
 def _tensor_mod():
