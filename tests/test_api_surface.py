@@ -338,3 +338,32 @@ def test_set_printoptions_matches_torch():
     finally:
         jt.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
+
+
+# ---- div / divide with rounding_mode (composites.py) ------------------------------------------------------
+@pytest.mark.parametrize("dt", ["int64", "int32", "float32", "float64"])
+@pytest.mark.parametrize("mode", [None, "trunc", "floor"])
+def test_div_rounding_mode_matches_torch(dt, mode):
+    a = np.array([7, -7, 6, -6, 5, 0, -1]).astype(dt)
+    b = np.array([2, 2, -4, -4, 5, 3, 3]).astype(dt)
+    for fn in ("div", "divide"):
+        got = getattr(jt, fn)(jt.tensor(a), jt.tensor(b), rounding_mode=mode)
+        want = getattr(torch, fn)(torch.tensor(a), torch.tensor(b), rounding_mode=mode)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    got = jt.tensor(a).div(3, rounding_mode=mode)
+    want = torch.tensor(a).div(3, rounding_mode=mode)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    if mode is not None or dt.startswith("float"):
+        x, y = jt.tensor(a), torch.tensor(a)
+        x.div_(2, rounding_mode=mode)
+        y.div_(2, rounding_mode=mode)
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_div_rounding_mode_errors_and_gradient():
+    with pytest.raises(ValueError, match="rounding_mode to be one of None, 'trunc', or 'floor'"):
+        jt.div(jt.ones(2), 2, rounding_mode="round")
+    a = jt.tensor([3.0, -5.0], requires_grad=True)
+    jt.div(a, jt.tensor([2.0, 4.0])).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [0.5, 0.25])
