@@ -167,8 +167,8 @@ function _fused_map!(out, inputs::AbstractVector, kernel::Integer)
 end
 _fused_map!(out::MetaArray, inputs::AbstractVector, kernel::Integer) = out
 
-defop("_fused_map(out: Tensor, inputs: TensorList, kernel: int) -> Self", _fused_map!; method = false,
-      doc = "Run fused kernel `kernel` (made by jt.compile) over inputs broadcast to out's shape, into out.")
+defop("_fused_map(output: Tensor, inputs: TensorList, kernel: int) -> Self", _fused_map!; method = false,
+      doc = "Run fused kernel `kernel` (made by jt.compile) over inputs broadcast to output's shape, into output.")
 
 """
     fused_apply(kernel, To, arrays...) -> Array{To}
