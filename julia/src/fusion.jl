@@ -162,8 +162,47 @@ function _fused_map!(out, inputs::AbstractVector, kernel::Integer)
         throw(ArgumentError("fusion: kernel $kernel takes $(length(k.inputs)) inputs, got $(length(inputs))"))
     sz = size(out)
     args = Tuple(broadcast_to(Strided(a), sz) for a in inputs)
-    Base.invokelatest(map_into!, k.f, AsStored, out, args)
+    if iscontiguous(out) && all(iscontiguous, args)
+        # the common case: packed operands of the output's shape. Only this small loop is compiled
+        # for a new kernel (the engine's general path compiles every stride and rank variant).
+        ptrs = map(a -> a.ptr, args)
+        GC.@preserve out args Base.invokelatest(_fused_dense!, k.f, out.ptr, ptrs, length(out))
+    else
+        shape, strides, nd = loop_layout(out, args)
+        n = prod(shape)
+        n == 0 && return out
+        nd = collapse!(shape, strides, nd)
+        ptrs = map(a -> a.ptr, args)
+        GC.@preserve out args Base.invokelatest(_fused_strided!, k.f, out.ptr, ptrs, shape, strides, nd, n)
+    end
     out
+end
+
+"""`f` over any strides (broadcast operands have stride 0): the engine's any-stride loops only, so
+a new kernel compiles one variant instead of the engine's every variant."""
+function _fused_strided!(f::F, optr::Ptr{To}, ptrs::Tuple, shape::Vector{Int}, strides::Vector{Vector{Int}},
+                         nd::Int, n::Int) where {F,To}
+    run_outer!(f, AsStored, StepArg{To}(optr, strides[1][1]), _steps(ptrs, strides, 2, AsStored), (),
+               shape, strides, nd, n)
+end
+
+"`f` over `n` packed elements: the engine's contiguous inner loop, split across threads when large."
+function _fused_dense!(f::F, optr::Ptr{To}, ptrs::Tuple, n::Int) where {F,To}
+    o = UnitArg{To}(optr)
+    accs = map(p -> UnitArg(p), ptrs)
+    nt = Threads.nthreads()
+    if nt > 1 && n >= THREAD_MIN
+        chunk = cld(n, nt)
+        Threads.@threads for t in 1:nt
+            lo = (t - 1) * chunk
+            hi = min(n, t * chunk)
+            hi > lo && inner_chunks!(f, AsStored, shift(o, lo), _advanced(accs, lo), (), hi - lo)
+        end
+    else
+        inner_chunks!(f, AsStored, o, accs, (), n)
+    end
+    n >= POLL_EVERY && check_interrupt()
+    nothing
 end
 _fused_map!(out::MetaArray, inputs::AbstractVector, kernel::Integer) = out
 
