@@ -204,7 +204,6 @@ function _fused_dense!(f::F, optr::Ptr{To}, ptrs::Tuple, n::Int) where {F,To}
     n >= POLL_EVERY && check_interrupt()
     nothing
 end
-_fused_map!(out::MetaArray, inputs::AbstractVector, kernel::Integer) = out
 
 defop("_fused_map(output: Tensor, inputs: TensorList, kernel: int) -> Self", _fused_map!; method = false,
       doc = "Run fused kernel `kernel` (made by jt.compile) over inputs broadcast to output's shape, into output.")

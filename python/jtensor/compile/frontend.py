@@ -139,16 +139,18 @@ class CompiledFunction:
         return self._compile(key, args, kwargs)
 
     def _why(self, key):
-        """Which guard the new key fails, against the most recent compilation."""
-        old = next(reversed(self._cache))
-        if old is None or len(old) != len(key):
+        """Which guards the new key fails, against the nearest compilation (fewest differences)."""
+        olds = [k for k in self._cache if k is not None and len(k) == len(key)]
+        if not olds:
             return "the number of arguments changed"
+        old = min(olds, key=lambda k: sum(a != b for a, b in zip(k, key)))
         names = ["grad mode"] + (["training"] if self._module is not None else [])
+        diffs = []
         for i, (a, b) in enumerate(zip(old, key)):
             if a != b:
                 what = names[i] if i < len(names) else f"argument {i - len(names)}"
-                return f"{what} changed from {a!r} to {b!r}"
-        return "guards failed"
+                diffs.append(f"{what} changed from {a!r} to {b!r}")
+        return "; ".join(diffs) or "guards failed"
 
     def _break(self, why, args, kwargs, key=None, error=None):
         """A graph break: raise under fullgraph, else run (and, by key, keep running) eagerly."""

@@ -18,7 +18,7 @@ _OPERATORS = {
     operator.floordiv: "floor_divide", operator.mod: "remainder", operator.pow: "pow",
     operator.neg: "neg", operator.abs: "abs", operator.invert: "bitwise_not",
     operator.and_: "bitwise_and", operator.or_: "bitwise_or", operator.xor: "bitwise_xor",
-    operator.lt: "lt", operator.le: "le", operator.gt: "gt", operator.ge: "ge",
+    operator.lt: "lt", operator.le: "le", operator.gt: "gt", operator.ge: "ge", operator.eq: "eq", operator.ne: "ne",
 }
 
 # Dtype rules whose ops write into a given tensor rather than make a value: never fused.
