@@ -205,8 +205,27 @@ function _fused_dense!(f::F, optr::Ptr{To}, ptrs::Tuple, n::Int) where {F,To}
     nothing
 end
 
-defop("_fused_map(output: Tensor, inputs: TensorList, kernel: int) -> Self", _fused_map!; method = false,
-      doc = "Run fused kernel `kernel` (made by jt.compile) over inputs broadcast to output's shape, into output.")
+"""
+    _fused(kernel, x1, x2 = nothing, ..., x8 = nothing)
+
+Kernel `kernel` over its inputs (broadcast together), into a new array of the dtype its last node
+gives. A fixed list of tensor parameters (not a TensorList) lets the C fast path call it.
+"""
+function _fused(kernel::Integer, xs...)
+    1 <= kernel <= length(FUSED) || throw(ArgumentError("fusion: no fused kernel $kernel"))
+    inputs = Any[x for x in xs if x !== nothing]
+    To = _dtype_named(FUSED[kernel].nodes[end].result)
+    out = alloc(To, broadcast_size(map(size, inputs)...))
+    _fused_map!(Strided(out), inputs, kernel)
+    out
+end
+
+"The most inputs a fused kernel takes (`_fused`'s tensor parameters)."
+const FUSED_MAX_INPUTS = 8
+
+defop("_fused(kernel: int, " * join(("x$i: Tensor" * (i > 1 ? " = None" : "") for i in 1:FUSED_MAX_INPUTS), ", ") *
+      ") -> Tensor", _fused; method = false,
+      doc = "Run fused kernel `kernel` (made by jt.compile) over its inputs, broadcast, into a new tensor.")
 
 """
     fused_apply(kernel, To, arrays...) -> Array{To}

@@ -201,8 +201,8 @@ class CompiledFunction:
             v = values.get(n.name)
             meta[n] = TensorMeta(v) if isinstance(v, _T.Tensor) else None
         values.clear()
-        groups = partition(nodes, meta, root)
-        kernels = [FusedKernel(_define(g.spec(meta)), g, meta, root, _run_fused, _T.empty_on, self._dynamic)
+        groups = partition(nodes, meta, root, max_inputs=len(fused_op().tensor_params))
+        kernels = [FusedKernel(_define(g.spec(meta)), g, meta, root, fused_op().fn)
                    for g in groups]
         program, source = fused_program(nodes, root, groups, kernels)
         graph_text = _graph_text(nodes, meta)
@@ -272,14 +272,9 @@ def kernel_source(kid):
     return s
 
 
-_fused_fn = [None]
-
-
-def _run_fused(out, xs, kid):
-    f = _fused_fn[0]
-    if f is None:
-        f = _fused_fn[0] = REGISTRY["_fused_map"].fn
-    f(out, list(xs), kid)
+def fused_op():
+    """The registry op that runs a fused kernel (julia/src/fusion.jl `_fused`)."""
+    return REGISTRY["_fused"]
 
 
 class OptimizedModule(Module):

@@ -117,8 +117,9 @@ def fusable_calls(nodes, meta, root=None):
     return calls
 
 
-def partition(nodes, meta, root=None):
-    """The fused groups of the graph whose nodes (in order) are `nodes`, with recorded `meta`."""
+def partition(nodes, meta, root=None, max_inputs=8):
+    """The fused groups of the graph whose nodes (in order) are `nodes`, with recorded `meta`; a
+    group needing more than `max_inputs` inputs (the kernel op's tensor parameters) stays eager."""
     calls = fusable_calls(nodes, meta, root)
     materialized = [n for n in nodes if n in calls and any(u not in calls for u in n.users)]
     cut = set(materialized)
@@ -144,7 +145,7 @@ def partition(nodes, meta, root=None):
                     visit(a)
                 elif a not in inputs:
                     inputs.append(a)
-        if len(members) < 2:
+        if len(members) < 2 or len(inputs) > max_inputs:
             continue
         ordered = [n for n in nodes if n in members]
         groups.append(Group(out, ordered, inputs, calls))

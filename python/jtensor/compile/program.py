@@ -11,7 +11,6 @@ import keyword
 
 from .. import autograd
 from ..autograd import FnNode, _set_output
-from ..drivers import broadcast_shapes
 
 
 def var(node):
@@ -120,13 +119,25 @@ def eager_program(nodes, root, record=None):
 
 def fused_program(nodes, root, groups, kernels):
     """The graph with each group replaced by one call of its kernel (`kernels[i]` for `groups[i]`):
-    a Python function and its source."""
+    a Python function and its source. A group member whose value something outside the kernels
+    still needs (an eager node, say one a group too large to fuse left eager) is computed eagerly too."""
     em = Emitter(root)
-    absorbed = set()
+    members = set()
     by_output = {}
     for g, k in zip(groups, kernels):
-        absorbed.update(n for n in g.nodes if n is not g.output)
+        members.update(n for n in g.nodes if n is not g.output)
         by_output[g.output] = (g, k)
+    run = set()    # the nodes that get a line, found backwards from the output
+    live = set()
+    for n in reversed(nodes):
+        if n.op == "output":
+            live.update(n.all_input_nodes)
+        elif n in by_output:
+            run.add(n)
+            live.update(by_output[n][0].inputs)
+        elif n.op != "placeholder" and (n not in members or n in live):
+            run.add(n)
+            live.update(n.all_input_nodes)
     params, body, result = [], [], "None"
     for n in nodes:
         if n.op == "placeholder":
@@ -137,38 +148,39 @@ def fused_program(nodes, root, groups, kernels):
             g, k = by_output[n]
             name = em.bind(k, "_k")
             body.append(f"{var(n)} = {name}({', '.join(var(i) for i in g.inputs)})  # {k.label}")
-        elif n not in absorbed:
+        elif n in run:
             body.append(em.node(n))
     src = em.function("forward", params, body, result)
     return em.compile("forward", src), src
 
 
 class FusedKernel:
-    """One fused group at run time: allocates the output and runs the Julia kernel `kid` over the
-    inputs in one pass. When an input requires grad (and grad mode is on), the output gets one
+    """One fused group at run time: `run(kid, *inputs)` (the registry op `_fused`) makes the output
+    and runs Julia kernel `kid` over the inputs in one pass. When an input requires grad (and grad mode is on), the output gets one
     autograd node whose backward recomputes the group's values eagerly from the saved inputs and
     applies the registry's derivative formulas to them (elementwise values are recomputed, not
     stored)."""
 
-    def __init__(self, kid, group, meta, root, run, empty, dynamic=False):
+    def __init__(self, kid, group, meta, root, run):
         self.kid = kid
         self.group = group
-        self.shape = meta[group.output].shape
         self.dtype = meta[group.output].dtype
         self.label = " -> ".join(group.calls[n].op.name for n in group.nodes)
         self._run = run
-        self._empty = empty
         self._root = root
         self._eager = None
-        self._dynamic = dynamic
 
     def __call__(self, *xs):
-        shape = self.shape if not self._dynamic else broadcast_shapes(*[x.shape for x in xs])
-        out = self._empty(0, shape, self.dtype)
-        self._run(out, xs, self.kid)
-        if autograd._enabled[0] and self.dtype.kind == "f" and any(getattr(x, "requires_grad", False) for x in xs):
+        grad = autograd._enabled
+        if grad[0] and self.dtype.kind == "f" and any(x.requires_grad for x in xs):
+            grad[0] = False
+            try:
+                out = self._run(self.kid, *xs)
+            finally:
+                grad[0] = True
             self._attach(out, xs)
-        return out
+            return out
+        return self._run(self.kid, *xs)
 
     def eager(self):
         """The group as an eager Python function of its inputs (built on first use)."""
@@ -185,6 +197,8 @@ class FusedKernel:
 
         def backward(grads):
             g = grads[0]
+            if g is None:
+                return [None] * len(wanted)
             with autograd.enable_grad():
                 ins = [x.detach().requires_grad_(True) if i in wanted else x.detach() for i, x in enumerate(xs)]
                 y = eager(*ins)
