@@ -49,6 +49,7 @@ if not _REGISTRY.sync():    # already in sync (a retried import): this module ob
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
 from . import nn  # noqa: E402
+from . import fx  # noqa: E402  (jt.fx: graph capture and transformation)
 from . import optim  # noqa: E402
 from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
@@ -56,6 +57,8 @@ from . import utils  # noqa: E402
 from .compile import compile  # noqa: E402  (jt.compile: the function; the package is jtensor.compile)
 
 utils.data.register_collate()   # torch's DataLoader batches jt tensors, fork workers included
+from . import _einops  # noqa: E402
+_einops.install()   # einops' default path takes jt tensors once einops is imported
 
 half = float16
 float = float32
