@@ -30,12 +30,13 @@ struct FusedNode
 end
 FusedNode(t::Tuple) = FusedNode(String(t[1]), String(t[2]), String(t[3]), collect(Any, t[4]), collect(Any, t[5]))
 
-"A generated kernel: the scalar function, the Julia source it was made from, its inputs' dtype names."
+"A generated kernel: the scalar function, the Julia source it was made from, its inputs' dtype names, its nodes, its result type."
 struct FusedKernel
     f::Any
     source::String
     inputs::Vector{String}
     nodes::Vector{FusedNode}
+    result::DataType     # the element type of the output (the last node's result dtype)
 end
 
 const FUSED = FusedKernel[]
@@ -113,7 +114,7 @@ function fused_kernel(inputs::Vector{String}, nodes::Vector)
     src = fused_source(inputs, fnodes)
     get!(FUSED_BY_SPEC, src) do
         f = Core.eval(JTensor, Meta.parse(src))
-        push!(FUSED, FusedKernel(f, src, inputs, fnodes))
+        push!(FUSED, FusedKernel(f, src, inputs, fnodes, _dtype_named(fnodes[end].result)))
         length(FUSED)
     end
 end
@@ -150,32 +151,36 @@ end
 fused_kernel_source(id::Integer) = FUSED[id].source
 
 """
-    _fused_map!(out, inputs, kernel)
+    _fused_map!(out, inputs::Tuple, kernel)
 
-Fill `out` with kernel `kernel` applied elementwise to `inputs` (each broadcast to `out`'s size),
-in one pass of the elementwise engine.
+Fill `out` with kernel `kernel` applied elementwise to `inputs` (`Strided`s, each broadcast to
+`out`'s size), in one pass of the elementwise engine. Type-stable for a concrete `inputs` tuple:
+the only dynamic call is the one into the loop specialized on the kernel's function.
 """
-function _fused_map!(out, inputs::AbstractVector, kernel::Integer)
-    1 <= kernel <= length(FUSED) || throw(ArgumentError("fusion: no fused kernel $kernel"))
-    k = FUSED[kernel]
+function _fused_map!(out::Strided, inputs::Tuple, kernel::Integer)
+    k = _kernel(kernel)
     length(inputs) == length(k.inputs) ||
         throw(ArgumentError("fusion: kernel $kernel takes $(length(k.inputs)) inputs, got $(length(inputs))"))
     sz = size(out)
-    args = Tuple(broadcast_to(Strided(a), sz) for a in inputs)
-    if iscontiguous(out) && all(iscontiguous, args)
+    args = map(a -> broadcast_to(a, sz), inputs)
+    ptrs = map(a -> a.ptr, args)
+    if iscontiguous(out) && all(map(iscontiguous, args))
         # the common case: packed operands of the output's shape. Only this small loop is compiled
         # for a new kernel (the engine's general path compiles every stride and rank variant).
-        ptrs = map(a -> a.ptr, args)
         GC.@preserve out args Base.invokelatest(_fused_dense!, k.f, out.ptr, ptrs, length(out))
     else
         shape, strides, nd = loop_layout(out, args)
         n = prod(shape)
         n == 0 && return out
         nd = collapse!(shape, strides, nd)
-        ptrs = map(a -> a.ptr, args)
         GC.@preserve out args Base.invokelatest(_fused_strided!, k.f, out.ptr, ptrs, shape, strides, nd, n)
     end
     out
+end
+
+function _kernel(id::Integer)
+    1 <= id <= length(FUSED) || throw(ArgumentError("fusion: no fused kernel $id"))
+    @inbounds FUSED[id]
 end
 
 """`f` over any strides (broadcast operands have stride 0): the engine's any-stride loops only, so
@@ -212,13 +217,17 @@ Kernel `kernel` over its inputs (broadcast together), into a new array of the dt
 gives. A fixed list of tensor parameters (not a TensorList) lets the C fast path call it.
 """
 function _fused(kernel::Integer, xs...)
-    1 <= kernel <= length(FUSED) || throw(ArgumentError("fusion: no fused kernel $kernel"))
-    inputs = Any[x for x in xs if x !== nothing]
-    To = _dtype_named(FUSED[kernel].nodes[end].result)
-    out = alloc(To, broadcast_size(map(size, inputs)...))
+    k = _kernel(kernel)
+    inputs = map(Strided, _somethings(xs...))
+    out = alloc(k.result, broadcast_size(map(size, inputs)...))
     _fused_map!(Strided(out), inputs, kernel)
     out
 end
+
+"The arguments that are not `nothing`, as a tuple (resolved at compile time for concrete types)."
+@inline _somethings() = ()
+@inline _somethings(x::Nothing, rest...) = _somethings(rest...)
+@inline _somethings(x, rest...) = (x, _somethings(rest...)...)
 
 "The most inputs a fused kernel takes (`_fused`'s tensor parameters)."
 const FUSED_MAX_INPUTS = 8
@@ -236,6 +245,6 @@ code calls it (tests, the REPL).
 function fused_apply(kernel::Integer, ::Type{To}, arrays::AbstractArray...) where {To}
     sz = broadcast_size(map(size, arrays)...)
     out = alloc(To, sz)
-    _fused_map!(Strided(out), Any[Strided(a isa Array || a isa Strided ? a : Array(a)) for a in arrays], kernel)
+    _fused_map!(Strided(out), map(a -> Strided(a isa Array || a isa Strided ? a : Array(a)), arrays), kernel)
     out
 end

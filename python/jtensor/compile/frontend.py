@@ -96,8 +96,8 @@ class CompiledFunction:
         if self._module is not None:
             key.append(self._module.training)
         for x in args:
-            if type(x) is Tensor or isinstance(x, Tensor):
-                key.append((x.ndim if dynamic else x.shape, x.dtype, x.requires_grad, x.device))
+            if isinstance(x, Tensor):
+                key.append((x.ndim if dynamic else x.shape, x.dtype, x.requires_grad, x._base.__class__))
             else:
                 k = _constant_key(x)
                 if k is None:
@@ -106,7 +106,7 @@ class CompiledFunction:
         for name in sorted(kwargs):
             x = kwargs[name]
             if isinstance(x, Tensor):
-                key.append((name, x.ndim if dynamic else x.shape, x.dtype, x.requires_grad, x.device))
+                key.append((name, x.ndim if dynamic else x.shape, x.dtype, x.requires_grad, x._base.__class__))
             else:
                 k = _constant_key(x)
                 if k is None:

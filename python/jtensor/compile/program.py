@@ -154,6 +154,13 @@ def fused_program(nodes, root, groups, kernels):
     return em.compile("forward", src), src
 
 
+def _any_requires_grad(xs):
+    for x in xs:
+        if x.requires_grad:
+            return True
+    return False
+
+
 class FusedKernel:
     """One fused group at run time: `run(kid, *inputs)` (the registry op `_fused`) makes the output
     and runs Julia kernel `kid` over the inputs in one pass. When an input requires grad (and grad mode is on), the output gets one
@@ -165,6 +172,7 @@ class FusedKernel:
         self.kid = kid
         self.group = group
         self.dtype = meta[group.output].dtype
+        self._float = self.dtype.kind == "f"
         self.label = " -> ".join(group.calls[n].op.name for n in group.nodes)
         self._run = run
         self._root = root
@@ -172,7 +180,7 @@ class FusedKernel:
 
     def __call__(self, *xs):
         grad = autograd._enabled
-        if grad[0] and self.dtype.kind == "f" and any(x.requires_grad for x in xs):
+        if grad[0] and self._float and _any_requires_grad(xs):
             grad[0] = False
             try:
                 out = self._run(self.kid, *xs)
