@@ -10,7 +10,7 @@ Cases (float32):
 
 Each thread count runs in its own process (Julia's thread count is fixed at start), with
 JTENSOR_NUM_THREADS and torch.set_num_threads both set to it. Calls of the compared functions
-alternate (benchmarks/timing.py `time_pair`); the table shows medians (and best calls). The machine
+alternate (benchmarks/timing.py `time_pair`); the table shows the median and (best) call. The machine
 is shared: the load (`uptime`) is printed with the table.
 
 Run: `python benchmarks/compile.py [--threads 1 2] [--budget S] [--no-inductor] [--markdown FILE]`.
@@ -140,7 +140,7 @@ def table(results):
     for threads, rows in results:
         for name, row in rows.items():
             t = row["times"]
-            cells = [fmt(t[c][1]) if c in t else "n/a" for c in cols]
+            cells = [f"{fmt(t[c][1])} ({fmt(t[c][0])})" if c in t else "n/a" for c in cols]
             r1 = f"{t['jt.compile'][1] / t['torch eager'][1]:.2f}" if "torch eager" in t else "n/a"
             r2 = f"{t['jt.compile'][1] / t['torch.compile'][1]:.2f}" if "torch.compile" in t else "n/a"
             label = name
@@ -173,7 +173,8 @@ def main():
             raise SystemExit(f"the {n}-thread run failed")
         results.append((n, json.loads(out.stdout.strip().splitlines()[-1])))
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    text = table(results) + f"\n\nMedians (time_pair), float32. Load while measuring: `{load}`\n"
+    text = table(results) + (f"\n\nMedian (best) call, float32; ratios of medians. Load while measuring: "
+                             f"`{load}`\n")
     print(text)
     if a.markdown:
         with open(a.markdown, "w") as f:
