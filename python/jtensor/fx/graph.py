@@ -227,7 +227,8 @@ class Graph:
         return _InsertPoint(self, n.prepend)
 
     def inserting_after(self, n=None):
-        """New nodes go right after `n` (the end of the graph when None), each after the last."""
+        """New nodes go right after `n` (the end of the graph when None). As in torch.fx each one
+        goes directly after `n`, so several land in reverse order: nest the calls to chain them."""
         if n is None:
             return self.inserting_before(self._root)
         return _InsertPoint(self, n.append)

@@ -3,9 +3,10 @@
 `pattern` and `replacement` are functions (or GraphModules) with the same inputs; both are traced.
 A match is a set of nodes of the graph that computes the pattern's output from some values: node
 for node the same ops, targets and constant arguments, the pattern's inputs standing for any
-value. Nodes inside a match other than its output must not be used outside it (else removing them
-would break those uses). Matches do not overlap; each is replaced by a copy of the replacement's
-nodes, wired to the values the pattern's inputs matched.
+value. A pattern may return several values (a tuple); the replacement then returns as many. Nodes
+inside a match other than its outputs must not be used outside it (else removing them would break
+those uses). Matches do not overlap; each is replaced by a copy of the replacement's nodes, wired
+to the values the pattern's inputs matched, placed before the first use of the match's outputs.
 """
 from collections import namedtuple
 
@@ -15,8 +16,8 @@ from .node import Node
 __all__ = ["Match", "replace_pattern"]
 
 Match = namedtuple("Match", ["anchor", "nodes_map"])
-Match.__doc__ = """One replaced occurrence: `anchor` is the pattern's output node, `nodes_map` maps each
-pattern node to the graph node it matched."""
+Match.__doc__ = """One replaced occurrence: `anchor` is the pattern's (first) output node, `nodes_map`
+maps each pattern node to the graph node it matched."""
 
 
 def _as_graph_module(fn):
@@ -27,24 +28,37 @@ def _as_graph_module(fn):
 
 
 class _Matcher:
-    """Matches pattern nodes to graph nodes, from the pattern's output backwards."""
+    """Matches pattern nodes to graph nodes, from the pattern's outputs (its anchors) backwards."""
 
     def __init__(self, pattern_graph):
         self.placeholders = [n for n in pattern_graph.nodes if n.op == "placeholder"]
         (output,) = [n for n in pattern_graph.nodes if n.op == "output"]
-        if not isinstance(output.args[0], Node):
-            raise NotImplementedError("replace_pattern: the pattern must return one value (a single node)")
-        self.anchor = output.args[0]
+        result = output.args[0]
+        self.anchors = list(result) if isinstance(result, (tuple, list)) else [result]
+        if not self.anchors or not all(isinstance(a, Node) and a.op != "placeholder" for a in self.anchors):
+            raise ValueError("replace_pattern: the pattern must return computed values (a node, or a "
+                             "tuple of nodes)")
         self.inner = [n for n in pattern_graph.nodes if n.op not in ("placeholder", "output")]
 
-    def match(self, gn):
-        """The pattern -> graph node map when the pattern's output can be `gn`, else None."""
+    def match(self, gn, graph):
+        """The pattern -> graph node map when the pattern's first output can be `gn` (and its
+        other outputs some nodes of `graph`), else None."""
         nodes_map = {}
-        if not self._node(self.anchor, gn, nodes_map):
+        if not self._node(self.anchors[0], gn, nodes_map):
             return None
+        for anchor in self.anchors[1:]:
+            if anchor in nodes_map:
+                continue
+            for candidate in graph.nodes:
+                trial = dict(nodes_map)
+                if candidate not in trial.values() and self._node(anchor, candidate, trial):
+                    nodes_map = trial
+                    break
+            else:
+                return None
         matched = {nodes_map[p] for p in self.inner}
         for p in self.inner:
-            if p is not self.anchor and any(u not in matched for u in nodes_map[p].users):
+            if p not in self.anchors and any(u not in matched for u in nodes_map[p].users):
                 return None   # an intermediate value is used outside the match
         return nodes_map
 
@@ -90,14 +104,14 @@ def replace_pattern(gm, pattern, replacement):
 
     matches, taken = [], set()
     for gn in graph.nodes:
-        nodes_map = matcher.match(gn)
+        nodes_map = matcher.match(gn, graph)
         if nodes_map is None:
             continue
         inner = {nodes_map[p] for p in matcher.inner}
         if inner & taken:
             continue
         taken |= inner
-        matches.append(Match(matcher.anchor, nodes_map))
+        matches.append(Match(matcher.anchors[0], nodes_map))
 
     # what the replacement reads from its module (parameters, submodules) must exist on gm
     for node in replacement_gm.graph.nodes:
@@ -108,7 +122,8 @@ def replace_pattern(gm, pattern, replacement):
     if len(r_placeholders) != len(matcher.placeholders):
         raise ValueError(f"replace_pattern: the pattern takes {len(matcher.placeholders)} inputs but the "
                          f"replacement takes {len(r_placeholders)}")
-    replaced = {}   # anchor of an earlier match -> the value that replaced it
+    replaced = {}   # outputs of earlier matches -> the values that replaced them
+    done = []
     for m in matches:
         val_map = {}
         for rp, pp in zip(r_placeholders, matcher.placeholders):
@@ -119,17 +134,37 @@ def replace_pattern(gm, pattern, replacement):
                 val_map[rp] = value
             elif rp.users:
                 raise ValueError(f"replace_pattern: replacement input {rp.target} matches an unused pattern input")
-        anchor = m.nodes_map[matcher.anchor]
-        # as torch.fx: the replacement goes right before the first use of the match's result
-        first_user = next((n for n in graph.nodes if n in anchor.users), anchor.next)
-        with graph.inserting_before(first_user):
+        anchors = [m.nodes_map[a] for a in matcher.anchors]
+        where = _insertion_point(graph, anchors, [v for v in val_map.values() if isinstance(v, Node)],
+                                 {m.nodes_map[p] for p in matcher.inner})
+        if where is None:
+            continue   # no single place is after every input and before every use
+        with graph.inserting_before(where):
             out = graph.graph_copy(replacement_gm.graph, val_map)
-        anchor.replace_all_uses_with(out)
-        replaced[anchor] = out
+        outs = list(out) if len(anchors) > 1 else [out]
+        if len(outs) != len(anchors):
+            raise ValueError(f"replace_pattern: the pattern returns {len(anchors)} values but the replacement "
+                             f"returns {len(outs)}")
+        for anchor, new in zip(anchors, outs):
+            anchor.replace_all_uses_with(new)
+            replaced[anchor] = new
         for pn in reversed(matcher.inner):
             graph.erase_node(m.nodes_map[pn])
+        done.append(m)
     gm.recompile()
-    return matches
+    return done
+
+
+def _insertion_point(graph, anchors, inputs, matched):
+    """Where the copy of the replacement goes: as torch.fx, before the first use of an output of
+    the match; it must come after every input. None when no node satisfies both."""
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    users = [u for a in anchors for u in a.users if u not in matched]
+    first_use = min(users, key=order.__getitem__) if users else max(anchors, key=order.__getitem__).next
+    limit = order.get(first_use, len(order))
+    if any(order[v] >= limit for v in inputs):
+        return None
+    return first_use
 
 
 def _has_path(module, target):

@@ -31,7 +31,7 @@ class _PH:
 
 PH = _PH()
 
-_WRAPPED = {}   # id(original function) -> (globals dict, name): `wrap`ped functions to patch
+_WRAPPED = {}   # (id(globals dict), name) -> (globals dict, name, function): `wrap`ped functions to patch
 
 
 def wrap(fn_or_name):
@@ -50,7 +50,7 @@ def _register_wrapped(globs, name):
     fn = globs.get(name, getattr(builtins, name, None))
     if fn is None:
         raise NameError(f"wrap: no function named {name!r} in module {globs.get('__name__')}")
-    _WRAPPED[id(fn)] = (globs, name, fn)
+    _WRAPPED[(id(globs), name)] = (globs, name, fn)
 
 
 @has_side_effect
@@ -103,17 +103,15 @@ class Tracer:
     The public functions of `autowrap_modules` (default: `math`, `jt.nn.functional`, `jt.linalg`
     and `jt.fft`) are recorded as one call_function node each when called on proxies, rather than
     traced into: `F.adaptive_avg_pool2d(x, 1)` checks `x.ndim` in Python, which a proxy cannot
-    answer.
-    `autowrap_functions` adds single functions."""
+    answer. `autowrap_functions` adds single functions."""
 
-    def __init__(self, autowrap_modules=None, autowrap_functions=(), param_shapes_constant=False):
+    def __init__(self, autowrap_modules=None, autowrap_functions=()):
         if autowrap_modules is None:
             from .. import fft, linalg
             from ..nn import functional
             autowrap_modules = (math, functional, linalg, fft)
         self._autowrap_modules = tuple(autowrap_modules)
         self._autowrap_ids = {id(f) for f in autowrap_functions}
-        self.param_shapes_constant = param_shapes_constant
         self.graph = None
         self.root = None
 
@@ -172,9 +170,10 @@ class Tracer:
             return a.node
         if isinstance(a, tuple) and hasattr(a, "_fields"):
             return type(a)(*(self.create_arg(e) for e in a))
-        if isinstance(a, (tuple, list)):
-            return type(a)(self.create_arg(e) for e in a) if type(a) in (tuple, list) else \
-                tuple(self.create_arg(e) for e in a)
+        if isinstance(a, list):
+            return [self.create_arg(e) for e in a]
+        if isinstance(a, tuple):
+            return tuple(self.create_arg(e) for e in a)
         if isinstance(a, dict):
             out = {}
             for k, v in a.items():
@@ -320,7 +319,7 @@ class Tracer:
         from .._tensor import _OVERRIDABLE
         for name in _OVERRIDABLE:
             patcher.patch(Tensor, name, _recording_method(tracer, name, getattr(Tensor, name)))
-        ids = set(self._autowrap_ids) | set(_WRAPPED)
+        ids = set(self._autowrap_ids) | {id(fn) for _, _, fn in _WRAPPED.values()}
         for module in self._autowrap_modules:
             for name, value in list(vars(module).items()):
                 if not name.startswith("_") and (inspect.isfunction(value) or inspect.isbuiltin(value)):
