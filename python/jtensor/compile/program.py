@@ -96,25 +96,32 @@ def _fetch(root, path):
     return obj
 
 
-def eager_program(nodes, root, record=None):
-    """The graph as a Python function running every node eagerly, and its source. With `record`,
-    a dict, each node's value is also stored there by node name (the recording first run)."""
-    em = Emitter(root)
-    if record is not None:
-        em.globals["_rec"] = record
-    params, body, result = [], [], "None"
+def _program(em, nodes, name, lines, prologue=()):
+    """Compile a function `name` of the graph's placeholders returning its output, whose body is
+    `prologue`, then `lines(n)` (a list of source lines) for every other node; returns it and its
+    source."""
+    params, body, result = [], list(prologue), "None"
     for n in nodes:
         if n.op == "placeholder":
             params.append(var(n))
         elif n.op == "output":
             result = em.arg(n.args[0])
-            continue
         else:
-            body.append(em.node(n))
-        if record is not None:
-            body.append(f"_rec[{n.name!r}] = {var(n)}")
-    src = em.function("eager", params, body, result)
-    return em.compile("eager", src), src
+            body.extend(lines(n))
+    src = em.function(name, params, body, result)
+    return em.compile(name, src), src
+
+
+def eager_program(nodes, root, record=None):
+    """The graph as a Python function running every node eagerly, and its source. With `record`,
+    a dict, each node's value (placeholders included) is also stored there by node name (the
+    recording first run)."""
+    em = Emitter(root)
+    if record is None:
+        return _program(em, nodes, "eager", lambda n: [em.node(n)])
+    em.globals["_rec"] = record
+    prologue = [f"_rec[{n.name!r}] = {var(n)}" for n in nodes if n.op == "placeholder"]
+    return _program(em, nodes, "eager", lambda n: [em.node(n), f"_rec[{n.name!r}] = {var(n)}"], prologue)
 
 
 def fused_program(nodes, root, groups, kernels):
@@ -138,20 +145,13 @@ def fused_program(nodes, root, groups, kernels):
         elif n.op != "placeholder" and (n not in members or n in live):
             run.add(n)
             live.update(n.all_input_nodes)
-    params, body, result = [], [], "None"
-    for n in nodes:
-        if n.op == "placeholder":
-            params.append(var(n))
-        elif n.op == "output":
-            result = em.arg(n.args[0])
-        elif n in by_output:
+
+    def lines(n):
+        if n in by_output:
             g, k = by_output[n]
-            name = em.bind(k, "_k")
-            body.append(f"{var(n)} = {name}({', '.join(var(i) for i in g.inputs)})  # {k.label}")
-        elif n in run:
-            body.append(em.node(n))
-    src = em.function("forward", params, body, result)
-    return em.compile("forward", src), src
+            return [f"{var(n)} = {em.bind(k, '_k')}({', '.join(var(i) for i in g.inputs)})  # {k.label}"]
+        return [em.node(n)] if n in run else []
+    return _program(em, nodes, "forward", lines)
 
 
 def _any_requires_grad(xs):
