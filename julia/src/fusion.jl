@@ -77,7 +77,7 @@ function fused_source(inputs::Vector{String}, nodes::Vector{FusedNode})
             throw(ArgumentError("fusion: \"$o\" is not a registered elementwise op"))
     end
     println(io, "let ", join(("$(_kname(o)) = op($(repr(o))).kernel" for o in ops), ", "))
-    println(io, "    function fused(", join(("x$k" for k in 1:length(inputs)), ", "), ")")
+    println(io, "    @inline function fused(", join(("x$k" for k in 1:length(inputs)), ", "), ")")
     for (i, n) in enumerate(nodes)
         Tc = compute_type(_dtype_named(n.compute))
         To = _dtype_named(n.result)
