@@ -42,10 +42,15 @@ from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
+from .user_dtypes import register_dtype, publish as _publish_dtypes  # noqa: E402
 if _publish not in _REGISTRY.listeners:   # (a retried import, after a Ctrl-C, runs this again)
     _REGISTRY.listeners.append(_publish)
+if _publish_dtypes not in _REGISTRY.listeners:
+    _REGISTRY.listeners.append(_publish_dtypes)
 if not _REGISTRY.sync():    # already in sync (a retried import): this module object still needs the ops
     _publish(_REGISTRY)
+from . import overrides  # noqa: E402
+overrides.install_tensor_methods()   # before jt.func copies Tensor's methods onto BatchedTensor
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
 from . import nn  # noqa: E402
@@ -55,6 +60,7 @@ from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
 from .compile import compile  # noqa: E402  (jt.compile: the function; the package is jtensor.compile)
+from . import distributed  # noqa: E402  (imports torch only when used)
 
 utils.data.register_collate()   # torch's DataLoader batches jt tensors, fork workers included
 from . import _einops  # noqa: E402
@@ -90,6 +96,9 @@ def is_tensor(x):
 
 def numel(x):
     return x.numel()
+
+
+overrides.install_namespaces()   # every public function of jt, F, linalg, fft: __jtensor_function__
 
 
 def __getattr__(name):
