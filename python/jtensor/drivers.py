@@ -166,6 +166,18 @@ def _map_ungraded(op, args, extras):
     return _run_map(op, args, extras, None, False)
 
 
+def map_dtypes(op, tensors, scalars):
+    """(compute dtype, result dtype) of elementwise `op` over `tensors` (anything with `dtype` and
+    `ndim`) and the Python numbers `scalars`: promotion, then the op's dtype rule. jt.compile's
+    fused kernels ask the same question of each node they fuse."""
+    if len(tensors) == 1:
+        promoted = tensors[0].dtype if not scalars else D.result_type([tensors[0].dtype], scalars)
+    else:
+        promoted = D.result_type([t.dtype for t in tensors if t.ndim], scalars,
+                                 [t.dtype for t in tensors if not t.ndim])
+    return D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors])
+
+
 def _run_map(op, args, extras, out=None, inplace=False):
     if _dispatch_hooked[0]:   # __jtensor_dispatch__: below autograd, above the kernel (_dispatch.py)
         r = _dispatch.intercept_map(op, args, extras, out, inplace)
@@ -197,15 +209,12 @@ def _run_map(op, args, extras, out=None, inplace=False):
                         f"not {type(first).__name__}")
     if len(tensors) == 1:
         shape = tensors[0].shape
-        promoted = tensors[0].dtype if not scalars else D.result_type([tensors[0].dtype], scalars)
     else:
         try:
             shape = broadcast_shapes(*[t.shape for t in tensors])
         except ValueError as e:
             raise ValueError(f"{W.describe(op.name, args)}: {e}") from None
-        promoted = D.result_type([t.dtype for t in tensors if t.ndim], scalars,
-                                 [t.dtype for t in tensors if not t.ndim])
-    compute, result = D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors])
+    compute, result = map_dtypes(op, tensors, scalars)
     dev = _dev.call_device(op.name, tensors if out is None else tensors + [out])
     if out is not None:
         if inplace:
