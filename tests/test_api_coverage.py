@@ -100,7 +100,7 @@ TORCH_EXCLUDED = {
     # compiler, JIT/IR, autocast and symbolic-shape machinery, interop threads
     'runtime': set("""
         autocast autocast_decrement_nesting autocast_increment_nesting classproperty clear_autocast_cache
-        compile compiled_with_cxx11_abi cond fork from_file get_autocast_cpu_dtype get_autocast_dtype
+        compiled_with_cxx11_abi cond fork from_file get_autocast_cpu_dtype get_autocast_dtype
         get_autocast_gpu_dtype get_autocast_ipu_dtype get_autocast_xla_dtype get_device_module get_file_path
         get_num_interop_threads import_ir_module import_ir_module_from_buffer init_num_threads
         is_autocast_cache_enabled is_autocast_cpu_enabled is_autocast_enabled is_autocast_ipu_enabled
