@@ -144,3 +144,37 @@ def test_batched_grads_equal_rows_of_the_jacobian():
     (jac,) = jt.autograd.grad(x.sin() * x, x, jt.eye(4, dtype=jt.float64), is_grads_batched=True)
     np.testing.assert_allclose(np.asarray(jac), np.diag(np.cos(x.detach().numpy()) * x.detach().numpy()
                                                         + np.sin(x.detach().numpy())), rtol=1e-12)
+
+
+# ---- in-place ops after the tensor was used: nodes keep the history their inputs had ---------------
+def _inplace_programs(m):
+    """Programs mixing earlier uses of a tensor with later in-place changes of it (or of its base)."""
+    out = {}
+    a = m.tensor([1.0, 2.0], requires_grad=True)
+    x = a * 1
+    y = x + 5            # uses x before the in-place changes: its gradient must not pass through them
+    x.add_(3)
+    x.mul_(2)
+    (y.sum() + x.sum()).backward()
+    out["earlier use"] = a.grad
+    a = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    p = a * 1
+    v = p[0:2]
+    w = v + 3            # the view's old values
+    p.mul_(2)            # the view now holds doubled values
+    (w.sum() + v.sum() * 10).backward()
+    out["view of a rebased base"] = a.grad
+    a = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    p = a * 1
+    vv = p[1:][1:]
+    p.add_(1)
+    p.mul_(a)
+    vv.sum().backward()
+    out["view of a view"] = a.grad
+    return out
+
+
+def test_inplace_after_use_matches_torch():
+    got, want = _inplace_programs(jt), _inplace_programs(torch)
+    for k in want:
+        np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), err_msg=k)

@@ -99,7 +99,7 @@ class Node:
     name = "Node"
 
     def __init__(self, inputs):
-        self.inputs = inputs
+        self.inputs = [(name, _edge(t)) for name, t in inputs]
         self.saved_versions = []
         self.released = False
         self.pre_hooks = None     # output index -> [hook]
@@ -185,6 +185,48 @@ class OpNode(Node):
     def release(self):
         super().release()
         self.env = None
+
+
+class Edge:
+    """Where a node's input came from when the node was recorded: the producing node and output.
+
+    A node keeps this rather than the input tensor itself, because an in-place op later rebases
+    that tensor onto a new node; gradients for this node's use must still reach the history the
+    input had then (PyTorch's edges). Leaves are kept as themselves: gradients accumulate into them.
+    """
+
+    __slots__ = ("grad_fn", "_out_index", "shape", "dtype", "requires_grad")
+
+    def __init__(self, t):
+        self.grad_fn = t.grad_fn
+        self._out_index = getattr(t, "_out_index", 0)
+        self.shape = t.shape
+        self.dtype = t.dtype
+        self.requires_grad = True
+
+
+def _edge(t):
+    """A node input: None, a leaf tensor, or the Edge of a non-leaf (a view brought up to date first)."""
+    if t is None or getattr(t, "grad_fn", None) is None:
+        return t
+    current_history(t)
+    return Edge(t)
+
+
+def current_history(t):
+    """`t`'s history now. A view's ViewBackward reads its parent as it was when the view was taken;
+    if the parent was rebased by an in-place op since, the view (which shares its memory) now holds
+    values computed from the new history, so it gets a new ViewBackward on it (as PyTorch
+    regenerates a view's grad_fn after its base was modified). Returns t."""
+    node = t.grad_fn
+    if type(node) is ViewNode:
+        parent = node.parent
+        current_history(parent)
+        was = node.inputs[0][1]
+        if was is not parent and (was.grad_fn is not parent.grad_fn
+                                  or was._out_index != getattr(parent, "_out_index", 0)):
+            record_view(parent, t, node.geometry)
+    return t
 
 
 class FnNode(Node):
@@ -611,9 +653,18 @@ def record_view(parent, view, geometry):
     def backward(grads):
         g = grads[0]
         return [_ops()["_view_backward"].fn(g, pshape, strides, offset)]
-    node = FnNode("ViewBackward", [("input", parent)], backward)
+    node = ViewNode("ViewBackward", [("input", parent)], backward)
+    node.parent = parent
+    node.geometry = geometry
     _set_output(view, node, 0)
     return view
+
+
+class ViewNode(FnNode):
+    """The ViewBackward of a view: also keeps its parent tensor and the view's geometry, so that
+    `current_history` can re-take the view after an in-place op rebased the parent."""
+
+    __slots__ = ("parent", "geometry")
 
 
 # ---- the backward walk --------------------------------------------------------------------------------
@@ -726,6 +777,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
             if t.grad_fn is None:
                 root_leaves.append((t, g))
                 continue
+            current_history(t)
             key = (id(t.grad_fn), getattr(t, "_out_index", 0))
             bufs = buffers.setdefault(id(t.grad_fn), {})
             bufs[key[1]] = _accumulate(bufs.get(key[1]), g)
