@@ -389,7 +389,7 @@ static PyObject *fp_wrap(PyObject *self, PyObject *const *a, Py_ssize_t n) {
 
 /* parameter kinds (schema.py FN_KINDS): the table's `fnkind` lines */
 #define FN_MAX_ARGS WIRE_LIMIT_FAST_MAX_FN_ARGS
-#define FN_MAX_WORDS (FN_MAX_ARGS * TENSOR_WORDS)   /* no argument kind here takes more words than a tensor */
+#define FN_MAX_WORDS 4096   /* a call with more words (long tensor lists) goes to the Python driver */
 static int64_t fn_res[WIRE_LIMIT_RESULT_WORDS];
 
 static inline int is_tensor(PyObject *a) {
@@ -439,10 +439,53 @@ static PyObject *result_tensor(int i) {
     return new_tensor(base, ptr, shape, cs, PyList_GET_ITEM(dtypes, code));
 }
 
+/* A CPU tensor argument the fast call may send: exact or transparent Tensor, storage a NumPy array,
+   not requiring grad unless `ungraded`, at most MAX_DIMS dims, a known dtype. */
+static inline int sendable(PyObject *a, int ungraded) {
+    return is_tensor(a) && ON_CPU(a) && (ungraded || !requires_grad(a)) &&
+           PyTuple_GET_SIZE(SLOT(a, off_shape)) <= MAX_DIMS;
+}
+
+/* Python dim `d` of an `ndim`-dim tensor as the 1-based Julia dim (schema.py julia_dim); -1 when out
+   of range (the Python driver raises PyTorch's IndexError). */
+static inline int64_t julia_dim(long long d, int ndim) {
+    int n = ndim > 0 ? ndim : 1;
+    if (d < -n || d >= n) return -1;
+    if (d < 0) d += n;
+    return ndim > 0 ? ndim - d : 1;
+}
+
+/* The int items of an int-list argument (a tuple or list of ints, or one int) into v[0..*n), at most
+   `cap`; 0 when the argument is anything else (the Python driver converts or raises). */
+static int int_items(PyObject *a, int64_t *v, Py_ssize_t *n, Py_ssize_t cap) {
+    PyObject *const *items = &a;
+    Py_ssize_t m = 1;
+    if (PyTuple_Check(a)) { items = &PyTuple_GET_ITEM(a, 0); m = PyTuple_GET_SIZE(a); }
+    else if (PyList_Check(a)) { items = &PyList_GET_ITEM(a, 0); m = PyList_GET_SIZE(a); }
+    else if (!PyLong_Check(a)) return 0;
+    if (m > cap) return 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (!PyLong_Check(items[i])) return 0;
+        int overflow = 0;
+        v[i] = PyLong_AsLongLongAndOverflow(items[i], &overflow);
+        if (overflow || (v[i] == -1 && PyErr_Occurred())) { PyErr_Clear(); return 0; }
+    }
+    *n = m;
+    return 1;
+}
+
+static int cmp_int64(const void *x, const void *y) {
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
 /* call(opid, kinds tuple, args tuple, ungraded) -> Tensor | int status | None.
-   Runs a fn op returning one Tensor when every argument is of its parameter's simple kind (tensors
-   exact or transparent, Python numbers, bools, strings); None: the Python driver handles the call
-   (other values, tensors needing grad unless `ungraded`, non-contiguous result slots...). */
+   Runs a fn op returning one Tensor when every argument is of its parameter's simple kind: tensors
+   (exact or transparent) and lists of them, Python numbers, bools, strings, dims and dim lists
+   (made Julia dims as wire.py encode_arg does), shapes and int lists, jtensor dtypes, and None
+   where the kind has the `optional` flag. None: the Python driver handles the call (other values,
+   a dim out of range, tensors needing grad unless `ungraded`, another device's tensors...), so
+   conversions and errors stay defined in one place. */
 static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfargs) {
     if (nfargs != 4 || !jt_call) Py_RETURN_NONE;
     PyObject *kinds = fargs[1], *args = fargs[2];
@@ -450,27 +493,89 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
     Py_ssize_t na = PyTuple_GET_SIZE(args);
     if (na != PyTuple_GET_SIZE(kinds) || na > FN_MAX_ARGS) Py_RETURN_NONE;
     if (!ON_JULIA_THREAD()) Py_RETURN_NONE;
+    /* the dims of the call's first tensor (wire.py `ref_ndim`): Python dims become Julia dims against it */
+    int ref_ndim = -1;
+    for (Py_ssize_t i = 0; i < na && ref_ndim < 0; i++) {
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i)) & ~WIRE_FNKIND_OPTIONAL;
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if ((kind == WIRE_FNKIND_TENSOR || kind == WIRE_FNKIND_OPT_TENSOR) && a != Py_None && is_tensor(a))
+            ref_ndim = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
+    }
+    for (Py_ssize_t i = 0; i < na && ref_ndim < 0; i++) {
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i)) & ~WIRE_FNKIND_OPTIONAL;
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if (kind == WIRE_FNKIND_TENSORLIST && (PyList_Check(a) || PyTuple_Check(a)) && PySequence_Fast_GET_SIZE(a) > 0) {
+            PyObject *x = PySequence_Fast_GET_ITEM(a, 0);
+            if (!is_tensor(x)) Py_RETURN_NONE;
+            ref_ndim = (int)PyTuple_GET_SIZE(SLOT(x, off_shape));
+        }
+    }
+    if (ref_ndim < 0) ref_ndim = 0;
+    PyTypeObject *dtype_type = Py_TYPE(PyList_GET_ITEM(dtypes, 0));
     int64_t w[FN_MAX_WORDS];
+#define ROOM(n) do { if (k + (n) > FN_MAX_WORDS) Py_RETURN_NONE; } while (0)
     int k = 0;
     for (Py_ssize_t i = 0; i < na; i++) {
         PyObject *a = PyTuple_GET_ITEM(args, i);
         long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i));
+        if (a == Py_None && (kind == WIRE_FNKIND_OPT_TENSOR || (kind & WIRE_FNKIND_OPTIONAL))) {
+            ROOM(WIRE_ARG_NONE_FIXED);
+            w[k + WIRE_ARG_NONE_TAG] = WIRE_TAG_NONE; k += WIRE_ARG_NONE_FIXED;
+            continue;
+        }
+        kind &= ~WIRE_FNKIND_OPTIONAL;
+        ROOM(TENSOR_WORDS);   /* the most words of one argument, a tensor list's items apart */
         if (kind == WIRE_FNKIND_TENSOR || kind == WIRE_FNKIND_OPT_TENSOR) {
-            if (a == Py_None) {
-                if (kind == WIRE_FNKIND_TENSOR) Py_RETURN_NONE;   /* Python raises the clear error */
-                w[k + WIRE_ARG_NONE_TAG] = WIRE_TAG_NONE; k += WIRE_ARG_NONE_FIXED;
-                continue;
-            }
-            if (!is_tensor(a) || !ON_CPU(a) || (!ungraded && requires_grad(a))) Py_RETURN_NONE;
-            int nd = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
+            if (a == Py_None || !sendable(a, ungraded)) Py_RETURN_NONE;   /* Python raises the clear error */
             int code = dtype_code(SLOT(a, off_dtype));
-            if (nd > MAX_DIMS || code < 0) Py_RETURN_NONE;
-            k = put_tensor(w, k, a, code, nd);
+            if (code < 0) Py_RETURN_NONE;
+            k = put_tensor(w, k, a, code, (int)PyTuple_GET_SIZE(SLOT(a, off_shape)));
+        } else if (kind == WIRE_FNKIND_TENSORLIST) {
+            if (!PyList_Check(a) && !PyTuple_Check(a)) Py_RETURN_NONE;
+            Py_ssize_t m = PySequence_Fast_GET_SIZE(a);
+            w[k + WIRE_ARG_TENSORLIST_TAG] = WIRE_TAG_TENSORLIST; w[k + WIRE_ARG_TENSORLIST_COUNT] = m;
+            k += WIRE_ARG_TENSORLIST_FIXED;
+            for (Py_ssize_t j = 0; j < m; j++) {
+                PyObject *x = PySequence_Fast_GET_ITEM(a, j);
+                if (!sendable(x, ungraded)) Py_RETURN_NONE;
+                int code = dtype_code(SLOT(x, off_dtype));
+                if (code < 0) Py_RETURN_NONE;
+                ROOM(TENSOR_WORDS);
+                k = put_tensor(w, k, x, code, (int)PyTuple_GET_SIZE(SLOT(x, off_shape)));
+            }
         } else if (kind == WIRE_FNKIND_INT && PyLong_Check(a)) {
             int overflow = 0;
             long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
             if (overflow) Py_RETURN_NONE;
             PUT_VALUE(INT, v);
+        } else if (kind == WIRE_FNKIND_DIM && PyLong_CheckExact(a)) {
+            int overflow = 0;
+            int64_t d = julia_dim(PyLong_AsLongLongAndOverflow(a, &overflow), ref_ndim);
+            if (overflow || d < 0) Py_RETURN_NONE;
+            PUT_VALUE(INT, d);
+        } else if (kind == WIRE_FNKIND_DIMS) {
+            int64_t v[MAX_DIMS];
+            Py_ssize_t m;
+            if (!int_items(a, v, &m, MAX_DIMS)) Py_RETURN_NONE;
+            for (Py_ssize_t j = 0; j < m; j++) if ((v[j] = julia_dim(v[j], ref_ndim)) < 0) Py_RETURN_NONE;
+            if (ref_ndim == 0) m = 0;   /* a 0-d tensor has no dims to name */
+            qsort(v, m, sizeof v[0], cmp_int64);
+            for (Py_ssize_t j = 1; j < m; j++) if (v[j] == v[j - 1]) Py_RETURN_NONE;   /* Python raises */
+            w[k + WIRE_ARG_INTLIST_TAG] = WIRE_TAG_INTLIST; w[k + WIRE_ARG_INTLIST_COUNT] = m;
+            k += WIRE_ARG_INTLIST_FIXED;
+            for (Py_ssize_t j = 0; j < m; j++) w[k++] = v[j];
+        } else if (kind == WIRE_FNKIND_SHAPE || kind == WIRE_FNKIND_INTLIST) {
+            int64_t v[MAX_DIMS];
+            Py_ssize_t m;
+            if (!int_items(a, v, &m, MAX_DIMS)) Py_RETURN_NONE;
+            w[k + WIRE_ARG_INTLIST_TAG] = WIRE_TAG_INTLIST; w[k + WIRE_ARG_INTLIST_COUNT] = m;
+            k += WIRE_ARG_INTLIST_FIXED;
+            for (Py_ssize_t j = 0; j < m; j++)   /* a shape in Julia order: reversed */
+                w[k++] = v[kind == WIRE_FNKIND_SHAPE ? m - 1 - j : j];
+        } else if (kind == WIRE_FNKIND_DTYPE && Py_TYPE(a) == dtype_type) {
+            int code = dtype_code(a);
+            if (code < 0) Py_RETURN_NONE;
+            w[k + WIRE_ARG_DTYPE_TAG] = WIRE_TAG_DTYPE; w[k + WIRE_ARG_DTYPE_CODE] = code; k += WIRE_ARG_DTYPE_FIXED;
         } else if (kind == WIRE_FNKIND_FLOAT && (PyFloat_Check(a) || PyLong_Check(a))) {
             double v = PyFloat_AsDouble(a);
             if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
@@ -487,6 +592,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
             Py_RETURN_NONE;
         }
     }
+#undef ROOM
     if (!drain_pending()) Py_RETURN_NONE;
     interrupt_flag = 0;
     int64_t status = jt_call(PyLong_AsLongLong(fargs[0]), w, k, fn_res);
