@@ -62,6 +62,7 @@ static PyObject *pending = NULL;   /* bridge._pending: handles waiting for relea
 static PyObject *signatures = NULL; /* (opid, dtype code, kinds...) -> (plan id, result dtype, compute code, rdtype code) */
 static PyObject *dtypes = NULL;     /* list: code -> dtype object */
 static int itemsizes[32], typenums[32];
+static PyTypeObject *size_type = NULL; /* jtensor.Size (typeinfo.py): the type of every Tensor's shape */
 static PyObject *str_code = NULL;
 static PyObject *str_requires_grad = NULL;
 
@@ -111,6 +112,16 @@ static PyObject *fp_init(PyObject *self, PyObject *args) {
         itemsizes[i] = (int)PyLong_AsLong(PyList_GET_ITEM(isz, i));
         typenums[i] = (int)PyLong_AsLong(PyList_GET_ITEM(tnums, i));
     }
+    PyObject *ti = PyImport_ImportModule("jtensor.typeinfo");
+    PyObject *sz = ti ? PyObject_GetAttrString(ti, "Size") : NULL;
+    Py_XDECREF(ti);
+    if (!sz) return NULL;
+    if (!PyType_Check(sz) || !PyType_IsSubtype((PyTypeObject *)sz, &PyTuple_Type)) {
+        Py_DECREF(sz);
+        PyErr_SetString(PyExc_TypeError, "jtensor.Size must be a tuple type");
+        return NULL;
+    }
+    Py_XSETREF(size_type, (PyTypeObject *)sz);
     Py_XSETREF(dtypes, (Py_INCREF(dl), dl));
     Py_XSETREF(pending, (Py_INCREF(pend), pend));
     Py_XSETREF(signatures, (Py_INCREF(sigs), sigs));
@@ -163,6 +174,39 @@ static PyObject *fp_drain(PyObject *self, PyObject *unused) {
     if (!ON_JULIA_THREAD()) Py_RETURN_FALSE;
     return PyBool_FromLong(drain_pending());
 }
+
+/* A new jtensor.Size of `nd` items, to be set with PyTuple_SET_ITEM (a plain tuple before init). */
+static PyObject *new_size(Py_ssize_t nd) {
+    return size_type ? size_type->tp_alloc(size_type, nd) : PyTuple_New(nd);
+}
+
+/* SizeBase: the C base of jtensor.Size, a tuple whose slices are Sizes again (torch.Size's
+   behaviour) while indexing with an int stays tuple-fast; typeinfo.Size adds the Python methods. */
+static PyObject *sizebase_subscript(PyObject *self, PyObject *key) {
+    PyObject *r = PyTuple_Type.tp_as_mapping->mp_subscript(self, key);
+    if (!r || !PySlice_Check(key)) return r;
+    Py_ssize_t n = PyTuple_GET_SIZE(r);
+    PyObject *out = Py_TYPE(self)->tp_alloc(Py_TYPE(self), n);   /* its items are ints already */
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *v = PyTuple_GET_ITEM(r, i);
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(out, i, v);
+    }
+    Py_DECREF(r);
+    return out;
+}
+
+static PyMappingMethods sizebase_as_mapping = {NULL, sizebase_subscript, NULL};
+
+static PyTypeObject SizeBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "jtensor._fastpath.SizeBase",
+    .tp_basicsize = sizeof(PyTupleObject) - sizeof(PyObject *),
+    .tp_itemsize = sizeof(PyObject *),
+    .tp_as_mapping = &sizebase_as_mapping,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_TUPLE_SUBCLASS,
+    .tp_doc = "A tuple whose slices keep its type (the base of jtensor.Size).",
+};
 
 /* A fresh Tensor over `base` (a 1-d NumPy array whose data is at `addr`): offset 0, version 0.
    Steals the references to base, shape and strides; borrows dtype. */
@@ -406,7 +450,7 @@ static PyObject *result_tensor(int i) {
     const int64_t *dims = &fn_res[i + WIRE_RESULT_TENSOR_FIXED];
     if (code < 0 || code >= 32) { PyErr_SetString(PyExc_RuntimeError, "bridge: bad result dtype"); return NULL; }
     npy_intp numel = 1;
-    PyObject *shape = PyTuple_New(nd), *cs = PyTuple_New(nd);
+    PyObject *shape = new_size(nd), *cs = PyTuple_New(nd);
     if (!shape || !cs) { Py_XDECREF(shape); Py_XDECREF(cs); return NULL; }
     int64_t acc = 1;
     for (int d = nd - 1; d >= 0; d--) {
@@ -746,9 +790,13 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     str_code = PyUnicode_InternFromString("code");
     str_requires_grad = PyUnicode_InternFromString("requires_grad");
     if (PyType_Ready(&JuliaOwnedType) < 0) return NULL;
+    SizeBaseType.tp_base = &PyTuple_Type;
+    if (PyType_Ready(&SizeBaseType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&JuliaOwnedType);
     if (PyModule_AddObject(m, "JuliaOwned", (PyObject *)&JuliaOwnedType) < 0) { Py_DECREF(m); return NULL; }
+    Py_INCREF(&SizeBaseType);
+    if (PyModule_AddObject(m, "SizeBase", (PyObject *)&SizeBaseType) < 0) { Py_DECREF(m); return NULL; }
     return m;
 }
