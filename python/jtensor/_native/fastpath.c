@@ -1,7 +1,7 @@
 /* jtensor._fastpath: the hot path of elementwise ops, in C.
  *
- * Handles the common call — every tensor argument of one dtype and one shape, contiguous, other
- * arguments Python numbers, no out= — by packing the argument words on the stack, calling the op's
+ * Handles the common call — every tensor argument of one dtype (shapes broadcast, any strides),
+ * other arguments Python numbers, no out= — by packing the argument words on the stack, calling the op's
  * compiled Julia plan (julia/src/bridge.jl `jt_run`) directly, and building the result Tensor. The
  * plan and result dtype for a call signature are registered by the Python driver
  * (python/jtensor/drivers.py) the first time it runs that signature; anything this file does not
@@ -138,20 +138,6 @@ static inline int dtype_code(PyObject *dt) {
     return (int)v;
 }
 
-/* Contiguous (row-major) check on a shape/strides tuple pair; returns numel or -1. */
-static Py_ssize_t contiguous_numel(PyObject *shape, PyObject *strides, int nd) {
-    int64_t expect = 1;
-    Py_ssize_t numel = 1;
-    for (int d = nd - 1; d >= 0; d--) {
-        int64_t n = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
-        int64_t s = PyLong_AsLongLong(PyTuple_GET_ITEM(strides, d));
-        if (n != 1 && s != expect) return -1;
-        expect *= n;
-        numel *= (Py_ssize_t)n;
-    }
-    return numel;
-}
-
 /* Release the handles queued in bridge._pending (Julia arrays Python dropped) with one direct call.
    Returns 1 when the queue is empty afterwards, 0 when Python must handle it: a reload request
    (handle 0) is queued, the queue is long, or Julia reported an error. Owner thread only. */
@@ -261,6 +247,22 @@ static int put_tensor(int64_t *w, int k, PyObject *a, int code, int nd) {
     return k;
 }
 
+/* The words of CPU tensor `a` broadcast to the `nd` dims `dims` (wire.py encode_tensor_as): its
+   strides, 0 on the dims it is broadcast along and on the leading dims it lacks. */
+static int put_tensor_as(int64_t *w, int k, PyObject *a, int code, int nd, const int64_t *dims) {
+    PyObject *shape = SLOT(a, off_shape), *st = SLOT(a, off_strides);
+    int na = (int)PyTuple_GET_SIZE(shape), off = nd - na;
+    int64_t o = PyLong_AsLongLong(SLOT(a, off_offset)), baddr = PyLong_AsLongLong(SLOT(a, off_baddr));
+    k = put_tensor_head(w, k, code, nd, baddr + o * itemsizes[code]);
+    for (int d = 0; d < nd; d++) w[k++] = dims[d];
+    for (int d = 0; d < nd; d++) {
+        int j = d - off;
+        w[k++] = j < 0 || (PyLong_AsLongLong(PyTuple_GET_ITEM(shape, j)) == 1 && dims[d] != 1)
+                     ? 0 : PyLong_AsLongLong(PyTuple_GET_ITEM(st, j));
+    }
+    return k;
+}
+
 /* map(opid, args tuple, extras tuple[, ungraded]) -> Tensor, or None when the Python driver must
    handle it. `ungraded` true: inputs that require grad are fine (autograd.record is computing the
    value and attaches the graph itself). */
@@ -273,7 +275,9 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     if (!ON_JULIA_THREAD()) Py_RETURN_NONE;  /* Python raises the clear error */
     if (!drain_pending()) Py_RETURN_NONE;
 
-    PyObject *shape = NULL, *dt = NULL;
+    PyObject *shape = NULL, *dt = NULL;   /* shape: an input's shape object equal to the result's, if any */
+    int nd = 0, same = 1;
+    int64_t dims[MAX_DIMS], cstr[MAX_DIMS];
     PyObject *key = PyTuple_New(2 + na + ne);
     if (!key) return NULL;
     Py_INCREF(opid);
@@ -284,8 +288,24 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         if (Py_TYPE(a) == tensor_type) {
             if (i >= na || !ON_CPU(a) || (!ungraded && requires_grad(a))) goto fallback;
             PyObject *s = SLOT(a, off_shape), *d = SLOT(a, off_dtype);
-            if (!dt) { dt = d; shape = s; }
-            else if (d != dt || (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1)) goto fallback;
+            if (!dt) dt = d;
+            else if (d != dt) goto fallback;
+            if (!shape) shape = s;
+            else if (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1) same = 0;
+            int k = (int)PyTuple_GET_SIZE(s);
+            if (k > MAX_DIMS) goto fallback;
+            if (k > nd) {   /* more leading dims: the result's shape so far moves right */
+                memmove(dims + (k - nd), dims, nd * sizeof dims[0]);
+                for (int j = 0; j < k - nd; j++) dims[j] = 1;
+                nd = k;
+            }
+            for (int j = 0; j < k; j++) {   /* broadcast (PyTorch's rule; a mismatch: Python raises) */
+                int64_t v = PyLong_AsLongLong(PyTuple_GET_ITEM(s, j)), *o = &dims[nd - k + j];
+                if (v != *o) {
+                    if (*o == 1) *o = v;
+                    else if (v != 1) goto fallback;
+                }
+            }
             kind = WIRE_MAPKIND_TENSOR;
         } else if (PyBool_Check(a)) kind = WIRE_MAPKIND_BOOL;
         else if (PyLong_CheckExact(a)) kind = WIRE_MAPKIND_INT;
@@ -299,13 +319,6 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     PyTuple_SET_ITEM(key, 1, PyLong_FromLong(code));
     PyObject *entry = PyDict_GetItemWithError(signatures, key);  /* borrowed */
     if (!entry) { if (PyErr_Occurred()) PyErr_Clear(); goto fallback; }
-    int nd = (int)PyTuple_GET_SIZE(shape);
-    if (nd > MAX_DIMS) goto fallback;
-    for (Py_ssize_t i = 0; i < na; i++) {
-        PyObject *a = PyTuple_GET_ITEM(args, i);
-        if (Py_TYPE(a) == tensor_type && contiguous_numel(SLOT(a, off_shape), SLOT(a, off_strides), nd) < 0)
-            goto fallback;
-    }
     int64_t pid = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 0));
     PyObject *rdtype = PyTuple_GET_ITEM(entry, 1);
     int64_t ccode = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 2));
@@ -315,9 +328,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
 
     /* allocate the result */
     npy_intp numel = 1;
-    int64_t dims[MAX_DIMS], cstr[MAX_DIMS];
     for (int d = 0; d < nd; d++) {
-        dims[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
         /* a size that overflows: Python's allocation raises PyTorch's error */
         if (__builtin_mul_overflow(numel, dims[d], &numel)) goto fallback;
     }
@@ -340,7 +351,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     for (Py_ssize_t i = 0; i < na + ne; i++) {
         PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
         if (Py_TYPE(a) == tensor_type) {
-            k = put_tensor(w, k, a, code, nd);
+            k = put_tensor_as(w, k, a, code, nd, dims);
         } else if (PyBool_Check(a)) {
             PUT_VALUE(BOOL, a == Py_True);
         } else if (PyLong_CheckExact(a)) {
@@ -369,8 +380,16 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     PyObject *cs = PyTuple_New(nd);
     if (!cs) { Py_DECREF(base); return NULL; }
     for (int d = 0; d < nd; d++) PyTuple_SET_ITEM(cs, d, PyLong_FromLongLong(cstr[d]));
-    Py_INCREF(shape);
-    return new_tensor(base, raddr, shape, cs, rdtype);
+    PyObject *rshape;
+    if (same && PyTuple_GET_SIZE(shape) == nd) {   /* every input has the result's shape: share it */
+        rshape = shape;
+        Py_INCREF(rshape);
+    } else {
+        rshape = new_size(nd);
+        if (!rshape) { Py_DECREF(base); Py_DECREF(cs); return NULL; }
+        for (int d = 0; d < nd; d++) PyTuple_SET_ITEM(rshape, d, PyLong_FromLongLong(dims[d]));
+    }
+    return new_tensor(base, raddr, rshape, cs, rdtype);
 
 fallback:
     Py_XDECREF(key);
