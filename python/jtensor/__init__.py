@@ -46,15 +46,21 @@ if _publish not in _REGISTRY.listeners:   # (a retried import, after a Ctrl-C, r
     _REGISTRY.listeners.append(_publish)
 if not _REGISTRY.sync():    # already in sync (a retried import): this module object still needs the ops
     _publish(_REGISTRY)
+from . import overrides  # noqa: E402
+overrides.install_tensor_methods()   # before jt.func copies Tensor's methods onto BatchedTensor
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
 from . import nn  # noqa: E402
+from . import fx  # noqa: E402  (jt.fx: graph capture and transformation)
 from . import optim  # noqa: E402
 from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
+from . import distributed  # noqa: E402  (imports torch only when used)
 
 utils.data.register_collate()   # torch's DataLoader batches jt tensors, fork workers included
+from . import _einops  # noqa: E402
+_einops.install()   # einops' default path takes jt tensors once einops is imported
 
 half = float16
 float = float32
@@ -86,6 +92,9 @@ def is_tensor(x):
 
 def numel(x):
     return x.numel()
+
+
+overrides.install_namespaces()   # every public function of jt, F, linalg, fft: __jtensor_function__
 
 
 def __getattr__(name):

@@ -18,6 +18,7 @@ import numpy as np
 from . import autograd
 from . import bridge
 from . import overrides
+from . import _dispatch
 from . import dtypes as D
 from . import devices as _dev
 from .registry import REGISTRY, broadcast_shapes, norm_dim
@@ -117,6 +118,17 @@ class Tensor:
         t._version = [0]
         return t
 
+    def _view_below(self, shape, strides, offset):
+        """The view itself (below autograd and `__jtensor_dispatch__`): same storage and version."""
+        t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
+        t._version = self._version
+        return t
+
+    def _detach_below(self):
+        t = Tensor._make(self._base, self._baddr, self._offset, self.shape, self._strides, self.dtype)
+        t._version = self._version
+        return t
+
     @classmethod
     def _device_result(cls, device_code, shape, dtype):
         """A result the bridge got from Julia for a device other than the CPU (no host buffer)."""
@@ -128,8 +140,8 @@ class Tensor:
         check_numel(shape)
         if strides and (max(strides) > _BIG_STRIDE or min(strides) < -_BIG_STRIDE):
             strides = _fit_strides(shape, strides, self.dtype.itemsize)
-        t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
-        t._version = self._version
+        r = _dispatch.intercept_view(self, shape, strides, offset) if _dispatch.hooked[0] else None
+        t = self._view_below(shape, strides, offset) if r is None else r[0]
         if self.requires_grad and autograd._enabled[0]:
             autograd.record_view(self, t, autograd.view_geometry(self, t.shape, t._strides, offset))
         return t
@@ -154,9 +166,8 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's memory, cut from the autograd graph."""
-        t = Tensor._make(self._base, self._baddr, self._offset, self.shape, self._strides, self.dtype)
-        t._version = self._version
-        return t
+        r = _dispatch.intercept_detach(self) if _dispatch.hooked[0] else None
+        return self._detach_below() if r is None else r[0]
 
     def detach_(self):
         """Cut this tensor from the graph in place (a view cannot be: use detach())."""
@@ -198,6 +209,28 @@ class Tensor:
             def remove(self_inner):
                 if hook in hooks:
                     hooks.remove(hook)
+        return _Handle()
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` once per backward pass, after every contribution of that pass has
+        been accumulated into this leaf's ``.grad`` (``torch.Tensor.register_post_accumulate_grad_hook``).
+
+        The hook returns None; it may read or replace ``tensor.grad``. It does not run for
+        ``autograd.grad`` (which accumulates nothing). DistributedDataParallel starts a bucket's
+        all-reduce from these hooks, while the rest of backward still runs."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_accumulate_hooks", [])
+        hooks.append(hook)
+        autograd.post_accumulate_hooks_added(1)
+
+        class _Handle:
+            def remove(self_inner):
+                if hook in hooks:
+                    hooks.remove(hook)
+                    autograd.post_accumulate_hooks_added(-1)
         return _Handle()
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -1133,15 +1166,6 @@ def asarray(obj, dtype=None, device=None, copy=None):
 
 
 # ---- __jtensor_function__ for Tensor methods that are not registry ops (views, conversions) ------
-def _default_jtensor_function(cls, func, types, args=(), kwargs=None):
-    """Run `func` with the protocol off; Tensor results become `cls` (a Tensor subclass)."""
-    if not all(issubclass(cls, t) for t in types):
-        return NotImplemented   # another overriding type takes part: let it handle the call
-    with overrides.disabled():
-        ret = func(*args, **(kwargs or {}))
-    return overrides.convert(ret, cls)
-
-
 def _as_subclass(self, cls):
     """This tensor's data and metadata as an instance of a Tensor subclass `cls` (no copy)."""
     t = object.__new__(cls)
@@ -1154,7 +1178,7 @@ def _as_subclass(self, cls):
     return t
 
 
-Tensor.__jtensor_function__ = classmethod(_default_jtensor_function)
+Tensor.__jtensor_function__ = classmethod(overrides.default_jtensor_function)
 Tensor.as_subclass = _as_subclass
 overrides._Tensor = Tensor
 _OVERRIDABLE = ("view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "ravel", "permute",

@@ -167,6 +167,10 @@ def _map_ungraded(op, args, extras):
 
 
 def _run_map(op, args, extras, out=None, inplace=False):
+    if _dispatch_hooked[0]:   # __jtensor_dispatch__: below autograd, above the kernel (_dispatch.py)
+        r = _dispatch.intercept_map(op, args, extras, out, inplace)
+        if r is not None:
+            return r[0]
     if op.rule in _WRITERS:
         return _run_writer(op, args, extras)
     Tensor = _T.Tensor
@@ -266,6 +270,10 @@ def _tensor_args(op, args):
 
 
 def _run_fn(op, args, out=None):
+    if _dispatch_hooked[0]:   # __jtensor_dispatch__: below autograd, above the kernel (_dispatch.py)
+        r = _dispatch.intercept_fn(op, args, out)
+        if r is not None:
+            return r[0]
     Tensor = _T.Tensor
     args = list(args)
     ref_ndim = None
@@ -322,12 +330,20 @@ _fast_map = None    # the C fast path's map and call (bridge.fast_path), or None
 _fast_call = None
 
 
+_dispatch = None          # jtensor._dispatch, bound with the Tensor module
+_dispatch_hooked = [False]
+
+
 def bind(tensor_module):
     """Bind the drivers to the Tensor module (imported after this one: it imports the registry) and
     to the C fast path, which the bridge loads and hands the tables it reads. Call before the
     registry's first sync: the generated op functions capture the fast path."""
     global _T, _fast_map, _fast_call
     _T = tensor_module
+    from . import _dispatch as dispatch_level
+    global _dispatch, _dispatch_hooked
+    _dispatch, _dispatch_hooked = dispatch_level, dispatch_level.hooked
+    dispatch_level.bind(tensor_module.Tensor)
     fp = bridge.fast_path(tensor_module.Tensor, FAST_SIGNATURES, overrides._TRANSPARENT)
     _fast_map, _fast_call = (fp.map, fp.call) if fp is not None else (None, None)
     return fp is not None

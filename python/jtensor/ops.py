@@ -1,7 +1,6 @@
 """Publishes the registry's ops: the `jt.ops` namespace, top-level functions, Tensor methods and
 Python operators. Re-run on every registry change, so ops defined later in Julia appear at once.
 """
-import functools
 import sys
 
 from . import overrides
@@ -41,7 +40,7 @@ def composed(name=None, *, function=True, method=True):
     protocol (python/jtensor/overrides.py)."""
     def register(fn):
         key = name or fn.__name__
-        fn = _overridable(fn)
+        fn = overrides.public(fn)
         if function:
             COMPOSED_FUNCTIONS[key] = fn
         if method:
@@ -92,15 +91,6 @@ class OpsNamespace:
         REGISTRY.sync()
         pre = self._namespace + "." if self._namespace else ""
         return sorted({k[len(pre):].split(".")[0] for k in REGISTRY.ops if k.startswith(pre)})
-
-
-def _overridable(fn):
-    @functools.wraps(fn)
-    def function(*args, **kwargs):
-        if overrides.active[0] and (overrides.has_overrides(args) or overrides.has_overrides(kwargs.values())):
-            return overrides.dispatch(function, args, kwargs)
-        return fn(*args, **kwargs)
-    return function
 
 
 _bound = set()
