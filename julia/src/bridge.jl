@@ -100,6 +100,19 @@ end
 @inline _read(::Type{String}, buf::Ptr{Int64}, i::Int) =
     unsafe_string(Ptr{UInt8}(UInt(_w(buf, i + ARG_STR_ADDRESS))), Int(_w(buf, i + ARG_STR_LENGTH))), i + ARG_STR_FIXED
 @inline _read(::Type{DataType}, buf::Ptr{Int64}, i::Int) = dtype_of(_w(buf, i + ARG_DTYPE_CODE)), i + ARG_DTYPE_FIXED
+# a typed plan's dtype argument: the type is the plan's (its layout holds the code), so kernels
+# taking `::Type{T}` are called statically
+@inline _read(::Type{Type{T}}, buf::Ptr{Int64}, i::Int) where {T} = T, i + ARG_DTYPE_FIXED
+# a typed plan's tensor list, every item one Strided type (checked by `_layout!`)
+function _read(::Type{Vector{S}}, buf::Ptr{Int64}, i::Int) where {S<:Strided}
+    n = Int(_w(buf, i + ARG_TENSORLIST_COUNT))
+    v = Vector{S}(undef, n)
+    j = i + ARG_TENSORLIST_FIXED
+    for k in 1:n
+        v[k], j = _read(S, buf, j)
+    end
+    v, j
+end
 @inline _read(::Type{NTuple{N,Int}}, buf::Ptr{Int64}, i::Int) where {N} =
     ntuple(k -> Int(_w(buf, i + ARG_INTLIST_FIXED + k - 1)), Val(N)), i + ARG_INTLIST_FIXED + N
 
@@ -382,7 +395,10 @@ const FN_PLAN_LIST = Any[]
 const FN_LAYOUT = Int[]                 # scratch: the layout of the call being made
 const FN_PLANS_VERSION = Ref(-1)        # registry version the plans were made for
 
-"The layout words of a call (see above) into FN_LAYOUT; false when it has no typed plan (tensor lists, non-CPU tensors)."
+"""The layout words of a call (see above) into FN_LAYOUT; false when it has no typed plan (non-CPU
+tensors, tensor lists that are empty or mix dtypes or dims). A dtype argument's code and a tensor
+list's item type are part of the layout (the plan reads them as `Type{T}` and `Vector{Strided{T,N}}`);
+a list's length is not (one plan serves every length)."""
 function _layout!(opid::Int64, buf::Ptr{Int64}, nwords::Int)
     sig = FN_LAYOUT
     empty!(sig)
@@ -403,7 +419,20 @@ function _layout!(opid::Int64, buf::Ptr{Int64}, nwords::Int)
         elseif tag == TAG_BOOL
             i += ARG_BOOL_FIXED
         elseif tag == TAG_DTYPE
+            push!(sig, _w(buf, i + ARG_DTYPE_CODE))
             i += ARG_DTYPE_FIXED
+        elseif tag == TAG_TENSORLIST
+            n = Int(_w(buf, i + ARG_TENSORLIST_COUNT))
+            j = i + ARG_TENSORLIST_FIXED
+            n > 0 && _w(buf, j) == TAG_TENSOR || return false
+            code, nd = _w(buf, j + ARG_TENSOR_DTYPE), Int(_w(buf, j + ARG_TENSOR_NDIM))
+            for _ in 1:n
+                (_w(buf, j) == TAG_TENSOR && _w(buf, j + ARG_TENSOR_DEVICE) == DEVICE_CPU &&
+                 _w(buf, j + ARG_TENSOR_DTYPE) == code && _w(buf, j + ARG_TENSOR_NDIM) == nd) || return false
+                j += ARG_TENSOR_FIXED + 2nd
+            end
+            push!(sig, code, nd)
+            i = j
         elseif tag == TAG_NONE
             i += ARG_NONE_FIXED
         elseif tag == TAG_INTLIST
@@ -435,6 +464,11 @@ end
 
 clear_fn_plans!() = (empty!(FN_PLANS); empty!(FN_PLAN_LIST); nothing)
 
+"The type a typed plan reads an argument as (see `_read`): a dtype as `Type{T}`, a tensor list as a typed vector."
+_plan_argtype(x) = typeof(x)
+_plan_argtype(x::DataType) = Type{x}
+_plan_argtype(x::Vector{Any}) = Vector{typeof(x[1])}
+
 "The typed plan for this call of fn-kind op `op` (made on first use of its layout), or nothing."
 function _fn_plan(op::OpDef, opid::Int64, buf::Ptr{Int64}, nwords::Int)
     if FN_PLANS_VERSION[] != REGISTRY_VERSION[]   # ops were (re)defined: plans may call old kernels
@@ -445,7 +479,7 @@ function _fn_plan(op::OpDef, opid::Int64, buf::Ptr{Int64}, nwords::Int)
     k = get(FN_PLANS, FN_LAYOUT, 0)
     k == 0 || return @inbounds FN_PLAN_LIST[k]
     args = decode_args(buf, nwords)
-    T = FnPlan{typeof(op.kernel),Tuple{map(typeof, args)...}}
+    T = FnPlan{typeof(op.kernel),Tuple{map(_plan_argtype, args)...}}
     plan = _new_plan(T, Any[op, op.kernel])
     FN_PLANS[copy(FN_LAYOUT)] = _keep!(FN_PLAN_LIST, plan)
     plan

@@ -25,6 +25,11 @@ from .registry import REGISTRY, broadcast_shapes, norm_dim
 from .typeinfo import Size
 
 
+def _size(shape):
+    """`shape` (a tuple of ints) as a `jt.Size`, unchecked: the type of `Tensor.shape`, as torch's."""
+    return tuple.__new__(Size, shape)
+
+
 def _contig_strides(shape):
     st = [0] * len(shape)
     s = 1
@@ -107,7 +112,7 @@ class Tensor:
         t._base = base
         t._baddr = baddr
         t._offset = offset
-        t.shape = shape
+        t.shape = shape if shape.__class__ is Size else _size(shape)
         t._strides = strides
         t.dtype = dtype
         t._version = [0]
@@ -245,7 +250,7 @@ class Tensor:
 
     def size(self, dim=None):
         """The shape as a `jt.Size`, or the size of dimension `dim`."""
-        return Size(self.shape) if dim is None else self.shape[norm_dim(dim, self.ndim, "size")]
+        return self.shape if dim is None else self.shape[norm_dim(dim, self.ndim, "size")]
 
     def stride(self, dim=None):
         return self._strides if dim is None else self._strides[norm_dim(dim, self.ndim, "stride")]

@@ -10,7 +10,7 @@ from . import devices as _dev
 from . import dtypes as D
 from .registry import REGISTRY
 from ._tensor import Tensor, _shape_arg, empty, _meta_tensor
-from .random import drawing
+from .random import stream_key
 
 
 def _op(name):
@@ -100,16 +100,16 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1), from `generator` (default: jt.random.default_generator)."""
     if _on_meta(device):
         return _finish(_meta_tensor(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
-    with drawing(generator):
-        return _finish(_op("_rand")(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
+    return _finish(_op("_rand")(_shape_arg(size), D.as_dtype(dtype or D.default_float), stream_key(generator)),
+                   requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples, from `generator` (default: jt.random.default_generator)."""
     if _on_meta(device):
         return _finish(_meta_tensor(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
-    with drawing(generator):
-        return _finish(_op("_randn")(_shape_arg(size), D.as_dtype(dtype or D.default_float)), requires_grad)
+    return _finish(_op("_randn")(_shape_arg(size), D.as_dtype(dtype or D.default_float), stream_key(generator)),
+                   requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -120,9 +120,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         low, high, size = 0, low, high
     if _on_meta(device):
         return _finish(_meta_tensor(_shape_arg((size,)), D.as_dtype(dtype or D.int64)), requires_grad)
-    with drawing(generator):
-        return _finish(_op("_randint")(int(low), int(high), _shape_arg((size,)), D.as_dtype(dtype or D.int64)),
-                       requires_grad)
+    return _finish(_op("_randint")(int(low), int(high), _shape_arg((size,)), D.as_dtype(dtype or D.int64),
+                                   stream_key(generator)), requires_grad)
 
 
 def rand_like(x, *, generator=None, dtype=None, device=None, requires_grad=False):

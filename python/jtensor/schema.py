@@ -55,15 +55,17 @@ class Op:
 
 def _fast_kinds(op):
     """The C call path's kind per parameter, for fn ops returning one tensor whose parameters are
-    all tensors, numbers, bools or strings; None otherwise (the Python driver runs them)."""
+    all tensors, tensor lists, numbers, bools, strings, dims, shapes, int lists or dtypes; None
+    otherwise (the Python driver runs them). An optional parameter other than a tensor has the
+    `optional` flag added to its kind (the C path then sends None as None)."""
     if op.kind == "map" or op.returns != "Tensor" or any(p.vararg for p in op.params):
         return None
     kinds = []
     for p in op.params:
         t = "Optional[Tensor]" if p.type == "Tensor" and p.optional else p.type
-        if t not in FN_KINDS:
+        if t not in FN_KINDS or t == "Optional":
             return None
-        kinds.append(FN_KINDS[t])
+        kinds.append(FN_KINDS[t] + (FN_KINDS["Optional"] if p.optional and p.type != "Tensor" else 0))
     return tuple(kinds)
 
 

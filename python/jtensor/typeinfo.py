@@ -9,8 +9,20 @@ import numpy as np
 from . import dtypes as D
 
 
-class Size(tuple):
-    """A tensor's shape, as `torch.Size`: a tuple of ints (slices and `+` stay Sizes) with `numel()`."""
+try:   # the C base: slices stay Sizes, and `shape[i]` costs what a tuple's does
+    from ._fastpath import SizeBase as _SizeBase
+except ImportError:   # the C extension is not built
+    class _SizeBase(tuple):
+        __slots__ = ()
+
+        def __getitem__(self, key):
+            r = super().__getitem__(key)
+            return type(self)(r) if isinstance(key, slice) else r
+
+
+class Size(_SizeBase):
+    """A tensor's shape, as `torch.Size`: a tuple of ints (slices and `+` stay Sizes) with `numel()`.
+    Every Tensor's `.shape` is one (`Tensor._make` and the C fast path make them)."""
     __slots__ = ()
 
     def __new__(cls, sizes=()):
@@ -25,10 +37,6 @@ class Size(tuple):
         for s in self:
             n *= s
         return n
-
-    def __getitem__(self, key):
-        r = super().__getitem__(key)
-        return Size(r) if isinstance(key, slice) else r
 
     def __add__(self, other):
         if not isinstance(other, tuple):

@@ -1,10 +1,83 @@
 # Creation ops that compute values: ranges, identity, random numbers. (Constant fills are the
-# elementwise `fill_` op.) Shapes arrive in Julia order. One global generator, seeded by
-# `manual_seed`, makes every random op reproducible.
+# elementwise `fill_` op.) Shapes arrive in Julia order. One global generator: each random op of
+# this file takes its stream key (`seed`, python/jtensor/random.py `Generator._next_key`) and seeds
+# it first, in the same call; ops drawn inside `drawing(...)` are seeded by `manual_seed` instead.
 # A dtype argument is taken as `::Type{T}`: Julia does not specialize a method on a type argument
 # that it only passes on, and a loop over `T(...)` conversions then dispatches per element.
 
-const RNG = MersenneTwister(0)
+"""
+    Xoshiro256
+
+xoshiro256++ (Blackman and Vigna), the generator behind every random op. Python's `jt.Generator`
+reseeds it before each op's draws (python/jtensor/random.py), so seeding must be cheap: four
+splitmix64 steps here, against ~19 µs for a MersenneTwister (whose seeding dominated `jt.rand(10)`).
+Only `UInt64` words are primitive; Random's generic samplers build floats, ranges and normals on
+them. Uniform float arrays (rand, dropout) get a loop that keeps the state in registers.
+"""
+mutable struct Xoshiro256 <: AbstractRNG
+    s0::UInt64
+    s1::UInt64
+    s2::UInt64
+    s3::UInt64
+end
+
+@inline _rotl(x::UInt64, k) = (x << k) | (x >> (64 - k))
+
+@inline function _splitmix64(x::UInt64)
+    x += 0x9e3779b97f4a7c15
+    z = x
+    z = (z ⊻ (z >> 30)) * 0xbf58476d1ce4e5b9
+    z = (z ⊻ (z >> 27)) * 0x94d049bb133111eb
+    x, z ⊻ (z >> 31)
+end
+
+function Random.seed!(r::Xoshiro256, seed::Integer)
+    x = seed % UInt64
+    x, r.s0 = _splitmix64(x)
+    x, r.s1 = _splitmix64(x)
+    x, r.s2 = _splitmix64(x)
+    x, r.s3 = _splitmix64(x)
+    r
+end
+Xoshiro256(seed::Integer) = Random.seed!(Xoshiro256(0, 0, 0, 0), seed)
+
+@inline function _xoshiro_next(s0::UInt64, s1::UInt64, s2::UInt64, s3::UInt64)
+    out = _rotl(s0 + s3, 23) + s0
+    t = s1 << 17
+    s2 ⊻= s0
+    s3 ⊻= s1
+    s1 ⊻= s2
+    s0 ⊻= s3
+    s2 ⊻= t
+    out, s0, s1, s2, _rotl(s3, 45)
+end
+
+@inline function Random.rand(r::Xoshiro256, ::Random.SamplerType{UInt64})
+    out, r.s0, r.s1, r.s2, r.s3 = _xoshiro_next(r.s0, r.s1, r.s2, r.s3)
+    out
+end
+@inline Random.rand(r::Xoshiro256, ::Random.SamplerType{T}) where {T<:Union{Bool,Int8,UInt8,Int16,UInt16,
+    Int32,UInt32,Int64}} = rand(r, UInt64) % T
+Random.rng_native_52(::Xoshiro256) = UInt64
+
+# floats from the top bits: [0, 1) on the grid of 2^-53 (Float64) or 2^-24 (Float32)
+# (through signed integers: one conversion instruction each)
+@inline _unit(::Type{Float64}, u::UInt64) = Float64((u >> 11) % Int64) * 0x1.0p-53
+@inline _unit(::Type{Float32}, u::UInt64) = Float32((u >> 40) % Int32) * 0x1.0p-24
+@inline Random.rand(r::Xoshiro256, ::Random.SamplerTrivial{Random.CloseOpen01{Float64}}) = _unit(Float64, rand(r, UInt64))
+@inline Random.rand(r::Xoshiro256, ::Random.SamplerTrivial{Random.CloseOpen01{Float32}}) = _unit(Float32, rand(r, UInt64))
+function Random.rand!(r::Xoshiro256, A::Array{T}, ::Random.SamplerTrivial{Random.CloseOpen01{T}}) where {
+        T<:Union{Float32,Float64}}
+    s0, s1, s2, s3 = r.s0, r.s1, r.s2, r.s3
+    @inbounds for i in eachindex(A)
+        u, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+        A[i] = _unit(T, u)
+    end
+    r.s0, r.s1, r.s2, r.s3 = s0, s1, s2, s3
+    A
+end
+
+const RNG = Xoshiro256(0)
 
 defop("manual_seed(seed: int) -> None", seed -> (Random.seed!(RNG, seed); nothing); method = false,
       doc = "Seed the generator behind rand, randn, randint and dropout.")
@@ -47,10 +120,11 @@ defop("_eye(n: int, m: int, dtype: DType) -> Tensor", _eye; method = false, doc 
 
 _randT(T) = T <: Union{AbstractFloat,Complex} ? T :
     throw(DTypeError("random floats need a floating point dtype, got $T"))
-function _rand(shape, ::Type{T}) where {T}
+function _rand(shape, ::Type{T}, seed::Int) where {T}
     _randT(T)
     C = compute_type(T)
     check_size(T, shape)
+    Random.seed!(RNG, seed)
     A = rand(RNG, C, shape...)
     T === C && return A
     # rounding a Float32 draw to half precision can reach 1.0: keep the interval half-open
@@ -58,23 +132,27 @@ function _rand(shape, ::Type{T}) where {T}
     map!(x -> min(x, Float32(below1)), A, A)
     as_dense(T, A)
 end
-function _randn(shape, ::Type{T}) where {T}
+function _randn(shape, ::Type{T}, seed::Int) where {T}
     _randT(T)
     C = compute_type(T)
     check_size(T, shape)
+    Random.seed!(RNG, seed)
     A = randn(RNG, C, shape...)
     T === C ? A : as_dense(T, A)
 end
-function _randint(low::Int, high::Int, shape, ::Type{T}) where {T}
+function _randint(low::Int, high::Int, shape, ::Type{T}, seed::Int) where {T}
     high > low || throw(ArgumentError("randint: high ($high) must be greater than low ($low)"))
     check_size(Int64, shape)
+    Random.seed!(RNG, seed)
     A = rand(RNG, low:high-1, Tuple(shape))   # a tuple, not splatted: shape () gives a 0-d array
     as_dense(T, A)
 end
-defop("_rand(size: Shape, dtype: DType) -> Tensor", _rand; method = false, doc = "Uniform [0, 1) samples.")
-defop("_randn(size: Shape, dtype: DType) -> Tensor", _randn; method = false, doc = "Standard normal samples.")
-defop("_randint(low: int, high: int, size: Shape, dtype: DType) -> Tensor", _randint; method = false,
-      doc = "Uniform integers in [low, high).")
+defop("_rand(size: Shape, dtype: DType, seed: int) -> Tensor", _rand; method = false,
+      doc = "Uniform [0, 1) samples of stream key `seed` (python/jtensor/random.py).")
+defop("_randn(size: Shape, dtype: DType, seed: int) -> Tensor", _randn; method = false,
+      doc = "Standard normal samples of stream key `seed`.")
+defop("_randint(low: int, high: int, size: Shape, dtype: DType, seed: int) -> Tensor", _randint; method = false,
+      doc = "Uniform integers in [low, high), of stream key `seed`.")
 
 """
     _view_backward(input, size, strides, offset)

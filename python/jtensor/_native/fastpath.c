@@ -1,7 +1,7 @@
 /* jtensor._fastpath: the hot path of elementwise ops, in C.
  *
- * Handles the common call — every tensor argument of one dtype and one shape, contiguous, other
- * arguments Python numbers, no out= — by packing the argument words on the stack, calling the op's
+ * Handles the common call — every tensor argument of one dtype (shapes broadcast, any strides),
+ * other arguments Python numbers, no out= — by packing the argument words on the stack, calling the op's
  * compiled Julia plan (julia/src/bridge.jl `jt_run`) directly, and building the result Tensor. The
  * plan and result dtype for a call signature are registered by the Python driver
  * (python/jtensor/drivers.py) the first time it runs that signature; anything this file does not
@@ -63,6 +63,7 @@ static PyObject *signatures = NULL; /* (opid, dtype code, kinds...) -> (plan id,
 static PyObject *dtypes = NULL;     /* list: code -> dtype object */
 static int itemsizes[32], typenums[32];
 static Py_ssize_t ndtypes = 0;      /* the built-in dtypes (codes below it); user dtypes follow in `dtypes` */
+static PyTypeObject *size_type = NULL; /* jtensor.Size (typeinfo.py): the type of every Tensor's shape */
 static PyObject *str_code = NULL;
 static PyObject *str_requires_grad = NULL;
 
@@ -113,6 +114,16 @@ static PyObject *fp_init(PyObject *self, PyObject *args) {
         itemsizes[i] = (int)PyLong_AsLong(PyList_GET_ITEM(isz, i));
         typenums[i] = (int)PyLong_AsLong(PyList_GET_ITEM(tnums, i));
     }
+    PyObject *ti = PyImport_ImportModule("jtensor.typeinfo");
+    PyObject *sz = ti ? PyObject_GetAttrString(ti, "Size") : NULL;
+    Py_XDECREF(ti);
+    if (!sz) return NULL;
+    if (!PyType_Check(sz) || !PyType_IsSubtype((PyTypeObject *)sz, &PyTuple_Type)) {
+        Py_DECREF(sz);
+        PyErr_SetString(PyExc_TypeError, "jtensor.Size must be a tuple type");
+        return NULL;
+    }
+    Py_XSETREF(size_type, (PyTypeObject *)sz);
     Py_XSETREF(dtypes, (Py_INCREF(dl), dl));
     Py_XSETREF(pending, (Py_INCREF(pend), pend));
     Py_XSETREF(signatures, (Py_INCREF(sigs), sigs));
@@ -127,20 +138,6 @@ static inline int dtype_code(PyObject *dt) {
     long v = PyLong_AsLong(c);
     Py_DECREF(c);
     return (int)v;
-}
-
-/* Contiguous (row-major) check on a shape/strides tuple pair; returns numel or -1. */
-static Py_ssize_t contiguous_numel(PyObject *shape, PyObject *strides, int nd) {
-    int64_t expect = 1;
-    Py_ssize_t numel = 1;
-    for (int d = nd - 1; d >= 0; d--) {
-        int64_t n = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
-        int64_t s = PyLong_AsLongLong(PyTuple_GET_ITEM(strides, d));
-        if (n != 1 && s != expect) return -1;
-        expect *= n;
-        numel *= (Py_ssize_t)n;
-    }
-    return numel;
 }
 
 /* Release the handles queued in bridge._pending (Julia arrays Python dropped) with one direct call.
@@ -165,6 +162,39 @@ static PyObject *fp_drain(PyObject *self, PyObject *unused) {
     if (!ON_JULIA_THREAD()) Py_RETURN_FALSE;
     return PyBool_FromLong(drain_pending());
 }
+
+/* A new jtensor.Size of `nd` items, to be set with PyTuple_SET_ITEM (a plain tuple before init). */
+static PyObject *new_size(Py_ssize_t nd) {
+    return size_type ? size_type->tp_alloc(size_type, nd) : PyTuple_New(nd);
+}
+
+/* SizeBase: the C base of jtensor.Size, a tuple whose slices are Sizes again (torch.Size's
+   behaviour) while indexing with an int stays tuple-fast; typeinfo.Size adds the Python methods. */
+static PyObject *sizebase_subscript(PyObject *self, PyObject *key) {
+    PyObject *r = PyTuple_Type.tp_as_mapping->mp_subscript(self, key);
+    if (!r || !PySlice_Check(key)) return r;
+    Py_ssize_t n = PyTuple_GET_SIZE(r);
+    PyObject *out = Py_TYPE(self)->tp_alloc(Py_TYPE(self), n);   /* its items are ints already */
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *v = PyTuple_GET_ITEM(r, i);
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(out, i, v);
+    }
+    Py_DECREF(r);
+    return out;
+}
+
+static PyMappingMethods sizebase_as_mapping = {NULL, sizebase_subscript, NULL};
+
+static PyTypeObject SizeBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "jtensor._fastpath.SizeBase",
+    .tp_basicsize = sizeof(PyTupleObject) - sizeof(PyObject *),
+    .tp_itemsize = sizeof(PyObject *),
+    .tp_as_mapping = &sizebase_as_mapping,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_TUPLE_SUBCLASS,
+    .tp_doc = "A tuple whose slices keep its type (the base of jtensor.Size).",
+};
 
 /* A fresh Tensor over `base` (a 1-d NumPy array whose data is at `addr`): offset 0, version 0.
    Steals the references to base, shape and strides; borrows dtype. */
@@ -219,6 +249,22 @@ static int put_tensor(int64_t *w, int k, PyObject *a, int code, int nd) {
     return k;
 }
 
+/* The words of CPU tensor `a` broadcast to the `nd` dims `dims` (wire.py encode_tensor_as): its
+   strides, 0 on the dims it is broadcast along and on the leading dims it lacks. */
+static int put_tensor_as(int64_t *w, int k, PyObject *a, int code, int nd, const int64_t *dims) {
+    PyObject *shape = SLOT(a, off_shape), *st = SLOT(a, off_strides);
+    int na = (int)PyTuple_GET_SIZE(shape), off = nd - na;
+    int64_t o = PyLong_AsLongLong(SLOT(a, off_offset)), baddr = PyLong_AsLongLong(SLOT(a, off_baddr));
+    k = put_tensor_head(w, k, code, nd, baddr + o * itemsizes[code]);
+    for (int d = 0; d < nd; d++) w[k++] = dims[d];
+    for (int d = 0; d < nd; d++) {
+        int j = d - off;
+        w[k++] = j < 0 || (PyLong_AsLongLong(PyTuple_GET_ITEM(shape, j)) == 1 && dims[d] != 1)
+                     ? 0 : PyLong_AsLongLong(PyTuple_GET_ITEM(st, j));
+    }
+    return k;
+}
+
 /* map(opid, args tuple, extras tuple[, ungraded]) -> Tensor, or None when the Python driver must
    handle it. `ungraded` true: inputs that require grad are fine (autograd.record is computing the
    value and attaches the graph itself). */
@@ -231,7 +277,9 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     if (!ON_JULIA_THREAD()) Py_RETURN_NONE;  /* Python raises the clear error */
     if (!drain_pending()) Py_RETURN_NONE;
 
-    PyObject *shape = NULL, *dt = NULL;
+    PyObject *shape = NULL, *dt = NULL;   /* shape: an input's shape object equal to the result's, if any */
+    int nd = 0, same = 1;
+    int64_t dims[MAX_DIMS], cstr[MAX_DIMS];
     PyObject *key = PyTuple_New(2 + na + ne);
     if (!key) return NULL;
     Py_INCREF(opid);
@@ -242,8 +290,24 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         if (Py_TYPE(a) == tensor_type) {
             if (i >= na || !ON_CPU(a) || (!ungraded && requires_grad(a))) goto fallback;
             PyObject *s = SLOT(a, off_shape), *d = SLOT(a, off_dtype);
-            if (!dt) { dt = d; shape = s; }
-            else if (d != dt || (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1)) goto fallback;
+            if (!dt) dt = d;
+            else if (d != dt) goto fallback;
+            if (!shape) shape = s;
+            else if (s != shape && PyObject_RichCompareBool(s, shape, Py_EQ) != 1) same = 0;
+            int k = (int)PyTuple_GET_SIZE(s);
+            if (k > MAX_DIMS) goto fallback;
+            if (k > nd) {   /* more leading dims: the result's shape so far moves right */
+                memmove(dims + (k - nd), dims, nd * sizeof dims[0]);
+                for (int j = 0; j < k - nd; j++) dims[j] = 1;
+                nd = k;
+            }
+            for (int j = 0; j < k; j++) {   /* broadcast (PyTorch's rule; a mismatch: Python raises) */
+                int64_t v = PyLong_AsLongLong(PyTuple_GET_ITEM(s, j)), *o = &dims[nd - k + j];
+                if (v != *o) {
+                    if (*o == 1) *o = v;
+                    else if (v != 1) goto fallback;
+                }
+            }
             kind = WIRE_MAPKIND_TENSOR;
         } else if (PyBool_Check(a)) kind = WIRE_MAPKIND_BOOL;
         else if (PyLong_CheckExact(a)) kind = WIRE_MAPKIND_INT;
@@ -257,13 +321,6 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     PyTuple_SET_ITEM(key, 1, PyLong_FromLong(code));
     PyObject *entry = PyDict_GetItemWithError(signatures, key);  /* borrowed */
     if (!entry) { if (PyErr_Occurred()) PyErr_Clear(); goto fallback; }
-    int nd = (int)PyTuple_GET_SIZE(shape);
-    if (nd > MAX_DIMS) goto fallback;
-    for (Py_ssize_t i = 0; i < na; i++) {
-        PyObject *a = PyTuple_GET_ITEM(args, i);
-        if (Py_TYPE(a) == tensor_type && contiguous_numel(SLOT(a, off_shape), SLOT(a, off_strides), nd) < 0)
-            goto fallback;
-    }
     int64_t pid = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 0));
     PyObject *rdtype = PyTuple_GET_ITEM(entry, 1);
     int64_t ccode = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 2));
@@ -273,9 +330,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
 
     /* allocate the result */
     npy_intp numel = 1;
-    int64_t dims[MAX_DIMS], cstr[MAX_DIMS];
     for (int d = 0; d < nd; d++) {
-        dims[d] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
         /* a size that overflows: Python's allocation raises PyTorch's error */
         if (__builtin_mul_overflow(numel, dims[d], &numel)) goto fallback;
     }
@@ -298,7 +353,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     for (Py_ssize_t i = 0; i < na + ne; i++) {
         PyObject *a = i < na ? PyTuple_GET_ITEM(args, i) : PyTuple_GET_ITEM(extras, i - na);
         if (Py_TYPE(a) == tensor_type) {
-            k = put_tensor(w, k, a, code, nd);
+            k = put_tensor_as(w, k, a, code, nd, dims);
         } else if (PyBool_Check(a)) {
             PUT_VALUE(BOOL, a == Py_True);
         } else if (PyLong_CheckExact(a)) {
@@ -327,8 +382,16 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     PyObject *cs = PyTuple_New(nd);
     if (!cs) { Py_DECREF(base); return NULL; }
     for (int d = 0; d < nd; d++) PyTuple_SET_ITEM(cs, d, PyLong_FromLongLong(cstr[d]));
-    Py_INCREF(shape);
-    return new_tensor(base, raddr, shape, cs, rdtype);
+    PyObject *rshape;
+    if (same && PyTuple_GET_SIZE(shape) == nd) {   /* every input has the result's shape: share it */
+        rshape = shape;
+        Py_INCREF(rshape);
+    } else {
+        rshape = new_size(nd);
+        if (!rshape) { Py_DECREF(base); Py_DECREF(cs); return NULL; }
+        for (int d = 0; d < nd; d++) PyTuple_SET_ITEM(rshape, d, PyLong_FromLongLong(dims[d]));
+    }
+    return new_tensor(base, raddr, rshape, cs, rdtype);
 
 fallback:
     Py_XDECREF(key);
@@ -407,7 +470,7 @@ static PyObject *fp_wrap(PyObject *self, PyObject *const *a, Py_ssize_t n) {
 
 /* parameter kinds (schema.py FN_KINDS): the table's `fnkind` lines */
 #define FN_MAX_ARGS WIRE_LIMIT_FAST_MAX_FN_ARGS
-#define FN_MAX_WORDS (FN_MAX_ARGS * TENSOR_WORDS)   /* no argument kind here takes more words than a tensor */
+#define FN_MAX_WORDS 4096   /* a call with more words (long tensor lists) goes to the Python driver */
 static int64_t fn_res[WIRE_LIMIT_RESULT_WORDS];
 
 static inline int is_tensor(PyObject *a) {
@@ -424,7 +487,7 @@ static PyObject *result_tensor(int i) {
     const int64_t *dims = &fn_res[i + WIRE_RESULT_TENSOR_FIXED];
     if (code < 0 || code >= PyList_GET_SIZE(dtypes)) { PyErr_SetString(PyExc_RuntimeError, "bridge: bad result dtype"); return NULL; }
     npy_intp numel = 1;
-    PyObject *shape = PyTuple_New(nd), *cs = PyTuple_New(nd);
+    PyObject *shape = new_size(nd), *cs = PyTuple_New(nd);
     if (!shape || !cs) { Py_XDECREF(shape); Py_XDECREF(cs); return NULL; }
     int64_t acc = 1;
     for (int d = nd - 1; d >= 0; d--) {
@@ -457,10 +520,53 @@ static PyObject *result_tensor(int i) {
     return new_tensor(base, ptr, shape, cs, PyList_GET_ITEM(dtypes, code));
 }
 
+/* A CPU tensor argument the fast call may send: exact or transparent Tensor, storage a NumPy array,
+   not requiring grad unless `ungraded`, at most MAX_DIMS dims, a known dtype. */
+static inline int sendable(PyObject *a, int ungraded) {
+    return is_tensor(a) && ON_CPU(a) && (ungraded || !requires_grad(a)) &&
+           PyTuple_GET_SIZE(SLOT(a, off_shape)) <= MAX_DIMS;
+}
+
+/* Python dim `d` of an `ndim`-dim tensor as the 1-based Julia dim (schema.py julia_dim); -1 when out
+   of range (the Python driver raises PyTorch's IndexError). */
+static inline int64_t julia_dim(long long d, int ndim) {
+    int n = ndim > 0 ? ndim : 1;
+    if (d < -n || d >= n) return -1;
+    if (d < 0) d += n;
+    return ndim > 0 ? ndim - d : 1;
+}
+
+/* The int items of an int-list argument (a tuple or list of ints, or one int) into v[0..*n), at most
+   `cap`; 0 when the argument is anything else (the Python driver converts or raises). */
+static int int_items(PyObject *a, int64_t *v, Py_ssize_t *n, Py_ssize_t cap) {
+    PyObject *const *items = &a;
+    Py_ssize_t m = 1;
+    if (PyTuple_Check(a)) { items = &PyTuple_GET_ITEM(a, 0); m = PyTuple_GET_SIZE(a); }
+    else if (PyList_Check(a)) { items = &PyList_GET_ITEM(a, 0); m = PyList_GET_SIZE(a); }
+    else if (!PyLong_Check(a)) return 0;
+    if (m > cap) return 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (!PyLong_Check(items[i])) return 0;
+        int overflow = 0;
+        v[i] = PyLong_AsLongLongAndOverflow(items[i], &overflow);
+        if (overflow || (v[i] == -1 && PyErr_Occurred())) { PyErr_Clear(); return 0; }
+    }
+    *n = m;
+    return 1;
+}
+
+static int cmp_int64(const void *x, const void *y) {
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
 /* call(opid, kinds tuple, args tuple, ungraded) -> Tensor | int status | None.
-   Runs a fn op returning one Tensor when every argument is of its parameter's simple kind (tensors
-   exact or transparent, Python numbers, bools, strings); None: the Python driver handles the call
-   (other values, tensors needing grad unless `ungraded`, non-contiguous result slots...). */
+   Runs a fn op returning one Tensor when every argument is of its parameter's simple kind: tensors
+   (exact or transparent) and lists of them, Python numbers, bools, strings, dims and dim lists
+   (made Julia dims as wire.py encode_arg does), shapes and int lists, jtensor dtypes, and None
+   where the kind has the `optional` flag. None: the Python driver handles the call (other values,
+   a dim out of range, tensors needing grad unless `ungraded`, another device's tensors...), so
+   conversions and errors stay defined in one place. */
 static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfargs) {
     if (nfargs != 4 || !jt_call) Py_RETURN_NONE;
     PyObject *kinds = fargs[1], *args = fargs[2];
@@ -468,27 +574,89 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
     Py_ssize_t na = PyTuple_GET_SIZE(args);
     if (na != PyTuple_GET_SIZE(kinds) || na > FN_MAX_ARGS) Py_RETURN_NONE;
     if (!ON_JULIA_THREAD()) Py_RETURN_NONE;
+    /* the dims of the call's first tensor (wire.py `ref_ndim`): Python dims become Julia dims against it */
+    int ref_ndim = -1;
+    for (Py_ssize_t i = 0; i < na && ref_ndim < 0; i++) {
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i)) & ~WIRE_FNKIND_OPTIONAL;
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if ((kind == WIRE_FNKIND_TENSOR || kind == WIRE_FNKIND_OPT_TENSOR) && a != Py_None && is_tensor(a))
+            ref_ndim = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
+    }
+    for (Py_ssize_t i = 0; i < na && ref_ndim < 0; i++) {
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i)) & ~WIRE_FNKIND_OPTIONAL;
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if (kind == WIRE_FNKIND_TENSORLIST && (PyList_Check(a) || PyTuple_Check(a)) && PySequence_Fast_GET_SIZE(a) > 0) {
+            PyObject *x = PySequence_Fast_GET_ITEM(a, 0);
+            if (!is_tensor(x)) Py_RETURN_NONE;
+            ref_ndim = (int)PyTuple_GET_SIZE(SLOT(x, off_shape));
+        }
+    }
+    if (ref_ndim < 0) ref_ndim = 0;
+    PyTypeObject *dtype_type = Py_TYPE(PyList_GET_ITEM(dtypes, 0));
     int64_t w[FN_MAX_WORDS];
+#define ROOM(n) do { if (k + (n) > FN_MAX_WORDS) Py_RETURN_NONE; } while (0)
     int k = 0;
     for (Py_ssize_t i = 0; i < na; i++) {
         PyObject *a = PyTuple_GET_ITEM(args, i);
         long kind = PyLong_AsLong(PyTuple_GET_ITEM(kinds, i));
+        if (a == Py_None && (kind == WIRE_FNKIND_OPT_TENSOR || (kind & WIRE_FNKIND_OPTIONAL))) {
+            ROOM(WIRE_ARG_NONE_FIXED);
+            w[k + WIRE_ARG_NONE_TAG] = WIRE_TAG_NONE; k += WIRE_ARG_NONE_FIXED;
+            continue;
+        }
+        kind &= ~WIRE_FNKIND_OPTIONAL;
+        ROOM(TENSOR_WORDS);   /* the most words of one argument, a tensor list's items apart */
         if (kind == WIRE_FNKIND_TENSOR || kind == WIRE_FNKIND_OPT_TENSOR) {
-            if (a == Py_None) {
-                if (kind == WIRE_FNKIND_TENSOR) Py_RETURN_NONE;   /* Python raises the clear error */
-                w[k + WIRE_ARG_NONE_TAG] = WIRE_TAG_NONE; k += WIRE_ARG_NONE_FIXED;
-                continue;
-            }
-            if (!is_tensor(a) || !ON_CPU(a) || (!ungraded && requires_grad(a))) Py_RETURN_NONE;
-            int nd = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
+            if (a == Py_None || !sendable(a, ungraded)) Py_RETURN_NONE;   /* Python raises the clear error */
             int code = dtype_code(SLOT(a, off_dtype));
-            if (nd > MAX_DIMS || code < 0 || code >= ndtypes) Py_RETURN_NONE;   /* user dtypes: the driver */
-            k = put_tensor(w, k, a, code, nd);
+            if (code < 0 || code >= ndtypes) Py_RETURN_NONE;   /* user dtypes: the driver */
+            k = put_tensor(w, k, a, code, (int)PyTuple_GET_SIZE(SLOT(a, off_shape)));
+        } else if (kind == WIRE_FNKIND_TENSORLIST) {
+            if (!PyList_Check(a) && !PyTuple_Check(a)) Py_RETURN_NONE;
+            Py_ssize_t m = PySequence_Fast_GET_SIZE(a);
+            w[k + WIRE_ARG_TENSORLIST_TAG] = WIRE_TAG_TENSORLIST; w[k + WIRE_ARG_TENSORLIST_COUNT] = m;
+            k += WIRE_ARG_TENSORLIST_FIXED;
+            for (Py_ssize_t j = 0; j < m; j++) {
+                PyObject *x = PySequence_Fast_GET_ITEM(a, j);
+                if (!sendable(x, ungraded)) Py_RETURN_NONE;
+                int code = dtype_code(SLOT(x, off_dtype));
+                if (code < 0 || code >= ndtypes) Py_RETURN_NONE;   /* user dtypes: the driver */
+                ROOM(TENSOR_WORDS);
+                k = put_tensor(w, k, x, code, (int)PyTuple_GET_SIZE(SLOT(x, off_shape)));
+            }
         } else if (kind == WIRE_FNKIND_INT && PyLong_Check(a)) {
             int overflow = 0;
             long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
             if (overflow) Py_RETURN_NONE;
             PUT_VALUE(INT, v);
+        } else if (kind == WIRE_FNKIND_DIM && PyLong_CheckExact(a)) {
+            int overflow = 0;
+            int64_t d = julia_dim(PyLong_AsLongLongAndOverflow(a, &overflow), ref_ndim);
+            if (overflow || d < 0) Py_RETURN_NONE;
+            PUT_VALUE(INT, d);
+        } else if (kind == WIRE_FNKIND_DIMS) {
+            int64_t v[MAX_DIMS];
+            Py_ssize_t m;
+            if (!int_items(a, v, &m, MAX_DIMS)) Py_RETURN_NONE;
+            for (Py_ssize_t j = 0; j < m; j++) if ((v[j] = julia_dim(v[j], ref_ndim)) < 0) Py_RETURN_NONE;
+            if (ref_ndim == 0) m = 0;   /* a 0-d tensor has no dims to name */
+            qsort(v, m, sizeof v[0], cmp_int64);
+            for (Py_ssize_t j = 1; j < m; j++) if (v[j] == v[j - 1]) Py_RETURN_NONE;   /* Python raises */
+            w[k + WIRE_ARG_INTLIST_TAG] = WIRE_TAG_INTLIST; w[k + WIRE_ARG_INTLIST_COUNT] = m;
+            k += WIRE_ARG_INTLIST_FIXED;
+            for (Py_ssize_t j = 0; j < m; j++) w[k++] = v[j];
+        } else if (kind == WIRE_FNKIND_SHAPE || kind == WIRE_FNKIND_INTLIST) {
+            int64_t v[MAX_DIMS];
+            Py_ssize_t m;
+            if (!int_items(a, v, &m, MAX_DIMS)) Py_RETURN_NONE;
+            w[k + WIRE_ARG_INTLIST_TAG] = WIRE_TAG_INTLIST; w[k + WIRE_ARG_INTLIST_COUNT] = m;
+            k += WIRE_ARG_INTLIST_FIXED;
+            for (Py_ssize_t j = 0; j < m; j++)   /* a shape in Julia order: reversed */
+                w[k++] = v[kind == WIRE_FNKIND_SHAPE ? m - 1 - j : j];
+        } else if (kind == WIRE_FNKIND_DTYPE && Py_TYPE(a) == dtype_type) {
+            int code = dtype_code(a);
+            if (code < 0 || code >= ndtypes) Py_RETURN_NONE;   /* user dtypes: the driver */
+            w[k + WIRE_ARG_DTYPE_TAG] = WIRE_TAG_DTYPE; w[k + WIRE_ARG_DTYPE_CODE] = code; k += WIRE_ARG_DTYPE_FIXED;
         } else if (kind == WIRE_FNKIND_FLOAT && (PyFloat_Check(a) || PyLong_Check(a))) {
             double v = PyFloat_AsDouble(a);
             if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
@@ -505,6 +673,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
             Py_RETURN_NONE;
         }
     }
+#undef ROOM
     if (!drain_pending()) Py_RETURN_NONE;
     interrupt_flag = 0;
     int64_t status = jt_call(PyLong_AsLongLong(fargs[0]), w, k, fn_res);
@@ -658,9 +827,13 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     str_code = PyUnicode_InternFromString("code");
     str_requires_grad = PyUnicode_InternFromString("requires_grad");
     if (PyType_Ready(&JuliaOwnedType) < 0) return NULL;
+    SizeBaseType.tp_base = &PyTuple_Type;
+    if (PyType_Ready(&SizeBaseType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&JuliaOwnedType);
     if (PyModule_AddObject(m, "JuliaOwned", (PyObject *)&JuliaOwnedType) < 0) { Py_DECREF(m); return NULL; }
+    Py_INCREF(&SizeBaseType);
+    if (PyModule_AddObject(m, "SizeBase", (PyObject *)&SizeBaseType) < 0) { Py_DECREF(m); return NULL; }
     return m;
 }

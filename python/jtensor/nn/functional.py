@@ -15,7 +15,7 @@ from .. import creation as _creation
 from .. import dtypes as _dtypes
 from ..autograd import no_grad
 from ..ops import ops as _ops
-from ..random import drawing
+from ..random import stream_key
 
 __all__ = [
     "linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "gelu", "silu",
@@ -316,8 +316,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return input
-    with drawing(None):   # the default generator's next stream (jt.random)
-        mask = _ops._dropout_mask(input.shape, float(p), input.dtype)
+    mask = _ops._dropout_mask(input.shape, float(p), input.dtype, stream_key())   # the default generator
     return input.mul_(mask) if inplace else input * mask
 
 

@@ -1,6 +1,6 @@
 """Layer functions of torch.nn.functional: one_hot, pad, channel-wise dropout (dropout1d/2d/3d),
 alpha dropout, feature alpha dropout and bilinear; composed of registry ops (the dropout masks
-come from `_dropout_mask`, so jt.manual_seed makes them reproducible)."""
+come from `_dropout_mask` with the default generator's stream key, so jt.manual_seed makes them reproducible)."""
 import math
 import warnings
 
@@ -8,6 +8,7 @@ from ... import creation as _creation
 from ... import dtypes as _dtypes
 from ...autograd import no_grad
 from ...ops import ops as _ops
+from ...random import stream_key
 
 __all__ = ["one_hot", "pad", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
            "bilinear"]
@@ -53,7 +54,7 @@ def _feature_dropout(input, p, training, inplace, batched_ndim, fn):
     unbatched = input.ndim == batched_ndim - 1
     lead = 1 if unbatched else 2
     shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
-    mask = _ops._dropout_mask(shape, float(p), input.dtype)
+    mask = _ops._dropout_mask(shape, float(p), input.dtype, stream_key())
     return input.mul_(mask) if inplace else input * mask
 
 
@@ -111,7 +112,7 @@ def _alpha_dropout(input, p, training, inplace, feature):
     if p == 1:
         return input.mul_(0) if inplace else input * 0
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else tuple(input.shape)
-    keep = _ops._dropout_mask(shape, float(p), input.dtype) * (1 - p)   # 1 kept, 0 dropped
+    keep = _ops._dropout_mask(shape, float(p), input.dtype, stream_key()) * (1 - p)   # 1 kept, 0 dropped
     alpha = _SELU_ALPHA_PRIME
     a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
     b = (keep - 1) * (alpha * a) + alpha * a * p
