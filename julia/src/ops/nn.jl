@@ -890,11 +890,7 @@ function _softmax_into!(O::Array{C,3}, A::Array{C,3}, logmode::Bool) where {C}
         E = eltype(A)
         # rows (pre == 1) are often short (tens of classes): `@simd_short` still vectorizes them
         @inbounds if pre == 1
-            m = E(-Inf)
-            @simd_short for j in 1:n
-                v = A[1, j, k]
-                m = ifelse(v > m, v, m)
-            end
+            m = _run_extreme(A, (k - 1) * n, n, true)   # the SIMD max (a NaN gives NaN rows, as torch)
             s = zero(E)
             if logmode
                 @simd_short for j in 1:n
@@ -990,8 +986,32 @@ function _softmax_backward_kernel(op, g, y, d, logmode)
     pre, n, post = _split3(size(g), d)
     G = reshape(as_dense(C, g), pre, n, post); Y = reshape(as_dense(C, y), pre, n, post)
     O = alloc(C, pre, n, post)
+    _softmax_backward_into!(O, G, Y, logmode)
+    _restore(T, reshape(O, size(g)))
+end
+"`_softmax_backward_kernel`'s loops on known types; rows (pre == 1) as contiguous SIMD runs."
+function _softmax_backward_into!(O::Array{E,3}, G::Array{E,3}, Y::Array{E,3}, logmode::Bool) where {E}
+    pre, n, post = size(O)
     _tfor(post, length(O)) do k
-        E = eltype(O)
+        if pre == 1
+            s = zero(E)
+            @inbounds if logmode
+                @simd for j in 1:n
+                    s += G[1, j, k]
+                end
+                @simd for j in 1:n
+                    O[1, j, k] = G[1, j, k] - fexp(Y[1, j, k]) * s
+                end
+            else
+                @simd for j in 1:n
+                    s += G[1, j, k] * Y[1, j, k]
+                end
+                @simd for j in 1:n
+                    O[1, j, k] = Y[1, j, k] * (G[1, j, k] - s)
+                end
+            end
+            return
+        end
         s = alloc_zeros(E, pre)
         @inbounds for j in 1:n
             @simd for i in 1:pre
@@ -1004,7 +1024,7 @@ function _softmax_backward_kernel(op, g, y, d, logmode)
             end
         end
     end
-    _restore(T, reshape(O, size(g)))
+    O
 end
 function _softmax_backward_kernel(op, g::MetaArray, y::MetaArray, d, logmode)
     _nn_float(op, g); _nn_float(op, y)
@@ -1417,11 +1437,7 @@ function _ce_lse_columns(X::Matrix{T}) where {T}
     C, N = size(X)
     out = alloc(T, 1, N)
     @inbounds for n in 1:N
-        m = T(-Inf)
-        @simd_short for c in 1:C
-            v = X[c, n]
-            m = ifelse(v > m, v, m)
-        end
+        m = _run_extreme(X, (n - 1) * C, C, true)
         s = zero(T)
         @simd_short for c in 1:C
             s += fexp(X[c, n] - m)
