@@ -307,6 +307,7 @@ META_SAMPLES = {
     "_channel_norm_backward": [((_r(2, 4, 3), _r(2, 4, 3), 4, False, _r(4), 1e-5), {})],
     "_channel_norm_param_grad": [((_r(2, 4, 3), _r(2, 4, 3), 2, True, 1e-5, True), {})],
     "_channel_norm_stats": [((_r(2, 4, 3), 2, True), {})],
+    "_attention_softmax": [((_r(2, 3, 4), 0.5, True), {})],
     "_linear": [((_r(2, 3, 4), _r(5, 4), _r(5)), {}), ((_r(4), _r(5, 4)), {})],
     "_rnn_layer": [(("lstm", [_r(6, 8), _r(2, 2), _r(2, 2), _r(8, 2), _r(8)], [2, 2, 1, 1], False), {}),
                    (("gru", [_r(4, 6), _r(2, 2), _r(0), _r(6, 2), _r(0)], [2, 1, 1], True), {})],

@@ -1046,6 +1046,51 @@ defop("_log_softmax_backward(grad_output: Tensor, output: Tensor, dim: Dim) -> T
               "output" => "-grad * exp(output) * sum(grad_output, dim, True)"],
       doc = "Gradient of log_softmax given its output: grad_output - exp(output) * sum(grad_output, dim).")
 
+# The softmax of attention scores, fused: softmax(scale * scores) over the last dim with, when causal,
+# the keys after each query's position (top-left aligned, as torch's is_causal) excluded. It saves
+# `scaled_dot_product_attention` the scaling, the mask's construction and its addition (four ops
+# over the scores); the gradient is softmax's, times the scale (masked entries are 0 in the result).
+function _attention_softmax(x, scale::Float64, causal::Bool)
+    _attention_softmax_check(x)
+    T = eltype(x); C = compute_type(T)
+    A = as_dense(C, x)
+    O = alloc(C, size(A))
+    S = size(A, 1)
+    S > 0 && length(A) > 0 &&
+        _attention_softmax_rows!(reshape(O, S, :), reshape(A, S, :), C(scale), causal ? size(A, 2) : 0)
+    _restore(T, O)
+end
+_attention_softmax_check(x) = (_nn_float("attention_softmax", x); ndims(x) >= 2 ||
+    throw(ArgumentError("attention_softmax(): expected scores of at least 2 dims (L, S), got $(_nn_shape(x))")))
+_attention_softmax(x::MetaArray, scale::Float64, causal::Bool) = (_attention_softmax_check(x); meta_like(x))
+
+"Rows of A (S, R): row r keeps its first min(q, S) entries when causal (L > 0, q = its query index in 1:L)."
+function _attention_softmax_rows!(O::Matrix{E}, A::Matrix{E}, sc::E, L::Int) where {E}
+    S, R = size(A)
+    @inbounds for r in 1:R
+        n = L == 0 ? S : min((r - 1) % L + 1, S)
+        lo = (r - 1) * S
+        m = sc * _run_extreme(A, lo, n, sc >= 0)   # the largest scaled score
+        s = zero(E)
+        @simd_short for j in lo + 1:lo + n   # rows are short (tens of keys): one vector per step
+            e = fexp(A[j] * sc - m)
+            O[j] = e
+            s += e
+        end
+        inv = one(E) / s
+        @simd_short for j in lo + 1:lo + n
+            O[j] *= inv
+        end
+        for j in lo + n + 1:lo + S
+            O[j] = zero(E)
+        end
+    end
+end
+defop("_attention_softmax(input: Tensor, scale: float, causal: bool) -> Tensor", _attention_softmax; method = false,
+      grad = ["input" => "_softmax_backward(grad, result, -1) * scale"],
+      doc = "softmax(scale * input) over the last dim; causal excludes the keys after each query (top-left " *
+            "aligned): the fused core of scaled_dot_product_attention.")
+
 # ==================================================================================================
 # Standardization over dims, (x - mean) / sqrt(var + eps) with the biased variance: the core of
 # layer_norm (trailing dims), batch_norm (all but the channel dim) and group_norm (within groups).

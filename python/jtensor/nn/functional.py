@@ -349,6 +349,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             return e.reshape(lead + (hq,) + t.shape[-2:])
         key, value = repeat_heads(key), repeat_heads(value)
     factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if attn_mask is None:   # scaling, causal mask and softmax in one kernel
+        attn = _ops._attention_softmax(query @ key.mT, float(factor), bool(is_causal))
+        if dropout_p > 0:
+            attn = dropout(attn, dropout_p, True)
+        return attn @ value
     scores = (query @ key.mT) * factor
     if is_causal:
         if attn_mask is not None:
