@@ -1861,7 +1861,7 @@ function _ce_grads(X::Array{Tc,3}, Tt::AbstractMatrix, Wv, G2::AbstractMatrix{Tc
         wt = (one(Tc) - eps) * _cw(Wv, tc + 1, Tc)
         s = wt + sm * sw
         lse = LSE[d, n]
-        @simd for c in 1:C
+        @simd_short for c in 1:C   # tens to hundreds of classes: @simd's 64-wide steps would leave them scalar
             O[d, c, n] = gs * (s * fexp(X[d, c, n] - lse) - sm * _cw(Wv, c, Tc))
         end
         O[d, tc + 1, n] -= gs * wt
