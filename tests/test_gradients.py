@@ -875,6 +875,9 @@ NON_DIFFERENTIABLE = {
     # writes outside autograd: advanced-index assignment (its formula would need the scatter's
     # target history), optimizer steps (run under no_grad), binding Julia globals
     "_put_offsets", *FUSED_STEPS, "_bind_global",
+    # the fused norms' backward kernels: under create_graph, norm_vjp (_derivatives.py) differentiates
+    # the _standardize composition instead, so these are never recorded with a graph
+    "_layer_norm_backward", "_layer_norm_param_grad", "_channel_norm_backward", "_channel_norm_param_grad",
     # derivative not implemented, as in torch (backward raises an error naming the op): unique,
     # bincount (weights), nextafter; eig/eigvals have complex outputs of real inputs, whose
     # gradient needs complex autograd conventions through every op (torch implements it)

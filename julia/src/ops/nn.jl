@@ -1533,37 +1533,27 @@ function _channel_norm_stats(x::MetaArray, groups::Int, per_sample::Bool)
     (meta_like(x, eltype(x), _sshape(L)), meta_like(x, eltype(x), _sshape(L)))
 end
 
-const _LN_ARGS = "normalized_ndim: int"
-const _CN_ARGS = "groups: int, per_sample: bool"
-defop("_layer_norm(input: Tensor, $_LN_ARGS, weight: Optional[Tensor], bias: Optional[Tensor], eps: float) -> Tensor",
-      _layer_norm; method = false,
-      grad = ["input" => "norm_vjp('layer', 'input', grad, input, normalized_ndim, weight, bias, eps)",
-              "weight" => "norm_vjp('layer', 'weight', grad, input, normalized_ndim, weight, bias, eps)",
-              "bias" => "norm_vjp('layer', 'bias', grad, input, normalized_ndim, weight, bias, eps)"],
-      doc = "Layer normalization over the last normalized_ndim dims with its affine part, fused: " *
-            "(input - mean) / sqrt(var + eps) * weight + bias (biased variance).")
-defop("_layer_norm_backward(grad_output: Tensor, input: Tensor, $_LN_ARGS, weight: Optional[Tensor], eps: float) -> Tensor",
-      _layer_norm_backward; method = false,
-      doc = "Gradient of _layer_norm with respect to its input (statistics recomputed from the input).")
-defop("_layer_norm_param_grad(grad_output: Tensor, input: Tensor, $_LN_ARGS, eps: float, bias: bool) -> Tensor",
-      _layer_norm_param_grad; method = false,
-      doc = "Gradient of _layer_norm with respect to its weight (sum of grad_output * xhat over the rows) or, " *
-            "with bias, its bias (sum of grad_output).")
-defop("_channel_norm(input: Tensor, $_CN_ARGS, weight: Optional[Tensor], bias: Optional[Tensor], eps: float) -> Tensor",
-      _channel_norm; method = false,
-      grad = ["input" => "norm_vjp('channel', 'input', grad, input, (groups, per_sample), weight, bias, eps)",
-              "weight" => "norm_vjp('channel', 'weight', grad, input, (groups, per_sample), weight, bias, eps)",
-              "bias" => "norm_vjp('channel', 'bias', grad, input, (groups, per_sample), weight, bias, eps)"],
-      doc = "Normalization of an (N, C, *) input per group of channels (per sample, or across the batch " *
-            "when per_sample is false) with a per-channel affine part, fused: batch, instance and group norm.")
-defop("_channel_norm_backward(grad_output: Tensor, input: Tensor, $_CN_ARGS, weight: Optional[Tensor], eps: float) -> Tensor",
-      _channel_norm_backward; method = false,
-      doc = "Gradient of _channel_norm with respect to its input (statistics recomputed from the input).")
-defop("_channel_norm_param_grad(grad_output: Tensor, input: Tensor, $_CN_ARGS, eps: float, bias: bool) -> Tensor",
-      _channel_norm_param_grad; method = false,
-      doc = "Gradient of _channel_norm with respect to its weight (per-channel sum of grad_output * xhat) or, " *
-            "with bias, its bias (per-channel sum of grad_output).")
-defop("_channel_norm_stats(input: Tensor, $_CN_ARGS) -> (mean: Tensor, var: Tensor)",
+"""Register a fused norm `name` (kind 'layer' or 'channel', layout parameters `args`, passed on as
+`pass` in formulas) with its input-gradient and parameter-gradient ops."""
+function _defnorm(kind, name, args, pass, f, fb, fp; doc, param_doc)
+    defop("$name(input: Tensor, $args, weight: Optional[Tensor], bias: Optional[Tensor], eps: float) -> Tensor",
+          f; method = false, doc = doc,
+          grad = [p => "norm_vjp('$kind', '$p', grad, input, $pass, weight, bias, eps)" for p in ("input", "weight", "bias")])
+    defop("$(name)_backward(grad_output: Tensor, input: Tensor, $args, weight: Optional[Tensor], eps: float) -> Tensor",
+          fb; method = false, doc = "Gradient of $name with respect to its input (statistics recomputed from the input).")
+    defop("$(name)_param_grad(grad_output: Tensor, input: Tensor, $args, eps: float, bias: bool) -> Tensor",
+          fp; method = false, doc = "Gradient of $name with respect to its weight ($param_doc of grad_output * xhat) " *
+                                    "or, with bias, its bias (the same sum of grad_output).")
+end
+_defnorm("layer", "_layer_norm", "normalized_ndim: int", "normalized_ndim",
+         _layer_norm, _layer_norm_backward, _layer_norm_param_grad; param_doc = "sum over the rows",
+         doc = "Layer normalization over the last normalized_ndim dims with its affine part, fused: " *
+               "(input - mean) / sqrt(var + eps) * weight + bias (biased variance).")
+_defnorm("channel", "_channel_norm", "groups: int, per_sample: bool", "(groups, per_sample)",
+         _channel_norm, _channel_norm_backward, _channel_norm_param_grad; param_doc = "per-channel sum",
+         doc = "Normalization of an (N, C, *) input per group of channels (per sample, or across the batch " *
+               "when per_sample is false) with a per-channel affine part, fused: batch, instance and group norm.")
+defop("_channel_norm_stats(input: Tensor, groups: int, per_sample: bool) -> (mean: Tensor, var: Tensor)",
       _channel_norm_stats; method = false,
       doc = "The mean and biased variance _channel_norm normalizes with: shape (N, groups) per sample, else (groups,).")
 
