@@ -910,7 +910,9 @@ def _nn_ops():
     test_recurrent.py)."""
     ops = ROOT / "julia" / "src" / "ops"
     src = "".join((ops / f).read_text() for f in ("nn.jl", "activations.jl", "losses.jl", "recurrent.jl"))
-    return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src))
+    fused_norms = re.findall(r'_defnorm\(\s*"\w+",\s*"(\w+)"', src)   # three ops each (nn.jl's _defnorm)
+    return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src)) | \
+        {n + suffix for n in fused_norms for suffix in ("", "_backward", "_param_grad")}
 
 
 def _recorded_ops():
