@@ -32,6 +32,7 @@ include("ops/nn.jl")
 include("ops/recurrent.jl")
 include("ops/activations.jl")
 include("ops/losses.jl")
+include("fusion.jl")
 include("bridge.jl")
 LOADING_BUILTINS[] = false
 
