@@ -943,6 +943,9 @@ NON_DIFFERENTIABLE = {
     # writes outside autograd: advanced-index assignment (its formula would need the scatter's
     # target history), optimizer steps (run under no_grad), binding Julia globals
     "_put_offsets", *FUSED_STEPS, "_bind_global",
+    # the fused norms' backward kernels: under create_graph, norm_vjp (_derivatives.py) differentiates
+    # the _standardize composition instead, so these are never recorded with a graph
+    "_layer_norm_backward", "_layer_norm_param_grad", "_channel_norm_backward", "_channel_norm_param_grad",
     # derivative not implemented, as in torch (backward raises an error naming the op): unique,
     # bincount (weights), nextafter; eig/eigvals have complex outputs of real inputs, whose
     # gradient needs complex autograd conventions through every op (torch implements it)
@@ -956,7 +959,9 @@ def _nn_ops():
     test_recurrent.py)."""
     ops = ROOT / "julia" / "src" / "ops"
     src = "".join((ops / f).read_text() for f in ("nn.jl", "activations.jl", "losses.jl", "recurrent.jl"))
-    return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src))
+    fused_norms = re.findall(r'_defnorm\(\s*"\w+",\s*"(\w+)"', src)   # three ops each (nn.jl's _defnorm)
+    return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src)) | \
+        {n + suffix for n in fused_norms for suffix in ("", "_backward", "_param_grad")}
 
 
 def _recorded_ops():

@@ -422,6 +422,16 @@ def test_scaled_dot_product_attention(dtype, case):
              arrays, grad=grad, dtype=dtype)
 
 
+@pytest.mark.parametrize("L,S,scale", [(5, 7, None), (7, 5, None), (4, 4, -0.7)])
+def test_scaled_dot_product_attention_causal_fused(L, S, scale):
+    """The fused scaled causal softmax (_attention_softmax): more or fewer keys than queries (torch's
+    top-left aligned mask) and a negative scale, values and gradients against torch."""
+    arrays = [rnd((2, 3, L, 4), 36), rnd((2, 3, S, 4), 37), rnd((2, 3, S, 2), 38)]
+    run_both(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale),
+             lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale),
+             arrays, grad=(0, 1, 2))
+
+
 def test_scaled_dot_product_attention_dropout_is_seeded():
     q, k, v = (jt.tensor(rnd((2, 3, 4), s)) for s in (33, 34, 35))
     jt.manual_seed(11)
@@ -591,6 +601,10 @@ GRADGRAD = [
     ("max_pool2d", lambda x: F.max_pool2d(x, 2) ** 2, [(1, 1, 4, 4)]),
     ("avg_pool2d", lambda x: F.avg_pool2d(x, 2, 1) ** 2, [(1, 1, 3, 3)]),
     ("embedding", lambda w: F.embedding(jt.tensor(np.array([0, 2, 2])), w) ** 2, [(3, 2)]),
+    ("attention_causal", lambda q, k: F.scaled_dot_product_attention(q, k, k, is_causal=True) ** 2,
+     [(1, 3, 2), (1, 4, 2)]),
+    ("batch_norm", lambda x, w: F.batch_norm(x, None, None, w, training=True) * jt.tensor(rnd((3, 2, 2), 65)),
+     [(3, 2, 2), (2,)]),
 ]
 
 

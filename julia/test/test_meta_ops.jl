@@ -261,6 +261,22 @@ end
         check("_standardize_double_backward", rand(T, 4, 3, 2), rand(T, 4, 3, 2), x, dims, 1e-5)
     end
     check_throws(DimensionMismatch, "_standardize_backward", rand(4, 3), rand(3, 4), (1,), 1e-5)
+    # the fused norms (Julia order: a Python (N, C, L) input is (L, C, N)) and attention's softmax
+    for T in (Float32, Float64)
+        x = rand(T, 4, 3, 2)
+        check("_layer_norm", x, 1, rand(T, 4), rand(T, 4), 1e-5)
+        check("_layer_norm", x, 2, nothing, nothing, 1e-5)
+        check("_layer_norm_backward", rand(T, 4, 3, 2), x, 1, rand(T, 4), 1e-5)
+        check("_layer_norm_param_grad", rand(T, 4, 3, 2), x, 2, 1e-5, false)
+        check("_channel_norm", x, 3, false, rand(T, 3), rand(T, 3), 1e-5)
+        check("_channel_norm", rand(T, 4, 4, 2), 2, true, nothing, nothing, 1e-5)
+        check("_channel_norm_backward", rand(T, 4, 3, 2), x, 3, true, rand(T, 3), 1e-5)
+        check("_channel_norm_param_grad", rand(T, 4, 3, 2), x, 3, false, 1e-5, true)
+        check("_channel_norm_stats", x, 3, false)
+        check("_attention_softmax", x, 0.5, true)
+    end
+    check_throws(ArgumentError, "_channel_norm", rand(4, 3, 2), 2, true, nothing, nothing, 1e-5)
+    check_throws(DimensionMismatch, "_layer_norm", rand(4, 3), 1, rand(3), nothing, 1e-5)
 end
 
 @testset "losses, embedding, linear" begin

@@ -18,6 +18,7 @@ import symtable
 
 import numpy as np
 
+from . import autograd as _autograd
 from .autograd import helper, no_grad, requires_grad_of, _NS, _ops
 
 
@@ -938,3 +939,45 @@ def cond_backward(grad, A, p):
     gA = matrix_norm_backward(grad * nB, A, p, [2, 1], False, nA)
     gB = matrix_norm_backward(grad * nA, B, p, [2, 1], False, nB)
     return gA - B.mH @ gB @ B.mH
+
+
+# ---- fused normalizations (_layer_norm, _channel_norm) ---------------------------------------------
+
+def _norm_view(kind, input, args):
+    """(input viewed for `_standardize`, its dims, the shape a per-channel parameter broadcasts as)."""
+    if kind == "layer":
+        return input, tuple(range(input.ndim - args, input.ndim)), None
+    groups, per_sample = args
+    view = input.reshape(input.shape[0], groups, -1)
+    return view, (2,) if per_sample else (0, 2), (input.shape[1],) + (1,) * (input.ndim - 2)
+
+
+def _norm_composed_vjp(kind, which, grad, input, args, weight, eps):
+    """The gradient through `_standardize` and the affine ops the fused kernels replace: recorded under
+    create_graph, so the derivative is differentiable again (the fused backward kernels are not)."""
+    view, dims, pshape = _norm_view(kind, input, args)
+    w = weight if weight is None or pshape is None else weight.reshape(pshape)
+    if which == "input":
+        gh = grad if w is None else grad * w
+        return O("_standardize_backward")(gh.reshape(view.shape), view, dims, eps).reshape(input.shape)
+    g = grad
+    if which == "weight":
+        g = grad * O("_standardize")(view, dims, eps).reshape(input.shape)
+    if pshape is None:
+        return g.sum(tuple(range(input.ndim - args))) if input.ndim > args else g
+    return g.sum((0,) + tuple(range(2, input.ndim)))
+
+
+@helper
+def norm_vjp(kind, which, grad, input, args, weight, bias, eps):
+    """Gradient of `_layer_norm` (kind 'layer', args = normalized_ndim) or `_channel_norm` ('channel',
+    args = (groups, per_sample)) with respect to `which` (input, weight or bias): the fused backward
+    kernels, or under create_graph the composition of differentiable ops."""
+    if _autograd.is_grad_enabled():
+        return _norm_composed_vjp(kind, which, grad, input, args, weight, eps)
+    pre = "_layer_norm" if kind == "layer" else "_channel_norm"
+    rest = (args,) if kind == "layer" else tuple(args)
+    if which == "input":
+        return O(pre + "_backward")(grad, input, *rest, weight, eps)
+    p = weight if which == "weight" else bias
+    return O(pre + "_param_grad")(grad, input, *rest, eps, which == "bias").reshape(p.shape)

@@ -34,11 +34,19 @@ function _reduce(f, x, dims, keepdim::Bool)
     all(k -> 1 <= k <= ndims(x), d) ||
         throw(ArgumentError("reduction over dims $d of a $(ndims(x))-dimensional array: dims out of range"))
     if x isa Array && _has_rows_kernel(f)
+        ext = (f === maximum || f === minimum) && x isa Array{<:Union{Float32,Float64}} && !isempty(x)
         if length(d) == ndims(x) && allunique(d)   # every dim: one flat reduction
-            return fill(f(x), keepdim ? ntuple(_ -> 1, ndims(x)) : ())
+            v = ext ? _run_extreme(x, 0, length(x), f === maximum) : f(x)
+            return fill(v, keepdim ? ntuple(_ -> 1, ndims(x)) : ())
         elseif d == (1,) && x isa Array{<:Union{Float32,Float64}}   # Python's last dim: contiguous runs
             r = _reduce_rows(f, reshape(x, size(x, 1), :))
             return reshape(r, keepdim ? (1, Base.tail(size(x))...) : Base.tail(size(x)))
+        elseif ext && length(d) == 1   # one other dim: SIMD across the contiguous dims before it
+            sz = size(x); k = d[1]
+            r = _extreme_mid(reshape(x, _prodrange(sz, 1, k - 1), sz[k], _prodrange(sz, k + 1, length(sz))),
+                             f === maximum)
+            rs = ntuple(i -> i == k ? 1 : sz[i], length(sz))
+            return keepdim ? reshape(r, rs) : reshape(r, rs[1:k - 1]..., rs[k + 1:end]...)
         end
     end
     r = f(x; dims = isempty(d) ? (ndims(x) + 1,) : d)
@@ -69,6 +77,10 @@ function _reduce_rows(f::F, X::Matrix{T}) where {F,T}
             out[1, j] = sum(view(X, :, j))
             continue
         end
+        if (f === maximum || f === minimum) && T <: Union{Float32,Float64}
+            out[1, j] = _run_extreme(X, (j - 1) * n, n, f === maximum)
+            continue
+        end
         a = _rows_init(f, T)
         if f === maximum || f === minimum   # NaN-sticky: not reassociable, so no @simd
             for i in 1:n
@@ -82,6 +94,52 @@ function _reduce_rows(f::F, X::Matrix{T}) where {F,T}
         out[1, j] = a
     end
     out
+end
+
+# Float max/min of a contiguous run in SIMD. LLVM 9 (Julia 1.5's) does not vectorize a float max
+# reduction (`ifelse(v > m, v, m)` would need no-NaN flags: a scalar loop, 1 ns per element), but it
+# does an integer one, and a float's bits with the magnitude bits flipped for negative numbers order
+# as the floats do (the map is its own inverse). NaN is found apart, from the largest magnitude bits
+# (above those of Inf only for a NaN), so it propagates whatever its sign bit.
+@inline _fkey(v::Float32) = (i = reinterpret(Int32, v); i ⊻ ((i >> 31) & typemax(Int32)))
+@inline _fkey(v::Float64) = (i = reinterpret(Int64, v); i ⊻ ((i >> 63) & typemax(Int64)))
+@inline _unkey(k::Int32) = reinterpret(Float32, _fkey(reinterpret(Float32, k)))
+@inline _unkey(k::Int64) = reinterpret(Float64, _fkey(reinterpret(Float64, k)))
+_keytype(::Type{Float32}) = Int32
+_keytype(::Type{Float64}) = Int64
+
+"""Maximum (`greater`) or minimum over the middle dim of X (pre, n, post), as a (pre, 1, post)
+array: each step is elementwise across the contiguous `pre` slices, so it vectorizes NaN-sticky."""
+function _extreme_mid(X::Array{T,3}, greater::Bool) where {T}
+    pre, n, post = size(X)
+    out = alloc(T, pre, 1, post)
+    @inbounds for k in 1:post
+        @simd for i in 1:pre
+            out[i, 1, k] = X[i, 1, k]
+        end
+        for j in 2:n
+            @simd for i in 1:pre
+                v = X[i, j, k]; a = out[i, 1, k]
+                out[i, 1, k] = ifelse(ifelse(greater, v > a, v < a) | isnan(v), v, a)
+            end
+        end
+    end
+    out
+end
+
+"""Maximum (`greater`) or minimum of X[lo+1 : lo+n] (n >= 1, X dense), NaN when one is NaN. A
+minimum is the negated maximum of the negated values (negation is exact)."""
+@inline function _run_extreme(X::Array{T}, lo::Int, n::Int, greater::Bool) where {T<:Union{Float32,Float64}}
+    I = _keytype(T)
+    sg = greater ? one(T) : -one(T)
+    m = typemin(I); a = zero(I)
+    @inbounds @simd for j in lo + 1:lo + n
+        v = X[j]
+        k = _fkey(sg * v); b = reinterpret(I, v) & typemax(I)
+        m = ifelse(k > m, k, m)
+        a = ifelse(b > a, b, a)
+    end
+    a > reinterpret(I, T(Inf)) ? T(NaN) : sg * _unkey(m)
 end
 
 """
@@ -191,6 +249,21 @@ end
 "`_argext`'s loop on known types (a run-time `d` leaves the reshaped array's type unknown above)."
 function _argext_loop!(vals::Array{T,3}, idx::Array{Int64,3}, B::Array{T,3}, greater::Bool) where {T}
     before, n, after = size(B)
+    if before == 1 && T <: Union{Float32,Float64}   # contiguous runs: the SIMD extreme, then its index
+        @inbounds for k in 1:after
+            lo = (k - 1) * n
+            best = _run_extreme(B, lo, n, greater)
+            bi = 1
+            if isnan(best)
+                while !isnan(B[lo + bi]); bi += 1; end
+            else
+                while B[lo + bi] != best; bi += 1; end
+            end
+            idx[1, 1, k] = bi - 1
+            vals[1, 1, k] = B[lo + bi]   # the first extreme's own value (the sign of a zero, as torch)
+        end
+        return
+    end
     @inbounds for k in 1:after, i in 1:before
         best = B[i, 1, k]; bi = 1
         if !(best isa AbstractFloat && isnan(best))
@@ -337,11 +410,30 @@ function _logsumexp(x, dim, keepdim)
     T <: AbstractFloat || (T <: Integer ? (T = Float32) : throw(DTypeError("logsumexp: unsupported dtype $T")))
     A = as_dense(_acc(T), x)
     d = _dims(A, dim)
+    if d == (1,) && A isa Array{<:Union{Float32,Float64}} && size(A, 1) > 0   # Python's last dim: rows
+        r = _logsumexp_rows(reshape(A, size(A, 1), :))
+        return _restore(T, reshape(r, keepdim ? (1, Base.tail(size(A))...) : Base.tail(size(A))))
+    end
     m = reduce(max, A; dims = d, init = eltype(A)(-Inf))   # init: an empty slice gives -inf
     m = map(v -> isfinite(v) ? v : zero(v), m)
     r = log.(sum(fexp.(A .- m); dims = d)) .+ m
     r = keepdim ? r : dropdims(r; dims = d)
     _restore(T, r)
+end
+"Log-sum-exp of each column of X (n, m), shifted by its SIMD maximum (0 when not finite)."
+function _logsumexp_rows(X::Matrix{T}) where {T}
+    n, m = size(X)
+    out = alloc(T, m)
+    @inbounds for j in 1:m
+        mx = _run_extreme(X, (j - 1) * n, n, true)
+        mx = isfinite(mx) ? mx : zero(T)
+        s = zero(T)
+        @simd for i in 1:n
+            s += fexp(X[i, j] - mx)
+        end
+        out[j] = log(s) + mx
+    end
+    out
 end
 function _logsumexp(x::MetaArray, dim, keepdim)
     T = eltype(x)

@@ -218,17 +218,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != ns:
             raise ValueError(f"layer_norm: expected {name} of shape {list(ns)}, got {list(t.shape)}")
-    y = _ops._standardize(input, tuple(range(input.ndim - k, input.ndim)), float(eps))
-    if weight is not None:
-        y = y * weight
-    return y + bias if bias is not None else y
+    return _ops._layer_norm(input, k, weight, bias, float(eps))   # standardize, scale and shift in one kernel
+
+
+def _check_channel_params(weight, bias, c, fn):
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"{fn}: expected {name} of shape [{c}], got {list(t.shape)}")
 
 
 def _affine_channels(y, weight, bias, c, fn):
     shape = _channel_shape(y, c)
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != (c,):
-            raise ValueError(f"{fn}: expected {name} of shape [{c}], got {list(t.shape)}")
+    _check_channel_params(weight, bias, c, fn)
     if weight is not None:
         y = y * weight.reshape(shape)
     return y + bias.reshape(shape) if bias is not None else y
@@ -251,14 +252,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {list(input.shape)}")
-        y = _ops._standardize(input, dims, float(eps))
+        _check_channel_params(weight, bias, c, "batch_norm")
         if running_mean is not None or running_var is not None:
             with no_grad():
-                x = input.detach()
+                mean, var = _ops._channel_norm_stats(input.detach(), c, False)
                 if running_mean is not None:
-                    running_mean.mul_(1 - momentum).add_(x.mean(dims), alpha=momentum)
-                if running_var is not None:
-                    running_var.mul_(1 - momentum).add_(x.var(dims, correction=1), alpha=momentum)
+                    running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
+                if running_var is not None:   # the unbiased variance, as torch
+                    running_var.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=momentum * n / (n - 1))
+        return _ops._channel_norm(input, c, False, weight, bias, float(eps))   # one fused kernel
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var must be given when training=False")
@@ -275,8 +277,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if num_groups <= 0 or c % num_groups:
         raise ValueError(f"group_norm: expected number of channels in input to be divisible by num_groups, "
                          f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
-    y = _ops._standardize(input.reshape(n, num_groups, -1), (2,), float(eps)).reshape(input.shape)
-    return _affine_channels(y, weight, bias, c, "group_norm")
+    _check_channel_params(weight, bias, c, "group_norm")
+    return _ops._channel_norm(input, num_groups, True, weight, bias, float(eps))   # one fused kernel
 
 
 # ---- embedding, dropout, attention ----------------------------------------------------------------
@@ -346,6 +348,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             return e.reshape(lead + (hq,) + t.shape[-2:])
         key, value = repeat_heads(key), repeat_heads(value)
     factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if attn_mask is None:   # scaling, causal mask and softmax in one kernel
+        attn = _ops._attention_softmax(query @ key.mT, float(factor), bool(is_causal))
+        if dropout_p > 0:
+            attn = dropout(attn, dropout_p, True)
+        return attn @ value
     scores = (query @ key.mT) * factor
     if is_causal:
         if attn_mask is not None:

@@ -29,7 +29,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"instance_norm: expected input of at least 3 dims (N, C, *spatial), got shape "
                          f"{list(input.shape)}")
     c = input.shape[1]
-    spatial = tuple(range(2, input.ndim))
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError("Expected running_mean and running_var to be defined when use_input_stats is false")
@@ -37,15 +36,16 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     n_spatial = int(np.prod(input.shape[2:]))
     if n_spatial <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
-    y = _ops._standardize(input, spatial, float(eps))
+    F._check_channel_params(weight, bias, c, "instance_norm")
     if running_mean is not None or running_var is not None:
-        with no_grad():
-            x = input.detach()
+        with no_grad():   # the batch's average instance mean and unbiased variance
+            mean, var = _ops._channel_norm_stats(input.detach(), c, True)
             if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(x.mean(spatial).mean(0), alpha=momentum)
+                running_mean.mul_(1 - momentum).add_(mean.mean(0).to(running_mean.dtype), alpha=momentum)
             if running_var is not None:
-                running_var.mul_(1 - momentum).add_(x.var(spatial, correction=1).mean(0), alpha=momentum)
-    return F._affine_channels(y, weight, bias, c, "instance_norm")
+                running_var.mul_(1 - momentum).add_(var.mean(0).to(running_var.dtype),
+                                                    alpha=momentum * n_spatial / (n_spatial - 1))
+    return _ops._channel_norm(input, c, True, weight, bias, float(eps))   # one fused kernel
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
