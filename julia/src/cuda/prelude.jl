@@ -13,6 +13,7 @@ const CUDA_PRELUDE = """
 #define JT_FN __device__ inline
 #define JT_GLOBAL extern "C" __global__
 #define JT_TABLE __device__ const
+#define JT_DEVFN __device__ __noinline__   /* transpiled functions: compiled once, called */
 __device__ int jt_error_word;
 #else   /* host C++: the same source, for testing the transpiled functions on the CPU */
 #include <cmath>
@@ -21,11 +22,15 @@ __device__ int jt_error_word;
 #define JT_FN static inline
 #define JT_GLOBAL static
 #define JT_TABLE static const
+#define JT_DEVFN static
 #define __device__
 #define __global__
 #define __restrict__
 using std::fma; using std::fmod; using std::rint; using std::nextafter; using std::copysign;
 static int jt_error_word;
+/* one thread of one block: a host call of a kernel runs its whole grid-stride loop */
+struct JtDim3 { unsigned x, y, z; };
+static const JtDim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
 #endif
 #define JT_MAXDIM $(CUDA_MAXDIM)
 

@@ -200,7 +200,7 @@ function _emit_function(prog, ci::Core.CodeInfo, R, fname, argtypes)
         _emit_stmt(em, i, code[i])
     end
     rt = R === Nothing ? "void" : ctype(R)
-    "__device__ __noinline__ $rt $fname($(join(params, ", "))) {\n" * String(take!(decls)) *
+    "JT_DEVFN $rt $fname($(join(params, ", "))) {\n" * String(take!(decls)) *
         String(take!(em.body)) * (R === Nothing ? "" : "  return $(_zero(R));\n") * "}\n"
 end
 
@@ -350,12 +350,18 @@ function _intrinsic(name::Symbol, a::Vector{String}, ts::Vector, R, em)
     bin(op) = "($(a[1]) $op $(a[2]))"
     T1 = isempty(ts) ? Nothing : ts[1]
     isf = T1 === Float32
-    name in (:add_int, :add_float, :add_float_fast) && return R === Bool ? "((bool)($(a[1]) ^ $(a[2])))" : "(($(ctype(R)))$(bin("+")))"
-    name in (:sub_int, :sub_float, :sub_float_fast) && return R === Bool ? "((bool)($(a[1]) ^ $(a[2])))" : "(($(ctype(R)))$(bin("-")))"
-    name in (:mul_int, :mul_float, :mul_float_fast) && return R === Bool ? bin("&") : "(($(ctype(R)))$(bin("*")))"
+    # integer arithmetic wraps, as Julia's: computed unsigned (signed overflow is undefined in C)
+    wrap(op) = "(($(ctype(R)))(($(cuns(R)))$(a[1]) $op ($(cuns(R)))$(a[2])))"
+    name === :add_int && return R === Bool ? "((bool)($(a[1]) ^ $(a[2])))" : wrap("+")
+    name === :sub_int && return R === Bool ? "((bool)($(a[1]) ^ $(a[2])))" : wrap("-")
+    name === :mul_int && return R === Bool ? bin("&") : wrap("*")
+    name in (:add_float, :add_float_fast) && return bin("+")
+    name in (:sub_float, :sub_float_fast) && return bin("-")
+    name in (:mul_float, :mul_float_fast) && return bin("*")
     name in (:div_float, :div_float_fast) && return bin("/")
     name === :rem_float && return (isf ? "fmodf" : "fmod") * "($(a[1]), $(a[2]))"
-    name in (:neg_int, :neg_float, :neg_float_fast) && return R === Bool ? a[1] : "(($(ctype(R)))(-$(a[1])))"
+    name === :neg_int && return R === Bool ? a[1] : "(($(ctype(R)))(0ull - (unsigned long long)($(a[1]))))"
+    name in (:neg_float, :neg_float_fast) && return "(-$(a[1]))"
     name in (:sdiv_int, :checked_sdiv_int) && return "jt_sdiv<$(ctype(R))>($(a[1]), $(a[2]))"
     name in (:srem_int, :checked_srem_int) && return "jt_srem<$(ctype(R))>($(a[1]), $(a[2]))"
     name in (:udiv_int, :checked_udiv_int) && return "(($(ctype(R)))jt_udiv(($(cuns(R)))$(a[1]), ($(cuns(R)))$(a[2])))"
