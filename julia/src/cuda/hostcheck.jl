@@ -94,3 +94,71 @@ function host_check_source(ops = [o for o in REGISTRY if o.kind === :map])
             "  return jt_bad != 0;\n}")
     String(take!(io)), length(variants), nsamples
 end
+
+"C array literal of the values of `A` (column-major order = the C kernels' row-major order)."
+_carray(T, name, A) = "static const $(ctype(T)) $name[] = {" * join((cliteral(T(x)) for x in vec(A)), ", ") * "};"
+
+"""
+    host_check_reductions_source() -> (cpp_source, nchecks)
+
+A host C++ program running every reduction kernel (one thread per block on the host) on sample
+matrices, comparing with the registry's CPU ops (`sum`, `mean`, `amax`, `argmax`, `var`,
+`softmax`, `log_softmax`) and with layer_norm's and cross_entropy's definitions.
+"""
+function host_check_reductions_source()
+    src, _ = generate_reduction_module()
+    io = IOBuffer()
+    println(io, src)
+    println(io, """
+    #include <cstdio>
+    static int jt_bad = 0, jt_checked = 0;
+    template <class T, class E> static void jt_expect(const char* what, const T* got, const E* ex, long long n, double rtol) {
+      for (long long i = 0; i < n; i++) {
+        double g = (double)got[i], e = (double)ex[i];
+        bool ok = (g != g && e != e) || g == e || std::fabs(g - e) <= rtol * (1 + std::fabs(e));
+        jt_checked++;
+        if (!ok) { jt_bad++; if (jt_bad < 100) std::printf("MISMATCH %s [%lld]: got %.17g expected %.17g\\n", what, i, g, e); }
+      }
+    }""")
+    println(io, "int main() {")
+    rng = Random.MersenneTwister(7)
+    nchecks = 0
+    for T in REDUCTION_TYPES
+        s = TYPE_SUFFIX[T]
+        n, rows, inner = 37, 5, 3
+        X = T.(randn(rng, n, rows) .* 3)
+        X[4, 2] = T(NaN)                            # row 1 (C order) holds a NaN
+        X3 = T.(randn(rng, inner, n, rows))          # C order [outer = rows, n, inner]
+        W, B = T.(randn(rng, n)), T.(randn(rng, n))
+        tgt = Int64[3, 0, -100, 36, 5]
+        rt = T === Float32 ? 2e-5 : 1e-12
+        ln = (X .- sum(X, dims = 1) ./ n) ./ sqrt.(sum(abs2, X .- sum(X, dims = 1) ./ n, dims = 1) ./ n .+ T(1e-5)) .* W .+ B
+        lse = [maximum(X[:, r]) + log(sum(exp.(X[:, r] .- maximum(X[:, r])))) for r in 1:rows]
+        ce = [tgt[r] == -100 ? zero(T) : lse[r] - X[tgt[r]+1, r] for r in 1:rows]
+        refs = [("sum_rows", "jt_sum_rows_$s(rows, n, x, o, 0)", call("sum", X, 1, false, nothing), T),
+                ("mean_rows", "jt_sum_rows_$s(rows, n, x, o, 1)", call("mean", X, 1, false, nothing), T),
+                ("max_rows", "jt_max_rows_$s(rows, n, x, o)", call("amax", X, 1, false), T),
+                ("argmax_rows", "jt_argmax_rows_$s(rows, n, x, oi)", call("argmax", X, 1, false), Int64),
+                ("var_rows", "jt_var_rows_$s(rows, n, x, o, 1.0)", call("var", X, 1, 1.0, false), T),
+                ("softmax_rows", "jt_softmax_rows_$s(rows, n, x, o, 0)", call("softmax", X, 1, nothing), T),
+                ("log_softmax_rows", "jt_softmax_rows_$s(rows, n, x, o, 1)", call("log_softmax", X, 1, nothing), T),
+                ("layer_norm_rows", "jt_layer_norm_rows_$s(rows, n, x, w, b, 1e-5, o, nullptr, nullptr)", ln, T),
+                ("cross_entropy_rows", "jt_cross_entropy_rows_$s(rows, n, x, tgt, -100, o)", ce, T),
+                ("sum_mid", "jt_sum_mid_$s(rows, n, inner, x3, o, 0)", call("sum", X3, 2, false, nothing), T),
+                ("max_mid", "jt_max_mid_$s(rows, n, inner, x3, o)", call("amax", X3, 2, false), T),
+                ("argmax_mid", "jt_argmax_mid_$s(rows, n, inner, x3, oi)", call("argmax", X3, 2, false), Int64),
+                ("var_mid", "jt_var_mid_$s(rows, n, inner, x3, o, 0.0)", call("var", X3, 2, 0.0, false), T)]
+        println(io, "  {\n    const long long n = $n, rows = $rows, inner = $inner;")
+        println(io, "    ", _carray(T, "x", X), "\n    ", _carray(T, "x3", X3), "\n    ", _carray(T, "w", W),
+                "\n    ", _carray(T, "b", B), "\n    ", _carray(Int64, "tgt", tgt))
+        println(io, "    static $(ctype(T)) o[$(n * rows * inner)]; static long long oi[$(n * rows * inner)];")
+        for (what, launch, ref, R) in refs
+            println(io, "    {\n      ", _carray(R, "ex", ref), "\n      ", launch, ";")
+            println(io, "      jt_expect(\"$(what)_$s\", $(R === Int64 ? "oi" : "o"), ex, $(length(ref)), $rt);\n    }")
+            nchecks += length(ref)
+        end
+        println(io, "  }")
+    end
+    println(io, "  std::printf(\"checked %d reduction results, %d mismatches\\n\", jt_checked, jt_bad);\n  return jt_bad != 0;\n}")
+    String(take!(io)), nchecks
+end
