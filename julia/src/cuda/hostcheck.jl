@@ -30,7 +30,7 @@ for integers and booleans and within a few units in the last place for floats (t
 `tanh` is not openlibm's; `fma` always fuses where Julia's `muladd` may not).
 """
 function host_check_source(ops = [o for o in REGISTRY if o.kind === :map])
-    src, variants, _ = generate_map_module(ops)
+    src, variants, _, scalars = generate_map_module(ops)
     io = IOBuffer()
     println(io, src)
     println(io, """
@@ -60,20 +60,23 @@ function host_check_source(ops = [o for o in REGISTRY if o.kind === :map])
         count = v.nin == 1 ? n : n * n
         for i in 0:count-1
             args = Any[]
-            for (k, p) in enumerate(params)
+            for k in 1:length(v.argtypes)
                 if k <= v.nin
                     idx = k == 1 ? i % n : k == 2 ? (i ÷ n) % n : (i * 7 + 3) % n
                     push!(args, S[idx+1])
                 else
-                    push!(args, _host_extra(v.argtypes[k], p.default))
+                    push!(args, _host_extra(v.argtypes[k], params[k].default))
                 end
             end
             r = try
-                o.kernel(args...)
+                r = o.kernel(args...)
+                # a float outside an integer type's range has no defined C conversion (nor a torch one)
+                v.R <: Integer && v.R !== Bool && r isa AbstractFloat && !(typemin(v.R) <= r <= typemax(v.R)) && continue
+                jconvert(v.R, r)
             catch
                 continue   # an input the kernel refuses (an integer division by zero): the GPU sets its error word
             end
-            push!(cases, (args, convert(v.R, r)))
+            push!(cases, (args, r))
         end
         isempty(cases) && continue
         nsamples += length(cases)
@@ -86,7 +89,7 @@ function host_check_source(ops = [o for o in REGISTRY if o.kind === :map])
         end
         println(body, "    static const $(ctype(v.R)) ex[] = {", join((cliteral(c[2]) for c in cases), ", "), "};")
         callargs = join(("a$k[i]" for (k, T) in enumerate(v.argtypes) if !_isghost(T)), ", ")
-        println(body, "    for (int i = 0; i < $(length(cases)); i++) jt_check(\"$(v.name)\", i, ($(ctype(v.R)))$(v.name)_f($callargs), ex[i], $rt, $at);")
+        println(body, "    for (int i = 0; i < $(length(cases)); i++) jt_check(\"$(v.name)\", i, ($(ctype(v.R)))$(scalars[v.name])($callargs), ex[i], $rt, $at);")
         println(body, "  }")
     end
     println(io, "int main() {\n", String(take!(body)),
@@ -161,4 +164,32 @@ function host_check_reductions_source()
     end
     println(io, "  std::printf(\"checked %d reduction results, %d mismatches\\n\", jt_checked, jt_bad);\n  return jt_bad != 0;\n}")
     String(take!(io)), nchecks
+end
+
+"""
+    codegen_inventory(dir) -> number of map ops
+
+For the tests: write to `dir` the generated map module (`map.cu`), the reduction module
+(`reductions.cu`), their host-check programs (`map_host.cpp`, `reductions_host.cpp`) and
+`inventory.tsv`, one line per map op: name, compute types generated, compute types skipped
+with the reason, transpiler failures.
+"""
+function codegen_inventory(dir::AbstractString)
+    ops = [o for o in REGISTRY if o.kind === :map]
+    src, variants, failures, _ = generate_map_module(ops)
+    write(joinpath(dir, "map.cu"), src)
+    write(joinpath(dir, "reductions.cu"), generate_reduction_module()[1])
+    write(joinpath(dir, "map_host.cpp"), host_check_source(ops)[1])
+    write(joinpath(dir, "reductions_host.cpp"), host_check_reductions_source()[1])
+    open(joinpath(dir, "inventory.tsv"), "w") do io
+        for o in ops
+            made = [TYPE_SUFFIX[v.Tc] for v in variants if v.op == o.name]
+            skipped = ["$(TYPE_SUFFIX[T]): $why" for (T, why) in map_variants(o)[2]]
+            failed = ["$(TYPE_SUFFIX[T]): $msg" for (n, T, msg) in failures if n == o.name]
+            println(io, o.name, '\t', join(made, ","), '\t', join(skipped, "; "), '\t', join(failed, "; "))
+        end
+    end
+    write(joinpath(dir, "kernels.txt"), join(vcat([v.name * s for v in variants for s in ("_c", "_s")],
+                                                 generate_reduction_module()[2]), "\n"))
+    length(ops)
 end

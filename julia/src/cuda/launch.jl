@@ -15,7 +15,7 @@ const _OP_MODULES = Dict{String,Tuple{String,Vector{MapVariant}}}()
 "The CUDA module source of one map op and its variants (generated once per process)."
 function op_module(o::OpDef)
     get!(_OP_MODULES, o.name) do
-        src, vs, fails = generate_map_module([o])
+        src, vs, fails, _ = generate_map_module([o])
         isempty(fails) || throw(TranspileError(join((f[3] for f in fails), "; ")))
         (src, vs)
     end

@@ -54,7 +54,10 @@ accept: `skipped` holds `(Tc, reason)` for each type left out (no method, an alw
 method, or a result type C has no name for).
 """
 function map_variants(o::OpDef)
-    params = _params_of(o)
+    # copy_/fill_/_cast write into a given destination: their one operand is the source
+    # (python/jtensor/drivers.py `_run_writer`), and _cast converts it to any type on store
+    writer = o.dtypes in ("copy", "fill", "cast")
+    params = writer ? [("Tensor", "src")] : _params_of(o)
     vs, skipped = MapVariant[], Tuple{Type,String}[]
     for Tc in rule_compute_types(o.dtypes)
         types = Type[]
@@ -80,7 +83,10 @@ function map_variants(o::OpDef)
         elseif !haskey(C_TYPES, R)
             push!(skipped, (Tc, "result type $R"))
         else
-            push!(vs, MapVariant(o.name, "jt_map_$(_cname(o.name))_$(TYPE_SUFFIX[Tc])", Tc, Tuple(types), nin, R))
+            stem = "jt_map_$(_cname(o.name))_$(TYPE_SUFFIX[Tc])"
+            for To in (o.dtypes == "cast" ? CUDA_COMPUTE_TYPES : (R,))
+                push!(vs, MapVariant(o.name, To === R ? stem : "$(stem)_to_$(TYPE_SUFFIX[To])", Tc, Tuple(types), nin, To))
+            end
         end
     end
     vs, skipped
@@ -91,6 +97,9 @@ function _params_of(o::OpDef)
     _, params, _ = _check_schema(o.schema)
     [(p.type, p.name) for p in params]
 end
+
+"The transpiled scalar function of a variant (shared by a cast's variants for every output type)."
+_scalar_name(v::MapVariant) = replace(v.name, r"_to_[a-z0-9]+$" => "") * "_f"
 
 "The two `__global__` entry points of a variant, calling its transpiled scalar function `f`."
 function map_kernel_source(v::MapVariant, f::CFunction)
@@ -128,30 +137,34 @@ function map_kernel_source(v::MapVariant, f::CFunction)
 end
 
 """
-    generate_map_module(; ops=all map ops) -> (source, variants, failures)
+    generate_map_module(ops=all map ops) -> (source, variants, failures, scalars)
 
 One CUDA module with every map op's kernels: the prelude, the transpiled scalar functions and
-the entry points. `failures` lists `(op, Tc, message)` for the variants the transpiler refused.
+the entry points. `failures` lists `(op, Tc, message)` for the variants the transpiler refused;
+`scalars` maps each variant's name to the C name of its scalar function (ops with the same
+kernel, such as copy_ and _cast, share one).
 """
 function generate_map_module(ops = [o for o in REGISTRY if o.kind === :map])
     prog = CProgram()
     entries = String[]
     variants = MapVariant[]
     failures = Tuple{String,Type,String}[]
+    scalars = Dict{String,String}()
     for o in ops
         vs, _ = map_variants(o)
         for v in vs
             f = try
-                transpile!(prog, o.kernel, v.argtypes; name = v.name * "_f")
+                transpile!(prog, o.kernel, v.argtypes; name = _scalar_name(v))
             catch e
                 e isa TranspileError || rethrow()
                 push!(failures, (o.name, v.Tc, sprint(showerror, e)))
                 continue
             end
             push!(variants, v)
+            scalars[v.name] = f.name
             push!(entries, map_kernel_source(v, f))
         end
     end
     src = CUDA_PRELUDE * "\n" * program_source(prog) * "\n" * join(entries, "\n")
-    src, variants, failures
+    src, variants, failures, scalars
 end
