@@ -26,19 +26,24 @@ def _julia(code):
 
 
 def library_paths():
-    """Absolute paths of libnvrtc and libcublas from the ``nvidia-*`` wheels (``jtensor[cuda]``),
-    as a dict; a library that is not installed is absent."""
+    """Absolute paths of libnvrtc and libcublas, as a dict (a library not installed is absent):
+    from the CUDA 13 wheels of ``jtensor[cuda]`` (``nvidia/cu13/lib``), else from the CUDA 12
+    wheels a CUDA build of PyTorch installs (``nvidia/cuda_nvrtc/lib``, ``nvidia/cublas/lib``)."""
+    import importlib.util
     out = {}
-    try:
-        import nvidia.cu13 as cu13    # CUDA 13 wheels keep their libraries in nvidia/cu13/lib
-    except ImportError:
-        return out
-    for base in cu13.__path__:
-        lib = os.path.join(base, "lib")
-        for key, name in (("nvrtc", "libnvrtc.so.13"), ("cublas", "libcublas.so.13")):
-            p = os.path.join(lib, name)
-            if key not in out and os.path.exists(p):
-                out[key] = p
+    layouts = [("nvidia.cu13", "lib", {"nvrtc": "libnvrtc.so.13", "cublas": "libcublas.so.13"}),
+               ("nvidia.cuda_nvrtc", "lib", {"nvrtc": "libnvrtc.so.12"}),
+               ("nvidia.cublas", "lib", {"cublas": "libcublas.so.12"})]
+    for module, sub, libs in layouts:
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        for base in (spec.submodule_search_locations or []) if spec else []:
+            for key, name in libs.items():
+                p = os.path.join(base, sub, name)
+                if key not in out and os.path.exists(p):
+                    out[key] = p
     return out
 
 

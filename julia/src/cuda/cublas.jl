@@ -68,8 +68,8 @@ PyTorch's `a @ b` for contiguous 2-D (m×k @ k×n) or 3-D (bmm) arrays given in 
 """
 function cuda_matmul(a::CudaArray{T,N}, b::CudaArray{T,N}) where {T,N}
     (N == 2 || N == 3) && _iscontiguous(a) && _iscontiguous(b) || throw(ArgumentError("cuda_matmul: contiguous 2-D or 3-D operands"))
-    k, m = a.size[1], a.size[2]
-    kb, n = b.size[1], b.size[2]
+    k, m = a.size[1], a.size[2]      # torch a: m x k
+    n, kb = b.size[1], b.size[2]     # torch b: k x n
     k == kb || throw(DimensionMismatch("matmul: ($m×$k) @ ($kb×$n)"))
     batch = N == 3 ? a.size[3] : 1
     out = cuda_array(T, N == 3 ? (n, m, batch) : (n, m))
