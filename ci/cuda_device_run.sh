@@ -12,7 +12,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEBS=$ROOT/.cuda-device/debs
 PACKAGES="julia libjulia1 libllvm9 libz3-4 julia-common libgfortran5 libquadmath0 libunwind8=1.3.2-2 libffi7
-          libedit2 libutf8proc2 libdsfmt-19937-1 libopenlibm3"
+          libedit2 libutf8proc2 libdsfmt-19937-1 libopenlibm3 libgmp10 libmpfr6 libpcre2-8-0"
 
 if [ "${1:-}" = --fetch ]; then   # on a machine with apt and a network: fill .cuda-device/debs (~57 MB)
   mkdir -p "$DEBS" && cd "$DEBS" || exit 1
