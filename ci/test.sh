@@ -8,8 +8,9 @@
 #   4. JTensor's system image (python -m jtensor.sysimage), built unless a current one exists;
 #   5. the packaging check (ci/clean_install.sh: pip install . into a venv that does not see the
 #      system's packages, then import jtensor and a smoke test);
-#   6. the Julia tests (julia/test/runtests.jl) and the Python tests (pytest tests, on that image),
-#      all three run even when another fails.
+#   6. the Julia tests (julia/test/runtests.jl) and the Python tests (pytest tests, on that image,
+#      in two pytest-xdist workers, then the `serial` tests alone), all three run even when
+#      another fails.
 # Exits non-zero when any step or test fails. See jt_python_env in ci/lib.sh for the details.
 set -euo pipefail
 
@@ -20,7 +21,7 @@ cd "$ROOT"
 
 jt_setup_julia
 
-jt_python_env torch==2.13.0 numpy hypothesis pytest safetensors scikit-learn tqdm matplotlib
+jt_python_env torch==2.13.0 numpy hypothesis pytest pytest-xdist safetensors scikit-learn tqdm matplotlib einops
 # Where jtensor was installed (found without importing it, which would start Julia).
 PKG=$(cd / && "$VPY" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("jtensor").origin))')
 compgen -G "$PKG/_fastpath*.so" >/dev/null ||
@@ -51,8 +52,17 @@ echo "Julia tests: $((SECONDS - t0)) s, exit code $julia_rc"
 echo "== Python tests (jtensor installed in $PKG)"
 # -p no:cacheprovider: no .pytest_cache in the work tree. pytest's summary line closes the output
 # unless the Julia tests failed.
+# Two workers (pytest-xdist), one warm Julia each, whole files per worker; then the tests marked
+# `serial` (signals and terminals timed in child processes) alone. JT_TEST_WORKERS=0 runs serially.
+workers=${JT_TEST_WORKERS:-2}
 py_rc=0
-"$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=10 || py_rc=$?
+if [ "$workers" -gt 0 ]; then
+  "$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=10 -n "$workers" --dist loadfile \
+    -m "not serial" || py_rc=$?
+  "$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=5 -m serial || py_rc=$((py_rc ? py_rc : $?))
+else
+  "$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=10 || py_rc=$?
+fi
 if [ "$clean_rc" -ne 0 ]; then
   echo "ci/test.sh: pip install . into a clean virtual environment failed (exit code $clean_rc, see above)" >&2
   exit 1

@@ -19,6 +19,12 @@ settings.register_profile("jtensor", max_examples=30, deadline=None, print_blob=
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "jtensor"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "serial: times signals or terminals in child processes; ci/test.sh runs these "
+                   "after the parallel part, alone, so that the other worker's load cannot delay them")
+
+
 @pytest.fixture
 def rng():
     """A NumPy Generator with a fixed seed (each test gets a fresh one)."""

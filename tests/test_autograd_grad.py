@@ -1,6 +1,7 @@
 """jt.autograd.grad's options and the Tensor autograd methods against torch: allow_unused,
 materialize_grads, grad_outputs (and their shape check), is_grads_batched, retain_graph,
 create_graph; register_hook (leaf and non-leaf, a hook replacing the gradient, handle.remove),
+register_post_accumulate_grad_hook,
 retain_grad / retains_grad, requires_grad_ and detach_, backward(inputs=). Each scenario runs
 with both libraries and compares values, or the exception type and message start."""
 import numpy as np
@@ -86,6 +87,31 @@ def hooks_scenario(L):
 
 def test_hooks_and_retain_grad_as_torch():
     assert hooks_scenario(jt) == hooks_scenario(torch)
+
+
+def post_accumulate_scenario(L):
+    """Post-accumulate-grad hooks: once per pass after all of a leaf's contributions (a leaf used
+    three times, one used through a view, one the pass does not reach), before the next pass adds
+    to .grad; not for autograd.grad; removed by the handle."""
+    a = L.tensor([1.0, 2.0], requires_grad=True)
+    b = L.tensor([3.0], requires_grad=True)
+    unused = L.tensor([5.0], requires_grad=True)
+    seen = []
+    for t, name in ((a, "a"), (b, "b"), (unused, "unused")):
+        t.register_post_accumulate_grad_hook(lambda t, name=name: seen.append((name, t.grad.tolist())))
+    handle = a.register_post_accumulate_grad_hook(lambda t: seen.append(("a2", t.grad.sum().item())))
+    (a * a * b + a[0:1] * 4).sum().backward()
+    (a * 2).sum().backward()              # accumulates: the hook sees the sum of both passes
+    L.autograd.grad((a * b).sum(), [a])   # no accumulation, no hook
+    handle.remove()
+    a.sum().backward()                    # a leaf as the root: one call
+    return seen, a.grad.tolist(), b.grad.tolist(), unused.grad
+
+
+def test_post_accumulate_grad_hooks_as_torch():
+    assert post_accumulate_scenario(jt) == post_accumulate_scenario(torch)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (jt.tensor([1.0], requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda t: None)
 
 
 TENSOR_METHODS = {

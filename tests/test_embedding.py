@@ -19,6 +19,9 @@ import pytest
 import jtensor as jt
 from jtensor.errors import JuliaError
 
+# Signals and timeouts in child processes: run alone (see the `serial` marker in conftest.py).
+pytestmark = pytest.mark.serial
+
 PYTHON_DIR = str(Path(__file__).resolve().parents[1] / "python")
 CHILD_ENV = {**os.environ, "PYTHONPATH": PYTHON_DIR, "PYTHONFAULTHANDLER": "1"}
 TIMEOUT = 240  # generous: the machine is shared and a child may re-precompile JTensor

@@ -528,6 +528,25 @@ ROWS += [
                                            m.atleast_3d(x), x.type_as(x)),
         [((3, 4),)], gg=True),
 ]
+
+# ---- torch.nn.functional composites (python/jtensor/nn/_functional/grids.py, unpooling.py)
+def NNF(m):
+    return TF if m is torch else jt.nn.functional
+
+
+ROWS += [
+    Row("grid_sample", lambda m, x, g: tuple(NNF(m).grid_sample(x, g, mode, pad, ac) for mode, pad, ac in
+                                             (("bilinear", "zeros", False), ("bilinear", "border", True),
+                                              ("bilinear", "reflection", False), ("nearest", "zeros", True))),
+        [((2, 2, 4, 5), (2, 3, 2, 2))], domain=(-1.3, 1.3)),
+    Row("affine_grid", lambda m, t, t3: (NNF(m).affine_grid(t, (2, 3, 4, 5), False),
+                                         NNF(m).affine_grid(t3, (2, 1, 2, 3, 4), True)),
+        [((2, 2, 3), (2, 3, 4))], gg=True),
+    Row("max_unpool", lambda m, x, y: (NNF(m).max_unpool2d(*NNF(m).max_pool2d(x, 2, return_indices=True), 2),
+                                       NNF(m).max_unpool1d(*NNF(m).max_pool1d(y, 2, return_indices=True), 2,
+                                                           output_size=(7,))),
+        [((2, 3, 4, 6), (2, 6))]),
+]
 ROW_BY_NAME = {r.name: r for r in ROWS}
 assert len(ROW_BY_NAME) == len(ROWS)
 

@@ -403,12 +403,14 @@ def _repl_session(leave):
         term.close()
 
 
+@pytest.mark.serial   # times a terminal session
 def test_repl_on_a_terminal_ctrl_d():
     screen, status = _repl_session("\x04")      # Ctrl-D at an empty prompt
     assert AFTER in screen, f"after Ctrl-D the screen shows:\n{screen}"
     assert status == 0
 
 
+@pytest.mark.serial   # times a terminal session
 def test_repl_on_a_terminal_exit():
     screen, status = _repl_session("exit()\r")
     assert AFTER in screen, f"after exit() the screen shows:\n{screen}"

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+# Signals and timeouts in child processes: run alone (see the `serial` marker in conftest.py).
+pytestmark = pytest.mark.serial
+
 import jtensor  # noqa: E402  (conftest has started it already)
 
 # The folder holding the jtensor under test: the installed package in CI (with its C fast path,

@@ -49,12 +49,16 @@ if not _REGISTRY.sync():    # already in sync (a retried import): this module ob
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
 from . import nn  # noqa: E402
+from . import fx  # noqa: E402  (jt.fx: graph capture and transformation)
 from . import optim  # noqa: E402
 from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
+from . import distributed  # noqa: E402  (imports torch only when used)
 
 utils.data.register_collate()   # torch's DataLoader batches jt tensors, fork workers included
+from . import _einops  # noqa: E402
+_einops.install()   # einops' default path takes jt tensors once einops is imported
 
 half = float16
 float = float32

@@ -195,6 +195,28 @@ class Tensor:
                     hooks.remove(hook)
         return _Handle()
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` once per backward pass, after every contribution of that pass has
+        been accumulated into this leaf's ``.grad`` (``torch.Tensor.register_post_accumulate_grad_hook``).
+
+        The hook returns None; it may read or replace ``tensor.grad``. It does not run for
+        ``autograd.grad`` (which accumulates nothing). DistributedDataParallel starts a bucket's
+        all-reduce from these hooks, while the rest of backward still runs."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_accumulate_hooks", [])
+        hooks.append(hook)
+        autograd.post_accumulate_hooks_added(1)
+
+        class _Handle:
+            def remove(self_inner):
+                if hook in hooks:
+                    hooks.remove(hook)
+                    autograd.post_accumulate_hooks_added(-1)
+        return _Handle()
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate the gradient of this tensor into the leaves' ``.grad``."""
         autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)

@@ -635,6 +635,49 @@ def _run_hooks(hooks, g):
     return g
 
 
+# ---- post-accumulate-grad hooks (Tensor.register_post_accumulate_grad_hook) ----------------------------
+# A leaf may receive several contributions in one pass (one per use); its hooks run once, after the
+# last. The walk counts, for each hooked leaf, the graph edges that lead to it, and fires the hooks
+# when the count reaches zero. The count of registered hooks lets passes without any skip that work.
+_post_hook_count = [0]
+
+
+def post_accumulate_hooks_added(n):
+    _post_hook_count[0] += n
+
+
+def _post_hooks(t):
+    d = getattr(t, "__dict__", None)
+    return d.get("_post_accumulate_hooks") if d else None
+
+
+def _pending_post_hooks(root_leaves, order):
+    """{id(leaf): [leaf, edges still to come, received anything]} for the hooked leaves of a pass."""
+    pending = {}
+    for t in root_leaves:
+        if _post_hooks(t):
+            pending.setdefault(id(t), [t, 0, False])[1] += 1
+    for node in order:
+        for _, inp in node.inputs:
+            if inp is not None and getattr(inp, "grad_fn", None) is None and _post_hooks(inp):
+                pending.setdefault(id(inp), [inp, 0, False])[1] += 1
+    return pending
+
+
+def _edge_done(pending, t, delivered):
+    """One edge into hooked leaf `t` is resolved; run its hooks after the last one, if it got a gradient."""
+    entry = pending.get(id(t))
+    if entry is None:
+        return
+    entry[1] -= 1
+    entry[2] = entry[2] or delivered
+    if entry[1] == 0:
+        del pending[id(t)]
+        if entry[2]:
+            for h in list(_post_hooks(t)):
+                h(t)
+
+
 def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None, allow_unused=False):
     """Propagate gradients from `tensors`. With `capture` (a list of tensors), return their
     gradients instead of accumulating into leaves' `.grad`."""
@@ -649,6 +692,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
             if getattr(t, "grad_fn", None) is not None:
                 cap_node[(id(t.grad_fn), getattr(t, "_out_index", 0))] = i
     roots = []
+    root_leaves = []
     with set_grad_enabled(create_graph):
         for t, g in zip(tensors, grad_tensors):
             if not getattr(t, "requires_grad", False):
@@ -658,15 +702,26 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
                     raise RuntimeError("grad can be implicitly created only for scalar outputs")
                 g = _ones_like(t)
             if t.grad_fn is None:
-                _deliver_leaf(t, g, captured, cap_leaf)
+                root_leaves.append((t, g))
                 continue
             key = (id(t.grad_fn), getattr(t, "_out_index", 0))
             bufs = buffers.setdefault(id(t.grad_fn), {})
             bufs[key[1]] = _accumulate(bufs.get(key[1]), g)
             roots.append(t.grad_fn)
-        for node in _topo(roots):
+        order = _topo(roots)
+        pending = (_pending_post_hooks([t for t, _ in root_leaves], order)
+                   if _post_hook_count[0] > 0 and capture is None else None)
+        for t, g in root_leaves:
+            _deliver_leaf(t, g, captured, cap_leaf)
+            if pending:
+                _edge_done(pending, t, True)
+        for node in order:
             bufs = buffers.pop(id(node), {})
             if not bufs:
+                if pending:
+                    for _, inp in node.inputs:
+                        if inp is not None and getattr(inp, "grad_fn", None) is None:
+                            _edge_done(pending, inp, False)
                 continue
             n_out = max(bufs) + 1
             grads = [bufs.get(i) for i in range(n_out)]
@@ -687,10 +742,16 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
             in_grads = node.apply(grads)
             if not retain_graph:
                 node.release()
+            if pending:
+                for k, (_, inp) in enumerate(node.inputs):
+                    if inp is not None and getattr(inp, "grad_fn", None) is None and k >= len(in_grads):
+                        _edge_done(pending, inp, False)     # edges the node gave no gradient for
             for (pname, inp), g in zip(node.inputs, in_grads):
-                if inp is None or g is None:
+                if inp is None:
                     continue
-                if not hasattr(g, "shape"):
+                if g is None or not hasattr(g, "shape"):
+                    if pending and getattr(inp, "grad_fn", None) is None:
+                        _edge_done(pending, inp, False)
                     continue
                 if g.shape != inp.shape:
                     g = sum_to_size(g, inp.shape)
@@ -702,6 +763,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
                     b[idx] = _accumulate(b.get(idx), g)
                 else:
                     _deliver_leaf(inp, g, captured, cap_leaf)
+                    if pending:
+                        _edge_done(pending, inp, True)
     if capture is not None:
         out = []
         for i, t in enumerate(capture):
@@ -742,6 +805,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for t, g in zip(inputs, grads):
             if g is not None:
                 t.grad = g if t.grad is None else t.grad + g
+                if t.grad_fn is None:
+                    for h in list(_post_hooks(t) or ()):
+                        h(t)
         return
     run_backward(tensors, list(grad_tensors), retain_graph, create_graph)
 

@@ -7,9 +7,11 @@ with PyTorch's names, signatures, parameter names and state-dict layout.
 from . import functional
 from . import init
 from . import utils
-from .parameter import Parameter
+from . import parallel
+from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
 from .module import Module, RemovableHandle
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 
-__all__ = ["functional", "init", "Parameter", "Module", "RemovableHandle"] + list(_modules_all)
+__all__ = ["functional", "init", "parallel", "Parameter", "UninitializedParameter", "UninitializedBuffer", "Module",
+           "RemovableHandle"] + list(_modules_all)

@@ -450,12 +450,16 @@ from ._functional import losses as _losses  # noqa: E402
 from ._functional.losses import *  # noqa: E402,F401,F403
 from ._functional import layers as _layers  # noqa: E402
 from ._functional.layers import *  # noqa: E402,F401,F403
+from ._functional import grids as _grids  # noqa: E402
+from ._functional.grids import *  # noqa: E402,F401,F403
 from ._functional import resampling as _resampling  # noqa: E402
 from ._functional.resampling import *  # noqa: E402,F401,F403
 from ._functional import pooling as _pooling  # noqa: E402
 from ._functional.pooling import *  # noqa: E402,F401,F403
+from ._functional import unpooling as _unpooling  # noqa: E402
+from ._functional.unpooling import *  # noqa: E402,F401,F403
 from ._functional import norms as _norms  # noqa: E402
 from ._functional.norms import *  # noqa: E402,F401,F403
 
 __all__ += (_activations.__all__ + _distance.__all__ + _losses.__all__ + _layers.__all__ + _resampling.__all__
-            + _pooling.__all__ + _norms.__all__)
+            + _pooling.__all__ + _norms.__all__ + _grids.__all__ + _unpooling.__all__)

@@ -7,7 +7,7 @@ its `__jtensor_function__` runs the function with the protocol off and leaves re
 from .. import overrides as _overrides
 from .._tensor import Tensor, empty as _empty
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer"]
 
 
 class Parameter(Tensor):
@@ -75,3 +75,90 @@ _overrides.transparent(Parameter)   # its handler above only strips the subclass
 
 def _rebuild_parameter(data, requires_grad):
     return Parameter(data, requires_grad)
+
+
+class UninitializedTensorMixin:
+    """A parameter or buffer whose shape is not known yet (a lazy module's, before its first call).
+
+    It holds no data; ops on it raise. ``materialize(shape)`` gives it memory of that shape, in
+    place (so optimizers and other holders of the object see the real tensor), and turns it into
+    ``cls_to_become``.
+    """
+
+    cls_to_become = None
+
+    def materialize(self, shape, device=None, dtype=None):
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        kw = {"dtype": dtype or self.dtype}
+        if device is not None:
+            kw["device"] = device
+        new = _empty(shape, **kw)
+        self._base, self._baddr, self._offset = new._base, new._baddr, new._offset
+        self.shape, self._strides, self.dtype = new.shape, new._strides, new.dtype
+        self._version = [0]
+        self.__class__ = self.cls_to_become
+
+    def retarget(self, dtype, device):
+        """Change the dtype and device it will be materialized with (`Module.to` before the first call)."""
+        new = _empty(0, dtype=dtype, device=device)
+        self._base, self._baddr, self._offset, self.dtype = new._base, new._baddr, new._offset, new.dtype
+
+    @classmethod
+    def __jtensor_function__(cls, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", str(func))
+        raise ValueError(f"Attempted to use an uninitialized parameter in {name}. This error happens when you are "
+                         "using a `LazyModule` or explicitly manipulating `jtensor.nn.parameter.Uninitialized*` "
+                         "objects. When using LazyModules, call `forward` with a dummy batch to initialize the "
+                         "parameters before calling jtensor functions")
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (type(self), (self.requires_grad,))
+
+    def __deepcopy__(self, memo):
+        return memo.setdefault(id(self), type(self)(self.requires_grad, dtype=self.dtype))
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    """``UninitializedParameter(requires_grad=True, device=None, dtype=None)``: a Parameter to be
+    materialized by a lazy module on its first call."""
+
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        kw = {} if dtype is None else {"dtype": dtype}
+        if device is not None:
+            kw["device"] = device
+        return Parameter.__new__(cls, _empty(0, **kw), requires_grad)
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        pass
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    """``UninitializedBuffer(requires_grad=False, device=None, dtype=None)``: a buffer (running
+    statistics) to be materialized by a lazy module on its first call."""
+
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None):
+        kw = {} if dtype is None else {"dtype": dtype}
+        if device is not None:
+            kw["device"] = device
+        with _overrides.disabled():
+            b = _empty(0, **kw).as_subclass(cls)
+        if requires_grad:
+            b.requires_grad_(True)
+        return b
+
+    def __init__(self, requires_grad=False, device=None, dtype=None):
+        pass
+
+
+def is_lazy(value):
+    """True for a parameter or buffer that is not materialized yet."""
+    return isinstance(value, UninitializedTensorMixin)

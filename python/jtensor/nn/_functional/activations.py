@@ -1,8 +1,11 @@
 """Activation functions of torch.nn.functional (leaky_relu, elu, selu, celu, prelu, softplus, the
-shrinks, threshold, hardtanh/relu6, hardswish/hardsigmoid, logsigmoid, mish, glu, softmin, rrelu).
+shrinks, threshold, hardtanh/relu6, hardswish/hardsigmoid, logsigmoid, mish, glu, softmin, rrelu),
+and gumbel_softmax (a softmax of noisy logits).
 
 Each is one fused registry op from julia/src/ops/activations.jl (with its derivative there); these
 wrappers check PyTorch's arguments and give the `inplace=True` forms."""
+import warnings
+
 from ... import creation as _creation
 from ...autograd import no_grad
 from ...ops import ops as _ops
@@ -11,7 +14,8 @@ from ...registry import REGISTRY
 __all__ = [
     "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_", "celu", "celu_", "prelu", "softplus", "softsign",
     "softshrink", "hardshrink", "tanhshrink", "threshold", "threshold_", "hardtanh", "hardtanh_", "relu6",
-    "hardswish", "hardsigmoid", "logsigmoid", "mish", "glu", "softmin", "rrelu", "rrelu_",
+    "hardswish", "hardsigmoid", "logsigmoid", "mish", "glu", "softmin", "rrelu", "rrelu_", "relu_",
+    "gumbel_softmax",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -186,3 +190,23 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     return rrelu(input, lower, upper, training, True)
+
+
+def relu_(input):
+    """In-place relu."""
+    return input.relu_()
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A sample of the Gumbel-softmax distribution over `dim`: softmax((logits + g) / tau) with g
+    standard Gumbel noise (drawn from jtensor's default generator). With hard=True the result is
+    one-hot at the argmax, with the soft sample's gradient (straight-through), as PyTorch's."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    gumbels = -_creation.empty_like(logits).exponential_().log()
+    soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return soft
+    index = soft.max(dim, keepdim=True)[1]
+    one_hot = _creation.zeros_like(logits).scatter_(dim, index, 1.0)
+    return one_hot - soft.detach() + soft

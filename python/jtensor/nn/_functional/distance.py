@@ -1,10 +1,11 @@
-"""Distances of torch.nn.functional: pairwise_distance, cosine_similarity, pdist-free helpers, and
+"""Distances of torch.nn.functional: pairwise_distance, cosine_similarity, pdist, and
 normalize (a vector divided by its norm), composed of differentiable registry ops as PyTorch does."""
+from ... import composites as _composites
 from ... import linalg as _linalg
 from ...autograd import no_grad
 from ...ops import ops as _ops
 
-__all__ = ["pairwise_distance", "cosine_similarity", "normalize"]
+__all__ = ["pairwise_distance", "cosine_similarity", "normalize", "pdist"]
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -31,3 +32,16 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     if out is not None:
         return out.copy_(result)
     return result
+
+
+def pdist(input, p=2.0):
+    """The p-norm distances between the rows of an (N, M) input, for each pair i < j in row-major
+    order: N * (N - 1) / 2 values (the upper triangle of cdist(input, input), without its zero
+    diagonal, whose gradient would not be defined)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    i, j = _composites.triu_indices(n, n, 1, device=input.device)
+    return _linalg.vector_norm(input[i] - input[j], p, -1)

@@ -13,7 +13,8 @@ from .bilinear import Bilinear
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear, NonDynamicallyQuantizableLinear
-from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss, NLLLoss2d
+from .data_parallel import DataParallel
 from .padding import *  # noqa: F401,F403
 from .padding import __all__ as _padding
 from .parameter_containers import ParameterDict, ParameterList
@@ -22,6 +23,8 @@ from .resampling import __all__ as _resampling
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .pooling_more import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
+from .lazy import __all__ as _lazy
 from .pooling_more import __all__ as _pooling_more
 from .normalization_more import *  # noqa: F401,F403
 from .normalization_more import __all__ as _normalization_more
@@ -38,6 +41,6 @@ __all__ = [
     "Embedding", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
     "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer",
 ]
-__all__ += _activation_more + _loss_more + _distance + _padding + _resampling + [
+__all__ += _activation_more + _loss_more + _distance + _padding + _resampling + _lazy + [
     "Bilinear", "AlphaDropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout", "ParameterDict",
-    "ParameterList", "ConvTranspose1d", "ConvTranspose2d", "EmbeddingBag"] + _pooling_more + _normalization_more
+    "ParameterList", "ConvTranspose1d", "ConvTranspose2d", "EmbeddingBag", "NLLLoss2d", "DataParallel"] + _pooling_more + _normalization_more

@@ -6,7 +6,7 @@ from ..module import Module
 from .pooling import MaxPool2d
 
 __all__ = ["MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "LPPool1d",
-           "LPPool2d"]
+           "LPPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
 
 def _single(v):
@@ -102,3 +102,45 @@ class LPPool2d(_LPPool):
     """Power-average pooling, 2-d."""
 
     _function = staticmethod(F.lp_pool2d)
+
+
+class _MaxUnpoolNd(Module):
+    """Max unpooling: ``forward(input, indices, output_size=None)`` puts each value back at its
+    index from the max pooling, zeros elsewhere."""
+
+    _nd = 0
+    _function = None
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        nd = self._nd
+        self.kernel_size = F._ntuple(kernel_size, nd, "kernel_size", type(self).__name__)
+        self.stride = self.kernel_size if stride is None else F._ntuple(stride, nd, "stride", type(self).__name__)
+        self.padding = F._ntuple(padding, nd, "padding", type(self).__name__)
+
+    def forward(self, input, indices, output_size=None):
+        return type(self)._function(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Undo MaxPool1d (its return_indices=True output)."""
+
+    _nd = 1
+    _function = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Undo MaxPool2d (its return_indices=True output)."""
+
+    _nd = 2
+    _function = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Undo a 3-d max pooling, given its flat indices."""
+
+    _nd = 3
+    _function = staticmethod(F.max_unpool3d)
