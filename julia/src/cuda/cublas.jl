@@ -8,17 +8,9 @@ const CUBLAS_PATH = Ref{String}("")
 const _CUBLAS = Ref{Ptr{Cvoid}}(C_NULL)
 const _CUBLAS_HANDLE = Ref{Ptr{Cvoid}}(C_NULL)
 
-function _cublas_sym(name::Symbol)
-    if _CUBLAS[] == C_NULL
-        path = isempty(CUBLAS_PATH[]) ? get(ENV, "JTENSOR_CUBLAS", "") : CUBLAS_PATH[]
-        h = isempty(path) ? C_NULL : dl_open(path)
-        h == C_NULL && throw(CUDAError(100, "cuBLAS cannot be loaded: install jtensor[cuda] (nvidia-cublas)"))
-        _CUBLAS[] = h
-    end
-    p = dl_sym(_CUBLAS[], name)
-    p == C_NULL && throw(CUDAError(500, "$name is missing from libcublas"))
-    p
-end
+_cublas_sym(name::Symbol) =
+    lib_sym(_CUBLAS, isempty(CUBLAS_PATH[]) ? get(ENV, "JTENSOR_CUBLAS", "") : CUBLAS_PATH[], name,
+            m -> CUDAError(100, "cuBLAS: $m: install jtensor[cuda] (nvidia-cublas)"))
 
 _cublas_check(res::Cint, what) = res == 0 || throw(CUDAError(Int(res), "cuBLAS $what failed (status $res)"))
 

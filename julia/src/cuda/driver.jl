@@ -18,18 +18,8 @@ const _CU_HANDLE = Ref{Ptr{Cvoid}}(C_NULL)
 const _CU_SYMS = Dict{Symbol,Ptr{Cvoid}}()
 
 "libcuda's entry point `name` (loading the library on first use); throws CUDAError without a driver."
-function cu_sym(name::Symbol)
-    get!(_CU_SYMS, name) do
-        if _CU_HANDLE[] == C_NULL
-            h = dl_open(LIBCUDA)
-            h == C_NULL && throw(CUDAError(100, "no CUDA driver ($LIBCUDA cannot be loaded)"))
-            _CU_HANDLE[] = h
-        end
-        p = dl_sym(_CU_HANDLE[], name)
-        p == C_NULL && throw(CUDAError(500, "$name is missing from $LIBCUDA"))
-        p
-    end
-end
+cu_sym(name::Symbol) =
+    get!(() -> lib_sym(_CU_HANDLE, LIBCUDA, name, m -> CUDAError(100, "no CUDA driver: $m")), _CU_SYMS, name)
 
 function cu_check(res::Cint, what)
     res == 0 && return nothing

@@ -16,6 +16,23 @@ dependency of JTensor); C_NULL when missing.
 dl_open(path::AbstractString) = ccall(:jl_dlopen, Ptr{Cvoid}, (Cstring, Cuint), path, 0x00000006)  # JL_RTLD_LAZY | JL_RTLD_GLOBAL
 dl_sym(h::Ptr{Cvoid}, name::Symbol) = ccall(:dlsym, Ptr{Cvoid}, (Ptr{Cvoid}, Cstring), h, string(name))
 
+"""
+    lib_sym(handle, path, name, fail) -> Ptr
+
+Entry point `name` of the library at `path`, opened once into `handle` (a `Ref`); `fail(msg)`
+builds the exception thrown when the library or the symbol is missing.
+"""
+function lib_sym(handle::Ref{Ptr{Cvoid}}, path::AbstractString, name::Symbol, fail)
+    if handle[] == C_NULL
+        h = isempty(path) ? C_NULL : dl_open(path)
+        h == C_NULL && throw(fail(isempty(path) ? "no library path" : "cannot load $path"))
+        handle[] = h
+    end
+    p = dl_sym(handle[], name)
+    p == C_NULL && throw(fail("$name is missing from $path"))
+    p
+end
+
 "Absolute path of libnvrtc.so (set by Python, or the JTENSOR_NVRTC environment variable)."
 const NVRTC_PATH = Ref{String}("")
 const _NVRTC_HANDLE = Ref{Ptr{Cvoid}}(C_NULL)
@@ -29,16 +46,8 @@ Base.showerror(io::IO, e::NVRTCError) = print(io, "NVRTC: ", e.msg)
 
 function _nvrtc_sym(name::Symbol)
     get!(_NVRTC_SYMS, name) do
-        if _NVRTC_HANDLE[] == C_NULL
-            path = isempty(NVRTC_PATH[]) ? get(ENV, "JTENSOR_NVRTC", "") : NVRTC_PATH[]
-            isempty(path) && throw(NVRTCError("no libnvrtc path: install jtensor[cuda] (the nvidia-cuda-nvrtc wheel)"))
-            h = dl_open(path)
-            h == C_NULL && throw(NVRTCError("cannot load $path"))
-            _NVRTC_HANDLE[] = h
-        end
-        p = dl_sym(_NVRTC_HANDLE[], name)
-        p == C_NULL && throw(NVRTCError("$name is missing from $(NVRTC_PATH[])"))
-        p
+        path = isempty(NVRTC_PATH[]) ? get(ENV, "JTENSOR_NVRTC", "") : NVRTC_PATH[]
+        lib_sym(_NVRTC_HANDLE, path, name, m -> NVRTCError("$m: install jtensor[cuda] (the nvidia-cuda-nvrtc wheel)"))
     end
 end
 

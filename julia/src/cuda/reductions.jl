@@ -74,6 +74,15 @@ function reduction_source(::Type{T}, fs) where {T}
     """
     struct JtAdd_$s { __device__ $t operator()($t a, $t b) const { return $add(a, b); } };
     struct JtMax_$s { __device__ $t operator()($t a, $t b) const { return $mx(a, b); } };
+    /* max and sum of exp(x - max) of a row, over the block (softmax and cross entropy's logsumexp) */
+    __device__ inline void jt_row_max_sumexp_$s(const $t* xr, long long n, $t* m_out, $t* z_out) {
+      $t m = $ninf;
+      for (long long j = threadIdx.x; j < n; j += blockDim.x) m = $mx(xr[j], m);
+      m = jt_block_reduce(m, JtMax_$s(), $ninf);
+      $t z = 0;
+      for (long long j = threadIdx.x; j < n; j += blockDim.x) z = $add(z, $ex(xr[j] - m));
+      *m_out = m; *z_out = jt_block_reduce(z, JtAdd_$s(), ($t)0);
+    }
     #define JT_ROWS for (long long r = blockIdx.x; r < rows; r += gridDim.x)
     #define JT_MID for (long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x; q < outer * inner; q += (long long)blockDim.x * gridDim.x)
     JT_GLOBAL void jt_sum_rows_$s(long long rows, long long n, const $t* __restrict__ x, $t* __restrict__ out, int mean) {
@@ -142,12 +151,7 @@ function reduction_source(::Type{T}, fs) where {T}
     JT_GLOBAL void jt_softmax_rows_$s(long long rows, long long n, const $t* __restrict__ x, $t* __restrict__ out, int logarithm) {
       JT_ROWS {
         const $t* xr = x + r * n; $t* yr = out + r * n;
-        $t m = $ninf;
-        for (long long j = threadIdx.x; j < n; j += blockDim.x) m = $mx(xr[j], m);
-        m = jt_block_reduce(m, JtMax_$s(), $ninf);
-        $t z = 0;
-        for (long long j = threadIdx.x; j < n; j += blockDim.x) z = $add(z, $ex(xr[j] - m));
-        z = jt_block_reduce(z, JtAdd_$s(), ($t)0);
+        $t m, z; jt_row_max_sumexp_$s(xr, n, &m, &z);
         $t lz = $lg(z);
         for (long long j = threadIdx.x; j < n; j += blockDim.x)
           yr[j] = logarithm ? (xr[j] - m) - lz : $ex(xr[j] - m) / z;
@@ -179,12 +183,7 @@ function reduction_source(::Type{T}, fs) where {T}
                                             const long long* __restrict__ target, long long ignore_index, $t* __restrict__ loss) {
       JT_ROWS {
         const $t* xr = x + r * C;
-        $t m = $ninf;
-        for (long long j = threadIdx.x; j < C; j += blockDim.x) m = $mx(xr[j], m);
-        m = jt_block_reduce(m, JtMax_$s(), $ninf);
-        $t z = 0;
-        for (long long j = threadIdx.x; j < C; j += blockDim.x) z = $add(z, $ex(xr[j] - m));
-        z = jt_block_reduce(z, JtAdd_$s(), ($t)0);
+        $t m, z; jt_row_max_sumexp_$s(xr, C, &m, &z);
         if (threadIdx.x == 0) {
           long long t = target[r];
           if (t == ignore_index) loss[r] = 0;
