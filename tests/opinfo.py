@@ -883,6 +883,8 @@ TESTED_ELSEWHERE = {
     **{n: "tests/test_gradients.py" for n in ("_view_backward", "_bind_global")},
     **{n: "tests/test_recurrent.py" for n in ("_rnn_layer", "_rnn_layer_backward")},
     "_round_complex": "tests/test_array_api.py",
+    "_fused": "tests/test_compile.py",   # jt.compile's fused kernels: compiled against eager
+    "_show_elements": "tests/test_user_dtypes.py",   # printing user dtypes by Julia's show
     "_fft_c2c": "tests/test_fft.py",   # every jt.fft / xp.fft function, against numpy.fft and torch.fft
     "copy_": "tests/test_tensor.py", "fill_": "tests/test_tensor.py", "_cast": "tests/test_tensor.py",
 }

@@ -316,9 +316,10 @@ META_REFUSED = {
 }
 # Ops with no tensor inputs (creation and random numbers: tested above through jt.zeros(..., device=)),
 # that write in place into their arguments (the optimizer steps, _put_offsets: what a meta tensor
-# has no place for), or that bind a Julia global.
+# has no place for), that run jt.compile's kernels (made for CPU tensors), that bind a Julia global,
+# or that print values (_show_elements).
 META_NOT_APPLICABLE = ("_arange", "_linspace", "_eye", "_rand", "_randn", "_randint", "manual_seed", "_dropout_mask",
-                       *FUSED_STEPS, "_put_offsets", "_bind_global")
+                       *FUSED_STEPS, "_put_offsets", "_bind_global", "_show_elements", "_fused")
 
 
 def test_every_registry_op_has_a_meta_case():

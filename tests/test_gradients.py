@@ -529,6 +529,55 @@ ROWS += [
         [((3, 4),)], gg=True),
 ]
 
+# ---- the API surface composed in python/jtensor/tensor_api.py, order_stats.py, matrix_builders.py, rebind.py
+SQ = V(np.array([[0.3, -0.5, 0.2], [0.1, 0.4, -0.3], [-0.2, 0.6, 0.1]]))
+ROWS += [
+    Row("scatter_embeddings", lambda m, x, r, c, d: (m.select_scatter(x, r, 0, 1), m.slice_scatter(x, c, 1, 0, 4, 2),
+                                                     m.diagonal_scatter(x, d, 1)),
+        [((3, 4), (4,), (3, 2), (3,))], gg=True),
+    Row("inplace_views", lambda m, x: ((x * 1).unsqueeze_(0).transpose_(0, 2).squeeze_(2), (x * 2).t_(),
+                                       (x + 1).swapdims_(0, 1)), [((3, 4),)], gg=True),
+    Row("aliases_clamps", lambda m, x, y: (x.arcsinh(), m.subtract(x, y), x.multiply(y), x.divide(y + 3), x.negative(),
+                                           m.clip(x, -0.5, 0.5), x.clamp_min(0.1), m.clamp_max(x, 0.2), x.fix() * x,
+                                           (x * 1).clamp_min_(0.0), m.exp_(x * 1)),
+        [((3, 4), (4,))], gg=True),
+    Row("function_forms", lambda m, x: (m.clone(x), m.t(x), m.ravel(x), m.broadcast_to(x[0], (2, 4)), m.select(x, 1, 2),
+                                        x.where(x > 0, -x), m.adjoint(x), x.H, m.positive(x)), [((3, 4),)], gg=True),
+    Row("splits_stacks", lambda m, x: (*m.hsplit(x, 2), *m.vsplit(x[:2], [1]), *m.split_with_sizes(x, [1, 2]),
+                                       m.dstack([x, x]), m.column_stack([x[0], x[1]]), m.row_stack([x, x])),
+        [((3, 4),)], gg=True),
+    Row("cum_extremes", lambda m, x: (m.cummax(x, 1).values, m.cummin(x, 0).values, m.logcumsumexp(x, 1),
+                                      x.logcumsumexp(0)), [(DISTINCT,)]),
+    Row("kth_mode_sort", lambda m, x: (m.kthvalue(x, 2, 1).values, x.kthvalue(1, 0, True).values, m.msort(x),
+                                       m.mode(x, 1).values, *m.aminmax(x, dim=0)), [(DISTINCT,)]),
+    Row("matrix_builders", lambda m, x, y, v: (m.block_diag(x, y, v), m.cartesian_prod(v, v), m.combinations(v, 2),
+                                               m.diagflat(v, 1), m.rot90(x, 1), m.rot90(x, 3, (1, 0))),
+        [((3, 4), (2, 2), (3,))]),
+    # torch's own vander backward fails (an in-place cumprod on its result): finite differences only
+    Row("vander", lambda m, v: (m.vander(v), m.vander(v, 4, True)), [((3,),)], torch_ok=False),
+    Row("cov_corrcoef", lambda m, x: (m.cov(x), m.cov(x, correction=0, aweights=m.tensor([1.0, 2.0, 0.5, 1.0])),
+                                      m.corrcoef(x)), [((3, 4),)]),
+    Row("trapezoid", lambda m, y, t: (m.trapezoid(y), m.trapezoid(y, t), m.trapz(y, dx=0.5, dim=0),
+                                      m.cumulative_trapezoid(y, t), m.cumulative_trapezoid(y, dx=2.0)),
+        [((3, 4), (4,))], gg=True),
+    Row("norms_products", lambda m, x, y, a, b, v, w: (m.renorm(x, 2, 0, 1.0), m.dist(x, y), m.dist(x, y, 3),
+                                                       m.vdot(v, v), m.addr(x, v, w, beta=0.5, alpha=2.0),
+                                                       m.addbmm(x[:, :3], a, b), m.chain_matmul(x[:, :3], x)),
+        [((3, 4), (4,), (2, 3, 2), (2, 2, 3), (3,), (4,))], tfn=None),
+    Row("matrix_exp", lambda m, a: (m.matrix_exp(a), m.linalg.matrix_exp(a * 4)), [(SQ,)], tol=(1e-6, 1e-8)),
+    Row("flat_writes", lambda m, x, s: (m.put(x, m.tensor([0, 5, 11]), s), m.put(x, m.tensor([1, 1, 2]), s, True),
+                                        m.index_put(x, (m.tensor([0, 2, 0]),), s[:1].expand(3, 4) * 1, True),
+                                        (x * 1).fill_diagonal_(2.0), (x * 1).put_(m.tensor([1, 1, 2]), s, True),
+                                        (x * 1).put_(m.tensor([4, 0, 9]), s),
+                                        (x * 1).index_put_((m.tensor([2, 0]), m.tensor([1, 1])), s[:2]),
+                                        (x * 1).index_put_((m.tensor([2, 2]),), s[:1].expand(2, 4) * 1, True)),
+        [((3, 4), (3,))]),
+    Row("inplace_products", lambda m, x, v, w, a, b: ((x * 1).addr_(v, w, beta=0.5),
+                                                      (x * 1).addr_(v, w, beta=0, alpha=2.0),
+                                                      (x[:, :2] * 1).addbmm_(a, b, alpha=0.5)),
+        [((3, 4), (3,), (4,), (2, 3, 5), (2, 5, 2))]),
+]
+
 # ---- torch.nn.functional composites (python/jtensor/nn/_functional/grids.py, unpooling.py)
 def NNF(m):
     return TF if m is torch else jt.nn.functional

@@ -96,3 +96,16 @@ end
 JTensor.defop("dual_jvp(op: str, inputs: TensorList, tangents: TensorList) -> (primal: Tensor, tangent: Tensor)",
               dual_jvp; method = false,
               doc = "Forward-mode derivative of a registered op, computed by running its kernel on dual numbers (float64).")
+
+# ---- Dual{Float64} as a jtensor dtype -----------------------------------------------------------------
+# Registered, `Dual{Float64}` is `jt.dual64`: tensors of duals live in Python, and every op whose kernel
+# runs on Duals (the elementwise ops above, sum/mean/amax, the generic matmul) computes values and
+# forward-mode derivatives at once. `dual(value, partial)` and `dual_parts(x)` cross the border.
+dual(v::AbstractArray, p::AbstractArray) = Dual.(Float64.(v), Float64.(p))
+dual_parts(x::AbstractArray{<:Dual}) = (map(value, x), map(partial, x))
+
+JTensor.register_dtype(Dual{Float64}; name = "dual64")
+JTensor.defop("dual(value: Tensor, partial: Tensor) -> Tensor", dual; method = false,
+              doc = "A dual64 tensor value + partial·ε from tensors of values and partials (examples/extending/dual.jl).")
+JTensor.defop("dual_parts(x: Tensor) -> (value: Tensor, partial: Tensor)", dual_parts; method = false,
+              doc = "The values and partials of a dual64 tensor (examples/extending/dual.jl).")

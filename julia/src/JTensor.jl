@@ -43,6 +43,7 @@ include("cuda/driver.jl")
 include("cuda/launch.jl")
 include("cuda/cublas.jl")
 include("cuda/hostcheck.jl")
+include("fusion.jl")
 include("bridge.jl")
 LOADING_BUILTINS[] = false
 

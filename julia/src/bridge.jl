@@ -199,7 +199,7 @@ function encode_result(res::Ptr{Int64}, i::Int, x, as_tensor::Bool)
         check_size(eltype(x), size(x))
         return _encode_tensor(res, i, eltype(x), size(x), DEVICE_META, Int64(0), 0)
     elseif x isa AbstractArray
-        A = x isa Array && isbitstype(eltype(x)) && eltype(x) in DTYPES ? x : _to_dtype_array(x)
+        A = x isa Array && isbitstype(eltype(x)) && (eltype(x) in DTYPES || eltype(x) in USER_DTYPES) ? x : _to_dtype_array(x)
         i + RESULT_TENSOR_FIXED + ndims(A) > RESULT_WORDS && throw(ArgumentError("bridge: too many results for the result buffer"))
         check_size(eltype(A), size(A))   # a kernel's allocation that wrapped around (see sizes.jl)
         return _encode_tensor(res, i, eltype(A), size(A), DEVICE_CPU, Int64(UInt(pointer(A))), root!(A))
@@ -230,8 +230,8 @@ end
 "A packed Array with a jtensor element type holding `x` (a Strided view, a range, Int32 on 32-bit...)."
 function _to_dtype_array(x::AbstractArray)
     T = eltype(x)
-    T in DTYPES || (T = T <: Integer ? Int64 : T <: Complex ? ComplexF64 : T <: Real ? Float64 : T)
-    T in DTYPES || throw(ArgumentError("cannot return an array of $(eltype(x)) to Python"))
+    is_dtype(T) || (T = T <: Integer ? Int64 : T <: Complex ? ComplexF64 : T <: Real ? Float64 : T)
+    is_dtype(T) || throw(ArgumentError("cannot return an array of $(eltype(x)) to Python (register its element type with JTensor.register_dtype)"))
     out = alloc(T, size(x))
     if x isa Strided
         map_into!(identity, compute_type(T), Strided(out), (x,))
@@ -532,6 +532,23 @@ function _error_location(bt)
     ""
 end
 
+"""
+A stack overflow's message: the method that recursed (the innermost frame). For a user's element
+type it is usually a Base fallback that calls itself when the type lacks a method, e.g.
+`sin(x::AbstractFloat)` converting with `float(x)`, which is `x` again.
+"""
+function _stack_overflow_text(bt)
+    for ip in bt, fr in StackTraces.lookup(ip)
+        fr.from_c && continue
+        sig = fr.linfo isa Core.MethodInstance ? fr.linfo.specTypes : nothing
+        where = sig isa DataType && sig <: Tuple ?
+            string(fr.func, "(", join(("::$T" for T in sig.parameters[2:end]), ", "), ")") : string(fr.func)
+        return "stack overflow in $where (at $(fr.file):$(fr.line)): a method that calls itself; for a " *
+               "user element type, usually a Base fallback with no method of the type's own (define one)"
+    end
+    "stack overflow"
+end
+
 function record_error(e, bt)
     # eval/include wrap errors; report the real one, at the line of the file it names when the
     # backtrace shows no better place (a syntax error's frames are all Julia's parser)
@@ -541,6 +558,7 @@ function record_error(e, bt)
         e = e.error
     end
     msg = try
+        e isa StackOverflowError ? _stack_overflow_text(bt) :
         hasfield(typeof(e), :msg) && getfield(e, :msg) isa AbstractString ? String(getfield(e, :msg)) :
             sprint(showerror, e)
     catch
@@ -607,7 +625,7 @@ function jt_eval_value(src::Ptr{UInt8}, len::Int64, res::Ptr{Int64})::Int64
         v = Base.include_string(Main, unsafe_string(src, len), "jtensor.julia.eval")
         unsafe_store!(res, 1, 1)
         if v isa Union{Bool,Base.BitInteger,Base.IEEEFloat,Complex{<:Union{Base.BitInteger,Base.IEEEFloat}},Nothing} ||
-                (v isa AbstractArray && eltype(v) in DTYPES)
+                (v isa AbstractArray && is_dtype(eltype(v)))
             encode_result(res, 2, v isa Strided ? _to_dtype_array(v) : v, false)
         else
             text = Vector{UInt8}(repr(v))
@@ -661,6 +679,24 @@ so a REPL sees it as a Julia array without a copy; `nothing` unbinds it.
 bind_global(name::AbstractString, value) = (Core.eval(Main, Expr(:(=), Symbol(name), value)); nothing)
 defop("_bind_global(name: str, value: Tensor = None) -> None", bind_global; method = false,
       doc = "Bind a tensor as a global of Julia's Main module (no copy), or unbind it with None.")
+
+"""
+    show_elements(x) -> Vector{UInt8}
+
+The text of each element of `x` by Julia's `show` (compact), in Python's (row-major) order,
+separated by U+1F, as bytes: how Python prints a tensor of a user dtype.
+"""
+function show_elements(x::AbstractArray)
+    io = IOBuffer()
+    ctx = IOContext(io, :compact => true)
+    for (k, v) in enumerate(x)    # Julia's column-major order over reversed dims: Python's row-major
+        k > 1 && write(io, '\x1f')
+        show(ctx, v)
+    end
+    take!(io)
+end
+defop("_show_elements(x: Tensor) -> Tensor", show_elements; method = false,
+      doc = "The elements' texts by Julia's `show`, U+1F-separated, as uint8 bytes (printing user dtypes).")
 
 "Entry: the last error as `Type␞message␞backtrace␞file:line` (U+1E separators, NUL-terminated; valid until the next error)."
 jt_error_text()::Ptr{UInt8} = pointer(LAST_ERROR[])

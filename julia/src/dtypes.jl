@@ -55,12 +55,83 @@ const DTYPES = (Bool, Int8, Int16, Int32, Int64, UInt8, Float16, BFloat16, Float
 const DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16",
                      "float32", "float64", "complex64", "complex128")
 
-dtype_of(code::Integer) = DTYPES[code + 1]
+dtype_of(code::Integer) = code < length(DTYPES) ? DTYPES[code + 1] : user_dtype_of(code)
 function dtype_code(::Type{T}) where {T}
     i = findfirst(isequal(T), DTYPES)
-    i === nothing && throw(ArgumentError("element type $T has no jtensor dtype"))
+    i === nothing && return user_dtype_code(T)
     i - 1
 end
+
+# ---- user element types: registered at run time, after the built-ins -------------------------------
+# A user's `isbits` type becomes a dtype by `register_dtype`: its code is the next after the
+# built-ins (`length(DTYPES) + k - 1` for the k-th registered), so the built-in codes, and the
+# system image's tables of them, never change. Python reads the list with the registry (the
+# registration bumps its version) and stores such tensors as raw bytes of the type's size.
+
+"User element types registered as dtypes, in code order after `DTYPES`; their names in `USER_DTYPE_NAMES`."
+const USER_DTYPES = DataType[]
+const USER_DTYPE_NAMES = String[]
+
+@noinline function user_dtype_of(code::Integer)
+    k = code - length(DTYPES) + 1
+    1 <= k <= length(USER_DTYPES) || throw(ArgumentError("no jtensor dtype has code $code"))
+    USER_DTYPES[k]
+end
+@noinline function user_dtype_code(::Type{T}) where {T}
+    k = findfirst(isequal(T), USER_DTYPES)
+    k === nothing && throw(ArgumentError("element type $T has no jtensor dtype (register it with JTensor.register_dtype)"))
+    length(DTYPES) + k - 1
+end
+
+"Whether `T` is the element type of a jtensor dtype (built-in or registered)."
+is_dtype(::Type{T}) where {T} = T in DTYPES || T in USER_DTYPES
+
+"The dtype name of element type `T` (built-in or registered)."
+dtype_name(::Type{T}) where {T} = (c = dtype_code(T); c < length(DTYPES) ? DTYPE_NAMES[c + 1] : USER_DTYPE_NAMES[c - length(DTYPES) + 1])
+
+"All dtype names in code order: the built-ins, then the registered user types."
+all_dtype_names() = String[DTYPE_NAMES..., USER_DTYPE_NAMES...]
+"All dtype element types in code order."
+all_dtypes() = Any[DTYPES..., USER_DTYPES...]
+
+"""
+    register_dtype(T; name) -> code
+
+Make the `isbits` type `T` a jtensor dtype called `name` (a Python identifier, e.g.
+`"float8_e4m3"`): Python then has `jtensor.<name>`, tensors of it store each element as `sizeof(T)`
+raw bytes, and every op whose kernel has methods for `T` runs on them. Its promotion with other
+dtypes is Julia's `promote_type` (the type's own `promote_rule`s), not the built-in categories.
+Registering the same type under the same name again returns its code; a different type or name
+for one already taken is an error. Returns the dtype's wire code.
+"""
+function register_dtype(::Type{T}; name::AbstractString) where {T}
+    isbitstype(T) || throw(ArgumentError("register_dtype: $T is not an isbits type (a concrete immutable type of plain data): its elements cannot be stored as raw bytes"))
+    sizeof(T) > 0 || throw(ArgumentError("register_dtype: $T has no data (sizeof 0)"))
+    occursin(r"^[A-Za-z_][A-Za-z0-9_]*$", name) || throw(ArgumentError("register_dtype: name $(repr(name)) is not an identifier"))
+    T in DTYPES && throw(ArgumentError("register_dtype: $T is already the built-in dtype $(dtype_name(T))"))
+    k = findfirst(isequal(T), USER_DTYPES)
+    j = findfirst(isequal(name), all_dtype_names())
+    if k !== nothing
+        USER_DTYPE_NAMES[k] == name && return length(DTYPES) + k - 1
+        throw(ArgumentError("register_dtype: $T is already registered as $(USER_DTYPE_NAMES[k])"))
+    end
+    j === nothing || throw(ArgumentError("register_dtype: the name $name is taken by $(all_dtypes()[j])"))
+    # outside the built-in rule's categories, whatever T subtypes: it promotes by promote_type
+    T <: Union{Bool,Integer,AbstractFloat,Complex} && Core.eval(@__MODULE__, :(dtype_category(::Type{$T}) = -1))
+    push!(USER_DTYPES, T)
+    push!(USER_DTYPE_NAMES, String(name))
+    REGISTRY_VERSION[] += 1      # Python re-reads the dtype and promotion tables
+    length(DTYPES) + length(USER_DTYPES) - 1
+end
+
+"""
+    float_like(T)
+
+Whether ops that need a floating point or complex input (mean, var, std, norm) take element type
+`T`: every type but the integers and Bool, so that a user's number type (a float8, a dual number,
+an interval) is taken and its own methods decide what works.
+"""
+float_like(::Type{T}) where {T} = !(T <: Integer)
 
 """
     compute_type(T)
@@ -80,6 +151,8 @@ wraps, anything→Bool is `x != 0`, complex→real drops the imaginary part. Nev
 NumPy's and PyTorch's `astype`.
 """
 @inline jconvert(::Type{T}, x::T) where {T} = x
+# any other pair (a user's element type): the type's own `convert` methods
+@inline jconvert(::Type{T}, x) where {T} = convert(T, x)
 @inline jconvert(::Type{Bool}, x::Number) = !iszero(x)
 @inline jconvert(::Type{Bool}, x::Bool) = x
 for S in (Integer, AbstractFloat, Complex)   # resolve ambiguities with the methods below
@@ -198,8 +271,26 @@ in wire order), `"scalars"` (per tensor dtype, the result with a scalar of each 
 `SCALAR_KINDS`), `"categories"` (`dtype_category` of each) and `"default_float"`.
 """
 function promotion_tables()
+    isempty(USER_DTYPES) && return _builtin_promotion_tables()
+    # with user types: a promotion to a type that is not a dtype is `nothing` (Python refuses it)
+    name(T) = T isa DataType && is_dtype(T) ? dtype_name(T) : nothing
+    Ts = all_dtypes()
+    Dict("pairs" => [[name(_promote_or_any(promote_dtype, S, T)) for T in Ts] for S in Ts],
+         "scalars" => [Dict(k => name(_promote_or_any(promote_scalar, S, K)) for (k, K) in SCALAR_KINDS) for S in Ts],
+         "categories" => [dtype_category(S) for S in Ts], "default_float" => name(DEFAULT_FLOAT))
+end
+
+"`promote(S, T)`, or `Any` when a user type's promotion throws (an ambiguous `promote_rule`)."
+_promote_or_any(promote, S, T) = try promote(S, T) catch; Any end
+
+function _builtin_promotion_tables()
     name(T) = DTYPE_NAMES[dtype_code(T) + 1]
     Dict("pairs" => [[name(promote_dtype(S, T)) for T in DTYPES] for S in DTYPES],
          "scalars" => [Dict(k => name(promote_scalar(S, K)) for (k, K) in SCALAR_KINDS) for S in DTYPES],
          "categories" => [dtype_category(S) for S in DTYPES], "default_float" => name(DEFAULT_FLOAT))
 end
+
+"The user dtypes for Python's registry JSON: name, item size and the Julia type's text, in code order."
+user_dtypes_json() = [Dict("name" => n, "itemsize" => sizeof(T), "julia_type" => string(T),
+                           "floating" => T <: AbstractFloat)
+                      for (n, T) in zip(USER_DTYPE_NAMES, USER_DTYPES)]

@@ -148,19 +148,31 @@ end
 of `out`'s size (broadcast by zero strides) or a scalar. Returns `out`.
 """
 function map_into!(f::F, ::Type{Tc}, out::Strided{To,N}, args::Tuple, extra::Tuple = ()) where {F,Tc,To,N}
+    shape, strides, nd = loop_layout(out, args)
+    ptrs = map(a -> a isa Strided ? a.ptr : a, args)
+    GC.@preserve out args run_raw!(f, Tc, out.ptr, ptrs, extra, shape, strides, nd)
+    out
+end
+
+"""
+    loop_layout(out, args) -> (shape, strides, nd)
+
+The engine's loop description of `out` and its operands (`Strided` of `out`'s size, or scalars):
+the shape, one stride vector per operand (output first; zeros for scalars), and the rank (a 0-d
+array runs as one element of a 1-d one), ready for `collapse!`.
+"""
+function loop_layout(out::Strided{To,N}, args::Tuple) where {To,N}
     for a in args
         a isa Strided && size(a) != size(out) &&
             throw(DimensionMismatch("operand of size $(size(a)) does not match output size $(size(out))"))
     end
-    nd = max(N, 1)   # a 0-d array is run as one element of a 1-d one
+    nd = max(N, 1)
     shape = N == 0 ? [1] : collect(Int, out.size)
     strides = Vector{Int}[N == 0 ? [0] : collect(Int, out.strides)]
     for a in args
         push!(strides, a isa Strided && N > 0 ? collect(Int, a.strides) : zeros(Int, nd))
     end
-    ptrs = map(a -> a isa Strided ? a.ptr : a, args)
-    GC.@preserve out args run_raw!(f, Tc, out.ptr, ptrs, extra, shape, strides, nd)
-    out
+    shape, strides, nd
 end
 
 function run_outer!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{Int},

@@ -343,6 +343,7 @@ _json(io::IO, s::AbstractString) = (print(io, '"'); for c in s
         end
     end; print(io, '"'))
 _json(io::IO, x::Union{Integer,Bool}) = print(io, x)
+_json(io::IO, ::Nothing) = print(io, "null")
 _json(io::IO, x::Symbol) = _json(io, string(x))
 function _json(io::IO, v::Union{AbstractVector,Tuple})
     print(io, '[')
@@ -367,11 +368,11 @@ _entry_dict(o::OpDef) =
          "grad" => [[first(p), last(p)] for p in o.grad], "batch" => o.batch, "namespace" => o.namespace,
          "method" => o.method, "builtin" => o.builtin, "inplace" => o.inplace, "doc" => o.doc)
 
-"The registry as JSON: dtype table, promotion rule (`promotion_tables`) and one object per op (kernels excluded)."
+"The registry as JSON: dtype table (user dtypes with their item sizes), promotion rule (`promotion_tables`) and one object per op (kernels excluded)."
 function registry_json()
     ops = [_entry_dict(o) for o in REGISTRY]
     io = IOBuffer()
-    _json(io, Dict("version" => REGISTRY_VERSION[], "dtypes" => collect(DTYPE_NAMES),
-                   "promotion" => promotion_tables(), "ops" => ops))
+    _json(io, Dict("version" => REGISTRY_VERSION[], "dtypes" => all_dtype_names(),
+                   "user_dtypes" => user_dtypes_json(), "promotion" => promotion_tables(), "ops" => ops))
     String(take!(io))
 end

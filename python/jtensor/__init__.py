@@ -38,14 +38,21 @@ from .ops import ops, publish as _publish
 from .typeinfo import Size, finfo, iinfo, get_num_threads, set_num_threads
 from .dtypes import get_default_dtype, set_default_dtype
 from . import composites as _composites, statistics as _statistics, sampling as _sampling  # noqa: F401 (jt.<name> via ops.composed)
+from . import rebind as _rebind, tensor_api as _tensor_api, switches as _switches  # noqa: F401
 from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
+from . import order_stats as _order_stats, nn_functions as _nn_functions, matrix_builders as _matrix_builders  # noqa: F401,E402 (jt.<name> via ops.composed)
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
+from .user_dtypes import register_dtype, publish as _publish_dtypes  # noqa: E402
 if _publish not in _REGISTRY.listeners:   # (a retried import, after a Ctrl-C, runs this again)
     _REGISTRY.listeners.append(_publish)
+if _publish_dtypes not in _REGISTRY.listeners:
+    _REGISTRY.listeners.append(_publish_dtypes)
 if not _REGISTRY.sync():    # already in sync (a retried import): this module object still needs the ops
     _publish(_REGISTRY)
+from . import overrides  # noqa: E402
+overrides.install_tensor_methods()   # before jt.func copies Tensor's methods onto BatchedTensor
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
 from . import nn  # noqa: E402
@@ -54,6 +61,7 @@ from . import optim  # noqa: E402
 from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
+from .compile import compile  # noqa: E402  (jt.compile: the function; the package is jtensor.compile)
 from . import distributed  # noqa: E402  (imports torch only when used)
 
 utils.data.register_collate()   # torch's DataLoader batches jt tensors, fork workers included
@@ -90,6 +98,9 @@ def is_tensor(x):
 
 def numel(x):
     return x.numel()
+
+
+overrides.install_namespaces()   # every public function of jt, F, linalg, fft: __jtensor_function__
 
 
 def __getattr__(name):

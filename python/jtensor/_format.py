@@ -2,8 +2,10 @@
 import numpy as np
 
 from . import dtypes as D
+from .user_dtypes import element_texts
 
 _LINEWIDTH, _THRESHOLD, _EDGEITEMS, _PRECISION = 80, 1000, 3, 4  # torch's print options
+_SCI_MODE = None   # None: chosen from the values; True/False: forced (jt.set_printoptions(sci_mode=))
 
 
 class _Formatter:
@@ -24,7 +26,7 @@ class _Formatter:
         mag = np.abs(nz)
         lo, hi = mag.min(), mag.max()
         self.int_mode = bool(np.all(nz == np.ceil(nz)))
-        self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
+        self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4) if _SCI_MODE is None else _SCI_MODE
         vals = nz.tolist()
         if self.sci_mode:
             self.max_width = max(len(f"{v:.{_PRECISION}e}") for v in vals)
@@ -44,6 +46,16 @@ class _Formatter:
         else:
             s = f"{v}"
         return (self.max_width - len(s)) * " " + s
+
+
+class _TextFormatter:
+    """Right-aligns ready-made element texts (a user dtype's, by Julia's `show`) to one width."""
+
+    def __init__(self, texts):
+        self.max_width = max((len(x) for x in texts.ravel().tolist()), default=1)
+
+    def format(self, text):
+        return text.rjust(self.max_width)
 
 
 def _summarized(arr):
@@ -97,6 +109,11 @@ def format_tensor(t):
             suffixes.append(f"size={tuple(t.shape)}")
         if t.dtype is not D.default_float:
             suffixes.append(f"dtype=jtensor.{t.dtype.name}")
+    elif t.dtype.is_user:   # Julia's `show` of each element, laid out as torch lays out numbers
+        texts = element_texts(t)
+        summarize = texts.size > _THRESHOLD
+        body = _body(texts, indent, summarize, _TextFormatter(_summarized(texts) if summarize else texts), None)
+        suffixes.append(f"dtype=jtensor.{t.dtype.name}")
     else:
         arr = np.asarray(t.to(D.float32)) if t.dtype is D.bfloat16 else t.numpy()
         summarize = arr.size > _THRESHOLD

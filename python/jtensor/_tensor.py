@@ -18,6 +18,7 @@ import numpy as np
 from . import autograd
 from . import bridge
 from . import overrides
+from . import _dispatch
 from . import dtypes as D
 from . import devices as _dev
 from .registry import REGISTRY, broadcast_shapes, norm_dim
@@ -112,6 +113,17 @@ class Tensor:
         t._version = [0]
         return t
 
+    def _view_below(self, shape, strides, offset):
+        """The view itself (below autograd and `__jtensor_dispatch__`): same storage and version."""
+        t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
+        t._version = self._version
+        return t
+
+    def _detach_below(self):
+        t = Tensor._make(self._base, self._baddr, self._offset, self.shape, self._strides, self.dtype)
+        t._version = self._version
+        return t
+
     @classmethod
     def _device_result(cls, device_code, shape, dtype):
         """A result the bridge got from Julia for a device other than the CPU (no host buffer)."""
@@ -123,8 +135,8 @@ class Tensor:
         check_numel(shape)
         if strides and (max(strides) > _BIG_STRIDE or min(strides) < -_BIG_STRIDE):
             strides = _fit_strides(shape, strides, self.dtype.itemsize)
-        t = Tensor._make(self._base, self._baddr, offset, tuple(shape), tuple(strides), self.dtype)
-        t._version = self._version
+        r = _dispatch.intercept_view(self, shape, strides, offset) if _dispatch.hooked[0] else None
+        t = self._view_below(shape, strides, offset) if r is None else r[0]
         if self.requires_grad and autograd._enabled[0]:
             autograd.record_view(self, t, autograd.view_geometry(self, t.shape, t._strides, offset))
         return t
@@ -149,9 +161,8 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's memory, cut from the autograd graph."""
-        t = Tensor._make(self._base, self._baddr, self._offset, self.shape, self._strides, self.dtype)
-        t._version = self._version
-        return t
+        r = _dispatch.intercept_detach(self) if _dispatch.hooked[0] else None
+        return self._detach_below() if r is None else r[0]
 
     def detach_(self):
         """Cut this tensor from the graph in place (a view cannot be: use detach())."""
@@ -324,7 +335,8 @@ class Tensor:
 
     # -- conversion ---------------------------------------------------------------------------------------
     def numpy(self, *, force=False):
-        """A NumPy array sharing this tensor's memory (bfloat16 has no NumPy dtype: use ``.float()``)."""
+        """A NumPy array sharing this tensor's memory (bfloat16 has no NumPy dtype: use ``.float()``;
+        a user dtype's elements come as their raw bytes, NumPy dtype ``V<itemsize>``)."""
         if self.is_meta:
             raise TypeError("can't convert meta device type tensor to numpy: a meta tensor has no data")
         if self.dtype is D.bfloat16:
@@ -342,12 +354,19 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.dtype.is_user:
+            from .user_dtypes import refuse_numpy
+            refuse_numpy(self)
         return self._host_array(dtype, copy)
 
     def _host_array(self, dtype=None, copy=None):
-        """The values as a NumPy array (bfloat16 as float32), whatever requires_grad says."""
+        """The values as a NumPy array (bfloat16 as float32, a user dtype as float64 by its Julia
+        `convert(Float64, x)`), whatever requires_grad says."""
         if self.dtype is D.bfloat16:
             a = self.to(D.float32).numpy()
+        elif self.dtype.is_user:
+            from .user_dtypes import as_float64
+            a = as_float64(self).numpy()
         else:
             a = self.numpy()
         if dtype is not None and np.dtype(dtype) != a.dtype:
@@ -419,6 +438,8 @@ class Tensor:
     def __reduce__(self):
         if self.is_meta:
             return (_rebuild_meta, (self.shape, self.dtype.name, self.requires_grad))
+        if self.dtype.is_user:   # its raw bytes: exact, and no conversion the type may lack
+            return (_rebuild_raw, (self.contiguous().numpy().tobytes(), self.shape, self.dtype.name))
         arr = self._host_array(copy=True)
         return (_rebuild, (arr, self.dtype.name, self.requires_grad))
 
@@ -882,6 +903,15 @@ def _rebuild_meta(shape, dtype_name, requires_grad=False):
     return t.requires_grad_(True) if requires_grad else t
 
 
+def _rebuild_raw(data, shape, dtype_name):
+    """A tensor of a user dtype from its elements' raw bytes (the unpickling process must have
+    registered the dtype too)."""
+    dt = D.as_dtype(dtype_name)
+    t = _host_empty(tuple(shape), dt)
+    t.numpy()[...] = np.frombuffer(data, dt.np_storage).reshape(shape)
+    return t
+
+
 def _rebuild(arr, dtype_name, requires_grad=False):
     t = asarray(arr).to(D.BY_NAME[dtype_name])
     return t.requires_grad_(True) if requires_grad else t
@@ -984,7 +1014,7 @@ def from_julia(code, ptr, handle, shape):
         bridge.release_later(handle)
         base = np.empty(0, dt.np_storage)
         return Tensor._make(base, _addr(base), 0, shape, _contig_strides(shape), dt)
-    base = bridge.wrap_owned(ptr, n, code, dt.typestr, handle)
+    base = bridge.wrap_owned(ptr, n, code, dt.typestr, handle)   # (the C wrap reads typestr for user dtypes)
     return Tensor._make(base, ptr, 0, shape, _contig_strides(shape), dt)
 
 
@@ -1150,15 +1180,6 @@ def asarray(obj, dtype=None, device=None, copy=None):
 
 
 # ---- __jtensor_function__ for Tensor methods that are not registry ops (views, conversions) ------
-def _default_jtensor_function(cls, func, types, args=(), kwargs=None):
-    """Run `func` with the protocol off; Tensor results become `cls` (a Tensor subclass)."""
-    if not all(issubclass(cls, t) for t in types):
-        return NotImplemented   # another overriding type takes part: let it handle the call
-    with overrides.disabled():
-        ret = func(*args, **(kwargs or {}))
-    return overrides.convert(ret, cls)
-
-
 def _as_subclass(self, cls):
     """This tensor's data and metadata as an instance of a Tensor subclass `cls` (no copy)."""
     t = object.__new__(cls)
@@ -1171,7 +1192,7 @@ def _as_subclass(self, cls):
     return t
 
 
-Tensor.__jtensor_function__ = classmethod(_default_jtensor_function)
+Tensor.__jtensor_function__ = classmethod(overrides.default_jtensor_function)
 Tensor.as_subclass = _as_subclass
 overrides._Tensor = Tensor
 _OVERRIDABLE = ("view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "ravel", "permute",

@@ -487,7 +487,8 @@ def fast_path(tensor_type, signatures, transparent):
                       f"{wire_format.TABLE_PATH}; running without it (rebuild: python setup.py build_ext --inplace)",
                       RuntimeWarning, stacklevel=2)
         return None
-    _fastpath.init(tensor_type, list(D.ALL), [d.itemsize for d in D.ALL],
+    # D.BY_CODE itself: user dtypes registered later are appended to it (fastpath.c `new_array`)
+    _fastpath.init(tensor_type, D.BY_CODE, [d.itemsize for d in D.ALL],
                    [np.dtype(d.np_storage).num for d in D.ALL], entry_address("run"),
                    entry_address("release"), entry_address("call"), owner_thread(),
                    _pending, signatures, transparent)

@@ -39,6 +39,16 @@ def _safe(name):
     return name + "_" if name in ("lambda", "def", "class", "from", "global", "in", "is", "not") else name
 
 
+_NAMESPACES = {}   # op qualname -> the namespace its generated functions read the fast path from
+
+
+def set_fast_path(fast_map, fast_call):
+    """Rebind the C fast path every generated function calls first (None: go to the drivers).
+    jt.utils._python_dispatch turns it off while a dispatch mode is on the stack."""
+    for ns in _NAMESPACES.values():
+        ns["_fast"], ns["_fastfn"] = fast_map, fast_call
+
+
 def build_function(op):
     """Generate the Python function for `op` (and its in-place form for map ops)."""
     params = [Param(_safe(p.name), p.type, p.default, p.kwonly, p.optional, p.vararg) for p in op.params]
@@ -48,11 +58,12 @@ def build_function(op):
           "_fast": drivers._fast_map, "_failed": drivers.fast_failed, "_Tensor": drivers._T.Tensor, "_ov": overrides,
           "_fastfn": drivers._fast_call, "_kinds": op.fast_kinds, "_fn_failed": drivers.fn_failed,
           "_grad_mode": autograd._enabled}
+    _NAMESPACES[op.qualname] = ns
     raw = [p.name for p in params]
     pos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
     kw = [p.name for p in params if p.kwonly]
     check = (f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)}{',' if raw else ''} out)):\n"
-             f"        return _ov.dispatch({op.name}, ({', '.join(pos)}{',' if pos else ''}), "
+             f"        return _ov.dispatch(_self, ({', '.join(pos)}{',' if pos else ''}), "
              f"dict({', '.join(f'{k}={k}' for k in kw + ['out'])}))\n")
     if op.kind == "map":
         tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
@@ -77,11 +88,12 @@ def build_function(op):
         body = check + f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
     src = f"def {op.name}({sig}):\n{body}"
     exec(compile(src, f"<jtensor op {op.qualname}>", "exec"), ns)
-    fn = ns[op.name]
+    fn = ns["_self"] = ns[op.name]   # (by this name: a parameter may be called like the op, as pad's `pad`)
     fn.__doc__ = f"{op.schema}\n\n{op.doc}"
     fn.__qualname__ = op.name
     fn.__module__ = "jtensor" + (f".{op.namespace}" if op.namespace else "")
     fn._jt_op = op
+    fn._jt_overridable = True   # the check above is its __jtensor_function__ hook
     op.fn = fn
     if op.kind == "map" and op.inplace:
         tens = [n for n, p in zip(names, params) if p.type == "Tensor"]
@@ -90,11 +102,12 @@ def build_function(op):
         ipos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
         src = (f"def {op.name}_({isig}):\n"
                f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)},)):\n"
-               f"        return _ov.dispatch({op.name}_, ({', '.join(ipos)},), dict({', '.join(f'{k}={k}' for k in kw)}))\n"
+               f"        return _ov.dispatch(_self_inplace, ({', '.join(ipos)},), dict({', '.join(f'{k}={k}' for k in kw)}))\n"
                f"    return _run_map(_op, ({', '.join(tens)},), ({', '.join(extra)}{',' if extra else ''}), {tens[0]}, True)\n")
         exec(compile(src, f"<jtensor op {op.qualname}_>", "exec"), ns)
-        op.inplace_fn = ns[op.name + "_"]
+        op.inplace_fn = ns["_self_inplace"] = ns[op.name + "_"]
         op.inplace_fn.__doc__ = f"In-place form of {op.name}: writes the result into {tens[0]}."
+        op.inplace_fn._jt_overridable = True
     else:
         op.inplace_fn = None
     return fn

@@ -562,3 +562,55 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 def type_as(self, other):
     """self converted to other's dtype (and device)."""
     return self.to(other.device, other.dtype)
+
+
+# ---- division with a rounding mode ---------------------------------------------------------------------
+_ROUNDING_MODES = (None, "trunc", "floor")
+
+
+def _rounded_quotient(input, other, rounding_mode, name):
+    """input / other rounded toward zero ('trunc') or down ('floor'); integer inputs stay integer."""
+    from .ops import ops
+    if rounding_mode not in _ROUNDING_MODES:
+        raise ValueError(f"{name} expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
+    if rounding_mode is None:
+        return ops.div(input, other)
+    if rounding_mode == "floor":
+        return ops.floor_divide(input, other)
+    q = ops.div(input, other)
+    if q.dtype.is_floating_point or q.dtype.is_complex:
+        result = jt.result_type(input, other)
+        if result.is_floating_point or result.is_complex:
+            return ops.trunc(q)
+    # integers: the floor quotient, one up where the remainder is non-zero and the signs differ
+    f = ops.floor_divide(input, other)
+    wrong = (f * other != input) & ((jt.as_tensor(input) < 0) != (jt.as_tensor(other) < 0))
+    return jt.where(wrong, f + 1, f)
+
+
+@composed("div")
+def div(input, other, *, rounding_mode=None):
+    """input / other (true division), or with `rounding_mode` 'trunc' or 'floor' its quotient
+    rounded toward zero or down, as torch.div; integer inputs then give integers."""
+    return _rounded_quotient(input, other, rounding_mode, "div")
+
+
+@composed("divide")
+def divide(input, other, *, rounding_mode=None):
+    """Alias of `div`."""
+    return _rounded_quotient(input, other, rounding_mode, "divide")
+
+
+def _div_inplace(name):
+    def method(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return Tensor.__itruediv__(self, other)
+        return self.copy_(_rounded_quotient(self, other, rounding_mode, name))
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place `{name[:-1]}`: self = self / other, rounded as `rounding_mode` says."
+    return method
+
+
+for _name in ("div_", "divide_"):
+    composed(_name, function=False)(_div_inplace(_name))

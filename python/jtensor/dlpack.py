@@ -203,6 +203,9 @@ def to_dlpack(t, *, stream=None, max_version=None, dl_device=None, copy=None):
     """
     if not isinstance(t, Tensor):
         raise TypeError(f"to_dlpack expects a jtensor Tensor, got {type(t).__name__}")
+    if t.dtype.is_user:
+        raise BufferError(f"__dlpack__: dtype {t.dtype.name} is a user dtype (Julia {t.dtype.julia_type}), "
+                          "which DLPack has no type code for; convert it first, e.g. t.to(jtensor.float32)")
     if stream is not None:
         raise BufferError(f"__dlpack__: stream must be None for CPU tensors (got {stream!r}); "
                           "the Array API standard allows no stream on devices without streams")

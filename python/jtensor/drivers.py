@@ -166,7 +166,23 @@ def _map_ungraded(op, args, extras):
     return _run_map(op, args, extras, None, False)
 
 
+def map_dtypes(op, tensors, scalars):
+    """(compute dtype, result dtype) of elementwise `op` over `tensors` (anything with `dtype` and
+    `ndim`) and the Python numbers `scalars`: promotion, then the op's dtype rule. jt.compile's
+    fused kernels ask the same question of each node they fuse."""
+    if len(tensors) == 1:
+        promoted = tensors[0].dtype if not scalars else D.result_type([tensors[0].dtype], scalars)
+    else:
+        promoted = D.result_type([t.dtype for t in tensors if t.ndim], scalars,
+                                 [t.dtype for t in tensors if not t.ndim])
+    return D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors])
+
+
 def _run_map(op, args, extras, out=None, inplace=False):
+    if _dispatch_hooked[0]:   # __jtensor_dispatch__: below autograd, above the kernel (_dispatch.py)
+        r = _dispatch.intercept_map(op, args, extras, out, inplace)
+        if r is not None:
+            return r[0]
     if op.rule in _WRITERS:
         return _run_writer(op, args, extras)
     Tensor = _T.Tensor
@@ -193,15 +209,12 @@ def _run_map(op, args, extras, out=None, inplace=False):
                         f"not {type(first).__name__}")
     if len(tensors) == 1:
         shape = tensors[0].shape
-        promoted = tensors[0].dtype if not scalars else D.result_type([tensors[0].dtype], scalars)
     else:
         try:
             shape = broadcast_shapes(*[t.shape for t in tensors])
         except ValueError as e:
             raise ValueError(f"{W.describe(op.name, args)}: {e}") from None
-        promoted = D.result_type([t.dtype for t in tensors if t.ndim], scalars,
-                                 [t.dtype for t in tensors if not t.ndim])
-    compute, result = D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors])
+    compute, result = map_dtypes(op, tensors, scalars)
     dev = _dev.call_device(op.name, tensors if out is None else tensors + [out])
     if out is not None:
         if inplace:
@@ -266,6 +279,10 @@ def _tensor_args(op, args):
 
 
 def _run_fn(op, args, out=None):
+    if _dispatch_hooked[0]:   # __jtensor_dispatch__: below autograd, above the kernel (_dispatch.py)
+        r = _dispatch.intercept_fn(op, args, out)
+        if r is not None:
+            return r[0]
     Tensor = _T.Tensor
     args = list(args)
     ref_ndim = None
@@ -322,12 +339,20 @@ _fast_map = None    # the C fast path's map and call (bridge.fast_path), or None
 _fast_call = None
 
 
+_dispatch = None          # jtensor._dispatch, bound with the Tensor module
+_dispatch_hooked = [False]
+
+
 def bind(tensor_module):
     """Bind the drivers to the Tensor module (imported after this one: it imports the registry) and
     to the C fast path, which the bridge loads and hands the tables it reads. Call before the
     registry's first sync: the generated op functions capture the fast path."""
     global _T, _fast_map, _fast_call
     _T = tensor_module
+    from . import _dispatch as dispatch_level
+    global _dispatch, _dispatch_hooked
+    _dispatch, _dispatch_hooked = dispatch_level, dispatch_level.hooked
+    dispatch_level.bind(tensor_module.Tensor)
     fp = bridge.fast_path(tensor_module.Tensor, FAST_SIGNATURES, overrides._TRANSPARENT)
     _fast_map, _fast_call = (fp.map, fp.call) if fp is not None else (None, None)
     return fp is not None

@@ -13,15 +13,21 @@ import numpy as np
 
 
 class dtype:
-    """A tensor element type (`jt.float32`, ...)."""
+    """A tensor element type (`jt.float32`, ...), built in or a user's Julia type (`register_dtype`).
 
-    __slots__ = ("name", "code", "itemsize", "kind", "np_storage", "np_dtype", "typestr")
+    `julia_type` is the Julia element type's text; `is_user` says whether it was registered at run
+    time (kind "V": stored as raw bytes, NumPy storage `V<itemsize>`, promoted by Julia's
+    `promote_type`)."""
 
-    def __init__(self, name, code, itemsize, kind, np_dtype, np_storage):
+    __slots__ = ("name", "code", "itemsize", "kind", "np_storage", "np_dtype", "typestr", "julia_type", "is_user")
+
+    def __init__(self, name, code, itemsize, kind, np_dtype, np_storage, julia_type, is_user=False):
         self.name, self.code, self.itemsize, self.kind = name, code, itemsize, kind
-        self.np_dtype = np_dtype          # NumPy's equivalent, or None (bfloat16)
+        self.np_dtype = np_dtype          # NumPy's equivalent, or None (bfloat16); user dtypes: raw bytes
         self.np_storage = np_storage      # the NumPy dtype used to hold the bytes
         self.typestr = np.dtype(np_storage).str
+        self.julia_type = julia_type
+        self.is_user = is_user
 
     is_floating_point = property(lambda self: self.kind == "f")
     is_complex = property(lambda self: self.kind == "c")
@@ -42,21 +48,22 @@ class dtype:
 
 
 _TABLE = [
-    ("bool", 1, "b", np.bool_),
-    ("int8", 1, "i", np.int8),
-    ("int16", 2, "i", np.int16),
-    ("int32", 4, "i", np.int32),
-    ("int64", 8, "i", np.int64),
-    ("uint8", 1, "u", np.uint8),
-    ("float16", 2, "f", np.float16),
-    ("bfloat16", 2, "f", None),
-    ("float32", 4, "f", np.float32),
-    ("float64", 8, "f", np.float64),
-    ("complex64", 8, "c", np.complex64),
-    ("complex128", 16, "c", np.complex128),
+    ("bool", 1, "b", np.bool_, "Bool"),
+    ("int8", 1, "i", np.int8, "Int8"),
+    ("int16", 2, "i", np.int16, "Int16"),
+    ("int32", 4, "i", np.int32, "Int32"),
+    ("int64", 8, "i", np.int64, "Int64"),
+    ("uint8", 1, "u", np.uint8, "UInt8"),
+    ("float16", 2, "f", np.float16, "Float16"),
+    ("bfloat16", 2, "f", None, "JTensor.BFloat16"),
+    ("float32", 4, "f", np.float32, "Float32"),
+    ("float64", 8, "f", np.float64, "Float64"),
+    ("complex64", 8, "c", np.complex64, "Complex{Float32}"),
+    ("complex128", 16, "c", np.complex128, "Complex{Float64}"),
 ]
-ALL = [dtype(n, i, s, k, npd, npd if npd is not None else np.uint16) for i, (n, s, k, npd) in enumerate(_TABLE)]
-BY_CODE = ALL
+ALL = [dtype(n, i, s, k, npd, npd if npd is not None else np.uint16, jl)
+       for i, (n, s, k, npd, jl) in enumerate(_TABLE)]       # the built-ins
+BY_CODE = list(ALL)     # built-ins, then user dtypes (load_user_dtypes)
 BY_NAME = {d.name: d for d in ALL}
 (bool_, int8, int16, int32, int64, uint8, float16, bfloat16, float32, float64, complex64, complex128) = ALL
 _BY_NP = {np.dtype(d.np_dtype): d for d in ALL if d.np_dtype is not None}
@@ -125,6 +132,55 @@ def _by_name(name):
     return BY_NAME[name]
 
 
+# ---- user dtypes: Julia types registered at run time (julia/src/dtypes.jl `register_dtype`) ----------
+
+def load_user_dtypes(table):
+    """Make a dtype for each user type in the registry JSON `table` that Python lacks (codes after
+    the built-ins, in Julia's order); returns the new ones. A registered dtype never changes."""
+    new = []
+    for i, u in enumerate(table.get("user_dtypes", ())):
+        code = len(ALL) + i
+        if code < len(BY_CODE):
+            d = BY_CODE[code]
+            if d.name != u["name"] or d.itemsize != u["itemsize"]:
+                raise RuntimeError(f"jtensor: Julia's user dtype {code} is {u['name']} ({u['julia_type']}), "
+                                   f"but Python has {d.name}")
+            continue
+        raw = np.dtype(f"V{u['itemsize']}")     # NumPy's view of the elements: their raw bytes
+        d = dtype(u["name"], code, u["itemsize"], "V", raw, raw, u["julia_type"], True)
+        BY_CODE.append(d)
+        BY_NAME[d.name] = d
+        new.append(d)
+    return new
+
+
+def user_dtypes():
+    """The registered user dtypes, in code order."""
+    return BY_CODE[len(ALL):]
+
+
+class _NoDtype:
+    """A promotion table's entry where Julia's `promote_type` gives a type that is not a dtype (a
+    user type with a built-in it has no `promote_rule` for, say): using it as a dtype raises."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message):
+        object.__setattr__(self, "message", message)
+
+    def __getattr__(self, attr):
+        raise TypeError(object.__getattribute__(self, "message"))
+
+    def __repr__(self):
+        return f"<no dtype: {object.__getattribute__(self, 'message')}>"
+
+
+def _name_or_refusal(n, what):
+    return BY_NAME[n] if n is not None else _NoDtype(
+        f"no jtensor dtype for {what}: Julia's promote_type gives a type that is not a registered dtype "
+        "(give the user type a promote_rule, or register the type it promotes to)")
+
+
 def from_numpy(npdtype):
     d = _BY_NP.get(np.dtype(npdtype))
     if d is None:
@@ -179,10 +235,17 @@ def load_promotion(table):
     `table["promotion"]` holds `pairs`, `scalars` and `default_float` as dtype names in wire order."""
     global _PAIRS, _SCALARS, _CATEGORY
     t = table["promotion"]
-    _PAIRS = tuple(tuple(BY_NAME[n] for n in row) for row in t["pairs"])
+    load_user_dtypes(table)
+    names = table["dtypes"]
+    _PAIRS = tuple(tuple(_name_or_refusal(n, f"{names[i]} with {names[j]}") for j, n in enumerate(row))
+                   for i, row in enumerate(t["pairs"]))
     _CATEGORY = tuple(t["categories"])
-    _SCALARS = _with_default_float(tuple({k: BY_NAME[n] for k, n in row.items()} for row in t["scalars"]),
+    _SCALARS = _with_default_float(tuple({k: _name_or_refusal(n, f"{names[i]} with a Python {_KIND_NAMES[k]}")
+                                          for k, n in row.items()} for i, row in enumerate(t["scalars"])),
                                    BY_NAME[t["default_float"]], default_float)
+
+
+_KIND_NAMES = {"b": "bool", "i": "int", "f": "float", "c": "complex"}
 
 
 def _with_default_float(scalars, julia_default, default):
@@ -192,7 +255,7 @@ def _with_default_float(scalars, julia_default, default):
     if default is julia_default:
         return scalars
     jc, c = julia_default.to_complex(), default.to_complex()
-    return tuple({k: (default if d is julia_default else c if d is jc else d) if _CATEGORY[i] < 2 else d
+    return tuple({k: (default if d is julia_default else c if d is jc else d) if 0 <= _CATEGORY[i] < 2 else d
                   for k, d in row.items()} for i, row in enumerate(scalars))
 
 
@@ -258,9 +321,12 @@ def result_type(tensor_dtypes, scalars=(), zero_dim=()):
     r = _promote_all(tensor_dtypes)
     if zero_dim:
         z = _promote_all(zero_dim)
-        if _CATEGORY[z.code] > _CATEGORY[r.code]:
+        cz = _CATEGORY[z.code]
+        if cz > _CATEGORY[r.code]:
             # a complex 0-dim tensor keeps a floating tensor's precision, as a complex scalar does
             r = _SCALARS[r.code]["c"] if z.is_complex and r.is_floating_point else _PAIRS[r.code][z.code]
+        elif cz < 0:    # a user dtype (category -1) is not weak: Julia's promote_type
+            r = _PAIRS[r.code][z.code]
     for s in scalars:
         r = _SCALARS[r.code][scalar_kind(s)]
     return r

@@ -726,6 +726,8 @@ def _batched_call(func, args, kwargs):
             r = rule(func, op, args, kwargs, level)
             if r is not None:
                 return r
+    if op is None and getattr(func, "_jt_decompose", False):
+        return func.__wrapped__(*args, **kwargs)   # a Python composition: batch the ops it runs
     name = getattr(func, "__name__", "")
     if args and isinstance(args[0], BatchedTensor) and args[0].level == level and op is None:
         if name == "requires_grad_":

@@ -1,7 +1,6 @@
 """Publishes the registry's ops: the `jt.ops` namespace, top-level functions, Tensor methods and
 Python operators. Re-run on every registry change, so ops defined later in Julia appear at once.
 """
-import functools
 import sys
 
 from . import overrides
@@ -21,8 +20,16 @@ _ALIASES = {  # extra Python names (NumPy / PyTorch spellings) for registry ops
     "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "negative": "neg",
     "absolute": "abs", "arctan2": "atan2", "clip": "clamp", "greater": "gt", "greater_equal": "ge",
     "less": "lt", "less_equal": "le", "not_equal": "ne", "fmod_py": "remainder", "power": "pow",
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "concatenate": "cat", "concat": "cat",
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
+    "arctanh": "atanh", "fix": "trunc", "concatenate": "cat", "concat": "cat",
 }
+# Aliases that are jt-level only (NumPy spellings, or a target that is no method): every other alias of
+# a method op is also a Tensor method, with an in-place `alias_` where its target has one.
+_FUNCTION_ONLY_ALIASES = {"power", "fmod_py", "concatenate", "concat"}
+# In-place forms that PyTorch publishes as functions too (`torch.exp_(x)`), registry names or aliases.
+_FUNCTION_INPLACE = set("""abs acos acosh asin asinh atan atanh ceil clamp clip cos cosh erf exp expm1 fix floor
+    log log10 log1p log2 neg negative reciprocal relu round rsqrt sigmoid sin sinh sqrt square tan tanh trunc
+    threshold arccos arccosh arcsin arcsinh arctan arctanh""".split())
 
 _OPERAND_TYPES = (Tensor, bool, int, float, complex)
 
@@ -41,7 +48,7 @@ def composed(name=None, *, function=True, method=True):
     protocol (python/jtensor/overrides.py)."""
     def register(fn):
         key = name or fn.__name__
-        fn = _overridable(fn)
+        fn = overrides.public(fn)
         if function:
             COMPOSED_FUNCTIONS[key] = fn
         if method:
@@ -94,15 +101,6 @@ class OpsNamespace:
         return sorted({k[len(pre):].split(".")[0] for k in REGISTRY.ops if k.startswith(pre)})
 
 
-def _overridable(fn):
-    @functools.wraps(fn)
-    def function(*args, **kwargs):
-        if overrides.active[0] and (overrides.has_overrides(args) or overrides.has_overrides(kwargs.values())):
-            return overrides.dispatch(function, args, kwargs)
-        return fn(*args, **kwargs)
-    return function
-
-
 _bound = set()
 
 
@@ -129,6 +127,14 @@ def publish(registry):
     for alias, target in _ALIASES.items():
         if target in fns:
             setattr(top, alias, fns[target].fn)
+            if fns[target].method and alias not in _FUNCTION_ONLY_ALIASES:
+                setattr(Tensor, alias, fns[target].fn)
+                if fns[target].inplace_fn is not None:
+                    setattr(Tensor, alias + "_", fns[target].inplace_fn)
+    for name in _FUNCTION_INPLACE:
+        op = fns.get(_ALIASES.get(name, name))
+        if op is not None and op.inplace_fn is not None:
+            setattr(top, name + "_", op.inplace_fn)
     for py, name in _BINARY.items():
         if name in fns:
             f = fns[name].fn

@@ -50,6 +50,9 @@ def _bf16_from_bits(bits, shape):
 def _spec(name, t, keep):
     if t.dtype is D.bfloat16:
         arr, dtype = _bf16_bits(t), "bfloat16"
+    elif t.dtype.is_user:
+        raise TypeError(f"jt.save: entry {name!r} has user dtype {t.dtype.name} (Julia {t.dtype.julia_type}), which "
+                        "safetensors has no type for; save a conversion (t.to(jtensor.float32)) or pickle the tensor")
     elif t.dtype is D.complex128:
         c = np.ascontiguousarray(t.numpy()).reshape(t.shape)   # (ascontiguousarray makes 0-d arrays 1-d)
         arr, dtype = c.reshape(-1).view(np.float64).reshape(t.shape + (2,)), "float64"

@@ -118,7 +118,7 @@ defop("sum(input: Tensor, dim: Dims = None, keepdim: bool = False, *, dtype: DTy
 function _mean(x, dim, keepdim, dtype)
     ndims(x) == 0 && return _on_vector(_mean, x, dim, keepdim, dtype)
     T = dtype === nothing ? eltype(x) : dtype
-    T <: Union{AbstractFloat,Complex} ||
+    float_like(T) ||
         throw(DTypeError("mean(): input dtype must be floating point or complex, got $(eltype(x))"))
     A = as_dense(_acc(T), x)
     d = _dims(A, dim)
@@ -128,7 +128,7 @@ function _mean(x, dim, keepdim, dtype)
 end
 function _mean(x::MetaArray, dim, keepdim, dtype)
     T = dtype === nothing ? eltype(x) : dtype
-    T <: Union{AbstractFloat,Complex} ||
+    float_like(T) ||
         throw(DTypeError("mean(): input dtype must be floating point or complex, got $(eltype(x))"))
     _meta_reduce(x, dim, keepdim, T)
 end
@@ -268,7 +268,7 @@ defop("min(input: Tensor, dim: Dim = None, keepdim: bool = False) -> (values: Te
 function _var(x, dim, correction, keepdim, takesqrt)
     ndims(x) == 0 && return _on_vector(_var, x, dim, correction, keepdim, takesqrt)
     T = eltype(x)
-    T <: Union{AbstractFloat,Complex} ||
+    float_like(T) ||
         throw(DTypeError("var/std: input dtype must be floating point or complex, got $T"))
     A = as_dense(_acc(T), x)
     d = _dims(A, dim)
@@ -282,7 +282,7 @@ function _var(x, dim, correction, keepdim, takesqrt)
 end
 function _var(x::MetaArray, dim, correction, keepdim, takesqrt)
     T = eltype(x)
-    T <: Union{AbstractFloat,Complex} ||
+    float_like(T) ||
         throw(DTypeError("var/std: input dtype must be floating point or complex, got $T"))
     _meta_reduce(x, dim, keepdim, real(T))
 end
@@ -300,7 +300,7 @@ defop("std(input: Tensor, dim: Dims = None, *, correction: float = 1, keepdim: b
 function _vnorm(x, p, dim, keepdim)
     ndims(x) == 0 && return _on_vector((v, d, p, k) -> _vnorm(v, p, d, k), x, dim, p, keepdim)
     T = eltype(x)
-    T <: Union{AbstractFloat,Complex} ||
+    float_like(T) ||
         throw(DTypeError("norm: input dtype must be floating point or complex, got $T"))
     A = as_dense(_acc(T), x)
     R = real(eltype(A))
@@ -323,7 +323,7 @@ function _vnorm(x, p, dim, keepdim)
 end
 function _vnorm(x::MetaArray, p, dim, keepdim)
     T = eltype(x)
-    T <: Union{AbstractFloat,Complex} ||
+    float_like(T) ||
         throw(DTypeError("norm: input dtype must be floating point or complex, got $T"))
     _meta_reduce(x, dim, keepdim, real(T))
 end

@@ -69,7 +69,7 @@ _oob(msg::AbstractString) = throw(IndexErrors.BoundsError(msg))
 _shapestr(sz::Tuple) = string("[", join(reverse(sz), ", "), "]")
 _shapestr(x::AbstractArray) = _shapestr(size(x))
 _shapestr(x::MetaArray) = _shapestr(size(x))
-_dtname(::Type{T}) where {T} = T in DTYPES ? DTYPE_NAMES[dtype_code(T)+1] : string(T)
+_dtname(::Type{T}) where {T} = is_dtype(T) ? dtype_name(T) : string(T)
 _dtname(x::AbstractArray) = _dtname(eltype(x))
 
 "Julia dim of the (possibly negative) Python dim `d` of an `n`-d tensor; a 0-d tensor takes -1 and 0."

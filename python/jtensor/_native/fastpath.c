@@ -62,6 +62,7 @@ static PyObject *pending = NULL;   /* bridge._pending: handles waiting for relea
 static PyObject *signatures = NULL; /* (opid, dtype code, kinds...) -> (plan id, result dtype, compute code, rdtype code) */
 static PyObject *dtypes = NULL;     /* list: code -> dtype object */
 static int itemsizes[32], typenums[32];
+static Py_ssize_t ndtypes = 0;      /* the built-in dtypes (codes below it); user dtypes follow in `dtypes` */
 static PyObject *str_code = NULL;
 static PyObject *str_requires_grad = NULL;
 
@@ -105,8 +106,9 @@ static PyObject *fp_init(PyObject *self, PyObject *args) {
     if ((off_strides = member_offset(tensor_type, "_strides")) < 0) return NULL;
     if ((off_dtype = member_offset(tensor_type, "dtype")) < 0) return NULL;
     if ((off_version = member_offset(tensor_type, "_version")) < 0) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(dl);
+    Py_ssize_t n = PyList_GET_SIZE(isz);   /* the built-ins: `dl` is the live list, user dtypes appended */
     if (n > 32) n = 32;
+    ndtypes = n;
     for (Py_ssize_t i = 0; i < n; i++) {
         itemsizes[i] = (int)PyLong_AsLong(PyList_GET_ITEM(isz, i));
         typenums[i] = (int)PyLong_AsLong(PyList_GET_ITEM(tnums, i));
@@ -251,7 +253,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     }
     if (!dt) goto fallback;
     int code = dtype_code(dt);
-    if (code < 0) goto fallback;
+    if (code < 0 || code >= ndtypes) goto fallback;   /* user dtypes: the Python driver */
     PyTuple_SET_ITEM(key, 1, PyLong_FromLong(code));
     PyObject *entry = PyDict_GetItemWithError(signatures, key);  /* borrowed */
     if (!entry) { if (PyErr_Occurred()) PyErr_Clear(); goto fallback; }
@@ -366,6 +368,22 @@ static PyTypeObject JuliaOwnedType = {
     .tp_members = jo_members,
 };
 
+/* A 1-d array of `count` elements of dtype `code` over `ptr` (NULL: newly allocated): a built-in by
+   its NumPy type number; a user dtype (code >= ndtypes) by its dtype object's `np_storage`, the raw
+   bytes of its elements. */
+static PyObject *new_array(long code, npy_intp count, void *ptr) {
+    if (code < ndtypes)
+        return ptr ? PyArray_SimpleNewFromData(1, &count, typenums[code], ptr) : PyArray_EMPTY(1, &count, typenums[code], 0);
+    if (code >= PyList_GET_SIZE(dtypes)) { PyErr_SetString(PyExc_RuntimeError, "bridge: bad dtype code"); return NULL; }
+    PyObject *st = PyObject_GetAttrString(PyList_GET_ITEM(dtypes, code), "np_storage");
+    if (!st) return NULL;
+    PyArray_Descr *descr = NULL;
+    int ok = PyArray_DescrConverter(st, &descr);
+    Py_DECREF(st);
+    if (!ok) return NULL;
+    return PyArray_NewFromDescr(&PyArray_Type, descr, 1, &count, NULL, ptr, ptr ? NPY_ARRAY_CARRAY : 0, NULL);
+}
+
 /* wrap(ptr, count, dtype code, typestr, handle) -> 1-d ndarray over Julia memory (typestr unused:
    the code's NumPy type number was given to init). */
 static PyObject *fp_wrap(PyObject *self, PyObject *const *a, Py_ssize_t n) {
@@ -375,11 +393,11 @@ static PyObject *fp_wrap(PyObject *self, PyObject *const *a, Py_ssize_t n) {
     long code = PyLong_AsLong(a[2]);
     long long handle = PyLong_AsLongLong(a[4]);
     if (PyErr_Occurred()) return NULL;
-    if (code < 0 || code >= 32) { PyErr_SetString(PyExc_ValueError, "wrap: bad dtype code"); return NULL; }
+    if (code < 0 || code >= PyList_GET_SIZE(dtypes)) { PyErr_SetString(PyExc_ValueError, "wrap: bad dtype code"); return NULL; }
     JuliaOwnedObject *owner = PyObject_New(JuliaOwnedObject, &JuliaOwnedType);
     if (!owner) return NULL;
     owner->handle = handle;   /* from here on, dropping `owner` releases the handle */
-    PyObject *arr = PyArray_SimpleNewFromData(1, &count, typenums[code], (void *)(uintptr_t)ptr);
+    PyObject *arr = new_array(code, count, (void *)(uintptr_t)ptr);
     if (!arr) { Py_DECREF(owner); return NULL; }
     if (PyArray_SetBaseObject((PyArrayObject *)arr, (PyObject *)owner) < 0) { Py_DECREF(arr); return NULL; }
     return arr;
@@ -404,7 +422,7 @@ static PyObject *result_tensor(int i) {
     int64_t ptr = fn_res[i + WIRE_RESULT_TENSOR_ADDRESS], handle = fn_res[i + WIRE_RESULT_TENSOR_HANDLE];
     int64_t device = fn_res[i + WIRE_RESULT_TENSOR_DEVICE];
     const int64_t *dims = &fn_res[i + WIRE_RESULT_TENSOR_FIXED];
-    if (code < 0 || code >= 32) { PyErr_SetString(PyExc_RuntimeError, "bridge: bad result dtype"); return NULL; }
+    if (code < 0 || code >= PyList_GET_SIZE(dtypes)) { PyErr_SetString(PyExc_RuntimeError, "bridge: bad result dtype"); return NULL; }
     npy_intp numel = 1;
     PyObject *shape = PyTuple_New(nd), *cs = PyTuple_New(nd);
     if (!shape || !cs) { Py_XDECREF(shape); Py_XDECREF(cs); return NULL; }
@@ -427,11 +445,11 @@ static PyObject *result_tensor(int i) {
     owner->handle = handle;   /* dropping it releases the Julia array */
     PyObject *base;
     if (numel == 0) {         /* no memory to share: an empty NumPy array, the handle released */
-        base = PyArray_EMPTY(1, &numel, typenums[code], 0);
+        base = new_array(code, numel, NULL);
         Py_DECREF(owner);
         ptr = base ? (int64_t)(uintptr_t)PyArray_DATA((PyArrayObject *)base) : 0;
     } else {
-        base = PyArray_SimpleNewFromData(1, &numel, typenums[code], (void *)(uintptr_t)ptr);
+        base = new_array(code, numel, (void *)(uintptr_t)ptr);
         if (base && PyArray_SetBaseObject((PyArrayObject *)base, (PyObject *)owner) < 0) { Py_DECREF(base); base = NULL; }
         else if (!base) Py_DECREF(owner);
     }
@@ -464,7 +482,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
             if (!is_tensor(a) || !ON_CPU(a) || (!ungraded && requires_grad(a))) Py_RETURN_NONE;
             int nd = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
             int code = dtype_code(SLOT(a, off_dtype));
-            if (nd > MAX_DIMS || code < 0) Py_RETURN_NONE;
+            if (nd > MAX_DIMS || code < 0 || code >= ndtypes) Py_RETURN_NONE;   /* user dtypes: the driver */
             k = put_tensor(w, k, a, code, nd);
         } else if (kind == WIRE_FNKIND_INT && PyLong_Check(a)) {
             int overflow = 0;

@@ -57,7 +57,26 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
-inference_mode = no_grad
+class inference_mode(set_grad_enabled):
+    """``with jt.inference_mode():``: no recording, as ``no_grad`` (tensors made inside are ordinary
+    tensors here); ``jt.is_inference_mode_enabled()`` reports True inside. ``inference_mode(False)``
+    leaves recording as it is."""
+    depth = [0]
+
+    def __init__(self, mode=True):
+        super().__init__(False)
+        self.on = bool(mode)
+
+    def __enter__(self):
+        self.prev.append(_enabled[0])
+        if self.on:
+            _enabled[0] = False
+        inference_mode.depth[0] += self.on
+        return self
+
+    def __exit__(self, *exc):
+        inference_mode.depth[0] -= self.on
+        return super().__exit__(*exc)
 
 
 def _tensor_mod():
@@ -405,7 +424,10 @@ def _saved_output(t):
     """What a node keeps of its output `t`: an alias (same memory and version counter) without the
     grad_fn, so that node and output form no reference cycle; a cycle would keep every activation
     alive until Python's cycle collector runs, and each op would write to fresh, unfaulted memory."""
-    alias = _tensor_mod().Tensor._make(t._base, t._baddr, t._offset, t.shape, t._strides, t.dtype)
+    T = _tensor_mod().Tensor
+    if type(t) is not T and getattr(type(t), "__jtensor_dispatch__", None) is not None:
+        return t.detach()   # a wrapper subclass's data is its handler's: let it make the alias
+    alias = T._make(t._base, t._baddr, t._offset, t.shape, t._strides, t.dtype)
     alias._version = t._version
     return alias
 

@@ -103,9 +103,16 @@ class UninitializedTensorMixin:
         new = _empty(0, dtype=dtype, device=device)
         self._base, self._baddr, self._offset, self.dtype = new._base, new._baddr, new._offset, new.dtype
 
+    # what may be asked of it before it has data, as PyTorch's `_allowed_methods`
+    _ALLOWED = frozenset({"requires_grad_", "__hash__", "size", "dim", "is_floating_point", "is_complex",
+                          "get_device", "__format__", "__reduce_ex__", "__deepcopy__"})
+
     @classmethod
     def __jtensor_function__(cls, func, types, args=(), kwargs=None):
         name = getattr(func, "__name__", str(func))
+        if name in cls._ALLOWED:
+            with _overrides.disabled():
+                return func(*args, **(kwargs or {}))
         raise ValueError(f"Attempted to use an uninitialized parameter in {name}. This error happens when you are "
                          "using a `LazyModule` or explicitly manipulating `jtensor.nn.parameter.Uninitialized*` "
                          "objects. When using LazyModules, call `forward` with a dummy batch to initialize the "

@@ -1,0 +1,186 @@
+"""The whole public namespace counted against PyTorch's: every public attribute of `torch.Tensor`
+and every public callable of `torch` is either present in jtensor or named below with the reason
+it is absent. The test fails both ways: a name that goes missing, and a name listed here that
+jtensor now has (so the lists shrink as the API grows, and the gap is counted, not sampled).
+
+Values, dtypes, errors and gradients of the names jtensor has are tested elsewhere
+(tests/test_api_surface.py, test_torch_api.py, opinfo.py, test_gradients.py).
+"""
+import torch
+
+import jtensor as jt
+
+TENSOR_EXCLUDED = {
+    # elementwise math that issue 11 asks for as Julia registry ops (kernel, derivative, batching rule,
+    # meta method): not built yet, so absent rather than composed in Python
+    'math': set("""
+        angle deg2rad deg2rad_ digamma digamma_ erfc erfc_ erfinv erfinv_ exp2 exp2_ float_power
+        float_power_ fmax fmin fmod fmod_ frac frac_ frexp gcd gcd_ heaviside heaviside_ i0 i0_ igamma
+        igamma_ igammac igammac_ lcm lcm_ ldexp ldexp_ lgamma lgamma_ logaddexp2 logit logit_ mvlgamma
+        mvlgamma_ polygamma polygamma_ rad2deg rad2deg_ sgn sgn_ sinc sinc_ xlogy xlogy_
+    """.split()),
+    # missing, worth adding (see the report of branch apicover): not excluded for a reason of principle
+    'todo': set("""
+        apply_ as_strided_scatter chalf conj_physical conj_physical_ cumprod_ cumsum_ histogram index_reduce
+        index_reduce_ istft map2_ map_ nonzero_static prelu scatter_reduce scatter_reduce_ stft to_dense
+    """.split()),
+    # sparse, quantized, mkldnn/cudnn/miopen/fbgemm and nested layouts: jtensor tensors are dense
+    'layouts': set("""
+        ccol_indices coalesce col_indices crow_indices dense_dim dequantize indices int_repr is_coalesced
+        q_per_channel_axis q_per_channel_scales q_per_channel_zero_points q_scale q_zero_point qscheme
+        resize_as_sparse_ row_indices smm sparse_dim sparse_mask sparse_resize_ sparse_resize_and_clear_
+        sspaddmm to_mkldnn to_padded_tensor to_sparse to_sparse_bsc to_sparse_bsr to_sparse_coo
+        to_sparse_csc to_sparse_csr values
+    """.split()),
+    # deprecated torch.* linear algebra (torch.svd, torch.qr, torch.lstsq...) and LAPACK internals:
+    # jt.linalg has the current forms
+    'linalg': set("""
+        cholesky cholesky_inverse cholesky_solve eig geqrf lstsq lu lu_solve orgqr ormqr qr solve svd symeig
+        triangular_solve
+    """.split()),
+    # legacy or storage-level API (Storage objects, streams, accelerator moves, Variable-era fields)
+    'legacy': set("""
+        const_data_ptr dim_order grad_dtype hash_tensor index ipu is_distributed module_load mtia name new
+        output_nr record_stream reinforce resize resize_as slice_inverse
+        storage storage_type untyped_storage volatile xpu
+    """.split()),
+    # compiler, JIT/IR, autocast and symbolic-shape machinery, interop threads
+    'runtime': set("""
+        layout
+    """.split()),
+}
+TORCH_EXCLUDED = {
+    # JIT/IR types, Storage classes and the legacy typed-tensor classes (torch.FloatTensor...)
+    'classes': set("""
+        AcceleratorError AggregationType AliasDb AnyType Argument ArgumentSpec AwaitType BFloat16Storage
+        BFloat16Tensor BenchmarkConfig BenchmarkExecutionStats Block BoolStorage BoolTensor BoolType
+        BufferDict ByteStorage ByteTensor CallStack Capsule CharStorage CharTensor ClassType Code
+        CompilationUnit CompleteArgumentSpec ComplexDoubleStorage ComplexFloatStorage ComplexType
+        ConcreteModuleType ConcreteModuleTypeBuilder DeepCopyMemoTable DeserializationStorageContext
+        DeviceObjType DictType DisableTorchFunction DisableTorchFunctionSubclass DispatchKey DispatchKeySet
+        DoubleStorage DoubleTensor EnumType ErrorReport Event ExcludeDispatchKeyGuard ExecutionPlan
+        FatalError FileCheck FloatStorage FloatTensor FloatType FunctionSchema Future FutureType GradScaler
+        Gradient Graph GraphExecutorState HalfStorage HalfTensor IODescriptor InferredType IntStorage
+        IntTensor IntType InterfaceType JITException ListType LiteScriptModule LockingLogger LoggerBase
+        LongStorage LongTensor ModuleDict Node NoneType NoopLogger NumberType OperatorInfo OptionalType
+        OutOfMemoryError ParameterDict PyObjectType PyTorchFileReader PyTorchFileWriter QInt32Storage
+        QInt8Storage QUInt2x4Storage QUInt4x2Storage QUInt8Storage RRefType ScriptClass ScriptClassFunction
+        ScriptDict ScriptDictIterator ScriptDictKeyIterator ScriptFunction ScriptList ScriptListIterator
+        ScriptMethod ScriptModule ScriptModuleSerializer ScriptObject ScriptObjectProperty
+        SerializationStorageContext ShortStorage ShortTensor StaticModule Storage StorageBase Stream
+        StreamObjType StringType SymBool SymBoolType SymFloat SymInt SymIntType Tag TensorType
+        ThroughputBenchmark TracingState TupleType Type TypedStorage UnionType UntypedStorage Use Value
+    """.split()),
+    # ATen internals and torch-level nn forms whose signatures are ATen's (integer reduction enums,
+    # packed RNN weights, native_* tuples): use jt.nn.functional
+    'aten': set("""
+        affine_grid_generator alpha_dropout_ batch_norm_backward_elemt batch_norm_backward_reduce
+        batch_norm_elemt batch_norm_gather_stats batch_norm_gather_stats_with_counts batch_norm_stats
+        batch_norm_update_stats binary_cross_entropy_with_logits constant_pad_nd conv3d conv_tbc
+        conv_transpose3d convolution cosine_embedding_loss ctc_loss dropout_ embedding_bag embedding_renorm_
+        feature_alpha_dropout_ feature_dropout feature_dropout_ grid_sampler grid_sampler_2d grid_sampler_3d
+        gru gru_cell hinge_embedding_loss kl_div lstm lstm_cell margin_ranking_loss max_pool3d
+        native_batch_norm native_channel_shuffle native_dropout native_group_norm native_layer_norm
+        native_norm norm_except_dim poisson_nll_loss rnn_relu rnn_relu_cell rnn_tanh rnn_tanh_cell
+        triplet_margin_loss
+    """.split()),
+    # elementwise math that issue 11 asks for as Julia registry ops (kernel, derivative, batching rule,
+    # meta method): not built yet, so absent rather than composed in Python
+    'math': set("""
+        angle deg2rad deg2rad_ digamma erfc erfc_ erfinv exp2 exp2_ float_power fmax fmin fmod frac frac_
+        frexp gcd gcd_ heaviside i0 i0_ igamma igammac lcm lcm_ ldexp ldexp_ lgamma logaddexp2 logit logit_
+        mvlgamma polygamma rad2deg rad2deg_ sgn sinc sinc_ xlogy xlogy_
+    """.split()),
+    # missing, worth adding (see the report of branch apicover): not excluded for a reason of principle
+    'todo': set("""
+        as_strided_scatter binomial conj_physical conj_physical_ empty_permuted frombuffer gradient
+        histogram histogramdd index_reduce istft nonzero_static poisson range scatter_reduce slice_copy stft
+        unravel_index view_as_complex_copy view_as_real_copy
+    """.split()),
+    # compiler, JIT/IR, autocast and symbolic-shape machinery, interop threads
+    'runtime': set("""
+        autocast autocast_decrement_nesting autocast_increment_nesting classproperty clear_autocast_cache
+        compiled_with_cxx11_abi cond fork from_file get_autocast_cpu_dtype get_autocast_dtype
+        get_autocast_gpu_dtype get_autocast_ipu_dtype get_autocast_xla_dtype get_device_module get_file_path
+        get_num_interop_threads import_ir_module import_ir_module_from_buffer init_num_threads
+        is_autocast_cache_enabled is_autocast_cpu_enabled is_autocast_enabled is_autocast_ipu_enabled
+        is_autocast_xla_enabled is_vulkan_available layout memory_format merge_type_from_type_comment
+        parse_ir parse_schema parse_type_comment prepare_multiprocessing_environment
+        profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 set_autocast_cache_enabled set_autocast_cpu_dtype
+        set_autocast_cpu_enabled set_autocast_dtype set_autocast_enabled set_autocast_gpu_dtype
+        set_autocast_ipu_dtype set_autocast_ipu_enabled set_autocast_xla_dtype set_autocast_xla_enabled
+        set_flush_denormal set_num_interop_threads sym_constrain_range sym_constrain_range_for_size
+        sym_float sym_fresh_size sym_int sym_ite sym_max sym_min sym_not sym_sqrt sym_sum
+        thread_safe_generator unify_type_list vmap wait while_loop
+    """.split()),
+    # sparse, quantized, mkldnn/cudnn/miopen/fbgemm and nested layouts: jtensor tensors are dense
+    'layouts': set("""
+        ccol_indices_copy choose_qparams_optimized col_indices_copy crow_indices_copy
+        cudnn_affine_grid_generator cudnn_batch_norm cudnn_convolution cudnn_convolution_add_relu
+        cudnn_convolution_relu cudnn_convolution_transpose cudnn_grid_sampler cudnn_is_acceptable dequantize
+        dsmm empty_quantized fake_quantize_per_channel_affine fake_quantize_per_tensor_affine
+        fbgemm_linear_fp16_weight fbgemm_linear_fp16_weight_fp32_activation fbgemm_linear_int8_weight
+        fbgemm_linear_int8_weight_fp32_activation fbgemm_linear_quantize_weight fbgemm_pack_gemm_matrix_fp16
+        fbgemm_pack_quantized_matrix fused_moving_avg_obs_fake_quant hsmm hspmm indices_copy int_repr
+        miopen_batch_norm miopen_convolution miopen_convolution_add_relu miopen_convolution_relu
+        miopen_convolution_transpose miopen_ctc_loss miopen_depthwise_convolution miopen_rnn
+        mkldnn_adaptive_avg_pool2d mkldnn_convolution mkldnn_linear_backward_weights mkldnn_max_pool2d
+        mkldnn_max_pool3d mkldnn_rnn_layer q_per_channel_axis q_per_channel_scales q_per_channel_zero_points
+        q_scale q_zero_point qscheme quantize_per_channel quantize_per_tensor quantize_per_tensor_dynamic
+        quantized_batch_norm quantized_gru quantized_gru_cell quantized_lstm quantized_lstm_cell
+        quantized_max_pool1d quantized_max_pool2d quantized_max_pool3d quantized_rnn_relu_cell
+        quantized_rnn_tanh_cell resize_as_sparse_ row_indices_copy saddmm segment_reduce smm
+        sparse_bsc_tensor sparse_bsr_tensor sparse_compressed_tensor sparse_coo_tensor sparse_csc_tensor
+        sparse_csr_tensor spmm sspaddmm values_copy
+    """.split()),
+    # deprecated torch.* linear algebra (torch.svd, torch.qr, torch.lstsq...) and LAPACK internals:
+    # jt.linalg has the current forms
+    'linalg': set("""
+        cholesky cholesky_inverse cholesky_solve eig frobenius_norm geqrf lobpcg lstsq lu lu_solve lu_unpack
+        matrix_rank nuclear_norm orgqr ormqr pca_lowrank qr solve svd svd_lowrank symeig triangular_solve
+    """.split()),
+    # legacy or storage-level API (Storage objects, streams, accelerator moves, Variable-era fields)
+    'legacy': set("""
+        hash_tensor is_distributed slice_inverse
+    """.split()),
+}
+
+
+def _missing_tensor_attributes():
+    return {n for n in dir(torch.Tensor) if not n.startswith("_") and not hasattr(jt.Tensor, n)}
+
+
+def _missing_torch_callables():
+    return {n for n in dir(torch) if not n.startswith("_") and callable(getattr(torch, n)) and not hasattr(jt, n)}
+
+
+def _check(missing, excluded, what):
+    listed = set().union(*excluded.values())
+    new_gaps = sorted(missing - listed)
+    now_present = sorted(listed - missing)
+    assert not new_gaps, f"{what} missing from jtensor and not listed with a reason: {new_gaps}"
+    assert not now_present, f"{what} listed as missing but present in jtensor (remove them from the list): {now_present}"
+
+
+def test_tensor_attributes_missing_only_as_listed():
+    _check(_missing_tensor_attributes(), TENSOR_EXCLUDED, "torch.Tensor attributes")
+
+
+def test_torch_callables_missing_only_as_listed():
+    _check(_missing_torch_callables(), TORCH_EXCLUDED, "torch callables")
+
+
+def test_the_lists_do_not_overlap():
+    for excluded in (TENSOR_EXCLUDED, TORCH_EXCLUDED):
+        seen = set()
+        for names in excluded.values():
+            assert not seen & names, sorted(seen & names)
+            seen |= names
+
+
+def test_counts():
+    """The size of the gap, for the record: what jtensor has of PyTorch's public names."""
+    tensor_names = [n for n in dir(torch.Tensor) if not n.startswith("_")]
+    torch_names = [n for n in dir(torch) if not n.startswith("_") and callable(getattr(torch, n))]
+    assert len(_missing_tensor_attributes()) < len(tensor_names) // 4
+    assert len(_missing_torch_callables()) - len(TORCH_EXCLUDED["classes"]) < len(torch_names) // 3
