@@ -9,6 +9,10 @@
 #      1.3), install bullseye's libunwind8 1.3.2 where libjulia finds it first (the `julia/` folder
 #      next to libjulia), or into $JTENSOR_HOME/libunwind when that folder is not writable.
 #   3. Check that Julia catches an exception.
+#   4. Install the CUDA wheels (`jtensor[cuda]`: NVRTC, cuBLAS, the CUDA runtime) into the Python
+#      (python3, or $PYTHON) when they are missing, so the tests compile the generated kernels
+#      with NVRTC (tests/test_cuda_codegen.py); no GPU is needed. If pip cannot install them, say
+#      so and go on: those tests then skip, naming the reason. JTENSOR_NO_CUDA_WHEELS=1 skips this.
 #
 # Idempotent; prints nothing when there is nothing to do. Touches nothing else on the machine.
 set -euo pipefail
@@ -134,6 +138,18 @@ install_libunwind_fix() {
   jt_log "installed libunwind $LIBUNWIND_VERSION for Julia into $dest"
 }
 
+# The nvidia-* wheels of jtensor[cuda] (pyproject.toml), where pip can install them.
+install_cuda_wheels() {
+  local py=${PYTHON:-python3}
+  [ "${JTENSOR_NO_CUDA_WHEELS:-0}" = 1 ] && return 0
+  command -v "$py" >/dev/null 2>&1 || return 0
+  "$py" -c 'import nvidia.cu13, os, sys; sys.exit(not any(os.path.exists(os.path.join(p, "lib", "libnvrtc.so.13")) for p in nvidia.cu13.__path__))' \
+    2>/dev/null && return 0
+  jt_log "installing the CUDA wheels (NVRTC, cuBLAS, CUDA runtime) for the CUDA code generator's tests..."
+  "$py" -m pip install -q nvidia-cuda-nvrtc nvidia-cublas nvidia-cuda-runtime >/dev/null 2>&1 ||
+    jt_log "note: could not install the CUDA wheels; the NVRTC tests will skip (the suite needs no GPU)"
+}
+
 main() {
   local julia rc=0 version
   julia=$(jt_find_julia) || rc=$?
@@ -170,6 +186,7 @@ main() {
     jt_julia "$julia" --startup-file=no -e 'f()=error("x"); try f() catch; println("ok") end' || true
     exit 1
   fi
+  install_cuda_wheels
 }
 
 main "$@"

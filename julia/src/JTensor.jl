@@ -32,6 +32,17 @@ include("ops/nn.jl")
 include("ops/recurrent.jl")
 include("ops/activations.jl")
 include("ops/losses.jl")
+# CUDA: code generation from the registry and the driver/NVRTC/cuBLAS bindings. Defining these
+# loads no library; libcuda, libnvrtc and libcublas are opened on first use (docs/cuda.md).
+include("cuda/prelude.jl")
+include("cuda/transpile.jl")
+include("cuda/mapkernels.jl")
+include("cuda/reductions.jl")
+include("cuda/nvrtc.jl")
+include("cuda/driver.jl")
+include("cuda/launch.jl")
+include("cuda/cublas.jl")
+include("cuda/hostcheck.jl")
 include("fusion.jl")
 include("bridge.jl")
 LOADING_BUILTINS[] = false

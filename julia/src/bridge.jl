@@ -123,6 +123,13 @@ function _read_meta(buf::Ptr{Int64}, i::Int, code::Int64, nd::Int)
     MetaArray{dtype_of(code),nd}(sz, st), i + ARG_TENSOR_FIXED + 2nd
 end
 
+"A CUDA tensor argument at word `i`: a `CudaArray` at its device address (device 0; see docs/cuda.md)."
+function _read_cuda(buf::Ptr{Int64}, i::Int, code::Int64, nd::Int)
+    sz = ntuple(d -> Int(_w(buf, i + ARG_TENSOR_FIXED + nd - d)), nd)
+    st = ntuple(d -> Int(_w(buf, i + ARG_TENSOR_FIXED + 2nd - d)), nd)
+    CudaArray{dtype_of(code),nd}(UInt64(_w(buf, i + ARG_TENSOR_ADDRESS)), sz, st, 0), i + ARG_TENSOR_FIXED + 2nd
+end
+
 # Reading a tensor argument needs its type Strided{T,N}; building that type from run-time values
 # costs microseconds, so each (dtype, dims) pair gets a reader function once (see `_read` above).
 const TENSOR_READERS = Dict{Tuple{Int64,Int},Any}()
@@ -140,6 +147,7 @@ function decode_arg(buf::Ptr{Int64}, i::Int)
         code, nd, dev = _w(buf, i + ARG_TENSOR_DTYPE), Int(_w(buf, i + ARG_TENSOR_NDIM)), _w(buf, i + ARG_TENSOR_DEVICE)
         dev == DEVICE_CPU && return _tensor_reader(code, nd)(buf, i)
         dev == DEVICE_META && return _read_meta(buf, i, code, nd)
+        dev == DEVICE_CUDA && return _read_cuda(buf, i, code, nd)
         throw(ArgumentError("bridge: tensors on device $(wire_device_name(dev)) cannot be passed to Julia"))
     elseif tag == TAG_INT
         return _read(Int, buf, i)

@@ -3,7 +3,9 @@
 #
 #   - the CPU: every array kernels see today (`Strided` views of host memory, `Array`s);
 #   - the meta device: `MetaArray`, a shape, strides and element type with no data. An op's meta
-#     method is its shape function: it computes the result's metadata and touches no memory.
+#     method is its shape function: it computes the result's metadata and touches no memory;
+#   - a CUDA GPU: `CudaArray`, a device address; its methods launch kernels generated from the
+#     registry's scalar kernels (julia/src/cuda/).
 #
 # A new device adds a `Device` subtype, its array type, the `device_array`/`device_code` methods
 # below and kernel methods for its array type; the op files and the bridge stay as they are.
@@ -12,11 +14,16 @@
 abstract type Device end
 struct CPU <: Device end
 struct MetaDevice <: Device end
+"A CUDA GPU, by ordinal; its kernels are generated from the registry (julia/src/cuda/)."
+struct CudaDevice <: Device
+    ordinal::Int
+end
 
 const DEVICE_CPU, DEVICE_META, DEVICE_CUDA = 0, 1, 2
 
 device_name(::CPU) = "cpu"
 device_name(::MetaDevice) = "meta"
+device_name(d::CudaDevice) = "cuda:$(d.ordinal)"
 
 """
     MetaArray{T,N}(size, strides)
@@ -58,24 +65,49 @@ Base.length(A::MetaArray) = prod(A.size)
 Base.axes(A::MetaArray) = map(Base.OneTo, A.size)
 Base.show(io::IO, A::MetaArray{T}) where {T} = print(io, "MetaArray{", T, "}", A.size)
 
+"""
+    CudaArray{T,N}(ptr, size, strides, ordinal)
+
+An array in a CUDA GPU's memory: a device address (`CUdeviceptr`), Julia-order `size` and
+element `strides`, and the device's ordinal. Like `MetaArray` it is not an `AbstractArray`, so
+no CPU kernel can read its memory by accident: ops run on it through methods written for
+`CudaArray` (julia/src/cuda/launch.jl), which launch generated kernels.
+"""
+struct CudaArray{T,N}
+    ptr::UInt64
+    size::NTuple{N,Int}
+    strides::NTuple{N,Int}
+    ordinal::Int
+end
+Base.size(A::CudaArray) = A.size
+Base.size(A::CudaArray, d::Integer) = d <= ndims(A) ? A.size[d] : 1
+Base.strides(A::CudaArray) = A.strides
+Base.ndims(::CudaArray{T,N}) where {T,N} = N
+Base.eltype(::CudaArray{T}) where {T} = T
+Base.eltype(::Type{<:CudaArray{T}}) where {T} = T
+Base.length(A::CudaArray) = prod(A.size)
+Base.show(io::IO, A::CudaArray{T}) where {T} = print(io, "CudaArray{", T, "}", A.size, " on cuda:", A.ordinal)
+
 "A meta array like `A`, with element type T (default: A's) and size `dims` (default: A's)."
 meta_like(A::MetaArray{S}, ::Type{T} = S, dims = size(A)) where {S,T} = MetaArray{T}(Tuple(dims))
 
 device(::AbstractArray) = CPU()
 device(::MetaArray) = MetaDevice()
+device(A::CudaArray) = CudaDevice(A.ordinal)
 device(::Number) = CPU()
 
 "The array type a device's kernels dispatch on: the methods that make an op run on the device."
 device_array_type(::CPU) = AbstractArray
 device_array_type(::MetaDevice) = MetaArray
+device_array_type(::CudaDevice) = CudaArray
 
 "The device of a call's arguments: the CPU unless an argument lives on another device."
 function call_device(args)
     for a in args
-        a isa MetaArray && return MetaDevice()
+        (a isa MetaArray || a isa CudaArray) && return device(a)
         if a isa AbstractVector{Any}    # a tensor list
             for b in a
-                b isa MetaArray && return MetaDevice()
+                (b isa MetaArray || b isa CudaArray) && return device(b)
             end
         end
     end
@@ -121,7 +153,7 @@ _names_type(@nospecialize(sig), A) = sig isa UnionAll ? _names_type(sig.body, A)
 An argument of any device's array type: for thin wrappers (`_argmax(x::AnyArray, d, k) =
 _argmaxmin(x, d, k, true)`) that forward to methods which dispatch on the device themselves.
 """
-const AnyArray = Union{AbstractArray,MetaArray}
+const AnyArray = Union{AbstractArray,MetaArray,CudaArray}
 
 # ---- meta shape helpers: what many shape functions share -------------------------------------------
 

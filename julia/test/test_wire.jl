@@ -1,6 +1,6 @@
 # The word format's Julia side holds julia/src/wire.txt (read again here: constants from an old
 # precompile cache or system image would differ), and the device word: meta tensors cross as
-# MetaArrays both ways, other devices are refused by name, non-CPU calls get no plans.
+# MetaArrays both ways, CUDA tensors decode as CudaArrays, unknown devices are refused by name, non-CPU calls get no plans.
 # (Python's side and the C fast path's: tests/test_wire_format.py.)
 
 @testset "wire format: constants are the table's" begin
@@ -37,9 +37,9 @@ end
     a, next = GC.@preserve w B.decode_arg(pointer(w), 1)
     @test a isa B.MetaArray{Float32,3} && size(a) == (4, 3, 2) && strides(a) == (1, 5, 15)   # Julia order
     @test next == length(w) + 1
-    w = words(B.DEVICE_CUDA)
-    err = try GC.@preserve w B.decode_arg(pointer(w), 1); nothing catch e; e end
-    @test err isa ArgumentError && occursin("device cuda", err.msg)
+    w = words(B.DEVICE_CUDA)   # a CUDA tensor: a CudaArray at its device address (julia/src/cuda/)
+    a, next = GC.@preserve w B.decode_arg(pointer(w), 1)
+    @test a isa B.CudaArray{Float32,3} && size(a) == (4, 3, 2) && strides(a) == (1, 5, 15) && next == length(w) + 1
     w = words(99)
     err = try GC.@preserve w B.decode_arg(pointer(w), 1); nothing catch e; e end
     @test err isa ArgumentError && occursin("unknown code 99", err.msg)

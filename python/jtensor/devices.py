@@ -7,8 +7,9 @@
   their kernels' meta methods in Julia (julia/src/devices.jl), which dispatch picks by array type.
   ``with jt.device("meta"): model = Net()`` builds a model of any size in microseconds;
   ``model.to_empty(device="cpu")`` then gives it (uninitialised) memory.
-- ``cuda``: a name PyTorch programs use. This build has no CUDA backend, so, as on a PyTorch built
-  without CUDA, ``jt.cuda.is_available()`` is False and making a CUDA tensor raises AssertionError.
+- ``cuda``: a name PyTorch programs use. CUDA kernels are generated from the registry (docs/cuda.md),
+  but Python tensors in CUDA memory are not wired yet, so, as on a PyTorch built without CUDA,
+  ``jt.cuda.is_available()`` is False and making a CUDA tensor raises AssertionError.
 
 Every device has a code (``DEVICE_TYPES``), the word that tells Julia where a tensor lives.
 A new device adds a storage class (with ``jt_device``, ``device_code``, ``nbytes``, ``writeable``),
@@ -188,36 +189,6 @@ def mixed_devices_error(opname, devices):
                         f"devices, {a} and {b}!")
 
 
-# ---- jt.cuda and jt.backends: what PyTorch programs ask before choosing a device ---------------------
+# ---- jt.cuda: python/jtensor/cuda.py (imported last: it uses this module's names) -------------------
 
-class _CudaModule:
-    """``jt.cuda``: no CUDA device in this build (the answers of a PyTorch built without CUDA)."""
-
-    @staticmethod
-    def is_available():
-        return False
-
-    @staticmethod
-    def device_count():
-        return 0
-
-    @staticmethod
-    def is_initialized():
-        return False
-
-    @staticmethod
-    def manual_seed(seed):
-        """Accepted and ignored, as PyTorch does when CUDA is absent."""
-
-    manual_seed_all = manual_seed
-
-    @staticmethod
-    def synchronize(device=None):
-        raise CudaUnavailableError(_NO_CUDA)
-
-    @staticmethod
-    def current_device():
-        raise CudaUnavailableError(_NO_CUDA)
-
-
-cuda = _CudaModule()
+from . import cuda  # noqa: E402
