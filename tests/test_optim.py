@@ -38,6 +38,8 @@ CASES = [
     ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.06), maximize=True)),
     ("ASGD", dict()),
     ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=2, weight_decay=0.1, maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=1.5, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -365,7 +367,7 @@ def _run(jo, to, jps, tps, rng, steps):
 INTERCHANGE = [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict()),
                ("RMSprop", dict(momentum=0.5, centered=True)), ("Adadelta", dict()), ("Adagrad", dict(lr_decay=0.1)),
                ("Adamax", dict()), ("NAdam", dict()), ("RAdam", dict()), ("Rprop", dict()),
-               ("ASGD", dict(t0=1))]
+               ("ASGD", dict(t0=1)), ("Adafactor", dict())]
 
 
 @pytest.mark.parametrize("direction", ["torch_to_jt", "jt_to_torch"])
