@@ -193,6 +193,15 @@ def getitem(t, key):
 
 
 def setitem(t, key, value):
+    from . import autograd
+    T = _T()
+    if autograd._enabled[0] and (t.requires_grad or (isinstance(value, T.Tensor) and value.requires_grad)):
+        return autograd.record_setitem(t, key, value, _write)
+    _write(t, key, value)
+
+
+def _write(t, key, value):
+    """Write `value` into t[key], in place, recording nothing."""
     key = _expand_key(t, key)
     v, adv = _basic(t, key)
     T = _T()

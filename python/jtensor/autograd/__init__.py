@@ -269,6 +269,15 @@ def _formula(op, pname):
     return _FORMULA_CACHE[key]
 
 
+def _code_names(code):
+    """The names a compiled formula reads, those of its comprehensions and lambdas included."""
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if hasattr(c, "co_names"):
+            names |= _code_names(c)
+    return names
+
+
 def _formula_names(op):
     """Every name the op's derivative formulas read (parameters, result fields, ops...)."""
     key = (op.qualname, op.schema, tuple(op.grad))
@@ -278,7 +287,7 @@ def _formula_names(op):
         for pname, _ in op.grad:
             code = _formula(op, pname)
             if code is not None:
-                used.update(code.co_names)
+                used.update(_code_names(code))
         _NAMES_CACHE[key] = used = frozenset(used)
     return used
 
@@ -486,7 +495,7 @@ def _reattached(saved, node, index):
 class _GradInfo:
     """What recording needs to know of an op's entry, worked out once per op (record runs per call)."""
 
-    __slots__ = ("names", "params", "used", "refuses")
+    __slots__ = ("names", "params", "used", "used_by", "refuses")
 
     def __init__(self, op):
         self.names = dict(op.grad)
@@ -497,6 +506,14 @@ class _GradInfo:
         # (`y = x * 2; y.add_(1)` is fine: mul's formulas do not read its result)
         readable = {p.name for p in op.params} | {"result"} | set(op.result_fields or ())
         self.used = [n for n in _formula_names(op) if n in readable]
+        # per parameter, what its own formula reads: only the formulas of inputs that require grad
+        # run, so only what they read is checked (`y = x * 2; x.add_(1)` is fine when only x needs
+        # a gradient, as in PyTorch, which saves nothing for the constant's formula)
+        self.used_by = {}
+        for pname in self.names:
+            code = _formula(op, pname)
+            if code is not None:
+                self.used_by[pname] = [n for n in _code_names(code) if n in readable]
         # a writer that returns nothing (advanced-index assignment) cannot be differentiated
         self.refuses = op.returns == "None" and bool(op.params) and op.params[0].type == "Tensor"
 
@@ -560,7 +577,14 @@ def record(op, params, run):
         env[key] = _saved_output(outs[i]) if hasattr(outs[i], "_version") else outs[i]
     node = OpNode(op, inputs, env, [(k, i) for k, i in outputs if hasattr(outs[i], "_version")])
     saved = []
-    for k in info.used:
+    used = info.used
+    if info.used_by:
+        read = set()
+        for name, v in inputs:
+            if v is not None:
+                read.update(info.used_by.get(name.split("[")[0], ()))
+        used = [k for k in used if k in read]
+    for k in used:
         v = env.get(k)
         if hasattr(v, "_version"):
             saved.append(v)
@@ -619,6 +643,54 @@ def record_inplace(op, params, target, run):
     if target.dtype.kind in "fc":
         _set_output(target, node, 0)
     return target
+
+
+def record_setitem(t, key, value, write):
+    """``t[key] = value`` when t or value requires grad (PyTorch's CopySlices): write, then rebase
+    t onto a node whose inputs are t's previous history (its gradient with the written region
+    zeroed) and `value` (the gradient's region, summed to value's shape)."""
+    if getattr(t, "grad_fn", None) is None and t.requires_grad:
+        raise RuntimeError("setitem: a leaf Variable that requires grad is being used in an in-place operation.")
+    if isinstance(t.grad_fn, ViewNode):
+        raise RuntimeError("setitem: in-place modification of a view of a tensor that requires grad is not "
+                           "supported; use the out-of-place form (for example torch.where or index_put)")
+    if t.dtype.kind not in "fc":
+        raise RuntimeError(f"setitem: only tensors of floating point or complex dtype can require gradients, "
+                           f"got {t.dtype} written with a value that requires grad")
+    T = _tensor_mod()
+    old = None
+    if t.requires_grad:
+        old = T.Tensor._make(t._base, t._baddr, t._offset, t.shape, t._strides, t.dtype)
+        old._version = [0]
+        old.requires_grad = True
+        old.grad_fn = t.grad_fn
+        old._out_index = getattr(t, "_out_index", 0)
+    graded = value if isinstance(value, T.Tensor) and value.requires_grad else None
+    with no_grad():
+        write(t, key, value)
+    vshape = tuple(graded.shape) if graded is not None else None
+
+    def backward(grads):
+        g = grads[0]
+        out = []
+        if old is not None:
+            rest = g.clone()
+            with no_grad():
+                write(rest, key, 0)
+            out.append(rest)
+        else:
+            out.append(None)
+        if graded is not None:
+            part = g[key]
+            if part.ndim < len(vshape):
+                part = part.reshape((1,) * (len(vshape) - part.ndim) + tuple(part.shape))
+            out.append(part)
+        else:
+            out.append(None)
+        return out
+    node = FnNode("CopySlices", [("self", old), ("value", graded)], backward)
+    _set_output(t, node, 0)
+    return None
 
 
 def view_geometry(parent, shape, strides, offset):
