@@ -14,6 +14,10 @@
 "The compute type of a fused kernel's loads: operands reach the kernel as stored (it converts them itself, per node)."
 struct AsStored end
 @inline jconvert(::Type{AsStored}, x) = x
+# the engine's own `jconvert` methods for `nothing` and for a value already of the type would
+# otherwise tie with the one above (an ambiguity, caught by test_core.jl)
+@inline jconvert(::Type{AsStored}, x::Nothing) = x
+@inline jconvert(::Type{AsStored}, x::AsStored) = x
 
 """
 One node of a fused kernel: registry map op `op` applied to `args` (`:x1`... the kernel's inputs,
