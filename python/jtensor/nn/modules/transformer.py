@@ -34,6 +34,12 @@ def _generate_square_subsequent_mask(sz, device=None, dtype=None):
     return _full((sz, sz), float("-inf"), dtype=dtype, device=device).triu(1)
 
 
+def _is_function(fn, public):
+    """Whether `fn` is the public function `public`, wrapped for __jtensor_function__ or not (a default
+    argument keeps the function object it had when the class was defined)."""
+    return getattr(fn, "__wrapped__", fn) is getattr(public, "__wrapped__", public)
+
+
 def _activation_fn(activation):
     if activation == "relu":
         return F.relu
@@ -77,9 +83,9 @@ class _FeedForwardLayer(Module):
 
     def _set_activation(self, activation):
         activation = _activation_fn(activation)
-        if activation is F.relu or isinstance(activation, ReLU):
+        if _is_function(activation, F.relu) or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
-        elif activation is F.gelu or isinstance(activation, GELU):
+        elif _is_function(activation, F.gelu) or isinstance(activation, GELU):
             self.activation_relu_or_gelu = 2
         else:
             self.activation_relu_or_gelu = 0
