@@ -131,7 +131,7 @@ def test_julia_errors_in_a_child():
             out[name + "/after"] = (jt.ones(3) + 1).sum().item()  # the process keeps working
         for k in range(1, 7):
             probe(f"throw{k}", lambda: jt.ops._test_throw(k))
-        probe("oom", lambda: jt.ops._rand((2**45,), jt.float32))
+        probe("oom", lambda: jt.ops._rand((2**45,), jt.float32, 0))
         probe("stack", lambda: jt.ops._test_recurse(10**9))
         probe("eval", lambda: eval_julia("error(\"evalboom\")"))
         out["recurse_ok"] = jt.ops._test_recurse(10)

@@ -623,4 +623,12 @@ def test_fast_paths_agree_with_the_python_drivers():
     assert type(drivers._fast_call(op.id, op.fast_kinds, (x, w, b), True)) is jt.Tensor   # record computes
     with pytest.raises(ValueError, match=r"_linear\(Tensor\(shape=\[5, 4\]"):
         jt.nn.functional.linear(x, jt.ones(3, 5))
-    assert ops["sum"].fast_kinds is None     # Dims parameters: the Python driver normalises them
+    # dims, dim lists and dtypes are encoded by the C path too; what it cannot encode (a dim out of
+    # range) goes to the driver, which raises; a tuple-returning op (unique) is the driver's
+    op = ops["sum"]
+    assert op.fast_kinds is not None
+    np.testing.assert_array_equal(drivers._fast_call(op.id, op.fast_kinds, (x, [1], True, None), False).numpy(),
+                                  drivers._run_fn(op, (x, [1], True, None)).numpy())
+    with pytest.raises(IndexError, match="out of range"):
+        x.sum(5)
+    assert ops["unique"].fast_kinds is None

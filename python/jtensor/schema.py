@@ -60,6 +60,8 @@ def _fast_kinds(op):
     `optional` flag added to its kind (the C path then sends None as None)."""
     if op.kind == "map" or op.returns != "Tensor" or any(p.vararg for p in op.params):
         return None
+    if any(p.name.startswith("return_") and p.type == "bool" for p in op.params):
+        return None   # `return_inverse=True` and the like make it return a tuple (unique)
     kinds = []
     for p in op.params:
         t = "Optional[Tensor]" if p.type == "Tensor" and p.optional else p.type
