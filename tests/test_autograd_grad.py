@@ -174,10 +174,15 @@ def _inplace_programs(m):
     return out
 
 
-def test_inplace_after_use_matches_torch():
-    got, want = _inplace_programs(jt), _inplace_programs(torch)
+def _same_gradients_as_torch(programs):
+    """Run `programs(m)` with jtensor and with torch; each named gradient must agree."""
+    got, want = programs(jt), programs(torch)
     for k in want:
         np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), err_msg=k)
+
+
+def test_inplace_after_use_matches_torch():
+    _same_gradients_as_torch(_inplace_programs)
 
 
 # ---- t[key] = value with autograd (PyTorch's CopySlices) --------------------------------------------
@@ -217,9 +222,7 @@ def _setitem_programs(m):
 
 
 def test_setitem_records_like_torch():
-    got, want = _setitem_programs(jt), _setitem_programs(torch)
-    for k in want:
-        np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), err_msg=k)
+    _same_gradients_as_torch(_setitem_programs)
 
 
 def test_setitem_gradcheck():
