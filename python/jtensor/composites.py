@@ -614,3 +614,13 @@ def _div_inplace(name):
 
 for _name in ("div_", "divide_"):
     composed(_name, function=False)(_div_inplace(_name))
+
+
+# ---- Tensor.clip: the method form takes no `out=`, as torch's ------------------------------------------
+@composed("clip", function=False)
+def clip(self, min=None, max=None):
+    """`clamp(self, min, max)`. Like torch's method it takes no `out=`, so `np.clip(t, ...)`, which
+    tries `t.clip(..., out=None)` first, falls back to NumPy's own path (refusing a tensor that
+    requires grad with torch's message) as it does for torch tensors."""
+    from .ops import ops
+    return ops.clamp(self, min, max)
