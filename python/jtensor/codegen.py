@@ -49,8 +49,10 @@ def set_fast_path(fast_map, fast_call):
         ns["_fast"], ns["_fastfn"] = fast_map, fast_call
 
 
-def build_function(op):
-    """Generate the Python function for `op` (and its in-place form for map ops)."""
+def build_function(op, trial=False):
+    """Generate the Python function for `op` (and its in-place form for map ops). `trial`: only to
+    see that it can be generated (registry.check_entry): the result is not the registry's, so its
+    namespace must not replace the one `set_fast_path` switches for that op."""
     params = [Param(_safe(p.name), p.type, p.default, p.kwonly, p.optional, p.vararg) for p in op.params]
     sig = _signature_source(params, with_out=True)
     names = [f"_varargs({p.name})" if p.vararg else p.name for p in params]
@@ -58,7 +60,8 @@ def build_function(op):
           "_fast": drivers._fast_map, "_failed": drivers.fast_failed, "_Tensor": drivers._T.Tensor, "_ov": overrides,
           "_fastfn": drivers._fast_call, "_kinds": op.fast_kinds, "_fn_failed": drivers.fn_failed,
           "_grad_mode": autograd._enabled}
-    _NAMESPACES[op.qualname] = ns
+    if not trial:
+        _NAMESPACES[op.qualname] = ns
     raw = [p.name for p in params]
     pos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
     kw = [p.name for p in params if p.kwonly]

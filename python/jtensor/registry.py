@@ -62,7 +62,7 @@ def check_entry(entry, op_names):
     if problem is not None:
         return problem
     try:
-        build_function(op)   # as `Registry.sync` will
+        build_function(op, trial=True)   # as `Registry.sync` will
     except Exception as e:
         return f'op "{label}": its Python function cannot be generated: {type(e).__name__}: {e}'
     return None
