@@ -34,16 +34,15 @@ class LazyModuleMixin:
 
     def has_uninitialized_params(self):
         """True while any of this module's own parameters or buffers is not materialized."""
-        return any(is_lazy(t) for t in list(self._parameters.values()) + list(self._buffers.values()))
+        return bool(self._lazy_tensors())
 
     def initialize_parameters(self, *args, **kwargs):
         raise NotImplementedError(f"initialize_parameters is not implemented for {type(self).__name__}")
 
     def _lazy_factory(self):
         """The dtype and device of the uninitialized tensors, for materializing them."""
-        for t in list(self._parameters.values()) + list(self._buffers.values()):
-            if is_lazy(t):
-                return {"dtype": t.dtype, "device": t.device}
+        for t in self._lazy_tensors().values():
+            return {"dtype": t.dtype, "device": t.device}
         return {}
 
     def _materialize(self, shapes):
@@ -55,27 +54,24 @@ class LazyModuleMixin:
                 t.materialize(shape, **fk)
         self.reset_parameters()
 
+    def _lazy_tensors(self):
+        """{name: tensor} of this module's own parameters and buffers not yet materialized."""
+        return {k: v for d in (self._parameters, self._buffers) for k, v in d.items() if is_lazy(v)}
+
     def _apply(self, fn, recurse=True):
         # conversions (`to`, `double`) give uninitialized tensors the dtype and device that `fn`
         # gives an empty tensor of theirs; they are materialized with those
-        lazy = {k: v for d in (self._parameters, self._buffers) for k, v in d.items() if is_lazy(v)}
+        lazy = self._lazy_tensors()
         for t in lazy.values():
             probe = fn(_empty(0, dtype=t.dtype, device=t.device))
             t.retarget(probe.dtype, probe.device)
-        held = {k: (self._parameters if k in self._parameters else self._buffers) for k in lazy}
-        for k, d in held.items():
-            d[k] = None
-        try:
-            return super()._apply(fn, recurse)
-        finally:
-            for k, d in held.items():
-                d[k] = lazy[k]
+        return self._with_hidden(lazy, lambda: super(LazyModuleMixin, self)._apply(fn, recurse))
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
-        for name, t in list(self._parameters.items()) + list(self._buffers.items()):
-            if is_lazy(t) and name not in self._non_persistent_buffers_set:
+        lazy = self._lazy_tensors()
+        for name, t in lazy.items():
+            if name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = t
-        lazy = {k for d in (self._parameters, self._buffers) for k, v in d.items() if is_lazy(v)}
         self._with_hidden(lazy, lambda: super(LazyModuleMixin, self)._save_to_state_dict(destination, prefix,
                                                                                             keep_vars))
 
@@ -94,12 +90,13 @@ class LazyModuleMixin:
         """Set the size attributes (in_features, ...) from materialized parameters (after a load)."""
 
     def _with_hidden(self, names, action):
+        """Run `action()` with the named parameters and buffers set to None (skipped), then restore them."""
         held = {k: (self._parameters if k in self._parameters else self._buffers) for k in names}
         values = {k: d[k] for k, d in held.items()}
         for k, d in held.items():
             d[k] = None
         try:
-            action()
+            return action()
         finally:
             for k, d in held.items():
                 d[k] = values[k]
