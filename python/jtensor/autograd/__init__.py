@@ -597,6 +597,19 @@ def record(op, params, run):
     return result
 
 
+def _previous_history(t):
+    """An alias of `t` (same memory, fresh version counter) carrying its history before an in-place
+    write rebases `t`; None when `t` has no history to keep (it does not require grad)."""
+    if not getattr(t, "requires_grad", False):
+        return None
+    old = _tensor_mod().Tensor._make(t._base, t._baddr, t._offset, t.shape, t._strides, t.dtype)
+    old._version = [0]
+    old.requires_grad = True
+    old.grad_fn = t.grad_fn
+    old._out_index = getattr(t, "_out_index", 0)
+    return old
+
+
 def record_inplace(op, params, target, run):
     """An in-place op on `target` (or an op writing into it): run it, then rebase `target` onto a
     node whose input is target's previous history."""
@@ -605,13 +618,7 @@ def record_inplace(op, params, target, run):
     if isinstance(getattr(target, "grad_fn", None), FnNode) and target.grad_fn.label == "ViewBackward":
         raise RuntimeError(f"{op.name}: in-place modification of a view of a tensor that requires grad is not "
                            f"supported; use the out-of-place form")
-    T = _tensor_mod()
-    old = T.Tensor._make(target._base, target._baddr, target._offset, target.shape, target._strides, target.dtype)
-    old._version = [0]
-    if getattr(target, "requires_grad", False):
-        old.requires_grad = True
-        old.grad_fn = target.grad_fn
-        old._out_index = getattr(target, "_out_index", 0)
+    old = _previous_history(target)
     info = _grad_info(op)
     names = info.names
     first = op.params[0].name
@@ -630,7 +637,7 @@ def record_inplace(op, params, target, run):
         v = params.get(p.name)
         if p.name == first:
             # the old history gets the formula's gradient, or (no formula) backward raises naming the op
-            inputs.append((p.name, old if old.requires_grad else None))
+            inputs.append((p.name, old))
         elif p.name in names and requires_grad_of(v):
             inputs.append((p.name, v))
         elif requires_grad_of(v) and p.type == "Tensor":
@@ -658,13 +665,7 @@ def record_setitem(t, key, value, write):
         raise RuntimeError(f"setitem: only tensors of floating point or complex dtype can require gradients, "
                            f"got {t.dtype} written with a value that requires grad")
     T = _tensor_mod()
-    old = None
-    if t.requires_grad:
-        old = T.Tensor._make(t._base, t._baddr, t._offset, t.shape, t._strides, t.dtype)
-        old._version = [0]
-        old.requires_grad = True
-        old.grad_fn = t.grad_fn
-        old._out_index = getattr(t, "_out_index", 0)
+    old = _previous_history(t)
     graded = value if isinstance(value, T.Tensor) and value.requires_grad else None
     with no_grad():
         write(t, key, value)
