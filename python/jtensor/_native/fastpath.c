@@ -224,6 +224,19 @@ static PyObject *new_tensor(PyObject *base, int64_t addr, PyObject *shape, PyObj
 
 static inline int64_t float_word(double v) { int64_t b; memcpy(&b, &v, sizeof b); return b; }
 
+/* Calls on at least this many elements release the GIL while Julia runs: other Python threads (a
+   data loader, a progress bar, a Ctrl-C timer) go on meanwhile; smaller ones keep it, as releasing
+   and retaking it costs more than they do. Only the owner thread can enter Julia (ON_JULIA_THREAD). */
+#define RELEASE_GIL_ELEMENTS (1 << 16)
+
+/* The number of elements of tensor `a` (a double: no overflow to worry about). */
+static double numel_of(PyObject *a) {
+    PyObject *shape = SLOT(a, off_shape);
+    double n = 1;
+    for (Py_ssize_t d = 0; d < PyTuple_GET_SIZE(shape); d++) n *= (double)PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
+    return n;
+}
+
 /* Whether tensor `a` is a CPU tensor this file may send: its storage is exactly a NumPy ndarray. */
 #define ON_CPU(a) PyArray_CheckExact(SLOT(a, off_base))
 
@@ -367,7 +380,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     }
     int64_t status;
     interrupt_flag = 0;
-    if (numel >= (1 << 16)) {
+    if (numel >= RELEASE_GIL_ELEMENTS) {
         Py_BEGIN_ALLOW_THREADS
         status = jt_run(pid, w);
         Py_END_ALLOW_THREADS
@@ -594,6 +607,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
     if (ref_ndim < 0) ref_ndim = 0;
     PyTypeObject *dtype_type = Py_TYPE(PyList_GET_ITEM(dtypes, 0));
     int64_t w[FN_MAX_WORDS];
+    double work = 0;   /* elements the call touches, roughly: decides whether to release the GIL */
 #define ROOM(n) do { if (k + (n) > FN_MAX_WORDS) Py_RETURN_NONE; } while (0)
     int k = 0;
     for (Py_ssize_t i = 0; i < na; i++) {
@@ -611,6 +625,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
             int code = dtype_code(SLOT(a, off_dtype));
             if (code < 0 || code >= ndtypes) Py_RETURN_NONE;   /* user dtypes: the driver */
             k = put_tensor(w, k, a, code, (int)PyTuple_GET_SIZE(SLOT(a, off_shape)));
+            work += numel_of(a);
         } else if (kind == WIRE_FNKIND_TENSORLIST) {
             if (!PyList_Check(a) && !PyTuple_Check(a)) Py_RETURN_NONE;
             Py_ssize_t m = PySequence_Fast_GET_SIZE(a);
@@ -623,6 +638,7 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
                 if (code < 0 || code >= ndtypes) Py_RETURN_NONE;   /* user dtypes: the driver */
                 ROOM(TENSOR_WORDS);
                 k = put_tensor(w, k, x, code, (int)PyTuple_GET_SIZE(SLOT(x, off_shape)));
+                work += numel_of(x);
             }
         } else if (kind == WIRE_FNKIND_INT && PyLong_Check(a)) {
             int overflow = 0;
@@ -651,8 +667,12 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
             if (!int_items(a, v, &m, MAX_DIMS)) Py_RETURN_NONE;
             w[k + WIRE_ARG_INTLIST_TAG] = WIRE_TAG_INTLIST; w[k + WIRE_ARG_INTLIST_COUNT] = m;
             k += WIRE_ARG_INTLIST_FIXED;
-            for (Py_ssize_t j = 0; j < m; j++)   /* a shape in Julia order: reversed */
+            double size = 1;
+            for (Py_ssize_t j = 0; j < m; j++) {   /* a shape in Julia order: reversed */
                 w[k++] = v[kind == WIRE_FNKIND_SHAPE ? m - 1 - j : j];
+                size *= (double)v[j];
+            }
+            if (kind == WIRE_FNKIND_SHAPE && size > work) work = size;   /* a creation op's output */
         } else if (kind == WIRE_FNKIND_DTYPE && Py_TYPE(a) == dtype_type) {
             int code = dtype_code(a);
             if (code < 0 || code >= ndtypes) Py_RETURN_NONE;   /* user dtypes: the driver */
@@ -676,7 +696,15 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
 #undef ROOM
     if (!drain_pending()) Py_RETURN_NONE;
     interrupt_flag = 0;
-    int64_t status = jt_call(PyLong_AsLongLong(fargs[0]), w, k, fn_res);
+    long long opid = PyLong_AsLongLong(fargs[0]);
+    int64_t status;
+    if (work >= RELEASE_GIL_ELEMENTS) {
+        Py_BEGIN_ALLOW_THREADS
+        status = jt_call(opid, w, k, fn_res);
+        Py_END_ALLOW_THREADS
+    } else {
+        status = jt_call(opid, w, k, fn_res);
+    }
     if (status) return PyLong_FromLongLong(status);   /* Python raises the Julia error */
     if (fn_res[0] != 1 || fn_res[1] != WIRE_TAG_TENSOR) {
         PyErr_SetString(PyExc_RuntimeError, "bridge: fast call expected one tensor result");
