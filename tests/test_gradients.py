@@ -957,12 +957,13 @@ NON_DIFFERENTIABLE = {
 
 
 def _nn_ops():
-    """Ops defined in julia/src/ops/nn.jl and the other nn files (tested with gradients in
+    """Ops defined in julia/src/ops/nn/ and the other nn files (tested with gradients in
     tests/test_nn_functional.py, test_nn_activations.py, test_nn_losses.py, test_nn_layers.py and
     test_recurrent.py)."""
     ops = ROOT / "julia" / "src" / "ops"
-    src = "".join((ops / f).read_text() for f in ("nn.jl", "activations.jl", "losses.jl", "recurrent.jl"))
-    fused_norms = re.findall(r'_defnorm\(\s*"\w+",\s*"(\w+)"', src)   # three ops each (nn.jl's _defnorm)
+    files = sorted((ops / "nn").glob("*.jl")) + [ops / f for f in ("activations.jl", "losses.jl", "recurrent.jl")]
+    src = "".join(f.read_text() for f in files)
+    fused_norms = re.findall(r'_defnorm\(\s*"\w+",\s*"(\w+)"', src)   # three ops each (fused_norms.jl's _defnorm)
     return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src)) | \
         {n + suffix for n in fused_norms for suffix in ("", "_backward", "_param_grad")}
 

@@ -360,12 +360,12 @@ end
 end
 
 @testset "every op of these files is covered" begin
-    files = ("linalg.jl", "nn.jl", "einsum.jl", "fft.jl")
+    files = ("linalg.jl", "nn/", "einsum.jl", "fft.jl")
     mine = String[]
     for o in JTensor.REGISTRY
         o.kind === :fn || continue
         f = string(first(methods(o.kernel)).file)
-        any(x -> endswith(f, "ops/" * x), files) || continue
+        any(x -> occursin("ops/" * x, f), files) || continue
         push!(mine, isempty(o.namespace) ? o.name : o.namespace * "." * o.name)
     end
     # _dropout_mask takes no tensor: its device is never meta (creation on meta is Python's).

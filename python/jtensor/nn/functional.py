@@ -3,7 +3,7 @@
 Thin wrappers: each normalises PyTorch's arguments (int-or-tuple sizes, padding strings, defaults,
 legacy and current reduction modes, unbatched inputs) and composes registry ops. The kernels
 (convolution, pooling, softmax, standardization, losses, embedding, dropout masks) are Julia ops in
-julia/src/ops/nn.jl with their derivatives beside them; the composites here (linear, attention, the
+julia/src/ops/nn/ with their derivatives beside them; the composites here (linear, attention, the
 affine part of norms, cross-entropy over log_softmax, most losses) are built from differentiable
 registry ops, so autograd differentiates them, to any order, for free. Nothing here touches data
 directly.
