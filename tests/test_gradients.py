@@ -447,6 +447,20 @@ ROWS += [
         [((3, 3), (3, 2), (3,)), ((2, 3, 3), (3, 4), (2, 3))], gg=True),
     Row("cholesky", lambda m, a: (m.linalg.cholesky(PD(m, a)), m.linalg.cholesky(PD(m, a), upper=True)),
         [((3, 3),), ((2, 3, 3),)], gg=True),
+    Row("cholesky_ex", lambda m, a: m.linalg.cholesky_ex(PD(m, a), upper=True)[0], [((2, 3, 3),)]),
+    Row("solve_triangular", lambda m, a, b: (
+        m.linalg.solve_triangular(a + 3 * eye(m, 3), b, upper=True),
+        m.linalg.solve_triangular(a + 3 * eye(m, 3), b.mT, upper=False, left=False),
+        m.linalg.solve_triangular(a, b, upper=False, unitriangular=True)),
+        [((3, 3), (3, 2)), ((2, 1, 3, 3), (4, 3, 2))], gg=True),
+    Row("lu_factor", lambda m, a: m.linalg.lu_factor(a)[0], [((3, 3),), ((2, 4, 2),), ((2, 4),)], gg=True),
+    Row("lu", lambda m, a: m.linalg.lu(a)[1:], [((3, 3),), ((4, 2),), ((2, 2, 4),)]),
+    Row("lu_solve", lambda m, a, b: tuple(
+        m.linalg.lu_solve(*m.linalg.lu_factor(a + 3 * eye(m, 3)), bb, left=left, adjoint=adj)
+        for left, bb in ((True, b), (False, b.mT)) for adj in (False, True)), [((3, 3), (3, 2)), ((2, 3, 3), (3, 4))]),
+    Row("cholesky_solve", lambda m, a, b: (m.cholesky_solve(b, m.linalg.cholesky(PD(m, a))),
+                                           m.cholesky_solve(b, m.linalg.cholesky(PD(m, a)).mT, upper=True)),
+        [((3, 3), (3, 2)), ((2, 3, 3), (3, 1))]),
     Row("qr", lambda m, a: tuple(t * t for t in m.linalg.qr(a)), [((4, 3),), ((3, 3),), ((2, 4),)],
         tol=(1e-6, 1e-8)),
     Row("svd", lambda m, a: tuple(t * t if t.ndim > 1 else t for t in m.linalg.svd(a, full_matrices=False)),
@@ -936,7 +950,7 @@ NON_DIFFERENTIABLE = {
     "eq", "ne", "lt", "le", "gt", "ge", "isclose", "allclose", "isnan", "isinf", "isfinite", "signbit",
     "logical_and", "logical_or", "logical_xor", "logical_not", "all", "any",
     # integer results (indices, counts, ranks)
-    "argmax", "argmin", "argsort", "nonzero", "searchsorted", "linalg.matrix_rank",
+    "argmax", "argmin", "argsort", "nonzero", "searchsorted", "linalg.matrix_rank", "_lu_permutation",
     # bitwise ops: integer and bool tensors only
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
     # no tensor inputs: creation, random numbers, the RNG seed

@@ -756,6 +756,64 @@ def cholesky_backward(grad, L, upper):
     return 0.5 * (ga + ga.mH)
 
 
+def _lu_backward(gL, gU, P, L, U):
+    """PyTorch's linalg_lu_backward: the gradient of A = P L U from those of L (m, k) and U (k, n),
+    pulled back through the two triangular solves; the extra block of a tall L or wide U passes
+    straight through. gL or gU may be None."""
+    st, tril, triu, cat = O("linalg.solve_triangular"), O("tril"), O("triu"), O("cat")
+    m, n = L.shape[-2], U.shape[-1]
+    k = min(m, n)
+    if m == n:
+        gA = None if gL is None else tril(L.mH @ gL, -1)
+        if gU is not None:
+            up = triu(gU @ U.mH)
+            gA = up if gA is None else gA + up
+        gA = st(U.mH, gA, upper=False, left=False)
+        gA = st(L.mH, gA, upper=True, unitriangular=True)
+    elif m < n:
+        gA = None if gL is None else L.mH @ gL
+        if gU is not None:
+            t = -(triu(gU) @ U.mH)
+            gA = t if gA is None else gA + t
+        gA = st(U[..., :k].mH, tril(gA, -1), upper=False, left=False)
+        if gU is not None:
+            gA = cat([gA + triu(gU[..., :k]), gU[..., k:]], -1)
+        gA = st(L.mH, gA, upper=True, unitriangular=True)
+        if gU is None:
+            gA = cat([gA, zeros_like(U[..., k:])], -1)
+    else:
+        gA = None if gU is None else gU @ U.mH
+        if gL is not None:
+            t = -(L.mH @ tril(gL, -1))
+            gA = t if gA is None else gA + t
+        gA = st(L[..., :k, :].mH, triu(gA), upper=True, unitriangular=True)
+        if gL is not None:
+            gA = cat([gA + tril(gL[..., :k, :], -1), gL[..., k:, :]], -2)
+        gA = st(U.mH, gA, upper=False, left=False)
+        if gL is None:
+            gA = cat([gA, zeros_like(L[..., k:, :])], -2)
+    return P @ gA
+
+
+@helper
+def lu_factor_ex_backward(grad, LU, pivots):
+    """linalg.lu_factor_ex: the packed gradient splits into L's (strictly lower) and U's (upper) parts."""
+    from .linalg_solvers import lu_unpack
+    P, L, U = lu_unpack(LU, pivots)
+    k = min(LU.shape[-2], LU.shape[-1])
+    return _lu_backward(grad[..., :, :k], grad[..., :k, :], P, L, U)
+
+
+@helper
+def solve_triangular_backward(grad, A, X, upper, left, unitriangular, which):
+    """linalg.solve_triangular: gB solves the adjoint system; gA = -gB Xᴴ (-Xᴴ gB), kept to A's triangle."""
+    gB = O("linalg.solve_triangular")(A.mH, grad, upper=not upper, left=left, unitriangular=unitriangular)
+    if which == 1:
+        return gB
+    gA = -(gB @ X.mH) if left else -(X.mH @ gB)
+    return O("triu")(gA, 1 if unitriangular else 0) if upper else O("tril")(gA, -1 if unitriangular else 0)
+
+
 def _copyltu(M):
     """The Hermitian matrix with M's lower triangle (real diagonal)."""
     low = O("tril")(M, -1)

@@ -790,6 +790,22 @@ defop("logdet(input: Tensor) -> Tensor", _logdet;
       grad = ["input" => "grad.unsqueeze(-1).unsqueeze(-1) * linalg.inv(input).mH"],
       doc = "Log of determinants (NaN for a negative real determinant, -inf for a singular matrix).")
 
+"""The broadcast batch size of two stacked operands (Julia order) and, per batch element, the
+indices (ja, jb) of the A and B slices it reads (a size-1 batch dim repeats)."""
+function _paired_batches(name, A, B, bA, bB)
+    batch = try
+        broadcast_size(bA, bB)
+    catch e
+        e isa DimensionMismatch || rethrow()
+        throw(DimensionMismatch("$name: batch dims of A $(_pyshape(A)) and B $(_pyshape(B)) cannot be broadcast"))
+    end
+    ia = LinearIndices(bA); ib = LinearIndices(bB)
+    pairs = Tuple{Int,Int}[(ia[CartesianIndex(ntuple(d -> bA[d] == 1 ? 1 : Ix[d], length(bA)))],
+                            ib[CartesianIndex(ntuple(d -> bB[d] == 1 ? 1 : Ix[d], length(bB)))])
+                           for Ix in CartesianIndices(batch)]
+    batch, pairs
+end
+
 "Solve A X = B (left) or X A = B for batches, PyTorch's vector rule, broadcasting batch dims."
 function _solve(A, B, left::Bool)
     name = "linalg.solve"
@@ -808,21 +824,13 @@ function _solve(A, B, left::Bool)
         "$name: Incompatible shapes of A and B for the equation $(left ? "AX = B" : "XA = B") ($(n)x$(n) and $(size(B2, 2))x$(size(B2, 1)))"))
     A3, bA = _stack(name, T, A)
     bB = size(B2)[3:end]
-    batch = try
-        broadcast_size(bA, bB)
-    catch e
-        e isa DimensionMismatch || rethrow()
-        throw(DimensionMismatch("$name: batch dims of A $(_pyshape(A)) and B $(_pyshape(B)) cannot be broadcast"))
-    end
+    batch, pairs = _paired_batches(name, A, B, bA, bB)
     B3 = reshape(B2, size(B2, 1), size(B2, 2), prod(bB))
     p, q = size(B2, 1), size(B2, 2)
-    out = alloc(T, p, q, prod(batch))
-    ia = LinearIndices(bA); ib = LinearIndices(bB)
-    nbat = prod(batch)
+    nbat = length(pairs)
+    out = alloc(T, p, q, nbat)
     lastA = 0; F = nothing
-    for (k, Ix) in enumerate(CartesianIndices(batch))
-        ja = ia[CartesianIndex(ntuple(d -> bA[d] == 1 ? 1 : Ix[d], length(bA)))]
-        jb = ib[CartesianIndex(ntuple(d -> bB[d] == 1 ? 1 : Ix[d], length(bB)))]
+    for (k, (ja, jb)) in enumerate(pairs)
         if ja != lastA                                      # factor each A once
             F = lu!(A3[:, :, ja]; check = false)
             issuccess(F) || n == 0 || throw(LinAlgError(
@@ -855,36 +863,34 @@ function _solve(A::MetaArray, B::MetaArray, left::Bool)
     sB = isvec ? (1, size(B)...) : size(B)
     (left ? sB[2] : sB[1]) == n || throw(DimensionMismatch(
         "$name: Incompatible shapes of A and B for the equation $(left ? "AX = B" : "XA = B") ($(n)x$(n) and $(sB[2])x$(sB[1]))"))
-    batch = try
-        broadcast_size(size(A)[3:end], sB[3:end])
-    catch e
-        e isa DimensionMismatch || rethrow()
-        throw(DimensionMismatch("$name: batch dims of A $(_pyshape(A)) and B $(_pyshape(B)) cannot be broadcast"))
-    end
+    batch, _ = _paired_batches(name, A, B, size(A)[3:end], sB[3:end])
     MetaArray{R}(((isvec ? () : (sB[1],))..., sB[2], batch...))
 end
 defop("solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor", _solve; namespace = "linalg", method = false,
       grad = ["A" => "solve_backward(grad, A, B, left, result, 0)", "B" => "solve_backward(grad, A, B, left, result, 1)"],
       doc = "Solution X of A X = B (or X A = B when left=False) for square A; B may be a (batch of) vector(s); batch dims broadcast. Raises LinAlgError for a singular A.")
 
-function _cholesky(x, upper::Bool)
-    name = "linalg.cholesky"
+"""Cholesky factors of a batch and their LAPACK info (0, or the order of the first leading minor
+that is not positive-definite); with `check`, that raises LinAlgError instead."""
+function _cholesky_factor(name, x, upper::Bool, check::Bool)
     R = eltype(x); T = _lapack_type(name, R)
     A3, b = _stack(name, T, x); _square(name, A3)
     n, nb = size(A3, 1), size(A3, 3)
-    out = alloc(T, n, n, nb)
+    out = alloc(T, n, n, nb); info = alloc_zeros(Int32, nb)
     for k in 1:nb
         # Python's lower triangle of A is the upper triangle of S = Aᵀ, and Hermitian(S, :U) = conj(A).
         # Its factor U (conj(A) = Uᴴ U) gives Python's L = Uᵀ, i.e. U itself in Julia layout, and
         # Python's upper factor Lᴴ, i.e. conj(L) = Uᴴ in Julia layout.
         F = cholesky!(Hermitian(A3[:, :, k], :U); check = false)
-        issuccess(F) || throw(LinAlgError(
+        info[k] = F.info
+        check && !issuccess(F) && throw(LinAlgError(
             "$name: $(_batchnote(k, nb))The factorization could not be completed because the input is not positive-definite (the leading minor of order $(F.info) is not positive-definite)."))
         U = UpperTriangular(F.factors)
         out[:, :, k] = upper ? Matrix(U') : Matrix(U)
     end
-    _restore(R, reshape(out, n, n, b...))
+    _restore(R, reshape(out, n, n, b...)), reshape(info, b)
 end
+_cholesky(x, upper::Bool) = first(_cholesky_factor("linalg.cholesky", x, upper, true))
 _cholesky(x::MetaArray, upper::Bool) = (_meta_square_batch("linalg.cholesky", x); meta_like(x))
 defop("cholesky(A: Tensor, *, upper: bool = False) -> Tensor", _cholesky; namespace = "linalg", method = false,
       grad = ["A" => "cholesky_backward(grad, result, upper)"],

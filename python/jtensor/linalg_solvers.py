@@ -1,0 +1,169 @@
+"""LU factorization and triangular/Cholesky/LU solves that PyTorch composes from its LAPACK kernels,
+composed here from the registry ops of julia/src/ops/linalg_solvers.jl (`linalg.lu_factor_ex`,
+`linalg.solve_triangular`, `_lu_permutation`): `jt.linalg.lu_factor`, `lu`, `lu_solve`, and the
+deprecated torch.* forms `jt.lu`, `jt.lu_unpack`, `jt.lu_solve`, `jt.triangular_solve`,
+`jt.cholesky_solve` (with their Tensor methods).
+
+Gradients come from the ops they are made of: lu_factor_ex's derivative (PyTorch's LU backward),
+solve_triangular's, and tril/triu/matmul for unpacking and permuting, so a composite is
+differentiable in every input PyTorch differentiates.
+"""
+import collections
+
+from . import dtypes as D
+from .ops import composed
+from .registry import REGISTRY as _REGISTRY
+
+LUFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
+LUResult = collections.namedtuple("linalg_lu", ["P", "L", "U"])
+LUUnpackResult = collections.namedtuple("lu_unpack", ["P", "L", "U"])
+TriangularSolveResult = collections.namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+def _op(name):
+    _REGISTRY.sync()
+    return _REGISTRY[name].fn
+
+
+def _tensor(x):
+    from ._tensor import Tensor, asarray
+    return x if isinstance(x, Tensor) else asarray(x)
+
+
+def _into(out, results):
+    """Copy results into `out` (a tensor, or a tuple of them for a tuple result) as PyTorch's out=
+    does, and return it."""
+    if out is None:
+        return results
+    if isinstance(results, tuple):
+        for o, r in zip(out, results):
+            o.copy_(r)
+        return type(results)(*out) if hasattr(results, "_fields") else tuple(out)
+    return out.copy_(results)
+
+
+def _solve_triangular(A, B, **kw):
+    return _op("linalg.solve_triangular")(A, B, **kw)
+
+
+def _at_least_2d(name, what, t, style="torch"):
+    if t.ndim < 2:
+        if style == "torch":
+            raise RuntimeError(f"{name}: The input tensor {what} must have at least 2 dimensions.")
+        raise RuntimeError(f"{what} should have at least 2 dimensions, but has {t.ndim} dimensions instead")
+
+
+# ---- LU ---------------------------------------------------------------------------------------------
+def lu_factor(A, *, pivot=True, out=None):
+    """LU factorization with partial pivoting, packed (LU, pivots) as LAPACK's getrf; raises
+    LinAlgError for a singular matrix (linalg.lu_factor_ex reports it in `info` instead)."""
+    LU, pivots, _ = _op("linalg.lu_factor_ex")(_tensor(A), pivot=pivot, check_errors=True)
+    return _into(out, LUFactorResult(LU, pivots))
+
+
+@composed(method=False)
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+    """(P, L, U) with A = P L U from a packed LU factorization: L (m, k) unit lower triangular,
+    U (k, n) upper triangular, k = min(m, n); P (m, m) the permutation matrix of the pivots. A part
+    not asked for (unpack_data / unpack_pivots False) is an empty tensor."""
+    import jtensor as jt
+    LU_data, LU_pivots = _tensor(LU_data), _tensor(LU_pivots)
+    if LU_data.ndim < 2:
+        raise RuntimeError(f"lu_unpack: LU_data must have at least 2 dimensions, got shape {list(LU_data.shape)}")
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    empty = jt.empty(0, dtype=LU_data.dtype)
+    L = U = empty
+    if unpack_data:
+        L = LU_data[..., :, :k].tril(-1) + jt.eye(m, k, dtype=LU_data.dtype)
+        U = LU_data[..., :k, :].triu()
+    P = empty
+    if unpack_pivots:
+        if LU_pivots.dtype is not D.int32:
+            raise RuntimeError(f"lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype, "
+                               f"got {LU_pivots.dtype}")
+        perm = _op("_lu_permutation")(LU_pivots, m)
+        # A[perm] = L U, so Pᵀ = one_hot(perm) and P = one_hot(perm)ᵀ.
+        P = (perm.unsqueeze(-1) == jt.arange(m)).to(LU_data.dtype).mT
+    return _into(out, LUUnpackResult(P, L, U))
+
+
+def lu(A, *, pivot=True, out=None):
+    """A = P L U with partial pivoting (batched, any m x n): the permutation P, unit lower
+    triangular L (m, k) and upper triangular U (k, n), k = min(m, n). Differentiable."""
+    LU, pivots, _ = _op("linalg.lu_factor_ex")(_tensor(A), pivot=pivot)
+    return _into(out, LUResult(*lu_unpack(LU, pivots)))
+
+
+def _lu_solve_checks(name, LU, pivots, B, left):
+    _at_least_2d(name, "LU", LU)
+    _at_least_2d(name, "B", B)
+    if LU.shape[-1] != LU.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{LU.shape[-2]} by {LU.shape[-1]} matrices")
+    if pivots.dtype is not D.int32:
+        raise RuntimeError(f"{name}: pivots should be a Tensor of scalar type torch.int32")
+    n = LU.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    """Solution X of A X = B (X A = B when left=False; Aᴴ instead of A when adjoint) from the packed
+    LU factorization of A (linalg.lu_factor); batch dims broadcast. Differentiable in LU and B."""
+    LU, pivots, B = _tensor(LU), _tensor(pivots), _tensor(B)
+    _lu_solve_checks("linalg.lu_solve", LU, pivots, B, left)
+    P, L, U = lu_unpack(LU, pivots)
+    if left and not adjoint:        # P L U X = B
+        X = _solve_triangular(U, _solve_triangular(L, P.mT @ B, upper=False, unitriangular=True), upper=True)
+    elif left:                      # Uᴴ Lᴴ Pᵀ X = B
+        X = P @ _solve_triangular(L.mH, _solve_triangular(U.mH, B, upper=False), upper=True, unitriangular=True)
+    elif not adjoint:               # X P L U = B
+        Y = _solve_triangular(U, B, upper=True, left=False)
+        X = _solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
+    else:                           # X Uᴴ Lᴴ Pᵀ = B
+        Y = _solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
+        X = _solve_triangular(U.mH, Y, upper=False, left=False)
+    return _into(out, X)
+
+
+# ---- the deprecated torch.* forms -------------------------------------------------------------------
+@composed("lu")
+def lu_with_info(A, pivot=True, get_infos=False, out=None):
+    """torch.lu: (LU, pivots), and info when get_infos (else a singular matrix raises LinAlgError)."""
+    LU, pivots, info = _op("linalg.lu_factor_ex")(_tensor(A), pivot=pivot, check_errors=not get_infos)
+    return _into(out, (LU, pivots, info) if get_infos else (LU, pivots))
+
+
+@composed("lu_solve")
+def lu_solve_b(b, LU_data, LU_pivots, *, out=None):
+    """torch.lu_solve(b, LU_data, LU_pivots): linalg.lu_solve(LU_data, LU_pivots, b)."""
+    return lu_solve(LU_data, LU_pivots, b, out=out)
+
+
+@composed()
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    """torch.triangular_solve: X with A X = b (Aᵀ X = b when transpose) for triangular A, and a copy
+    of A broadcast to the batch (cloned_coefficient)."""
+    import jtensor as jt
+    b, A = _tensor(b), _tensor(A)
+    _at_least_2d("triangular_solve", "b", b, style="old")
+    _at_least_2d("triangular_solve", "A", A, style="old")
+    X = _solve_triangular(A.mT if transpose else A, b, upper=upper != bool(transpose), unitriangular=unitriangular)
+    batch = jt.broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2]))
+    return _into(out, TriangularSolveResult(X, A.expand(*batch, *A.shape[-2:]).clone()))
+
+
+@composed()
+def cholesky_solve(B, L, upper=False, *, out=None):
+    """X with A X = B for A = L Lᴴ (A = Uᴴ U when upper) given its Cholesky factor; batch dims
+    broadcast. Differentiable in B and L."""
+    B, L = _tensor(B), _tensor(L)
+    _at_least_2d("cholesky_solve", "b", B, style="old")
+    _at_least_2d("cholesky_solve", "A", L, style="old")
+    if upper:
+        X = _solve_triangular(L, _solve_triangular(L.mH, B, upper=False), upper=True)
+    else:
+        X = _solve_triangular(L.mH, _solve_triangular(L, B, upper=False), upper=True)
+    return _into(out, X)
