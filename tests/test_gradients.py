@@ -370,6 +370,12 @@ ROWS += [
     Row("scatter_add", lambda m, x, i, s: m.scatter_add(x, 0, i, s), [((3, 4), IDX, (2, 4))], gg=True),
     Row("scatter_reduce_add", lambda m, x, i, s: m.scatter(x, 0, i, s, reduce="add"), [((3, 4), IDX, (2, 4))],
         tfn=lambda m, x, i, s: m.scatter_add(x, 0, i, s)),
+    Row("scatter_reduce", lambda m, x, i, s: tuple(m.scatter_reduce(x, 0, i, s, r, include_self=inc)
+                                                    for r in ("sum", "prod", "mean", "amax", "amin")
+                                                    for inc in (True, False)),
+        [((3, 4), IDX, (2, 4))], domain=(0.5, 2.0)),
+    Row("scatter_reduce_", lambda m, x, i, s: (x * 1).scatter_reduce_(0, i, s, "amin"),
+        [((3, 4), IDX, (2, 4))], domain=(0.5, 2.0)),
     Row("scatter_inplace", lambda m, x, i, s: (x * 1).scatter_(1, i, s),
         [((3, 4), C([[1, 3], [0, 2], [3, 0]], dtype=np.int64), (3, 2))]),
     Row("scatter_add_inplace", lambda m, x, i, s: (x * 2).scatter_add_(0, i, s), [((3, 4), IDX, (2, 4))]),

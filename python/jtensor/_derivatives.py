@@ -432,12 +432,7 @@ def gather_src_backward(grad, dim, index, src, reduce=None):
     if reduce not in (None, "add"):
         raise RuntimeError(f"the derivative of scatter with reduce='{reduce}' is not implemented")
     g = O("gather")(grad, dim, index)
-    if src is None or g.shape == src.shape:
-        return g
-    pad = []
-    for d in reversed(range(src.ndim)):
-        pad += [0, src.shape[d] - g.shape[d]]
-    return O("pad")(g, pad)
+    return g if src is None else _pad_to(g, src)
 
 
 @helper
@@ -448,6 +443,55 @@ def scatter_self_backward(grad, dim, index, reduce):
     if reduce == "add":
         return grad
     raise RuntimeError(f"the derivative of scatter with reduce='{reduce}' is not implemented")
+
+
+def _pad_to(g, like):
+    """`g` (index-shaped) zero-padded at the end of each dim to `like`'s shape."""
+    if g.shape == like.shape:
+        return g
+    pad = []
+    for d in reversed(range(like.ndim)):
+        pad += [0, like.shape[d] - g.shape[d]]
+    return O("pad")(g, pad)
+
+
+@helper
+def scatter_reduce_backward(grad, input, dim, index, src, reduce, include_self, result, which):
+    """PyTorch's scatter_reduce_backward: sum passes grad through, mean divides by the counts, prod
+    by the factor (zeros handled exactly: a single zero gets the product of the others), and
+    amax/amin share the gradient evenly among the values equal to the result. include_self=False:
+    the input's scattered-to positions get none. Returns input's gradient (which=0) or src's (1)."""
+    gather, scatter, scatter_reduce = O("gather"), O("scatter"), O("scatter_reduce")
+    src_used = src[tuple(slice(0, n) for n in index.shape)] if src.shape != index.shape else src
+    if reduce == "sum":
+        g_self, g_src = grad, gather(grad, dim, index)
+    elif reduce == "mean":
+        n = zeros_like(input) + 1 if include_self else zeros_like(input)
+        n = O("scatter_add")(n, dim, index, zeros_like(src_used) + 1)
+        n = O("masked_fill")(n, n == 0, 1)
+        g_self = grad / n
+        g_src = gather(g_self, dim, index)
+    elif reduce == "prod":
+        masked_self = O("masked_fill")(input, input == 0, 1)
+        g_self = grad * scatter_reduce(masked_self, dim, index, src_used, "prod", include_self=include_self) / masked_self
+        src_zero = src_used == 0
+        n_zeros = gather(O("scatter_add")(zeros_like(input), dim, index, src_zero.to(input.dtype)), dim, index)
+        single_zero = O("logical_and")(src_zero, n_zeros == 1)
+        others = scatter_reduce(input, dim, index, O("masked_fill")(src_used, single_zero, 1), "prod",
+                                include_self=include_self)
+        g_src = O("where")(single_zero, gather(grad * others, dim, index),
+                           gather(grad * result, dim, index) / O("masked_fill")(src_used, src_zero, 1))
+    elif reduce in ("amax", "amin"):
+        self_is = (input == result).to(grad.dtype)
+        src_is = (src_used == gather(result, dim, index)).to(grad.dtype)
+        shared = grad / O("scatter_add")(self_is, dim, index, src_is)
+        g_self = self_is * shared
+        g_src = src_is * gather(shared, dim, index)
+    else:
+        raise RuntimeError(f"scatter_reduce: reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    if which == 0:
+        return g_self if include_self else scatter(g_self, dim, index, None, value=0)
+    return _pad_to(g_src, src)
 
 
 # ---- shape ops -----------------------------------------------------------------------------------------------

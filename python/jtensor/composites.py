@@ -267,13 +267,18 @@ def _check_source(name, input, d, index, source):
                            f"{index.numel()} indices along dim {d}")
 
 
-def _index_scatter(name, input, dim, index, source, inplace, alpha=1):
+def _index_scatter(name, input, dim, index, source, inplace, alpha=1, reduce=None, include_self=True):
     d, idx = _index_along(name, input, dim, index, source)
     _check_source(name, input, d, index, source)
     src = source if alpha == 1 else source * alpha
     x, src = (input, src) if input.ndim else (input.reshape(1), src.reshape(1))
     if name.startswith("index_add"):
         r = x.scatter_add_(d, idx, src) if inplace else jt.scatter_add(x, d, idx, src)
+    elif name.startswith("index_reduce"):
+        if reduce not in ("prod", "mean", "amax", "amin"):
+            raise RuntimeError(f"{name}(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+        r = x.scatter_reduce_(d, idx, src, reduce, include_self=include_self) if inplace else \
+            jt.scatter_reduce(x, d, idx, src, reduce, include_self=include_self)
     else:
         r = x.scatter_(d, idx, src) if inplace else jt.scatter(x, d, idx, src)
     return input if inplace else r.reshape(input.shape)
@@ -289,6 +294,19 @@ def index_add(input, dim, index, source, *, alpha=1):
 def index_add_(self, dim, index, source, *, alpha=1):
     """In-place index_add."""
     return _index_scatter("index_add_", self, dim, index, source, True, alpha)
+
+
+@composed()
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """input with source's slices along dim reduced ('prod', 'mean', 'amax', 'amin') into the positions
+    `index`; include_self=False leaves input's values at those positions out of the reduction."""
+    return _index_scatter("index_reduce", input, dim, index, source, False, reduce=reduce, include_self=include_self)
+
+
+@composed(function=False)
+def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+    """In-place index_reduce."""
+    return _index_scatter("index_reduce_", self, dim, index, source, True, reduce=reduce, include_self=include_self)
 
 
 @composed()
