@@ -21,8 +21,8 @@ TENSOR_EXCLUDED = {
     """.split()),
     # missing, worth adding (see the report of branch apicover): not excluded for a reason of principle
     'todo': set("""
-        apply_ as_strided_scatter chalf conj_physical conj_physical_ cumprod_ cumsum_ istft map2_ map_
-        nonzero_static prelu stft to_dense
+        apply_ as_strided_scatter chalf conj_physical conj_physical_ cumprod_ cumsum_ map2_ map_ nonzero_static
+        prelu to_dense
     """.split()),
     # sparse, quantized, mkldnn/cudnn/miopen/fbgemm and nested layouts: jtensor tensors are dense
     'layouts': set("""
@@ -92,8 +92,8 @@ TORCH_EXCLUDED = {
     """.split()),
     # missing, worth adding (see the report of branch apicover): not excluded for a reason of principle
     'todo': set("""
-        as_strided_scatter binomial conj_physical conj_physical_ empty_permuted frombuffer istft nonzero_static
-        poisson range slice_copy stft view_as_complex_copy view_as_real_copy
+        as_strided_scatter binomial conj_physical conj_physical_ empty_permuted frombuffer nonzero_static
+        poisson range slice_copy view_as_complex_copy view_as_real_copy
     """.split()),
     # compiler, JIT/IR, autocast and symbolic-shape machinery, interop threads
     'runtime': set("""
