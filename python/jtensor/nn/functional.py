@@ -466,6 +466,8 @@ from ._functional import unpooling as _unpooling  # noqa: E402
 from ._functional.unpooling import *  # noqa: E402,F401,F403
 from ._functional import norms as _norms  # noqa: E402
 from ._functional.norms import *  # noqa: E402,F401,F403
+from ._functional import attention as _attention  # noqa: E402
+from ._functional.attention import *  # noqa: E402,F401,F403
 
 __all__ += (_activations.__all__ + _distance.__all__ + _losses.__all__ + _layers.__all__ + _resampling.__all__
-            + _pooling.__all__ + _norms.__all__ + _grids.__all__ + _unpooling.__all__)
+            + _pooling.__all__ + _norms.__all__ + _grids.__all__ + _unpooling.__all__ + _attention.__all__)

@@ -18,7 +18,8 @@ from .. import functional as F
 from .. import init
 from ..module import Module
 from .activation import GELU, ReLU
-from .attention import MultiheadAttention, _canonical_mask
+from .._functional.attention import _canonical_mask
+from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
