@@ -35,7 +35,7 @@ TENSOR_EXCLUDED = {
     # deprecated torch.* linear algebra (torch.svd, torch.qr, torch.lstsq...) and LAPACK internals:
     # jt.linalg has the current forms
     'linalg': set("""
-        cholesky cholesky_inverse eig geqrf lstsq orgqr ormqr qr solve svd symeig
+        cholesky cholesky_inverse eig lstsq ormqr qr solve svd symeig
     """.split()),
     # legacy or storage-level API (Storage objects, streams, accelerator moves, Variable-era fields)
     'legacy': set("""
@@ -134,8 +134,8 @@ TORCH_EXCLUDED = {
     # deprecated torch.* linear algebra (torch.svd, torch.qr, torch.lstsq...) and LAPACK internals:
     # jt.linalg has the current forms
     'linalg': set("""
-        cholesky cholesky_inverse eig frobenius_norm geqrf lobpcg lstsq matrix_rank nuclear_norm orgqr ormqr
-        pca_lowrank qr solve svd svd_lowrank symeig
+        cholesky cholesky_inverse eig frobenius_norm lobpcg lstsq matrix_rank nuclear_norm ormqr pca_lowrank qr
+        solve svd svd_lowrank symeig
     """.split()),
     # legacy or storage-level API (Storage objects, streams, accelerator moves, Variable-era fields)
     'legacy': set("""

@@ -247,6 +247,7 @@ META_SAMPLES = {
     "linalg.lu_factor_ex": [((_r(2, 5, 3),), {}), ((_r(3, 4),), {})],
     "linalg.solve_triangular": [((_r(2, 1, 3, 3), _r(4, 3, 2, dtype=jt.float64)), {"upper": True}),
                                 ((_r(3, 3), _r(2, 3)), {"upper": False, "left": False})],
+    "geqrf": [((_r(2, 5, 3),), {}), ((_r(3, 4),), {})],
     "_lu_permutation": [((jt.tensor([[2, 2, 3], [1, 3, 3]], dtype=jt.int32), 4), {})],
     "linalg.qr": [((_r(5, 3),), {}), ((_r(5, 3),), {"mode": "complete"})],
     "linalg.svd": [((_r(5, 3),), {}), ((_r(5, 3),), {"full_matrices": False})],

@@ -459,6 +459,8 @@ ROWS += [
         m.linalg.solve_triangular(a + 3 * eye(m, 3), b.mT, upper=False, left=False),
         m.linalg.solve_triangular(a, b, upper=False, unitriangular=True)),
         [((3, 3), (3, 2)), ((2, 1, 3, 3), (4, 3, 2))], gg=True),
+    Row("householder_product", lambda m, a, t: m.linalg.householder_product(a, t),
+        [((4, 3), (2,)), ((2, 3, 3), (2, 3))]),
     Row("lu_factor", lambda m, a: m.linalg.lu_factor(a)[0], [((3, 3),), ((2, 4, 2),), ((2, 4),)], gg=True),
     Row("lu", lambda m, a: m.linalg.lu(a)[1:], [((3, 3),), ((4, 2),), ((2, 2, 4),)]),
     Row("lu_solve", lambda m, a, b: tuple(
@@ -957,6 +959,8 @@ NON_DIFFERENTIABLE = {
     "logical_and", "logical_or", "logical_xor", "logical_not", "all", "any",
     # integer results (indices, counts, ranks)
     "argmax", "argmin", "argsort", "nonzero", "searchsorted", "linalg.matrix_rank", "_lu_permutation",
+    # LAPACK's packed QR: not differentiable in torch either (householder_product, composed, is)
+    "geqrf",
     # bitwise ops: integer and bool tensors only
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
     # no tensor inputs: creation, random numbers, the RNG seed

@@ -229,3 +229,29 @@ def test_gradients_match_torch(dtype):
         (gj, gt) = _grads(fn, *args)
         for a, b in zip(gj, gt):
             close(a, b, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 4), (3, 5)])
+def test_geqrf_and_householder_product(shape, dtype):
+    A = _rand(shape, dtype)
+    r, q = torch.geqrf(A), jt.geqrf(J(A))
+    close(q.a, r.a, dtype)
+    close(q.tau, r.tau, dtype)
+    close(J(A).geqrf().tau, r.tau, dtype)
+    if shape[-2] >= shape[-1]:
+        Q = torch.linalg.householder_product(r.a, r.tau)
+        close(jt.linalg.householder_product(q.a, q.tau), Q, dtype)
+        close(jt.orgqr(q.a, q.tau[..., :1]), torch.orgqr(r.a, r.tau[..., :1]), dtype)
+        close(q.a.orgqr(q.tau), Q, dtype)
+
+
+def test_householder_product_gradient_and_errors():
+    A, tau = _rand((2, 5, 3), "float64"), _rand((2, 2), "float64", 1)
+    (gj, gt) = _grads(lambda m, a, t: m.linalg.householder_product(a, t), A, tau)
+    for a, b in zip(gj, gt):
+        close(a, b)
+    with pytest.raises(RuntimeError, match="must be greater than or equal to input.shape\\[-1\\]"):
+        jt.linalg.householder_product(jt.ones(2, 3), jt.ones(1))
+    with pytest.raises(RuntimeError, match="greater than or equal to tau.shape\\[-1\\]"):
+        jt.linalg.householder_product(jt.ones(3, 2), jt.ones(3))

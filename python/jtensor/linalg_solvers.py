@@ -167,3 +167,39 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     else:
         X = _solve_triangular(L.mH, _solve_triangular(L, B, upper=False), upper=True)
     return _into(out, X)
+
+
+# ---- Householder products ---------------------------------------------------------------------------
+def householder_product(A, tau, *, out=None):
+    """The first n columns of H_1 H_2 ... H_k, H_i = I - tau_i v_i v_iᴴ, with v_i the i-th column of A
+    below the diagonal and a unit diagonal entry (the Q of geqrf's packed form); batched.
+    Differentiable in A and tau through the products it is made of."""
+    import jtensor as jt
+    A, tau = _tensor(A), _tensor(tau)
+    name = "torch.linalg.householder_product"
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if tau.ndim != A.ndim - 1:
+        raise RuntimeError(f"{name}: input.dim() must be greater than tau.dim() by 1, got {A.ndim} and {tau.ndim}")
+    m, n = A.shape[-2:]
+    k = tau.shape[-1]
+    if m < n:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if n < k:
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if tuple(A.shape[:-2]) != tuple(tau.shape[:-1]):
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
+                           f"{list(tau.shape[:-1])}")
+    batch = tuple(A.shape[:-2])
+    Q = jt.eye(m, dtype=A.dtype).expand(*batch, m, m)
+    for i in range(k):
+        v = jt.cat([jt.zeros(*batch, i, dtype=A.dtype), jt.ones(*batch, 1, dtype=A.dtype), A[..., i + 1:, i]], -1)
+        Qv = Q @ v.unsqueeze(-1)                                   # Q H_i = Q - tau_i (Q v) vᴴ
+        Q = Q - (Qv * tau[..., i, None, None]) @ v.conj().unsqueeze(-2)
+    return _into(out, Q[..., :n].contiguous())
+
+
+@composed()
+def orgqr(input, tau):
+    """torch.orgqr: linalg.householder_product(input, tau)."""
+    return householder_product(input, tau)

@@ -128,3 +128,27 @@ defop("cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False
       _cholesky_ex; namespace = "linalg", method = false,
       grad = ["A" => "cholesky_backward(grad0, L, upper)"],
       doc = "Cholesky factor as linalg.cholesky, and info: 0, or the order of the first leading minor that is not positive-definite (then L is LAPACK's partial factor). check_errors=True raises LinAlgError instead.")
+
+# ---- Householder QR in LAPACK's packed form ----------------------------------------------------
+
+function _geqrf(x)
+    name = "geqrf"
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x)
+    n, m, nb = size(A3, 1), size(A3, 2), size(A3, 3)           # Python (m, n)
+    k = min(m, n)
+    QR = alloc(T, n, m, nb); tau = alloc(T, k, nb)
+    for j in 1:nb
+        M = permutedims(A3[:, :, j])                            # Python's A as a Julia (m, n) matrix
+        k > 0 && (tau[:, j] = LAPACK.geqrf!(M)[2])
+        QR[:, :, j] = permutedims(M)
+    end
+    _restore(R, reshape(QR, n, m, b...)), _restore(R, reshape(tau, k, b...))
+end
+function _geqrf(x::MetaArray)
+    R = eltype(x); _lapack_type("geqrf", R)
+    _, b = _stack("geqrf", R, x)
+    meta_like(x), MetaArray{R}((min(size(x, 1), size(x, 2)), b...))
+end
+defop("geqrf(input: Tensor) -> (a: Tensor, tau: Tensor)", _geqrf;
+      doc = "QR decomposition in LAPACK's packed form (geqrf): R on and above the diagonal of a, the Householder vectors below it, and their scales tau; linalg.householder_product(a, tau) gives Q. Not differentiable, as in PyTorch.")
