@@ -612,12 +612,15 @@ def _previous_history(t):
 
 def record_inplace(op, params, target, run):
     """An in-place op on `target` (or an op writing into it): run it, then rebase `target` onto a
-    node whose input is target's previous history."""
+    node whose input is target's previous history (and, when target is a view, its base too)."""
+    if getattr(target, "_view_of", None) is not None:
+        return _write_into_view(op.name, target, lambda alias: _record_inplace(op, params, alias, run))
+    return _record_inplace(op, params, target, run)
+
+
+def _record_inplace(op, params, target, run):
     if getattr(target, "grad_fn", None) is None and getattr(target, "requires_grad", False):
         raise RuntimeError(f"{op.name}: a leaf Variable that requires grad is being used in an in-place operation.")
-    if isinstance(getattr(target, "grad_fn", None), FnNode) and target.grad_fn.label == "ViewBackward":
-        raise RuntimeError(f"{op.name}: in-place modification of a view of a tensor that requires grad is not "
-                           f"supported; use the out-of-place form")
     old = _previous_history(target)
     info = _grad_info(op)
     names = info.names
@@ -656,11 +659,14 @@ def record_setitem(t, key, value, write):
     """``t[key] = value`` when t or value requires grad (PyTorch's CopySlices): write, then rebase
     t onto a node whose inputs are t's previous history (its gradient with the written region
     zeroed) and `value` (the gradient's region, summed to value's shape)."""
+    if getattr(t, "_view_of", None) is not None:
+        return _write_into_view("setitem", t, lambda alias: _record_setitem(alias, key, value, write))
+    return _record_setitem(t, key, value, write)
+
+
+def _record_setitem(t, key, value, write):
     if getattr(t, "grad_fn", None) is None and t.requires_grad:
         raise RuntimeError("setitem: a leaf Variable that requires grad is being used in an in-place operation.")
-    if isinstance(t.grad_fn, ViewNode):
-        raise RuntimeError("setitem: in-place modification of a view of a tensor that requires grad is not "
-                           "supported; use the out-of-place form (for example torch.where or index_put)")
     if t.dtype.kind not in "fc":
         raise RuntimeError(f"setitem: only tensors of floating point or complex dtype can require gradients, "
                            f"got {t.dtype} written with a value that requires grad")
@@ -692,6 +698,48 @@ def record_setitem(t, key, value, write):
     node = FnNode("CopySlices", [("self", old), ("value", graded)], backward)
     _set_output(t, node, 0)
     return None
+
+
+def _write_into_view(name, view, record_write):
+    """An in-place write into `view`, a view of the tensor `view._view_of` (PyTorch's CopySlices on
+    the base). The write is recorded, by `record_write(alias)`, on an alias of the view whose
+    history is the view of the base's previous history; then the base is rebased onto a node that
+    routes the view's region of its gradient through that record, and the rest to its previous
+    history; and the view's own history becomes the view of the base's new one. Other views of the
+    base catch up when next used (`current_history`). Returns what `record_write` returns."""
+    base = view._view_of
+    if base.grad_fn is None and base.requires_grad:
+        raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+                           f"operation.")
+    try:
+        geometry = view_geometry(base, view.shape, view._strides, view._offset)
+    except RuntimeError:
+        raise RuntimeError(f"{name}: in-place write into a view (shape {list(view.shape)}, strides "
+                           f"{list(view._strides)}) of an overlapping tensor of shape {list(base.shape)} "
+                           f"cannot be differentiated; write into a .clone() instead") from None
+    T = _tensor_mod().Tensor
+    old_base = _previous_history(base)
+    alias = T._make(view._base, view._baddr, view._offset, view.shape, view._strides, view.dtype)
+    alias._version = view._version
+    if old_base is not None:
+        record_view(old_base, alias, geometry)
+    result = record_write(alias)
+    written = alias if alias.grad_fn is not None else None
+    if base.dtype.kind not in "fc" or (old_base is None and written is None):
+        return view if result is alias else result
+    shape, strides, offset = geometry
+    bshape = base.shape
+
+    def backward(grads):
+        g = grads[0]
+        part = restride(g, shape, strides, offset)
+        rest = None
+        if old_base is not None:
+            rest = g - _ops()["_view_backward"].fn(part, bshape, strides, offset)
+        return [rest, part if written is not None else None]
+    _set_output(base, FnNode("CopySlices", [("self", old_base), ("src", written)], backward), 0)
+    record_view(base, view, geometry)
+    return view if result is alias else result
 
 
 def view_geometry(parent, shape, strides, offset):
