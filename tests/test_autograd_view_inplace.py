@@ -154,3 +154,15 @@ def test_detach_is_not_a_view_for_autograd():
     d.mul_(5)   # changes y's memory but not its history, as in PyTorch
     (y * x).sum().backward()
     assert x.grad.tolist() == [12.0, 12.0, 12.0]
+
+
+@pytest.mark.parametrize("program", ["y.mul_(y)", "y.mul_(y.detach())", "y[:2].mul_(y[2:])"])
+def test_an_operand_changed_by_the_write_it_feeds_is_detected(program):
+    """The formula of y.mul_(other) reads `other`; when `other` shares y's memory the write changes
+    it, so backward refuses, as in PyTorch (whose message both match)."""
+    for lib in (torch, jt):
+        x = lib.ones(4, dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        exec(program, {"y": y})
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()

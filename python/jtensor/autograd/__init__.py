@@ -627,6 +627,10 @@ def _record_inplace(op, params, target, run):
     first = op.params[0].name
     formula_uses_input = any(first in src for src in names.values())
     snapshot = target.clone() if formula_uses_input else None
+    # the other arguments the formulas read, at their versions before the write: one that shares
+    # the target's memory (y.mul_(y.detach())) is changed by it, and backward must refuse, as torch's
+    read_before = [(v, v._version[0]) for k, v in params.items()
+                   if k != first and k in info.used and hasattr(v, "_version")]
     with no_grad():
         run()
     env = dict(params)
@@ -648,8 +652,11 @@ def _record_inplace(op, params, target, run):
     if not any(i is not None for _, i in inputs):
         return target
     node = OpNode(op, inputs, env, [("result", 0)])
-    # saved after the write: a later in-place change of the result (read by e.g. exp_'s formula) raises
-    node.save([v for k, v in env.items() if hasattr(v, "_version") and k in info.used])
+    # the result and the input's snapshot are saved after the write: a later in-place change of the
+    # result (read by e.g. exp_'s formula) raises
+    node.save([v for k, v in env.items() if hasattr(v, "_version") and k in info.used
+               and (k == first or k == "result")])
+    node.saved_versions += read_before
     if target.dtype.kind in "fc":
         _set_output(target, node, 0)
     return target
