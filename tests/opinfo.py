@@ -887,7 +887,8 @@ TESTED_ELSEWHERE = {
     "_fused": "tests/test_compile.py",   # jt.compile's fused kernels: compiled against eager
     "_show_elements": "tests/test_user_dtypes.py",   # printing user dtypes by Julia's show
     **{n: "tests/test_linalg_solvers.py" for n in ("linalg.lu_factor_ex", "linalg.solve_triangular",
-                                                    "linalg.cholesky_ex", "_lu_permutation", "geqrf")},
+                                                    "linalg.cholesky_ex", "_lu_permutation", "geqrf",
+                                                    "linalg.ldl_factor_ex", "linalg.ldl_solve")},
     **{n: "tests/test_scatter_reduce.py" for n in ("scatter_reduce", "scatter_reduce_")},
     "_fft_c2c": "tests/test_fft.py",   # every jt.fft / xp.fft function, against numpy.fft and torch.fft
     "copy_": "tests/test_tensor.py", "fill_": "tests/test_tensor.py", "_cast": "tests/test_tensor.py",

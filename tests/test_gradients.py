@@ -960,7 +960,7 @@ NON_DIFFERENTIABLE = {
     # integer results (indices, counts, ranks)
     "argmax", "argmin", "argsort", "nonzero", "searchsorted", "linalg.matrix_rank", "_lu_permutation",
     # LAPACK's packed QR: not differentiable in torch either (householder_product, composed, is)
-    "geqrf",
+    "geqrf", "linalg.ldl_factor_ex", "linalg.ldl_solve",
     # bitwise ops: integer and bool tensors only
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
     # no tensor inputs: creation, random numbers, the RNG seed

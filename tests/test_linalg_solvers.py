@@ -255,3 +255,24 @@ def test_householder_product_gradient_and_errors():
         jt.linalg.householder_product(jt.ones(2, 3), jt.ones(1))
     with pytest.raises(RuntimeError, match="greater than or equal to tau.shape\\[-1\\]"):
         jt.linalg.householder_product(jt.ones(3, 2), jt.ones(3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ldl_factor_and_solve(dtype):
+    A = _rand((2, 4, 4), dtype)
+    B = _rand((3, 1, 4, 2), dtype, 1)
+    for hermitian in (False, True):
+        S = A + (A.mH if hermitian else A.mT)
+        r, q = torch.linalg.ldl_factor_ex(S, hermitian=hermitian), jt.linalg.ldl_factor_ex(J(S), hermitian=hermitian)
+        close(q.LD, r.LD, dtype)
+        np.testing.assert_array_equal(q.pivots.numpy(), r.pivots.numpy())
+        np.testing.assert_array_equal(q.info.numpy(), r.info.numpy())
+        LD, piv = jt.linalg.ldl_factor(J(S), hermitian=hermitian)
+        tol = {"float32": 2e-3, "complex64": 2e-3}.get(dtype, 1e-9)
+        np.testing.assert_allclose(jt.linalg.ldl_solve(LD, piv, J(B), hermitian=hermitian).numpy(),
+                                   torch.linalg.ldl_solve(r.LD, r.pivots, B, hermitian=hermitian).numpy(),
+                                   rtol=tol, atol=tol)
+    q = jt.linalg.ldl_factor_ex(jt.zeros(3, 3))
+    assert int(q.info) == 1
+    with pytest.raises(jt.linalg.LinAlgError, match="singular"):
+        jt.linalg.ldl_factor(jt.zeros(3, 3))

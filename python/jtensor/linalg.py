@@ -3,8 +3,8 @@ published here by jtensor.ops, plus the `_MANUAL` Python-level helpers below: th
 `ord` may be a string or a number (the registry's argument types have no such union), which
 translate `ord` and `dim` and call the registry kernels `linalg._matrix_norm` / `linalg._cond`.
 
-`lu_factor`, `lu`, `lu_solve` and `householder_product` are composed from the LU and triangular-solve registry ops in
-linalg_solvers.py, as PyTorch composes them.
+`lu_factor`, `lu`, `lu_solve`, `ldl_factor` and `householder_product` are composed of the registry
+ops of julia/src/ops/linalg_solvers.jl in linalg_solvers.py, as PyTorch composes them.
 
 `LinAlgError` (a RuntimeError, as torch.linalg.LinAlgError) is raised for singular matrices in
 `inv`/`solve` and non positive-definite ones in `cholesky`.
@@ -15,7 +15,7 @@ import operator as _operator
 from .errors import LinAlgError
 from .registry import REGISTRY as _REGISTRY
 from .schema import norm_dim as _norm_dim
-from .linalg_solvers import lu_factor, lu, lu_solve, householder_product  # noqa: F401 (composed of registry ops)
+from .linalg_solvers import lu_factor, lu, lu_solve, householder_product, ldl_factor  # noqa: F401 (composed of registry ops)
 
 _MANUAL = ("norm", "matrix_norm", "cond")
 

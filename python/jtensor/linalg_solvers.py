@@ -203,3 +203,13 @@ def householder_product(A, tau, *, out=None):
 def orgqr(input, tau):
     """torch.orgqr: linalg.householder_product(input, tau)."""
     return householder_product(input, tau)
+
+
+LDLFactorResult = collections.namedtuple("linalg_ldl_factor", ["LD", "pivots"])
+
+
+def ldl_factor(A, *, hermitian=False, out=None):
+    """LDLᵀ (LDLᴴ) factorization (LD, pivots) of symmetric (Hermitian) matrices, as
+    linalg.ldl_factor_ex with check_errors=True: a singular D raises LinAlgError."""
+    LD, pivots, _ = _op("linalg.ldl_factor_ex")(_tensor(A), hermitian=hermitian, check_errors=True)
+    return _into(out, LDLFactorResult(LD, pivots))

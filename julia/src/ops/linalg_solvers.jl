@@ -152,3 +152,67 @@ function _geqrf(x::MetaArray)
 end
 defop("geqrf(input: Tensor) -> (a: Tensor, tau: Tensor)", _geqrf;
       doc = "QR decomposition in LAPACK's packed form (geqrf): R on and above the diagonal of a, the Householder vectors below it, and their scales tau; linalg.householder_product(a, tau) gives Q. Not differentiable, as in PyTorch.")
+
+# ---- LDLᴴ (Bunch-Kaufman) factorization and solve ------------------------------------------------
+
+_ldl_complex_hermitian(::Type{T}, hermitian::Bool) where {T} = hermitian && T <: Complex
+
+function _ldl_factor_ex(x, hermitian::Bool, check::Bool)
+    name = "linalg.ldl_factor_ex"
+    R = eltype(x); T = _lapack_type(name, R)
+    A3, b = _stack(name, T, x); _square(name, A3)
+    n, nb = size(A3, 1), size(A3, 3)
+    LD = alloc_zeros(T, n, n, nb); piv = alloc(Int32, n, nb); info = alloc_zeros(Int32, nb)
+    for j in 1:nb
+        n == 0 && continue
+        M = permutedims(A3[:, :, j])                  # Python's A; LAPACK reads its lower triangle
+        _, ip, inf = _ldl_complex_hermitian(T, hermitian) ? LAPACK.hetrf!('L', M) : LAPACK.sytrf!('L', M)
+        check && inf > 0 && throw(LinAlgError(
+            "$name: $(_batchnote(j, nb))The factorization could not be completed because the input is singular (D[$inf, $inf] is zero)."))
+        piv[:, j] .= ip; info[j] = inf
+        LD[:, :, j] = permutedims(tril!(M))
+    end
+    _restore(R, reshape(LD, n, n, b...)), reshape(piv, n, b...), reshape(info, b)
+end
+function _ldl_factor_ex(x::MetaArray, hermitian::Bool, check::Bool)
+    b = _meta_square_batch("linalg.ldl_factor_ex", x)
+    meta_like(x), MetaArray{Int32}((size(x, 1), b...)), MetaArray{Int32}(b)
+end
+defop("ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False) -> (LD: Tensor, pivots: Tensor, info: Tensor)",
+      _ldl_factor_ex; namespace = "linalg", method = false,
+      doc = "LDLᵀ (LDLᴴ when hermitian) factorization of symmetric (Hermitian) matrices by Bunch-Kaufman pivoting (LAPACK sytrf/hetrf on the lower triangle): L and the block-diagonal D packed in LD, LAPACK's int32 pivots (negative for 2x2 blocks) and info. check_errors=True raises LinAlgError for a singular D. Not differentiable, as in PyTorch.")
+
+function _ldl_solve(LD, pivots, B, hermitian::Bool)
+    name = "linalg.ldl_solve"
+    R = eltype(LD); T = _lapack_type(name, R)
+    eltype(B) === R || throw(DTypeError("$name: Expected LD and B to have the same dtype, but got $(_dtname(R)) and $(_dtname(eltype(B)))"))
+    eltype(pivots) === Int32 || throw(DTypeError("$name: Expected pivots to be integers. Got $(_dtname(eltype(pivots)))"))
+    n = _triangular_shapes(name, LD, B, true)
+    size(pivots, 1) == n || throw(DimensionMismatch("$name: LD.shape[-1] must be equal to pivots.shape[-1], got $n and $(size(pivots, 1))"))
+    L3, bL = _stack(name, T, LD); B3, bB = _stack(name, T, B)
+    size(pivots)[2:end] == bL || throw(DimensionMismatch(
+        "$name: the batch dims of pivots $(_pyshape(pivots)) and LD $(_pyshape(LD)) differ"))
+    P2 = reshape(as_dense(Int32, pivots), n, prod(bL))
+    batch, pairs = _paired_batches(name, LD, B, bL, bB)
+    k = size(B3, 1)
+    out = alloc(T, k, n, length(pairs))
+    for (j, (ja, jb)) in enumerate(pairs)
+        X = permutedims(B3[:, :, jb])                 # Python's B (n, k)
+        if n > 0 && k > 0
+            F = permutedims(L3[:, :, ja]); ip = Vector{LinearAlgebra.BlasInt}(P2[:, ja])
+            _ldl_complex_hermitian(T, hermitian) ? LAPACK.hetrs!('L', F, ip, X) : LAPACK.sytrs!('L', F, ip, X)
+        end
+        out[:, :, j] = permutedims(X)
+    end
+    _restore(R, reshape(out, k, n, batch...))
+end
+function _ldl_solve(LD::MetaArray, pivots::MetaArray, B::MetaArray, hermitian::Bool)
+    name = "linalg.ldl_solve"
+    _lapack_type(name, eltype(LD))
+    _triangular_shapes(name, LD, B, true)
+    batch, _ = _paired_batches(name, LD, B, size(LD)[3:end], size(B)[3:end])
+    MetaArray{eltype(LD)}((size(B, 1), size(B, 2), batch...))
+end
+defop("ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor", _ldl_solve;
+      namespace = "linalg", method = false,
+      doc = "Solution X of A X = B from the LDL factorization of A (linalg.ldl_factor); batch dims broadcast. Not differentiable, as in PyTorch.")
