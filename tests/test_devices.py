@@ -248,7 +248,7 @@ META_SAMPLES = {
     "linalg.solve_triangular": [((_r(2, 1, 3, 3), _r(4, 3, 2, dtype=jt.float64)), {"upper": True}),
                                 ((_r(3, 3), _r(2, 3)), {"upper": False, "left": False})],
     "linalg.ldl_factor_ex": [((_spd(3, (2,)),), {"hermitian": True})],
-    "linalg.ldl_solve": [((_spd(3, (2,)), jt.tensor([[1, 2, 3], [1, 2, 3]], dtype=jt.int32), _r(4, 1, 3, 2)), {})],
+    "linalg.ldl_solve": [((_spd(3, (2,)), jt.tensor([[1, 2, 3], [1, 2, 3]], dtype=jt.int32), _r(4, 1, 3, 2, dtype=jt.float64)), {})],
     "geqrf": [((_r(2, 5, 3),), {}), ((_r(3, 4),), {})],
     "_lu_permutation": [((jt.tensor([[2, 2, 3], [1, 3, 3]], dtype=jt.int32), 4), {})],
     "linalg.qr": [((_r(5, 3),), {}), ((_r(5, 3),), {"mode": "complete"})],

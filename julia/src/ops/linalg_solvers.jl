@@ -182,16 +182,23 @@ defop("ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool =
       _ldl_factor_ex; namespace = "linalg", method = false,
       doc = "LDLᵀ (LDLᴴ when hermitian) factorization of symmetric (Hermitian) matrices by Bunch-Kaufman pivoting (LAPACK sytrf/hetrf on the lower triangle): L and the block-diagonal D packed in LD, LAPACK's int32 pivots (negative for 2x2 blocks) and info. check_errors=True raises LinAlgError for a singular D. Not differentiable, as in PyTorch.")
 
-function _ldl_solve(LD, pivots, B, hermitian::Bool)
-    name = "linalg.ldl_solve"
-    R = eltype(LD); T = _lapack_type(name, R)
+"The checks of ldl_solve's arguments (CPU and meta); returns n."
+function _ldl_solve_checks(name, LD, pivots, B)
+    R = eltype(LD); _lapack_type(name, R)
     eltype(B) === R || throw(DTypeError("$name: Expected LD and B to have the same dtype, but got $(_dtname(R)) and $(_dtname(eltype(B)))"))
     eltype(pivots) === Int32 || throw(DTypeError("$name: Expected pivots to be integers. Got $(_dtname(eltype(pivots)))"))
     n = _triangular_shapes(name, LD, B, true)
     size(pivots, 1) == n || throw(DimensionMismatch("$name: LD.shape[-1] must be equal to pivots.shape[-1], got $n and $(size(pivots, 1))"))
-    L3, bL = _stack(name, T, LD); B3, bB = _stack(name, T, B)
-    size(pivots)[2:end] == bL || throw(DimensionMismatch(
+    size(pivots)[2:end] == size(LD)[3:end] || throw(DimensionMismatch(
         "$name: the batch dims of pivots $(_pyshape(pivots)) and LD $(_pyshape(LD)) differ"))
+    n
+end
+
+function _ldl_solve(LD, pivots, B, hermitian::Bool)
+    name = "linalg.ldl_solve"
+    R = eltype(LD); T = _lapack_type(name, R)
+    n = _ldl_solve_checks(name, LD, pivots, B)
+    L3, bL = _stack(name, T, LD); B3, bB = _stack(name, T, B)
     P2 = reshape(as_dense(Int32, pivots), n, prod(bL))
     batch, pairs = _paired_batches(name, LD, B, bL, bB)
     k = size(B3, 1)
@@ -208,8 +215,7 @@ function _ldl_solve(LD, pivots, B, hermitian::Bool)
 end
 function _ldl_solve(LD::MetaArray, pivots::MetaArray, B::MetaArray, hermitian::Bool)
     name = "linalg.ldl_solve"
-    _lapack_type(name, eltype(LD))
-    _triangular_shapes(name, LD, B, true)
+    _ldl_solve_checks(name, LD, pivots, B)
     batch, _ = _paired_batches(name, LD, B, size(LD)[3:end], size(B)[3:end])
     MetaArray{eltype(LD)}((size(B, 1), size(B, 2), batch...))
 end
