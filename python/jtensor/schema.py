@@ -55,7 +55,7 @@ class Op:
 
 def _fast_kinds(op):
     """The C call path's kind per parameter, for fn ops returning one tensor whose parameters are
-    all tensors, tensor lists, numbers, bools, strings, dims, shapes, int lists or dtypes; None
+    all tensors, tensor lists, numbers (Scalar too), bools, strings, dims, shapes, int lists or dtypes; None
     otherwise (the Python driver runs them). An optional parameter other than a tensor has the
     `optional` flag added to its kind (the C path then sends None as None)."""
     if op.kind == "map" or op.returns != "Tensor" or any(p.vararg for p in op.params):
