@@ -393,7 +393,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                          f"got {list(target.shape)}")
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / c
-    prod = _ops.log_softmax(input, cdim) * target
+    logp = _ops.log_softmax(input, cdim)
+    if weight is None and reduction in ("mean", "sum"):
+        # the per-row sums would only be added up: one sum over every element instead
+        total = -(logp * target).sum()
+        return total / (input.numel() // c if c else 1) if reduction == "mean" else total
+    prod = logp * target
     if weight is not None:
         prod = prod * weight.reshape((c,) + (1,) * (input.ndim - cdim - 1))
     loss = -prod.sum(cdim)
