@@ -219,8 +219,9 @@ def amax_backward(grad, input, dim, keepdim, result):
     """amax/amin/max()/min(): the gradient goes to the extreme elements, split evenly among ties."""
     expand = _NS["expand_reduced"]
     mask = input == expand(result, input, dim, keepdim)
-    count = mask.sum(dim, keepdim=True)
-    return expand(grad, input, dim, keepdim) * mask / count
+    count = mask.sum(dim, keepdim=keepdim)
+    # PyTorch's scale_grad_by_count: the division on the reduced shape, one full-size multiply
+    return expand(grad / count, input, dim, keepdim) * mask
 
 
 def _exclusive_cumprod(x):
