@@ -40,7 +40,7 @@ for (name, f, grad) in (
 end
 
 "x · log1p(y), 0 where x == 0 unless y is NaN (torch.special.xlog1py)."
-@inline fxlog1py(x::T, y::T) where {T<:AbstractFloat} = ifelse(isnan(y), y, ifelse(x == zero(T), zero(T), x * log1p(y)))
+@inline fxlog1py(x::T, y::T) where {T<:AbstractFloat} = ifelse(isnan(y), y, ifelse(x == zero(T), zero(T), x * flog1p(y)))
 @inline fxlog1py(x::Complex, y::Complex) = _realonly("xlog1py")
 @inline fzeta(x::T, q::T) where {T<:AbstractFloat} = sf_zeta(x, q)
 @inline fzeta(x::Complex, q::Complex) = _realonly("zeta")
@@ -94,11 +94,11 @@ defmap("mvlgamma(input: Tensor, p: int) -> Tensor", fmvlgamma; dtypes = "float",
        doc = "The multivariate log-gamma function of dimension p, elementwise.")
 
 "logit with an optional clamp of the input to [eps, 1 - eps] (torch.logit)."
-@inline flogit(x::T, eps::Nothing) where {T<:AbstractFloat} = log(x / (one(T) - x))
+@inline flogit(x::T, eps::Nothing) where {T<:AbstractFloat} = flog(x / (one(T) - x))
 @inline function flogit(x::T, eps::Float64) where {T<:AbstractFloat}
     e = T(eps)
     z = ifelse(x < e, e, ifelse(x > one(T) - e, one(T) - e, x))
-    log(z / (one(T) - z))
+    flog(z / (one(T) - z))
 end
 @inline flogit(x::Complex, eps) = _realonly("logit")
 defmap("logit(input: Tensor, eps: Optional[float] = None) -> Tensor", flogit; dtypes = "float",
@@ -111,7 +111,7 @@ defmap("logit(input: Tensor, eps: Optional[float] = None) -> Tensor", flogit; dt
 @inline ffmod(x::Bool, y::Bool) = throw(DTypeError("fmod: bool tensors are not supported"))
 @inline ffmod(x::T, y::T) where {T<:AbstractFloat} = rem(x, y)
 "x · log(y), 0 where x == 0 unless y is NaN (torch.xlogy)."
-@inline fxlogy(x::T, y::T) where {T<:AbstractFloat} = ifelse(isnan(y), y, ifelse(x == zero(T), zero(T), x * log(y)))
+@inline fxlogy(x::T, y::T) where {T<:AbstractFloat} = ifelse(isnan(y), y, ifelse(x == zero(T), zero(T), x * flog(y)))
 @inline fxlogy(x::Complex, y::Complex) = _realonly("xlogy")
 "Step function: values where input == 0, else (input > 0) (NaN inputs give 0, as PyTorch)."
 @inline fheaviside(x::T, v::T) where {T<:Real} = ifelse(x == zero(T), v, ifelse(x > zero(T), one(T), zero(T)))
