@@ -797,8 +797,9 @@ _SPECIAL_UNARY = [
 ]
 for i, (name, tfn, dom) in enumerate(_SPECIAL_UNARY):
     ns = name.startswith("special.")
+    # (PyTorch's Bessel J are accurate to ~1e-8 only: julia/test/test_specialfuncs.jl checks jtensor's)
     _row(name, torch_ref(tfn), "unary", ("float32", "float64", _half(i)) + _ints(i), domain=dom, specials=True,
-         torch_fn=tfn, inplace=not ns, tol={"float64": (1e-7, 1e-9)})
+         torch_fn=tfn, inplace=not ns, tol={"float64": (1e-6, 1e-7) if "bessel_j" in name else (1e-7, 1e-9)})
 _row("frac", torch_ref(torch.frac), "unary", ("float16", "float32", "float64"), specials=True, grid=0.25)
 _row("sgn", _sign, "unary", BOOL + ("int16", "float32", "float64", "complex64"), specials=True)
 
@@ -812,10 +813,12 @@ def _mvlgamma_samples(op, rng, dtype, primary):
     return [Sample([op.arg(rng, (4, 6), dtype, 0), p]) for p in ((1, 2, 5) if primary else (3,))]
 
 
-_row("polygamma", torch_ref(torch.polygamma), "unary", ("float32", "float64", "int64"), sample=_polygamma_samples,
-     domain=(0.2, 12), inplace=False, scalar_positions=(), tol={"float64": (1e-7, 1e-9)})
-_row("mvlgamma", torch_ref(torch.mvlgamma), "unary", ("float32", "float64"), sample=_mvlgamma_samples,
-     domain=(2.5, 12), scalar_positions=())
+# (int(): the generic callers would turn the integer n or p into an array or a tensor)
+_row("polygamma", lambda n, x: torch_ref(torch.polygamma)(int(n), x), "unary", ("float32", "float64", "int64"), sample=_polygamma_samples,
+     domain=(0.2, 12), inplace=False, scalar_positions=(), tol={"float64": (1e-7, 1e-9)},
+     torch_fn=lambda n, x: torch.polygamma(int(n), x))
+_row("mvlgamma", lambda x, p: torch_ref(torch.mvlgamma)(x, int(p)), "unary", ("float32", "float64"), sample=_mvlgamma_samples,
+     domain=(2.5, 12), scalar_positions=(), torch_fn=lambda x, p: torch.mvlgamma(x, int(p)))
 _row("logit", torch_ref(torch.logit), "unary", ("float32", "float64", "bfloat16", "int32"), domain=(-0.2, 1.2),
      specials=True, kwargs=[{}, {"eps": 0.1}])
 _row("frexp", torch_ref(torch.frexp), "unary", ("float16", "float32", "float64"), domain=(-1e3, 1e3),

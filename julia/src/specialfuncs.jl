@@ -259,11 +259,13 @@ function sf_erfcx(x::Float64)
         # 2 exp(x²) with x² split exactly, minus the (small) erfcx(|x|)
         h = x * x
         l = fma(x, x, -h)
-        return 2.0 * exp(h) * (1.0 + l) - sf_erfcx(-x)
+        return 2.0 * exp(h) * (1.0 + l) - _sf_erfcx_pos(-x)
     end
-    x >= 28.0 && return ifelse(isinf(x), 0.0, _sf_erfcx_asym(x))
-    _jt_erfcS((x - 4.0) / (x + 4.0)) / x
+    _sf_erfcx_pos(x)
 end
+"erfcx for x >= 0.5 (not recursive: the CUDA transpiler cannot follow recursion)."
+@inline _sf_erfcx_pos(x::Float64) =
+    x >= 28.0 ? ifelse(isinf(x), 0.0, _sf_erfcx_asym(x)) : _jt_erfcS((x - 4.0) / (x + 4.0)) / x
 @inline sf_erfcx(x::Float32) = _sf32(sf_erfcx, x)
 
 """

@@ -117,7 +117,7 @@ defmap("logit(input: Tensor, eps: Optional[float] = None) -> Tensor", flogit; dt
 @inline fheaviside(x::T, v::T) where {T<:Real} = ifelse(x == zero(T), v, ifelse(x > zero(T), one(T), zero(T)))
 @inline fheaviside(x::Complex, v::Complex) = _realonly("heaviside")
 "x · 2^e (torch.ldexp: the exponent tensor may be integer or floating point)."
-@inline fldexp(x::T, e::T) where {T<:AbstractFloat} = x * exp2(e)
+@inline fldexp(x::T, e::T) where {T<:AbstractFloat} = x * fexp2(e)
 @inline fldexp(x::Complex, e::Complex) = x * exp2(e)
 "Greatest common divisor by Euclid's algorithm (nonnegative; gcd(0, 0) = 0)."
 @inline function fgcd(a::T, b::T) where {T<:Integer}
@@ -138,7 +138,7 @@ end
 "log2(2^x + 2^y) without overflow: max(x, y) + log2(1 + 2^-|x - y|)."
 @inline function flogaddexp2(x::T, y::T) where {T<:AbstractFloat}
     m = ifelse(x > y, x, y)
-    r = m + log1p(exp2(-abs(x - y))) * T(1.4426950408889634)
+    r = m + flog1p(fexp2(-abs(x - y))) * T(1.4426950408889634)
     r = ifelse(x == y, x + one(T), r)               # equal values, infinities included
     ifelse(isnan(x) | isnan(y), x + y, r)
 end
