@@ -84,7 +84,11 @@ defmap("sgn(input: Tensor) -> Tensor", fsign; dtypes = "same", grad = ["input" =
        doc = "sign for real tensors; z / |z| (0 at 0) for complex ones, as torch.sgn.")
 
 "polygamma's kernel with its argument check (PyTorch: n >= 0)."
-@inline fpolygamma(x, n::Int64) = n < 0 ? throw(ArgumentError("polygamma(n, x) does not support negative n")) : sf_polygamma(x, n)
+@inline fpolygamma(x::Union{AbstractFloat,Complex}, n::Int64) =
+    n < 0 ? throw(ArgumentError("polygamma(n, x) does not support negative n")) : sf_polygamma(x, n)
+# The CUDA generator (cuda/mapkernels.jl) calls map kernels with their arguments in schema order, the
+# CPU engine with the tensors first: polygamma, whose schema puts n first, takes both orders.
+@inline fpolygamma(n::Int64, x::Union{AbstractFloat,Complex}) = fpolygamma(x, n)
 defmap("polygamma(n: int, input: Tensor) -> Tensor", fpolygamma; dtypes = "float", method = false, inplace = false,
        grad = ["input" => "grad * polygamma(n + 1, input)"],
        doc = "The n-th derivative of the digamma function (Tensor.polygamma(n) is composed in Python).")
