@@ -569,23 +569,27 @@ Edge values as PyTorch: a < 0 or x < 0 gives NaN; a = 0: P = 1, Q = 0 for x > 0,
 x = 0; x = 0: P = 0; a = inf: P = 0 (NaN if x is inf too); x = inf: P = 1.
 """
 function sf_igamma(a::Float64, x::Float64)
-    # the checks in PyTorch's order, which decides the NaN cases (igamma(NaN, 0) = 0)
-    ((a < 0.0) | (x < 0.0)) && return NaN
-    a == 0.0 && return ifelse(x > 0.0, 1.0, NaN)
-    x == 0.0 && return 0.0
-    isinf(a) && return ifelse(isinf(x), NaN, 0.0)
-    isinf(x) && return 1.0
-    (isnan(a) | isnan(x)) && return NaN
-    x < a + 1.0 ? _sf_igam_series(a, x) : 1.0 - _sf_igamc_cf(a, x)
+    _sf_igam(a, x, false)
 end
 function sf_igammac(a::Float64, x::Float64)
+    _sf_igam(a, x, true)
+end
+"P(a, x) (`upper` false) or Q(a, x) (`upper` true), with PyTorch's edge values."
+function _sf_igam(a::Float64, x::Float64, upper::Bool)
+    # the checks in PyTorch's order, which decides the NaN cases (igamma(NaN, 0) = 0)
+    lo, hi = ifelse(upper, 1.0, 0.0), ifelse(upper, 0.0, 1.0)     # the values at x = 0 and x = inf
     ((a < 0.0) | (x < 0.0)) && return NaN
-    a == 0.0 && return ifelse(x > 0.0, 0.0, NaN)
-    x == 0.0 && return 1.0
-    isinf(a) && return ifelse(isinf(x), NaN, 1.0)
-    isinf(x) && return 0.0
+    a == 0.0 && return ifelse(x > 0.0, hi, NaN)
+    x == 0.0 && return lo
+    isinf(a) && return ifelse(isinf(x), NaN, lo)
+    isinf(x) && return hi
     (isnan(a) | isnan(x)) && return NaN
-    x < a + 1.0 ? 1.0 - _sf_igam_series(a, x) : _sf_igamc_cf(a, x)
+    if x < a + 1.0
+        p = _sf_igam_series(a, x)
+        return ifelse(upper, 1.0 - p, p)
+    end
+    q = _sf_igamc_cf(a, x)
+    ifelse(upper, q, 1.0 - q)
 end
 @inline sf_igamma(a::Float32, x::Float32) = _sf32(sf_igamma, a, x)
 @inline sf_igammac(a::Float32, x::Float32) = _sf32(sf_igammac, a, x)
