@@ -62,6 +62,7 @@ from . import optim  # noqa: E402
 from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
+from . import distributions  # noqa: E402  (torch.distributions, composed from jt ops)
 from .compile import compile  # noqa: E402  (jt.compile: the function; the package is jtensor.compile)
 from . import distributed  # noqa: E402  (imports torch only when used)
 
