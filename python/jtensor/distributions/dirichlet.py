@@ -1,5 +1,7 @@
 """`Dirichlet(concentration)`: distributions over the simplex; samples are normalized Gamma draws,
 differentiable in the concentration through the Gamma's implicit reparameterization."""
+import math
+
 import jtensor as jt
 from . import constraints
 from ._samplers import standard_gamma
@@ -45,12 +47,13 @@ class Dirichlet(ExponentialFamily):
 
     @property
     def mode(self):
-        """(c - 1) / sum(c - 1), clamped at 0; where some c < 1, the mode is the corner of those."""
+        """(c - 1) / sum(c - 1) with c - 1 clamped at 0; where every c < 1 (no interior mode), torch's
+        choice: the corner of the first coordinate (the argmax of an all-nan row)."""
         concentrationm1 = (self.concentration - 1).clamp(min=0.0)
         mode = concentrationm1 / concentrationm1.sum(-1, True)
-        mask = self.concentration < 1
-        corner = mask.any(-1, keepdim=True)
-        return jt.where(corner, mask.to(mode.dtype), mode)
+        all_below_one = (self.concentration < 1).all(-1, keepdim=True)
+        corner = jt.nn.functional.one_hot(jt.nan_to_num(mode, nan=math.inf).argmax(-1), mode.shape[-1]).to(mode.dtype)
+        return jt.where(all_below_one, corner, mode)
 
     @property
     def variance(self):
