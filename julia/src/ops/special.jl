@@ -110,8 +110,9 @@ defmap("logit(input: Tensor, eps: Optional[float] = None) -> Tensor", flogit; dt
 @inline ffmod(x::T, y::T) where {T<:Integer} = iszero(y) ? throw(DivideError()) : (y == -one(T) ? zero(T) : rem(x, y))
 @inline ffmod(x::Bool, y::Bool) = throw(DTypeError("fmod: bool tensors are not supported"))
 @inline ffmod(x::T, y::T) where {T<:AbstractFloat} = rem(x, y)
-"x · log(y), 0 where x == 0 unless y is NaN (torch.xlogy)."
-@inline fxlogy(x::T, y::T) where {T<:AbstractFloat} = ifelse(isnan(y), y, ifelse(x == zero(T), zero(T), x * log(y)))
+"x · log(y), 0 where x == 0 unless y is NaN, NaN for y < 0 (torch.xlogy; Base's log throws there)."
+@inline fxlogy(x::T, y::T) where {T<:AbstractFloat} =
+    isnan(y) ? y : x == zero(T) ? zero(T) : y < zero(T) ? T(NaN) : x * log(y)
 @inline fxlogy(x::Complex, y::Complex) = _realonly("xlogy")
 "Step function: values where input == 0, else (input > 0) (NaN inputs give 0, as PyTorch)."
 @inline fheaviside(x::T, v::T) where {T<:Real} = ifelse(x == zero(T), v, ifelse(x > zero(T), one(T), zero(T)))

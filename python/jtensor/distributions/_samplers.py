@@ -7,7 +7,6 @@ draw goes through jt.rand/jt.randn, so jt.manual_seed makes them reproducible.
 `standard_gamma` is differentiable in its concentration by implicit reparameterization: with
 F(x; a) the Gamma CDF, dx/da = -(dF/da) / f(x; a); dF/da (of the regularized incomplete gamma
 jt.igamma) is taken by a central difference in float64 (no closed form exists)."""
-import math
 
 import jtensor as jt
 

@@ -4,7 +4,7 @@ parameter tensors of the batch shape."""
 import numbers
 
 import jtensor as jt
-from .utils import broadcast_all
+from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 euler_constant = 0.57721566490153286060   # Euler-Mascheroni
 
@@ -47,3 +47,52 @@ def expand_probs_or_logits(dist, new, shape):
         if name in dist.__dict__:
             setattr(new, name, getattr(dist, name).expand(shape))
             new._param = getattr(new, name)
+
+
+class BinaryProbsLogits:
+    """`probs` and `logits` (log-odds) of a family over a binary outcome, each derived lazily from
+    the other, and `param_shape` (the given one's shape). Use with `set_probs_or_logits`."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self):
+        return self._param.size()
+
+
+class CategoricalParams:
+    """`probs`, `logits` and `param_shape` of a family built on a Categorical (`self._categorical`)."""
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape
+
+
+class RelaxedParams:
+    """`temperature`, `logits` and `probs` of a relaxed family, read from its base distribution."""
+
+    @property
+    def temperature(self):
+        return self.base_dist.temperature
+
+    @property
+    def logits(self):
+        return self.base_dist.logits
+
+    @property
+    def probs(self):
+        return self.base_dist.probs

@@ -2,9 +2,8 @@
 by the log-odds."""
 import jtensor as jt
 from . import constraints
-from ._shared import expand_probs_or_logits, set_probs_or_logits
+from ._shared import BinaryProbsLogits, expand_probs_or_logits, set_probs_or_logits
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli"]
 
@@ -16,7 +15,7 @@ def _binary_cross_entropy_with_logits(logits, value):
     return jt.nn.functional.binary_cross_entropy_with_logits(logits, value, reduction="none")
 
 
-class Bernoulli(ExponentialFamily):
+class Bernoulli(BinaryProbsLogits, ExponentialFamily):
     """Exactly one of `probs` (P(x=1)) or `logits` (log-odds) must be given."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -49,18 +48,6 @@ class Bernoulli(ExponentialFamily):
     @property
     def variance(self):
         return self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=jt.Size()):
         shape = self._extended_shape(sample_shape)

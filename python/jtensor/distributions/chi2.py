@@ -1,5 +1,4 @@
 """`Chi2(df)`: the chi-squared distribution, Gamma(df / 2, 1 / 2)."""
-import jtensor as jt
 from . import constraints
 from .gamma import Gamma
 

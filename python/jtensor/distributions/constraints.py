@@ -82,39 +82,8 @@ class _DependentProperty(property, _Dependent):
         return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 
-class _IndependentConstraint(Constraint):
-    """`base_constraint` with `reinterpreted_batch_ndims` more dims reinterpreted as event dims."""
-
-    def __init__(self, base_constraint, reinterpreted_batch_ndims):
-        if not isinstance(base_constraint, Constraint):
-            raise TypeError("base_constraint must be a Constraint")
-        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
-            raise ValueError("reinterpreted_batch_ndims must be a non-negative int")
-        self.base_constraint = base_constraint
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return self.base_constraint.is_discrete
-
-    @property
-    def event_dim(self):
-        return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-
-    def check(self, value):
-        result = self.base_constraint.check(value)
-        if result.dim() < self.reinterpreted_batch_ndims:
-            expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-            raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
-        return result.reshape(result.shape[:result.dim() - self.reinterpreted_batch_ndims] + (-1,)).all(-1)
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
-
-
-class _MixtureSameFamilyConstraint(Constraint):
-    """The support of a MixtureSameFamily: the component support with the mixture dim reduced."""
+class _Wrapping(Constraint):
+    """A constraint built on another (`base_constraint`), discrete when that one is."""
 
     def __init__(self, base_constraint):
         if not isinstance(base_constraint, Constraint):
@@ -126,6 +95,39 @@ class _MixtureSameFamilyConstraint(Constraint):
     def is_discrete(self):
         return self.base_constraint.is_discrete
 
+
+def _all_over_last(result, ndims):
+    """`result` reduced by all() over its `ndims` rightmost dims."""
+    return result.reshape(result.shape[:result.dim() - ndims] + (-1,)).all(-1)
+
+
+class _IndependentConstraint(_Wrapping):
+    """`base_constraint` with `reinterpreted_batch_ndims` more dims reinterpreted as event dims."""
+
+    def __init__(self, base_constraint, reinterpreted_batch_ndims):
+        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
+            raise ValueError("reinterpreted_batch_ndims must be a non-negative int")
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        super().__init__(base_constraint)
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
+
+    def check(self, value):
+        result = self.base_constraint.check(value)
+        if result.dim() < self.reinterpreted_batch_ndims:
+            expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
+            raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
+        return _all_over_last(result, self.reinterpreted_batch_ndims)
+
+    def __repr__(self):
+        return f"{self.__class__.__name__[1:]}({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+class _MixtureSameFamilyConstraint(_Wrapping):
+    """The support of a MixtureSameFamily: the component support with the mixture dim reduced."""
+
     @property
     def event_dim(self):
         return self.base_constraint.event_dim
@@ -135,7 +137,7 @@ class _MixtureSameFamilyConstraint(Constraint):
         result = self.base_constraint.check(unsqueezed)
         if value.dim() < self.event_dim:
             raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
-        return result.reshape(result.shape[:result.dim() - self.event_dim] + (-1,)).all(-1)
+        return _all_over_last(result, self.event_dim)
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self.base_constraint!r})"
@@ -176,32 +178,32 @@ class _IntegerInterval(Constraint):
         return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
 
-class _IntegerLessThan(Constraint):
-    is_discrete = True
+class _OneBound(Constraint):
+    """A constraint with one bound, stored as `lower_bound` or `upper_bound` (`_bound_name`)."""
 
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
+    _bound_name = "lower_bound"
+
+    def __init__(self, bound):
+        setattr(self, self._bound_name, bound)
         super().__init__()
+
+    def __repr__(self):
+        return f"{self.__class__.__name__[1:]}({self._bound_name}={getattr(self, self._bound_name)})"
+
+
+class _IntegerLessThan(_OneBound):
+    is_discrete = True
+    _bound_name = "upper_bound"
 
     def check(self, value):
         return (value % 1 == 0) & (value <= self.upper_bound)
 
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
 
-
-class _IntegerGreaterThan(Constraint):
+class _IntegerGreaterThan(_OneBound):
     is_discrete = True
-
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
 
     def check(self, value):
         return (value % 1 == 0) & (value >= self.lower_bound)
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
 
 
 class _Real(Constraint):
@@ -209,16 +211,9 @@ class _Real(Constraint):
         return value == value   # false for NaN
 
 
-class _GreaterThan(Constraint):
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
-
+class _GreaterThan(_OneBound):
     def check(self, value):
         return self.lower_bound < value
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
 
 
 class _GreaterThanEq(_GreaterThan):
@@ -226,16 +221,11 @@ class _GreaterThanEq(_GreaterThan):
         return self.lower_bound <= value
 
 
-class _LessThan(Constraint):
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
+class _LessThan(_OneBound):
+    _bound_name = "upper_bound"
 
     def check(self, value):
         return value < self.upper_bound
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
 
 
 class _Interval(Constraint):

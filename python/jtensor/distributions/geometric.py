@@ -2,14 +2,14 @@
 Bernoulli(probs) trials (support 0, 1, 2, ...)."""
 import jtensor as jt
 from . import constraints
-from ._shared import expand_probs_or_logits, set_probs_or_logits
+from ._shared import BinaryProbsLogits, expand_probs_or_logits, set_probs_or_logits
 from .distribution import Distribution
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import broadcast_all
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(BinaryProbsLogits, Distribution):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
 
@@ -41,14 +41,6 @@ class Geometric(Distribution):
     @property
     def variance(self):
         return (1.0 / self.probs - 1.0) / self.probs
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape=jt.Size()):
         shape = self._extended_shape(sample_shape)

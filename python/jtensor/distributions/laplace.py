@@ -1,5 +1,5 @@
 """`Laplace(loc, scale)`: the double exponential, density exp(-|x - loc| / scale) / (2 scale)."""
-import math
+import operator
 
 import jtensor as jt
 from . import constraints
@@ -17,13 +17,7 @@ class Laplace(Distribution):
     support = constraints.real
     has_rsample = True
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
+    mean = mode = property(operator.attrgetter("loc"), doc="loc (the centre of a symmetric law)")
 
     @property
     def variance(self):

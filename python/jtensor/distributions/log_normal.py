@@ -1,5 +1,4 @@
 """`LogNormal(loc, scale)`: exp of a Normal(loc, scale)."""
-import jtensor as jt
 from . import constraints
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution

@@ -1,7 +1,6 @@
 """`LogisticNormal(loc, scale)`: a Normal(loc, scale) over K-1 coordinates pushed onto the
 K-simplex by StickBreakingTransform."""
 from . import constraints
-from .independent import Independent
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import StickBreakingTransform

@@ -2,6 +2,7 @@
 W W^T + diag(D) with W of rank r << n. Log-densities use the Woodbury identity and the matrix
 determinant lemma through the r x r "capacitance" I + W^T D^-1 W, so nothing n x n is factored."""
 import math
+import operator
 
 import jtensor as jt
 from . import constraints
@@ -80,13 +81,7 @@ class LowRankMultivariateNormal(Distribution):
     def _matrix_shape(self):
         return tuple(self._batch_shape) + tuple(self._event_shape) * 2
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
+    mean = mode = property(operator.attrgetter("loc"), doc="loc (the centre of a symmetric law)")
 
     @lazy_property
     def variance(self):

@@ -3,6 +3,7 @@ from a Categorical."""
 import jtensor as jt
 from . import constraints
 from .binomial import Binomial
+from ._shared import CategoricalParams
 from .categorical import Categorical
 from .distribution import Distribution
 from .utils import broadcast_all
@@ -10,7 +11,7 @@ from .utils import broadcast_all
 __all__ = ["Multinomial"]
 
 
-class Multinomial(Distribution):
+class Multinomial(CategoricalParams, Distribution):
     """`total_count` is one int for the whole batch (sample needs it; log_prob does not)."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
@@ -46,18 +47,6 @@ class Multinomial(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
         return constraints.multinomial(self.total_count)
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     def sample(self, sample_shape=jt.Size()):
         sample_shape = jt.Size(sample_shape)

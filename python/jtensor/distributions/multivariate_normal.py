@@ -2,6 +2,7 @@
 Gaussian over vectors, held as the Cholesky factor L of its covariance (whichever form it was
 given in). Samples are loc + L eps; log_prob solves L z = x - loc."""
 import math
+import operator
 
 import jtensor as jt
 from . import constraints
@@ -107,13 +108,7 @@ class MultivariateNormal(Distribution):
         L_inv = _tril_inverse(self._unbroadcasted_scale_tril)
         return jt.matmul(L_inv.mT, L_inv).expand(self._matrix_shape())
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
+    mean = mode = property(operator.attrgetter("loc"), doc="loc (the centre of a symmetric law)")
 
     @property
     def variance(self):

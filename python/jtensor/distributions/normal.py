@@ -1,6 +1,7 @@
 """`Normal(loc, scale)`: the Gaussian, reparameterized as loc + scale * eps."""
 import math
 import numbers
+import operator
 
 import jtensor as jt
 from . import constraints
@@ -18,13 +19,7 @@ class Normal(ExponentialFamily):
     has_rsample = True
     _mean_carrier_measure = 0
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
+    mean = mode = property(operator.attrgetter("loc"), doc="loc (the centre of a symmetric law)")
 
     @property
     def stddev(self):

@@ -1,5 +1,4 @@
 """`Pareto(scale, alpha)`: the Pareto type I, scale * exp(x) for x ~ Exponential(alpha)."""
-import jtensor as jt
 from . import constraints
 from .exponential import Exponential
 from .transformed_distribution import TransformedDistribution

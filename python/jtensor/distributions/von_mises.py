@@ -2,6 +2,7 @@
 exp(k cos(x - loc)) / (2 pi I0(k)); values are angles modulo 2 pi. Sampling is Best & Fisher's
 (1979) rejection method, in float64 as torch samples it."""
 import math
+import operator
 
 import jtensor as jt
 from . import constraints
@@ -73,13 +74,7 @@ class VonMises(Distribution):
         return type(self)(self.loc.expand(batch_shape), self.concentration.expand(batch_shape),
                           validate_args=self.__dict__.get("_validate_args"))
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
+    mean = mode = property(operator.attrgetter("loc"), doc="loc (the centre of a symmetric law)")
 
     @lazy_property
     def variance(self):
