@@ -166,3 +166,29 @@ def test_an_operand_changed_by_the_write_it_feeds_is_detected(program):
         exec(program, {"y": y})
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
+
+
+def test_leaf_gradients_own_their_memory():
+    """A leaf's .grad is laid out as the leaf and shares memory with nothing else (PyTorch copies a
+    gradient its AccumulateGrad cannot steal), so in-place updates of it (an optimizer step,
+    clip_grad_norm_) neither fail on a broadcast view nor change another tensor."""
+    w = jt.ones(3, requires_grad=True)
+    w.sum().backward()                      # sum's backward gives an expanded view
+    assert w.grad.stride() == (1,)
+    w.grad.mul_(2)
+    a, b = jt.ones(3, requires_grad=True), jt.ones(3, requires_grad=True)
+    (a + b).sum().backward()                # add's backward hands both the same gradient
+    a.grad.mul_(2)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+    x, v = jt.ones(3, requires_grad=True), jt.ones(3)
+    (x + 0).backward(v)                     # the caller's gradient passes through unchanged
+    x.grad.mul_(5)
+    assert v.tolist() == [1.0, 1.0, 1.0]
+    m = jt.ones(3, 4, requires_grad=True)
+    (m.t() * 1).sum().backward()
+    assert m.grad.stride() == (4, 1)
+    p = jt.ones(2, requires_grad=True)
+    jt.autograd.backward([(p + 0).sum()], inputs=[p])
+    q = jt.ones(2, requires_grad=True)
+    (p + q).sum().backward()
+    assert p.grad.tolist() == [2.0, 2.0] and q.grad.tolist() == [1.0, 1.0]

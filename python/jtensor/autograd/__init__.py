@@ -894,6 +894,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
                 cap_node[(id(t.grad_fn), getattr(t, "_out_index", 0))] = i
     roots = []
     root_leaves = []
+    # storages whose tensors a leaf's .grad must not be (see _owned_grad): the caller's gradients
+    seen = {id(g._base) for g in grad_tensors if getattr(g, "_base", None) is not None}
     with set_grad_enabled(create_graph):
         for t, g in zip(tensors, grad_tensors):
             if not getattr(t, "requires_grad", False):
@@ -914,7 +916,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
         pending = (_pending_post_hooks([t for t, _ in root_leaves], order)
                    if _post_hook_count[0] > 0 and capture is None else None)
         for t, g in root_leaves:
-            _deliver_leaf(t, g, captured, cap_leaf)
+            _deliver_leaf(t, g, captured, cap_leaf, seen)
             if pending:
                 _edge_done(pending, t, True)
         for node in order:
@@ -964,7 +966,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
                     idx = getattr(inp, "_out_index", 0)
                     b[idx] = _accumulate(b.get(idx), g)
                 else:
-                    _deliver_leaf(inp, g, captured, cap_leaf)
+                    _deliver_leaf(inp, g, captured, cap_leaf, seen)
                     if pending:
                         _edge_done(pending, inp, True)
     if capture is not None:
@@ -979,7 +981,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
     return None
 
 
-def _deliver_leaf(t, g, captured, cap_leaf):
+def _deliver_leaf(t, g, captured, cap_leaf, seen):
     hooks = t.__dict__.get("_hooks") if hasattr(t, "__dict__") else None
     if hooks:
         g = _run_hooks(hooks, g)
@@ -990,7 +992,24 @@ def _deliver_leaf(t, g, captured, cap_leaf):
         return
     if not is_grad_enabled():
         g = g.detach()
-    t.grad = g if t.grad is None else (t.grad + g)
+    t.grad = _owned_grad(t, g, seen) if t.grad is None else (t.grad + g)
+
+
+def _owned_grad(t, g, seen):
+    """`g` as a leaf's new ``.grad``: memory of its own, laid out as `t`. A gradient can arrive as a
+    broadcast view (sum's backward), in another layout, or as the very tensor another leaf or the
+    caller holds (add's backward passes its gradient on); an optimizer or clip_grad_norm_ writing
+    into it in place would then fail or change the other. `seen` holds the storages already handed
+    out in this backward pass (and the caller's grad_tensors'), as PyTorch copies when its
+    AccumulateGrad cannot steal the gradient."""
+    base = getattr(g, "_base", None)
+    if base is None or not isinstance(g, _tensor_mod().Tensor) or type(g) is not _tensor_mod().Tensor:
+        return g   # a wrapper subclass's data is its handler's to lay out
+    if id(base) in seen or g._strides != t._strides or g.shape != t.shape:
+        g = g.contiguous() if g._strides != t._strides else g.clone()
+        base = g._base
+    seen.add(id(base))
+    return g
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
@@ -1004,9 +1023,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs = [inputs] if hasattr(inputs, "shape") else list(inputs)
         grads = run_backward(tensors, list(grad_tensors), retain_graph, create_graph, capture=inputs,
                              allow_unused=True)
+        seen = {id(g._base) for g in grad_tensors if getattr(g, "_base", None) is not None}
         for t, g in zip(inputs, grads):
             if g is not None:
-                t.grad = g if t.grad is None else t.grad + g
+                t.grad = _owned_grad(t, g, seen) if t.grad is None else t.grad + g
                 if t.grad_fn is None:
                     for h in list(_post_hooks(t) or ()):
                         h(t)
