@@ -128,15 +128,13 @@ NaN; q a non-positive integer gives inf; q < 0 needs an integer s (else NaN); q 
 (PyTorch's value; the limit would be 0).
 """
 function sf_zeta(s::Float64, q::Float64)
-    (isnan(s) | isnan(q)) && return NaN
-    s == 1.0 && return Inf
+    s == 1.0 && return Inf                          # (checks in PyTorch's order, which decides NaN inputs)
     s < 1.0 && return NaN
     if q <= 0.0
         q == floor(q) && return Inf
         s != floor(s) && return NaN
     end
     q == Inf && return NaN
-    s == Inf && return ifelse(q == 1.0, 1.0, ifelse(q < 1.0, Inf, 0.0))
     total = 0.0
     a = q
     n = 0
@@ -261,11 +259,13 @@ function sf_erfcx(x::Float64)
         # 2 exp(x²) with x² split exactly, minus the (small) erfcx(|x|)
         h = x * x
         l = fma(x, x, -h)
-        return 2.0 * exp(h) * (1.0 + l) - sf_erfcx(-x)
+        return 2.0 * exp(h) * (1.0 + l) - _sf_erfcx_pos(-x)
     end
-    x >= 28.0 && return ifelse(isinf(x), 0.0, _sf_erfcx_asym(x))
-    _jt_erfcS((x - 4.0) / (x + 4.0)) / x
+    _sf_erfcx_pos(x)
 end
+"erfcx for x >= 0.5 (not recursive: the CUDA transpiler cannot follow recursion)."
+@inline _sf_erfcx_pos(x::Float64) =
+    x >= 28.0 ? ifelse(isinf(x), 0.0, _sf_erfcx_asym(x)) : _jt_erfcS((x - 4.0) / (x + 4.0)) / x
 @inline sf_erfcx(x::Float32) = _sf32(sf_erfcx, x)
 
 """
@@ -406,7 +406,7 @@ end
 
 The modified Bessel function I_ν(x), ν ∈ {0, 1} (`scaled`: e^-|x| I_ν(x), torch.special.i0e/i1e).
 Algorithm: the power series for |x| < 25, the asymptotic series beyond (both ~1e-16 relative);
-I0 is even, I1 odd. I_ν(±inf) = inf (I1(-inf) = -inf); the scaled forms give 0 there.
+I0 is even, I1 odd. At ±inf I_ν gives NaN, as PyTorch's; the scaled forms give 0 there.
 """
 @inline function sf_besseli(x::Float64, nu::Int, scaled::Bool)
     isnan(x) && return x
@@ -415,7 +415,7 @@ I0 is even, I1 odd. I_ν(±inf) = inf (I1(-inf) = -inf); the scaled forms give 0
         r = _sf_besseli_series(a, nu)
         r = scaled ? r * exp(-a) : r
     else
-        isinf(a) && return ifelse(scaled, 0.0, ifelse(nu == 1, x, a))
+        isinf(a) && return ifelse(scaled, 0.0, NaN)   # PyTorch's i0/i1 give NaN at ±inf (its i0e/i1e 0)
         r = _sf_besseli_asym(a, nu) / sqrt(2.0 * _SF_PI * a)
         if !scaled
             h = exp(0.5 * a)                        # e^a in two halves: finite up to I's own overflow
@@ -497,19 +497,19 @@ end
 
 Bessel functions of the first kind J0 (even) and J1 (odd), torch.special.bessel_j0/j1: Miller's
 recurrence for |x| <= 25, Hankel's asymptotic expansion beyond; about 1e-16 absolute.
-J(±inf) = 0.
+J(±inf) is NaN, as PyTorch's (the limit would be 0).
 """
 function sf_besselj0(x::Float64)
     isnan(x) && return x
     a = abs(x)
-    isinf(a) && return 0.0
+    isinf(a) && return NaN                          # as PyTorch (the limit would be 0)
     a == 0.0 && return 1.0
     a <= 25.0 ? _sf_besselj_small(a)[1] : _sf_besselj_asym(a, 0)
 end
 function sf_besselj1(x::Float64)
     isnan(x) && return x
     a = abs(x)
-    isinf(a) && return copysign(0.0, x)
+    isinf(a) && return NaN                          # as PyTorch
     a == 0.0 && return x
     r = a <= 25.0 ? _sf_besselj_small(a)[2] : _sf_besselj_asym(a, 1)
     copysign(1.0, x) * r
@@ -569,20 +569,27 @@ Edge values as PyTorch: a < 0 or x < 0 gives NaN; a = 0: P = 1, Q = 0 for x > 0,
 x = 0; x = 0: P = 0; a = inf: P = 0 (NaN if x is inf too); x = inf: P = 1.
 """
 function sf_igamma(a::Float64, x::Float64)
-    (isnan(a) | isnan(x) | (a < 0.0) | (x < 0.0)) && return NaN
-    a == 0.0 && return ifelse(x > 0.0, 1.0, NaN)
-    x == 0.0 && return 0.0
-    isinf(a) && return ifelse(isinf(x), NaN, 0.0)
-    isinf(x) && return 1.0
-    x < a + 1.0 ? _sf_igam_series(a, x) : 1.0 - _sf_igamc_cf(a, x)
+    _sf_igam(a, x, false)
 end
 function sf_igammac(a::Float64, x::Float64)
-    (isnan(a) | isnan(x) | (a < 0.0) | (x < 0.0)) && return NaN
-    a == 0.0 && return ifelse(x > 0.0, 0.0, NaN)
-    x == 0.0 && return 1.0
-    isinf(a) && return ifelse(isinf(x), NaN, 1.0)
-    isinf(x) && return 0.0
-    x < a + 1.0 ? 1.0 - _sf_igam_series(a, x) : _sf_igamc_cf(a, x)
+    _sf_igam(a, x, true)
+end
+"P(a, x) (`upper` false) or Q(a, x) (`upper` true), with PyTorch's edge values."
+function _sf_igam(a::Float64, x::Float64, upper::Bool)
+    # the checks in PyTorch's order, which decides the NaN cases (igamma(NaN, 0) = 0)
+    lo, hi = ifelse(upper, 1.0, 0.0), ifelse(upper, 0.0, 1.0)     # the values at x = 0 and x = inf
+    ((a < 0.0) | (x < 0.0)) && return NaN
+    a == 0.0 && return ifelse(x > 0.0, hi, NaN)
+    x == 0.0 && return lo
+    isinf(a) && return ifelse(isinf(x), NaN, lo)
+    isinf(x) && return hi
+    (isnan(a) | isnan(x)) && return NaN
+    if x < a + 1.0
+        p = _sf_igam_series(a, x)
+        return ifelse(upper, 1.0 - p, p)
+    end
+    q = _sf_igamc_cf(a, x)
+    ifelse(upper, q, 1.0 - q)
 end
 @inline sf_igamma(a::Float32, x::Float32) = _sf32(sf_igamma, a, x)
 @inline sf_igammac(a::Float32, x::Float32) = _sf32(sf_igammac, a, x)

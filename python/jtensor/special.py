@@ -120,4 +120,5 @@ def spherical_bessel_j0(input, *, out=None):
     x = input if isinstance(input, jt.Tensor) else jt.asarray(input)
     if not x.is_floating_point():
         x = x.to(jt.get_default_dtype())
-    return jt.sinc(jt.div(x, _math.pi), out=out)
+    r = jt.where(jt.isinf(x), 0.0, jt.sinc(jt.div(x, _math.pi)))   # 0 at ±inf, as PyTorch
+    return out.copy_(r) if out is not None else r

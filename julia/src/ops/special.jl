@@ -40,7 +40,7 @@ for (name, f, grad) in (
 end
 
 "x · log1p(y), 0 where x == 0 unless y is NaN (torch.special.xlog1py)."
-@inline fxlog1py(x::T, y::T) where {T<:AbstractFloat} = ifelse(isnan(y), y, ifelse(x == zero(T), zero(T), x * log1p(y)))
+@inline fxlog1py(x::T, y::T) where {T<:AbstractFloat} = ifelse(isnan(y), y, ifelse(x == zero(T), zero(T), x * flog1p(y)))
 @inline fxlog1py(x::Complex, y::Complex) = _realonly("xlog1py")
 @inline fzeta(x::T, q::T) where {T<:AbstractFloat} = sf_zeta(x, q)
 @inline fzeta(x::Complex, q::Complex) = _realonly("zeta")
@@ -84,7 +84,11 @@ defmap("sgn(input: Tensor) -> Tensor", fsign; dtypes = "same", grad = ["input" =
        doc = "sign for real tensors; z / |z| (0 at 0) for complex ones, as torch.sgn.")
 
 "polygamma's kernel with its argument check (PyTorch: n >= 0)."
-@inline fpolygamma(x, n::Int64) = n < 0 ? throw(ArgumentError("polygamma(n, x) does not support negative n")) : sf_polygamma(x, n)
+@inline fpolygamma(x::Union{AbstractFloat,Complex}, n::Int64) =
+    n < 0 ? throw(ArgumentError("polygamma(n, x) does not support negative n")) : sf_polygamma(x, n)
+# The CUDA generator (cuda/mapkernels.jl) calls map kernels with their arguments in schema order, the
+# CPU engine with the tensors first: polygamma, whose schema puts n first, takes both orders.
+@inline fpolygamma(n::Int64, x::Union{AbstractFloat,Complex}) = fpolygamma(x, n)
 defmap("polygamma(n: int, input: Tensor) -> Tensor", fpolygamma; dtypes = "float", method = false, inplace = false,
        grad = ["input" => "grad * polygamma(n + 1, input)"],
        doc = "The n-th derivative of the digamma function (Tensor.polygamma(n) is composed in Python).")
@@ -94,11 +98,11 @@ defmap("mvlgamma(input: Tensor, p: int) -> Tensor", fmvlgamma; dtypes = "float",
        doc = "The multivariate log-gamma function of dimension p, elementwise.")
 
 "logit with an optional clamp of the input to [eps, 1 - eps] (torch.logit)."
-@inline flogit(x::T, eps::Nothing) where {T<:AbstractFloat} = log(x / (one(T) - x))
+@inline flogit(x::T, eps::Nothing) where {T<:AbstractFloat} = flog(x / (one(T) - x))
 @inline function flogit(x::T, eps::Float64) where {T<:AbstractFloat}
     e = T(eps)
     z = ifelse(x < e, e, ifelse(x > one(T) - e, one(T) - e, x))
-    log(z / (one(T) - z))
+    flog(z / (one(T) - z))
 end
 @inline flogit(x::Complex, eps) = _realonly("logit")
 defmap("logit(input: Tensor, eps: Optional[float] = None) -> Tensor", flogit; dtypes = "float",
@@ -110,15 +114,14 @@ defmap("logit(input: Tensor, eps: Optional[float] = None) -> Tensor", flogit; dt
 @inline ffmod(x::T, y::T) where {T<:Integer} = iszero(y) ? throw(DivideError()) : (y == -one(T) ? zero(T) : rem(x, y))
 @inline ffmod(x::Bool, y::Bool) = throw(DTypeError("fmod: bool tensors are not supported"))
 @inline ffmod(x::T, y::T) where {T<:AbstractFloat} = rem(x, y)
-"x · log(y), 0 where x == 0 unless y is NaN, NaN for y < 0 (torch.xlogy; Base's log throws there)."
-@inline fxlogy(x::T, y::T) where {T<:AbstractFloat} =
-    isnan(y) ? y : x == zero(T) ? zero(T) : y < zero(T) ? T(NaN) : x * log(y)
+"x · log(y), 0 where x == 0 unless y is NaN (torch.xlogy)."
+@inline fxlogy(x::T, y::T) where {T<:AbstractFloat} = ifelse(isnan(y), y, ifelse(x == zero(T), zero(T), x * flog(y)))
 @inline fxlogy(x::Complex, y::Complex) = _realonly("xlogy")
 "Step function: values where input == 0, else (input > 0) (NaN inputs give 0, as PyTorch)."
 @inline fheaviside(x::T, v::T) where {T<:Real} = ifelse(x == zero(T), v, ifelse(x > zero(T), one(T), zero(T)))
 @inline fheaviside(x::Complex, v::Complex) = _realonly("heaviside")
 "x · 2^e (torch.ldexp: the exponent tensor may be integer or floating point)."
-@inline fldexp(x::T, e::T) where {T<:AbstractFloat} = x * exp2(e)
+@inline fldexp(x::T, e::T) where {T<:AbstractFloat} = x * fexp2(e)
 @inline fldexp(x::Complex, e::Complex) = x * exp2(e)
 "Greatest common divisor by Euclid's algorithm (nonnegative; gcd(0, 0) = 0)."
 @inline function fgcd(a::T, b::T) where {T<:Integer}
@@ -139,7 +142,7 @@ end
 "log2(2^x + 2^y) without overflow: max(x, y) + log2(1 + 2^-|x - y|)."
 @inline function flogaddexp2(x::T, y::T) where {T<:AbstractFloat}
     m = ifelse(x > y, x, y)
-    r = m + log1p(exp2(-abs(x - y))) * T(1.4426950408889634)
+    r = m + flog1p(fexp2(-abs(x - y))) * T(1.4426950408889634)
     r = ifelse(x == y, x + one(T), r)               # equal values, infinities included
     ifelse(isnan(x) | isnan(y), x + y, r)
 end
