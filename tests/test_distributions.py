@@ -705,3 +705,24 @@ def test_independent_and_mixture_details():
     close(dj.cdf(jt.tensor(v)), dt.cdf(torch.tensor(v)))
     with pytest.raises(ValueError):
         D.MixtureSameFamily(D.Normal(0.0, 1.0), D.Normal(jt.zeros(2), jt.ones(2)))
+
+
+def test_straight_through_and_cdf_transform_match_torch():
+    """OneHotCategoricalStraightThrough passes probs' gradient through its one-hot sample;
+    CumulativeDistributionTransform maps by a distribution's cdf with its log_prob as log-det."""
+    Lj, Lt = Lib("jt", grad=True), Lib("torch", grad=True)
+    probs = [[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]]
+    dj, dt = D.OneHotCategoricalStraightThrough(probs=Lj.p(probs)), TD.OneHotCategoricalStraightThrough(probs=Lt.p(probs))
+    assert dj.has_rsample and dt.has_rsample
+    jt.manual_seed(14)
+    sj = dj.rsample((3,))
+    assert bool((sj.detach().sum(-1) == 1).all())
+    w = np.array([1.0, -2.0, 4.0])
+    st = torch.tensor(_np(sj)) + (dt.probs - dt.probs.detach())   # torch's rule at the same one-hot draw
+    close_all(_grads((sj * jt.tensor(w)).sum(), Lj.leaves), _grads((st * torch.tensor(w)).sum(), Lt.leaves))
+    x = np.array([-1.0, 0.3, 2.0])
+    tj = D.transforms.CumulativeDistributionTransform(D.Normal(0.5, 2.0))
+    tt = TD.transforms.CumulativeDistributionTransform(TD.Normal(0.5, 2.0))
+    close(tj(jt.tensor(x)), tt(torch.tensor(x)), rtol=1e-6)
+    close(tj.log_abs_det_jacobian(jt.tensor(x), None), tt.log_abs_det_jacobian(torch.tensor(x), None), rtol=1e-6)
+    close(tj.inv(tj(jt.tensor(x))), x, rtol=1e-6)
