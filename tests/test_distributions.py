@@ -726,3 +726,26 @@ def test_straight_through_and_cdf_transform_match_torch():
     close(tj(jt.tensor(x)), tt(torch.tensor(x)), rtol=1e-6)
     close(tj.log_abs_det_jacobian(jt.tensor(x), None), tt.log_abs_det_jacobian(torch.tensor(x), None), rtol=1e-6)
     close(tj.inv(tj(jt.tensor(x))), x, rtol=1e-6)
+
+
+def test_constraint_checks_match_torch():
+    values = {
+        "vec": np.array([[0.2, 0.3, 0.5], [-0.1, 0.6, 0.5], [1.0, 2.0, 0.0]]),
+        "mat": np.stack([SPD, -SPD, np.tril(SPD), np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])]),
+    }
+    names = {"vec": ["real", "positive", "nonnegative", "unit_interval", "simplex", "boolean", "nonnegative_integer",
+                     "real_vector", "one_hot"],
+             "mat": ["lower_cholesky", "lower_triangular", "positive_definite", "positive_semidefinite", "symmetric",
+                     "square", "corr_cholesky"]}
+    for kind, cnames in names.items():
+        for n in cnames:
+            got = getattr(D.constraints, n).check(jt.tensor(values[kind]))
+            expected = getattr(TD.constraints, n).check(torch.tensor(values[kind]))
+            np.testing.assert_array_equal(_np(got), _np(expected), err_msg=n)
+    for cj, ct in [(D.constraints.interval(0.0, 0.5), TD.constraints.interval(0.0, 0.5)),
+                   (D.constraints.half_open_interval(0.0, 0.5), TD.constraints.half_open_interval(0.0, 0.5)),
+                   (D.constraints.integer_interval(0, 1), TD.constraints.integer_interval(0, 1)),
+                   (D.constraints.greater_than_eq(0.3), TD.constraints.greater_than_eq(0.3)),
+                   (D.constraints.less_than(0.3), TD.constraints.less_than(0.3))]:
+        np.testing.assert_array_equal(_np(cj.check(jt.tensor(values["vec"]))), _np(ct.check(torch.tensor(values["vec"]))))
+        assert repr(cj) == repr(ct)

@@ -312,19 +312,20 @@ class _Symmetric(_Square):
 
 
 class _PositiveSemidefinite(_Symmetric):
+    """Symmetric matrices whose eigenvalues are >= 0 (> 0 for `_PositiveDefinite`)."""
+
+    _strict = False
+
     def check(self, value):
         sym_check = super().check(value)
         if not bool(sym_check.all()):
             return sym_check
-        return jt.linalg.eigvalsh(value).ge(0).all(-1)
+        eigenvalues = jt.linalg.eigvalsh(value)
+        return (eigenvalues.gt(0) if self._strict else eigenvalues.ge(0)).all(-1)
 
 
-class _PositiveDefinite(_Symmetric):
-    def check(self, value):
-        sym_check = super().check(value)
-        if not bool(sym_check.all()):
-            return sym_check
-        return jt.linalg.eigvalsh(value).gt(0).all(-1)
+class _PositiveDefinite(_PositiveSemidefinite):
+    _strict = True
 
 
 class _Cat(Constraint):
