@@ -36,19 +36,23 @@ def _elementwise(name, target, doc):
     return function
 
 
-erf = _elementwise("erf", "erf", "the error function")
-erfc = _elementwise("erfc", "erfc", "the complementary error function 1 - erf(x)")
-erfinv = _elementwise("erfinv", "erfinv", "the inverse error function")
-expit = _elementwise("expit", "sigmoid", "the logistic sigmoid 1 / (1 + exp(-x))")
-exp2 = _elementwise("exp2", "exp2", "2 ** x")
-expm1 = _elementwise("expm1", "expm1", "exp(x) - 1, accurate near 0")
-log1p = _elementwise("log1p", "log1p", "log(1 + x), accurate near 0")
-gammaln = _elementwise("gammaln", "lgamma", "log |Γ(x)|")
-digamma = _elementwise("digamma", "digamma", "the digamma function Γ'(x)/Γ(x)")
-psi = _elementwise("psi", "digamma", "the digamma function Γ'(x)/Γ(x)")
-i0 = _elementwise("i0", "i0", "the modified Bessel function of the first kind, order 0")
-modified_bessel_i0 = _elementwise("modified_bessel_i0", "i0", "the modified Bessel function I0")
-sinc = _elementwise("sinc", "sinc", "the normalized sinc sin(πx)/(πx)")
+# torch.special name -> (torch-level op, what it computes)
+_SAME_AS_TORCH = {
+    "erf": ("erf", "the error function"),
+    "erfc": ("erfc", "the complementary error function 1 - erf(x)"),
+    "erfinv": ("erfinv", "the inverse error function"),
+    "expit": ("sigmoid", "the logistic sigmoid 1 / (1 + exp(-x))"),
+    "exp2": ("exp2", "2 ** x"),
+    "expm1": ("expm1", "exp(x) - 1, accurate near 0"),
+    "log1p": ("log1p", "log(1 + x), accurate near 0"),
+    "gammaln": ("lgamma", "log |Γ(x)|"),
+    "digamma": ("digamma", "the digamma function Γ'(x)/Γ(x)"),
+    "psi": ("digamma", "the digamma function Γ'(x)/Γ(x)"),
+    "i0": ("i0", "the modified Bessel function of the first kind, order 0"),
+    "modified_bessel_i0": ("i0", "the modified Bessel function I0"),
+    "sinc": ("sinc", "the normalized sinc sin(πx)/(πx)"),
+}
+globals().update({_name: _elementwise(_name, _target, _doc) for _name, (_target, _doc) in _SAME_AS_TORCH.items()})
 
 
 def modified_bessel_i1(input, *, out=None):
