@@ -753,6 +753,11 @@ def test_constraint_checks_match_torch():
                    (D.constraints.less_than(0.3), TD.constraints.less_than(0.3))]:
         np.testing.assert_array_equal(_np(cj.check(jt.tensor(values["vec"]))), _np(ct.check(torch.tensor(values["vec"]))))
         assert repr(cj) == repr(ct)
+    x = np.array([[0.5, -1.0, 2.0], [0.3, 0.2, -0.1]])
+    for make in (lambda C: C.cat([C.positive, C.real], dim=1, lengths=[1, 2]),
+                 lambda C: C.stack([C.unit_interval, C.real, C.positive], dim=1)):
+        np.testing.assert_array_equal(_np(make(D.constraints).check(jt.tensor(x))),
+                                      _np(make(TD.constraints).check(torch.tensor(x))))
 
 
 def test_generalized_pareto_against_scipy_and_torch():

@@ -328,20 +328,27 @@ class _PositiveDefinite(_PositiveSemidefinite):
     _strict = True
 
 
-class _Cat(Constraint):
-    """Each of `cseq` on its `lengths` slice of dimension `dim` (as jt.cat joins them)."""
+class _Joined(Constraint):
+    """Constraints `cseq` on parts of dimension `dim` of a value; discrete when any part is."""
 
-    def __init__(self, cseq, dim=0, lengths=None):
+    def __init__(self, cseq, dim=0):
         self.cseq = list(cseq)
-        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
-        if len(self.lengths) != len(self.cseq):
-            raise ValueError("cseq and lengths must have the same length")
         self.dim = dim
         super().__init__()
 
     @property
     def is_discrete(self):
         return any(c.is_discrete for c in self.cseq)
+
+
+class _Cat(_Joined):
+    """Each of `cseq` on its `lengths` slice of dimension `dim` (as jt.cat joins them)."""
+
+    def __init__(self, cseq, dim=0, lengths=None):
+        super().__init__(cseq, dim)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError("cseq and lengths must have the same length")
 
     @property
     def event_dim(self):
@@ -355,17 +362,8 @@ class _Cat(Constraint):
         return jt.cat(checks, self.dim)
 
 
-class _Stack(Constraint):
+class _Stack(_Joined):
     """Each of `cseq` on its index of dimension `dim` (as jt.stack joins them)."""
-
-    def __init__(self, cseq, dim=0):
-        self.cseq = list(cseq)
-        self.dim = dim
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self):
