@@ -71,6 +71,7 @@ from . import jit  # noqa: E402  (torch.jit's entry points on jt.compile)
 from . import profiler  # noqa: E402
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (jt.autograd.profiler)
 cuda.amp = amp.device_amp.cuda
+from . import distributions  # noqa: E402  (torch.distributions, composed from jt ops)
 from .compile import compile  # noqa: E402  (jt.compile: the function; the package is jtensor.compile)
 from . import distributed  # noqa: E402  (imports torch only when used)
 

@@ -156,7 +156,7 @@ const _IGAMMA_DX = "exp(xlogy(input - 1, other) - other - lgamma(input))"   # d/
 for (name, f, rule, grads, doc) in (
         ("fmod", ffmod, "promote_real", ["input" => "grad", "other" => "-grad * trunc(input / other)"],
          "C's fmod: input - trunc(input / other) * other (sign of the dividend), broadcast."),
-        ("xlogy", fxlogy, "promote_float", ["input" => "grad * xlogy(input != 0, other)", "other" => "grad * input / other"],
+        ("xlogy", fxlogy, "promote_float", ["input" => "grad * xlogy((input != 0) | (other > 0), other)", "other" => "grad * input / other"],
          "input * log(other), 0 where input is 0 (unless other is NaN), broadcast."),
         ("heaviside", fheaviside, "promote", Pair{String,String}[],
          "The Heaviside step: values where input == 0, 0 below, 1 above."),
