@@ -11,6 +11,13 @@ for T in (Float32, Float64)
     precompile(_conv2d_backward_input, (S4, S4, I4, I2, I4, I2, Int))
     precompile(_conv2d_backward_weight, (S4, S4, I4, I2, I4, I2, Int))
     precompile(_max_pool2d, (S4, I2, I2, I2, I2, Bool))
+    S5, I3, I5, I6 = Strided{T,5}, NTuple{3,Int}, NTuple{5,Int}, NTuple{6,Int}
+    for B in (S1, Nothing)
+        precompile(_conv3d, (S5, S5, B, I3, I6, I3, Int))
+    end
+    precompile(_conv3d_backward_input, (S5, S5, I5, I3, I6, I3, Int))
+    precompile(_conv3d_backward_weight, (S5, S5, I5, I3, I6, I3, Int))
+    precompile(_max_pool3d, (S5, I3, I3, I3, I3, Bool))
     precompile(_pool2d_scatter, (S4, Strided{Int64,4}, I4))
     for S in (S2, S3, S4)
         precompile(_standardize, (S, NTuple{1,Int}, Float64))
