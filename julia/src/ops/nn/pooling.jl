@@ -82,12 +82,16 @@ index i = Σ (start[a] + (K[a] - 1) dil[a]) st[a]) and its index i. An empty box
 index of its first position, as PyTorch does."""
 @inline function _box_max(X::Vector{T}, xo::Int, start::NTuple{S,Int}, dil::NTuple{S,Int}, st::NTuple{S,Int},
                           box::CartesianIndices{S}, nans::Val) where {T,S}
-    at(K) = sum(ntuple(a -> (start[a] + (K[a] - 1) * dil[a]) * st[a], Val(S)))
-    best = typemin(T); bi = at(first(box))
-    @inbounds for K in box
-        i = at(K); v = X[xo + i]
-        c = _replaces(v, best, nans)
-        best = ifelse(c, v, best); bi = ifelse(c, i, bi)
+    r1 = box.indices[1]   # rows along the width, one index computation per row
+    row(R) = start[1] + sum(ntuple(a -> (start[a + 1] + (R[a] - 1) * dil[a + 1]) * st[a + 1], Val(S - 1)))
+    best = typemin(T); bi = row(Base.tail(first(box).I)) + (first(r1) - 1) * dil[1]
+    @inbounds for R in CartesianIndices(Base.tail(box.indices))
+        b = row(R)
+        for k in r1
+            i = b + (k - 1) * dil[1]; v = X[xo + i]
+            c = _replaces(v, best, nans)
+            best = ifelse(c, v, best); bi = ifelse(c, i, bi)
+        end
     end
     best, bi
 end
@@ -279,29 +283,33 @@ end
 `Val(:forward)` sets each Y to the sum of its window of X over the divisor, `Val(:backward)` adds
 each Y over the divisor to its window of X (the adjoint; X starts at zero). `win(a, o)` gives the
 window of output o along axis a, a clipped 0-based [lo, hi) and its unclipped length;
-`divisor(lens, box)` the divisor from those lengths and the clipped window. Empty windows give 0."""
+`divisor(lens, count)` the divisor from those lengths and the clipped window's size. Empty windows give 0."""
 function _window_mean!(::Val{D}, Y::Array{E,N}, X::Array{E,N}, win::W, divisor::F) where {D,E,N,W,F}
     o = ntuple(a -> size(Y, a), Val(N - 1)); np = size(Y, N)
+    st = ntuple(a -> _prodrange(size(X), 1, a - 1), Val(N))   # X's strides
+    wins = ntuple(a -> [win(a, i) for i in 1:o[a]], Val(N - 1))   # each axis's windows, once
     _tfor(np, max(length(X), length(Y))) do q
-        @inbounds for O in CartesianIndices(o)
-            w = ntuple(a -> win(a, O[a]), Val(N - 1))
-            box = CartesianIndices(ntuple(a -> w[a][1]+1:w[a][2], Val(N - 1)))
-            if isempty(box)
-                D === :forward && (Y[O, q] = zero(E))
-                continue
-            end
-            div = E(divisor(ntuple(a -> w[a][3], Val(N - 1)), box))
-            if D === :forward
-                s = zero(E)
-                for I in box
-                    s += X[I, q]
+        y = (q - 1) * length(Y) ÷ np
+        # output rows along the width: the window's other axes are fixed along one
+        @inbounds for OR in CartesianIndices(Base.tail(o))
+            wt = ntuple(a -> @inbounds(wins[a + 1][OR[a]]), Val(N - 2))
+            rows = CartesianIndices(ntuple(a -> wt[a][1]+1:wt[a][2], Val(N - 2)))
+            for o1 in 1:o[1]
+                y += 1
+                w1 = wins[1][o1]; r1 = w1[1]+1:w1[2]
+                if isempty(r1) || isempty(rows)
+                    D === :forward && (Y[y] = zero(E))
+                    continue
                 end
-                Y[O, q] = s / div
-            else
-                v = Y[O, q] / div
-                for I in box
-                    X[I, q] += v
+                div = E(divisor((w1[3], ntuple(a -> wt[a][3], Val(N - 2))...), length(r1) * length(rows)))
+                v = D === :forward ? zero(E) : Y[y] / div
+                for R in rows
+                    b = (q - 1) * st[N] + sum(ntuple(a -> (R[a] - 1) * st[a + 1], Val(N - 2)))
+                    for i in r1
+                        D === :forward ? (v += X[b + i]) : (X[b + i] += v)
+                    end
                 end
+                D === :forward && (Y[y] = v / div)
             end
         end
     end
@@ -317,8 +325,8 @@ end
 "The window and divisor rules of average pooling, for `_window_mean!`."
 function _avg_rules(g::PoolGeom, count_include_pad::Bool, divisor_override)
     win = (a, o) -> _avg_window(o, g.s[a], g.p[a], g.k[a], g.n[a])
-    div = divisor_override !== nothing ? (let d = Int(divisor_override); (lens, box) -> d; end) :
-          count_include_pad ? (lens, box) -> prod(lens) : (lens, box) -> length(box)
+    div = divisor_override !== nothing ? (let d = Int(divisor_override); (lens, count) -> d; end) :
+          count_include_pad ? (lens, count) -> prod(lens) : (lens, count) -> count
     win, div
 end
 
@@ -361,7 +369,7 @@ end
 
 "The window and divisor rules of adaptive average pooling (output sizes `o`, input `n`), for `_window_mean!`."
 _adaptive_rules(o, n) = ((a, i) -> (w = _adaptive_window(i, o[a], n[a]); (w[1], w[2], w[2] - w[1])),
-                         (lens, box) -> length(box))
+                         (lens, count) -> count)
 
 "Check an adaptive pooling's input and output_size (Python order); the output size in Julia order."
 function _adaptive_size(op, S::Val{D}, x, output_size) where {D}
@@ -426,39 +434,41 @@ end
 _sample_axis(::Val{2}, j) = j
 _sample_axis(::Val{3}, j) = 4 - j
 
-"""Check a fractional max pooling (kernel_size and output_size in Python order; the samples (N, C,
-S), N = 1 for an unbatched input); the kernel and output sizes in Julia order."""
+"""Check a fractional max pooling (kernel_size and output_size in Python order; the samples (N', C,
+S) with N' at least the batch size, 1 for an unbatched input) with PyTorch's messages; the kernel
+and output sizes in Julia order and the number of planes."""
 function _fractional_params(op, S::Val{D}, x, ks, output_size, samples) where {D}
-    _nn_same_dtype(op, x, samples)
+    _nn_float(op, x)
+    eltype(samples) === eltype(x) || throw(DTypeError("$op(): Expect _random_samples to have the same dtype as input"))
     _pool_input(op, D, size(x))
     k = _jorder(_pos(op, "kernel_size", _pair(op, "kernel_size", ks, D)), S)
     o = _jorder(_pos(op, "output_size", _pair(op, "output_size", output_size, D)), S)
     for a in D:-1:1
         o[a] + k[a] - 1 <= size(x, a) || throw(ArgumentError(
-            "$op(): pool $(lowercase(_AXES[a])) $(k[a]) too large relative to input $(_AXES[a]) $(size(x, a)) " *
-            "for output $(_AXES[a]) $(o[a])"))
+            "$op(): pool $(_AXES[a]) $(k[a]) too large relative to input $(_AXES[a]) $(size(x, a))"))
     end
-    np = _planes(x, D)
-    (ndims(samples) == 3 && size(samples, 1) == D && length(samples) == D * np) || throw(DimensionMismatch(
-        "$op(): expected _random_samples of shape $(_nn_shape((D, size(x, D + 1), np ÷ size(x, D + 1)))) " *
-        "for input of shape $(_nn_shape(x)), got $(_nn_shape(samples))"))
-    k, o
+    C = size(x, D + 1); N = ndims(x) == D + 2 ? size(x, D + 2) : 1
+    ndims(samples) == 3 || throw(DimensionMismatch("$op(): Expect _random_samples to have 3 dimensions, got $(ndims(samples))"))
+    size(samples, 1) == D || throw(DimensionMismatch("$op(): Expect _random_samples.size(2) equals to $D; got $(size(samples, 1))."))
+    size(samples, 2) == C || throw(DimensionMismatch("$op(): Expect _random_samples.size(1) equals to input channel size."))
+    size(samples, 3) >= N || throw(DimensionMismatch("$op(): Expect _random_samples.size(0) no less then input batch size."))
+    k, o, C * N
 end
 
 function _fractional_max_pool(op, S::Val{D}, x, ks, output_size, samples) where {D}
-    k, o = _fractional_params(op, S, x, ks, output_size, samples)
+    k, o, np = _fractional_params(op, S, x, ks, output_size, samples)
     T = eltype(x); C = compute_type(T)
     X = vec(as_dense(C, x))
-    Y, I = _fractional_dense(X, reshape(as_dense(C, samples), D, :), ntuple(i -> size(x, i), S), k, o,
+    Y, I = _fractional_dense(X, reshape(as_dense(C, samples), D, :), np, ntuple(i -> size(x, i), S), k, o,
                              _hasnan(X) ? Val(true) : Val(false))
     osz = (o..., size(x)[D+1:end]...)
     _restore(T, reshape(Y, osz)), reshape(I, osz)
 end
 
-"`_fractional_max_pool` of the planes of a flat dense input, given each plane's samples (the columns of `U`)."
-function _fractional_dense(X::Vector{E}, U::Matrix{E}, n::NTuple{S,Int}, k::NTuple{S,Int}, o::NTuple{S,Int},
+"`_fractional_max_pool` of the np planes of a flat dense input, given each plane's samples (the columns of `U`)."
+function _fractional_dense(X::Vector{E}, U::Matrix{E}, np::Int, n::NTuple{S,Int}, k::NTuple{S,Int}, o::NTuple{S,Int},
                            nans::Val) where {E,S}
-    np = size(U, 2); st = _plane_strides(n)
+    st = _plane_strides(n)
     Y = alloc(E, prod(o) * np); I = alloc(Int64, length(Y))
     box = CartesianIndices(k); ones_ = ntuple(_ -> 1, Val(S)); outs = CartesianIndices(o)
     _tfor(np, length(X)) do q
@@ -472,7 +482,7 @@ function _fractional_dense(X::Vector{E}, U::Matrix{E}, n::NTuple{S,Int}, k::NTup
     Y, I
 end
 function _fractional_max_pool(op, S::Val{D}, x::MetaArray, ks, output_size, samples::MetaArray) where {D}
-    _, o = _fractional_params(op, S, x, ks, output_size, samples)
+    _, o, _ = _fractional_params(op, S, x, ks, output_size, samples)
     osz = (o..., size(x)[D+1:end]...)
     meta_like(x, eltype(x), osz), MetaArray{Int64}(osz)
 end
