@@ -1,5 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d (cross-correlation) and ConvTranspose1d, ConvTranspose2d, with
-PyTorch's arguments, weight layouts and init."""
+"""Convolution layers: Conv1d, Conv2d, Conv3d (cross-correlation) and ConvTranspose1d/2d/3d, with
+PyTorch's arguments, weight layouts, padding modes and init."""
 
 from ..._tensor import empty as _empty
 from ...ops import ops as _ops
@@ -9,7 +9,7 @@ from ..module import Module
 from ..parameter import Parameter
 from .linear import _factory_kwargs, reset_weight_and_bias
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
@@ -127,6 +127,19 @@ class Conv2d(_ConvNd):
         return self._conv_forward(input, self.weight, self.bias, F.conv2d)
 
 
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input."""
+    _nd = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias, F.conv3d)
+
+
 class _ConvTransposeNd(_ConvNd):
     """A transposed convolution (the gradient of a convolution with respect to its input); only
     zero padding, as PyTorch. forward's output_size picks the output_padding that reaches it."""
@@ -174,3 +187,9 @@ class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution over (N, C_in, H, W) or (C_in, H, W) input."""
     _nd = 2
     _function = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input."""
+    _nd = 3
+    _function = staticmethod(F.conv_transpose3d)
