@@ -28,6 +28,12 @@ __all__ = [
 
 # ---- argument normalisation --------------------------------------------------------------------
 
+class _ArgumentError(RuntimeError, ValueError):
+    """A convolution's or pooling's bad shape or argument: PyTorch raises RuntimeError, and
+    jtensor's kernels ValueError (a Julia ArgumentError, itself a RuntimeError too); both `except`
+    clauses catch this."""
+
+
 def _ntuple(value, n, name, fn):
     """An int or a sequence of n ints (a 1-sequence repeats) as a tuple of n ints."""
     if isinstance(value, (tuple, list)):
@@ -79,25 +85,25 @@ def _conv_padding(padding, nd, kernel, stride, dilation, fn):
             return (0,) * (2 * nd)
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{fn}: padding='same' is not supported for strided convolutions")
+                raise _ArgumentError(f"{fn}: padding='same' is not supported for strided convolutions")
             out = []
             for d, k in zip(dilation, kernel):
                 total = d * (k - 1)
                 out += [total // 2, total - total // 2]
             return tuple(out)
-        raise ValueError(f"{fn}: invalid padding string {padding!r}, should be one of 'valid', 'same'")
+        raise _ArgumentError(f"{fn}: invalid padding string {padding!r}, should be one of 'valid', 'same'")
     p = _ntuple(padding, nd, "padding", fn)
     if any(v < 0 for v in p):
-        raise ValueError(f"{fn}: negative padding is not supported, got {padding!r}")
+        raise _ArgumentError(f"{fn}: negative padding is not supported, got {padding!r}")
     return tuple(v for v in p for _ in range(2))
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
     if input.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"{fn}: expected {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input, "
+        raise _ArgumentError(f"{fn}: expected {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input, "
                          f"but got input of shape {list(input.shape)}")
     if weight.ndim != nd + 2:
-        raise ValueError(f"{fn}: expected a {nd + 2}-d weight (out_channels, in_channels/groups, *kernel), "
+        raise _ArgumentError(f"{fn}: expected a {nd + 2}-d weight (out_channels, in_channels/groups, *kernel), "
                          f"but got weight of shape {list(weight.shape)}")
     stride = _ntuple(stride, nd, "stride", fn)
     dilation = _ntuple(dilation, nd, "dilation", fn)
@@ -186,10 +192,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def _adaptive_size(input, output_size, nd, fn):
     """An adaptive pooling's output size: an int, or nd entries whose None keeps that input size."""
     if input.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"{fn}: expected {nd + 1}-d or {nd + 2}-d input, got shape {list(input.shape)}")
+        raise _ArgumentError(f"{fn}: expected {nd + 1}-d or {nd + 2}-d input, got shape {list(input.shape)}")
     if isinstance(output_size, (tuple, list)):
         if len(output_size) != nd:
-            raise ValueError(f"{fn}: output_size must be an int or {nd} ints, got {output_size!r}")
+            raise _ArgumentError(f"{fn}: output_size must be an int or {nd} ints, got {output_size!r}")
         return tuple(input.shape[i - nd] if v is None else int(v) for i, v in enumerate(output_size))
     return (int(output_size),) * nd
 

@@ -377,11 +377,11 @@ const _CONV_PASS = "stride, padding, dilation, groups"
 for S in (2, 3)
     fwd, bwi, bww = Symbol("_conv$(S)d"), Symbol("_conv$(S)d_backward_input"), Symbol("_conv$(S)d_backward_weight")
     @eval begin
-        $fwd(x, w, b, stride, padding, dilation, groups::Int) =
+        $fwd(x::AnyArray, w, b, stride, padding, dilation, groups::Int) =
             _conv_forward($("conv$(S)d"), Val($S), x, w, b, stride, padding, dilation, groups)
-        $bwi(gy, w, xsize, stride, padding, dilation, groups::Int) =
+        $bwi(gy::AnyArray, w, xsize, stride, padding, dilation, groups::Int) =
             _conv_backward_input($("conv$(S)d_backward_input"), Val($S), gy, w, xsize, stride, padding, dilation, groups)
-        $bww(gy, x, wsize, stride, padding, dilation, groups::Int) =
+        $bww(gy::AnyArray, x, wsize, stride, padding, dilation, groups::Int) =
             _conv_backward_weight($("conv$(S)d_backward_weight"), Val($S), gy, x, wsize, stride, padding, dilation, groups)
     end
     dims = S == 2 ? "(N, C, H, W)" : "(N, C, D, H, W)"

@@ -458,8 +458,12 @@ end
 function _fractional_max_pool(op, S::Val{D}, x, ks, output_size, samples) where {D}
     k, o, np = _fractional_params(op, S, x, ks, output_size, samples)
     T = eltype(x); C = compute_type(T)
-    X = vec(as_dense(C, x))
-    Y, I = _fractional_dense(X, reshape(as_dense(C, samples), D, :), np, ntuple(i -> size(x, i), S), k, o,
+    X = vec(as_dense(C, x)); U = reshape(as_dense(C, samples), D, :)
+    # a sample outside [0, 1) would start windows outside the input
+    for j in 1:D * np
+        0 <= U[j] < 1 || throw(ArgumentError("$op(): _random_samples must lie in [0, 1), got $(U[j])"))
+    end
+    Y, I = _fractional_dense(X, U, np, ntuple(i -> size(x, i), S), k, o,
                              _hasnan(X) ? Val(true) : Val(false))
     osz = (o..., size(x)[D+1:end]...)
     _restore(T, reshape(Y, osz)), reshape(I, osz)
@@ -496,16 +500,16 @@ for S in (2, 3)
     ada, adab, frac = Symbol("_adaptive_avg_pool$(S)d"), Symbol("_adaptive_avg_pool$(S)d_backward"),
                       Symbol("_fractional_max_pool$(S)d")
     @eval begin
-        $mx(x, ks, stride, padding, dilation, ceil_mode::Bool) =
+        $mx(x::AnyArray, ks, stride, padding, dilation, ceil_mode::Bool) =
             _max_pool($("max_pool$(S)d"), Val($S), x, ks, stride, padding, dilation, ceil_mode)
-        $avg(x, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override) =
+        $avg(x::AnyArray, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override) =
             _avg_pool($("avg_pool$(S)d"), Val($S), x, ks, stride, padding, ceil_mode, count_include_pad, divisor_override)
-        $avgb(g, xsize, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override) =
+        $avgb(g::AnyArray, xsize, ks, stride, padding, ceil_mode::Bool, count_include_pad::Bool, divisor_override) =
             _avg_pool_backward($("avg_pool$(S)d_backward"), Val($S), g, xsize, ks, stride, padding, ceil_mode,
                                count_include_pad, divisor_override)
-        $ada(x, output_size) = _adaptive_avg_pool($("adaptive_avg_pool$(S)d"), Val($S), x, output_size)
-        $adab(g, xsize) = _adaptive_avg_pool_backward($("adaptive_avg_pool$(S)d_backward"), Val($S), g, xsize)
-        $frac(x, ks, output_size, samples) =
+        $ada(x::AnyArray, output_size) = _adaptive_avg_pool($("adaptive_avg_pool$(S)d"), Val($S), x, output_size)
+        $adab(g::AnyArray, xsize) = _adaptive_avg_pool_backward($("adaptive_avg_pool$(S)d_backward"), Val($S), g, xsize)
+        $frac(x::AnyArray, ks, output_size, samples) =
             _fractional_max_pool($("fractional_max_pool$(S)d"), Val($S), x, ks, output_size, samples)
     end
     f(name) = getfield(@__MODULE__, name)
