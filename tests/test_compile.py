@@ -413,3 +413,14 @@ def test_digits_mlp_compiled_reaches_eager_accuracy():
     eager, compiled = run(False), run(True)
     assert eager > 0.9
     assert compiled == pytest.approx(eager, abs=1e-6)
+
+
+def test_random_creation_and_closed_over_tensors_in_a_compiled_function():
+    """jt.rand(3) in a compiled function draws new values on every call (jt.fx records random
+    creation instead of baking its first values in), and tensors the function closes over are
+    read from the traced graph's constants."""
+    f = jt.compile(lambda x: x + jt.rand(3))
+    assert not jt.equal(f(jt.zeros(3)), f(jt.zeros(3)))
+    c = jt.tensor([1.0, 2.0, 3.0])
+    g = jt.compile(lambda x: jt.exp(x * c) + 1)
+    assert jt.allclose(g(jt.ones(3)), jt.exp(c) + 1)

@@ -61,6 +61,13 @@ from . import optim  # noqa: E402
 from . import julia  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
+from . import testing  # noqa: E402  (torch.testing's assert_close, make_tensor)
+from . import amp  # noqa: E402  (autocast, GradScaler)
+from .amp import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: E402
+from .amp.autocast_mode import is_autocast_cpu_enabled  # noqa: E402
+from . import cpu  # noqa: E402
+from . import jit  # noqa: E402  (torch.jit's entry points on jt.compile)
+cuda.amp = amp.device_amp.cuda
 from .compile import compile  # noqa: E402  (jt.compile: the function; the package is jtensor.compile)
 from . import distributed  # noqa: E402  (imports torch only when used)
 

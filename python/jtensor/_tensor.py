@@ -142,7 +142,8 @@ class Tensor:
             strides = _fit_strides(shape, strides, self.dtype.itemsize)
         r = _dispatch.intercept_view(self, shape, strides, offset) if _dispatch.hooked[0] else None
         t = self._view_below(shape, strides, offset) if r is None else r[0]
-        if self.requires_grad and autograd._enabled[0]:
+        t._view_of = self if self._view_of is None else self._view_of   # PyTorch's `_base`: in-place
+        if self.requires_grad and autograd._enabled[0]:                  # writes into t rebase it
             autograd.record_view(self, t, autograd.view_geometry(self, t.shape, t._strides, offset))
         return t
 
@@ -151,6 +152,7 @@ class Tensor:
     grad = None
     grad_fn = None
     _out_index = 0
+    _view_of = None   # the tensor a view was taken of (the first non-view one), for autograd
 
     @property
     def is_leaf(self):

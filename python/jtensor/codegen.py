@@ -42,11 +42,26 @@ def _safe(name):
 _NAMESPACES = {}   # op qualname -> the namespace its generated functions read the fast path from
 
 
+_FAST_OFF = set()   # qualnames whose functions skip the C fast path (autocast's ops while it is on)
+
+
 def set_fast_path(fast_map, fast_call):
     """Rebind the C fast path every generated function calls first (None: go to the drivers).
     jt.utils._python_dispatch turns it off while a dispatch mode is on the stack."""
-    for ns in _NAMESPACES.values():
-        ns["_fast"], ns["_fastfn"] = fast_map, fast_call
+    for name, ns in _NAMESPACES.items():
+        if name in _FAST_OFF:
+            ns["_fast"] = ns["_fastfn"] = None
+        else:
+            ns["_fast"], ns["_fastfn"] = fast_map, fast_call
+
+
+def fast_path_off(qualnames, off):
+    """Send the calls of these ops to the drivers (`off`), or back to the fast path the other ops use."""
+    if off:
+        _FAST_OFF.update(qualnames)
+    else:
+        _FAST_OFF.difference_update(qualnames)
+    set_fast_path(drivers._fast_map, drivers._fast_call)
 
 
 def build_function(op, trial=False):

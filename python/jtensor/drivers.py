@@ -11,6 +11,7 @@ Both record on the autograd tape when an input requires grad. The generated op f
 registered (`_register_fast`), so the drivers stay the one definition of behaviour.
 """
 from . import autograd
+from . import _autocast_policy as _autocast
 from . import bridge
 from . import devices as _dev
 from . import dtypes as D
@@ -247,6 +248,8 @@ _keep = []
 
 def run_fn(op, args, out=None):
     """Driver for ops whose Julia function returns new arrays (reductions, linear algebra, ...)."""
+    if _autocast.dtype[0] is not None:
+        args = _autocast.cast_args(op.qualname, tuple(args))[0]
     if autograd._enabled[0] and autograd.needs_grad(args):
         params = {p.name: v for p, v in zip(op.params, args)}
         if op.returns == "Self":

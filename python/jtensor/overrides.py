@@ -34,6 +34,7 @@ import contextlib
 import functools
 import inspect
 import types as _types
+from . import _autocast_policy as _autocast
 
 active = [True]   # False while the protocol is disabled (inside the default handler)
 _Tensor = None   # bound by jtensor/_tensor.py
@@ -213,11 +214,21 @@ def public(fn):
     if getattr(fn, "_jt_overridable", False):
         return fn
 
-    @functools.wraps(fn)
-    def function(*args, **kwargs):
-        if active[0] and (has_overrides(args) or kwargs and has_overrides(kwargs.values())):
-            return dispatch(function, args, kwargs)
-        return fn(*args, **kwargs)
+    name = getattr(fn, "__name__", "")
+    if _autocast.policy(name) is not None:   # autocast casts its arguments first (see _autocast_policy)
+        @functools.wraps(fn)
+        def function(*args, **kwargs):
+            if _autocast.dtype[0] is not None:
+                args, kwargs = _autocast.cast_args(name, args, kwargs)
+            if active[0] and (has_overrides(args) or kwargs and has_overrides(kwargs.values())):
+                return dispatch(function, args, kwargs)
+            return fn(*args, **kwargs)
+    else:
+        @functools.wraps(fn)
+        def function(*args, **kwargs):
+            if active[0] and (has_overrides(args) or kwargs and has_overrides(kwargs.values())):
+                return dispatch(function, args, kwargs)
+            return fn(*args, **kwargs)
     function._jt_overridable = True
     return function
 

@@ -612,18 +612,25 @@ def _previous_history(t):
 
 def record_inplace(op, params, target, run):
     """An in-place op on `target` (or an op writing into it): run it, then rebase `target` onto a
-    node whose input is target's previous history."""
+    node whose input is target's previous history (and, when target is a view, its base too)."""
+    if getattr(target, "_view_of", None) is not None:
+        return _write_into_view(op.name, target, lambda alias: _record_inplace(op, params, alias, run))
+    return _record_inplace(op, params, target, run)
+
+
+def _record_inplace(op, params, target, run):
     if getattr(target, "grad_fn", None) is None and getattr(target, "requires_grad", False):
         raise RuntimeError(f"{op.name}: a leaf Variable that requires grad is being used in an in-place operation.")
-    if isinstance(getattr(target, "grad_fn", None), FnNode) and target.grad_fn.label == "ViewBackward":
-        raise RuntimeError(f"{op.name}: in-place modification of a view of a tensor that requires grad is not "
-                           f"supported; use the out-of-place form")
     old = _previous_history(target)
     info = _grad_info(op)
     names = info.names
     first = op.params[0].name
     formula_uses_input = any(first in src for src in names.values())
     snapshot = target.clone() if formula_uses_input else None
+    # the other arguments the formulas read, at their versions before the write: one that shares
+    # the target's memory (y.mul_(y.detach())) is changed by it, and backward must refuse, as torch's
+    read_before = [(v, v._version[0]) for k, v in params.items()
+                   if k != first and k in info.used and hasattr(v, "_version")]
     with no_grad():
         run()
     env = dict(params)
@@ -645,8 +652,11 @@ def record_inplace(op, params, target, run):
     if not any(i is not None for _, i in inputs):
         return target
     node = OpNode(op, inputs, env, [("result", 0)])
-    # saved after the write: a later in-place change of the result (read by e.g. exp_'s formula) raises
-    node.save([v for k, v in env.items() if hasattr(v, "_version") and k in info.used])
+    # the result and the input's snapshot are saved after the write: a later in-place change of the
+    # result (read by e.g. exp_'s formula) raises
+    node.save([v for k, v in env.items() if hasattr(v, "_version") and k in info.used
+               and (k == first or k == "result")])
+    node.saved_versions += read_before
     if target.dtype.kind in "fc":
         _set_output(target, node, 0)
     return target
@@ -656,11 +666,14 @@ def record_setitem(t, key, value, write):
     """``t[key] = value`` when t or value requires grad (PyTorch's CopySlices): write, then rebase
     t onto a node whose inputs are t's previous history (its gradient with the written region
     zeroed) and `value` (the gradient's region, summed to value's shape)."""
+    if getattr(t, "_view_of", None) is not None:
+        return _write_into_view("setitem", t, lambda alias: _record_setitem(alias, key, value, write))
+    return _record_setitem(t, key, value, write)
+
+
+def _record_setitem(t, key, value, write):
     if getattr(t, "grad_fn", None) is None and t.requires_grad:
         raise RuntimeError("setitem: a leaf Variable that requires grad is being used in an in-place operation.")
-    if isinstance(t.grad_fn, ViewNode):
-        raise RuntimeError("setitem: in-place modification of a view of a tensor that requires grad is not "
-                           "supported; use the out-of-place form (for example torch.where or index_put)")
     if t.dtype.kind not in "fc":
         raise RuntimeError(f"setitem: only tensors of floating point or complex dtype can require gradients, "
                            f"got {t.dtype} written with a value that requires grad")
@@ -692,6 +705,48 @@ def record_setitem(t, key, value, write):
     node = FnNode("CopySlices", [("self", old), ("value", graded)], backward)
     _set_output(t, node, 0)
     return None
+
+
+def _write_into_view(name, view, record_write):
+    """An in-place write into `view`, a view of the tensor `view._view_of` (PyTorch's CopySlices on
+    the base). The write is recorded, by `record_write(alias)`, on an alias of the view whose
+    history is the view of the base's previous history; then the base is rebased onto a node that
+    routes the view's region of its gradient through that record, and the rest to its previous
+    history; and the view's own history becomes the view of the base's new one. Other views of the
+    base catch up when next used (`current_history`). Returns what `record_write` returns."""
+    base = view._view_of
+    if base.grad_fn is None and base.requires_grad:
+        raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+                           f"operation.")
+    try:
+        geometry = view_geometry(base, view.shape, view._strides, view._offset)
+    except RuntimeError:
+        raise RuntimeError(f"{name}: in-place write into a view (shape {list(view.shape)}, strides "
+                           f"{list(view._strides)}) of an overlapping tensor of shape {list(base.shape)} "
+                           f"cannot be differentiated; write into a .clone() instead") from None
+    T = _tensor_mod().Tensor
+    old_base = _previous_history(base)
+    alias = T._make(view._base, view._baddr, view._offset, view.shape, view._strides, view.dtype)
+    alias._version = view._version
+    if old_base is not None:
+        record_view(old_base, alias, geometry)
+    result = record_write(alias)
+    written = alias if alias.grad_fn is not None else None
+    if base.dtype.kind not in "fc" or (old_base is None and written is None):
+        return view if result is alias else result
+    shape, strides, offset = geometry
+    bshape = base.shape
+
+    def backward(grads):
+        g = grads[0]
+        part = restride(g, shape, strides, offset)
+        rest = None
+        if old_base is not None:
+            rest = g - _ops()["_view_backward"].fn(part, bshape, strides, offset)
+        return [rest, part if written is not None else None]
+    _set_output(base, FnNode("CopySlices", [("self", old_base), ("src", written)], backward), 0)
+    record_view(base, view, geometry)
+    return view if result is alias else result
 
 
 def view_geometry(parent, shape, strides, offset):
@@ -839,6 +894,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
                 cap_node[(id(t.grad_fn), getattr(t, "_out_index", 0))] = i
     roots = []
     root_leaves = []
+    # storages whose tensors a leaf's .grad must not be (see _owned_grad): the caller's gradients
+    seen = {id(g._base) for g in grad_tensors if getattr(g, "_base", None) is not None}
     with set_grad_enabled(create_graph):
         for t, g in zip(tensors, grad_tensors):
             if not getattr(t, "requires_grad", False):
@@ -859,7 +916,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
         pending = (_pending_post_hooks([t for t, _ in root_leaves], order)
                    if _post_hook_count[0] > 0 and capture is None else None)
         for t, g in root_leaves:
-            _deliver_leaf(t, g, captured, cap_leaf)
+            _deliver_leaf(t, g, captured, cap_leaf, seen)
             if pending:
                 _edge_done(pending, t, True)
         for node in order:
@@ -909,7 +966,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
                     idx = getattr(inp, "_out_index", 0)
                     b[idx] = _accumulate(b.get(idx), g)
                 else:
-                    _deliver_leaf(inp, g, captured, cap_leaf)
+                    _deliver_leaf(inp, g, captured, cap_leaf, seen)
                     if pending:
                         _edge_done(pending, inp, True)
     if capture is not None:
@@ -924,7 +981,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
     return None
 
 
-def _deliver_leaf(t, g, captured, cap_leaf):
+def _deliver_leaf(t, g, captured, cap_leaf, seen):
     hooks = t.__dict__.get("_hooks") if hasattr(t, "__dict__") else None
     if hooks:
         g = _run_hooks(hooks, g)
@@ -935,7 +992,24 @@ def _deliver_leaf(t, g, captured, cap_leaf):
         return
     if not is_grad_enabled():
         g = g.detach()
-    t.grad = g if t.grad is None else (t.grad + g)
+    t.grad = _owned_grad(t, g, seen) if t.grad is None else (t.grad + g)
+
+
+def _owned_grad(t, g, seen):
+    """`g` as a leaf's new ``.grad``: memory of its own, laid out as `t`. A gradient can arrive as a
+    broadcast view (sum's backward), in another layout, or as the very tensor another leaf or the
+    caller holds (add's backward passes its gradient on); an optimizer or clip_grad_norm_ writing
+    into it in place would then fail or change the other. `seen` holds the storages already handed
+    out in this backward pass (and the caller's grad_tensors'), as PyTorch copies when its
+    AccumulateGrad cannot steal the gradient."""
+    base = getattr(g, "_base", None)
+    if base is None or not isinstance(g, _tensor_mod().Tensor) or type(g) is not _tensor_mod().Tensor:
+        return g   # a wrapper subclass's data is its handler's to lay out
+    if id(base) in seen or g._strides != t._strides or g.shape != t.shape:
+        g = g.contiguous() if g._strides != t._strides else g.clone()
+        base = g._base
+    seen.add(id(base))
+    return g
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
@@ -949,9 +1023,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs = [inputs] if hasattr(inputs, "shape") else list(inputs)
         grads = run_backward(tensors, list(grad_tensors), retain_graph, create_graph, capture=inputs,
                              allow_unused=True)
+        seen = {id(g._base) for g in grad_tensors if getattr(g, "_base", None) is not None}
         for t, g in zip(inputs, grads):
             if g is not None:
-                t.grad = g if t.grad is None else t.grad + g
+                t.grad = _owned_grad(t, g, seen) if t.grad is None else t.grad + g
                 if t.grad_fn is None:
                     for h in list(_post_hooks(t) or ()):
                         h(t)

@@ -191,7 +191,7 @@ class CompiledFunction:
         except Exception as e:   # what jt.fx cannot trace: a graph break
             return self._break(f"{type(e).__name__}: {e}", args, kwargs, key, e)
         nodes = list(gm.graph.nodes)
-        root = self._module
+        root = self._module if self._module is not None else gm   # a function's constants live on gm
         values = {}
         run, _ = eager_program(nodes, root, record=values)
         tensors = _tensor_args(args, kwargs)

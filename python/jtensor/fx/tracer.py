@@ -327,6 +327,16 @@ class Tracer:
                     patcher.patch(module, name, _recording(tracer, value))
         for globs, name, fn in list(_WRAPPED.values()):
             patcher.patch(globs, name, _recording(tracer, fn), is_dict=True)
+        import jtensor
+        impure = {}
+        for name in _RANDOM_CREATION:
+            fn = getattr(jtensor, name, None)
+            if fn is not None:
+                impure[id(fn)] = _recording(tracer, fn, always=True)
+                patcher.patch(jtensor, name, impure[id(fn)])
+        for name, value in list(fn_globals.items()):
+            if id(value) in impure:
+                patcher.patch(fn_globals, name, impure[id(value)], is_dict=True)
         for name, value in list(fn_globals.items()):
             if id(value) in ids and callable(value):
                 patcher.patch(fn_globals, name, _recording(tracer, value), is_dict=True)
@@ -338,11 +348,17 @@ def _has_proxy(value):
     return bool(found)
 
 
-def _recording(tracer, fn):
-    """`fn`, recorded as one call_function node when any argument is a proxy."""
+# Random tensor creation is recorded even when no argument is traced: run at trace time it would
+# become a constant, and the graph would give the same "random" values on every call.
+_RANDOM_CREATION = ("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial", "poisson",
+                    "rand_like", "randn_like", "randint_like")
+
+
+def _recording(tracer, fn, always=False):
+    """`fn`, recorded as one call_function node when any argument is a proxy (or `always`)."""
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
-        if _has_proxy((args, kwargs)):
+        if always or _has_proxy((args, kwargs)):
             return tracer.create_proxy("call_function", fn, args, kwargs)
         return fn(*args, **kwargs)
     return wrapped

@@ -15,3 +15,4 @@ from .asgd import ASGD
 from .lbfgs import LBFGS
 from .adafactor import Adafactor
 from . import lr_scheduler
+from . import swa_utils  # noqa: E402
