@@ -399,3 +399,15 @@ def test_meta_shapes():
     assert tuple(F.max_pool3d(x, 2).shape) == (2, 3, 3, 4, 3)
     assert tuple(F.fractional_max_pool3d(x, 2, output_size=(3, 4, 5),
                                          _random_samples=jt.empty(2, 3, 3, device="meta")).shape) == (2, 3, 3, 4, 5)
+
+
+def test_conv3d_autocast_like_torch():
+    x, w = rnd((1, 2, 4, 4, 4), 1).astype(np.float32), rnd((3, 2, 2, 2, 2), 2).astype(np.float32)
+    with jt.autocast("cpu", dtype=jt.bfloat16):
+        jy, jz = F.conv3d(jt.tensor(x), jt.tensor(w)), F.conv_transpose3d(jt.tensor(x), jt.tensor(w).transpose(0, 1))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ty, tz = TF.conv3d(torch.tensor(x), torch.tensor(w)), TF.conv_transpose3d(torch.tensor(x),
+                                                                                 torch.tensor(w).transpose(0, 1))
+    assert str(jy.dtype).split(".")[-1] == str(ty.dtype).split(".")[-1] == "bfloat16"
+    assert str(jz.dtype).split(".")[-1] == str(tz.dtype).split(".")[-1]
+    np.testing.assert_allclose(jy.float().numpy(), ty.float().numpy(), rtol=2e-2, atol=5e-2)
