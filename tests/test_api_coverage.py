@@ -99,11 +99,11 @@ TORCH_EXCLUDED = {
     """.split()),
     # compiler, JIT/IR, autocast and symbolic-shape machinery, interop threads
     'runtime': set("""
-        autocast autocast_decrement_nesting autocast_increment_nesting classproperty clear_autocast_cache
-        compiled_with_cxx11_abi cond fork from_file get_autocast_cpu_dtype get_autocast_dtype
+        autocast_decrement_nesting autocast_increment_nesting classproperty clear_autocast_cache
+        compiled_with_cxx11_abi cond fork from_file get_autocast_cpu_dtype
         get_autocast_gpu_dtype get_autocast_ipu_dtype get_autocast_xla_dtype get_device_module get_file_path
         get_num_interop_threads import_ir_module import_ir_module_from_buffer init_num_threads
-        is_autocast_cache_enabled is_autocast_cpu_enabled is_autocast_enabled is_autocast_ipu_enabled
+        is_autocast_cache_enabled is_autocast_ipu_enabled
         is_autocast_xla_enabled is_vulkan_available layout memory_format merge_type_from_type_comment
         parse_ir parse_schema parse_type_comment prepare_multiprocessing_environment
         profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 set_autocast_cache_enabled set_autocast_cpu_dtype

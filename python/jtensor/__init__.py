@@ -67,6 +67,8 @@ from .amp import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: E402
 from .amp.autocast_mode import is_autocast_cpu_enabled  # noqa: E402
 from . import cpu  # noqa: E402
 from . import jit  # noqa: E402  (torch.jit's entry points on jt.compile)
+from . import profiler  # noqa: E402
+from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (jt.autograd.profiler)
 cuda.amp = amp.device_amp.cuda
 from .compile import compile  # noqa: E402  (jt.compile: the function; the package is jtensor.compile)
 from . import distributed  # noqa: E402  (imports torch only when used)
