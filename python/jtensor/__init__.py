@@ -41,6 +41,7 @@ from . import composites as _composites, statistics as _statistics, sampling as 
 from . import rebind as _rebind, tensor_api as _tensor_api, switches as _switches  # noqa: F401
 from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
+from . import special  # noqa: E402  (torch.special: ops of namespace "special" are published into it)
 from . import order_stats as _order_stats, nn_functions as _nn_functions, matrix_builders as _matrix_builders  # noqa: F401,E402 (jt.<name> via ops.composed)
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
