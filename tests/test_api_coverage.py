@@ -72,10 +72,10 @@ TORCH_EXCLUDED = {
     'aten': set("""
         affine_grid_generator alpha_dropout_ batch_norm_backward_elemt batch_norm_backward_reduce
         batch_norm_elemt batch_norm_gather_stats batch_norm_gather_stats_with_counts batch_norm_stats
-        batch_norm_update_stats binary_cross_entropy_with_logits constant_pad_nd conv3d conv_tbc
-        conv_transpose3d convolution cosine_embedding_loss ctc_loss dropout_ embedding_bag embedding_renorm_
+        batch_norm_update_stats binary_cross_entropy_with_logits constant_pad_nd conv_tbc
+        convolution cosine_embedding_loss ctc_loss dropout_ embedding_bag embedding_renorm_
         feature_alpha_dropout_ feature_dropout feature_dropout_ grid_sampler grid_sampler_2d grid_sampler_3d
-        gru gru_cell hinge_embedding_loss kl_div lstm lstm_cell margin_ranking_loss max_pool3d
+        gru gru_cell hinge_embedding_loss kl_div lstm lstm_cell margin_ranking_loss
         native_batch_norm native_channel_shuffle native_dropout native_group_norm native_layer_norm
         native_norm norm_except_dim poisson_nll_loss rnn_relu rnn_relu_cell rnn_tanh rnn_tanh_cell
         triplet_margin_loss

@@ -1012,7 +1012,9 @@ def _nn_ops():
     files = sorted((ops / "nn").glob("*.jl")) + [ops / f for f in ("activations.jl", "losses.jl", "recurrent.jl")]
     src = "".join(f.read_text() for f in files)
     fused_norms = re.findall(r'_defnorm\(\s*"\w+",\s*"(\w+)"', src)   # three ops each (fused_norms.jl's _defnorm)
-    return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src)) | \
+    # conv.jl and pooling.jl define each op once per spatial rank, in a loop `for S in (2, 3)`
+    names = re.findall(r'def(?:op|map)\(\s*"((?:[A-Za-z0-9_.]|\$\(S\))+)\(', src)
+    return {n.replace("$(S)", str(s)) for n in names for s in (2, 3)} | \
         {n + suffix for n in fused_norms for suffix in ("", "_backward", "_param_grad")}
 
 

@@ -1026,3 +1026,16 @@ def norm_vjp(kind, which, grad, input, args, weight, bias, eps):
         return O(pre + "_backward")(grad, input, *rest, weight, eps)
     p = weight if which == "weight" else bias
     return O(pre + "_param_grad")(grad, input, *rest, eps, which == "bias").reshape(p.shape)
+
+
+@helper
+def pool_scatter(grad, indices, shape, nd):
+    """The input gradient of an nd-d max pooling (max_pool2d/3d, fractional_max_pool2d/3d): zeros
+    of the input's shape with each output gradient added at its flat plane index. An nd-d plane is
+    one flat row for `_pool2d_scatter`, whose own derivative (a gather) gives second derivatives."""
+    if nd == 2:
+        return O("_pool2d_scatter")(grad, indices, shape)
+    lead, plane = tuple(shape[:-nd]), math.prod(shape[-nd:])
+    flat = lead + (1, -1)
+    out = O("_pool2d_scatter")(grad.reshape(flat), indices.reshape(flat), lead + (1, plane))
+    return out.reshape(tuple(shape))
