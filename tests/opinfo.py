@@ -782,6 +782,69 @@ for i, (name, ref) in enumerate((("logaddexp", np.logaddexp), ("hypot", np.hypot
 _row("nextafter", np.nextafter, "binary", ("float32", "float64"), compute="none", specials=True,
      tol={"float32": (0, 0), "float64": (0, 0)})
 
+# special functions and the rest of PyTorch's elementwise math (julia/src/ops/special.jl); PyTorch is the
+# reference, computed in float64. Domains keep to where PyTorch's own kernels are accurate (its
+# trigamma and Bessel J are good to ~1e-9 only); tests/test_special.py checks edge values and accuracy.
+_SPECIAL_UNARY = [
+    ("erfc", torch.erfc, (-4, 6)), ("erfinv", torch.erfinv, (-1, 1)), ("lgamma", torch.lgamma, (-6, 12)),
+    ("digamma", torch.digamma, (-6, 12)), ("i0", torch.i0, (-30, 30)), ("sinc", torch.sinc, (-5, 5)),
+    ("exp2", torch.exp2, (-10, 10)), ("deg2rad", torch.deg2rad, (-400, 400)), ("rad2deg", torch.rad2deg, (-7, 7)),
+    ("special.entr", torch.special.entr, (-1, 5)), ("special.erfcx", torch.special.erfcx, (-5, 30)),
+    ("special.i0e", torch.special.i0e, (-40, 40)), ("special.i1", torch.special.i1, (-30, 30)),
+    ("special.i1e", torch.special.i1e, (-40, 40)), ("special.ndtr", torch.special.ndtr, (-10, 10)),
+    ("special.ndtri", torch.special.ndtri, (0, 1)), ("special.log_ndtr", torch.special.log_ndtr, (-20, 10)),
+    ("special.bessel_j0", torch.special.bessel_j0, (-30, 30)), ("special.bessel_j1", torch.special.bessel_j1, (-30, 30)),
+]
+for i, (name, tfn, dom) in enumerate(_SPECIAL_UNARY):
+    ns = name.startswith("special.")
+    # (PyTorch's Bessel J are accurate to ~1e-8 only: julia/test/test_specialfuncs.jl checks jtensor's)
+    _row(name, torch_ref(tfn), "unary", ("float32", "float64", _half(i)) + _ints(i), domain=dom, specials=True,
+         torch_fn=tfn, inplace=not ns, tol={"float64": (1e-6, 1e-7) if "bessel_j" in name else (1e-7, 1e-9)})
+_row("frac", torch_ref(torch.frac), "unary", ("float16", "float32", "float64"), specials=True, grid=0.25)
+_row("sgn", _sign, "unary", BOOL + ("int16", "float32", "float64", "complex64"), specials=True)
+
+
+def _polygamma_samples(op, rng, dtype, primary):
+    x = op.arg(rng, (4, 6), dtype, 0)
+    return [Sample([n, x]) for n in ((0, 1, 2, 3) if primary else (1,))]
+
+
+def _mvlgamma_samples(op, rng, dtype, primary):
+    return [Sample([op.arg(rng, (4, 6), dtype, 0), p]) for p in ((1, 2, 5) if primary else (3,))]
+
+
+# (int(): the generic callers would turn the integer n or p into an array or a tensor)
+_row("polygamma", lambda n, x: torch_ref(torch.polygamma)(int(n), x), "unary", ("float32", "float64", "int64"), sample=_polygamma_samples,
+     domain=(0.2, 12), inplace=False, scalar_positions=(), tol={"float64": (1e-7, 1e-9)},
+     torch_fn=lambda n, x: torch.polygamma(int(n), x))
+_row("mvlgamma", lambda x, p: torch_ref(torch.mvlgamma)(x, int(p)), "unary", ("float32", "float64"), sample=_mvlgamma_samples,
+     domain=(2.5, 12), scalar_positions=(), torch_fn=lambda x, p: torch.mvlgamma(x, int(p)))
+_row("logit", torch_ref(torch.logit), "unary", ("float32", "float64", "bfloat16", "int32"), domain=(-0.2, 1.2),
+     specials=True, kwargs=[{}, {"eps": 0.1}])
+_row("frexp", torch_ref(torch.frexp), "unary", ("float16", "float32", "float64"), domain=(-1e3, 1e3),
+     specials=True, inplace=False, compute="none")
+_SPECIAL_BINARY = [
+    ("fmod", torch.fmod, "promote_real", (-5, 5), (0.5, 3)),
+    ("xlogy", torch.xlogy, "", (-2, 2), (0, 3)),
+    ("ldexp", torch.ldexp, "", (-3, 3), (-5, 5)),
+    ("fmax", torch.fmax, "", (-3, 3), (-3, 3)),
+    ("fmin", torch.fmin, "", (-3, 3), (-3, 3)),
+    ("logaddexp2", torch.logaddexp2, "", (-5, 5), (-5, 5)),
+    ("igamma", torch.igamma, "", (0, 8), (0, 12)),
+    ("igammac", torch.igammac, "", (0, 8), (0, 12)),
+    ("special.xlog1py", torch.special.xlog1py, "", (-2, 2), (-1, 3)),
+    ("special.zeta", torch.special.zeta, "", (1, 6), (-3, 5)),
+]
+for i, (name, tfn, _, dom, odom) in enumerate(_SPECIAL_BINARY):
+    ns = name.startswith("special.")
+    _row(name, torch_ref(tfn), "binary", ("float32", "float64", _half(i)) + _ints(i), domain=dom, other_domain=odom,
+         specials=True, torch_fn=tfn, inplace=not ns, nonzero=(1,) if name == "fmod" else (),
+         tol={"float64": (1e-7, 1e-9)})
+_row("heaviside", torch_ref(torch.heaviside), "binary", ("int32", "float32", "float64"), grid=1.0, specials=True,
+     scalar_positions=(), compute="keep")
+for i, name in enumerate(("gcd", "lcm")):
+    _row(name, torch_ref(getattr(torch, name)), "binary", _ints(i, 3), int_domain=(-60, 60), compute="keep")
+
 # ternary and friends
 _row("where", _where, "ternary", BOOL + ("int16", "float16", "float32", "complex128"), sample=_where_samples,
      compute="keep", torch_fn=torch.where, inplace=False, arg_dtypes=("bool", None, None), scalar_positions=(1, 2))
@@ -865,6 +928,8 @@ _CREATION = "_arange _linspace _eye _rand _randn _randint manual_seed"
 _NN = ("softmax log_softmax _softmax_backward _log_softmax_backward _gelu_tanh _conv2d _conv2d_backward_input "
        "_conv2d_backward_weight _max_pool2d _avg_pool2d _avg_pool2d_backward _adaptive_avg_pool2d "
        "_adaptive_avg_pool2d_backward _pool2d_gather _pool2d_scatter _nll_loss _nll_loss_backward "
+       "_conv3d _conv3d_backward_input _conv3d_backward_weight _max_pool3d _avg_pool3d _avg_pool3d_backward "
+       "_adaptive_avg_pool3d _adaptive_avg_pool3d_backward _fractional_max_pool2d _fractional_max_pool3d "
        "_binary_cross_entropy_with_logits _dropout_mask _embedding _embedding_backward _embedding_backward_adjoint "
        "_standardize _standardize_backward _standardize_double_backward _cross_entropy _cross_entropy_backward "
        "_cross_entropy_targets _linear _layer_norm _layer_norm_backward _layer_norm_param_grad _channel_norm "

@@ -277,6 +277,52 @@ BINARY = [
      torch.ops.aten.threshold_backward(g, r, 0), (-2, 2), (-2, 2)),
 ]
 
+# special functions (julia/src/ops/special.jl); first derivatives only (PyTorch's trigamma, used in its
+# second derivatives of lgamma/digamma, is accurate to ~1e-8). torch_ok=False: PyTorch has no derivative.
+SPECIAL_UNARY = [
+    ("erfc", lambda m, x: m.erfc(x), (-2, 2), True),
+    ("erfinv", lambda m, x: m.erfinv(x), (-0.9, 0.9), True),
+    ("lgamma", lambda m, x: m.lgamma(x), (0.5, 3), True),
+    ("digamma", lambda m, x: m.digamma(x), (0.5, 3), True),
+    ("polygamma", lambda m, x: m.polygamma(2, x), (0.5, 3), True),
+    ("mvlgamma", lambda m, x: m.mvlgamma(x, 3), (1.5, 4), True),
+    ("i0", lambda m, x: m.i0(x), (-3, 3), True),
+    ("sinc", lambda m, x: m.sinc(x), (0.2, 2), True),
+    ("exp2", lambda m, x: m.exp2(x), (-2, 2), True),
+    ("deg2rad", lambda m, x: m.deg2rad(x), (-2, 2), True),
+    ("rad2deg", lambda m, x: m.rad2deg(x), (-2, 2), True),
+    ("frac", lambda m, x: m.frac(x), (0.1, 0.9), True),
+    ("sgn", lambda m, x: m.sgn(x), (0.1, 0.9), True),
+    ("logit", lambda m, x: m.logit(x) + m.logit(x, eps=0.3), (0.05, 0.95), True),
+    ("frexp", lambda m, x: m.frexp(x).mantissa, (0.6, 0.9), True),
+    ("special.entr", lambda m, x: m.special.entr(x), (0.1, 2), True),
+    ("special.erfcx", lambda m, x: m.special.erfcx(x), (-2, 2), True),
+    ("special.i0e", lambda m, x: m.special.i0e(x), (-3, 3), True),
+    ("special.i1", lambda m, x: m.special.i1(x), (-3, 3), True),
+    ("special.i1e", lambda m, x: m.special.i1e(x), (-3, 3), True),
+    ("special.ndtr", lambda m, x: m.special.ndtr(x), (-3, 3), True),
+    ("special.ndtri", lambda m, x: m.special.ndtri(x), (0.05, 0.95), True),
+    ("special.log_ndtr", lambda m, x: m.special.log_ndtr(x), (-3, 3), True),
+    ("special.bessel_j0", lambda m, x: m.special.bessel_j0(x), (-5, 5), False),
+    ("special.bessel_j1", lambda m, x: m.special.bessel_j1(x), (-5, 5), False),
+]
+ROWS += [Row(n, f, [((2, 3),), ((4,),), ((),)], domain=d, torch_ok=ok) for n, f, d, ok in SPECIAL_UNARY]
+BINARY += [
+    ("fmod", lambda m, x, y: m.fmod(x, y), (0.1, 0.9), (1.5, 2)),
+    ("xlogy", lambda m, x, y: m.xlogy(x, y), (-2, 2), (0.5, 2)),
+    ("ldexp", lambda m, x, y: m.ldexp(x, y), (-2, 2), (-1, 1)),
+    ("fmax", lambda m, x, y: m.fmax(x, y), (-2, 2), (-2, 2)),
+    ("fmin", lambda m, x, y: m.fmin(x, y), (-2, 2), (-2, 2)),
+    ("logaddexp2", lambda m, x, y: m.logaddexp2(x, y), (-2, 2), (-2, 2)),
+    ("special.xlog1py", lambda m, x, y: m.special.xlog1py(x, y), (-2, 2), (-0.5, 2)),
+]
+_A = C([[0.5, 1.5, 3.0], [2.0, 0.8, 5.0]], dtype=np.float64)
+ROWS += [
+    Row("igamma", lambda m, a, x: m.igamma(a, x), [(_A, (2, 3))], domain=(0.5, 4)),
+    Row("igammac", lambda m, a, x: m.igammac(a, x), [(_A, (2, 3))], domain=(0.5, 4)),
+    Row("special.zeta", lambda m, s, q: m.special.zeta(s + 1.5, q), [(_A, (2, 3))], domain=(0.5, 4)),
+]
+
 
 def _binary_row(name, f, dx, dy):
     # the two operands take their own domain: fn maps [0, 1) samples into them
@@ -954,15 +1000,17 @@ def test_scatter_reduce_multiply_not_differentiable():
 # ---- coverage ------------------------------------------------------------------------------------------------
 
 NON_DIFFERENTIABLE = {
-    # comparisons, predicates and logical ops: bool results (no gradient, as torch)
+    # comparisons, predicates and logical ops: bool results (no gradient, as torch); heaviside (a step,
+    # PyTorch defines no derivative)
+    "heaviside",
     "eq", "ne", "lt", "le", "gt", "ge", "isclose", "allclose", "isnan", "isinf", "isfinite", "signbit",
     "logical_and", "logical_or", "logical_xor", "logical_not", "all", "any",
     # integer results (indices, counts, ranks)
     "argmax", "argmin", "argsort", "nonzero", "searchsorted", "linalg.matrix_rank", "_lu_permutation",
-    # LAPACK's packed QR: not differentiable in torch either (householder_product, composed, is)
+    # LAPACK's packed QR and LDL: not differentiable in torch either (householder_product, composed, is)
     "geqrf", "linalg.ldl_factor_ex", "linalg.ldl_solve",
-    # bitwise ops: integer and bool tensors only
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+    # bitwise ops and gcd/lcm: integer and bool tensors only
+    "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
     # no tensor inputs: creation, random numbers, the RNG seed
     "_arange", "_linspace", "_eye", "_rand", "_randn", "_randint", "manual_seed",
     # writes outside autograd: advanced-index assignment (its formula would need the scatter's
@@ -988,7 +1036,9 @@ def _nn_ops():
     files = sorted((ops / "nn").glob("*.jl")) + [ops / f for f in ("activations.jl", "losses.jl", "recurrent.jl")]
     src = "".join(f.read_text() for f in files)
     fused_norms = re.findall(r'_defnorm\(\s*"\w+",\s*"(\w+)"', src)   # three ops each (fused_norms.jl's _defnorm)
-    return set(re.findall(r'def(?:op|map)\(\s*"([A-Za-z_][A-Za-z0-9_.]*)\(', src)) | \
+    # conv.jl and pooling.jl define each op once per spatial rank, in a loop `for S in (2, 3)`
+    names = re.findall(r'def(?:op|map)\(\s*"((?:[A-Za-z0-9_.]|\$\(S\))+)\(', src)
+    return {n.replace("$(S)", str(s)) for n in names for s in (2, 3)} | \
         {n + suffix for n in fused_norms for suffix in ("", "_backward", "_param_grad")}
 
 

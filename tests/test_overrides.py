@@ -85,7 +85,7 @@ def _all_overridable():
 
 ALL = _all_overridable()
 TORCH_NS = {"jtensor": torch, "jtensor.nn.functional": torch.nn.functional, "jtensor.linalg": torch.linalg,
-            "jtensor.fft": torch.fft, "Tensor": torch.Tensor}
+            "jtensor.fft": torch.fft, "jtensor.special": torch.special, "Tensor": torch.Tensor}
 
 
 def _public_name(label, f):

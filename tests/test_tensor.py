@@ -632,3 +632,15 @@ def test_fast_paths_agree_with_the_python_drivers():
     with pytest.raises(IndexError, match="out of range"):
         x.sum(5)
     assert ops["unique"].fast_kinds is None
+    # a Scalar parameter: bool, int and float go tagged as the driver tags them (scatter's value,
+    # arange's bounds); a complex number or an int beyond int64 goes to the driver
+    op = ops["scatter"]
+    i2 = jt.tensor(np.array([[1, 0, 3, 2]] * 5))
+    for v in (2, 2.5, True):
+        args = (x, 1, i2, None, v, None)
+        fast = drivers._fast_call(op.id, op.fast_kinds, args, False)
+        assert type(fast) is jt.Tensor
+        np.testing.assert_array_equal(fast.numpy(), drivers._run_fn(op, args).numpy())
+    assert drivers._fast_call(op.id, op.fast_kinds, (x, 1, i2, None, 1j, None), False) is None
+    assert drivers._fast_call(op.id, op.fast_kinds, (x, 1, i2, None, 2 ** 70, None), False) is None
+    np.testing.assert_array_equal(jt.arange(1, 7, 2).numpy(), [1, 3, 5])

@@ -233,6 +233,26 @@ end
             check("_adaptive_avg_pool2d_backward", rand(T, 4, 3, size(x)[3:end]...), size(x))
         end
     end
+    for T in (Float32, Float64)   # the 3-d forms of the same kernels, and fractional max pooling
+        x, w = rand(T, 6, 5, 4, 4, 2), rand(T, 2, 3, 2, 2, 6)
+        check("_conv3d", x, w, rand(T, 6), (1, 2, 1), (1, 0, 1, 1, 0, 2), (1, 1, 2), 2)
+        y = JTensor.call("_conv3d", x, w, nothing, (1, 1, 1), (0, 0, 0, 0, 0, 0), (1, 1, 1), 2)
+        check("_conv3d_backward_input", rand(T, size(y)), w, size(x), (1, 1, 1), (0, 0, 0, 0, 0, 0), (1, 1, 1), 2)
+        check("_conv3d_backward_weight", rand(T, size(y)), x, size(w), (1, 1, 1), (0, 0, 0, 0, 0, 0), (1, 1, 1), 2)
+        for x in (rand(T, 7, 6, 5, 3, 2), rand(T, 7, 6, 5, 3)), ceil_mode in (false, true)
+            check("_max_pool3d", x, (2, 3, 2), (1, 2, 2), (1, 1, 0), (1, 1, 2), ceil_mode)
+            check("_avg_pool3d", x, (2, 3, 2), (2, 1, 2), (1, 1, 0), ceil_mode, false, nothing)
+            y = JTensor.call("_avg_pool3d", x, (2, 3, 2), (2, 1, 2), (1, 1, 0), ceil_mode, true, nothing)
+            check("_avg_pool3d_backward", rand(T, size(y)), size(x), (2, 3, 2), (2, 1, 2), (1, 1, 0), ceil_mode, true, nothing)
+            check("_adaptive_avg_pool3d", x, (2, 3, 4))
+            check("_adaptive_avg_pool3d_backward", rand(T, 4, 3, 2, size(x)[4:end]...), size(x))
+        end
+        check("_fractional_max_pool2d", rand(T, 8, 7, 3, 2), (2, 3), (4, 3), rand(T, 2, 3, 2))
+        check("_fractional_max_pool3d", rand(T, 8, 7, 6, 3), (2, 2, 3), (3, 4, 3), rand(T, 3, 3, 1))
+    end
+    check_throws(DimensionMismatch, "_fractional_max_pool2d", rand(Float32, 8, 7, 3, 2), (2, 2), (4, 3), rand(Float32, 3, 3, 2))
+    check_throws(ArgumentError, "_conv3d", rand(Float32, 6, 5, 4, 2), rand(Float32, 2, 2, 2, 2, 3), nothing,
+                 (1, 1, 1), (0, 0, 0, 0, 0, 0), (1, 1, 1), 1)   # a 4-d input
     x, w = rand(Float32, 8, 7, 4, 2), rand(Float32, 3, 3, 2, 6)
     check_throws(ArgumentError, "_conv2d", x, w, nothing, (1, 1), (0, 0, 0, 0), (1, 1), 1)   # 4 channels, weight wants 2
     check_throws(DTypeError, "_conv2d", x, rand(Float64, 3, 3, 4, 6), nothing, (1, 1), (0, 0, 0, 0), (1, 1), 1)

@@ -41,6 +41,7 @@ from . import composites as _composites, statistics as _statistics, sampling as 
 from . import rebind as _rebind, tensor_api as _tensor_api, switches as _switches  # noqa: F401
 from . import linalg
 from . import fft  # noqa: E402  (torch.fft's transforms)
+from . import special  # noqa: E402  (torch.special: ops of namespace "special" are published into it)
 from . import order_stats as _order_stats, nn_functions as _nn_functions, matrix_builders as _matrix_builders  # noqa: F401,E402 (jt.<name> via ops.composed)
 from . import histograms as _histograms, finite_differences as _finite_differences, spectral as _spectral  # noqa: F401,E402 (jt.<name> via ops.composed)
 
@@ -71,6 +72,7 @@ from . import jit  # noqa: E402  (torch.jit's entry points on jt.compile)
 from . import profiler  # noqa: E402
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (jt.autograd.profiler)
 cuda.amp = amp.device_amp.cuda
+from . import distributions  # noqa: E402  (torch.distributions, composed from jt ops)
 from .compile import compile  # noqa: E402  (jt.compile: the function; the package is jtensor.compile)
 from . import distributed  # noqa: E402  (imports torch only when used)
 

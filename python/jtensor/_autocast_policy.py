@@ -17,7 +17,7 @@ dtype = [None]   # the autocast dtype while CPU autocast is on, else None
 LOWER = frozenset({
     # registry ops
     "matmul", "mm", "bmm", "linalg.matmul", "einsum", "tensordot", "linalg.tensordot", "vecdot",
-    "linalg.vecdot", "_linear", "_conv2d", "_conv2d_backward_input", "_prelu",
+    "linalg.vecdot", "_linear", "_conv2d", "_conv2d_backward_input", "_conv3d", "_conv3d_backward_input", "_prelu",
     # Python-composed public functions
     "addmm", "baddbmm", "addbmm", "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "conv_transpose3d", "prelu", "scaled_dot_product_attention",

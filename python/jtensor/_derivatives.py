@@ -29,7 +29,7 @@ _GRAD_NAME = re.compile(r"grad\d*$")
 
 def _names_read(src):
     """(names read from the formula's own scope, names read as globals inside its lambdas and
-    comprehensions, `linalg.<attr>` attributes used)."""
+    comprehensions, `<namespace>.<attr>` attributes used for the op namespaces in `_NAMESPACES`)."""
     top = symtable.symtable(src, "<formula>", "eval")
     local, nested = set(), set()
 
@@ -45,8 +45,8 @@ def _names_read(src):
             walk(child, False)
 
     walk(top, True)
-    attrs = {n.attr for n in ast.walk(ast.parse(src, mode="eval"))
-             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "linalg"}
+    attrs = {f"{n.value.id}.{n.attr}" for n in ast.walk(ast.parse(src, mode="eval"))
+             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in _NAMESPACES}
     return local, nested, attrs
 
 
@@ -82,8 +82,8 @@ def formula_problem(op, op_names):
                 return (f"{where} reads {n!r} inside a lambda or comprehension, where only builtins and "
                         f"the lambda's own names are visible")
         for a in sorted(attrs):
-            if f"linalg.{a}" not in op_names:
-                return f"{where} uses linalg.{a}, which is not a registered op"
+            if a not in op_names:
+                return f"{where} uses {a}, which is not a registered op"
     return None
 
 
@@ -92,14 +92,19 @@ def O(name):
     return _ops()[name].fn
 
 
-class _LinalgOps:
-    """`linalg.<name>` inside formulas: the registry ops of namespace linalg."""
+class _NamespaceOps:
+    """`linalg.<name>` (`special.<name>`) inside formulas: the registry ops of that namespace."""
+
+    def __init__(self, namespace):
+        self._namespace = namespace
 
     def __getattr__(self, name):
-        return O(f"linalg.{name}")
+        return O(f"{self._namespace}.{name}")
 
 
-_NS["linalg"] = _LinalgOps()
+_NAMESPACES = ("linalg", "special")
+for _ns in _NAMESPACES:
+    _NS[_ns] = _NamespaceOps(_ns)
 
 
 def _T():
@@ -163,6 +168,45 @@ def negate(v):
     return -v if isinstance(v, int) else [-int(x) for x in v]
 
 
+# ---- special functions (julia/src/ops/special.jl) ------------------------------------------------------------
+
+@helper
+def not_implemented_derivative(op, param):
+    """The derivative of `op` with respect to `param` that PyTorch does not implement either (igamma's
+    and zeta's first argument): raised at backward, with PyTorch's exception type and message."""
+    raise NotImplementedError(f"the derivative for '{op}: {param}' is not implemented.")
+
+
+@helper
+def sgn_backward(grad, input, result):
+    """sgn's derivative: zero for real inputs (piecewise constant); for complex z, sgn(z) = z/|z| gives
+    i·sgn(z)·Im(conj(sgn(z))·grad)/|z| (PyTorch's convention for non-holomorphic functions), 0 at 0."""
+    if not input.is_complex():
+        return _zeros(grad.shape, grad)
+    a = O("abs")(input)
+    g = O("mul")(O("mul")(result, O("imag")(O("mul")(O("conj")(result), grad))), 1j)
+    return O("where")(O("eq")(a, 0), 0, O("div")(g, a))
+
+
+@helper
+def mvlgamma_backward(grad, input, p):
+    """d/dx log Γ_p(x) = Σ_{i<p} digamma(x - i/2)."""
+    total = O("digamma")(input)
+    for i in range(1, p):
+        total = O("add")(total, O("digamma")(O("sub")(input, i / 2)))
+    return O("mul")(grad, total)
+
+
+@helper
+def logit_backward(grad, input, eps):
+    """grad / (x (1 - x)), and 0 where eps clamped the input (outside [eps, 1 - eps]), as PyTorch."""
+    g = O("div")(grad, O("mul")(input, O("sub")(1, input)))
+    if eps is None:
+        return g
+    outside = O("logical_or")(O("lt")(input, eps), O("gt")(input, 1 - eps))
+    return O("where")(outside, 0, g)
+
+
 # ---- elementwise ----------------------------------------------------------------------------------------
 
 def _is_tensor(x):
@@ -219,8 +263,9 @@ def amax_backward(grad, input, dim, keepdim, result):
     """amax/amin/max()/min(): the gradient goes to the extreme elements, split evenly among ties."""
     expand = _NS["expand_reduced"]
     mask = input == expand(result, input, dim, keepdim)
-    count = mask.sum(dim, keepdim=True)
-    return expand(grad, input, dim, keepdim) * mask / count
+    count = mask.sum(dim, keepdim=keepdim)
+    # PyTorch's scale_grad_by_count: the division on the reduced shape, one full-size multiply
+    return expand(grad / count, input, dim, keepdim) * mask
 
 
 def _exclusive_cumprod(x):
@@ -1083,3 +1128,16 @@ def norm_vjp(kind, which, grad, input, args, weight, bias, eps):
         return O(pre + "_backward")(grad, input, *rest, weight, eps)
     p = weight if which == "weight" else bias
     return O(pre + "_param_grad")(grad, input, *rest, eps, which == "bias").reshape(p.shape)
+
+
+@helper
+def pool_scatter(grad, indices, shape, nd):
+    """The input gradient of an nd-d max pooling (max_pool2d/3d, fractional_max_pool2d/3d): zeros
+    of the input's shape with each output gradient added at its flat plane index. An nd-d plane is
+    one flat row for `_pool2d_scatter`, whose own derivative (a gather) gives second derivatives."""
+    if nd == 2:
+        return O("_pool2d_scatter")(grad, indices, shape)
+    lead, plane = tuple(shape[:-nd]), math.prod(shape[-nd:])
+    flat = lead + (1, -1)
+    out = O("_pool2d_scatter")(grad.reshape(flat), indices.reshape(flat), lead + (1, plane))
+    return out.reshape(tuple(shape))

@@ -642,3 +642,44 @@ def clip(self, min=None, max=None):
     requires grad with torch's message) as it does for torch tensors."""
     from .ops import ops
     return ops.clamp(self, min, max)
+
+
+# ---- special functions whose argument order differs from the registry's ------------------------------------
+@composed(function=False)
+def polygamma(self, n):
+    """`x.polygamma(n)` is `jt.polygamma(n, x)` (the registry op takes n first, as torch.polygamma)."""
+    return jt.polygamma(n, self)
+
+
+@composed(function=False)
+def polygamma_(self, n):
+    """In-place `x.polygamma_(n)`: x becomes polygamma(n, x) (x must be floating point)."""
+    return self.copy_(jt.polygamma(n, self))
+
+
+def _float_power_dtype(input, exponent):
+    complex_ = any(isinstance(v, complex) or (isinstance(v, Tensor) and v.is_complex()) for v in (input, exponent))
+    return D.complex128 if complex_ else D.float64
+
+
+@composed()
+def float_power(input, exponent, *, out=None):
+    """input ** exponent computed in double precision: both are converted to float64 (complex128 if
+    either is complex) first, as torch.float_power."""
+    dt = _float_power_dtype(input, exponent)
+    cast = [v.to(dt) if isinstance(v, Tensor) else v for v in (input, exponent)]
+    if not isinstance(cast[0], Tensor) and not isinstance(cast[1], Tensor):
+        raise TypeError("float_power(): at least one of input and exponent must be a tensor")
+    if not isinstance(cast[0], Tensor):
+        cast[0] = jt.tensor(cast[0], dtype=dt)
+    return jt.pow(cast[0], cast[1], out=out)
+
+
+@composed(function=False)
+def float_power_(self, exponent):
+    """In-place float_power: self must already be float64 (complex128), as PyTorch requires."""
+    dt = _float_power_dtype(self, exponent)
+    if self.dtype != dt:
+        raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype.name} but the operation's "
+                           f"result requires dtype {dt.name}")
+    return self.copy_(float_power(self, exponent))

@@ -111,8 +111,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
         _depth[0] += 1
         try:
             with autograd.enable_grad():
-                for i in nums:
-                    args[i] = _prepare(args[i])
+                for i in nums:   # an argument may be a tensor or a (nested) dict/list/tuple of them
+                    args[i] = _tree_rebuild(args[i], iter([_prepare(x) for x in _tree_leaves(args[i])]))
                 out = func(*args, **kwargs)
                 aux = None
                 if has_aux:
@@ -120,11 +120,13 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 shape = out.shape
                 if tuple(shape) != ():
                     raise RuntimeError(f"grad: the function must return a scalar (0-d) tensor, got shape {list(shape)}")
-                gs = _grads([out], [args[i] for i in nums], [None])
+                leaves = [_tree_leaves(args[i]) for i in nums]
+                flat = _grads([out], [x for ls in leaves for x in ls], [None])
         finally:
             _depth[0] -= 1
-        g = gs[0] if isinstance(argnums, int) else tuple(gs)
-        g = _finish(g) if isinstance(argnums, int) else tuple(_finish(x) for x in g)
+        flat = iter([_finish(x) for x in flat])
+        per_arg = tuple(_tree_rebuild(args[i], flat) for i in nums)
+        g = per_arg[0] if isinstance(argnums, int) else per_arg
         value = _finish(out)
         return (g, (value, _finish_tree(aux))) if has_aux else (g, value)
     return wrapper
@@ -755,14 +757,20 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         level = _next_level[0]
         sizes = set()
         bargs = []
-        for a, d in zip(args, dims):
-            if d is None or not isinstance(a, (Tensor, BatchedTensor)):
-                bargs.append(a)
-                continue
-            n = a.ndim
-            dd = _norm(d, n)
+        def batched(a, d):
+            if not isinstance(a, (Tensor, BatchedTensor)):
+                return a
+            dd = _norm(d, a.ndim)
             sizes.add(a.shape[dd])
-            bargs.append(BatchedTensor(a.movedim(dd, 0) if dd else a, level))
+            return BatchedTensor(a.movedim(dd, 0) if dd else a, level)
+        for a, d in zip(args, dims):
+            if d is None:
+                bargs.append(a)
+            elif not isinstance(d, int):
+                raise ValueError(f"vmap: in_dims entries must be an int or None (one per argument, applied to "
+                                 f"every tensor of a dict/list/tuple argument), got {d!r}")
+            else:   # a tensor, or a (nested) dict/list/tuple of them: every tensor batched along d
+                bargs.append(_tree_rebuild(a, iter([batched(x, d) for x in _tree_leaves(a)])))
         if not sizes:
             raise ValueError("vmap: at least one argument must be batched (in_dims all None)")
         if len(sizes) > 1:
@@ -784,6 +792,8 @@ def _unbatch(out, level, B, out_dims):
         return tuple(_unbatch(o, level, B, d) for o, d in zip(out, od))
     if isinstance(out, list):
         return [_unbatch(o, level, B, out_dims) for o in out]
+    if isinstance(out, dict):
+        return {k: _unbatch(o, level, B, out_dims) for k, o in out.items()}
     if isinstance(out, BatchedTensor) and out.level == level:
         v = out.value
     elif isinstance(out, (Tensor, BatchedTensor)):
@@ -809,3 +819,50 @@ def _register():
 
 
 _register()
+
+
+# ---- more of torch.func ----------------------------------------------------------------------------
+from .func_modules import functional_call, stack_module_state, replace_all_batch_norm_modules_  # noqa: E402,F401
+
+
+def jacfwd(func, argnums=0, has_aux=False, randomness="error"):
+    """The Jacobian of `func` (``torch.func.jacfwd``): the same matrix as `jacrev`, which computes
+    it here (by rows, from reverse mode); with `has_aux`, also `func`'s auxiliary output."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
+    if not has_aux:
+        return jacrev(func, argnums)
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        box = []
+
+        def main(*a):
+            out, aux = func(*a)
+            box.append(aux)
+            return out
+        jac = jacrev(main, argnums)(*args)
+        return jac, _finish_tree(box[-1])
+    return wrapper
+
+
+def linearize(func, *primals):
+    """(func(*primals), jvp_fn) with ``jvp_fn(*tangents)`` the Jacobian-vector product at `primals`
+    (``torch.func.linearize``)."""
+    out = func(*primals)
+
+    def jvp_fn(*tangents):
+        if len(tangents) != len(primals):
+            raise RuntimeError(f"linearize: expected {len(primals)} tangents, got {len(tangents)}")
+        return jvp(func, primals, tangents)[1]
+    return _finish_tree(out), jvp_fn
+
+
+def functionalize(func, *, remove="mutations"):
+    """`func` itself: functionalization rewrites in-place ops into out-of-place ones without
+    changing results, and jtensor's transforms already handle in-place ops, so there is nothing
+    to rewrite."""
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(f"functionalize: remove must be 'mutations' or 'mutations_and_views', got {remove!r}")
+    return func
+

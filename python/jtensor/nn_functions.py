@@ -8,9 +8,9 @@ import sys
 
 from .ops import composed
 
-_SAME = ("conv1d conv2d conv_transpose1d conv_transpose2d layer_norm group_norm dropout alpha_dropout "
+_SAME = ("conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d layer_norm group_norm dropout alpha_dropout "
          "feature_alpha_dropout pdist pairwise_distance cosine_similarity pixel_shuffle pixel_unshuffle "
-         "channel_shuffle prelu selu celu rrelu rms_norm bilinear max_pool1d max_pool2d avg_pool1d "
+         "channel_shuffle prelu selu celu rrelu rms_norm bilinear max_pool1d max_pool2d max_pool3d avg_pool1d "
          "adaptive_avg_pool1d max_pool1d_with_indices relu_ selu_ celu_ rrelu_").split()
 
 

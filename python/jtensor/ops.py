@@ -29,7 +29,8 @@ _FUNCTION_ONLY_ALIASES = {"power", "fmod_py", "concatenate", "concat"}
 # In-place forms that PyTorch publishes as functions too (`torch.exp_(x)`), registry names or aliases.
 _FUNCTION_INPLACE = set("""abs acos acosh asin asinh atan atanh ceil clamp clip cos cosh erf exp expm1 fix floor
     log log10 log1p log2 neg negative reciprocal relu round rsqrt sigmoid sin sinh sqrt square tan tanh trunc
-    threshold arccos arccosh arcsin arcsinh arctan arctanh""".split())
+    threshold arccos arccosh arcsin arcsinh arctan arctanh deg2rad erfc exp2 frac gcd i0 lcm ldexp logit rad2deg
+    sinc xlogy""".split())
 
 _OPERAND_TYPES = (Tensor, bool, int, float, complex)
 

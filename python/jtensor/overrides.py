@@ -1,7 +1,7 @@
 """`__jtensor_function__`: let Python subclasses and wrapper types intercept every public function.
 
 Like PyTorch's ``__torch_function__`` (``torch.overrides``). Every public function of ``jt``,
-``jt.nn.functional``, ``jt.linalg`` and ``jt.fft``, every Tensor method and operator, hands a call
+``jt.nn.functional``, ``jt.linalg``, ``jt.fft`` and ``jt.special``, every Tensor method and operator, hands a call
 whose arguments include a Tensor subclass instance, or any object whose type defines
 ``__jtensor_function__``, to ``type.__jtensor_function__(func, types, args, kwargs)``. `func` is the
 object the user called (``F.linear``, not the registry op it composes), and the call is handed over
@@ -251,7 +251,7 @@ def overridable(method):
 
 # What `install` covers: module name -> the public names it skips as not taking tensors (besides
 # classes and modules), as torch.overrides.get_ignored_functions lists them.
-NAMESPACES = ("jtensor", "jtensor.nn.functional", "jtensor.linalg", "jtensor.fft")
+NAMESPACES = ("jtensor", "jtensor.nn.functional", "jtensor.linalg", "jtensor.fft", "jtensor.special")
 IGNORED_NAMES = {
     "jtensor": {
         # creation from sizes, scalars or Python data (torch ignores them too)
@@ -265,6 +265,7 @@ IGNORED_NAMES = {
     "jtensor.nn.functional": set(),
     "jtensor.linalg": set(),
     "jtensor.fft": {"fftfreq", "rfftfreq"},
+    "jtensor.special": set(),
 }
 # Tensor attributes that are not intercepted: constructors and the protocol itself, and the
 # metadata properties read from the tensor's own fields (like its `shape` and `dtype` slots).

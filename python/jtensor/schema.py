@@ -55,11 +55,13 @@ class Op:
 
 def _fast_kinds(op):
     """The C call path's kind per parameter, for fn ops returning one tensor whose parameters are
-    all tensors, tensor lists, numbers, bools, strings, dims, shapes, int lists or dtypes; None
+    all tensors, tensor lists, numbers (Scalar too), bools, strings, dims, shapes, int lists or dtypes; None
     otherwise (the Python driver runs them). An optional parameter other than a tensor has the
     `optional` flag added to its kind (the C path then sends None as None)."""
-    if op.kind == "map" or op.returns != "Tensor" or any(p.vararg for p in op.params):
+    if op.kind == "map" or op.returns != "Tensor":
         return None
+    if any(p.vararg and p.type not in ("TensorList", "Shape", "IntList") for p in op.params):
+        return None   # (a `*operands` or `*sizes` parameter arrives as a tuple: the C path takes it)
     if any(p.name.startswith("return_") and p.type == "bool" for p in op.params):
         return None   # `return_inverse=True` and the like make it return a tuple (unique)
     kinds = []

@@ -52,7 +52,7 @@ function host_check_source(ops = [o for o in REGISTRY if o.kind === :map])
     body = IOBuffer()
     nsamples = 0
     for v in variants
-        o = op(v.op)
+        o = ops[findfirst(x -> x.name == v.op, ops)]   # (by the variant's op name: namespaced ops too)
         params = _check_schema(o.schema)[2]
         S = host_samples(v.Tc)
         n = length(S)

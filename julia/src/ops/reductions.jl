@@ -456,15 +456,51 @@ defop("any(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor",
       _any; batch = "reduce",
       doc = "True where any element over dim is nonzero.")
 
-function _scan(f, x, dim::Int, dtype)
-    ndims(x) == 0 && return _on_vector((v, d, t) -> _scan(f, v, d, t), x, dim, dtype)
-    T = dtype === nothing ? (eltype(x) <: Union{Bool,Integer} ? Int64 : eltype(x)) : dtype
-    A = as_dense(_acc(T), x)
-    _restore(T, f(A; dims = dim))
+function _scan(op, x, dim::Int, dtype)
+    ndims(x) == 0 && return _on_vector((v, d, t) -> _scan(op, v, d, t), x, dim, dtype)
+    _scan_dense(op, _sum_type(x, dtype), dense(x), dim)
 end
-_scan(f, x::MetaArray, dim::Int, dtype) = meta_like(x, _sum_type(x, dtype))
-_cumsum(x::AnyArray, d, t) = _scan(cumsum, x, d, t)
-_cumprod(x::AnyArray, d, t) = _scan(cumprod, x, d, t)
+_scan(op, x::MetaArray, dim::Int, dtype) = meta_like(x, _sum_type(x, dtype))
+_cumsum(x::AnyArray, d, t) = _scan(+, x, d, t)
+_cumprod(x::AnyArray, d, t) = _scan(*, x, d, t)
+
+# PyTorch's CPU scans accumulate float32 in float64 (acc_type): the same sums, and cumprod of values
+# under 1 does not crawl through float32 subnormals (3x slower at (256, 256) of uniform(-1, 1)).
+_scan_acc(::Type{T}) where {T} = _acc(T)
+_scan_acc(::Type{Float32}) = Float64
+_scan_acc(::Type{ComplexF32}) = ComplexF64
+
+"""Cumulative `op` (+ or *) of X along Julia dim d into a new Array{T}, accumulated in `_scan_acc(T)`
+and in order. Along dim 1 each run is one sequential loop; along a later dim
+the running values of the contiguous dims before it are one SIMD vector step per position. Base's
+`cumprod(A; dims)` on a converted copy took 3x PyTorch at (256, 256)."""
+function _scan_dense(op::F, ::Type{T}, X::Array{S,N}, d::Int) where {F,T,S,N}
+    A = _scan_acc(T)
+    sz = size(X); pre = _prodrange(sz, 1, d - 1); n = sz[d]; post = _prodrange(sz, d + 1, N)
+    out = alloc(T, sz)
+    n == 0 && return out
+    acc = Vector{A}(undef, pre)
+    @inbounds for q in 0:post-1
+        base = q * pre * n
+        if pre == 1
+            a = jconvert(A, X[base+1]); out[base+1] = jconvert(T, a)
+            for i in base+2:base+n
+                a = op(a, jconvert(A, X[i])); out[i] = jconvert(T, a)
+            end
+        else
+            @simd for p in 1:pre
+                acc[p] = jconvert(A, X[base+p]); out[base+p] = jconvert(T, acc[p])
+            end
+            for i in 1:n-1
+                o = base + i * pre
+                @simd for p in 1:pre
+                    acc[p] = op(acc[p], jconvert(A, X[o+p])); out[o+p] = jconvert(T, acc[p])
+                end
+            end
+        end
+    end
+    out
+end
 defop("cumsum(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", _cumsum; batch = "reduce",
       grad = ["input" => "cumsum_backward(grad, dim)"],
       doc = "Cumulative sum along dim.")
@@ -472,36 +508,77 @@ defop("cumprod(input: Tensor, dim: Dim, *, dtype: DType = None) -> Tensor", _cum
       grad = ["input" => "cumprod_backward(grad, input, dim, result)"],
       doc = "Cumulative product along dim.")
 
-"Apply `g(column) -> (values, indices)` to each 1-d slice of `x` along `d`; results keep the layout."
-function _along(g, x, d::Int, outlen::Int)
-    A = dense(x)
-    sz = size(A)
-    before = prod(sz[1:d-1]); n = sz[d]; after = prod(sz[d+1:end])
-    B = reshape(A, before, n, after)
-    V = alloc(eltype(A), before, outlen, after)
-    I = alloc(Int64, before, outlen, after)
-    col = alloc(eltype(A), n)
-    for k in 1:after, i in 1:before
-        @inbounds for j in 1:n
-            col[j] = B[i, j, k]
+# ---- sort, argsort, topk ---------------------------------------------------------------------------
+# Each slice along the dim becomes a vector of integer keys, the element's order bits above its
+# index, and the keys are sorted as plain integers: no comparison closure, no permutation vector,
+# ties kept in index order (so the sort is stable, as PyTorch's stable sort and NumPy's). A
+# sortperm with a custom ordering over a copied column took 17 ms at (256, 256), this 1.7 ms.
+"Unsigned bits of `v` that order as PyTorch sorts: NaN largest (every NaN alike), -0.0 equal to 0.0."
+@inline function _order_bits(v::Float32)
+    u = reinterpret(UInt32, isnan(v) ? NaN32 : v == 0 ? 0f0 : v)
+    u ⊻ (u >> 31 == 0x1 ? 0xffffffff : 0x80000000)
+end
+@inline function _order_bits(v::Float64)
+    u = reinterpret(UInt64, isnan(v) ? NaN : v == 0 ? 0.0 : v)
+    u ⊻ (u >> 63 == 0x1 ? typemax(UInt64) : 0x8000000000000000)
+end
+@inline _order_bits(v::Union{Float16,BFloat16}) = _order_bits(Float32(v))   # exact
+@inline _order_bits(v::Union{Int8,Int16,Int32}) = reinterpret(UInt32, Int32(v)) ⊻ 0x80000000
+@inline _order_bits(v::Int64) = reinterpret(UInt64, v) ⊻ 0x8000000000000000
+@inline _order_bits(v::Union{Bool,UInt8,UInt16,UInt32}) = UInt32(v)
+@inline _order_bits(v::UInt64) = v
+
+"Sort (k = the dim's size) or select the k first of each slice of `x` along Julia dim d: (values, indices)."
+function _sort_slices(x::AbstractArray{T,N}, d::Int, k::Int, descending::Bool) where {T,N}
+    X = x isa Strided ? x : Strided(dense(x))
+    wide = typeof(_order_bits(zero(T))) === UInt64 || size(x, d) > typemax(UInt32)
+    wide ? _sort_slices(X, d, k, descending, UInt128) : _sort_slices(X, d, k, descending, UInt64)
+end
+function _sort_slices(x::Strided{T,N}, d::Int, k::Int, descending::Bool, ::Type{K}) where {T,N,K}
+    n = size(x, d); sx = x.strides[d]; p = x.ptr
+    osz = ntuple(j -> j == d ? k : size(x, j), Val(N))
+    V = alloc(T, osz); I = alloc(Int64, osz)
+    so = stride(V, d); H = 4 * sizeof(K)   # the index's bits: the key's lower half
+    B = typeof(_order_bits(zero(T)))
+    flip = descending ? typemax(B) : zero(B)
+    low = (K(1) << H) - K(1)
+    keys = Vector{K}(undef, n)
+    GC.@preserve x @inbounds for Ko in CartesianIndices(ntuple(j -> j == d ? 1 : size(x, j), Val(N)))
+        bx = 1; bo = 1
+        for j in 1:N
+            bx += (Ko[j] - 1) * x.strides[j]; bo += (Ko[j] - 1) * stride(V, j)
         end
-        p = g(col)
-        @inbounds for j in 1:outlen
-            V[i, j, k] = col[p[j]]
-            I[i, j, k] = p[j] - 1
+        for j in 0:n-1
+            keys[j+1] = (K(_order_bits(unsafe_load(p, bx + j * sx)) ⊻ flip) << H) | K(j)
+        end
+        k == n ? sort!(keys) : k <= 16 ? _first_k!(keys, k) : partialsort!(keys, 1:k)
+        for j in 0:k-1
+            i = Int(keys[j+1] & low)
+            I[bo + j * so] = i
+            V[bo + j * so] = unsafe_load(p, bx + i * sx)
         end
     end
-    rs = ntuple(i -> i == d ? outlen : sz[i], length(sz))
-    reshape(V, rs), reshape(I, rs)
+    V, I
 end
-# As PyTorch and NumPy: NaN sorts as the largest value and -0.0 equals 0.0 (so a stable sort keeps
-# their order; Julia's isless would put -0.0 first).
-_sort_lt(a, b) = (a < b) | (isnan(b) & !isnan(a))
-_ord(descending) = Base.Order.Lt(descending ? (a, b) -> _sort_lt(b, a) : _sort_lt)
+"Put the k smallest keys, sorted, first: one compare per key against the k-th best, for small k."
+function _first_k!(keys::Vector, k::Int)
+    k == 0 && return keys
+    sort!(view(keys, 1:k))
+    @inbounds for j in k+1:length(keys)
+        v = keys[j]
+        v < keys[k] || continue
+        i = k
+        while i > 1 && keys[i-1] > v
+            keys[i] = keys[i-1]; i -= 1
+        end
+        keys[i] = v
+    end
+    keys
+end
 function _sort(x, dim, descending, stable)
     _realcheck("sort", x)
     ndims(x) == 0 && return (copy(dense(x)), fill(0))
-    _along(c -> sortperm(c; alg = Base.Sort.MergeSort, order = _ord(descending)), x, dim, size(x, dim))
+    _sort_slices(x, dim, size(x, dim), descending)
 end
 function _sort(x::MetaArray, dim, descending, stable)
     _realcheck("sort", x)
@@ -518,7 +595,7 @@ function _topk(x, k, dim, largest, sorted)
     n = ndims(x) == 0 ? 1 : size(x, dim)
     0 <= k <= n || throw(ArgumentError("topk: k=$k out of range for a dimension of size $n"))
     ndims(x) == 0 && return (copy(dense(x)), fill(0))
-    _along(c -> partialsortperm(c, 1:k; order = _ord(largest)), x, dim, k)
+    _sort_slices(x, dim, k, largest)
 end
 function _topk(x::MetaArray, k, dim, largest, sorted)
     _realcheck("topk", x)

@@ -575,7 +575,8 @@ static int cmp_int64(const void *x, const void *y) {
 
 /* call(opid, kinds tuple, args tuple, ungraded) -> Tensor | int status | None.
    Runs a fn op returning one Tensor when every argument is of its parameter's simple kind: tensors
-   (exact or transparent) and lists of them, Python numbers, bools, strings, dims and dim lists
+   (exact or transparent) and lists of them, Python numbers (a Scalar: bool, int or float, tagged as
+   wire.py encode_scalar does; complex goes to the driver), bools, strings, dims and dim lists
    (made Julia dims as wire.py encode_arg does), shapes and int lists, jtensor dtypes, and None
    where the kind has the `optional` flag. None: the Python driver handles the call (other values,
    a dim out of range, tensors needing grad unless `ungraded`, another device's tensors...), so
@@ -683,6 +684,15 @@ static PyObject *fp_call(PyObject *self, PyObject *const *fargs, Py_ssize_t nfar
             PUT_VALUE(FLOAT, float_word(v));
         } else if (kind == WIRE_FNKIND_BOOL && PyBool_Check(a)) {
             PUT_VALUE(BOOL, a == Py_True);
+        } else if (kind == WIRE_FNKIND_SCALAR && PyBool_Check(a)) {   /* as wire.py encode_scalar */
+            PUT_VALUE(BOOL, a == Py_True);
+        } else if (kind == WIRE_FNKIND_SCALAR && PyLong_CheckExact(a)) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
+            if (overflow) Py_RETURN_NONE;   /* the driver raises the OverflowError */
+            PUT_VALUE(INT, v);
+        } else if (kind == WIRE_FNKIND_SCALAR && PyFloat_CheckExact(a)) {
+            PUT_VALUE(FLOAT, float_word(PyFloat_AS_DOUBLE(a)));
         } else if (kind == WIRE_FNKIND_STR && PyUnicode_Check(a)) {
             Py_ssize_t len;
             const char *u = PyUnicode_AsUTF8AndSize(a, &len);   /* lives as long as `a` (in args) */

@@ -767,9 +767,24 @@ def view_geometry(parent, shape, strides, offset):
         if rest != 0:
             raise RuntimeError("autograd: cannot express this view of an overlapping tensor; call .contiguous() first")
         return r
-    # a stride along a dimension of size <= 1 is never used: any value will do
-    return (tuple(shape), tuple(convert(s) if n > 1 else 0 for s, n in zip(strides, shape)),
-            convert(offset - parent._offset))
+    # A broadcast (stride-0) dim of the parent has no storage steps to decompose: a stride-0 dim of
+    # the view of the same size is taken to be it (the first unused one, in order), so that the
+    # view's gradient keeps one slot per index there. vmap's unbatched inputs are such expanded
+    # leaves, and their per-example gradients reach them through views (an unsqueeze, a reshape).
+    broadcast = [d for d in range(parent.ndim) if parent.shape[d] > 1 and parent._strides[d] == 0]
+    used = set()
+
+    def view_stride(s, n):
+        if n <= 1:
+            return 0   # a stride along a dimension of size <= 1 is never used: any value will do
+        if s == 0:
+            for d in broadcast:
+                if d not in used and parent.shape[d] == n:
+                    used.add(d)
+                    return cstr[d]
+            return 0
+        return convert(s)
+    return (tuple(shape), tuple(view_stride(s, n) for s, n in zip(strides, shape)), convert(offset - parent._offset))
 
 
 def record_view(parent, view, geometry):

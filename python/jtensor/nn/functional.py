@@ -18,7 +18,8 @@ from ..ops import ops as _ops
 from ..random import stream_key
 
 __all__ = [
-    "linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "gelu", "silu",
+    "linear", "conv1d", "conv2d", "conv3d", "max_pool2d", "max_pool3d", "avg_pool2d", "avg_pool3d",
+    "adaptive_avg_pool2d", "adaptive_avg_pool3d", "relu", "gelu", "silu",
     "tanh", "sigmoid", "softmax", "log_softmax", "layer_norm", "batch_norm", "group_norm", "embedding",
     "dropout", "scaled_dot_product_attention", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
     "binary_cross_entropy_with_logits",
@@ -26,6 +27,12 @@ __all__ = [
 
 
 # ---- argument normalisation --------------------------------------------------------------------
+
+class _ArgumentError(RuntimeError, ValueError):
+    """A convolution's or pooling's bad shape or argument: PyTorch raises RuntimeError, and
+    jtensor's kernels ValueError (a Julia ArgumentError, itself a RuntimeError too); both `except`
+    clauses catch this."""
+
 
 def _ntuple(value, n, name, fn):
     """An int or a sequence of n ints (a 1-sequence repeats) as a tuple of n ints."""
@@ -78,25 +85,25 @@ def _conv_padding(padding, nd, kernel, stride, dilation, fn):
             return (0,) * (2 * nd)
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{fn}: padding='same' is not supported for strided convolutions")
+                raise _ArgumentError(f"{fn}: padding='same' is not supported for strided convolutions")
             out = []
             for d, k in zip(dilation, kernel):
                 total = d * (k - 1)
                 out += [total // 2, total - total // 2]
             return tuple(out)
-        raise ValueError(f"{fn}: invalid padding string {padding!r}, should be one of 'valid', 'same'")
+        raise _ArgumentError(f"{fn}: invalid padding string {padding!r}, should be one of 'valid', 'same'")
     p = _ntuple(padding, nd, "padding", fn)
     if any(v < 0 for v in p):
-        raise ValueError(f"{fn}: negative padding is not supported, got {padding!r}")
+        raise _ArgumentError(f"{fn}: negative padding is not supported, got {padding!r}")
     return tuple(v for v in p for _ in range(2))
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
     if input.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"{fn}: expected {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input, "
+        raise _ArgumentError(f"{fn}: expected {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input, "
                          f"but got input of shape {list(input.shape)}")
     if weight.ndim != nd + 2:
-        raise ValueError(f"{fn}: expected a {nd + 2}-d weight (out_channels, in_channels/groups, *kernel), "
+        raise _ArgumentError(f"{fn}: expected a {nd + 2}-d weight (out_channels, in_channels/groups, *kernel), "
                          f"but got weight of shape {list(weight.shape)}")
     stride = _ntuple(stride, nd, "stride", fn)
     dilation = _ntuple(dilation, nd, "dilation", fn)
@@ -107,7 +114,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
     if nd == 1:   # a 1-d convolution is a 2-d one over a height-1 image
         x, w = x.unsqueeze(2), w.unsqueeze(2)
         stride, dilation, pads = (1,) + stride, (1,) + dilation, (0, 0) + pads
-    out = _ops._conv2d(x, w, bias, stride, pads, dilation, int(groups))
+    conv = _ops._conv3d if nd == 3 else _ops._conv2d
+    out = conv(x, w, bias, stride, pads, dilation, int(groups))
     if nd == 1:
         out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out
@@ -125,40 +133,81 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d cross-correlation over (N, C, D, H, W) or (C, D, H, W) input; padding may be an int, a
+    triple, 'valid' or 'same' (torch.nn.functional.conv3d)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
 # ---- pooling --------------------------------------------------------------------------------------
+
+def _pool_stride(stride, kernel, nd, fn):
+    """PyTorch's pooling stride: the kernel size when None or empty."""
+    if stride is None or (isinstance(stride, (tuple, list)) and not stride):
+        return kernel
+    return _ntuple(stride, nd, "stride", fn)
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
+    fn = f"max_pool{nd}d"
+    k = _ntuple(kernel_size, nd, "kernel_size", fn)
+    pool = _ops._max_pool3d if nd == 3 else _ops._max_pool2d
+    values, indices = pool(input, k, _pool_stride(stride, k, nd, fn), _ntuple(padding, nd, "padding", fn),
+                           _ntuple(dilation, nd, "dilation", fn), bool(ceil_mode))
+    return (values, indices) if return_indices else values
+
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-d max pooling (torch.nn.functional.max_pool2d); with return_indices, also the flat
     h * W + w position of each maximum in its input plane."""
-    k = _ntuple(kernel_size, 2, "kernel_size", "max_pool2d")
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
-        _ntuple(stride, 2, "stride", "max_pool2d")
-    values, indices = _ops._max_pool2d(input, k, s, _ntuple(padding, 2, "padding", "max_pool2d"),
-                                       _ntuple(dilation, 2, "dilation", "max_pool2d"), bool(ceil_mode))
-    return (values, indices) if return_indices else values
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """3-d max pooling over (N, C, D, H, W) or (C, D, H, W) (torch.nn.functional.max_pool3d); with
+    return_indices, also the flat d * H * W + h * W + w position of each maximum in its input volume."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd):
+    fn = f"avg_pool{nd}d"
+    k = _ntuple(kernel_size, nd, "kernel_size", fn)
+    pool = _ops._avg_pool3d if nd == 3 else _ops._avg_pool2d
+    return pool(input, k, _pool_stride(stride, k, nd, fn), _ntuple(padding, nd, "padding", fn), bool(ceil_mode),
+                bool(count_include_pad), None if divisor_override is None else int(divisor_override))
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """2-d average pooling (torch.nn.functional.avg_pool2d)."""
-    k = _ntuple(kernel_size, 2, "kernel_size", "avg_pool2d")
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
-        _ntuple(stride, 2, "stride", "avg_pool2d")
-    return _ops._avg_pool2d(input, k, s, _ntuple(padding, 2, "padding", "avg_pool2d"), bool(ceil_mode),
-                            bool(count_include_pad), None if divisor_override is None else int(divisor_override))
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """3-d average pooling over (N, C, D, H, W) or (C, D, H, W) (torch.nn.functional.avg_pool3d)."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3)
+
+
+def _adaptive_size(input, output_size, nd, fn):
+    """An adaptive pooling's output size: an int, or nd entries whose None keeps that input size."""
+    if input.ndim not in (nd + 1, nd + 2):
+        raise _ArgumentError(f"{fn}: expected {nd + 1}-d or {nd + 2}-d input, got shape {list(input.shape)}")
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != nd:
+            raise _ArgumentError(f"{fn}: output_size must be an int or {nd} ints, got {output_size!r}")
+        return tuple(input.shape[i - nd] if v is None else int(v) for i, v in enumerate(output_size))
+    return (int(output_size),) * nd
 
 
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size; None in output_size keeps that input size."""
-    if input.ndim not in (3, 4):
-        raise ValueError(f"adaptive_avg_pool2d: expected 3-d or 4-d input, got shape {list(input.shape)}")
-    if isinstance(output_size, (tuple, list)):
-        if len(output_size) != 2:
-            raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
-        size = tuple(input.shape[-2 + i] if v is None else int(v) for i, v in enumerate(output_size))
-    else:
-        size = (int(output_size),) * 2
-    return _ops._adaptive_avg_pool2d(input, size)
+    return _ops._adaptive_avg_pool2d(input, _adaptive_size(input, output_size, 2, "adaptive_avg_pool2d"))
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """3-d average pooling to a fixed (d, h, w) output size; None entries keep that input size."""
+    return _ops._adaptive_avg_pool3d(input, _adaptive_size(input, output_size, 3, "adaptive_avg_pool3d"))
 
 
 # ---- activations ----------------------------------------------------------------------------------
@@ -393,7 +442,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                          f"got {list(target.shape)}")
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / c
-    prod = _ops.log_softmax(input, cdim) * target
+    logp = _ops.log_softmax(input, cdim)
+    if weight is None and reduction in ("mean", "sum"):
+        # the per-row sums would only be added up: one sum over every element instead
+        total = -(logp * target).sum()
+        return total / (input.numel() // c if c else 1) if reduction == "mean" else total
+    prod = logp * target
     if weight is not None:
         prod = prod * weight.reshape((c,) + (1,) * (input.ndim - cdim - 1))
     loss = -prod.sum(cdim)
@@ -462,6 +516,8 @@ from ._functional import resampling as _resampling  # noqa: E402
 from ._functional.resampling import *  # noqa: E402,F401,F403
 from ._functional import pooling as _pooling  # noqa: E402
 from ._functional.pooling import *  # noqa: E402,F401,F403
+from ._functional import fractional as _fractional  # noqa: E402
+from ._functional.fractional import *  # noqa: E402,F401,F403
 from ._functional import unpooling as _unpooling  # noqa: E402
 from ._functional.unpooling import *  # noqa: E402,F401,F403
 from ._functional import norms as _norms  # noqa: E402
@@ -470,4 +526,5 @@ from ._functional import attention as _attention  # noqa: E402
 from ._functional.attention import *  # noqa: E402,F401,F403
 
 __all__ += (_activations.__all__ + _distance.__all__ + _losses.__all__ + _layers.__all__ + _resampling.__all__
-            + _pooling.__all__ + _norms.__all__ + _grids.__all__ + _unpooling.__all__ + _attention.__all__)
+            + _pooling.__all__ + _fractional.__all__ + _norms.__all__ + _grids.__all__ + _unpooling.__all__
+            + _attention.__all__)

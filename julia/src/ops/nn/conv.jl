@@ -1,122 +1,146 @@
-# Convolution (im2col + BLAS gemm, in batch chunks; BLAS.gemm! directly: `mul!`'s generic dispatch
-# costs seconds of compilation on first use)
+# Convolution over S spatial dims (conv2d, conv3d: one generic kernel; im2col + BLAS gemm, in batch
+# chunks; BLAS.gemm! directly: `mul!`'s generic dispatch costs seconds of compilation on first use)
 
-"Geometry of a 2-d convolution, Julia order: input W×H with C channels per group, kernel kW×kH."
-struct ConvGeom
-    W::Int; H::Int; C::Int
-    kW::Int; kH::Int
-    sW::Int; sH::Int
-    pW::Int; pH::Int          # leading (left, top) padding
-    dW::Int; dH::Int
-    OW::Int; OH::Int
+"""Geometry of an S-d convolution, in Julia order (width first): input sizes `n` with C channels
+per group, kernel `k`, stride `s`, leading (left, top, front) padding `p`, dilation `d`, output `o`."""
+struct ConvGeom{S}
+    n::NTuple{S,Int}; C::Int
+    k::NTuple{S,Int}; s::NTuple{S,Int}; p::NTuple{S,Int}; d::NTuple{S,Int}
+    o::NTuple{S,Int}
 end
 
 _convlen(n, k, s, lo, hi, d) = fld(n + lo + hi - d * (k - 1) - 1, s) + 1
 
-"""Check a conv2d call (sizes in Julia order, stride/dilation (h, w), padding (top, bottom,
-left, right)) and return its geometry."""
-function _conv_geom(op, xsz, wsz, stride, padding, dilation, groups)
-    length(xsz) == 4 || throw(ArgumentError(
-        "$op(): expected a 4-d input (batch, channels, height, width), got shape $(_nn_shape(xsz))"))
-    length(wsz) == 4 || throw(ArgumentError(
-        "$op(): expected a 4-d weight (out_channels, in_channels/groups, kH, kW), got shape $(_nn_shape(wsz))"))
+const _AXES = ("width", "height", "depth")
+"The spatial axes of an S-d op in Python order: \"height, width\", \"depth, height, width\"."
+_axes_desc(S) = join(reverse(_AXES[1:S]), ", ")
+"Python-order values (one per spatial axis) in Julia order, as an NTuple."
+_jorder(v, ::Val{S}) where {S} = ntuple(i -> Int(v[S + 1 - i]), Val(S))
+
+"""Check a conv call (sizes in Julia order, stride/dilation in Python order, padding (lo, hi) per
+axis in Python order) and return its geometry."""
+function _conv_geom(op, ::Val{S}, xsz, wsz, stride, padding, dilation, groups) where {S}
+    length(xsz) == S + 2 || throw(ArgumentError(
+        "$op(): expected a $(S + 2)-d input (batch, channels, $(_axes_desc(S))), got shape $(_nn_shape(Tuple(xsz)))"))
+    kdesc = join(("k" * uppercase(a[1:1]) for a in reverse(_AXES[1:S])), ", ")
+    length(wsz) == S + 2 || throw(ArgumentError(
+        "$op(): expected a $(S + 2)-d weight (out_channels, in_channels/groups, $kdesc), got shape $(_nn_shape(Tuple(wsz)))"))
     groups >= 1 || throw(ArgumentError("$op(): groups must be positive, got $groups"))
-    sH, sW = _pos(op, "stride", _pair(op, "stride", stride))
-    dH, dW = _pos(op, "dilation", _pair(op, "dilation", dilation))
-    pt, pb, pl, pr = _pair(op, "padding", padding, 4)
-    W, H, C, N = xsz
-    kW, kH, Cg, Cout = wsz
-    (kW >= 1 && kH >= 1 && Cg >= 1) || throw(ArgumentError("$op(): weight of shape $(_nn_shape(wsz)) is empty"))
+    s = _jorder(_pos(op, "stride", _pair(op, "stride", stride, S)), Val(S))
+    d = _jorder(_pos(op, "dilation", _pair(op, "dilation", dilation, S)), Val(S))
+    _pair(op, "padding", padding, 2S)
+    lo = ntuple(i -> Int(padding[2(S - i) + 1]), Val(S)); hi = ntuple(i -> Int(padding[2(S - i) + 2]), Val(S))
+    n = ntuple(i -> Int(xsz[i]), Val(S)); C = xsz[S + 1]
+    k = ntuple(i -> Int(wsz[i]), Val(S)); Cg = wsz[S + 1]; Cout = wsz[S + 2]
+    (all(>=(1), k) && Cg >= 1) || throw(ArgumentError("$op(): weight of shape $(_nn_shape(Tuple(wsz))) is empty"))
     C == Cg * groups || throw(ArgumentError(
-        "$op(): given groups=$groups and weight of shape $(_nn_shape(wsz)), expected input of shape " *
-        "$(_nn_shape(xsz)) to have $(Cg * groups) channels, but got $C channels instead"))
+        "$op(): given groups=$groups and weight of shape $(_nn_shape(Tuple(wsz))), expected input of shape " *
+        "$(_nn_shape(Tuple(xsz))) to have $(Cg * groups) channels, but got $C channels instead"))
     Cout % groups == 0 || throw(ArgumentError(
-        "$op(): out_channels ($Cout, weight of shape $(_nn_shape(wsz))) must be divisible by groups ($groups)"))
-    OH = _convlen(H, kH, sH, pt, pb, dH)
-    OW = _convlen(W, kW, sW, pl, pr, dW)
-    (OH >= 1 && OW >= 1) || throw(ArgumentError(
-        "$op(): kernel size ($kH, $kW) with dilation ($dH, $dW) is larger than the padded input " *
-        "($(H + pt + pb), $(W + pl + pr)) of input shape $(_nn_shape(xsz))"))
-    ConvGeom(W, H, Cg, kW, kH, sW, sH, pl, pt, dW, dH, OW, OH)
+        "$op(): out_channels ($Cout, weight of shape $(_nn_shape(Tuple(wsz)))) must be divisible by groups ($groups)"))
+    o = ntuple(i -> _convlen(n[i], k[i], s[i], lo[i], hi[i], d[i]), Val(S))
+    all(>=(1), o) || throw(ArgumentError(
+        "$op(): kernel size $(reverse(k)) with dilation $(reverse(d)) is larger than the padded input " *
+        "$(reverse(n .+ lo .+ hi)) of input shape $(_nn_shape(Tuple(xsz)))"))
+    ConvGeom{S}(n, Cg, k, s, lo, d, o)
 end
 
 # Layout. A chunk of samples is first copied into a zero-padded, channels-first buffer `Xp`, Julia
-# (Ct, Wp, Hp, m) (NHWC in Python terms), so that every tap of every window is a valid read. A
-# column of `col` (K × P*m, r = (ow, oh, n) an output position) is that position's receptive field
-# in the order k = (c, kw, kh): for each kernel row, kW*C consecutive values of the buffer (C per
-# kernel column when dilated or grouped), so filling it is a few short vector copies. The weight
-# is reordered to match, a K × Cout matrix `Wr`. Then
+# (Ct, padded..., m) (NHWC in Python terms), so that every tap of every window is a valid read. A
+# column of `col` (K × P*m, r = (ow, oh, (od,) n) an output position) is that position's receptive
+# field in the order k = (c, kw, kh, (kd)): for each kernel row, kW*C consecutive values of the
+# buffer (C per kernel column when dilated or grouped), so filling it is a few short vector copies.
+# The weight is reordered to match, a K × Cout matrix `Wr`. Then
 #   forward:         Yt = Wrᵀ col   (Cog × P*m: the long dimension as BLAS's n, which OpenBLAS
-#                                    runs fastest), transposed per sample into (OW, OH, Cout, N);
+#                                    runs fastest), transposed per sample into (o..., Cout, N);
 #   weight gradient: Dr += col G    (G: P*m × Cog, the output gradient's channels as columns);
 #   input gradient:  dcol = Wr Gᵀ, added back through the same columns into a padded buffer.
 # Threads split the batch: samples own disjoint columns and disjoint slices of every buffer.
 
-"Padded plane size (Wp, Hp): the leading padding plus everything the windows reach."
-_padded(g::ConvGeom) = (max(g.W + g.pW, (g.OW - 1) * g.sW + (g.kW - 1) * g.dW + 1),
-                        max(g.H + g.pH, (g.OH - 1) * g.sH + (g.kH - 1) * g.dH + 1))
+"Padded sizes (Julia order): the leading padding plus everything the windows reach."
+_padded(g::ConvGeom{S}) where {S} =
+    ntuple(i -> max(g.n[i] + g.p[i], (g.o[i] - 1) * g.s[i] + (g.k[i] - 1) * g.d[i] + 1), Val(S))
 
-"""Copy samples n0+1..n0+m of `X` (W, H, Ct, N) into `Xp` (Ct, Wp, Hp, m): channels first, with
-zeros where the padding is."""
-function _pad_chunk!(Xp::Array{T,4}, X::Array{T,4}, g::ConvGeom, n0::Int, m::Int) where {T}
-    Ct, Wp, Hp = size(Xp, 1), size(Xp, 2), size(Xp, 3)
-    L = Ct * Wp * Hp
+"Offset (in positions) of input row `I` (its indices past the width) in a padded plane, leading width padding included."
+@inline function _padded_row(g::ConvGeom{S}, P, I) where {S}
+    off = g.p[1]; st = 1
+    for a in 2:S
+        st *= P[a - 1]
+        off += (g.p[a] + I[a - 1] - 1) * st
+    end
+    off
+end
+
+"""Copy between samples n0+1..n0+m of `X` (n..., Ct, N) and the padded channels-first buffer `Xp`
+(Ct, padded..., m): `Val(:pad)` zeroes `Xp` and sets its interior from `X`; `Val(:unpad)` sets `X`
+from `Xp`'s interior (the padding dropped)."""
+function _pad_transfer!(::Val{D}, Xp::Array{T}, X::Array{T}, g::ConvGeom, n0::Int, m::Int) where {D,T}
+    Ct = size(Xp, 1); P = _padded(g); L = length(Xp) ÷ m
+    W = g.n[1]; plane = prod(g.n); rows = CartesianIndices(Base.tail(g.n))
     _tfor(m, m * L) do nn
         o = (nn - 1) * L
-        @inbounds @simd_short for i in o+1:o+L
-            Xp[i] = zero(T)
+        if D === :pad
+            @inbounds @simd_short for i in o+1:o+L
+                Xp[i] = zero(T)
+            end
         end
-        @inbounds for c in 1:Ct, ih in 1:g.H
-            d = o + c + (g.pW + (g.pH + ih - 1) * Wp) * Ct
-            @scalar for iw in 1:g.W
-                Xp[d + (iw - 1) * Ct] = X[iw, ih, c, n0 + nn]
+        @inbounds for c in 1:Ct, (r, I) in enumerate(rows)
+            d = o + c + _padded_row(g, P, I) * Ct
+            x0 = (r - 1) * W + (c - 1 + (n0 + nn - 1) * Ct) * plane
+            @scalar for iw in 1:W
+                if D === :pad
+                    Xp[d + (iw - 1) * Ct] = X[x0 + iw]
+                else
+                    X[x0 + iw] = Xp[d + (iw - 1) * Ct]
+                end
             end
         end
     end
     Xp
 end
 
-"""The inverse of `_pad_chunk!` (padding dropped): samples n0+1..n0+m of `DX` (W, H, Ct, N) set
-from the padded channels-first buffer `Dp`."""
-function _unpad_chunk!(DX::Array{T,4}, Dp::Array{T,4}, g::ConvGeom, n0::Int, m::Int) where {T}
-    Ct, Wp, Hp = size(Dp, 1), size(Dp, 2), size(Dp, 3)
-    _tfor(m, length(Dp)) do nn
-        o = (nn - 1) * Ct * Wp * Hp
-        @inbounds for c in 1:Ct, ih in 1:g.H
-            s = o + c + (g.pW + (g.pH + ih - 1) * Wp) * Ct
-            @scalar for iw in 1:g.W
-                DX[iw, ih, c, n0 + nn] = Dp[s + (iw - 1) * Ct]
-            end
+"""A window's taps as contiguous runs of a padded channels-first buffer (Ct × padded...): the runs'
+offsets from the window's corner, in column order, and their common length. Undilated taps of all
+channels of a kernel row form one run (kW*C values), otherwise each tap is one (C)."""
+function _conv_runs(g::ConvGeom{S}, P, Ct::Int) where {S}
+    merged = Ct == g.C && g.d[1] == 1
+    nw = merged ? 1 : g.k[1]
+    offs = Int[]
+    for I in CartesianIndices(Base.tail(g.k)), j in 1:nw
+        o = (j - 1) * g.d[1]; st = 1
+        for a in 2:S
+            st *= P[a - 1]
+            o += (I[a - 1] - 1) * g.d[a] * st
         end
+        push!(offs, o * Ct)
     end
+    offs, merged ? g.C * g.k[1] : g.C
 end
 
-"""A window's taps as contiguous runs of a padded channels-first buffer `B` (Ct × Wp × Hp × m):
-the runs' offsets from the window's corner, in column order, and their common length. Undilated
-taps of all channels of a kernel row form one run (kW*C values), otherwise each tap is one (C)."""
-function _conv_runs(g::ConvGeom, B::Array{<:Any,4})
-    Ct, Wp = size(B, 1), size(B, 2)
-    merged = Ct == g.C && g.dW == 1
-    offs = _conv_offsets(g, Wp, Ct, merged ? 1 : g.kW)
-    offs, merged ? g.C * g.kW : g.C
+"The linear index before the first value of the window of output position `O` of sample nn, channel c0+1."
+@inline function _window_corner(g::ConvGeom{S}, P, Ct::Int, c0::Int, O, nn::Int) where {S}
+    off = 0; st = 1
+    for a in 1:S
+        off += (O[a] - 1) * g.s[a] * st
+        st *= P[a]
+    end
+    c0 + (off + (nn - 1) * st) * Ct
 end
-
-"The linear index before the first value of the window of output position (ow, oh) of sample nn, channel c0+1."
-@inline _window_corner(g::ConvGeom, B::Array{<:Any,4}, c0::Int, ow::Int, oh::Int, nn::Int) =
-    c0 + ((ow - 1) * g.sW + ((oh - 1) * g.sH + (nn - 1) * size(B, 3)) * size(B, 2)) * size(B, 1)
 
 """Move values between the columns `col` (K × P*m) and the padded chunk buffer `B`, for input
 channels c0+1..c0+C: `Val(:gather)` fills the columns (im2col), `Val(:scatter)` adds them back into
 the buffer (col2im, its adjoint). Long runs (many channels) move as vectors, run by run; short ones
 (few channels, as in a first layer) tap by tap along output rows, which costs less per value."""
-function _col_transfer!(dir::Val, col::Matrix{T}, B::Array{T,4}, g::ConvGeom, c0::Int, m::Int) where {T}
-    offs, len = _conv_runs(g, B)
-    K = size(col, 1); step = g.sW * size(B, 1)   # buffer distance between neighbouring windows
+function _col_transfer!(dir::Val, col::Matrix{T}, B::Array{T}, g::ConvGeom, c0::Int, m::Int) where {T}
+    Ct = size(B, 1); P = _padded(g)
+    offs, len = _conv_runs(g, P, Ct)
+    K = size(col, 1); step = g.s[1] * Ct   # buffer distance between neighbouring windows
+    outs = CartesianIndices(g.o); rows = CartesianIndices(Base.tail(g.o)); OW = g.o[1]
     _tfor(m, length(col)) do nn
         if len >= 16
-            k = (nn - 1) * K * g.OW * g.OH
-            @inbounds for oh in 1:g.OH, ow in 1:g.OW
-                s0 = _window_corner(g, B, c0, ow, oh, nn)
+            k = (nn - 1) * K * length(outs)
+            @inbounds for O in outs
+                s0 = _window_corner(g, P, Ct, c0, O, nn)
                 for o in offs
                     @simd_short for i in 1:len
                         _move!(dir, col, k + i, B, s0 + o + i)
@@ -125,12 +149,12 @@ function _col_transfer!(dir::Val, col::Matrix{T}, B::Array{T,4}, g::ConvGeom, c0
                 end
             end
         else
-            @inbounds for oh in 1:g.OH
-                k0 = ((nn - 1) * g.OH + oh - 1) * g.OW * K   # before the row's first column
-                s0 = _window_corner(g, B, c0, 1, oh, nn)
+            @inbounds for (r, I) in enumerate(rows)
+                k0 = ((nn - 1) * length(rows) + r - 1) * OW * K   # before the row's first column
+                s0 = _window_corner(g, P, Ct, c0, (1, Tuple(I)...), nn)
                 for o in offs, i in 1:len
                     k0 += 1
-                    @scalar for ow in 1:g.OW
+                    @scalar for ow in 1:OW
                         _move!(dir, col, k0 + (ow - 1) * K, B, s0 + o + i + (ow - 1) * step)
                     end
                 end
@@ -143,41 +167,39 @@ Base.@propagate_inbounds _move!(::Val{:gather}, col, k, B, s) = (col[k] = B[s]; 
 Base.@propagate_inbounds _move!(::Val{:scatter}, col, k, B, s) = (B[s] += col[k]; nothing)
 
 "Fill `col` (K × P*m) from the padded chunk buffer `Xp`, input channels c0+1..c0+C."
-_im2col!(col::Matrix{T}, Xp::Array{T,4}, g::ConvGeom, c0::Int, m::Int) where {T} =
+_im2col!(col::Matrix{T}, Xp::Array{T}, g::ConvGeom, c0::Int, m::Int) where {T} =
     _col_transfer!(Val(:gather), col, Xp, g, c0, m)
 
 "Add `dcol` (K × P*m) into the padded chunk buffer `Dp`, channels c0+1..c0+C: the adjoint of `_im2col!`."
-_col2im!(Dp::Array{T,4}, dcol::Matrix{T}, g::ConvGeom, c0::Int, m::Int) where {T} =
+_col2im!(Dp::Array{T}, dcol::Matrix{T}, g::ConvGeom, c0::Int, m::Int) where {T} =
     _col_transfer!(Val(:scatter), dcol, Dp, g, c0, m)
 
-"The weight (kW, kH, C, Cout) as the K × Cout matrix `Wr`, rows in column order k = (c, kw, kh)."
-function _weight_rows!(Wr::Matrix{T}, Wt::Array{T,4}) where {T}
-    kW, kH, C, Cout = size(Wt)
-    @inbounds for co in 1:Cout, kh in 1:kH, kw in 1:kW, c in 1:C
-        Wr[c + (kw - 1 + (kh - 1) * kW) * C, co] = Wt[kw, kh, c, co]
+"""Move between a (k..., C, Cout) weight, viewed as (taps, C, Cout), and the K × Cout matrix `Wr`
+whose rows are in column order k = (c, tap): `Val(:gather)` sets `Wr`, `Val(:scatter)` the weight."""
+function _weight_transfer!(dir::Val{D}, Wr::Matrix{T}, Wt::Array{T}) where {D,T}
+    C, Cout = size(Wt, ndims(Wt) - 1), size(Wt, ndims(Wt)); nk = length(Wt) ÷ (C * Cout)
+    @inbounds for co in 1:Cout, t in 1:nk, c in 1:C
+        r = c + (t - 1) * C; w = t + (c - 1 + (co - 1) * C) * nk
+        D === :gather ? (Wr[r, co] = Wt[w]) : (Wt[w] = Wr[r, co])
     end
-    Wr
 end
 
-"The inverse of `_weight_rows!`: a K × Cout matrix in column order as a (kW, kH, C, Cout) weight."
-function _weight_from_rows(Wr::Matrix{T}, wsize::NTuple{4,Int}) where {T}
-    kW, kH, C, Cout = wsize
-    Wt = alloc(T, wsize)
-    @inbounds for co in 1:Cout, kh in 1:kH, kw in 1:kW, c in 1:C
-        Wt[kw, kh, c, co] = Wr[c + (kw - 1 + (kh - 1) * kW) * C, co]
-    end
-    Wt
-end
+"The weight (k..., C, Cout) as the K × Cout matrix `Wr`, rows in column order k = (c, kw, kh, ...)."
+_weight_rows!(Wr::Matrix{T}, Wt::Array{T}) where {T} = (_weight_transfer!(Val(:gather), Wr, Wt); Wr)
 
-"""Y[:, :, co0+j, n0+nn] = Yt[j, positions of sample nn] (+ bias): the gemm result (Cog × P*m)
-transposed into the (OW, OH, Cout, N) output."""
-function _rows2out!(Y::Array{T,4}, Yt::Matrix{T}, bias, co0::Int, n0::Int, m::Int) where {T}
-    P = size(Y, 1) * size(Y, 2); Cog = size(Yt, 1)
+"The inverse of `_weight_rows!`: a K × Cout matrix in column order as a weight of size `wsize`."
+_weight_from_rows(Wr::Matrix{T}, wsize::Tuple) where {T} =
+    (Wt = alloc(T, wsize); _weight_transfer!(Val(:scatter), Wr, Wt); Wt)
+
+"""Y[positions..., co0+j, n0+nn] = Yt[j, positions of sample nn] (+ bias): the gemm result
+(Cog × P*m) transposed into the (o..., Cout, N) output."""
+function _rows2out!(Y::Array{T}, Yt::Matrix{T}, bias, co0::Int, n0::Int, m::Int) where {T}
+    Cout = size(Y, ndims(Y) - 1); P = length(Y) ÷ (Cout * size(Y, ndims(Y))); Cog = size(Yt, 1)
     _tfor(m, m * P * Cog) do nn
         r0 = (nn - 1) * P
         @inbounds for j in 1:Cog
             b = bias === nothing ? zero(T) : bias[co0 + j]
-            y0 = (co0 + j - 1 + (n0 + nn - 1) * size(Y, 3)) * P
+            y0 = (co0 + j - 1 + (n0 + nn - 1) * Cout) * P
             @scalar for p in 1:P
                 Y[y0 + p] = Yt[j, r0 + p] + b
             end
@@ -187,9 +209,9 @@ function _rows2out!(Y::Array{T,4}, Yt::Matrix{T}, bias, co0::Int, n0::Int, m::In
 end
 
 """Output-gradient channels co0+1..co0+Cog of samples n0+1..n0+m as the columns of `G`
-(P*m × Cog), rows in position order (ow, oh, n)."""
-function _out2cols!(G::Matrix{T}, GY::Array{T,4}, co0::Int, n0::Int, m::Int) where {T}
-    P = size(GY, 1) * size(GY, 2); Cout = size(GY, 3)
+(P*m × Cog), rows in position order (ow, oh, ..., n)."""
+function _out2cols!(G::Matrix{T}, GY::Array{T}, co0::Int, n0::Int, m::Int) where {T}
+    Cout = size(GY, ndims(GY) - 1); P = length(GY) ÷ (Cout * size(GY, ndims(GY)))
     _tfor(size(G, 2), length(G)) do j
         @inbounds for nn in 1:m
             s = (co0 + j - 1 + (n0 + nn - 1) * Cout) * P; d = (nn - 1) * P + (j - 1) * size(G, 1)
@@ -208,21 +230,11 @@ const CONV_CHUNK = Ref(1 << 18)
 keep the column buffer near CONV_CHUNK elements."""
 function _conv_chunks(f::F, g::ConvGeom, N::Int) where {F}
     N == 0 && return
-    nb = max(1, min(N, CONV_CHUNK[] ÷ max(1, g.OW * g.OH * g.kW * g.kH * g.C)))
+    nb = max(1, min(N, CONV_CHUNK[] ÷ max(1, prod(g.o) * prod(g.k) * g.C)))
     nb = cld(N, cld(N, nb))   # the same number of chunks, balanced
     for n0 in 0:nb:N-1
         f(n0, min(nb, N - n0))
     end
-end
-
-"Offsets of the kernel taps (`nw` along the width, g.kH along the height) in a padded image."
-function _conv_offsets(g, Wp::Int, Ct::Int, nw::Int)
-    offs = Vector{Int}(undef, nw * g.kH)
-    k = 0
-    for kh in 1:g.kH, j in 1:nw
-        offs[k += 1] = ((j - 1) * g.dW + (kh - 1) * g.dH * Wp) * Ct
-    end
-    offs
 end
 
 # Scratch buffers reused across calls (fresh multi-megabyte arrays cost page faults on every call).
@@ -240,31 +252,30 @@ end
 "The padded channels-first buffer of a chunk of m samples (scratch slot 3)."
 _chunk_buffer(::Type{T}, g::ConvGeom, Ct::Int, m::Int) where {T} = _scratch(T, 3, Ct, _padded(g)..., m)
 
-"""conv2d's checks of its arguments (CPU or meta): the output geometry and the output channels."""
-function _conv2d_checks(x, w, b, stride, padding, dilation, groups::Int)
-    op = "conv2d"
+"""The checks of a convolution (CPU or meta): the output geometry and the output channels."""
+function _conv_checks(op, S::Val, x, w, b, stride, padding, dilation, groups::Int)
     _nn_same_dtype(op, x, w, b)
-    g = _conv_geom(op, size(x), size(w), stride, padding, dilation, groups)
-    Cout = size(w, 4)
+    g = _conv_geom(op, S, size(x), size(w), stride, padding, dilation, groups)
+    Cout = size(w, ndims(w))
     b === nothing || (ndims(b) == 1 && length(b) == Cout) || throw(ArgumentError(
         "$op(): expected bias of shape [$Cout] for weight of shape $(_nn_shape(w)), got $(_nn_shape(b))"))
     g, Cout
 end
 
-function _conv2d(x, w, b, stride, padding, dilation, groups::Int)
-    g, Cout = _conv2d_checks(x, w, b, stride, padding, dilation, groups)
+function _conv_forward(op, S::Val, x, w, b, stride, padding, dilation, groups::Int)
+    g, Cout = _conv_checks(op, S, x, w, b, stride, padding, dilation, groups)
     T = eltype(x); C = compute_type(T)
     B = b === nothing ? nothing : as_dense(C, b)
-    _restore(T, _conv2d_dense(as_dense(C, x), as_dense(C, w), B, g, groups))
+    _restore(T, _conv_dense(as_dense(C, x), as_dense(C, w), B, g, groups))
 end
 
-"`_conv2d` on dense arrays of the compute type (the function barrier behind the dynamic call)."
-function _conv2d_dense(X::Array{T,4}, Wt::Array{T,4}, B::Union{Nothing,Vector{T}}, g::ConvGeom, groups::Int) where {T}
-    N = size(X, 4); Cout = size(Wt, 4); Cog = Cout ÷ groups; K = g.kW * g.kH * g.C; P = g.OW * g.OH
-    Y = alloc(T, g.OW, g.OH, Cout, N)
+"`_conv_forward` on dense arrays of the compute type (the function barrier behind the dynamic call)."
+function _conv_dense(X::Array{T}, Wt::Array{T}, B::Union{Nothing,Vector{T}}, g::ConvGeom{S}, groups::Int) where {T,S}
+    N = size(X, S + 2); Cout = size(Wt, S + 2); Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
+    Y = alloc(T, g.o..., Cout, N)
     Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
     _conv_chunks(g, N) do n0, m
-        Xp = _pad_chunk!(_chunk_buffer(T, g, size(X, 3), m), X, g, n0, m)
+        Xp = _pad_transfer!(Val(:pad), _chunk_buffer(T, g, size(X, S + 1), m), X, g, n0, m)
         col = _scratch(T, 1, K, P * m); Yt = _scratch(T, 2, Cog, P * m)
         for gi in 1:groups
             _im2col!(col, Xp, g, (gi - 1) * g.C, m)
@@ -276,53 +287,65 @@ function _conv2d_dense(X::Array{T,4}, Wt::Array{T,4}, B::Union{Nothing,Vector{T}
 end
 
 function _conv_grad_check(op, gy, g::ConvGeom, Cout, N)
-    size(gy) == (g.OW, g.OH, Cout, N) || throw(DimensionMismatch(
+    size(gy) == (g.o..., Cout, N) || throw(DimensionMismatch(
         "$op(): grad_output of shape $(_nn_shape(gy)) does not match the convolution output shape " *
-        "$(_nn_shape((g.OW, g.OH, Cout, N)))"))
+        "$(_nn_shape((g.o..., Cout, N)))"))
 end
 
-function _conv2d_backward_input(gy, w, xsize, stride, padding, dilation, groups::Int)
-    op = "conv2d_backward_input"
+"""The checks of a convolution's input gradient (`_conv_backward_input`): its geometry and the
+input size as an NTuple."""
+function _conv_backward_input_checks(op, S::Val{D}, gy, w, xsize, stride, padding, dilation, groups) where {D}
     _nn_same_dtype(op, gy, w)
-    g = _conv_geom(op, xsize, size(w), stride, padding, dilation, groups)
-    _conv_grad_check(op, gy, g, size(w, 4), xsize[4])
-    T = eltype(gy); C = compute_type(T)
-    _restore(T, _conv2d_backward_input_dense(as_dense(C, gy), as_dense(C, w), NTuple{4,Int}(xsize), g, groups))
+    g = _conv_geom(op, S, xsize, size(w), stride, padding, dilation, groups)
+    _conv_grad_check(op, gy, g, size(w, ndims(w)), xsize[end])
+    g, NTuple{D + 2,Int}(xsize)
 end
 
-"`_conv2d_backward_input` on dense arrays of the compute type."
-function _conv2d_backward_input_dense(GY::Array{T,4}, Wt::Array{T,4}, xsize::NTuple{4,Int}, g::ConvGeom, groups::Int) where {T}
-    N = xsize[4]; Cout = size(Wt, 4); Cog = Cout ÷ groups; K = g.kW * g.kH * g.C; P = g.OW * g.OH
+function _conv_backward_input(op, S::Val, gy, w, xsize, stride, padding, dilation, groups::Int)
+    g, xs = _conv_backward_input_checks(op, S, gy, w, xsize, stride, padding, dilation, groups)
+    T = eltype(gy); C = compute_type(T)
+    _restore(T, _conv_backward_input_dense(as_dense(C, gy), as_dense(C, w), xs, g, groups))
+end
+
+"`_conv_backward_input` on dense arrays of the compute type."
+function _conv_backward_input_dense(GY::Array{T}, Wt::Array{T}, xsize::Tuple, g::ConvGeom{S}, groups::Int) where {T,S}
+    N = xsize[S + 2]; Cout = size(Wt, S + 2); Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
     DX = alloc(T, xsize)
     Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
     _conv_chunks(g, N) do n0, m
-        Dp = fill!(_chunk_buffer(T, g, xsize[3], m), zero(T))
+        Dp = fill!(_chunk_buffer(T, g, xsize[S + 1], m), zero(T))
         dcol = _scratch(T, 1, K, P * m); G = _scratch(T, 2, P * m, Cog)
         for gi in 1:groups
             _out2cols!(G, GY, (gi - 1) * Cog, n0, m)
             _pgemm!('N', 'T', one(T), view(Wr, :, (gi - 1) * Cog + 1:gi * Cog), G, zero(T), dcol)
             _col2im!(Dp, dcol, g, (gi - 1) * g.C, m)
         end
-        _unpad_chunk!(DX, Dp, g, n0, m)
+        _pad_transfer!(Val(:unpad), Dp, DX, g, n0, m)
     end
     DX
 end
 
-function _conv2d_backward_weight(gy, x, wsize, stride, padding, dilation, groups::Int)
-    op = "conv2d_backward_weight"
+"""The checks of a convolution's weight gradient (`_conv_backward_weight`): its geometry and the
+weight size as an NTuple."""
+function _conv_backward_weight_checks(op, S::Val{D}, gy, x, wsize, stride, padding, dilation, groups) where {D}
     _nn_same_dtype(op, gy, x)
-    g = _conv_geom(op, size(x), wsize, stride, padding, dilation, groups)
-    _conv_grad_check(op, gy, g, wsize[4], size(x, 4))
-    T = eltype(gy); C = compute_type(T)
-    _restore(T, _conv2d_backward_weight_dense(as_dense(C, gy), as_dense(C, x), NTuple{4,Int}(wsize), g, groups))
+    g = _conv_geom(op, S, size(x), wsize, stride, padding, dilation, groups)
+    _conv_grad_check(op, gy, g, wsize[end], size(x, ndims(x)))
+    g, NTuple{D + 2,Int}(wsize)
 end
 
-"`_conv2d_backward_weight` on dense arrays of the compute type."
-function _conv2d_backward_weight_dense(GY::Array{T,4}, X::Array{T,4}, wsize::NTuple{4,Int}, g::ConvGeom, groups::Int) where {T}
-    N = size(X, 4); Cout = wsize[4]; Cog = Cout ÷ groups; K = g.kW * g.kH * g.C; P = g.OW * g.OH
+function _conv_backward_weight(op, S::Val, gy, x, wsize, stride, padding, dilation, groups::Int)
+    g, ws = _conv_backward_weight_checks(op, S, gy, x, wsize, stride, padding, dilation, groups)
+    T = eltype(gy); C = compute_type(T)
+    _restore(T, _conv_backward_weight_dense(as_dense(C, gy), as_dense(C, x), ws, g, groups))
+end
+
+"`_conv_backward_weight` on dense arrays of the compute type."
+function _conv_backward_weight_dense(GY::Array{T}, X::Array{T}, wsize::Tuple, g::ConvGeom{S}, groups::Int) where {T,S}
+    N = size(X, S + 2); Cout = wsize[S + 2]; Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
     Dr = fill!(_scratch(T, 4, K, Cout), zero(T))
     _conv_chunks(g, N) do n0, m
-        Xp = _pad_chunk!(_chunk_buffer(T, g, size(X, 3), m), X, g, n0, m)
+        Xp = _pad_transfer!(Val(:pad), _chunk_buffer(T, g, size(X, S + 1), m), X, g, n0, m)
         col = _scratch(T, 1, K, P * m); G = _scratch(T, 2, P * m, Cog)
         for gi in 1:groups
             _im2col!(col, Xp, g, (gi - 1) * g.C, m)
@@ -334,41 +357,52 @@ function _conv2d_backward_weight_dense(GY::Array{T,4}, X::Array{T,4}, wsize::NTu
 end
 
 # Meta shape functions of the convolution kernels: the same checks, the output (or input/weight) size.
-function _conv2d(x::MetaArray, w::MetaArray, b::Union{Nothing,MetaArray}, stride, padding, dilation, groups::Int)
-    g, Cout = _conv2d_checks(x, w, b, stride, padding, dilation, groups)
-    meta_like(x, eltype(x), (g.OW, g.OH, Cout, size(x, 4)))
+function _conv_forward(op, S::Val, x::MetaArray, w::MetaArray, b::Union{Nothing,MetaArray}, stride, padding, dilation, groups::Int)
+    g, Cout = _conv_checks(op, S, x, w, b, stride, padding, dilation, groups)
+    meta_like(x, eltype(x), (g.o..., Cout, size(x, ndims(x))))
 end
-function _conv2d_backward_input(gy::MetaArray, w::MetaArray, xsize, stride, padding, dilation, groups::Int)
-    op = "conv2d_backward_input"
-    _nn_same_dtype(op, gy, w)
-    g = _conv_geom(op, xsize, size(w), stride, padding, dilation, groups)
-    _conv_grad_check(op, gy, g, size(w, 4), xsize[4])
-    meta_like(gy, eltype(gy), NTuple{4,Int}(xsize))
+function _conv_backward_input(op, S::Val, gy::MetaArray, w::MetaArray, xsize, stride, padding, dilation, groups::Int)
+    _, xs = _conv_backward_input_checks(op, S, gy, w, xsize, stride, padding, dilation, groups)
+    meta_like(gy, eltype(gy), xs)
 end
-function _conv2d_backward_weight(gy::MetaArray, x::MetaArray, wsize, stride, padding, dilation, groups::Int)
-    op = "conv2d_backward_weight"
-    _nn_same_dtype(op, gy, x)
-    g = _conv_geom(op, size(x), wsize, stride, padding, dilation, groups)
-    _conv_grad_check(op, gy, g, wsize[4], size(x, 4))
-    meta_like(gy, eltype(gy), NTuple{4,Int}(wsize))
+function _conv_backward_weight(op, S::Val, gy::MetaArray, x::MetaArray, wsize, stride, padding, dilation, groups::Int)
+    _, ws = _conv_backward_weight_checks(op, S, gy, x, wsize, stride, padding, dilation, groups)
+    meta_like(gy, eltype(gy), ws)
 end
 
+# The registry ops, per spatial rank: _conv2d/_conv3d and their input and weight gradients, each a
+# named forwarder to the generic kernel (the op name goes into error messages).
 const _CONV_ARGS = "stride: IntList, padding: IntList, dilation: IntList, groups: int"
 const _CONV_PASS = "stride, padding, dilation, groups"
-defop("_conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor], $_CONV_ARGS) -> Tensor", _conv2d; method = false,
-      grad = ["input" => "_conv2d_backward_input(grad, weight, input.shape, $_CONV_PASS)",
-              "weight" => "_conv2d_backward_weight(grad, input, weight.shape, $_CONV_PASS)",
-              "bias" => "sum(grad, (0, 2, 3))"],
-      doc = "2-d cross-correlation of an (N, C, H, W) input with an (Cout, C/groups, kH, kW) weight plus an " *
-            "optional bias; stride and dilation are (h, w), padding is (top, bottom, left, right) zeros.")
-defop("_conv2d_backward_input(grad_output: Tensor, weight: Tensor, input_size: Shape, $_CONV_ARGS) -> Tensor",
-      _conv2d_backward_input; method = false,
-      grad = ["grad_output" => "_conv2d(grad, weight, None, $_CONV_PASS)",
-              "weight" => "_conv2d_backward_weight(grad_output, grad, weight.shape, $_CONV_PASS)"],
-      doc = "Gradient of _conv2d with respect to its input (a transposed convolution of grad_output).")
-defop("_conv2d_backward_weight(grad_output: Tensor, input: Tensor, weight_size: Shape, $_CONV_ARGS) -> Tensor",
-      _conv2d_backward_weight; method = false,
-      grad = ["grad_output" => "_conv2d(input, grad, None, $_CONV_PASS)",
-              "input" => "_conv2d_backward_input(grad_output, grad, input.shape, $_CONV_PASS)"],
-      doc = "Gradient of _conv2d with respect to its weight (input columns times grad_output).")
-
+for S in (2, 3)
+    fwd, bwi, bww = Symbol("_conv$(S)d"), Symbol("_conv$(S)d_backward_input"), Symbol("_conv$(S)d_backward_weight")
+    @eval begin
+        $fwd(x::AnyArray, w, b, stride, padding, dilation, groups::Int) =
+            _conv_forward($("conv$(S)d"), Val($S), x, w, b, stride, padding, dilation, groups)
+        $bwi(gy::AnyArray, w, xsize, stride, padding, dilation, groups::Int) =
+            _conv_backward_input($("conv$(S)d_backward_input"), Val($S), gy, w, xsize, stride, padding, dilation, groups)
+        $bww(gy::AnyArray, x, wsize, stride, padding, dilation, groups::Int) =
+            _conv_backward_weight($("conv$(S)d_backward_weight"), Val($S), gy, x, wsize, stride, padding, dilation, groups)
+    end
+    dims = S == 2 ? "(N, C, H, W)" : "(N, C, D, H, W)"
+    wdims = S == 2 ? "(Cout, C/groups, kH, kW)" : "(Cout, C/groups, kD, kH, kW)"
+    sizes = S == 2 ? "(h, w), padding is (top, bottom, left, right)" : "(d, h, w), padding is (front, back, top, bottom, left, right)"
+    ch = string(Tuple([0; 2:S+1]))
+    defop("_conv$(S)d(input: Tensor, weight: Tensor, bias: Optional[Tensor], $_CONV_ARGS) -> Tensor", getfield(@__MODULE__, fwd);
+          method = false,
+          grad = ["input" => "_conv$(S)d_backward_input(grad, weight, input.shape, $_CONV_PASS)",
+                  "weight" => "_conv$(S)d_backward_weight(grad, input, weight.shape, $_CONV_PASS)",
+                  "bias" => "sum(grad, $ch)"],
+          doc = "$(S)-d cross-correlation of an $dims input with an $wdims weight plus an optional bias; " *
+                "stride and dilation are $sizes zeros.")
+    defop("_conv$(S)d_backward_input(grad_output: Tensor, weight: Tensor, input_size: Shape, $_CONV_ARGS) -> Tensor",
+          getfield(@__MODULE__, bwi); method = false,
+          grad = ["grad_output" => "_conv$(S)d(grad, weight, None, $_CONV_PASS)",
+                  "weight" => "_conv$(S)d_backward_weight(grad_output, grad, weight.shape, $_CONV_PASS)"],
+          doc = "Gradient of _conv$(S)d with respect to its input (a transposed convolution of grad_output).")
+    defop("_conv$(S)d_backward_weight(grad_output: Tensor, input: Tensor, weight_size: Shape, $_CONV_ARGS) -> Tensor",
+          getfield(@__MODULE__, bww); method = false,
+          grad = ["grad_output" => "_conv$(S)d(input, grad, None, $_CONV_PASS)",
+                  "input" => "_conv$(S)d_backward_input(grad_output, grad, input.shape, $_CONV_PASS)"],
+          doc = "Gradient of _conv$(S)d with respect to its weight (input columns times grad_output).")
+end

@@ -5,12 +5,18 @@
 for T in (Float32, Float64)
     S1, S2, S3, S4 = Strided{T,1}, Strided{T,2}, Strided{T,3}, Strided{T,4}
     I2, I4 = NTuple{2,Int}, NTuple{4,Int}
-    for B in (S1, Nothing)
-        precompile(_conv2d, (S4, S4, B, I2, I4, I2, Int))
+    # the 2-d and 3-d kernels: (forward, gradients, max pool, batch array, per-axis list, padding, size)
+    for (conv, bwi, bww, mx, X, I, P, Z) in ((_conv2d, _conv2d_backward_input, _conv2d_backward_weight, _max_pool2d,
+                                              S4, I2, I4, I4),
+                                             (_conv3d, _conv3d_backward_input, _conv3d_backward_weight, _max_pool3d,
+                                              Strided{T,5}, NTuple{3,Int}, NTuple{6,Int}, NTuple{5,Int}))
+        for B in (S1, Nothing)
+            precompile(conv, (X, X, B, I, P, I, Int))
+        end
+        precompile(bwi, (X, X, Z, I, P, I, Int))
+        precompile(bww, (X, X, Z, I, P, I, Int))
+        precompile(mx, (X, I, I, I, I, Bool))
     end
-    precompile(_conv2d_backward_input, (S4, S4, I4, I2, I4, I2, Int))
-    precompile(_conv2d_backward_weight, (S4, S4, I4, I2, I4, I2, Int))
-    precompile(_max_pool2d, (S4, I2, I2, I2, I2, Bool))
     precompile(_pool2d_scatter, (S4, Strided{Int64,4}, I4))
     for S in (S2, S3, S4)
         precompile(_standardize, (S, NTuple{1,Int}, Float64))

@@ -1,7 +1,8 @@
-"""Pooling and transposed convolution functions of torch.nn.functional beyond the 2-d kernels in
-`jtensor.nn.functional`: the 1-d poolings (a 2-d pooling over a height-1 image, as for conv1d),
-adaptive max pooling, power-average (LP) pooling and conv_transpose1d/2d (the input gradient of
-a convolution, `_conv2d_backward_input`, which is exactly a transposed convolution)."""
+"""Pooling and transposed convolution functions of torch.nn.functional beyond the 2-d and 3-d kernels
+in `jtensor.nn.functional`: the 1-d poolings (a 2-d pooling over a height-1 image, as for conv1d),
+adaptive max pooling (2-d and 3-d), power-average (LP) pooling and conv_transpose1d/2d/3d (the input
+gradient of a convolution, `_conv2d_backward_input` / `_conv3d_backward_input`, which is exactly a
+transposed convolution)."""
 
 import numpy as np
 
@@ -9,8 +10,9 @@ from ..._tensor import tensor as _tensor
 from ...ops import ops as _ops
 
 __all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-           "lp_pool1d", "lp_pool2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d_with_indices",
-           "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices"]
+           "adaptive_max_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"]
 
 
 def _F():
@@ -69,35 +71,53 @@ def _bins(n_in, n_out):
     return np.minimum(start[:, None] + np.arange(width)[None, :], end[:, None] - 1)
 
 
+def _adaptive_max_pool(input, output_size, return_indices, nd):
+    """Max pooling of the last nd dims to output_size (None entries keep the input size): the bins of
+    each axis gathered with index_select, their maximum over the flattened window; with
+    return_indices, also the flat position of each maximum in its input plane."""
+    fn = f"adaptive_max_pool{nd}d"
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{fn}: Expected {nd + 1}D or {nd + 2}D tensor, but got {list(input.shape)}")
+    n = tuple(input.shape[-nd:])
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != nd:
+            raise RuntimeError(f"{fn}: output_size must be an int or {nd} ints, got {output_size!r}")
+        o = tuple(n[i] if v is None else int(v) for i, v in enumerate(output_size))
+    else:
+        o = (int(output_size),) * nd
+    if min(n) == 0 or min(o) <= 0:
+        raise RuntimeError(f"{fn}: expected a non-empty input and positive output_size, got input "
+                           f"{list(input.shape)} and output_size {o}")
+    bins = [_bins(a, b) for a, b in zip(n, o)]
+    lead = tuple(input.shape[:-nd])
+    x = input
+    for i, b in enumerate(bins):
+        x = x.index_select(i - nd, _tensor(b.reshape(-1)))
+    x = x.reshape(*lead, *(v for b in bins for v in b.shape))            # lead, o1, k1, o2, k2, ...
+    m = len(lead)
+    order = list(range(m)) + [m + 2 * i for i in range(nd)] + [m + 2 * i + 1 for i in range(nd)]
+    window = int(np.prod([b.shape[1] for b in bins]))
+    values, arg = x.permute(*order).reshape(*lead, *o, window).max(-1)
+    if not return_indices:
+        return values
+    strides = [int(np.prod(n[i + 1:])) for i in range(nd)]
+    flat = sum(b.reshape((1,) * i + (b.shape[0],) + (1,) * (nd - 1 - i) + (1,) * i + (b.shape[1],)
+                         + (1,) * (nd - 1 - i)) * st for i, (b, st) in enumerate(zip(bins, strides)))
+    table = _tensor(flat.reshape(int(np.prod(o)), window))      # (positions, window taps) -> flat index
+    pos = arg.reshape(-1, int(np.prod(o))).mT                     # (positions, planes)
+    return values, table.gather(1, pos).mT.reshape(values.shape)
+
+
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max pooling of (N, C, H, W) or (C, H, W) to output_size (None entries keep the input size);
     with return_indices, also the flat h * W + w position of each maximum."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_max_pool2d: Expected 3D or 4D tensor, but got {list(input.shape)}")
-    h, w = input.shape[-2:]
-    if isinstance(output_size, (tuple, list)):
-        oh, ow = (h if output_size[0] is None else int(output_size[0]), w if output_size[1] is None
-                  else int(output_size[1]))
-    else:
-        oh = ow = int(output_size)
-    if h == 0 or w == 0 or oh <= 0 or ow <= 0:
-        raise RuntimeError(f"adaptive_max_pool2d: expected a non-empty input and positive output_size, got input "
-                           f"{list(input.shape)} and output_size {(oh, ow)}")
-    rows, cols = _bins(h, oh), _bins(w, ow)
-    kh, kw = rows.shape[1], cols.shape[1]
-    lead = tuple(input.shape[:-2])
-    x = input.index_select(-2, _tensor(rows.reshape(-1))).index_select(-1, _tensor(cols.reshape(-1)))
-    x = x.reshape(*lead, oh, kh, ow, kw)
-    n = len(lead)
-    x = x.permute(*range(n), n, n + 2, n + 1, n + 3).reshape(*lead, oh, ow, kh * kw)
-    values, arg = x.max(-1)
-    if not return_indices:
-        return values
-    flat = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(oh, ow, kh * kw)
-    table = _tensor(flat).reshape(oh * ow, kh * kw)
-    pos = arg.reshape(-1, oh * ow).mT                   # (oh ow, planes)
-    indices = table.gather(1, pos).mT.reshape(values.shape)
-    return values, indices
+    return _adaptive_max_pool(input, output_size, return_indices, 2)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max pooling of (N, C, D, H, W) or (C, D, H, W) to output_size (None entries keep the input
+    size); with return_indices, also the flat d * H * W + h * W + w position of each maximum."""
+    return _adaptive_max_pool(input, output_size, return_indices, 3)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -115,18 +135,32 @@ def _lp(avg, norm_type, count):
     return (_ops.sign(avg) * _ops.relu(_ops.abs(avg)) * count) ** (1.0 / norm_type)
 
 
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, nd):
+    """(sum over each window of x^p)^(1/p) over the last nd dims; p = ±inf is the max (min) of |x|."""
+    F = _F()
+    k = F._ntuple(kernel_size, nd, "kernel_size", f"lp_pool{nd}d")
+    max_pool = {1: max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[nd]
+    if norm_type == float("inf"):
+        return max_pool(input.abs(), k, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -max_pool(-input.abs(), k, stride, 0, 1, ceil_mode)
+    avg_pool = {1: avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[nd]
+    return _lp(avg_pool(input ** norm_type, k, stride, 0, ceil_mode), norm_type, int(np.prod(k)))
+
+
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum over each window of x^p)^(1/p), 1-d."""
-    k = _one(kernel_size, "kernel_size", "lp_pool1d")
-    avg = avg_pool1d(input ** norm_type, k, stride, 0, ceil_mode)
-    return _lp(avg, norm_type, k)
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum over each window of x^p)^(1/p), 2-d."""
-    kh, kw = _F()._ntuple(kernel_size, 2, "kernel_size", "lp_pool2d")
-    avg = _F().avg_pool2d(input ** norm_type, (kh, kw), stride, 0, ceil_mode)
-    return _lp(avg, norm_type, kh * kw)
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p), 3-d."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
 
 
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nd, fn):
@@ -158,9 +192,10 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     if min(size[2:]) <= 0:
         raise RuntimeError(f"{fn}: the computed output size {size[2:]} is too small for input {list(input.shape)}")
     pads = tuple(v for v in p for _ in range(2))
-    out = _ops._conv2d_backward_input(x, w, size, s, pads, d, int(groups))
+    conv_input_grad = _ops._conv3d_backward_input if nd == 3 else _ops._conv2d_backward_input
+    out = conv_input_grad(x, w, size, s, pads, d, int(groups))
     if bias is not None:
-        out = out + bias.reshape((1, -1, 1, 1))
+        out = out + bias.reshape((1, -1) + (1,) * (out.ndim - 2))
     if nd == 1:
         out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out
@@ -179,6 +214,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            "conv_transpose2d")
 
 
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-d transposed convolution of (N, C_in, D, H, W) or (C_in, D, H, W) with an
+    (C_in, C_out/groups, kd, kh, kw) weight."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                           "conv_transpose3d")
 
 
 # PyTorch's explicit (values, indices) forms.
@@ -192,9 +232,18 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return _F().max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return _F().max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool1d(input, output_size, True)
 
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool3d(input, output_size, True)

@@ -1,5 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d (cross-correlation) and ConvTranspose1d, ConvTranspose2d, with
-PyTorch's arguments, weight layouts and init."""
+"""Convolution layers: Conv1d, Conv2d, Conv3d (cross-correlation) and ConvTranspose1d/2d/3d, with
+PyTorch's arguments, weight layouts, padding modes and init."""
 
 from ..._tensor import empty as _empty
 from ...ops import ops as _ops
@@ -9,7 +9,7 @@ from ..module import Module
 from ..parameter import Parameter
 from .linear import _factory_kwargs, reset_weight_and_bias
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
@@ -101,30 +101,36 @@ class _ConvNd(Module):
         return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class Conv1d(_ConvNd):
+class _Conv(_ConvNd):
+    """A convolution layer: PyTorch's arguments, forward through `_function` (F.conv1d/2d/3d)."""
+
+    _function = None
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias, type(self)._function)
+
+
+class Conv1d(_Conv):
     """1-d convolution over (N, C_in, L) or (C_in, L) input."""
     _nd = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, device, dtype)
-
-    def forward(self, input):
-        return self._conv_forward(input, self.weight, self.bias, F.conv1d)
+    _function = staticmethod(F.conv1d)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_Conv):
     """2-d convolution over (N, C_in, H, W) or (C_in, H, W) input."""
     _nd = 2
+    _function = staticmethod(F.conv2d)
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, device, dtype)
 
-    def forward(self, input):
-        return self._conv_forward(input, self.weight, self.bias, F.conv2d)
+class Conv3d(_Conv):
+    """3-d convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input."""
+    _nd = 3
+    _function = staticmethod(F.conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -174,3 +180,9 @@ class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution over (N, C_in, H, W) or (C_in, H, W) input."""
     _nd = 2
     _function = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input."""
+    _nd = 3
+    _function = staticmethod(F.conv_transpose3d)

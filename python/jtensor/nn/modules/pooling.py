@@ -1,13 +1,16 @@
-"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d."""
+"""Pooling layers: MaxPool2d/3d, AvgPool2d/3d, AdaptiveAvgPool2d/3d (the 3-d ones are the 2-d
+classes with the 3-d function)."""
 from .. import functional as F
 from ..module import Module
 
-__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+__all__ = ["MaxPool2d", "MaxPool3d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"]
 
 
 class MaxPool2d(Module):
     """2-d max pooling; stride defaults to kernel_size. With return_indices, forward returns
     (values, indices)."""
+
+    _function = staticmethod(F.max_pool2d)
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
@@ -19,7 +22,7 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return type(self)._function(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
@@ -29,6 +32,8 @@ class MaxPool2d(Module):
 
 class AvgPool2d(Module):
     """2-d average pooling; stride defaults to kernel_size."""
+
+    _function = staticmethod(F.avg_pool2d)
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
@@ -41,7 +46,7 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return type(self)._function(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
@@ -51,12 +56,34 @@ class AvgPool2d(Module):
 class AdaptiveAvgPool2d(Module):
     """Average pooling to a fixed output size (an int, or a pair whose None entries keep the input size)."""
 
+    _function = staticmethod(F.adaptive_avg_pool2d)
+
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
     def forward(self, input):
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return type(self)._function(input, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class MaxPool3d(MaxPool2d):
+    """3-d max pooling over (N, C, D, H, W) or (C, D, H, W); stride defaults to kernel_size. With
+    return_indices, forward returns (values, indices)."""
+
+    _function = staticmethod(F.max_pool3d)
+
+
+class AvgPool3d(AvgPool2d):
+    """3-d average pooling; stride defaults to kernel_size."""
+
+    _function = staticmethod(F.avg_pool3d)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """Average pooling to a fixed (d, h, w) output size (an int, or a triple whose None entries keep
+    the input size)."""
+
+    _function = staticmethod(F.adaptive_avg_pool3d)

@@ -1,12 +1,12 @@
 """The other pooling modules of torch.nn: MaxPool1d, AvgPool1d, AdaptiveAvgPool1d,
-AdaptiveMaxPool1d/2d and LPPool1d/2d (wrappers over jt.nn.functional, PyTorch's attributes and
+AdaptiveMaxPool1d/2d/3d, LPPool1d/2d/3d and MaxUnpool1d/2d/3d (wrappers over jt.nn.functional, PyTorch's attributes and
 reprs)."""
 from .. import functional as F
 from ..module import Module
 from .pooling import MaxPool2d
 
-__all__ = ["MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "LPPool1d",
-           "LPPool2d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+__all__ = ["MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+           "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
 
 def _single(v):
@@ -76,6 +76,13 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """3-d max pooling to an output_size (None entries keep the input size)."""
+
+    def forward(self, input):
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
 class _LPPool(Module):
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
         super().__init__()
@@ -102,6 +109,12 @@ class LPPool2d(_LPPool):
     """Power-average pooling, 2-d."""
 
     _function = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(_LPPool):
+    """Power-average pooling, 3-d."""
+
+    _function = staticmethod(F.lp_pool3d)
 
 
 class _MaxUnpoolNd(Module):
