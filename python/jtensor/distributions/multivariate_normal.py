@@ -18,12 +18,9 @@ def _batch_mv(bmat, bvec):
 
 
 def _tril_solve(L, b):
-    """L^-1 b for lower-triangular L (batch dims broadcast; b is a matrix of right-hand sides).
-    jt.linalg has no triangular solver: a general solve of L.tril(), so that, as with torch's
-    solve_triangular, the upper triangle is never read and gets no gradient."""
-    L = L.tril()
-    batch = jt.broadcast_shapes(L.shape[:-2], b.shape[:-2])
-    return jt.linalg.solve(L.expand(tuple(batch) + tuple(L.shape[-2:])), b.expand(tuple(batch) + tuple(b.shape[-2:])))
+    """L^-1 b for lower-triangular L (batch dims broadcast; b is a matrix of right-hand sides), as
+    torch's distributions do it: a triangular solve that never reads the upper triangle."""
+    return jt.linalg.solve_triangular(L, b, upper=False)
 
 
 def _batch_mahalanobis(bL, bx):
