@@ -41,24 +41,37 @@ def weight_norm(module, name="weight", dim=0):
     module.register_parameter(name + "_g", Parameter(norm_except_dim(weight, dim).detach().clone()))
     module.register_parameter(name + "_v", Parameter(weight.detach().clone()))
     object.__setattr__(module, name, hook.compute(module))
-    module._jt_weight_norm_handle = getattr(module, "_jt_weight_norm_handle", {})
-    module._jt_weight_norm_handle[name] = module.register_forward_pre_hook(hook)
+    _attach(module, "weight_norm", name, hook)
+    return module
+
+
+def _attach(module, kind, name, hook):
+    """Register `hook` as the forward pre-hook of normalization `kind` for `name`."""
+    handles = module.__dict__.setdefault(f"_jt_{kind}_handle", {})
+    handles[name] = module.register_forward_pre_hook(hook)
+
+
+def _detach(module, kind, name, compute, stored):
+    """Undo normalization `kind` of `name`: remove its hook and the `stored` parameters/buffers,
+    and make `name` a parameter again holding `compute(hook)` (the current normalized value)."""
+    handles = module.__dict__.get(f"_jt_{kind}_handle", {})
+    if name not in handles:
+        raise ValueError(f"{kind} of '{name}' not found in {module}")
+    hook = module._forward_pre_hooks[handles[name].id]
+    with no_grad():
+        weight = compute(hook)
+    handles.pop(name).remove()
+    for key in stored:
+        module._parameters.pop(name + key, None)
+        module._buffers.pop(name + key, None)
+    module.__dict__.pop(name, None)
+    module.register_parameter(name, Parameter(weight.detach().clone()))
     return module
 
 
 def remove_weight_norm(module, name="weight"):
     """Undo `weight_norm`: `<name>` is a parameter again, with the current normalized value."""
-    handles = getattr(module, "_jt_weight_norm_handle", {})
-    if name not in handles:
-        raise ValueError(f"weight_norm of '{name}' not found in {module}")
-    hook = module._forward_pre_hooks[handles[name].id]
-    with no_grad():
-        weight = hook.compute(module)
-    handles.pop(name).remove()
-    del module._parameters[name + "_g"], module._parameters[name + "_v"]
-    module.__dict__.pop(name, None)
-    module.register_parameter(name, Parameter(weight.detach().clone()))
-    return module
+    return _detach(module, "weight_norm", name, lambda hook: hook.compute(module), ("_g", "_v"))
 
 
 class _SpectralNormHook:
@@ -111,21 +124,10 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     object.__setattr__(module, name, weight.detach() * 1)
     module.register_buffer(name + "_u", u)
     module.register_buffer(name + "_v", v)
-    module._jt_spectral_norm_handle = getattr(module, "_jt_spectral_norm_handle", {})
-    module._jt_spectral_norm_handle[name] = module.register_forward_pre_hook(hook)
+    _attach(module, "spectral_norm", name, hook)
     return module
 
 
 def remove_spectral_norm(module, name="weight"):
     """Undo `spectral_norm`: `<name>` is a parameter again, holding the current normalized value."""
-    handles = getattr(module, "_jt_spectral_norm_handle", {})
-    if name not in handles:
-        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
-    hook = module._forward_pre_hooks[handles[name].id]
-    with no_grad():
-        weight = hook.compute(module, False)
-    handles.pop(name).remove()
-    del module._parameters[name + "_orig"], module._buffers[name + "_u"], module._buffers[name + "_v"]
-    module.__dict__.pop(name, None)
-    module.register_parameter(name, Parameter(weight.detach().clone()))
-    return module
+    return _detach(module, "spectral_norm", name, lambda hook: hook.compute(module, False), ("_orig", "_u", "_v"))
