@@ -107,8 +107,13 @@ def test_map_op_gradients_through_compiled_code(op):
 
     def loss(*xs):
         return (g(*xs) * 0.5).sum()
-    want = jt.autograd.grad(loss(*args), leaves, allow_unused=True, materialize_grads=True)
     cf = jt.compile(loss)
+    try:
+        want = jt.autograd.grad(loss(*args), leaves, allow_unused=True, materialize_grads=True)
+    except NotImplementedError as e:   # a derivative torch does not have either (igamma's w.r.t. a)
+        with pytest.raises(NotImplementedError, match=str(e).split(":")[0]):
+            jt.autograd.grad(cf(*args), leaves, allow_unused=True, materialize_grads=True)
+        return
     for _ in range(2):   # the recording call, then the compiled program
         got = jt.autograd.grad(cf(*args), leaves, allow_unused=True, materialize_grads=True)
         for a, b in zip(got, want):

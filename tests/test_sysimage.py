@@ -217,6 +217,7 @@ def test_two_builds_at_once_wait_for_each_other(home, tmp_path):
             waiter.kill()
 
 
+@pytest.mark.serial   # times a Ctrl-C in a child build (it timed out beside another test worker)
 def test_interrupted_build_installs_nothing(home):
     """Killing a build (here during its first step) leaves jtensor loading as before."""
     proc = subprocess.Popen([sys.executable, "-m", "jtensor.sysimage"], stdout=subprocess.PIPE,

@@ -51,7 +51,7 @@ class Group:
             compute, result = drivers.map_dtypes(call.op, tensors, scalars)
             args = [index[a] if _is_node(a) else _literal(a) for a in call.operands]
             extra = [_literal(e) for e in call.extras]
-            rows.append(f'("{call.op.name}", "{compute.name}", "{result.name}", {_tuple(args)}, {_tuple(extra)})')
+            rows.append(f'("{call.op.qualname}", "{compute.name}", "{result.name}", {_tuple(args)}, {_tuple(extra)})')
         inputs = ", ".join(f'"{meta[n].dtype.name}"' for n in self.inputs)
         return f"([{inputs}], [{', '.join(rows)}])"
 
