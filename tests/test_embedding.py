@@ -49,9 +49,18 @@ def start_child(code):
 
 def wait_for_line(p, marker, timeout=TIMEOUT):
     """Read the child's stdout until a line starting with `marker` (the child must print it, flushed)."""
+    import threading
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        line = p.stdout.readline()
+        # read with the deadline: a child that loops silently (a signal it never saw) fails the
+        # test instead of blocking readline forever (the reader ends when the child is killed)
+        box = []
+        reader = threading.Thread(target=lambda: box.append(p.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(max(0.0, end - time.monotonic()))
+        if not box:
+            break
+        line = box[0]
         if line.startswith(marker):
             return line
         if not line and p.poll() is not None:
