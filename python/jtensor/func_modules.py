@@ -17,9 +17,7 @@ def _owner(module, dotted):
 @contextlib.contextmanager
 def _swapped(module, tensors, tie_weights):
     """Inside, `module`'s parameters and buffers named in `tensors` are those tensors."""
-    slots = {}
-    for name, mod_and_attr in _slots(module, tie_weights).items():
-        slots[name] = mod_and_attr
+    slots = _slots(module, tie_weights)
     saved = []
     try:
         for name, value in tensors.items():

@@ -49,19 +49,20 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
         raise AssertionError(text) from None
 
 
+def _no_pair(actual, expected):
+    return TypeError(f"No comparison pair was able to handle inputs of type {type(actual)} and {type(expected)}.")
+
+
 def _compare(actual, expected, path, options):
     if isinstance(actual, Tensor) or isinstance(expected, Tensor):
         if not (isinstance(actual, Tensor) and isinstance(expected, Tensor)):
-            raise TypeError(f"No comparison pair was able to handle inputs of type {type(actual)} and "
-                            f"{type(expected)}.")
+            raise _no_pair(actual, expected)
         if not options["allow_subclasses"] and type(actual) is not type(expected):
-            raise TypeError(f"No comparison pair was able to handle inputs of type {type(actual)} and "
-                            f"{type(expected)}.")
+            raise _no_pair(actual, expected)
         return _compare_tensors(actual, expected, path, options)
     if isinstance(actual, np.ndarray) or isinstance(expected, np.ndarray):
         if not (isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray)):
-            raise TypeError(f"No comparison pair was able to handle inputs of type {type(actual)} and "
-                            f"{type(expected)}.")
+            raise _no_pair(actual, expected)
         return _compare_tensors(_from_array(actual), _from_array(expected), path, options)
     if _is_number(actual) and _is_number(expected):
         return _compare_scalars(actual, expected, path, options)
@@ -82,7 +83,7 @@ def _compare(actual, expected, path, options):
         return
     if actual is None and expected is None:
         return
-    raise TypeError(f"No comparison pair was able to handle inputs of type {type(actual)} and {type(expected)}.")
+    raise _no_pair(actual, expected)
 
 
 def _is_number(x):

@@ -731,9 +731,10 @@ def _write_into_view(name, view, record_write):
     if old_base is not None:
         record_view(old_base, alias, geometry)
     result = record_write(alias)
+    result = view if result is alias else result   # the caller gets the view it wrote into
     written = alias if alias.grad_fn is not None else None
     if base.dtype.kind not in "fc" or (old_base is None and written is None):
-        return view if result is alias else result
+        return result
     shape, strides, offset = geometry
     bshape = base.shape
 
@@ -746,7 +747,7 @@ def _write_into_view(name, view, record_write):
         return [rest, part if written is not None else None]
     _set_output(base, FnNode("CopySlices", [("self", old_base), ("src", written)], backward), 0)
     record_view(base, view, geometry)
-    return view if result is alias else result
+    return result
 
 
 def view_geometry(parent, shape, strides, offset):
@@ -910,7 +911,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
     roots = []
     root_leaves = []
     # storages whose tensors a leaf's .grad must not be (see _owned_grad): the caller's gradients
-    seen = {id(g._base) for g in grad_tensors if getattr(g, "_base", None) is not None}
+    seen = _storages(grad_tensors)
     with set_grad_enabled(create_graph):
         for t, g in zip(tensors, grad_tensors):
             if not getattr(t, "requires_grad", False):
@@ -1010,6 +1011,11 @@ def _deliver_leaf(t, g, captured, cap_leaf, seen):
     t.grad = _owned_grad(t, g, seen) if t.grad is None else (t.grad + g)
 
 
+def _storages(tensors):
+    """Ids of the storages of `tensors` (the caller's gradients: no leaf's .grad may be one)."""
+    return {id(g._base) for g in tensors if getattr(g, "_base", None) is not None}
+
+
 def _owned_grad(t, g, seen):
     """`g` as a leaf's new ``.grad``: memory of its own, laid out as `t`. A gradient can arrive as a
     broadcast view (sum's backward), in another layout, or as the very tensor another leaf or the
@@ -1038,7 +1044,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs = [inputs] if hasattr(inputs, "shape") else list(inputs)
         grads = run_backward(tensors, list(grad_tensors), retain_graph, create_graph, capture=inputs,
                              allow_unused=True)
-        seen = {id(g._base) for g in grad_tensors if getattr(g, "_base", None) is not None}
+        seen = _storages(grad_tensors)
         for t, g in zip(inputs, grads):
             if g is not None:
                 t.grad = _owned_grad(t, g, seen) if t.grad is None else t.grad + g

@@ -337,8 +337,7 @@ class Tracer:
         for name, value in list(fn_globals.items()):
             if id(value) in impure:
                 patcher.patch(fn_globals, name, impure[id(value)], is_dict=True)
-        for name, value in list(fn_globals.items()):
-            if id(value) in ids and callable(value):
+            elif id(value) in ids and callable(value):
                 patcher.patch(fn_globals, name, _recording(tracer, value), is_dict=True)
 
 

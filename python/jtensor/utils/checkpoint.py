@@ -120,27 +120,19 @@ def _sources(outputs, arg_ids, name):
         t = stack.pop()
         if t is None:
             continue
-        if isinstance(t, Edge):
-            key = (id(t.grad_fn), t._out_index)
-            if key in arg_by_history:
-                a = arg_by_history[key]
-                found[id(a)] = a
-                continue
-            node = t.grad_fn
-        else:
+        if not isinstance(t, Edge):
             if id(t) in arg_ids:
                 found[id(t)] = t
                 continue
-            node = t.grad_fn
-            if node is None:
+            if t.grad_fn is None:
                 if t.requires_grad:
                     found[id(t)] = t   # a parameter (or other leaf) used inside the function
                 continue
-            key = (id(node), t._out_index)
-            if key in arg_by_history:
-                a = arg_by_history[key]
-                found[id(a)] = a
-                continue
+        node = t.grad_fn
+        a = arg_by_history.get((id(node), t._out_index))   # an argument's history: stop there
+        if a is not None:
+            found[id(a)] = a
+            continue
         if id(node) in seen:
             continue
         seen.add(id(node))

@@ -52,8 +52,9 @@ class ParametrizationList(ModuleList):
             if not unsafe and (new.shape != original.shape or new.dtype != original.dtype):
                 raise ValueError(f"When `right_inverse` outputs one tensor, it may not change the dtype or shape.\n"
                                  f"original.shape: {original.shape}, right_inverse(original).shape: {new.shape}")
-            with no_grad():
-                original.set_(new) if new is not original else None
+            if new is not original:
+                with no_grad():
+                    original.set_(new)
             self._register_original("original", original, grad)
         else:
             new = tuple(new)
