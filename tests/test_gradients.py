@@ -1016,7 +1016,7 @@ NON_DIFFERENTIABLE = {
     # writes outside autograd: advanced-index assignment (its formula would need the scatter's
     # target history), optimizer steps (run under no_grad), binding Julia globals
     "_put_offsets", *FUSED_STEPS, "_bind_global",
-    "_fused",          # jt.compile's fused kernels: FusedBackward applies each node's own formula (test_compile.py)
+    "_fused", "_fused_reduce",   # jt.compile's kernels: FusedBackward applies each node's own formula (test_compile.py)
     "_show_elements",  # prints a user dtype's elements (a string, not a tensor)
     # the fused norms' backward kernels: under create_graph, norm_vjp (_derivatives.py) differentiates
     # the _standardize composition instead, so these are never recorded with a graph
