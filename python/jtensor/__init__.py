@@ -57,6 +57,7 @@ from . import overrides  # noqa: E402
 overrides.install_tensor_methods()   # before jt.func copies Tensor's methods onto BatchedTensor
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
+from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
 from . import nn  # noqa: E402
 from . import fx  # noqa: E402  (jt.fx: graph capture and transformation)
 from . import optim  # noqa: E402

@@ -1,0 +1,243 @@
+"""torch.* top-level names that real programs call (issue 11): the torch-level forms of nn
+functions (integer `reduction`, ATen argument orders, native_* statistics, flat-parameter RNNs),
+linalg and creation helpers, legacy tensor classes and Tensor methods. torch is the oracle."""
+import numpy as np
+import pytest
+import torch
+
+import jtensor as jt
+
+
+def J(t):
+    """A jt copy of a torch tensor (gradients off)."""
+    return jt.tensor(t.detach().numpy())
+
+
+def close(a, b, atol=1e-5, rtol=1e-5):
+    if isinstance(b, (tuple, list)):
+        assert isinstance(a, (tuple, list)) and len(a) == len(b)
+        for x, y in zip(a, b):
+            close(x, y, atol, rtol)
+        return
+    a = a.numpy() if isinstance(a, jt.Tensor) else np.asarray(a)
+    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert a.dtype == b.dtype, (a.dtype, b.dtype)
+    np.testing.assert_allclose(a, b, atol=atol, rtol=rtol)
+
+
+def grads_match(jfn, tfn, inputs, atol=1e-5):
+    """jt's gradient of sum(jfn(*inputs)) against torch autograd's."""
+    tin = [torch.tensor(x, requires_grad=True) for x in inputs]
+    jin = [jt.tensor(x, requires_grad=True) for x in inputs]
+    tfn(*tin).sum().backward()
+    jfn(*jin).sum().backward()
+    for j, t in zip(jin, tin):
+        close(j.grad, t.grad, atol=atol, rtol=1e-4)
+
+
+rng = np.random.default_rng(0)
+
+
+def randn(*shape):
+    return rng.standard_normal(shape)
+
+
+# ---- losses with integer reduction ---------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", [0, 1, 2])
+def test_losses_integer_reduction(reduction):
+    a, b, c = randn(4, 5), randn(4, 5), randn(4, 5)
+    sign = np.sign(randn(4))
+    sign5 = np.sign(randn(4, 5))
+    cases = [
+        ("kl_div", (np.log(np.abs(a) + .1), np.abs(b)), {}),
+        ("kl_div", (a, b), {"log_target": True}),
+        ("margin_ranking_loss", (a, b, sign5), {"margin": 0.3}),
+        ("hinge_embedding_loss", (a, sign5), {"margin": 0.5}),
+        ("triplet_margin_loss", (a, b, c), {"margin": 1.5, "p": 1.0}),
+        ("cosine_embedding_loss", (a, b, sign), {"margin": 0.1}),
+        ("binary_cross_entropy_with_logits", (a, np.abs(b) / 4), {}),
+    ]
+    for name, args, kw in cases:
+        got = getattr(jt, name)(*map(jt.tensor, args), reduction=reduction, **kw)
+        want = getattr(torch, name)(*map(torch.tensor, args), reduction=reduction, **kw)
+        close(got, want, atol=1e-6)
+    got = jt.poisson_nll_loss(jt.tensor(a), jt.tensor(np.abs(b)), True, True, 1e-8, reduction)
+    close(got, torch.poisson_nll_loss(torch.tensor(a), torch.tensor(np.abs(b)), True, True, 1e-8, reduction))
+
+
+def test_loss_defaults_and_grad():
+    a, b = randn(3, 4), randn(3, 4)
+    close(jt.kl_div(jt.tensor(a), jt.tensor(b), log_target=True),
+          torch.kl_div(torch.tensor(a), torch.tensor(b), log_target=True))
+    grads_match(lambda x, y: jt.binary_cross_entropy_with_logits(x, y.sigmoid(), None, None, 2),
+                lambda x, y: torch.binary_cross_entropy_with_logits(x, y.sigmoid(), None, None, 2), [a, b])
+    # torch's Python bindings default reduction to 0 (none); an unknown value is unreduced too
+    close(jt.cosine_embedding_loss(jt.tensor(a), jt.tensor(b), jt.tensor(np.sign(b[:, 0]))),
+          torch.cosine_embedding_loss(torch.tensor(a), torch.tensor(b), torch.tensor(np.sign(b[:, 0]))))
+    close(jt.margin_ranking_loss(jt.tensor(a), jt.tensor(b), jt.tensor(np.sign(b))),
+          torch.margin_ranking_loss(torch.tensor(a), torch.tensor(b), torch.tensor(np.sign(b))))
+    close(jt.kl_div(jt.tensor(a), jt.tensor(b), 3), torch.kl_div(torch.tensor(a), torch.tensor(b), 3))
+
+
+def test_ctc_loss():
+    torch.manual_seed(0)
+    lp = torch.randn(6, 2, 4).log_softmax(-1)
+    targets = torch.tensor([[1, 2, 1], [3, 3, 0]])
+    il, tl = torch.tensor([6, 5]), torch.tensor([3, 2])
+    for r in (0, 1, 2):
+        close(jt.ctc_loss(J(lp), J(targets), J(il), J(tl), 0, r),
+              torch.ctc_loss(lp, targets, il, tl, 0, r), atol=1e-5)
+    close(jt.ctc_loss(J(lp), J(targets), J(il), J(tl)), torch.ctc_loss(lp, targets, il, tl), atol=1e-5)
+
+
+# ---- padding and convolution ---------------------------------------------------------------------------
+def test_constant_pad_nd():
+    x = torch.randn(2, 3, 4)
+    close(jt.constant_pad_nd(J(x), [1, 2, 0, 1], 1.5), torch.constant_pad_nd(x, [1, 2, 0, 1], 1.5))
+    close(jt.constant_pad_nd(J(x), (1, -1)), torch.constant_pad_nd(x, (1, -1)))
+
+
+@pytest.mark.parametrize("n", [1, 2])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_convolution(n, transposed):
+    torch.manual_seed(1)
+    x = torch.randn((2, 4) + (6,) * n)
+    w = torch.randn((4, 3) + (3,) * n) if transposed else torch.randn((6, 2) + (3,) * n)
+    b = torch.randn(6)
+    args = ([2] * n, [1] * n, [1] * n, transposed, [1] * n if transposed else [0] * n, 2)
+    close(jt.convolution(J(x), J(w), J(b), *args), torch.convolution(x, w, b, *args), atol=1e-4)
+    grads_match(lambda x, w: jt.convolution(x, w, None, *args), lambda x, w: torch.convolution(x, w, None, *args),
+                [x.numpy().astype(np.float64), w.numpy().astype(np.float64)])
+
+
+def test_conv_tbc():
+    x, w, b = randn(7, 2, 3), randn(3, 3, 5), randn(5)
+    for pad in (0, 1):
+        close(jt.conv_tbc(*map(jt.tensor, (x, w, b)), pad), torch.conv_tbc(*map(torch.tensor, (x, w, b)), pad))
+    grads_match(lambda x, w, b: jt.conv_tbc(x, w, b, 1), lambda x, w, b: torch.conv_tbc(x, w, b, 1), [x, w, b])
+    with pytest.raises(RuntimeError):
+        jt.conv_tbc(jt.tensor(x), jt.tensor(randn(3, 4, 5)), jt.tensor(b))
+
+
+# ---- dropout variants ----------------------------------------------------------------------------------
+def test_dropout_inplace_forms():
+    for name in ("dropout_", "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_"):
+        x = jt.ones(4, 5, 3)
+        assert getattr(jt, name)(x, 0.5, False) is x and bool((x == 1).all())
+        y = getattr(jt, name)(x, 0.5, True)
+        assert y is x
+    x = jt.ones(400, 3)
+    jt.dropout_(x, 0.5, True)
+    vals = set(np.unique(x.numpy()).tolist())
+    assert vals == {0.0, 2.0}
+
+
+def test_feature_dropout_zeroes_whole_channels():
+    jt.manual_seed(0)
+    x = jt.ones(8, 16, 3, 2)
+    y = jt.feature_dropout(x, 0.5, True).numpy()
+    per_channel = y.reshape(8, 16, -1)
+    assert np.all(per_channel.min(-1) == per_channel.max(-1))       # a channel is all kept or all dropped
+    assert set(np.unique(y).tolist()) == {0.0, 2.0}
+    assert jt.feature_dropout(x, 0.5, False) is x
+
+
+def test_native_dropout():
+    x = torch.randn(5, 6)
+    out, mask = jt.native_dropout(J(x), 0.5, False)
+    tout, tmask = torch.native_dropout(x, 0.5, False)
+    close(out, tout)
+    close(mask, tmask)
+    jt.manual_seed(3)
+    out, mask = jt.native_dropout(J(x), 0.25, None)
+    assert mask.dtype == jt.bool and out.shape == (5, 6)
+    np.testing.assert_allclose(out.numpy(), np.where(mask.numpy(), x.numpy() / 0.75, 0), rtol=1e-6)
+
+
+# ---- normalizations with saved statistics --------------------------------------------------------------
+def test_native_layer_norm():
+    x, w, b = torch.randn(3, 4, 5), torch.randn(4, 5), torch.randn(4, 5)
+    close(jt.native_layer_norm(J(x), [4, 5], J(w), J(b), 1e-5), torch.native_layer_norm(x, [4, 5], w, b, 1e-5))
+    close(jt.native_layer_norm(J(x), [5], None, None, 1e-3), torch.native_layer_norm(x, [5], None, None, 1e-3))
+    grads_match(lambda x: jt.native_layer_norm(x, [5], None, None, 1e-5)[0] ** 2,
+                lambda x: torch.native_layer_norm(x, [5], None, None, 1e-5)[0] ** 2, [randn(3, 5)])
+
+
+def test_native_batch_norm():
+    x, w, b = torch.randn(4, 3, 5), torch.randn(3), torch.randn(3)
+    rm, rv = torch.randn(3), torch.rand(3) + 0.5
+    jrm, jrv = J(rm), J(rv)
+    close(jt.native_batch_norm(J(x), J(w), J(b), jrm, jrv, True, 0.2, 1e-5),
+          torch.native_batch_norm(x, w, b, rm, rv, True, 0.2, 1e-5))
+    close(jrm, rm)
+    close(jrv, rv)
+    close(jt.native_batch_norm(J(x), J(w), J(b), jrm, jrv, False, 0.2, 1e-5),
+          torch.native_batch_norm(x, w, b, rm, rv, False, 0.2, 1e-5))
+
+
+def test_native_group_norm():
+    x, w, b = torch.randn(2, 6, 3, 2), torch.randn(6), torch.randn(6)
+    close(jt.native_group_norm(J(x), J(w), J(b), 2, 6, 6, 3, 1e-5),
+          torch.native_group_norm(x, w, b, 2, 6, 6, 3, 1e-5), atol=1e-5)
+
+
+# ---- recurrent ops -------------------------------------------------------------------------------------
+def _flat_params(module):
+    return [p.detach() for p in module._flat_weights]
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh", "rnn_relu"])
+@pytest.mark.parametrize("bidirectional,batch_first,bias", [(False, False, True), (True, True, False)])
+def test_flat_parameter_rnns(mode, bidirectional, batch_first, bias):
+    torch.manual_seed(0)
+    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}.get(mode, torch.nn.RNN)
+    kw = {"nonlinearity": mode[4:]} if mode.startswith("rnn") else {}
+    m = cls(3, 4, num_layers=2, bias=bias, batch_first=batch_first, bidirectional=bidirectional, **kw)
+    params = _flat_params(m)
+    D = 2 if bidirectional else 1
+    x = torch.randn(2, 5, 3) if batch_first else torch.randn(5, 2, 3)
+    h = torch.randn(2 * D, 2, 4)
+    hx = (h, torch.randn(2 * D, 2, 4)) if mode == "lstm" else h
+    want = getattr(torch, mode)(x, hx, params, bias, 2, 0.0, False, bidirectional, batch_first)
+    jhx = tuple(map(J, hx)) if mode == "lstm" else J(hx)
+    got = getattr(jt, mode)(J(x), jhx, [J(p) for p in params], bias, 2, 0.0, False, bidirectional, batch_first)
+    close(got, want, atol=1e-5)
+
+
+def test_lstm_packed_form_and_grad():
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(3, 4)
+    params = _flat_params(m)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.randn(5, 3, 3), [5, 3, 2])
+    hx = (torch.zeros(1, 3, 4), torch.zeros(1, 3, 4))
+    want = torch.lstm(packed.data, packed.batch_sizes, hx, params, True, 1, 0.0, False, False)
+    got = jt.lstm(J(packed.data), J(packed.batch_sizes), tuple(map(J, hx)), [J(p) for p in params], True, 1, 0.0,
+                  False, False)
+    close(got, want, atol=1e-5)
+    x = randn(4, 2, 3)
+    p64 = [p.double().numpy() for p in params]
+    h = np.zeros((1, 2, 4))
+    grads_match(lambda x, *p: jt.lstm(x, (jt.tensor(h), jt.tensor(h)), list(p), True, 1, 0.0, False, False,
+                                      False)[0],
+                lambda x, *p: torch.lstm(x, (torch.tensor(h), torch.tensor(h)), list(p), True, 1, 0.0, False, False,
+                                         False)[0], [x] + p64)
+
+
+@pytest.mark.parametrize("mode,gates", [("lstm_cell", 4), ("gru_cell", 3), ("rnn_tanh_cell", 1),
+                                        ("rnn_relu_cell", 1)])
+def test_cells(mode, gates):
+    x, h, c = randn(2, 3), randn(2, 4), randn(2, 4)
+    w_ih, w_hh, b_ih, b_hh = randn(gates * 4, 3), randn(gates * 4, 4), randn(gates * 4), randn(gates * 4)
+    hx = (h, c) if mode == "lstm_cell" else h
+    conv = (lambda f: (lambda v: tuple(map(f, v)) if isinstance(v, tuple) else f(v)))
+    want = getattr(torch, mode)(torch.tensor(x), conv(torch.tensor)(hx), *map(torch.tensor, (w_ih, w_hh, b_ih, b_hh)))
+    got = getattr(jt, mode)(jt.tensor(x), conv(jt.tensor)(hx), *map(jt.tensor, (w_ih, w_hh, b_ih, b_hh)))
+    close(got, want)
+    want = getattr(torch, mode)(torch.tensor(x), conv(torch.tensor)(hx), torch.tensor(w_ih), torch.tensor(w_hh))
+    close(getattr(jt, mode)(jt.tensor(x), conv(jt.tensor)(hx), jt.tensor(w_ih), jt.tensor(w_hh)), want)
+
+
+def test_vmap_is_func_vmap():
+    x = randn(3, 4)
+    close(jt.vmap(lambda r: r.sum())(jt.tensor(x)), torch.vmap(lambda r: r.sum())(torch.tensor(x)))
