@@ -241,3 +241,134 @@ def test_cells(mode, gates):
 def test_vmap_is_func_vmap():
     x = randn(3, 4)
     close(jt.vmap(lambda r: r.sum())(jt.tensor(x)), torch.vmap(lambda r: r.sum())(torch.tensor(x)))
+
+
+# ---- linalg: deprecated torch.* factorizations, *_ex, tensor solves, vander, low-rank ------------------
+def spd(n, batch=()):
+    a = randn(*batch, n, n)
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+@pytest.mark.filterwarnings("ignore:torch.cholesky is deprecated")
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_and_inverse(upper):
+    A = spd(3, (2,))
+    with pytest.warns(UserWarning, match="torch.cholesky is deprecated"):
+        jt.cholesky(jt.tensor(A))
+    close(jt.cholesky(jt.tensor(A), upper), torch.cholesky(torch.tensor(A), upper))
+    L = torch.linalg.cholesky(torch.tensor(A), upper=upper)
+    close(jt.cholesky_inverse(J(L), upper), torch.cholesky_inverse(L, upper))
+    close(J(L).cholesky_inverse(upper=upper), L.cholesky_inverse(upper=upper))
+    grads_match(lambda l: jt.cholesky_inverse(l.tril() + 3 * jt.eye(3, dtype=jt.float64)),
+                lambda l: torch.cholesky_inverse(l.tril() + 3 * torch.eye(3, dtype=torch.float64)), [randn(3, 3)])
+
+
+@pytest.mark.filterwarnings("ignore:torch.qr is deprecated")
+@pytest.mark.parametrize("some", [True, False])
+def test_qr_svd_some(some):
+    A = randn(5, 3)
+    Q, R = jt.qr(jt.tensor(A), some)
+    tQ, tR = torch.qr(torch.tensor(A), some)
+    close(Q.abs(), tQ.abs(), atol=1e-6)
+    close(R.abs(), tR.abs(), atol=1e-6)
+    assert type(Q).__name__ == "Tensor" and jt.qr(jt.tensor(A)).R.shape == (3, 3)
+    U, S, V = jt.svd(jt.tensor(A), some)
+    tU, tS, tV = torch.svd(torch.tensor(A), some)
+    close(S, tS)
+    assert U.shape == tU.shape and V.shape == tV.shape
+    np.testing.assert_allclose((U[:, :3] * S) @ V.mT, A, atol=1e-10)    # V, not Vh
+    U, S, V = jt.tensor(A).svd(compute_uv=False)
+    close((U, S, V), torch.tensor(A).svd(compute_uv=False))
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4)])
+@pytest.mark.parametrize("left,transpose", [(True, False), (True, True), (False, False), (False, True)])
+def test_ormqr(shape, left, transpose):
+    A = torch.randn(*shape, dtype=torch.float64)
+    a, tau = torch.geqrf(A)
+    m = shape[0]
+    other = torch.randn(m, 2, dtype=torch.float64) if left else torch.randn(2, m, dtype=torch.float64)
+    close(jt.ormqr(J(a), J(tau), J(other), left, transpose), torch.ormqr(a, tau, other, left, transpose), atol=1e-10)
+    close(J(a).ormqr(J(tau), J(other), left=left, transpose=transpose), a.ormqr(tau, other, left, transpose),
+          atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore:at::")
+def test_matrix_norms():
+    A = torch.randn(2, 3, 4, dtype=torch.float64)
+    with pytest.warns(UserWarning, match="deprecated"):
+        jt.nuclear_norm(J(A)[0])
+    close(jt.nuclear_norm(J(A)[0]), torch.nuclear_norm(A[0]))
+    close(jt.nuclear_norm(J(A), [1, 2], True), torch.nuclear_norm(A, [1, 2], True))
+    close(jt.nuclear_norm(J(A)[0], True), torch.nuclear_norm(A[0], True))
+    close(jt.frobenius_norm(J(A), [0, 2]), torch.frobenius_norm(A, [0, 2]))
+    close(jt.frobenius_norm(J(A), [1], True), torch.frobenius_norm(A, [1], True))
+
+
+def test_inv_ex_solve_ex():
+    A = torch.tensor(spd(3, (2,)))
+    B = torch.randn(2, 3, 2, dtype=torch.float64)
+    close(jt.linalg.inv_ex(J(A)), torch.linalg.inv_ex(A))
+    close(jt.linalg.solve_ex(J(A), J(B)), torch.linalg.solve_ex(A, B))
+    close(jt.linalg.solve_ex(J(A), J(B.mT), left=False), torch.linalg.solve_ex(A, B.mT, left=False))
+    S = torch.stack([torch.eye(3, dtype=torch.float64), torch.zeros(3, 3, dtype=torch.float64)])
+    inv, info = jt.linalg.inv_ex(J(S))
+    close(info, torch.linalg.inv_ex(S).info)
+    close(inv[0], torch.eye(3, dtype=torch.float64))
+    assert not np.isfinite(inv[1].numpy()).all()
+    close(jt.linalg.solve_ex(J(S), J(B)).info, torch.linalg.solve_ex(S, B).info)
+    with pytest.raises(jt.linalg.LinAlgError):
+        jt.linalg.inv_ex(J(S), check_errors=True)
+    with pytest.raises(RuntimeError):
+        jt.linalg.inv_ex(jt.ones(2, 3))
+    grads_match(lambda a: jt.linalg.inv_ex(a).inverse, lambda a: torch.linalg.inv_ex(a).inverse, [spd(3)])
+
+
+def test_tensorinv_tensorsolve():
+    A = torch.randn(4, 6, 8, 3, dtype=torch.float64)
+    close(jt.linalg.tensorinv(J(A), 2), torch.linalg.tensorinv(A, 2), atol=1e-8)
+    close(jt.linalg.tensorinv(J(A.reshape(24, 2, 12)), ind=1), torch.linalg.tensorinv(A.reshape(24, 2, 12), ind=1),
+          atol=1e-8)
+    for ind in (0, 3):
+        with pytest.raises(RuntimeError):
+            jt.linalg.tensorinv(J(A), ind)
+    B = torch.randn(4, 6, dtype=torch.float64)
+    A2 = torch.randn(4, 6, 2, 3, 4, dtype=torch.float64)
+    close(jt.linalg.tensorsolve(J(A2), J(B)), torch.linalg.tensorsolve(A2, B), atol=1e-8)
+    A3 = A2.permute(2, 0, 3, 1, 4)
+    close(jt.linalg.tensorsolve(J(A3), J(B), dims=(0, 2)), torch.linalg.tensorsolve(A3, B, dims=(0, 2)), atol=1e-8)
+
+
+def test_vander():
+    x = torch.tensor([[1.5, -2.0, 0.0], [0.5, 3.0, 1.0]], dtype=torch.float64)
+    close(jt.linalg.vander(J(x)), torch.linalg.vander(x))
+    close(jt.linalg.vander(J(x), N=5), torch.linalg.vander(x, N=5))
+    xi = torch.tensor([1, 2, 3], dtype=torch.int32)
+    close(jt.linalg.vander(J(xi)), torch.linalg.vander(xi))
+    for bad in (dict(N=1), dict(N=0)):
+        with pytest.raises(RuntimeError):
+            jt.linalg.vander(J(x), **bad)
+    with pytest.raises(RuntimeError):
+        jt.linalg.vander(jt.tensor([True, False]))
+    grads_match(lambda v: jt.linalg.vander(v, N=4), lambda v: torch.linalg.vander(v, N=4), [np.array([0.0, 1.5, -2.0])])
+
+
+@pytest.mark.parametrize("shape", [(20, 8), (8, 20)])
+def test_svd_pca_lowrank(shape):
+    """Randomized: an exactly rank-3 matrix is reconstructed, U and V have orthonormal columns, and
+    the singular values match the exact ones."""
+    m, n = shape
+    A = randn(m, 3) @ randn(3, n)
+    jt.manual_seed(0)
+    U, S, V = jt.svd_lowrank(jt.tensor(A), q=4, niter=2)
+    assert U.shape == (m, 4) and S.shape == (4,) and V.shape == (n, 4)
+    np.testing.assert_allclose(((U * S) @ V.mT).numpy(), A, atol=1e-8)
+    np.testing.assert_allclose((U.mT @ U).numpy(), np.eye(4), atol=1e-8)
+    np.testing.assert_allclose((V.mT @ V).numpy(), np.eye(4), atol=1e-8)
+    np.testing.assert_allclose(S.numpy()[:3], np.linalg.svd(A, compute_uv=False)[:3], rtol=1e-8)
+    U, S, V = jt.pca_lowrank(jt.tensor(A), q=3)
+    centered = A - A.mean(0, keepdims=True)
+    np.testing.assert_allclose(((U * S) @ V.mT).numpy(), centered, atol=1e-8)
+    np.testing.assert_allclose(S.numpy(), np.linalg.svd(centered, compute_uv=False)[:3], rtol=1e-8)
+    U, S, V = jt.pca_lowrank(jt.tensor(A), center=False)
+    assert S.shape == (min(6, m, n),)

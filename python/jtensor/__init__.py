@@ -44,6 +44,7 @@ from . import fft  # noqa: E402  (torch.fft's transforms)
 from . import special  # noqa: E402  (torch.special: ops of namespace "special" are published into it)
 from . import order_stats as _order_stats, nn_functions as _nn_functions, matrix_builders as _matrix_builders  # noqa: F401,E402 (jt.<name> via ops.composed)
 from . import histograms as _histograms, finite_differences as _finite_differences, spectral as _spectral  # noqa: F401,E402 (jt.<name> via ops.composed)
+from . import lowrank as _lowrank  # noqa: F401,E402 (jt.svd_lowrank, jt.pca_lowrank via ops.composed)
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
 from .user_dtypes import register_dtype, publish as _publish_dtypes  # noqa: E402
