@@ -372,3 +372,115 @@ def test_svd_pca_lowrank(shape):
     np.testing.assert_allclose(S.numpy(), np.linalg.svd(centered, compute_uv=False)[:3], rtol=1e-8)
     U, S, V = jt.pca_lowrank(jt.tensor(A), center=False)
     assert S.shape == (min(6, m, n),)
+
+
+# ---- creation, random sampling, runtime settings --------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:torch.range is deprecated")
+@pytest.mark.parametrize("args,kw", [((1, 4), {}), ((0, 1, 0.3), {}), ((3, 1, -1), {}), ((1.5, 3), {}),
+                                     ((1, 4), {"dtype": torch.int64}), ((0, 1, 0.1), {}),
+                                     ((-2, 2, 0.5), {"dtype": torch.float64})])
+def test_range_inclusive(args, kw):
+    jkw = {"dtype": getattr(jt, str(kw["dtype"]).split(".")[1])} if kw else {}
+    close(jt.range(*args, **jkw), torch.range(*args, **kw))
+
+
+def test_range_errors_and_warning():
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        jt.range(0, 3)
+    for args in ((1, 4, 0), (1, 4, -1)):
+        with pytest.raises(RuntimeError):
+            jt.range(*args)
+    with pytest.raises(TypeError):
+        jt.range(5)                              # unlike arange, end is required
+    assert jt.range(0, 2, requires_grad=True).requires_grad
+
+
+def test_empty_permuted():
+    for size, layout in (((2, 3, 4), (2, 0, 1)), ((2, 3, 4, 5), (0, 2, 3, 1)), ((3,), (0,))):
+        t, e = jt.empty_permuted(size, layout, dtype=jt.float64), torch.empty_permuted(size, layout)
+        assert t.shape == e.shape and t.stride() == e.stride() and t.dtype == jt.float64
+    with pytest.raises(RuntimeError):
+        jt.empty_permuted((2, 3), (0, 0))
+    with pytest.raises(RuntimeError):
+        jt.empty_permuted((2, 3), (0,))
+
+
+def test_frombuffer_shares_memory():
+    buf = bytearray(np.arange(4, dtype=np.float32).tobytes())
+    for kw in ({}, {"count": 2, "offset": 4}, {"offset": 8}):
+        close(jt.frombuffer(buf, dtype=jt.float32, **kw), torch.frombuffer(buf, dtype=torch.float32, **kw))
+    close(jt.frombuffer(buf, dtype=jt.int16, count=3), torch.frombuffer(buf, dtype=torch.int16, count=3))
+    assert jt.frombuffer(buf, dtype=jt.bfloat16).float().numpy().tolist() == \
+        torch.frombuffer(buf, dtype=torch.bfloat16).float().tolist()
+    t = jt.frombuffer(buf, dtype=jt.float32)
+    t[1] = 9.0                                    # writes land in the buffer, and the other way round
+    assert np.frombuffer(buf, dtype=np.float32)[1] == 9.0
+    buf[0:4] = np.float32(-1).tobytes()
+    assert t[0].item() == -1.0
+    for kw in ({"count": 5}, {"offset": 3}, {"offset": 16}):
+        with pytest.raises(ValueError):
+            jt.frombuffer(buf, dtype=jt.float32, **kw)
+        with pytest.raises(ValueError):
+            torch.frombuffer(buf, dtype=torch.float32, **kw)
+    with pytest.raises(ValueError):
+        jt.frombuffer(b"", dtype=jt.float32)
+
+
+def test_poisson_moments_and_generator():
+    rate = jt.tensor([0.5, 3.0, 25.0, 0.0]).expand(20000, 4).contiguous()
+    jt.manual_seed(0)
+    draws = jt.poisson(rate)
+    assert draws.dtype == jt.float32 and draws.shape == (20000, 4)
+    d = draws.numpy()
+    assert (d == np.round(d)).all() and (d[:, 3] == 0).all()
+    np.testing.assert_allclose(d.mean(0)[:3], [0.5, 3.0, 25.0], rtol=0.05)
+    np.testing.assert_allclose(d.var(0)[:3], [0.5, 3.0, 25.0], rtol=0.1)
+    g = jt.Generator().manual_seed(7)
+    a = jt.poisson(jt.full((50,), 4.0, dtype=jt.float64), g)
+    g.manual_seed(7)
+    assert a.dtype == jt.float64 and bool((a == jt.poisson(jt.full((50,), 4.0, dtype=jt.float64), g)).all())
+    with pytest.raises(RuntimeError):
+        jt.poisson(jt.tensor([-1.0]))
+    with pytest.raises(NotImplementedError):
+        jt.poisson(jt.tensor([1]))
+
+
+def test_binomial_moments_and_errors():
+    n = jt.tensor([10.0, 40.0, 100.0, 0.0]).expand(20000, 4).contiguous()
+    p = jt.tensor([0.3, 0.5, 0.9, 0.5])
+    jt.manual_seed(1)
+    d = jt.binomial(n, p).numpy()
+    assert d.shape == (20000, 4) and d.dtype == np.float32
+    mean = np.array([3.0, 20.0, 90.0])
+    np.testing.assert_allclose(d.mean(0)[:3], mean, rtol=0.03)
+    np.testing.assert_allclose(d.var(0)[:3], mean * np.array([0.7, 0.5, 0.1]), rtol=0.1)
+    assert (d[:, 3] == 0).all() and (d >= 0).all() and (d[:, :3] <= np.array([10, 40, 100])).all()
+    with pytest.raises(ValueError):
+        jt.binomial(jt.tensor([3]), jt.tensor([0.5]))
+    with pytest.raises(RuntimeError):
+        jt.binomial(jt.tensor([3.0]), jt.tensor([0.5], dtype=jt.float64))
+    g = jt.Generator().manual_seed(3)
+    a = jt.binomial(jt.full((30,), 20.0), jt.full((30,), 0.4), g)
+    g.manual_seed(3)
+    assert bool((a == jt.binomial(jt.full((30,), 20.0), jt.full((30,), 0.4), g)).all())
+
+
+def test_set_flush_denormal():
+    tiny = jt.tensor([1e-39], dtype=jt.float32)          # subnormal in float32
+    try:
+        assert jt.set_flush_denormal(True) is torch.set_flush_denormal(True) is True
+        assert (tiny * 1.0).item() == 0.0
+        assert float((jt.full((10000,), 1e-39) * 1.0).sum()) == 0.0   # on every kernel thread
+    finally:
+        assert jt.set_flush_denormal(False) is True
+        torch.set_flush_denormal(False)
+    assert (tiny * 1.0).item() > 0
+
+
+def test_interop_threads():
+    assert jt.get_num_interop_threads() == 1
+    jt.set_num_interop_threads(1)
+    with pytest.warns(RuntimeWarning):
+        jt.set_num_interop_threads(4)
+    with pytest.raises(RuntimeError):
+        jt.set_num_interop_threads(0)

@@ -26,7 +26,7 @@ from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from ._tensor import Tensor, tensor, asarray, from_numpy, empty
 from .creation import (zeros, ones, full, empty_like, zeros_like, ones_like, full_like, arange, linspace,
-                       eye, rand, randn, randint, rand_like, randn_like)
+                       eye, rand, randn, randint, rand_like, randn_like, range, empty_permuted, frombuffer)
 from . import random
 _MANUAL = ("manual_seed",)   # registry ops whose top-level name is a Python function (ops.publish skips them)
 from .random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,
@@ -35,7 +35,8 @@ from .dlpack import from_dlpack, to_dlpack
 from .registry import REGISTRY as _REGISTRY
 from . import drivers as _drivers, _tensor as _tensor_mod
 from .ops import ops, publish as _publish
-from .typeinfo import Size, finfo, iinfo, get_num_threads, set_num_threads
+from .typeinfo import (Size, finfo, iinfo, get_num_threads, set_num_threads, get_num_interop_threads,
+                       set_num_interop_threads, set_flush_denormal)
 from .dtypes import get_default_dtype, set_default_dtype
 from . import composites as _composites, statistics as _statistics, sampling as _sampling  # noqa: F401 (jt.<name> via ops.composed)
 from . import rebind as _rebind, tensor_api as _tensor_api, switches as _switches  # noqa: F401
