@@ -484,3 +484,81 @@ def test_interop_threads():
         jt.set_num_interop_threads(4)
     with pytest.raises(RuntimeError):
         jt.set_num_interop_threads(0)
+
+
+# ---- layouts, memory formats, legacy tensor classes, Tensor.type strings --------------------------------
+def test_layout_and_memory_formats():
+    assert jt.ones(2).layout is jt.strided and isinstance(jt.strided, jt.layout)
+    for name in ("contiguous_format", "channels_last", "channels_last_3d", "preserve_format"):
+        assert isinstance(getattr(jt, name), jt.memory_format) and repr(getattr(jt, name)) == f"jtensor.{name}"
+    x = torch.randn(2, 3, 4, 5)
+    for fmt in ("channels_last", "contiguous_format", "preserve_format"):
+        tf, jf = getattr(torch, fmt), getattr(jt, fmt)
+        c = J(x).contiguous(memory_format=jf)
+        assert c.stride() == x.contiguous(memory_format=tf).stride()
+        close(c, x)
+    cl = J(x).contiguous(memory_format=jt.channels_last)
+    assert cl.is_contiguous(memory_format=jt.channels_last) and not cl.is_contiguous()
+    assert cl.contiguous(memory_format=jt.channels_last) is cl
+    assert cl.contiguous().stride() == (60, 20, 5, 1)
+    assert J(x).to(memory_format=jt.channels_last).stride() == x.to(memory_format=torch.channels_last).stride()
+    assert J(x).clone(memory_format=jt.channels_last).stride() == x.clone(memory_format=torch.channels_last).stride()
+    x5 = torch.randn(2, 3, 2, 4, 5)
+    assert J(x5).contiguous(memory_format=jt.channels_last_3d).stride() == \
+        x5.contiguous(memory_format=torch.channels_last_3d).stride()
+    y = torch.randn(2, 1, 4, 5)      # size-1 channels: contiguous in both formats
+    assert J(y).is_contiguous(memory_format=jt.channels_last) == y.is_contiguous(memory_format=torch.channels_last)
+    assert not jt.ones(2, 3).is_contiguous(memory_format=jt.channels_last)
+    with pytest.raises(RuntimeError):
+        jt.ones(2, 3).contiguous(memory_format=jt.channels_last)
+    # gradients flow through the re-layout
+    grads_match(lambda a: a.contiguous(memory_format=jt.channels_last) * 2,
+                lambda a: a.contiguous(memory_format=torch.channels_last) * 2, [randn(1, 2, 3, 2)])
+
+
+def test_dim_order():
+    x = torch.randn(2, 3, 4, 5)
+    for t in (x, x.permute(0, 2, 3, 1), x.contiguous(memory_format=torch.channels_last), x.transpose(1, 3)):
+        j = jt.empty(t.numel()).as_strided(t.shape, t.stride())
+        assert j.dim_order() == t.dim_order()
+    with pytest.raises(RuntimeError):
+        jt.ones(2, 1, 3).dim_order(ambiguity_check=True)
+
+
+LEGACY = ["FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor", "ShortTensor",
+          "CharTensor", "ByteTensor", "BoolTensor"]
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_tensor_classes(name):
+    jc, tc = getattr(jt, name), getattr(torch, name)
+    assert jc.dtype.name == str(tc.dtype).split(".")[1]
+    assert jc(2, 3).shape == tc(2, 3).shape and jc(2, 3).dtype is jc.dtype
+    assert jc(jt.Size([4])).shape == (4,) and jc().shape == tc().shape
+    data = [1, 0, 1]
+    got, want = jc(data), tc(data)
+    assert got.dtype is jc.dtype and got.float().tolist() == want.float().tolist()
+    assert isinstance(got, jc) and isinstance(got, jt.Tensor) and not issubclass(jc, jt.Tensor)
+    other = "IntTensor" if name != "IntTensor" else "LongTensor"
+    assert not isinstance(got, getattr(jt, other))
+    assert jc(got) is got
+    with pytest.raises(TypeError):
+        jc(got.to(getattr(jt, other).dtype))
+    assert got.type() == want.type() == f"torch.{name}"
+    assert jt.ones(2).type(f"torch.{name}").dtype is jc.dtype
+    assert jt.ones(2).type(jc).dtype is jc.dtype
+
+
+def test_tensor_type_and_new():
+    t = jt.tensor([1.5, 2.5])
+    assert t.type(jt.float32) is t and t.type(jt.int64).tolist() == [1, 2]
+    assert jt.zeros(1, dtype=jt.complex64).type() == torch.zeros(1, dtype=torch.complex64).type()
+    with pytest.raises(ValueError):
+        t.type("torch.Foo")
+    tt = torch.tensor([1.5, 2.5], dtype=torch.float64)
+    jtt = J(tt)
+    for args in ((), (2, 3), ([1, 2],), (jt.Size([3]),)):
+        targs = tuple(torch.Size(a) if isinstance(a, jt.Size) else a for a in args)
+        got, want = jtt.new(*args), tt.new(*targs)
+        assert got.shape == want.shape and got.dtype is jt.float64
+    close(jtt.new([1, 2]), tt.new([1, 2]))

@@ -46,6 +46,10 @@ from . import special  # noqa: E402  (torch.special: ops of namespace "special" 
 from . import order_stats as _order_stats, nn_functions as _nn_functions, matrix_builders as _matrix_builders  # noqa: F401,E402 (jt.<name> via ops.composed)
 from . import histograms as _histograms, finite_differences as _finite_differences, spectral as _spectral  # noqa: F401,E402 (jt.<name> via ops.composed)
 from . import lowrank as _lowrank  # noqa: F401,E402 (jt.svd_lowrank, jt.pca_lowrank via ops.composed)
+from .layouts import (layout, strided, memory_format, contiguous_format, channels_last,  # noqa: E402
+                      channels_last_3d, preserve_format)
+from . import legacy_tensors as _legacy_tensors  # noqa: E402 (and Tensor.new, via ops.composed)
+globals().update({cls.__name__: cls for cls in _legacy_tensors.CLASSES.values() if not cls.dtype.is_complex})
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
 from .user_dtypes import register_dtype, publish as _publish_dtypes  # noqa: E402
