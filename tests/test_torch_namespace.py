@@ -562,3 +562,68 @@ def test_tensor_type_and_new():
         got, want = jtt.new(*args), tt.new(*targs)
         assert got.shape == want.shape and got.dtype is jt.float64
     close(jtt.new([1, 2]), tt.new([1, 2]))
+
+
+# ---- Tensor methods -----------------------------------------------------------------------------------
+def test_cumulative_inplace():
+    x = torch.randn(3, 4)
+    for name in ("cumsum_", "cumprod_"):
+        for dim in (0, 1, -1):
+            j = J(x)
+            assert getattr(j, name)(dim) is j
+            close(j, getattr(x.clone(), name)(dim))
+    close(jt.tensor([1, 2, 3]).cumsum_(0), torch.tensor([1, 2, 3]).cumsum_(0))
+    with pytest.raises(RuntimeError):
+        jt.tensor([1, 2, 3]).cumsum_(0, dtype=jt.float32)
+    with pytest.raises(RuntimeError):
+        jt.ones(2, requires_grad=True).cumsum_(0)
+    grads_match(lambda a: (a * 1).cumprod_(1), lambda a: (a * 1).cumprod_(1), [randn(2, 3)])
+
+
+def test_python_callable_maps():
+    x = torch.tensor([[1.0, -2.0], [3.0, 0.5]])
+    close(J(x).apply_(lambda v: v * v + 1), x.clone().apply_(lambda v: v * v + 1))
+    y = torch.tensor([10.0, 20.0])
+    close(J(x).map_(J(y), lambda a, b: a - b), x.clone().map_(y, lambda a, b: a - b))
+    close(J(x).map2_(J(x), J(y[0]), lambda a, b, c: a * b + c), x.clone().map2_(x, y[0], lambda a, b, c: a * b + c))
+    close(jt.tensor([1, 2]).apply_(lambda v: v * 2.7), torch.tensor([1, 2]).apply_(lambda v: v * 2.7))
+    with pytest.raises(RuntimeError):
+        jt.ones(2, requires_grad=True).apply_(lambda v: v)
+    with pytest.raises(TypeError):
+        J(x).map_(jt.tensor([1, 2]), lambda a, b: a)
+    with pytest.raises(RuntimeError):
+        J(x).map_(jt.ones(3), lambda a, b: a)
+
+
+def test_prelu_method_and_deprecated_resizes():
+    x, w = torch.randn(2, 3, 4), torch.tensor([0.1, 0.2, 0.3])
+    close(J(x).prelu(J(w)), x.prelu(w))
+    with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+        r = J(x).resize(6, 4)
+    close(r, x.resize(6, 4))
+    with pytest.warns(UserWarning, match="non-inplace resize_as is deprecated"):
+        r = J(x).resize_as(jt.ones(4, 6))
+    close(r, x.resize_as(torch.ones(4, 6)))
+    with pytest.raises(RuntimeError), pytest.warns(UserWarning):
+        J(x).resize(5)
+    grads_match(lambda a: a.resize(6) * jt.arange(6.0, dtype=jt.float64),
+                lambda a: a.resize(6) * torch.arange(6.0, dtype=torch.float64), [randn(2, 3)])
+
+
+@pytest.mark.filterwarnings("ignore:non-inplace")
+def test_output_nr_and_linalg_methods():
+    a = jt.tensor(spd(3), requires_grad=True)
+    w, v = jt.linalg.eigh(a * 1)
+    tw, tv = torch.linalg.eigh(torch.tensor(spd(3), requires_grad=True) * 1)
+    assert (w.output_nr, v.output_nr) == (tw.output_nr, tv.output_nr) == (0, 1)
+    assert jt.ones(2).output_nr == 0
+    A = spd(3)
+    L = np.linalg.cholesky(A)
+    for name, args in (("cholesky_inverse", ()), ("qr", ()), ("svd", ())):
+        src = L if name == "cholesky_inverse" else A
+        got, want = getattr(jt.tensor(src), name)(*args), getattr(torch.tensor(src), name)(*args)
+        assert type(got).__name__ == type(want).__name__ or name == "cholesky_inverse"
+        assert [t.shape for t in (got if isinstance(got, tuple) else (got,))] == \
+            [tuple(t.shape) for t in (want if isinstance(want, tuple) else (want,))]
+    with pytest.warns(UserWarning, match="torch.cholesky is deprecated"):
+        close(jt.tensor(A).cholesky(), torch.tensor(A).cholesky())

@@ -307,6 +307,11 @@ class Tensor:
         return not _writeable(self._base)
 
     @property
+    def output_nr(self):
+        """Which output of the op that made this tensor it is (0 for a leaf), as PyTorch's."""
+        return self._out_index
+
+    @property
     def layout(self):
         """Always `jt.strided`: jtensor tensors are dense and strided."""
         from .layouts import strided

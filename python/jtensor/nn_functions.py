@@ -29,6 +29,7 @@ def _forward(name):
 
 for _name in _SAME:
     composed(_name, method=False)(_forward(_name))
+composed("prelu", function=False)(_forward("prelu"))   # also Tensor.prelu(weight), as torch
 
 
 @composed(method=False)
