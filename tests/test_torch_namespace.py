@@ -6,24 +6,12 @@ import pytest
 import torch
 
 import jtensor as jt
+from test_torch_api import same as close   # structure, shape, dtype and values against torch's
 
 
 def J(t):
     """A jt copy of a torch tensor (gradients off)."""
     return jt.tensor(t.detach().numpy())
-
-
-def close(a, b, atol=1e-5, rtol=1e-5):
-    if isinstance(b, (tuple, list)):
-        assert isinstance(a, (tuple, list)) and len(a) == len(b)
-        for x, y in zip(a, b):
-            close(x, y, atol, rtol)
-        return
-    a = a.numpy() if isinstance(a, jt.Tensor) else np.asarray(a)
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    assert a.dtype == b.dtype, (a.dtype, b.dtype)
-    np.testing.assert_allclose(a, b, atol=atol, rtol=rtol)
 
 
 def grads_match(jfn, tfn, inputs, atol=1e-5):

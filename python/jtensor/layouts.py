@@ -9,8 +9,8 @@ are real: channels_last is the (N, C, H, W) tensor whose memory runs N, H, W, C 
 from .ops import composed
 
 
-class layout:
-    """A tensor layout; `jt.strided` (dense, strided) is jtensor's only one."""
+class _Descriptor:
+    """A named singleton that prints and pickles as its module-level name."""
     __slots__ = ("name",)
 
     def __init__(self, name):
@@ -23,18 +23,14 @@ class layout:
         return self.name   # pickles as the module-level singleton
 
 
-class memory_format:
+class layout(_Descriptor):
+    """A tensor layout; `jt.strided` (dense, strided) is jtensor's only one."""
+    __slots__ = ()
+
+
+class memory_format(_Descriptor):
     """A memory format: the order of a tensor's dims in memory, outermost first."""
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"jtensor.{self.name}"
-
-    def __reduce__(self):
-        return self.name
+    __slots__ = ()
 
 
 strided = layout("strided")

@@ -290,50 +290,32 @@ def _recurrent(mode, args):
     return (output, h_n, c_n) if is_lstm else (output, h_n)
 
 
-@composed(method=False)
-def lstm(*args):
-    """torch.lstm: (output, h_n, c_n) of a multi-layer LSTM with flat parameters (see _recurrent)."""
-    return _recurrent("LSTM", args)
+def _recurrent_op(name, mode, returns):
+    def function(*args):
+        return _recurrent(mode, args)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"torch.{name}: {returns} of a multi-layer {mode} with flat parameters (see _recurrent)."
+    return function
 
 
-@composed(method=False)
-def gru(*args):
-    """torch.gru: (output, h_n) of a multi-layer GRU with flat parameters (see _recurrent)."""
-    return _recurrent("GRU", args)
-
-
-@composed(method=False)
-def rnn_tanh(*args):
-    """torch.rnn_tanh: (output, h_n) of a multi-layer tanh RNN with flat parameters."""
-    return _recurrent("RNN_TANH", args)
-
-
-@composed(method=False)
-def rnn_relu(*args):
-    """torch.rnn_relu: (output, h_n) of a multi-layer relu RNN with flat parameters."""
-    return _recurrent("RNN_RELU", args)
+for _name, _mode, _returns in (("lstm", "LSTM", "(output, h_n, c_n)"), ("gru", "GRU", "(output, h_n)"),
+                               ("rnn_tanh", "RNN_TANH", "(output, h_n)"), ("rnn_relu", "RNN_RELU", "(output, h_n)")):
+    composed(_name, method=False)(_recurrent_op(_name, _mode, _returns))
 
 
 def _cell(mode, input, hx, w_ih, w_hh, b_ih, b_hh):
     return _rnn()._STEPS[mode](_F().linear(input, w_ih, b_ih), hx, w_hh, b_hh)[1]
 
 
-@composed(method=False)
-def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One LSTM step; hx is (h, c); returns (h', c')."""
-    return _cell("LSTM", input, tuple(hx), w_ih, w_hh, b_ih, b_hh)
+def _cell_op(name, mode):
+    def function(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+        return _cell(mode, input, tuple(hx) if mode == "LSTM" else hx, w_ih, w_hh, b_ih, b_hh)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"torch.{name}: one {mode} step, " +
+                        ("hx = (h, c), returning (h', c')." if mode == "LSTM" else "returning h'."))
+    return function
 
 
-@composed(method=False)
-def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
-    return _cell("GRU", input, hx, w_ih, w_hh, b_ih, b_hh)
-
-
-@composed(method=False)
-def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
-    return _cell("RNN_TANH", input, hx, w_ih, w_hh, b_ih, b_hh)
-
-
-@composed(method=False)
-def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
-    return _cell("RNN_RELU", input, hx, w_ih, w_hh, b_ih, b_hh)
+for _name, _mode in (("lstm_cell", "LSTM"), ("gru_cell", "GRU"), ("rnn_tanh_cell", "RNN_TANH"),
+                     ("rnn_relu_cell", "RNN_RELU")):
+    composed(_name, method=False)(_cell_op(_name, _mode))
