@@ -34,7 +34,7 @@ TENSOR_EXCLUDED = {
     # legacy or storage-level API (Storage objects, streams, accelerator moves, Variable-era fields)
     'legacy': set("""
         const_data_ptr grad_dtype hash_tensor index ipu is_distributed module_load mtia name record_stream
-        reinforce slice_inverse storage storage_type untyped_storage volatile xpu
+        reinforce slice_inverse storage_type volatile xpu
     """.split()),
 }
 TORCH_EXCLUDED = {

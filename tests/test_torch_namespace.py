@@ -615,3 +615,31 @@ def test_output_nr_and_linalg_methods():
             [tuple(t.shape) for t in (want if isinstance(want, tuple) else (want,))]
     with pytest.warns(UserWarning, match="torch.cholesky is deprecated"):
         close(jt.tensor(A).cholesky(), torch.tensor(A).cholesky())
+
+
+def test_untyped_storage_shares_memory():
+    t, tt = jt.arange(4.0), torch.arange(4.0)
+    view, tview = t[1:3], tt[1:3]
+    s, ts = view.untyped_storage(), tview.untyped_storage()
+    assert s.nbytes() == s.size() == len(s) == ts.nbytes() == 16 and s.element_size() == 1
+    assert s.data_ptr() == t.data_ptr() == t.untyped_storage().data_ptr() != view.data_ptr()
+    assert s.tolist() == ts.tolist() and s[4] == ts[4] and s[-1] == ts[-1]
+    assert str(s.device) == "cpu"
+    with pytest.raises(IndexError):
+        s[16]
+    s[0:4] = np.frombuffer(np.float32(7).tobytes(), dtype=np.uint8)   # writes reach the tensor
+    assert t[0].item() == 7.0
+    assert jt.ones(3).untyped_storage().data_ptr() != t.untyped_storage().data_ptr()
+    assert repr(s).endswith("[jtensor.storage.UntypedStorage(device=cpu) of size 16]")
+
+
+def test_typed_storage():
+    t = jt.tensor([[1.5, 2.5], [3.5, 4.5]], dtype=jt.float64).t()
+    tt = torch.tensor([[1.5, 2.5], [3.5, 4.5]], dtype=torch.float64).t()
+    with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
+        s = t.storage()
+    with pytest.warns(UserWarning):
+        ts = tt.storage()
+    assert (s.size(), len(s), s.element_size(), s.nbytes()) == (ts.size(), len(ts), ts.element_size(), ts.nbytes())
+    assert s.tolist() == ts.tolist() and s[1] == ts[1] and s.dtype is jt.float64
+    assert s.data_ptr() == t.data_ptr() and s.untyped().nbytes() == 32

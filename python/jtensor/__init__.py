@@ -49,6 +49,7 @@ from . import lowrank as _lowrank  # noqa: F401,E402 (jt.svd_lowrank, jt.pca_low
 from .layouts import (layout, strided, memory_format, contiguous_format, channels_last,  # noqa: E402
                       channels_last_3d, preserve_format)
 from . import legacy_tensors as _legacy_tensors  # noqa: E402 (and Tensor.new, via ops.composed)
+from . import storage as _storage  # noqa: F401,E402 (Tensor.untyped_storage / storage via ops.composed)
 globals().update({cls.__name__: cls for cls in _legacy_tensors.CLASSES.values() if not cls.dtype.is_complex})
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
