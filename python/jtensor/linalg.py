@@ -239,7 +239,7 @@ def tensorsolve(A, B, dims=None, *, out=None):
 
 def vander(x, *, N=None):
     """The Vandermonde matrix of x (..., n): columns x^0, x^1, ..., x^(N-1) (increasing powers,
-    N defaults to n), built by a cumulative product so that it is differentiable everywhere."""
+    N defaults to n; integers compute in int64), batched, differentiable everywhere."""
     import jtensor as jt
     x = _tensor(x)
     if x.ndim < 1:
@@ -250,10 +250,8 @@ def vander(x, *, N=None):
     if x.dtype in (jt.bool, jt.float16, jt.bfloat16):
         raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, but got "
                            f"{x.dtype}")
-    dtype = x.dtype if x.dtype.is_floating_point or x.dtype.is_complex else jt.int64
-    x = x.to(dtype).unsqueeze(-1)
-    powers = jt.cat([jt.ones_like(x), x.expand(*x.shape[:-1], N - 1)], -1)
-    return powers.cumprod(-1)
+    from .matrix_builders import increasing_powers
+    return increasing_powers(x.to(jt.promote_types(x.dtype, jt.int64)), N)
 
 
 # ---- the deprecated torch-level norms -----------------------------------------------------------------
