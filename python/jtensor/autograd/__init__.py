@@ -1194,4 +1194,5 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
 
 from .. import _derivatives  # noqa: E402,F401  (the helpers of derivative formulas register themselves)
 from . import function, functional  # noqa: E402  (user-written Functions; Jacobians and Hessians)
+from . import forward_ad  # noqa: E402  (dual tensors: forward mode through a dispatch mode)
 from .function import Function, FunctionCtx, once_differentiable  # noqa: E402
