@@ -16,7 +16,7 @@ import functools
 import inspect
 
 from . import (Node, FnNode, no_grad, is_grad_enabled, requires_grad_of, _set_output, _saved_output,
-               _reattached, _enabled)
+               _reattached, _enabled, SAVED_HOOKS, Packed, unpacked)
 
 
 def _tensor_class():
@@ -70,9 +70,10 @@ class FunctionCtx:
         for kind, v in self._saved:
             if kind == "output":   # an alias of the output, attached to this node again when recording
                 alias, index = v
+                alias = unpacked(alias)
                 out.append(_reattached(alias, node, index) if _enabled[0] else alias)
             else:
-                out.append(v)
+                out.append(unpacked(v))
         return tuple(out)
 
     saved_variables = saved_tensors
@@ -306,11 +307,13 @@ def _keep_saved(ctx, node, args, outs):
     """Saved tensors: outputs are kept as aliases without grad_fn (no node-output cycle)."""
     out_index = {id(o): i for i, o in enumerate(outs) if _is_tensor(o)}
     saved, versions = [], []
+    hooked = bool(SAVED_HOOKS)
     for t in ctx._to_save:
         if t is not None and id(t) in out_index:
-            saved.append(("output", (_saved_output(t), out_index[id(t)])))
+            alias = _saved_output(t)
+            saved.append(("output", (Packed(alias) if hooked else alias, out_index[id(t)])))
         else:
-            saved.append(("other", t))
+            saved.append(("other", Packed(t) if hooked and t is not None else t))
         if t is not None:
             versions.append(t)
     node.save(versions)
