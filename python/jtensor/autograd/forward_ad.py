@@ -153,14 +153,6 @@ def _laid_out_like(primal, tangent):
     return out
 
 
-def _flat(values):
-    for v in values:
-        if isinstance(v, (list, tuple)):
-            yield from v
-        else:
-            yield v
-
-
 def _substitute(values, swap):
     """`values` with each tensor `v` replaced by ``swap(v)`` (one level of lists and tuples)."""
     out = []
@@ -253,6 +245,7 @@ class _ForwardMode:
 
     def __jtensor_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        from .._dispatch import _flat
         tangents = {id(a): (a, _tangent(a)) for a in _flat(args) if _tangent(a) is not None}
         if not tangents or kwargs.get("out") is not None:
             return func(*args, **kwargs)

@@ -48,12 +48,7 @@ class BasePruningMethod(ABC):
         already there; returns the method (or the container) now hooked on the module."""
         method = _composite_method(cls, module, name, *args, **kwargs)
         orig = getattr(module, name)
-        if importance_scores is not None:
-            if importance_scores.shape != orig.shape:
-                raise AssertionError(f"importance_scores should have the same shape as parameter {name} of "
-                                     f"{module}, got {importance_scores.shape} vs {orig.shape}")
-        else:
-            importance_scores = orig
+        importance_scores = _scores(importance_scores, orig, f"parameter {name} of {module}")
         first = not isinstance(method, PruningContainer)
         if first:
             module.register_parameter(name + "_orig", orig)
@@ -75,12 +70,7 @@ class BasePruningMethod(ABC):
 
     def prune(self, t, default_mask=None, importance_scores=None):
         """`t` with this method's mask applied (no module involved)."""
-        if importance_scores is not None:
-            if importance_scores.shape != t.shape:
-                raise AssertionError(f"importance_scores should have the same shape as tensor t, "
-                                     f"got {importance_scores.shape} vs {t.shape}")
-        else:
-            importance_scores = t
+        importance_scores = _scores(importance_scores, t, "tensor t")
         default_mask = default_mask if default_mask is not None else jt.ones_like(t)
         return t * self.compute_mask(importance_scores, default_mask=default_mask)
 
@@ -97,6 +87,16 @@ class BasePruningMethod(ABC):
         del module._parameters[self._tensor_name + "_orig"]
         del module._buffers[self._tensor_name + "_mask"]
         setattr(module, self._tensor_name, orig)
+
+
+def _scores(importance_scores, t, what):
+    """The scores that rank the entries of `t`: `importance_scores` (same shape) or `t` itself."""
+    if importance_scores is None:
+        return t
+    if importance_scores.shape != t.shape:
+        raise AssertionError(f"importance_scores should have the same shape as {what}, "
+                             f"got {importance_scores.shape} vs {t.shape}")
+    return importance_scores
 
 
 def _composite_method(cls, module, name, *args, **kwargs):
