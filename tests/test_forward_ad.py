@@ -242,3 +242,49 @@ FAMILIES = {
 def test_op_families_match_torch(name):
     # digamma's series differ from torch's in the last digits: their tangents agree to 1e-8
     _check(FAMILIES[name], [_mat(4, 5), _mat(4, 5)], rtol=1e-7 if name == "lgamma_digamma" else 1e-9)
+
+
+def _scaled_product(lib):
+    """A custom Function whose forward leaves the library (NumPy), so only its jvp can give tangents."""
+    class ScaledProduct(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b, k):
+            ctx.save_for_forward(a, b)
+            ctx.k = k
+            return lib.tensor(np.asarray(a.detach()) * np.asarray(b.detach()) * k)
+
+        @staticmethod
+        def jvp(ctx, ta, tb, tk):
+            assert tk is None
+            a, b = ctx.saved_tensors
+            return (ta * b + a * tb) * ctx.k
+
+        @staticmethod
+        def backward(ctx, g):
+            return None, None, None
+    return ScaledProduct
+
+
+def test_custom_function_jvp_like_torch():
+    a, b, ta = _mat(3), _mat(3), _mat(3)
+    res = []
+    for lib, fw in ((jt, jfw), (torch, tfw)):
+        fn = _scaled_product(lib)
+        with fw.dual_level():
+            d = fw.make_dual(lib.tensor(a), lib.tensor(ta))
+            out = fn.apply(d, lib.tensor(b), 3.0)     # b is not dual: its tangent is zeros
+            p, t = fw.unpack_dual(out)
+            res.append((np.asarray(p), np.asarray(t)))
+
+            class NoJvp(lib.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    return x * 2
+
+                @staticmethod
+                def backward(ctx, g):
+                    return g * 2
+            with pytest.raises(NotImplementedError, match="You must implement the jvp function"):
+                NoJvp.apply(d)
+    for x, y in zip(res[0], res[1]):
+        np.testing.assert_allclose(x, y, rtol=1e-12)

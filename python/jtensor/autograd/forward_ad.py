@@ -16,7 +16,11 @@ tangent can itself be differentiated by ``backward`` (forward-over-reverse, as t
 grad mode is on and the primal or the tangent requires grad. A view's tangent is the same view
 of its base's tangent, so in-place ops through views update the base's tangent too; for that,
 a tangent always has its primal's strides and storage offset (``make_dual`` copies one that
-does not, as torch does).
+does not, as torch does). A custom ``autograd.Function`` called on dual inputs gets its outputs'
+tangents from its ``jvp`` (`apply_function`), as in torch.
+
+One difference: a tangent records a graph whenever its primal or its tangent requires grad, even
+under ``no_grad`` (grad mode cannot be read below autograd's recording, where the mode runs).
 """
 import contextlib
 import functools
@@ -240,11 +244,55 @@ def _jvp(func, args, tangents):
     return result
 
 
+def has_dual(args):
+    """Whether any of `args` carries a tangent at the open level."""
+    return _current_level >= 0 and any(_tangent(a) is not None for a in args)
+
+
+_suspended = [0]   # > 0 while a custom Function's forward runs: its jvp, not its ops, gives tangents
+
+
+def apply_function(cls, args, apply):
+    """``cls.apply(*args)`` with dual inputs: forward runs on the primals (`apply`, the ordinary
+    path, with backward recording), then ``cls.jvp(ctx, *tangents)`` gives the outputs' tangents,
+    as in torch: a tensor input without a tangent gets zeros, a non-tensor input None, and
+    ``ctx.saved_tensors`` in jvp are those given to ``save_for_forward``."""
+    from .function import Function, FunctionCtx
+    from . import no_grad
+    import jtensor as jt
+    if cls.jvp is Function.jvp:
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it with "
+                                  "forward mode AD.")
+    ctx = FunctionCtx()
+    _suspended[0] += 1
+    try:
+        output = apply(cls, args, ctx)
+    finally:
+        _suspended[0] -= 1
+    tangents = [(_tangent(a) if _tangent(a) is not None else jt.zeros_like(a)) if isinstance(a, Tensor) else None
+                for a in args]
+    node, to_save = ctx._node, ctx._to_save
+    ctx._node, ctx._to_save = None, getattr(ctx, "_to_save_forward", ())
+    try:
+        with no_grad():
+            out_tangents = cls.jvp(ctx, *tangents)
+    finally:
+        ctx._node, ctx._to_save = node, to_save
+    outs = output if isinstance(output, tuple) else (output,)
+    out_tangents = out_tangents if isinstance(out_tangents, tuple) else (out_tangents,)
+    for o, t in zip(outs, out_tangents):
+        if isinstance(o, Tensor) and isinstance(t, Tensor):
+            _set_tangent(o, _laid_out_like(o, t))
+    return output
+
+
 class _ForwardMode:
     """The dispatch mode of an open level: gives each primitive's outputs their tangents."""
 
     def __jtensor_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if _suspended[0]:
+            return func(*args, **kwargs)
         from .._dispatch import _flat
         tangents = {id(a): (a, _tangent(a)) for a in _flat(args) if _tangent(a) is not None}
         if not tangents or kwargs.get("out") is not None:

@@ -51,7 +51,7 @@ class FunctionCtx:
         self._to_save = tensors
 
     def save_for_forward(self, *tensors):
-        """Accepted for torch compatibility (forward mode here is the double-vjp of ``jt.func.jvp``)."""
+        """Keep `tensors` for ``jvp`` (read there as ``ctx.saved_tensors``, under jt.autograd.forward_ad)."""
         self._to_save_forward = tensors
 
     @property
@@ -204,7 +204,7 @@ class Function:
     @staticmethod
     def jvp(ctx, *grad_inputs):
         raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
-                                  "with forward mode AD (jt.func.jvp differentiates backward instead).")
+                                  "with forward mode AD.")
 
     @staticmethod
     def vmap(info, in_dims, *args):
@@ -217,6 +217,9 @@ class Function:
         level = func._level_of(args)
         if level >= 0:
             return _vmap_apply(cls, args, level)
+        from . import forward_ad
+        if forward_ad.has_dual(args):   # inside a forward-AD level: the user's jvp gives the tangents
+            return forward_ad.apply_function(cls, args, _apply)
         return _apply(cls, args)
 
 
@@ -252,8 +255,8 @@ def _has_defaults(cls):
     return any(p.default is not p.empty for p in _signature(cls).parameters.values())
 
 
-def _apply(cls, args):
-    ctx = FunctionCtx()
+def _apply(cls, args, ctx=None):
+    ctx = FunctionCtx() if ctx is None else ctx
     record = is_grad_enabled() and any(requires_grad_of(a) for a in args)
     ctx.needs_input_grad = tuple(requires_grad_of(a) for a in args)   # torch: whatever the grad mode
     with no_grad():
