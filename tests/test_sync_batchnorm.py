@@ -68,3 +68,24 @@ def test_convert_sync_batchnorm_matches_torch():
     assert list(jconv.state_dict()) == list(tconv.state_dict())
     single = jt.nn.SyncBatchNorm.convert_sync_batchnorm(jt.nn.BatchNorm1d(5), process_group="pg")
     assert type(single) is jt.nn.SyncBatchNorm and single.process_group == "pg"
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_training_with_a_process_group_refuses_cpu_inputs_like_torch():
+    import jtensor.distributed as jd
+    jd.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    try:
+        for lib in (jt, torch):
+            m = lib.nn.SyncBatchNorm(3)
+            with pytest.raises(ValueError, match="SyncBatchNorm expected input tensor to be on GPU"):
+                m(lib.ones(2, 3))
+            m.eval()                                  # eval uses the running statistics: no sync needed
+            assert tuple(m(lib.ones(2, 3)).shape) == (2, 3)
+    finally:
+        jd.destroy_process_group()
