@@ -139,6 +139,8 @@ def test_make_dual_keeps_a_matching_tangent_and_copies_one_with_another_layout()
         tan = jfw.unpack_dual(d2).tangent
         assert tan.stride() == (2, 1)
         np.testing.assert_array_equal(np.asarray(tan), np.asarray(tt))
+        d3 = jfw.make_dual(jt.ones(2, dtype=jt.float64), jt.ones(2, dtype=jt.float32))
+        assert jfw.unpack_dual(d3).tangent.dtype == jt.float32     # as torch: the tangent's own dtype
 
 
 def test_errors_match_torch():

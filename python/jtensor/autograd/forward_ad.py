@@ -148,10 +148,10 @@ def _laid_out_like(primal, tangent):
     """`tangent`, or a copy of it with `primal`'s strides, storage offset and storage size, so
     that views taken of the primal can be taken of the tangent with the same geometry."""
     if (tangent.stride() == primal.stride() and tangent.storage_offset() == primal.storage_offset()
-            and _storage_numel(tangent) == _storage_numel(primal) and tangent.dtype == primal.dtype):
+            and _storage_numel(tangent) == _storage_numel(primal)):
         return tangent
     import jtensor as jt
-    base = jt.zeros(_storage_numel(primal), dtype=primal.dtype)
+    base = jt.zeros(_storage_numel(primal), dtype=tangent.dtype)   # torch keeps the tangent's dtype
     out = base.as_strided(primal.shape, primal.stride(), primal.storage_offset())
     out.copy_(tangent)
     return out
