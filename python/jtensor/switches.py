@@ -102,8 +102,8 @@ _ANOMALY = {"on": False, "check_nan": True}
 
 @composed(method=False)
 def set_anomaly_enabled(enabled, check_nan=True):
-    """Record whether anomaly detection is on. Recorded only: backward here always names the op whose
-    derivative fails, which is what anomaly mode adds in PyTorch."""
+    """Turn anomaly detection on or off. While on (and check_nan), a backward node that produces
+    NaN raises RuntimeError naming it, as PyTorch's anomaly mode does (autograd.run_backward)."""
     _ANOMALY["on"], _ANOMALY["check_nan"] = bool(enabled), bool(check_nan)
 
 

@@ -132,13 +132,26 @@ class OpNode(Node):
     `env` holds the op's arguments and its outputs, the latter as `_saved_output` aliases listed in
     `outputs` (env key, output index)."""
 
-    __slots__ = ("op", "env", "outputs")
+    __slots__ = ("op", "env", "outputs", "packed")
 
     def __init__(self, op, inputs, env, outputs=()):
         super().__init__(inputs)
         self.op = op
         self.env = env
         self.outputs = outputs
+        self.packed = False
+
+    def pack(self, keys):
+        """Hand the saved tensors (the env entries in `keys`) to the active saved-tensor hooks'
+        pack hook; backward gets them back through the unpack hook."""
+        env = self.env
+        for k in keys:
+            v = env.get(k)
+            if hasattr(v, "_version"):
+                env[k] = Packed(v)
+            elif isinstance(v, (list, tuple)) and any(hasattr(x, "_version") for x in v):
+                env[k] = type(v)(Packed(x) if hasattr(x, "_version") else x for x in v)
+        self.packed = True
 
     @property
     def name(self):
@@ -147,9 +160,12 @@ class OpNode(Node):
     def apply(self, grads):
         self.check_saved()
         env = _Env(self.env)
+        if self.packed:
+            for k, v in self.env.items():
+                env[k] = unpacked(v)
         if self.outputs and _enabled[0]:   # create_graph: the formulas' use of outputs is differentiable
             for key, i in self.outputs:
-                env[key] = _reattached(self.env[key], self, i)
+                env[key] = _reattached(env[key], self, i)
         env["grad"] = grads[0] if grads[0] is not None else None
         # every output has its grad<i> (None when it received no gradient): a multi-output op's
         # formula may be asked for the gradient of its second output only
@@ -185,6 +201,30 @@ class OpNode(Node):
     def release(self):
         super().release()
         self.env = None
+
+
+# ---- saved-tensor hooks (jt.autograd.graph.saved_tensors_hooks) --------------------------------------
+SAVED_HOOKS = []               # (pack_hook, unpack_hook) pairs, innermost last
+SAVED_HOOKS_DISABLED = [None]  # the error message while disable_saved_tensors_hooks is active
+
+
+class Packed:
+    """A saved tensor as the innermost pack hook returned it, with the unpack hook to undo it."""
+
+    __slots__ = ("value", "unpack")
+
+    def __init__(self, t):
+        pack, self.unpack = SAVED_HOOKS[-1]
+        self.value = pack(t)
+
+
+def unpacked(v):
+    """A saved value as backward reads it: packed tensors (alone or in a list) through their hook."""
+    if v.__class__ is Packed:
+        return v.unpack(v.value)
+    if isinstance(v, (list, tuple)) and any(x.__class__ is Packed for x in v):
+        return type(v)(unpacked(x) for x in v)
+    return v
 
 
 class Edge:
@@ -591,6 +631,8 @@ def record(op, params, run):
         elif isinstance(v, (list, tuple)):
             saved += [x for x in v if hasattr(x, "_version")]
     node.save(saved)
+    if SAVED_HOOKS:
+        node.pack(used)
     for i, t in enumerate(outs):
         if hasattr(t, "_version") and t.dtype.kind in "fc":
             _set_output(t, node, i)
@@ -657,6 +699,8 @@ def _record_inplace(op, params, target, run):
     node.save([v for k, v in env.items() if hasattr(v, "_version") and k in info.used
                and (k == first or k == "result")])
     node.saved_versions += read_before
+    if SAVED_HOOKS:
+        node.pack(info.used)
     if target.dtype.kind in "fc":
         _set_output(target, node, 0)
     return target
@@ -895,11 +939,20 @@ def _edge_done(pending, t, delivered):
                 h(t)
 
 
+def _check_nan(node, in_grads):
+    """Anomaly mode: a node whose backward produced NaN raises, naming it (torch's message)."""
+    for k, g in enumerate(in_grads):
+        if hasattr(g, "_version") and g.dtype.kind in "fc" and bool(g.isnan().any()):
+            raise RuntimeError(f"Function '{node.name}' returned nan values in its {k}th output.")
+
+
 def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None, allow_unused=False):
     """Propagate gradients from `tensors`. With `capture` (a list of tensors), return their
     gradients instead of accumulating into leaves' `.grad`."""
     if retain_graph is None:
         retain_graph = create_graph
+    from ..switches import _ANOMALY
+    check_nan = _ANOMALY["on"] and _ANOMALY["check_nan"]
     buffers = {}
     captured = {} if capture is not None else None
     cap_leaf = {id(t): i for i, t in enumerate(capture)} if capture is not None else {}
@@ -960,6 +1013,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, capture=None
                     if c is not None and grads[i] is not None:
                         captured[c] = _accumulate(captured.get(c), grads[i])
             in_grads = node.apply(grads)
+            if check_nan:
+                _check_nan(node, in_grads)
             if not retain_graph:
                 node.release()
             if pending:
@@ -1194,4 +1249,8 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
 
 from .. import _derivatives  # noqa: E402,F401  (the helpers of derivative formulas register themselves)
 from . import function, functional  # noqa: E402  (user-written Functions; Jacobians and Hessians)
+from . import forward_ad  # noqa: E402  (dual tensors: forward mode through a dispatch mode)
+from . import graph  # noqa: E402  (saved-tensor hooks)
+from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: E402
+from .variable import Variable, is_tensor_like  # noqa: E402
 from .function import Function, FunctionCtx, once_differentiable  # noqa: E402

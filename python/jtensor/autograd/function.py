@@ -16,7 +16,7 @@ import functools
 import inspect
 
 from . import (Node, FnNode, no_grad, is_grad_enabled, requires_grad_of, _set_output, _saved_output,
-               _reattached, _enabled)
+               _reattached, _enabled, SAVED_HOOKS, Packed, unpacked)
 
 
 def _tensor_class():
@@ -51,7 +51,7 @@ class FunctionCtx:
         self._to_save = tensors
 
     def save_for_forward(self, *tensors):
-        """Accepted for torch compatibility (forward mode here is the double-vjp of ``jt.func.jvp``)."""
+        """Keep `tensors` for ``jvp`` (read there as ``ctx.saved_tensors``, under jt.autograd.forward_ad)."""
         self._to_save_forward = tensors
 
     @property
@@ -70,9 +70,10 @@ class FunctionCtx:
         for kind, v in self._saved:
             if kind == "output":   # an alias of the output, attached to this node again when recording
                 alias, index = v
+                alias = unpacked(alias)
                 out.append(_reattached(alias, node, index) if _enabled[0] else alias)
             else:
-                out.append(v)
+                out.append(unpacked(v))
         return tuple(out)
 
     saved_variables = saved_tensors
@@ -203,7 +204,7 @@ class Function:
     @staticmethod
     def jvp(ctx, *grad_inputs):
         raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
-                                  "with forward mode AD (jt.func.jvp differentiates backward instead).")
+                                  "with forward mode AD.")
 
     @staticmethod
     def vmap(info, in_dims, *args):
@@ -216,6 +217,9 @@ class Function:
         level = func._level_of(args)
         if level >= 0:
             return _vmap_apply(cls, args, level)
+        from . import forward_ad
+        if forward_ad.has_dual(args):   # inside a forward-AD level: the user's jvp gives the tangents
+            return forward_ad.apply_function(cls, args, _apply)
         return _apply(cls, args)
 
 
@@ -251,8 +255,8 @@ def _has_defaults(cls):
     return any(p.default is not p.empty for p in _signature(cls).parameters.values())
 
 
-def _apply(cls, args):
-    ctx = FunctionCtx()
+def _apply(cls, args, ctx=None):
+    ctx = FunctionCtx() if ctx is None else ctx
     record = is_grad_enabled() and any(requires_grad_of(a) for a in args)
     ctx.needs_input_grad = tuple(requires_grad_of(a) for a in args)   # torch: whatever the grad mode
     with no_grad():
@@ -306,11 +310,13 @@ def _keep_saved(ctx, node, args, outs):
     """Saved tensors: outputs are kept as aliases without grad_fn (no node-output cycle)."""
     out_index = {id(o): i for i, o in enumerate(outs) if _is_tensor(o)}
     saved, versions = [], []
+    hooked = bool(SAVED_HOOKS)
     for t in ctx._to_save:
         if t is not None and id(t) in out_index:
-            saved.append(("output", (_saved_output(t), out_index[id(t)])))
+            alias = _saved_output(t)
+            saved.append(("output", (Packed(alias) if hooked else alias, out_index[id(t)])))
         else:
-            saved.append(("other", t))
+            saved.append(("other", Packed(t) if hooked and t is not None else t))
         if t is not None:
             versions.append(t)
     node.save(versions)

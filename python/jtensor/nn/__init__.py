@@ -8,10 +8,12 @@ from . import functional
 from . import init
 from . import utils
 from . import parallel
-from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
+from . import attention
+from . import grad
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from .module import Module, RemovableHandle
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 
-__all__ = ["functional", "init", "parallel", "Parameter", "UninitializedParameter", "UninitializedBuffer", "Module",
+__all__ = ["functional", "init", "parallel", "attention", "grad", "Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "Module",
            "RemovableHandle"] + list(_modules_all)

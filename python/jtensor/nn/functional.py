@@ -16,6 +16,7 @@ from .. import dtypes as _dtypes
 from ..autograd import no_grad
 from ..ops import ops as _ops
 from ..random import stream_key
+from . import attention as _sdpa_backends
 
 __all__ = [
     "linear", "conv1d", "conv2d", "conv3d", "max_pool2d", "max_pool3d", "avg_pool2d", "avg_pool3d",
@@ -384,6 +385,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     (added); is_causal masks key positions after each query's; enable_gqa repeats key/value heads."""
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
         raise ValueError("scaled_dot_product_attention: query, key and value need at least 2 dims")
+    _sdpa_backends.check_backends(query, key, value, dropout_p)   # as torch's sdpa_kernel restricts them
     L, S = query.shape[-2], key.shape[-2]
     if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
         hq, hk = query.shape[-3], key.shape[-3]

@@ -16,7 +16,7 @@ from .. import devices as _dev
 from .. import dtypes as _D
 from ..autograd import no_grad
 from .._tensor import Tensor
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -242,11 +242,15 @@ class Module:
                 modules[name] = value
             else:
                 buffers = d.get("_buffers")
-                if buffers is not None and name in buffers:
+                if isinstance(value, Buffer) or buffers is not None and name in buffers:
                     if value is not None and not isinstance(value, Tensor):
                         raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                        f"(jtensor Tensor or None expected)")
-                    buffers[name] = value
+                                        f"(jtensor.nn.Buffer, jtensor Tensor or None expected)")
+                    if isinstance(value, Buffer):    # nn.Buffer: registers, with its persistence
+                        persistent = value.persistent
+                    else:
+                        persistent = name not in self._non_persistent_buffers_set
+                    self.register_buffer(name, value, persistent)
                 else:
                     object.__setattr__(self, name, value)
 

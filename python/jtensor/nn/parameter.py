@@ -7,7 +7,7 @@ its `__jtensor_function__` runs the function with the protocol off and leaves re
 from .. import overrides as _overrides
 from .._tensor import Tensor, empty as _empty
 
-__all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer"]
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer"]
 
 
 class Parameter(Tensor):
@@ -75,6 +75,29 @@ _overrides.transparent(Parameter)   # its handler above only strips the subclass
 
 def _rebuild_parameter(data, requires_grad):
     return Parameter(data, requires_grad)
+
+
+class _BufferMeta(type):
+    """``isinstance(t, Buffer)`` is True for tensors that `Buffer` marked (they stay plain Tensors)."""
+
+    def __instancecheck__(cls, instance):
+        if cls is Buffer and isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """``Buffer(data=None, *, persistent=True)``: a tensor that assigning as a Module attribute
+    registers as a buffer (persistent ones are in the state dict), as ``torch.nn.Buffer``.
+    Returns `data` detached (sharing its memory, keeping requires_grad) and marked."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            data = _empty(0)
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t
 
 
 class UninitializedTensorMixin:

@@ -31,6 +31,8 @@ from .normalization_more import *  # noqa: F401,F403
 from .normalization_more import __all__ as _normalization_more
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
+from .sync_batchnorm import SyncBatchNorm
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                           TransformerEncoderLayer)
 
@@ -45,4 +47,4 @@ __all__ = [
 __all__ += _activation_more + _loss_more + _distance + _padding + _resampling + _lazy + [
     "Bilinear", "AlphaDropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout", "ParameterDict",
     "ParameterList", "ConvTranspose1d", "ConvTranspose2d", "EmbeddingBag", "Conv3d", "ConvTranspose3d", "MaxPool3d",
-    "AvgPool3d", "AdaptiveAvgPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d", "NLLLoss2d", "DataParallel"] + _pooling_more + _normalization_more
+    "AvgPool3d", "AdaptiveAvgPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d", "NLLLoss2d", "DataParallel", "SyncBatchNorm", "AdaptiveLogSoftmaxWithLoss"] + _pooling_more + _normalization_more
