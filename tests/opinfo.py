@@ -925,15 +925,15 @@ _SHAPE = ("cat stack hstack vstack flip fliplr flipud gather scatter scatter_ sc
           "masked_fill masked_select pad repeat roll tile take take_along_dim tril triu unique searchsorted bincount "
           "diag_embed nonzero _take_offsets _put_offsets")
 _CREATION = "_arange _linspace _eye _rand _randn _randint manual_seed"
-_NN = ("softmax log_softmax _softmax_backward _log_softmax_backward _softmax_backward_out _gelu_tanh _conv2d _conv2d_backward_input "
+_NN = ("softmax log_softmax _softmax_backward _log_softmax_backward _gelu_tanh _conv2d _conv2d_backward_input "
        "_conv2d_backward_weight _max_pool2d _avg_pool2d _avg_pool2d_backward _adaptive_avg_pool2d "
        "_adaptive_avg_pool2d_backward _pool2d_gather _pool2d_scatter _nll_loss _nll_loss_backward "
        "_conv3d _conv3d_backward_input _conv3d_backward_weight _max_pool3d _avg_pool3d _avg_pool3d_backward "
        "_adaptive_avg_pool3d _adaptive_avg_pool3d_backward _fractional_max_pool2d _fractional_max_pool3d "
        "_binary_cross_entropy_with_logits _dropout_mask _embedding _embedding_backward _embedding_backward_adjoint "
        "_standardize _standardize_backward _standardize_double_backward _cross_entropy _cross_entropy_backward "
-       "_cross_entropy_targets _linear _layer_norm _layer_norm_backward _layer_norm_backward_out _layer_norm_param_grad "
-       "_channel_norm _channel_norm_backward _channel_norm_backward_out _channel_norm_param_grad _channel_norm_stats _attention_softmax")
+       "_cross_entropy_targets _linear _layer_norm _layer_norm_backward _layer_norm_param_grad _channel_norm "
+       "_channel_norm_backward _channel_norm_param_grad _channel_norm_stats _attention_softmax")
 _ACTIVATIONS = ("_leaky_relu _leaky_relu_backward _prelu _hardtanh _hardtanh_backward threshold _threshold_backward "
                 "hardshrink _softshrink _shrink_backward _hardsigmoid _hardsigmoid_backward _hardswish "
                 "_hardswish_backward _elu _elu_backward _softplus _softsign _tanhshrink _log_sigmoid _mish _glu")

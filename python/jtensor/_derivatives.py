@@ -1128,35 +1128,9 @@ def norm_vjp(kind, which, grad, input, args, weight, bias, eps):
     pre = "_layer_norm" if kind == "layer" else "_channel_norm"
     rest = (args,) if kind == "layer" else tuple(args)
     if which == "input":
-        out = _out_like(input, grad)
-        if out is not None:   # into memory Python allocated (see softmax_vjp)
-            return O(pre + "_backward_out")(out, grad, input, *rest, weight, eps)
         return O(pre + "_backward")(grad, input, *rest, weight, eps)
     p = weight if which == "weight" else bias
     return O(pre + "_param_grad")(grad, input, *rest, eps, which == "bias").reshape(p.shape)
-
-
-def _out_like(x, *others):
-    """A fresh tensor like `x` for a backward kernel to write into (`_softmax_backward_out`), or None
-    where the kernel's own result is the only path: under create_graph (its graph is the fn op's),
-    for subclass tensors, and for dtypes other than float32/float64 shared by all of `others`."""
-    T = _T().Tensor
-    if _autograd.is_grad_enabled() or type(x) is not T or x.dtype.name not in ("float32", "float64"):
-        return None
-    if any(type(o) is not T or o.dtype != x.dtype or o.shape != x.shape for o in others):
-        return None
-    return _T().empty_on(x.device_code, x.shape, x.dtype)
-
-
-@helper
-def softmax_vjp(grad, result, dim, log):
-    """Gradient of softmax (log: log_softmax) from its result: the fused kernel writing into memory
-    Python allocates (a Julia-made result is cold memory: ~50 µs more at 256x256 than the kernel's
-    9), else the differentiable `_softmax_backward` / `_log_softmax_backward` ops."""
-    out = _out_like(result, grad)
-    if out is None:
-        return O("_log_softmax_backward" if log else "_softmax_backward")(grad, result, dim)
-    return O("_softmax_backward_out")(out, grad, result, dim, log)
 
 
 @helper

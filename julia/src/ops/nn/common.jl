@@ -20,17 +20,6 @@ function _nn_same_dtype(op, x, others...)
             "$op(): expected all tensors to have dtype $(_dtname(x)), but got $(_dtname(o))"))
     end
 end
-"""Checks of `dest`, the tensor a backward kernel's `_out` form writes into (`_softmax_backward_out`,
-`_layer_norm_backward_out`): contiguous, with the shape and the float32 or float64 dtype of `xs`.
-Python allocates it (NumPy memory, reused while hot), where a kernel's own result is fresh Julia
-memory that is freed only at Julia's next collection (cold: ~50 µs more per 256 KB written)."""
-function _out_check(op, dest, xs...)
-    eltype(dest) <: Union{Float32,Float64} && all(x -> eltype(x) === eltype(dest), xs) || throw(DTypeError(
-        "$op(): dest and its inputs must share a float32 or float64 dtype, got " * join(map(_dtname, (dest, xs...)), ", ")))
-    all(x -> size(x) == size(dest), xs) || throw(DimensionMismatch(
-        "$op(): dest $(_nn_shape(dest)) and inputs " * join(map(_nn_shape, xs), ", ") * " differ in shape"))
-    dest isa MetaArray || iscontiguous(dest) || throw(ArgumentError("$op(): dest must be contiguous"))
-end
 "A Julia-order size (or an array's) as the Python shape string \"[a, b, c]\"."
 _nn_shape(sz::Tuple) = string("[", join(reverse(sz), ", "), "]")
 _nn_shape(x::AbstractArray) = _nn_shape(size(x))

@@ -8,8 +8,7 @@
 # the output, where `_standardize` and a separate multiply and add took three ops, three arrays and
 # broadcasts. The backward recomputes the statistics (two reads of the input) and takes one pass for
 # its two sums and one for the result. Second derivatives go through the composition of
-# `_standardize` instead (`norm_vjp` in python/jtensor/_derivatives.py); outside create_graph the
-# input gradient is written into a tensor Python allocates (`_backward_out`, see `_out_check`).
+# `_standardize` instead (`norm_vjp` in python/jtensor/_derivatives.py).
 
 "A normalization's view of its input: runs of S, C channels, N samples, G groups of channels."
 struct _NormLayout
@@ -197,13 +196,6 @@ function _norm_run_backward(op, g, x, L::_NormLayout, w, eps::Float64)
     length(O) > 0 && _norm_backward_input!(O, G, X, _norm_dense(C, w), L, eps)
     _restore(T, reshape(O, size(x)))
 end
-"`_norm_run_backward` written into `dest` (see `_out_check`), for `norm_vjp` outside create_graph."
-function _norm_run_backward_out(op, dest, g, x, L::_NormLayout, w, eps::Float64)
-    _norm_param_check(op, L, "weight", w); _out_check(op, dest, g, x)
-    T, C, (G, X) = _norm_inputs(op, L, g, x)
-    length(dest) > 0 && _norm_backward_input!(reshape(dense(dest), L.S, L.C, L.N), G, X, _norm_dense(C, w), L, eps)
-    nothing
-end
 function _norm_run_param_grad(op, g, x, L::_NormLayout, eps::Float64, bias::Bool)
     T, C, (G, X) = _norm_inputs(op, L, g, x)
     P = alloc(C, L.inner ? L.S : L.C)
@@ -221,17 +213,12 @@ end
 _layer_norm(x, k::Int, w, b, eps::Float64) = _norm_run("layer_norm", x, _layer_norm_layout("layer_norm", x, k), w, b, eps)
 _layer_norm_backward(g, x, k::Int, w, eps::Float64) =
     _norm_run_backward("layer_norm_backward", g, x, _layer_norm_layout("layer_norm_backward", x, k), w, eps)
-_layer_norm_backward_out(dest, g, x, k::Int, w, eps::Float64) =
-    _norm_run_backward_out("layer_norm_backward", dest, g, x, _layer_norm_layout("layer_norm_backward", x, k), w, eps)
 _layer_norm_param_grad(g, x, k::Int, eps::Float64, bias::Bool) =
     _norm_run_param_grad("layer_norm_param_grad", g, x, _layer_norm_layout("layer_norm_param_grad", x, k), eps, bias)
 _channel_norm(x, groups::Int, per_sample::Bool, w, b, eps::Float64) =
     _norm_run("channel_norm", x, _channel_norm_layout("channel_norm", x, groups, per_sample), w, b, eps)
 _channel_norm_backward(g, x, groups::Int, per_sample::Bool, w, eps::Float64) =
     _norm_run_backward("channel_norm_backward", g, x, _channel_norm_layout("channel_norm_backward", x, groups, per_sample), w, eps)
-_channel_norm_backward_out(dest, g, x, groups::Int, per_sample::Bool, w, eps::Float64) =
-    _norm_run_backward_out("channel_norm_backward", dest, g, x,
-                           _channel_norm_layout("channel_norm_backward", x, groups, per_sample), w, eps)
 _channel_norm_param_grad(g, x, groups::Int, per_sample::Bool, eps::Float64, bias::Bool) =
     _norm_run_param_grad("channel_norm_param_grad", g, x,
                          _channel_norm_layout("channel_norm_param_grad", x, groups, per_sample), eps, bias)
@@ -253,8 +240,6 @@ _layer_norm(x::MetaArray, k::Int, w::_MetaOpt, b::_MetaOpt, eps::Float64) =
     _norm_meta("layer_norm", _layer_norm_layout("layer_norm", x, k), x, w, b)
 _layer_norm_backward(g::MetaArray, x::MetaArray, k::Int, w::_MetaOpt, eps::Float64) =
     _norm_meta("layer_norm_backward", _layer_norm_layout("layer_norm_backward", x, k), x, w, nothing, g)
-_layer_norm_backward_out(dest::MetaArray, g::MetaArray, x::MetaArray, k::Int, w::_MetaOpt, eps::Float64) =
-    (_out_check("layer_norm_backward", dest, g, x); _layer_norm_backward(g, x, k, w, eps); nothing)
 function _layer_norm_param_grad(g::MetaArray, x::MetaArray, k::Int, eps::Float64, bias::Bool)
     L = _layer_norm_layout("layer_norm_param_grad", x, k)
     meta_like(_norm_meta("layer_norm_param_grad", L, x, nothing, nothing, g), _meta_promote(eltype(g), eltype(x)), (L.S,))
@@ -263,8 +248,6 @@ _channel_norm(x::MetaArray, groups::Int, per_sample::Bool, w::_MetaOpt, b::_Meta
     _norm_meta("channel_norm", _channel_norm_layout("channel_norm", x, groups, per_sample), x, w, b)
 _channel_norm_backward(g::MetaArray, x::MetaArray, groups::Int, per_sample::Bool, w::_MetaOpt, eps::Float64) =
     _norm_meta("channel_norm_backward", _channel_norm_layout("channel_norm_backward", x, groups, per_sample), x, w, nothing, g)
-_channel_norm_backward_out(dest::MetaArray, g::MetaArray, x::MetaArray, groups::Int, per_sample::Bool, w::_MetaOpt, eps::Float64) =
-    (_out_check("channel_norm_backward", dest, g, x); _channel_norm_backward(g, x, groups, per_sample, w, eps); nothing)
 function _channel_norm_param_grad(g::MetaArray, x::MetaArray, groups::Int, per_sample::Bool, eps::Float64, bias::Bool)
     L = _channel_norm_layout("channel_norm_param_grad", x, groups, per_sample)
     meta_like(_norm_meta("channel_norm_param_grad", L, x, nothing, nothing, g), _meta_promote(eltype(g), eltype(x)), (L.C,))
@@ -277,24 +260,22 @@ end
 
 """Register a fused norm `name` (kind 'layer' or 'channel', layout parameters `args`, passed on as
 `pass` in formulas) with its input-gradient and parameter-gradient ops."""
-function _defnorm(kind, name, args, pass, f, fb, fbo, fp; doc, param_doc)
+function _defnorm(kind, name, args, pass, f, fb, fp; doc, param_doc)
     defop("$name(input: Tensor, $args, weight: Optional[Tensor], bias: Optional[Tensor], eps: float) -> Tensor",
           f; method = false, doc = doc,
           grad = [p => "norm_vjp('$kind', '$p', grad, input, $pass, weight, bias, eps)" for p in ("input", "weight", "bias")])
     defop("$(name)_backward(grad_output: Tensor, input: Tensor, $args, weight: Optional[Tensor], eps: float) -> Tensor",
           fb; method = false, doc = "Gradient of $name with respect to its input (statistics recomputed from the input).")
-    defop("$(name)_backward_out(dest: Tensor, grad_output: Tensor, input: Tensor, $args, weight: Optional[Tensor], eps: float) -> Self",
-          fbo; method = false, doc = "$(name)_backward written into dest (contiguous, the input's shape and dtype).")
     defop("$(name)_param_grad(grad_output: Tensor, input: Tensor, $args, eps: float, bias: bool) -> Tensor",
           fp; method = false, doc = "Gradient of $name with respect to its weight ($param_doc of grad_output * xhat) " *
                                     "or, with bias, its bias (the same sum of grad_output).")
 end
 _defnorm("layer", "_layer_norm", "normalized_ndim: int", "normalized_ndim",
-         _layer_norm, _layer_norm_backward, _layer_norm_backward_out, _layer_norm_param_grad; param_doc = "sum over the rows",
+         _layer_norm, _layer_norm_backward, _layer_norm_param_grad; param_doc = "sum over the rows",
          doc = "Layer normalization over the last normalized_ndim dims with its affine part, fused: " *
                "(input - mean) / sqrt(var + eps) * weight + bias (biased variance).")
 _defnorm("channel", "_channel_norm", "groups: int, per_sample: bool", "(groups, per_sample)",
-         _channel_norm, _channel_norm_backward, _channel_norm_backward_out, _channel_norm_param_grad; param_doc = "per-channel sum",
+         _channel_norm, _channel_norm_backward, _channel_norm_param_grad; param_doc = "per-channel sum",
          doc = "Normalization of an (N, C, *) input per group of channels (per sample, or across the batch " *
                "when per_sample is false) with a per-channel affine part, fused: batch, instance and group norm.")
 defop("_channel_norm_stats(input: Tensor, groups: int, per_sample: bool) -> (mean: Tensor, var: Tensor)",

@@ -91,11 +91,11 @@ _log_softmax(x, d, t) = _softmax_kernel("log_softmax", x, d, t, true)
 _log_softmax(x::MetaArray, d, t) = _softmax_kernel("log_softmax", x, d, t, true)
 defop("softmax(input: Tensor, dim: Dim, dtype: DType = None) -> Tensor",
       _softmax; batch = "reduce",
-      grad = ["input" => "softmax_vjp(grad, result, dim, False)"],
+      grad = ["input" => "_softmax_backward(grad, result, dim)"],
       doc = "exp(input) / sum(exp(input)) along dim, computed with the maximum subtracted; dtype casts first.")
 defop("log_softmax(input: Tensor, dim: Dim, dtype: DType = None) -> Tensor",
       _log_softmax; batch = "reduce",
-      grad = ["input" => "softmax_vjp(grad, result, dim, True)"],
+      grad = ["input" => "_log_softmax_backward(grad, result, dim)"],
       doc = "input - logsumexp(input) along dim, computed stably; dtype casts first.")
 
 "Backward of softmax (y ⊙ (g - Σ g y)) or log_softmax (g - exp(y) Σ g) along dim d."
@@ -166,23 +166,6 @@ defop("_log_softmax_backward(grad_output: Tensor, output: Tensor, dim: Dim) -> T
               "output" => "-grad * exp(output) * sum(grad_output, dim, True)"],
       doc = "Gradient of log_softmax given its output: grad_output - exp(output) * sum(grad_output, dim).")
 
-"""`_softmax_backward` (or, with `logmode`, `_log_softmax_backward`) written into `dest`, a tensor
-Python allocated (see `_out_check`: at (256, 256) float32 the kernel is 9 µs and a fresh result
-~50 µs more). `softmax_vjp` (_derivatives.py) calls it outside create_graph; under create_graph,
-the differentiable ops above."""
-function _softmax_backward_out(dest, g, y, d, logmode::Bool)
-    _out_check(logmode ? "log_softmax_backward" : "softmax_backward", dest, g, y)
-    pre, n, post = _split3(size(g), d)
-    _softmax_backward_into!(reshape(dense(dest), pre, n, post), reshape(dense(g), pre, n, post),
-                            reshape(dense(y), pre, n, post), logmode)
-    nothing
-end
-_softmax_backward_out(dest::MetaArray, g::MetaArray, y::MetaArray, d, logmode::Bool) =
-    (_out_check(logmode ? "log_softmax_backward" : "softmax_backward", dest, g, y); nothing)
-defop("_softmax_backward_out(dest: Tensor, grad_output: Tensor, output: Tensor, dim: Dim, log: bool) -> Self",
-      _softmax_backward_out; method = false,
-      doc = "_softmax_backward (log: _log_softmax_backward) written into dest (contiguous, same shape and dtype).")
-
 # The softmax of attention scores, fused: softmax(scale * scores) over the last dim with, when causal,
 # the keys after each query's position (top-left aligned, as torch's is_causal) excluded. It saves
 # `scaled_dot_product_attention` the scaling, the mask's construction and its addition (four ops
@@ -224,7 +207,7 @@ function _attention_softmax_rows!(O::Matrix{E}, A::Matrix{E}, sc::E, L::Int) whe
     end
 end
 defop("_attention_softmax(input: Tensor, scale: float, causal: bool) -> Tensor", _attention_softmax; method = false,
-      grad = ["input" => "softmax_vjp(grad, result, -1, False) * scale"],
+      grad = ["input" => "_softmax_backward(grad, result, -1) * scale"],
       doc = "softmax(scale * input) over the last dim; causal excludes the keys after each query (top-left " *
             "aligned): the fused core of scaled_dot_product_attention.")
 
