@@ -734,6 +734,26 @@ def test_special_points(fn):
     np.testing.assert_allclose(gj, gt, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dim,keepdim", [(-1, False), (0, False), (1, True), ((1, 2), False), ((0, 2), True),
+                                         (None, False), ((0, 1, 2), True)])
+@pytest.mark.parametrize("op", ["amax", "amin"])
+def test_amax_fused_gradient_matches_torch(op, dim, keepdim):
+    """The fused `_amax_backward` (trailing dims as contiguous runs, other dims by broadcasting): ties
+    share evenly, a NaN extreme gives NaN in its slice, and zeros keep torch's sign, in float32."""
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 3, (5, 6, 7)).astype(np.float32)   # many ties
+    a[1, 2, 3] = np.nan
+    g = rng.standard_normal(tuple(getattr(torch, op)(torch.tensor(a), **({} if dim is None else
+                                                     {"dim": dim, "keepdim": keepdim})).shape)).astype(np.float32)
+    kw = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+    xj, xt = jt.tensor(a).requires_grad_(), torch.tensor(a, requires_grad=True)
+    getattr(jt, op)(xj, **kw).backward(jt.tensor(g))
+    getattr(torch, op)(xt, **kw).backward(torch.tensor(g))
+    gj, gt = xj.grad.numpy(), xt.grad.numpy()
+    np.testing.assert_allclose(gj, gt, rtol=1e-6, atol=0)
+    assert np.array_equal(np.signbit(gj), np.signbit(gt))
+
+
 def test_prod_single_zero_no_nan():
     gj, gt = _grad_at(lambda m, x: m.prod(x), [2.0, 0.0, 3.0, 4.0])
     np.testing.assert_allclose(gj, [0.0, 24.0, 0.0, 0.0])
@@ -1021,6 +1041,8 @@ NON_DIFFERENTIABLE = {
     # the fused norms' backward kernels: under create_graph, norm_vjp (_derivatives.py) differentiates
     # the _standardize composition instead, so these are never recorded with a graph
     "_layer_norm_backward", "_layer_norm_param_grad", "_channel_norm_backward", "_channel_norm_param_grad",
+    # the same for amax/amin's fused gradient (amax_backward composes differentiable ops under create_graph)
+    "_amax_backward",
     # derivative not implemented, as in torch (backward raises an error naming the op): unique,
     # bincount (weights), nextafter; eig/eigvals have complex outputs of real inputs, whose
     # gradient needs complex autograd conventions through every op (torch implements it)

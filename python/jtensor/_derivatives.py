@@ -260,7 +260,10 @@ def max_tie_backward(grad, input, other):
 
 @helper
 def amax_backward(grad, input, dim, keepdim, result):
-    """amax/amin/max()/min(): the gradient goes to the extreme elements, split evenly among ties."""
+    """amax/amin/max()/min(): the gradient goes to the extreme elements, split evenly among ties.
+    One fused kernel (`_amax_backward`); under create_graph the composition of differentiable ops."""
+    if not _autograd.is_grad_enabled():
+        return O("_amax_backward")(input, grad, result, dim, keepdim)   # input first: dims are its
     expand = _NS["expand_reduced"]
     mask = input == expand(result, input, dim, keepdim)
     count = mask.sum(dim, keepdim=keepdim)

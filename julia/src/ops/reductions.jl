@@ -234,6 +234,52 @@ defop("amin(input: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor", 
       grad = ["input" => "amax_backward(grad, input, dim, keepdim, result)"],
       doc = "Minimum over one or several dims (NaN propagates).")
 
+"""The gradient of amax/amin (and max/min without dim) over Julia dims `dim`, fused: `grad`
+divided by the number of extreme elements (ties share evenly), at the elements equal to `result`,
+as PyTorch's `scale_grad_by_count` (a NaN extreme gives NaN, as its `(grad / count) * mask`). One
+pass per slice where the composition took an equality mask, a count, a division, an expand and a
+multiply, each a fresh array. `amax_backward` (_derivatives.py) composes differentiable ops instead
+under create_graph."""
+function _amax_backward(x, g, r, dim, keepdim)
+    _nn_float("amax_backward", g)
+    d = _dims(x, dim)
+    sz = size(x); rs = ntuple(i -> i in d ? 1 : sz[i], length(sz))
+    length(g) == length(r) == prod(rs) || throw(DimensionMismatch(
+        "amax_backward(): grad $(_nn_shape(g)) and result $(_nn_shape(r)) do not match input $(_nn_shape(x)) reduced"))
+    T = eltype(g)
+    X = dense(x); G = reshape(dense(g), rs); R = reshape(as_dense(eltype(X), r), rs)
+    O = alloc(T, sz)
+    k = count(i -> i in d, 1:length(sz))
+    if all(i -> i in d, 1:k)   # Python's trailing dims (or all): one contiguous run per slice
+        n = _prodrange(sz, 1, k)
+        _amax_backward_runs!(reshape(O, n, :), reshape(X, n, :), vec(R), vec(G))
+    else
+        q = G ./ sum(X .== R; dims = d)
+        O .= ifelse.(X .== R, q, q .* zero(T))   # not `q .* mask`: Julia's false * NaN is 0
+    end
+    O
+end
+function _amax_backward_runs!(O::Matrix{T}, X::Matrix{S}, R::Vector{S}, G::Vector{T}) where {T,S}
+    n, m = size(X)
+    C = compute_type(T)
+    @inbounds for j in 1:m
+        rj = R[j]; c = 0
+        @simd for i in 1:n
+            c += Int(X[i, j] == rj)
+        end
+        q = C(G[j]) / C(c); z = q * zero(C)   # z: NaN for a NaN extreme (count 0), as q * false in torch
+        @simd for i in 1:n
+            O[i, j] = T(ifelse(X[i, j] == rj, q, z))
+        end
+    end
+    O
+end
+_amax_backward(x::MetaArray, g::MetaArray, r::MetaArray, dim, keepdim) =
+    (_nn_float("amax_backward", g); meta_like(x, eltype(g)))
+defop("_amax_backward(input: Tensor, grad: Tensor, result: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor",
+      _amax_backward; method = false,
+      doc = "Gradient of amax/amin over dim: grad / (the number of extreme elements) at each extreme element.")
+
 "Index (0-based, along dim d) of the first max/min of each slice, with NaN counting as extreme."
 function _argext(x, d::Int, greater::Bool)
     A = dense(x)

@@ -479,12 +479,12 @@ def clamp_mask(input, min, max):
 @helper
 def select_backward(grad, input, dim, indices, keepdim):
     """Gradient of a selection along `dim` at `indices` (max/min with dim, sort, topk, gather)."""
-    z = _tensor_mod().empty(input.shape, dtype=grad.dtype, device=grad.device)
-    z.fill_(0)
+    z = _tensor_mod().empty(input.shape, dtype=grad.dtype, device=grad.device).fill_(0)
     if not keepdim and indices.ndim < input.ndim:
         grad = grad.unsqueeze(dim)
         indices = indices.unsqueeze(dim)
-    return _ops()["scatter_add"].fn(z, dim, indices, grad)
+    # into z itself (one fresh array, not two) unless a graph of this gradient is being recorded
+    return _ops()["scatter_add" if _enabled[0] else "scatter_add_"].fn(z, dim, indices, grad)
 
 
 # ---- recording -------------------------------------------------------------------------------------
