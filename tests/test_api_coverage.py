@@ -11,10 +11,6 @@ import torch
 import jtensor as jt
 
 TENSOR_EXCLUDED = {
-    # elementwise math of issue 11 not built yet (angle: complex-aware dtype rule)
-    'math': set("""
-        angle
-    """.split()),
     # missing, worth adding (see the report of branch apicover): not excluded for a reason of principle
     'todo': set("""
         apply_ as_strided_scatter chalf conj_physical conj_physical_ cumprod_ cumsum_ map2_ map_ nonzero_static
@@ -78,10 +74,6 @@ TORCH_EXCLUDED = {
         native_batch_norm native_channel_shuffle native_dropout native_group_norm native_layer_norm
         native_norm norm_except_dim poisson_nll_loss rnn_relu rnn_relu_cell rnn_tanh rnn_tanh_cell
         triplet_margin_loss
-    """.split()),
-    # elementwise math of issue 11 not built yet (angle: complex-aware dtype rule)
-    'math': set("""
-        angle
     """.split()),
     # missing, worth adding (see the report of branch apicover): not excluded for a reason of principle
     'todo': set("""
