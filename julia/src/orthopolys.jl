@@ -57,59 +57,52 @@ end
 @inline op_shifted_chebyshev_v(x::T, n::T) where {T<:AbstractFloat} = _op_chebyshev(3, x + x - one(T), _op_degree(n))
 @inline op_shifted_chebyshev_w(x::T, n::T) where {T<:AbstractFloat} = _op_chebyshev(4, x + x - one(T), _op_degree(n))
 
-"Physicists' Hermite H_n(x): H_0 = 1, H_1 = 2x, H_{k+1} = 2x H_k - 2k H_{k-1}."
-@inline function op_hermite_h(x::T, nf::T) where {T<:AbstractFloat}
-    n = _op_degree(nf)
-    n < 0 && return zero(T)
-    n == 0 && return one(T)
-    p = one(T); q = x + x
+"""
+    _op_three_term(family, x, n)
+
+p_n(x) for n >= 1 by the three-term recurrence of `family`, from p_0 = 1:
+1 physicists' Hermite (H_1 = 2x, H_{k+1} = 2x H_k - 2k H_{k-1}), 2 probabilists' Hermite
+(He_1 = x, He_{k+1} = x He_k - k He_{k-1}), 3 Laguerre (L_1 = 1 - x,
+(k+1) L_{k+1} = (2k + 1 - x) L_k - k L_{k-1}), 4 Legendre (P_1 = x, (k+1) P_{k+1} = (2k+1) x P_k - k P_{k-1}).
+"""
+@inline function _op_three_term(family::Int, x::T, n::Int64) where {T<:AbstractFloat}
+    p = one(T)
+    q = family == 1 ? x + x : family == 3 ? one(T) - x : x
     k = 1
     while k < n
-        p, q = q, (x + x) * q - T(2k) * p
+        r = family == 1 ? (x + x) * q - T(2k) * p :
+            family == 2 ? x * q - T(k) * p :
+            family == 3 ? ((T(2k) + (one(T) - x)) * q - T(k) * p) / T(k + 1) :
+                          (T(2k + 1) * x * q - T(k) * p) / T(k + 1)
+        p, q = q, r
         k += 1
     end
     q
 end
 
-"Probabilists' Hermite He_n(x): He_0 = 1, He_1 = x, He_{k+1} = x He_k - k He_{k-1}."
-@inline function op_hermite_he(x::T, nf::T) where {T<:AbstractFloat}
+"Hermite H_n, He_n (`family` 1, 2 of `_op_three_term`); negative degrees give 0."
+@inline function _op_hermite(family::Int, x::T, nf::T) where {T<:AbstractFloat}
     n = _op_degree(nf)
     n < 0 && return zero(T)
     n == 0 && return one(T)
-    p = one(T); q = x
-    k = 1
-    while k < n
-        p, q = q, x * q - T(k) * p
-        k += 1
-    end
-    q
+    _op_three_term(family, x, n)
 end
+@inline op_hermite_h(x::T, n::T) where {T<:AbstractFloat} = _op_hermite(1, x, n)
+@inline op_hermite_he(x::T, n::T) where {T<:AbstractFloat} = _op_hermite(2, x, n)
 
-"Laguerre L_n(x): L_0 = 1, L_1 = 1 - x, (k+1) L_{k+1} = (2k + 1 - x) L_k - k L_{k-1}; L_n(0) = 1."
+"Laguerre L_n(x); L_n(0) = 1."
 @inline function op_laguerre_l(x::T, nf::T) where {T<:AbstractFloat}
     n = _op_degree(nf)
     n < 0 && return zero(T)
     (n == 0 || x == zero(T)) && return one(T)
-    p = one(T); q = one(T) - x
-    k = 1
-    while k < n
-        p, q = q, ((T(2k) + (one(T) - x)) * q - T(k) * p) / T(k + 1)
-        k += 1
-    end
-    q
+    _op_three_term(3, x, n)
 end
 
-"Legendre P_n(x): P_0 = 1, P_1 = x, (k+1) P_{k+1} = (2k+1) x P_k - k P_{k-1}; P_n(±1) = (±1)^n."
+"Legendre P_n(x); P_n(±1) = (±1)^n."
 @inline function op_legendre_p(x::T, nf::T) where {T<:AbstractFloat}
     n = _op_degree(nf)
     n < 0 && return zero(T)
     abs(x) == one(T) && return ifelse(x > zero(T) || iseven(n), one(T), -one(T))
     n == 0 && return one(T)
-    p = one(T); q = x
-    k = 1
-    while k < n
-        p, q = q, (T(2k + 1) * x * q - T(k) * p) / T(k + 1)
-        k += 1
-    end
-    q
+    _op_three_term(4, x, n)
 end

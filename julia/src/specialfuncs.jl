@@ -477,6 +477,15 @@ function _sf_besselj_small(x::Float64)
 end
 
 """
+    _sf_pq_add(p, q, t, k) -> (p, q)
+
+Add the k-th term t of an asymptotic series Σ (-1)^k t_k split into its even part P (t_k with
+sign (-1)^(k/2)) and odd part Q (sign (-1)^((k-1)/2)), as Hankel's expansions use them.
+"""
+@inline _sf_pq_add(p, q, t, k) =
+    isodd(k) ? (p, q + ifelse(iseven((k - 1) >> 1), t, -t)) : (p + ifelse(iseven(k >> 1), t, -t), q)
+
+"""
     _sf_bessel_asym(x, nu, second) -> J_ν(x) (`second`: Y_ν(x)), x > 25
 
 Hankel's expansions J_ν(x) = √(2/(πx)) (P cos χ - Q sin χ), Y_ν(x) = √(2/(πx)) (P sin χ + Q cos χ),
@@ -491,12 +500,7 @@ function _sf_bessel_asym(x::Float64, nu::Int, second::Bool)
     k = 1
     while k < 60
         t *= (m - (2k - 1)^2) / (8.0 * k * x)
-        # a_k / x^k enters P with sign (-1)^(k/2) (k even) and Q with (-1)^((k-1)/2) (k odd)
-        if isodd(k)
-            q += ifelse(iseven((k - 1) >> 1), t, -t)
-        else
-            p += ifelse(iseven(k >> 1), t, -t)
-        end
+        p, q = _sf_pq_add(p, q, t, k)
         abs(t) < _SF_EPS * 0.25 && break
         k += 1
     end
@@ -696,11 +700,7 @@ function _sf_airy_neg_asym(a::Float64, zeta::Float64)
     k = 1
     while k < 60
         t *= (6k - 5) * (6k - 3) * (6k - 1) / ((2k - 1) * 216.0 * k * zeta)    # u_k / ζ^k
-        if isodd(k)
-            q += ifelse(iseven((k - 1) >> 1), t, -t)
-        else
-            p += ifelse(iseven(k >> 1), t, -t)
-        end
+        p, q = _sf_pq_add(p, q, t, k)
         abs(t) < _SF_EPS * 0.25 && break
         k += 1
     end

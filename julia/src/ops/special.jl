@@ -34,25 +34,20 @@ for (name, f, grad) in (
         ("log_ndtr", sf_log_ndtr, "grad * 0.3989422804014327 * exp(-0.5 * input * input - result)"),
         ("bessel_j0", sf_besselj0, "grad * -special.bessel_j1(input)"),
         ("bessel_j1", sf_besselj1, "grad * where(input == 0, 0.5, special.bessel_j0(input) - result / input)"),
+        # functions torch.special defines without a derivative: no `grad`, so backward through them
+        # raises, naming the op (PyTorch's results do not require grad at all)
+        ("airy_ai", sf_airy_ai, ""),
+        ("bessel_y0", sf_bessely0, ""),
+        ("bessel_y1", sf_bessely1, ""),
+        ("modified_bessel_k0", sf_k0, ""),
+        ("modified_bessel_k1", sf_k1, ""),
+        ("scaled_modified_bessel_k0", sf_k0e, ""),
+        ("scaled_modified_bessel_k1", sf_k1e, ""),
     )
     defmap("$name(input: Tensor) -> Tensor", f; dtypes = "float", namespace = "special", method = false,
-           inplace = false, grad = ["input" => grad],
-           doc = "torch.special.$name, elementwise (real inputs); integer inputs give float32.")
-end
-
-# Functions torch.special defines without a derivative: no `grad`, so backward through them
-# raises, naming the op (PyTorch's results do not require grad at all).
-for (name, f, what) in (
-        ("airy_ai", sf_airy_ai, "the Airy function Ai"),
-        ("bessel_y0", sf_bessely0, "the Bessel function of the second kind Y0"),
-        ("bessel_y1", sf_bessely1, "the Bessel function of the second kind Y1"),
-        ("modified_bessel_k0", sf_k0, "the modified Bessel function of the second kind K0"),
-        ("modified_bessel_k1", sf_k1, "the modified Bessel function of the second kind K1"),
-        ("scaled_modified_bessel_k0", sf_k0e, "exp(x) * K0(x)"),
-        ("scaled_modified_bessel_k1", sf_k1e, "exp(x) * K1(x)"),
-    )
-    defmap("$name(input: Tensor) -> Tensor", f; dtypes = "float", namespace = "special", method = false,
-           inplace = false, doc = "torch.special.$name: $what, elementwise (real inputs; not differentiable, as in torch).")
+           inplace = false, grad = isempty(grad) ? Pair{String,String}[] : ["input" => grad],
+           doc = "torch.special.$name, elementwise (real inputs); integer inputs give float32" *
+                 (isempty(grad) ? "; not differentiable, as in torch." : "."))
 end
 
 # The orthogonal polynomials p_n(input) (kernels in orthopolys.jl): input and n broadcast against

@@ -11,8 +11,7 @@ import jtensor as jt
 from . import constraints
 from .chi2 import Chi2
 from .exp_family import ExponentialFamily
-from .multivariate_normal import _precision_to_scale_tril, _tril_inverse
-from .utils import lazy_property
+from .multivariate_normal import ScaleTrilMatrices, scale_tril_of
 
 __all__ = ["Wishart"]
 
@@ -24,7 +23,7 @@ def _mvdigamma(x, p):
     return jt.digamma(x.unsqueeze(-1) - jt.arange(p, dtype=x.dtype) / 2).sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(ScaleTrilMatrices, ExponentialFamily):
     """`df` > p - 1 (a number or a tensor broadcasting with the batch dims), and exactly one of
     covariance_matrix, precision_matrix or scale_tril (p x p, with optional batch dims)."""
 
@@ -60,12 +59,7 @@ class Wishart(ExponentialFamily):
             warnings.warn("Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < ndim.")
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = jt.linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = scale_tril_of(covariance_matrix, precision_matrix, scale_tril)
         self._dist_chi2 = self._chi2(batch_shape)
 
     def _chi2(self, batch_shape):
@@ -92,20 +86,6 @@ class Wishart(ExponentialFamily):
 
     def _matrix_shape(self):
         return tuple(self._batch_shape) + tuple(self._event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.mT).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self):
-        L_inv = _tril_inverse(self._unbroadcasted_scale_tril)
-        return (L_inv.mT @ L_inv).expand(self._matrix_shape())
 
     def _df_matrix(self, df):
         return df.reshape(tuple(self._batch_shape) + (1, 1))
