@@ -3,6 +3,7 @@
 Cases (float32):
 - chain5: `tanh(x * y + 1) * x - y` (5 elementwise ops) on 10^7 elements, and the bandwidth the
   fused kernel reaches (2 arrays read, 1 written);
+- mse: `((x - y) ** 2).mean()` on 10^7 elements, a chain feeding a reduction (2 arrays read);
 - softmax and layer_norm over rows of a 1000x4096 matrix, forward and backward;
 - a compiled 2-op call (`x * 2 + 1`) on a 1-element input, against one eager op (`x * 2`);
 - one training step (forward, cross-entropy, backward, Adam) of the digits MLP at batch 128;
@@ -29,6 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 def chain_jt(x, y):
     return (x * y + 1).tanh() * x - y
+
+
+def mse(x, y):
+    """A map chain feeding a reduction: jt.compile accumulates it in the kernel (`_fused_reduce`)."""
+    return ((x - y) ** 2).mean()
 
 
 def child(threads, budget, inductor):
@@ -61,6 +67,11 @@ def child(threads, budget, inductor):
     case("chain5 1e7", {"jt eager": lambda: chain_jt(x, y), "jt.compile": lambda: cj(x, y),
                         "torch eager": lambda: chain_jt(tx, ty), "torch.compile": tc and (lambda: tc(tx, ty))},
          note="bytes=%d" % (3 * 4 * n))
+    mj, mt = jt.compile(mse), tcompile(mse)
+    np.testing.assert_allclose(mj(x, y).item(), mse(tx, ty).item(), rtol=1e-5)
+    case("mse mean 1e7", {"jt eager": lambda: mse(x, y), "jt.compile": lambda: mj(x, y),
+                          "torch eager": lambda: mse(tx, ty), "torch.compile": mt and (lambda: mt(tx, ty))},
+         note="bytes=%d" % (2 * 4 * n))
 
     # softmax / layer_norm rows, forward + backward
     a = rng.standard_normal((1000, 4096)).astype(np.float32)

@@ -981,7 +981,7 @@ TESTED_ELSEWHERE = {
     **{n: "tests/test_gradients.py" for n in ("_view_backward", "_bind_global")},
     **{n: "tests/test_recurrent.py" for n in ("_rnn_layer", "_rnn_layer_backward")},
     "_round_complex": "tests/test_array_api.py",
-    "_fused": "tests/test_compile.py",   # jt.compile's fused kernels: compiled against eager
+    **{n: "tests/test_compile.py" for n in ("_fused", "_fused_reduce")},   # jt.compile's kernels, against eager
     "_show_elements": "tests/test_user_dtypes.py",   # printing user dtypes by Julia's show
     **{n: "tests/test_linalg_solvers.py" for n in ("linalg.lu_factor_ex", "linalg.solve_triangular",
                                                     "linalg.cholesky_ex", "_lu_permutation", "geqrf",

@@ -351,7 +351,8 @@ META_REFUSED = {
 # has no place for), that run jt.compile's kernels (made for CPU tensors), that bind a Julia global,
 # or that print values (_show_elements).
 META_NOT_APPLICABLE = ("_arange", "_linspace", "_eye", "_rand", "_randn", "_randint", "manual_seed", "_dropout_mask",
-                       *FUSED_STEPS, "_put_offsets", "_bind_global", "_show_elements", "_fused")
+                       *FUSED_STEPS, "_put_offsets", "_bind_global", "_show_elements", "_fused",
+                       "_fused_reduce")
 
 
 def test_every_registry_op_has_a_meta_case():

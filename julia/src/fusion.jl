@@ -240,6 +240,84 @@ defop("_fused(kernel: int, " * join(("x$i: Tensor" * (i > 1 ? " = None" : "") fo
       ") -> Tensor", _fused; method = false,
       doc = "Run fused kernel `kernel` (made by jt.compile) over its inputs, broadcast, into a new tensor.")
 
+# ---- a fused chain feeding a sum or a mean ----------------------------------------------------------
+# `((x - y) ^ 2).mean()` in one pass: the chain's scalar function is evaluated element by element and
+# accumulated at once, so not even the chain's output is written to memory. Float32 and Float64
+# chains only; they accumulate in Float64, as the eager `sum` and `mean` of float32 do.
+
+"""
+    _fused_reduce(kernel, reduce, dims, keepdim, x1, x2 = nothing, ..., x8 = nothing)
+
+The `reduce` ("sum" or "mean") over Python dims `dims` (non-negative, of the broadcast shape; empty
+for every dim) of kernel `kernel` applied to its inputs, broadcast: the values of the eager
+`chain(...).sum(dims, keepdim)` without the chain's output array.
+"""
+function _fused_reduce(kernel::Integer, reduce::AbstractString, dims, keepdim::Bool, xs...)
+    k = _kernel(kernel)
+    reduce in ("sum", "mean") || throw(ArgumentError("fusion: unknown reduction \"$reduce\" (sum or mean)"))
+    k.result in (Float32, Float64) ||
+        throw(ArgumentError("fusion: a fused reduction needs a float32 or float64 chain, got $(_dtname(k.result))"))
+    inputs = map(Strided, _somethings(xs...))
+    length(inputs) == length(k.inputs) ||
+        throw(ArgumentError("fusion: kernel $kernel takes $(length(k.inputs)) inputs, got $(length(inputs))"))
+    sz = broadcast_size(map(size, inputs)...)
+    N = length(sz)
+    all(d -> 0 <= d < N, dims) || throw(ArgumentError("fusion: reduction dims $(collect(dims)) out of range for $N dims"))
+    jd = isempty(dims) ? collect(1:N) : sort!(unique!([N - Int(d) for d in dims]))
+    outsz = ntuple(d -> d in jd ? 1 : sz[d], N)
+    acc = zeros(Float64, outsz)
+    args = map(a -> broadcast_to(a, sz), inputs)
+    if !isempty(acc) && prod(sz) > 0
+        GC.@preserve args Base.invokelatest(_fused_accumulate!, k.f, acc, args, sz, jd)
+    end
+    count = foldl(*, Int[sz[d] for d in jd]; init = 1)
+    reduce == "mean" && (acc ./= count)
+    out = alloc(k.result, keepdim ? outsz : Tuple(sz[d] for d in 1:N if !(d in jd)))
+    copyto!(out, acc)   # the same elements in the same order: only size-1 dims are dropped
+    out
+end
+
+"""Add `f` of every broadcast element of `args` into its slot of `acc` (size 1 along the reduced
+Julia dims `jd`). Packed operands reduced over leading Julia dims (Python's trailing dims, every dim
+included) take one SIMD loop per output element; anything else takes the general strided loop."""
+function _fused_accumulate!(f::F, acc::Array{Float64}, args::Tuple, sz::NTuple{N,Int}, jd::Vector{Int}) where {F,N}
+    ptrs = map(a -> a.ptr, args)
+    if jd == collect(1:length(jd)) && all(map(iscontiguous, args))
+        inner = foldl(*, Int[sz[d] for d in jd]; init = 1)
+        @inbounds for j in 1:length(acc)
+            base = (j - 1) * inner
+            s = 0.0
+            @simd for i in 1:inner
+                s += Float64(f(map(p -> unsafe_load(p, base + i), ptrs)...))
+            end
+            acc[j] = s
+        end
+        return acc
+    end
+    strides = map(a -> a.strides, args)
+    li = LinearIndices(size(acc))
+    @inbounds for I in CartesianIndices(sz)
+        vals = map((p, st) -> unsafe_load(p, _elem_offset(I, st) + 1), ptrs, strides)
+        J = CartesianIndex(ntuple(d -> d in jd ? 1 : I[d], N))
+        acc[li[J]] += Float64(f(vals...))
+    end
+    acc
+end
+
+@inline function _elem_offset(I::CartesianIndex{N}, st::NTuple{N,Int}) where {N}
+    o = 0
+    for d in 1:N
+        o += (I[d] - 1) * st[d]
+    end
+    o
+end
+
+defop("_fused_reduce(kernel: int, reduce: str, dims: IntList, keepdim: bool, " *
+      join(("x$i: Tensor" * (i > 1 ? " = None" : "") for i in 1:FUSED_MAX_INPUTS), ", ") * ") -> Tensor",
+      _fused_reduce; method = false,
+      doc = "The sum or mean over `dims` (Python dims of the broadcast shape; empty: all) of fused kernel " *
+            "`kernel` over its inputs, in one pass without the kernel's output array (made by jt.compile).")
+
 """
     fused_apply(kernel, To, arrays...) -> Array{To}
 

@@ -26,7 +26,7 @@ from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from ._tensor import Tensor, tensor, asarray, from_numpy, empty
 from .creation import (zeros, ones, full, empty_like, zeros_like, ones_like, full_like, arange, linspace,
-                       eye, rand, randn, randint, rand_like, randn_like)
+                       eye, rand, randn, randint, rand_like, randn_like, range, empty_permuted, frombuffer)
 from . import random
 _MANUAL = ("manual_seed",)   # registry ops whose top-level name is a Python function (ops.publish skips them)
 from .random import (Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,
@@ -35,7 +35,8 @@ from .dlpack import from_dlpack, to_dlpack
 from .registry import REGISTRY as _REGISTRY
 from . import drivers as _drivers, _tensor as _tensor_mod
 from .ops import ops, publish as _publish
-from .typeinfo import Size, finfo, iinfo, get_num_threads, set_num_threads
+from .typeinfo import (Size, finfo, iinfo, get_num_threads, set_num_threads, get_num_interop_threads,
+                       set_num_interop_threads, set_flush_denormal)
 from .dtypes import get_default_dtype, set_default_dtype
 from . import composites as _composites, statistics as _statistics, sampling as _sampling  # noqa: F401 (jt.<name> via ops.composed)
 from . import rebind as _rebind, tensor_api as _tensor_api, switches as _switches  # noqa: F401
@@ -44,6 +45,12 @@ from . import fft  # noqa: E402  (torch.fft's transforms)
 from . import special  # noqa: E402  (torch.special: ops of namespace "special" are published into it)
 from . import order_stats as _order_stats, nn_functions as _nn_functions, matrix_builders as _matrix_builders  # noqa: F401,E402 (jt.<name> via ops.composed)
 from . import histograms as _histograms, finite_differences as _finite_differences, spectral as _spectral  # noqa: F401,E402 (jt.<name> via ops.composed)
+from . import lowrank as _lowrank  # noqa: F401,E402 (jt.svd_lowrank, jt.pca_lowrank via ops.composed)
+from .layouts import (layout, strided, memory_format, contiguous_format, channels_last,  # noqa: E402
+                      channels_last_3d, preserve_format)
+from . import legacy_tensors as _legacy_tensors  # noqa: E402 (and Tensor.new, via ops.composed)
+from . import storage as _storage  # noqa: F401,E402 (Tensor.untyped_storage / storage via ops.composed)
+globals().update({cls.__name__: cls for cls in _legacy_tensors.CLASSES.values() if not cls.dtype.is_complex})
 
 _drivers.bind(_tensor_mod)   # before the first sync: the generated functions capture the C fast path
 from .user_dtypes import register_dtype, publish as _publish_dtypes  # noqa: E402
@@ -57,6 +64,7 @@ from . import overrides  # noqa: E402
 overrides.install_tensor_methods()   # before jt.func copies Tensor's methods onto BatchedTensor
 
 from . import func  # noqa: E402  (BatchedTensor mirrors Tensor's methods, published just above)
+from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
 from . import nn  # noqa: E402
 from . import fx  # noqa: E402  (jt.fx: graph capture and transformation)
 from . import optim  # noqa: E402

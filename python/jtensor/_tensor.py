@@ -306,7 +306,21 @@ class Tensor:
     def is_readonly(self):
         return not _writeable(self._base)
 
-    def is_contiguous(self):
+    @property
+    def output_nr(self):
+        """Which output of the op that made this tensor it is (0 for a leaf), as PyTorch's."""
+        return self._out_index
+
+    @property
+    def layout(self):
+        """Always `jt.strided`: jtensor tensors are dense and strided."""
+        from .layouts import strided
+        return strided
+
+    def is_contiguous(self, memory_format=None):
+        if memory_format is not None:   # channels_last & co. (jtensor.layouts)
+            from .layouts import is_contiguous_as
+            return is_contiguous_as(self, memory_format)
         if self.numel() == 0:
             return True  # as torch: an empty tensor is contiguous whatever its strides
         s = 1
@@ -494,7 +508,11 @@ class Tensor:
     def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False, memory_format=None):
         """``t.to(dtype)``, ``t.to(device)``, ``t.to(device, dtype)``, ``t.to(other)`` (other's device
         and dtype). Returns this tensor when nothing changes (unless ``copy``). CPU to meta gives a meta
-        tensor of the same shape and dtype; meta to CPU raises (a meta tensor has no data)."""
+        tensor of the same shape and dtype; meta to CPU raises (a meta tensor has no data).
+        memory_format=jt.channels_last (& co.) lays the result out in that format."""
+        if memory_format is not None:
+            r = self.to(*args, dtype=dtype, device=device, copy=copy, non_blocking=non_blocking)
+            return r.contiguous(memory_format=memory_format)
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
@@ -535,8 +553,11 @@ class Tensor:
         REGISTRY.ops["copy_"].fn(out, self)
         return out
 
-    def type(self, dtype=None):
-        return self.dtype if dtype is None else self.astype(dtype)
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """'torch.FloatTensor' & co. without an argument; else self converted to a dtype, a legacy
+        class (jt.DoubleTensor) or a type string (jtensor.legacy_tensors)."""
+        from .legacy_tensors import tensor_type
+        return tensor_type(self, dtype, non_blocking, **kwargs)
 
     def float(self):
         return self.to(D.float32)
@@ -566,12 +587,18 @@ class Tensor:
         """As on a PyTorch built without CUDA: raises AssertionError."""
         return self.to(_dev.device("cuda") if device is None else device)
 
-    def clone(self):
+    def clone(self, *, memory_format=None):
+        if memory_format is not None:   # a channels_last (& co.) copy: jtensor.layouts
+            from .layouts import clone_as
+            return clone_as(self, memory_format)
         out = empty_on(self.device_code, self.shape, self.dtype)
         REGISTRY.ops["copy_"].fn(out, self)
         return out
 
-    def contiguous(self):
+    def contiguous(self, memory_format=None):
+        if memory_format is not None:   # channels_last & co. (jtensor.layouts)
+            from .layouts import contiguous_as
+            return contiguous_as(self, memory_format)
         return self if self.is_contiguous() else self.clone()
 
     def copy_(self, src):

@@ -70,6 +70,17 @@ _BY_NP = {np.dtype(d.np_dtype): d for d in ALL if d.np_dtype is not None}
 
 default_float = float32
 
+# PyTorch's C++ ScalarType names: what its kernel errors print ("not implemented for 'Long'") and
+# what names the legacy tensor classes (torch.LongTensor) and Tensor.type() strings.
+SCALAR_TYPE_NAMES = {"bool": "Bool", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
+                     "uint8": "Byte", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                     "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def scalar_type_name(dt):
+    """PyTorch's ScalarType name of a dtype ('Float' for float32); a user dtype's own name."""
+    return SCALAR_TYPE_NAMES.get(dt.name, dt.name)
+
 
 # ---- range checks of values written into a dtype ---------------------------------------------------
 _FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}

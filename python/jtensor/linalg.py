@@ -6,13 +6,19 @@ translate `ord` and `dim` and call the registry kernels `linalg._matrix_norm` / 
 `lu_factor`, `lu`, `lu_solve`, `ldl_factor` and `householder_product` are composed of the registry
 ops of julia/src/ops/linalg_solvers.jl in linalg_solvers.py, as PyTorch composes them.
 
+`inv_ex`, `solve_ex` (which report singularity in `info` instead of raising), `tensorinv`,
+`tensorsolve` and `vander` are composed of registry ops below, as are the deprecated torch-level
+norms `jt.nuclear_norm` and `jt.frobenius_norm`.
+
 `LinAlgError` (a RuntimeError, as torch.linalg.LinAlgError) is raised for singular matrices in
 `inv`/`solve` and non positive-definite ones in `cholesky`.
 """
 import collections as _collections
 import operator as _operator
+import warnings as _warnings
 
 from .errors import LinAlgError
+from .ops import composed as _composed
 from .registry import REGISTRY as _REGISTRY
 from .schema import norm_dim as _norm_dim
 from .linalg_solvers import lu_factor, lu, lu_solve, householder_product, ldl_factor  # noqa: F401 (composed of registry ops)
@@ -143,3 +149,127 @@ def lstsq(A, B, rcond=None, *, driver=None):
             r = jt.matmul(A, X) - Bm
             residuals = (r.abs() ** 2 if r.dtype.kind == "c" else r * r).sum(-2)
     return LstsqResult(X.squeeze(-1) if vector else X, residuals, rank, svals)
+
+
+# ---- inverses and solves that report singularity, tensor inverses and solves -------------------------
+InvExResult = _collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
+SolveExResult = _collections.namedtuple("linalg_solve_ex", ["result", "info"])
+
+
+def _square_lu(A, name):
+    """(LU, pivots, info) of square matrices A: info (int32, per matrix) is k > 0 when U[k-1, k-1] is
+    zero, as LAPACK's getrf."""
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are of shape {list(A.shape)}")
+    return _op("lu_factor_ex")(A)
+
+
+def inv_ex(A, *, check_errors=False, out=None):
+    """(inverse, info): info is 0 for an invertible matrix and k > 0 for a singular one (its
+    inverse then holds inf / nan, as LAPACK's); check_errors raises LinAlgError instead.
+    Differentiable where A is invertible."""
+    from .linalg_solvers import lu_solve, _into
+    import jtensor as jt
+    A = _tensor(A)
+    LU, pivots, info = _square_lu(A, "linalg.inv_ex")
+    if bool((info == 0).all()):
+        inverse = _op("inv")(A)
+    elif check_errors:
+        raise LinAlgError(f"linalg.inv_ex: The diagonal element {int(info.max())} is zero, the inversion could "
+                          f"not be completed because the input matrix is singular.")
+    else:
+        inverse = lu_solve(LU, pivots, jt.eye(A.shape[-1], dtype=A.dtype).expand(*A.shape))
+    return _into(out, InvExResult(inverse, info))
+
+
+def solve_ex(A, B, *, left=True, check_errors=False, out=None):
+    """(result, info): linalg.solve's solution and getrf's info (0, or k > 0 for a singular A, whose
+    result then holds inf / nan); check_errors raises LinAlgError instead."""
+    from .linalg_solvers import lu_solve, _into
+    A, B = _tensor(A), _tensor(B)
+    LU, pivots, info = _square_lu(A, "linalg.solve_ex")
+    if bool((info == 0).all()):
+        result = _op("solve")(A, B, left=left)
+    elif check_errors:
+        raise LinAlgError(f"linalg.solve_ex: The solver failed because the input matrix is singular.")
+    else:
+        vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and left)
+        Bm = B.unsqueeze(-1) if vector else B
+        result = lu_solve(LU, pivots, Bm, left=left)
+        result = result.squeeze(-1) if vector else result
+    return _into(out, SolveExResult(result, info))
+
+
+def _prod(shape):
+    p = 1
+    for s in shape:
+        p *= s
+    return p
+
+
+def tensorinv(A, ind=2, *, out=None):
+    """The tensor X with tensordot(A, X, ind) the identity: A reshaped to a square matrix
+    prod(shape[:ind]) x prod(shape[ind:]), inverted, shaped shape[ind:] + shape[:ind]."""
+    from .linalg_solvers import _into
+    A = _tensor(A)
+    if not isinstance(ind, int) or ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    if _prod(rows) != _prod(cols):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {_prod(cols)} != {_prod(rows)}")
+    return _into(out, _op("inv")(A.reshape(_prod(rows), _prod(cols))).reshape(*cols, *rows))
+
+
+def tensorsolve(A, B, dims=None, *, out=None):
+    """X with tensordot(A, X, X.ndim) = B: A's dims `dims` are moved last first; A reshaped to
+    prod(B.shape) x prod(the rest), solved against B flattened; X has A's trailing shape."""
+    from .linalg_solvers import _into
+    A, B = _tensor(A), _tensor(B)
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        A = A.permute(*[d for d in range(A.ndim) if d not in dims], *dims)
+    rest = tuple(A.shape[B.ndim:])
+    if tuple(A.shape[:B.ndim]) != tuple(B.shape) or _prod(rest) != _prod(B.shape):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {_prod(rest)} != {_prod(A.shape[:B.ndim])}")
+    X = _op("solve")(A.reshape(_prod(B.shape), _prod(rest)), B.reshape(-1))
+    return _into(out, X.reshape(*rest))
+
+
+def vander(x, *, N=None):
+    """The Vandermonde matrix of x (..., n): columns x^0, x^1, ..., x^(N-1) (increasing powers,
+    N defaults to n; integers compute in int64), batched, differentiable everywhere."""
+    import jtensor as jt
+    x = _tensor(x)
+    if x.ndim < 1:
+        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    N = x.shape[-1] if N is None else N
+    if N <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    if x.dtype in (jt.bool, jt.float16, jt.bfloat16):
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, but got "
+                           f"{x.dtype}")
+    from .matrix_builders import increasing_powers
+    return increasing_powers(x.to(jt.promote_types(x.dtype, jt.int64)), N)
+
+
+# ---- the deprecated torch-level norms -----------------------------------------------------------------
+@_composed(method=False)
+def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
+    """torch.nuclear_norm: the sum of singular values over dims (-2, -1) (or the 2-list `dim`)."""
+    if isinstance(dim, bool):   # nuclear_norm(input, keepdim) positionally, as ATen's first overload
+        dim, keepdim = None, dim
+    _warnings.warn("at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will be removed in "
+                   "a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead",
+                   UserWarning, stacklevel=3)
+    return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, out=out)
+
+
+@_composed(method=False)
+def frobenius_norm(input, dim, keepdim=False, *, out=None):
+    """torch.frobenius_norm: the 2-norm of the entries over `dim` (one or two dims)."""
+    _warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. It will be removed "
+                   "in a future PyTorch release. Please use `linalg.vector_norm(A, 2., dim, keepdim)` instead",
+                   UserWarning, stacklevel=3)
+    return _op("vector_norm")(_tensor(input), 2.0, _dims(dim), bool(keepdim), out=out)

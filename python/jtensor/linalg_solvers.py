@@ -2,13 +2,15 @@
 composed here from the registry ops of julia/src/ops/linalg_solvers.jl (`linalg.lu_factor_ex`,
 `linalg.solve_triangular`, `_lu_permutation`): `jt.linalg.lu_factor`, `lu`, `lu_solve`, and the
 deprecated torch.* forms `jt.lu`, `jt.lu_unpack`, `jt.lu_solve`, `jt.triangular_solve`,
-`jt.cholesky_solve` (with their Tensor methods).
+`jt.cholesky_solve`, `jt.cholesky_inverse`, `jt.cholesky`, `jt.qr`, `jt.svd`, `jt.ormqr` (with their
+Tensor methods).
 
 Gradients come from the ops they are made of: lu_factor_ex's derivative (PyTorch's LU backward),
 solve_triangular's, and tril/triu/matmul for unpacking and permuting, so a composite is
 differentiable in every input PyTorch differentiates.
 """
 import collections
+import warnings
 
 from . import dtypes as D
 from .ops import composed
@@ -18,6 +20,8 @@ LUFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
 LUResult = collections.namedtuple("linalg_lu", ["P", "L", "U"])
 LUUnpackResult = collections.namedtuple("lu_unpack", ["P", "L", "U"])
 TriangularSolveResult = collections.namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+QRResult = collections.namedtuple("qr", ["Q", "R"])
+SVDResult = collections.namedtuple("svd", ["U", "S", "V"])
 
 
 def _op(name):
@@ -169,6 +173,57 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     return _into(out, X)
 
 
+@composed()
+def cholesky_inverse(L, upper=False, *, out=None):
+    """The inverse of A = L Lᴴ (A = Uᴴ U when upper) from its Cholesky factor; batched.
+    Differentiable in L."""
+    import jtensor as jt
+    L = _tensor(L)
+    _at_least_2d("cholesky_inverse", "A", L, style="old")
+    if L.shape[-1] != L.shape[-2]:
+        raise RuntimeError(f"cholesky_inverse: A must be batches of square matrices, but they are "
+                           f"{L.shape[-2]} by {L.shape[-1]} matrices")
+    eye = jt.eye(L.shape[-1], dtype=L.dtype).expand(*L.shape)
+    return _into(out, cholesky_solve(eye, L, upper))
+
+
+@composed()
+def cholesky(input, upper=False, *, out=None):
+    """torch.cholesky (deprecated for linalg.cholesky): L with A = L Lᴴ, or U = Lᴴ when upper."""
+    warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future "
+                  "PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\nL = torch.linalg.cholesky(A)\n"
+                  "and\nU = torch.cholesky(A, upper=True)\nshould be replaced with\nU = torch.linalg.cholesky(A).mH",
+                  UserWarning, stacklevel=3)
+    return _into(out, _op("linalg.cholesky")(_tensor(input), upper=upper))
+
+
+@composed()
+def qr(input, some=True, *, out=None):
+    """torch.qr (deprecated for linalg.qr): (Q, R), reduced when `some`, complete otherwise."""
+    warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch "
+                  "release.\nThe boolean parameter 'some' has been replaced with a string parameter 'mode'.\n"
+                  "Q, R = torch.qr(A, some)\nshould be replaced with\n"
+                  "Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=3)
+    Q, R = _op("linalg.qr")(_tensor(input), mode="reduced" if some else "complete")
+    return _into(out, QRResult(Q, R))
+
+
+@composed()
+def svd(input, some=True, compute_uv=True, *, out=None):
+    """torch.svd (deprecated for linalg.svd): (U, S, V) with A = U diag(S) Vᴴ; note V, not Vᴴ.
+    Reduced when `some`; without compute_uv, U and V are zero-filled (m, m) and (n, n) matrices."""
+    import jtensor as jt
+    input = _tensor(input)
+    if not compute_uv:
+        m, n = input.shape[-2:]
+        batch = tuple(input.shape[:-2])
+        S = _op("linalg.svdvals")(input)
+        return _into(out, SVDResult(jt.zeros(*batch, m, m, dtype=input.dtype), S,
+                                    jt.zeros(*batch, n, n, dtype=input.dtype)))
+    U, S, Vh = _op("linalg.svd")(input, full_matrices=not some)
+    return _into(out, SVDResult(U, S, Vh.mH))
+
+
 # ---- Householder products ---------------------------------------------------------------------------
 def householder_product(A, tau, *, out=None):
     """The first n columns of H_1 H_2 ... H_k, H_i = I - tau_i v_i v_iᴴ, with v_i the i-th column of A
@@ -203,6 +258,31 @@ def householder_product(A, tau, *, out=None):
 def orgqr(input, tau):
     """torch.orgqr: linalg.householder_product(input, tau)."""
     return householder_product(input, tau)
+
+
+@composed()
+def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
+    """Q @ other (other @ Q when not left; Qᴴ when transpose) with Q the full m x m product of the
+    Householder reflectors of geqrf's packed (input, tau), without forming anything but Q."""
+    import jtensor as jt
+    input, tau, other = _tensor(input), _tensor(tau), _tensor(other)
+    _at_least_2d("torch.ormqr", "input", input)
+    _at_least_2d("torch.ormqr", "other", other)
+    m, n = input.shape[-2:]
+    if (other.shape[-2] if left else other.shape[-1]) != m:
+        raise RuntimeError(f"torch.ormqr: other.shape[{-2 if left else -1}] must be equal to input.shape[-2], got "
+                           f"shapes {list(input.shape)} and {list(other.shape)}")
+    if tau.shape[-1] > min(m, n):
+        raise RuntimeError(f"torch.ormqr: tau.shape[-1] must be at most min(input.shape[-2:]) = {min(m, n)}, got "
+                           f"{tau.shape[-1]}")
+    if n >= m:
+        square = input[..., :, :m]
+    else:   # reflector columns padded with zeros to m x m: Q is m x m whatever n is
+        square = jt.cat([input, jt.zeros(*input.shape[:-1], m - n, dtype=input.dtype)], -1)
+    Q = householder_product(square, tau)
+    if transpose:
+        Q = Q.mH
+    return _into(out, Q @ other if left else other @ Q)
 
 
 LDLFactorResult = collections.namedtuple("linalg_ldl_factor", ["LD", "pivots"])

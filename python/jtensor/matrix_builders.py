@@ -104,8 +104,16 @@ def vander(x, N=None, increasing=False):
     x = x.to(jt.promote_types(x.dtype, D.int64))
     if n == 0:
         return jt.empty(x.shape[0], 0, dtype=x.dtype)
-    cols = jt.cat([jt.ones(x.shape[0], 1, dtype=x.dtype), x.unsqueeze(1).expand(-1, n - 1)], 1).cumprod(1)
+    cols = increasing_powers(x, n)
     return cols if increasing else cols.flip([1])
+
+
+def increasing_powers(x, n):
+    """x^0, x^1, ..., x^(n-1) along a new last dim (n >= 1), batched over x's dims: a cumulative
+    product, so differentiable everywhere (x ** k's derivative is nan at 0 for k = 0). torch.vander
+    and linalg.vander are made of it."""
+    x = x.unsqueeze(-1)
+    return jt.cat([jt.ones_like(x), x.expand(*x.shape[:-1], n - 1)], -1).cumprod(-1)
 
 
 # ---- statistics of variables in rows ---------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def histc(input, bins=100, min=0, max=0):
     """Counts of the elements in `bins` equal-width bins over [min, max] (the data's range when
     min == max); elements outside are ignored, `max` itself falls in the last bin."""
     if input.dtype.kind != "f":
-        raise RuntimeError(f'"histogram_cpu" not implemented for \'{_TORCH_NAMES.get(input.dtype.name, input.dtype.name)}\'')
+        raise RuntimeError(f'"histogram_cpu" not implemented for \'{D.scalar_type_name(input.dtype)}\'')
     if bins <= 0:
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for bins")
     if min > max:
@@ -150,9 +150,6 @@ def histc(input, bins=100, min=0, max=0):
         inside = jt.logical_and(x >= lo, x <= hi)
         b = ((x[inside] - lo) * bins / (hi - lo)).floor().long().clamp(0, bins - 1)
         return jt.bincount(b, minlength=bins).to(input.dtype)
-
-
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 @composed(method=False)

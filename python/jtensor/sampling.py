@@ -1,4 +1,5 @@
-"""Random sampling beyond rand/randn/randint: randperm, normal, bernoulli, multinomial and the
+"""Random sampling beyond rand/randn/randint: randperm, normal, bernoulli, multinomial, poisson,
+binomial (their rejection samplers live in distributions/_samplers.py) and the
 in-place fills (`uniform_`, `normal_`, `bernoulli_`, `random_`, `exponential_`, ...).
 
 Every sample is drawn through `jt.rand`/`randn`/`randint`, with `generator=` passed on (by
@@ -73,6 +74,31 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     _check_probability("bernoulli", prob)
     r = (jt.rand(input.shape, generator=generator, dtype=D.float64, device=input.device) < prob).to(input.dtype)
     return r if out is None else out.copy_(r)
+
+
+@composed(method=False)
+def poisson(input, generator=None):
+    """Poisson draws with rates `input` (float, >= 0), in its shape and dtype. Not differentiable
+    (PyTorch's gradient is zero)."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"poisson_cpu" not implemented for \'{D.scalar_type_name(input.dtype)}\'')
+    if input.numel() and not input.is_meta and not bool((input.detach() >= 0).all()):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    from .distributions._samplers import poisson as draw
+    return draw(input, generator)
+
+
+@composed(method=False)
+def binomial(count, prob, generator=None):
+    """Binomial(count, prob) draws (the number of successes in `count` trials), of the broadcast
+    shape, in prob's dtype; count and prob floating point of one dtype. Not differentiable."""
+    if not count.dtype.is_floating_point:
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{D.scalar_type_name(count.dtype)}")
+    if count.dtype is not prob.dtype:
+        raise RuntimeError(f"Found dtype {D.scalar_type_name(prob.dtype)} but expected {D.scalar_type_name(count.dtype)}")
+    from .distributions._samplers import binomial as draw
+    return draw(count, prob, generator)
 
 
 def _check_probability(name, p):

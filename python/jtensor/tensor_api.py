@@ -369,3 +369,84 @@ def complex(real, imag):
 def polar(abs, angle):
     """abs * (cos(angle) + i sin(angle))."""
     return complex(abs * jt.cos(angle), abs * jt.sin(angle))
+
+
+# ---- in-place cumulative ops, Python-callable maps, deprecated out-of-place resizes ------------------------
+def _cumulative_(self, name, dim, dtype):
+    if dtype is not None and D.as_dtype(dtype) is not self.dtype:
+        raise RuntimeError(f"Bad in-place call: input tensor dtype {self.dtype} and output tensor dtype "
+                           f"{D.as_dtype(dtype)} should match")
+    # cumprod's backward keeps its input: give it a copy, which the write into self leaves intact
+    source = self.clone() if name == "cumprod" and self.requires_grad else self
+    return self.copy_(getattr(source, name)(dim))
+
+
+@composed(function=False)
+def cumsum_(self, dim, *, dtype=None):
+    """In-place cumsum along dim (dtype, if given, must be self's)."""
+    return _cumulative_(self, "cumsum", dim, dtype)
+
+
+@composed(function=False)
+def cumprod_(self, dim, *, dtype=None):
+    """In-place cumprod along dim (dtype, if given, must be self's)."""
+    return _cumulative_(self, "cumprod", dim, dtype)
+
+
+def _python_map(self, name, fn, others):
+    """self[i] = fn(self[i], *(o[i] for o in others)) elementwise through Python, in place; others
+    broadcast to self's shape and must have its dtype. Not differentiable (as PyTorch: refused on a
+    tensor that requires grad)."""
+    if self.requires_grad:
+        raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use var.detach().{name}() "
+                           f"instead.")
+    for o in others:
+        if o.dtype is not self.dtype:
+            raise TypeError(f"{name}: expected {self.type()} for 'other' (got {o.type()})")
+    columns = [self.reshape(-1).tolist()] + [o.expand(*self.shape).reshape(-1).tolist() for o in others]
+    values = [fn(*vs) for vs in zip(*columns)]
+    return self.copy_(jt.tensor(values, dtype=self.dtype).reshape(self.shape))
+
+
+@composed(function=False)
+def apply_(self, callable):
+    """Replace each element x by callable(x) (a Python function, called per element)."""
+    return _python_map(self, "apply_", callable, [])
+
+
+@composed(function=False)
+def map_(self, tensor, callable):
+    """Replace each element x by callable(x, y), y the matching element of `tensor` (broadcast)."""
+    return _python_map(self, "map_", callable, [tensor])
+
+
+@composed(function=False)
+def map2_(self, x, y, callable):
+    """Replace each element s by callable(s, x_i, y_i), x and y broadcast to self's shape."""
+    return _python_map(self, "map2_", callable, [x, y])
+
+
+def _resize_deprecated(self, sizes, what):
+    import warnings
+    warnings.warn(f"non-inplace {what} is deprecated", UserWarning, stacklevel=4)
+    numel = 1
+    for s in sizes:
+        numel *= s
+    if numel != self.numel():
+        raise RuntimeError(f"requested resize to {'x'.join(map(str, sizes))} ({numel} elements in total), but the "
+                           f"given tensor has a size of {'x'.join(map(str, self.shape))} ({self.numel()} elements). "
+                           f"autograd's resize can only change the shape of a given tensor, while preserving the "
+                           f"number of elements. ")
+    return self.contiguous().clone().view(*sizes)
+
+
+@composed(function=False)
+def resize(self, *sizes):
+    """Deprecated out-of-place resize: a copy of self with shape `sizes` (same number of elements)."""
+    return _resize_deprecated(self, sizes, "resize")
+
+
+@composed(function=False)
+def resize_as(self, tensor):
+    """Deprecated out-of-place resize_as: a copy of self with tensor's shape (same number of elements)."""
+    return _resize_deprecated(self, tuple(tensor.shape), "resize_as")

@@ -1,5 +1,5 @@
-"""`jt.Size`, `jt.finfo`, `jt.iinfo` and the thread-count functions: PyTorch's small descriptive
-types and settings, which hold no tensor data.
+"""`jt.Size`, `jt.finfo`, `jt.iinfo`, the thread-count functions and set_flush_denormal: PyTorch's
+small descriptive types and settings, which hold no tensor data.
 """
 import operator
 import warnings
@@ -120,3 +120,33 @@ def set_num_threads(n):
         warnings.warn(f"jtensor: set_num_threads({n}) has no effect: jtensor runs on Julia's {have} threads, "
                       "fixed when Julia starts; set JTENSOR_NUM_THREADS before importing jtensor",
                       RuntimeWarning, stacklevel=2)
+
+
+def get_num_interop_threads():
+    """PyTorch's inter-op pool size (threads running independent ops at once). jtensor runs one op
+    at a time, each on Julia's threads, so there is one."""
+    return 1
+
+
+def set_num_interop_threads(n):
+    """PyTorch's inter-op thread setting: jtensor has no inter-op pool, so a positive `n` other than
+    1 warns (a RuntimeWarning) and changes nothing; `n < 1` is a RuntimeError, as PyTorch's."""
+    n = operator.index(n)
+    if n < 1:
+        raise RuntimeError("set_num_interop_threads expects a positive integer")
+    if n != 1:
+        warnings.warn(f"jtensor: set_num_interop_threads({n}) has no effect: jtensor runs one op at a time (each "
+                      "on Julia's threads)", RuntimeWarning, stacklevel=2)
+
+
+def set_flush_denormal(mode):
+    """Flush subnormal floats to zero (FTZ/DAZ) in jtensor's kernels when `mode`, or stop; True when
+    the CPU supports it (x86 with SSE3, as PyTorch's check), False and nothing done otherwise.
+    It is set on every Julia thread the kernels run on, the calling thread among them (so NumPy
+    code run from it sees it too, as with PyTorch's)."""
+    from . import julia
+    flag = "true" if mode else "false"
+    # @threads' static schedule runs iteration i on thread i: one call per thread
+    return bool(julia.eval(f"begin ok = fill(false, Threads.nthreads()); Threads.@threads for i in "
+                           f"1:Threads.nthreads(); ok[Threads.threadid()] = set_zero_subnormals({flag}); end; "
+                           f"all(ok) end"))

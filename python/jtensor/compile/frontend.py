@@ -202,7 +202,7 @@ class CompiledFunction:
             meta[n] = TensorMeta(v) if isinstance(v, _T.Tensor) else None
         values.clear()
         groups = partition(nodes, meta, root, max_inputs=len(fused_op().tensor_params))
-        kernels = [FusedKernel(_define(g.spec(meta)), g, meta, root, fused_op().fn)
+        kernels = [FusedKernel(_define(g.spec(meta)), g, meta, root, fused_op(g.reduce is not None).fn)
                    for g in groups]
         program, source = fused_program(nodes, root, groups, kernels)
         graph_text = _graph_text(nodes, meta)
@@ -272,9 +272,10 @@ def kernel_source(kid):
     return s
 
 
-def fused_op():
-    """The registry op that runs a fused kernel (julia/src/fusion.jl `_fused`)."""
-    return REGISTRY["_fused"]
+def fused_op(reduce=False):
+    """The registry op that runs a fused kernel (julia/src/fusion.jl `_fused`), or one ending in a
+    sum or mean (`_fused_reduce`)."""
+    return REGISTRY["_fused_reduce" if reduce else "_fused"]
 
 
 class OptimizedModule(Module):

@@ -8,12 +8,17 @@ inputs. A fusable value used by two groups is recomputed in each rather than sto
 work is cheap next to a pass over memory). A group of one node stays an ordinary eager call: the
 eager op is already one pass, and its call is cheaper than a fused kernel's.
 
-Matrix products, convolutions, reductions and everything else stay library calls.
+A `sum` or `mean` whose input is a float32/float64 fusable value used by nothing else ends that
+value's group: the kernel accumulates the chain's values as it computes them (`_fused_reduce`),
+so the chain's output is never written. Such a group may have a single elementwise node
+(`(x * y).sum()`), as it still saves that node's output array.
+
+Matrix products, convolutions, other reductions and everything else stay library calls.
 """
 import math
 
 from .. import drivers
-from .targets import map_call
+from .targets import map_call, reduce_call
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
@@ -32,10 +37,18 @@ class TensorMeta:
 
 
 class Group:
-    """One fused kernel: `nodes` (topological order) computing `output` from `inputs` (fx nodes)."""
+    """One fused kernel: `nodes` (topological order) computing `output` from `inputs` (fx nodes).
+    With `reduce` (a ReduceCall, its dims made non-negative and sorted, () for every dim), the last
+    node is that reduction and the others are the elementwise chain it accumulates."""
 
-    def __init__(self, output, nodes, inputs, calls):
+    def __init__(self, output, nodes, inputs, calls, reduce=None):
         self.output, self.nodes, self.inputs, self.calls = output, nodes, inputs, calls
+        self.reduce = reduce
+        self.map_nodes = nodes[:-1] if reduce is not None else nodes
+
+    def names(self):
+        """The ops of the group in order (the reduction last)."""
+        return [self.calls[n].op.name for n in self.map_nodes] + ([self.reduce.kind] if self.reduce else [])
 
     def spec(self, meta):
         """The Julia spec of the kernel (julia/src/fusion.jl `fused_kernel`): input dtypes, then per
@@ -44,7 +57,7 @@ class Group:
         index = {n: f":x{i + 1}" for i, n in enumerate(self.inputs)}
         index.update({n: f":t{i + 1}" for i, n in enumerate(self.nodes)})
         rows = []
-        for n in self.nodes:
+        for n in self.map_nodes:
             call = self.calls[n]
             tensors = [meta[a] for a in call.operands if _is_node(a)]
             scalars = [a for a in call.operands if a is not None and not _is_node(a)]
@@ -56,7 +69,7 @@ class Group:
         return f"([{inputs}], [{', '.join(rows)}])"
 
     def describe(self):
-        ops = " -> ".join(self.calls[n].op.name for n in self.nodes)
+        ops = " -> ".join(self.names())
         return f"{self.output.name} = fused[{ops}]({', '.join(n.name for n in self.inputs)})"
 
 
@@ -121,6 +134,7 @@ def partition(nodes, meta, root=None, max_inputs=8):
     """The fused groups of the graph whose nodes (in order) are `nodes`, with recorded `meta`; a
     group needing more than `max_inputs` inputs (the kernel op's tensor parameters) stays eager."""
     calls = fusable_calls(nodes, meta, root)
+    reductions = _fusable_reductions(nodes, meta, calls)
     materialized = [n for n in nodes if n in calls and any(u not in calls for u in n.users)]
     cut = set(materialized)
     groups = []
@@ -145,8 +159,35 @@ def partition(nodes, meta, root=None, max_inputs=8):
                     visit(a)
                 elif a not in inputs:
                     inputs.append(a)
-        if len(members) < 2 or len(inputs) > max_inputs:
+        reduce = reductions.get(out)
+        if len(members) < (1 if reduce else 2) or len(inputs) > max_inputs:
             continue
         ordered = [n for n in nodes if n in members]
-        groups.append(Group(out, ordered, inputs, calls))
+        if reduce is not None:
+            groups.append(Group(reduce[0], ordered + [reduce[0]], inputs, calls, reduce[1]))
+        else:
+            groups.append(Group(out, ordered, inputs, calls))
     return groups
+
+
+def _fusable_reductions(nodes, meta, calls):
+    """{fusable value: (reduction node, ReduceCall with normalized dims)} for each sum/mean that can
+    end the value's group: the value is float32 or float64, the reduction its only user, and the
+    reduction keeps its dtype."""
+    found = {}
+    for n in nodes:
+        r = reduce_call(n)
+        if r is None or r.input not in calls or len(r.input.users) != 1:
+            continue
+        m, out = meta.get(r.input), meta.get(n)
+        if not isinstance(out, TensorMeta) or m.dtype.name not in ("float32", "float64") or out.dtype != m.dtype:
+            continue
+        if r.dims is None:
+            dims = ()
+        else:
+            if any(not -m.ndim <= d < m.ndim for d in r.dims):
+                continue   # eager raises the error
+            dims = tuple(sorted({d % m.ndim for d in r.dims}))
+        r.dims = dims
+        found[r.input] = (n, r)
+    return found

@@ -173,8 +173,10 @@ class FusedKernel:
         self.group = group
         self.dtype = meta[group.output].dtype
         self._float = self.dtype.kind == "f"
-        self.label = " -> ".join(group.calls[n].op.name for n in group.nodes)
-        self._run = run
+        self.label = " -> ".join(group.names())
+        r = group.reduce
+        self._run = run   # the kernel op: `_fused`, or `_fused_reduce` for a group ending in a reduction
+        self._lead = (kid,) if r is None else (kid, r.kind, list(r.dims), r.keepdim)
         self._root = root
         self._eager = None
 
@@ -183,12 +185,12 @@ class FusedKernel:
         if grad[0] and self._float and _any_requires_grad(xs):
             grad[0] = False
             try:
-                out = self._run(self.kid, *xs)
+                out = self._run(*self._lead, *xs)
             finally:
                 grad[0] = True
             self._attach(out, xs)
             return out
-        return self._run(self.kid, *xs)
+        return self._run(*self._lead, *xs)
 
     def eager(self):
         """The group as an eager Python function of its inputs (built on first use)."""

@@ -29,6 +29,20 @@ _FUNCTIONAL = {"relu": ("relu", {"inplace": False}), "sigmoid": ("sigmoid", {}),
                "silu": ("silu", {"inplace": False}), "gelu": ("gelu", {"approximate": "none"})}
 
 
+# Reductions a fused chain may end in (julia/src/fusion.jl `_fused_reduce`).
+FUSED_REDUCTIONS = ("sum", "mean")
+
+
+class ReduceCall:
+    """A `sum`/`mean` call that may end a fused group: its input (an fx node), its dims (a tuple of
+    ints, or None for every dim) and keepdim."""
+
+    __slots__ = ("kind", "input", "dims", "keepdim")
+
+    def __init__(self, kind, input, dims, keepdim):
+        self.kind, self.input, self.dims, self.keepdim = kind, input, dims, keepdim
+
+
 class MapCall:
     """A call of elementwise registry op `op`: `operands` in the order of its tensor parameters
     (fx nodes, Python numbers, or None for an omitted optional one), `extras` the values of its
@@ -123,6 +137,30 @@ def map_call(node, root=None):
     if node.op == "call_module":
         return _functional_call(node, root)
     return None
+
+
+def reduce_call(node):
+    """The `ReduceCall` of fx node `node` when it is `x.sum(...)`, `jt.sum(x, ...)` or the same with
+    mean, with no dtype argument and dims given as None, an int or a non-empty tuple of ints; else None."""
+    if node.op == "call_method" and node.target in FUSED_REDUCTIONS:
+        name = node.target
+    elif node.op == "call_function" and getattr(getattr(node.target, "_jt_op", None), "name", None) in FUSED_REDUCTIONS:
+        name = node.target._jt_op.name
+    else:
+        return None
+    call = _bind(REGISTRY.ops[name], node.args, node.kwargs)
+    if call is None or not hasattr(call.operands[0], "users"):
+        return None
+    dim, keepdim, dtype = call.extras
+    if dtype is not None or not isinstance(keepdim, bool):
+        return None
+    if isinstance(dim, int) and not isinstance(dim, bool):
+        dim = (dim,)
+    elif isinstance(dim, (tuple, list)) and dim and all(isinstance(d, int) and not isinstance(d, bool) for d in dim):
+        dim = tuple(dim)
+    elif dim is not None:
+        return None
+    return ReduceCall(name, call.operands[0], dim, keepdim)
 
 
 def _hashable(x):

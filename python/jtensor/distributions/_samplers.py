@@ -2,7 +2,8 @@
 product for small rates, Hörmann's PTRS above) and Binomial (inversion for small n p, Hörmann's
 BTRS above), each vectorised as rejection over jt ops: every round draws for the elements still
 pending and keeps those accepted, so a round costs a few jt calls whatever the batch size. Every
-draw goes through jt.rand/jt.randn, so jt.manual_seed makes them reproducible.
+draw goes through jt.rand/jt.randn, so jt.manual_seed makes them reproducible (poisson and
+binomial also take a `generator`, as torch.poisson / torch.binomial do).
 
 `standard_gamma` is differentiable in its concentration by implicit reparameterization: with
 F(x; a) the Gamma CDF, dx/da = -(dF/da) / f(x; a); dF/da (of the regularized incomplete gamma
@@ -84,22 +85,22 @@ def standard_gamma(alpha):
     return _standard_gamma_draw(alpha)
 
 
-def _poisson_knuth(lam):
+def _poisson_knuth(lam, generator=None):
     """Poisson draws for small rates: the number of uniforms multiplied before the product drops
     below exp(-lam) (rounds ~ lam)."""
     n = lam.numel()
     limit = jt.exp(-lam)
     count = jt.zeros(n, dtype=jt.float64)
-    prod = jt.rand(n, dtype=jt.float64)
+    prod = jt.rand(n, dtype=jt.float64, generator=generator)
     pending = jt.nonzero(prod > limit).reshape(-1)
     while pending.numel():
         count[pending] = count[pending] + 1
-        prod[pending] = prod[pending] * jt.rand(pending.numel(), dtype=jt.float64)
+        prod[pending] = prod[pending] * jt.rand(pending.numel(), dtype=jt.float64, generator=generator)
         pending = pending[prod[pending] > limit[pending]]
     return count
 
 
-def _poisson_ptrs(lam):
+def _poisson_ptrs(lam, generator=None):
     """Poisson draws for rates >= 10 by transformed rejection with squeeze (Hörmann 1993, PTRS)."""
     slam, loglam = jt.sqrt(lam), jt.log(lam)
     b = 0.931 + 2.53 * slam
@@ -109,8 +110,8 @@ def _poisson_ptrs(lam):
 
     def propose(idx):
         ai, bi, li = a[idx], b[idx], lam[idx]
-        U = jt.rand(idx.numel(), dtype=jt.float64) - 0.5
-        V = jt.rand(idx.numel(), dtype=jt.float64)
+        U = jt.rand(idx.numel(), dtype=jt.float64, generator=generator) - 0.5
+        V = jt.rand(idx.numel(), dtype=jt.float64, generator=generator)
         us = 0.5 - U.abs()
         k = jt.floor((2 * ai / us + bi) * U + li + 0.43)
         quick = (us >= 0.07) & (V <= v_r[idx])
@@ -123,27 +124,28 @@ def _poisson_ptrs(lam):
     return _rejection_rounds(lam.numel(), propose)
 
 
-def poisson(rate):
-    """Poisson(rate) draws of rate's shape and dtype (jt.poisson's semantics; no gradient)."""
+def poisson(rate, generator=None):
+    """Poisson(rate) draws of rate's shape and dtype (jt.poisson's semantics; no gradient), from
+    `generator` (None: the default one)."""
     lam = rate.detach().to(jt.float64).reshape(-1)
     small = lam < 10
     out = jt.zeros(lam.numel(), dtype=jt.float64)
     small_idx = jt.nonzero(small).reshape(-1)
     large_idx = jt.nonzero(~small).reshape(-1)
     if small_idx.numel():
-        out[small_idx] = _poisson_knuth(lam[small_idx])
+        out[small_idx] = _poisson_knuth(lam[small_idx], generator)
     if large_idx.numel():
-        out[large_idx] = _poisson_ptrs(lam[large_idx])
+        out[large_idx] = _poisson_ptrs(lam[large_idx], generator)
     return out.reshape(rate.shape).to(rate.dtype)
 
 
-def _binomial_inversion(n, p):
+def _binomial_inversion(n, p, generator=None):
     """Binomial draws for n p < 10 by sequential search of the CDF (rounds ~ n p)."""
     q = 1 - p
     s = p / q
     a = (n + 1) * s
     r = jt.exp(n * jt.log1p(-p))   # P(X = 0) = q ** n
-    u = jt.rand(n.numel(), dtype=jt.float64)
+    u = jt.rand(n.numel(), dtype=jt.float64, generator=generator)
     x = jt.zeros(n.numel(), dtype=jt.float64)
     pending = jt.nonzero((u > r) & (x < n)).reshape(-1)
     while pending.numel():
@@ -154,7 +156,7 @@ def _binomial_inversion(n, p):
     return x
 
 
-def _binomial_btrs(n, p):
+def _binomial_btrs(n, p, generator=None):
     """Binomial draws for n p >= 10, p <= 1/2, by transformed rejection (Hörmann 1993, BTRS)."""
     q = 1 - p
     spq = jt.sqrt(n * p * q)
@@ -169,8 +171,8 @@ def _binomial_btrs(n, p):
 
     def propose(idx):
         ai, bi, ni = a[idx], b[idx], n[idx]
-        U = jt.rand(idx.numel(), dtype=jt.float64) - 0.5
-        V = jt.rand(idx.numel(), dtype=jt.float64)
+        U = jt.rand(idx.numel(), dtype=jt.float64, generator=generator) - 0.5
+        V = jt.rand(idx.numel(), dtype=jt.float64, generator=generator)
         us = 0.5 - U.abs()
         k = jt.floor((2 * ai / us + bi) * U + c[idx])
         valid = (k >= 0) & (k <= ni)
@@ -183,7 +185,7 @@ def _binomial_btrs(n, p):
     return _rejection_rounds(n.numel(), propose)
 
 
-def binomial(count, prob):
+def binomial(count, prob, generator=None):
     """Binomial(count, prob) draws of their broadcast shape, in prob's dtype (no gradient)."""
     count, prob = jt.broadcast_tensors(count.detach(), prob.detach())
     n = count.to(jt.float64).reshape(-1)
@@ -197,6 +199,6 @@ def binomial(count, prob):
     for mask, draw in ((small, _binomial_inversion), (large, _binomial_btrs)):
         idx = jt.nonzero(mask).reshape(-1)
         if idx.numel():
-            out[idx] = draw(n[idx], pp[idx])
+            out[idx] = draw(n[idx], pp[idx], generator)
     out = jt.where(flip, n - out, out)
     return out.reshape(prob.shape).to(prob.dtype)

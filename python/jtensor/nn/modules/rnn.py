@@ -226,27 +226,8 @@ class RNNBase(Module):
             if is_lstm:
                 self._check_hidden(c0, (self.num_layers * D, N, c_size), "Expected hidden[1] size")
 
-        layer_input = data
-        h_n, c_n = [], []
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(D):
-                k = layer * D + direction
-                state = (h0[k], c0[k]) if is_lstm else h0[k]
-                out, final = _run_direction(self.mode, layer_input, state, batch_sizes_list, packed,
-                                            direction == 1, self._layer_weights(layer, direction))
-                outputs.append(out)
-                if is_lstm:
-                    h_n.append(final[0])
-                    c_n.append(final[1])
-                else:
-                    h_n.append(final)
-            layer_input = outputs[0] if D == 1 else _ops.cat(outputs, -1)
-            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, True)
-        output = layer_input
-        h_n = _ops.stack(h_n)
-        c_n = _ops.stack(c_n) if is_lstm else None
+        output, h_n, c_n = _run_layers(self.mode, data, h0, c0, self._layer_weights, self.num_layers, D,
+                                       self.dropout if self.training else 0.0, batch_sizes_list, packed)
         if unsorted_indices is not None:
             h_n = h_n.index_select(1, unsorted_indices)
             c_n = c_n.index_select(1, unsorted_indices) if is_lstm else None
@@ -265,6 +246,34 @@ class RNNBase(Module):
                     ("bidirectional", False))
         return f"{self.input_size}, {self.hidden_size}" + "".join(
             f", {name}={getattr(self, name)}" for name, default in defaults if getattr(self, name) != default)
+
+
+def _run_layers(mode, data, h0, c0, layer_weights, num_layers, D, dropout, batch_sizes, packed):
+    """Every layer and direction over time-major rows `data` (see _run_direction) from initial
+    states h0 (and c0 for LSTM), (num_layers * D, N, H); layer_weights(layer, direction) gives
+    (w_ih, w_hh, b_ih, b_hh, w_hr). Dropout `dropout` between layers (not after the last).
+    Returns (output, h_n, c_n), c_n None unless LSTM. RNNBase.forward and the torch-level
+    jt.lstm / gru / rnn_tanh / rnn_relu (nn_functions.py) run this."""
+    is_lstm = mode == "LSTM"
+    layer_input = data
+    h_n, c_n = [], []
+    for layer in range(num_layers):
+        outputs = []
+        for direction in range(D):
+            k = layer * D + direction
+            state = (h0[k], c0[k]) if is_lstm else h0[k]
+            out, final = _run_direction(mode, layer_input, state, batch_sizes, packed, direction == 1,
+                                        layer_weights(layer, direction))
+            outputs.append(out)
+            if is_lstm:
+                h_n.append(final[0])
+                c_n.append(final[1])
+            else:
+                h_n.append(final)
+        layer_input = outputs[0] if D == 1 else _ops.cat(outputs, -1)
+        if dropout > 0 and layer < num_layers - 1:
+            layer_input = F.dropout(layer_input, dropout, True)
+    return layer_input, _ops.stack(h_n), (_ops.stack(c_n) if is_lstm else None)
 
 
 def _run_direction(mode, x, state, batch_sizes, packed, reverse, weights):
