@@ -424,13 +424,7 @@ I0 is even, I1 odd. At ±inf I_ν gives NaN, as PyTorch's; the scaled forms give
     end
     ifelse(nu == 1, copysign(r, x), r)
 end
-@inline sf_i0(x::Float64) = sf_besseli(x, 0, false)
-@inline sf_i0e(x::Float64) = sf_besseli(x, 0, true)
-@inline sf_i1(x::Float64) = sf_besseli(x, 1, false)
-@inline sf_i1e(x::Float64) = sf_besseli(x, 1, true)
-for f in (:sf_i0, :sf_i0e, :sf_i1, :sf_i1e)
-    @eval @inline $f(x::Float32) = _sf32($f, x)
-end
+# (sf_i0, sf_i0e, sf_i1, sf_i1e are defined with the K functions below, by one loop)
 
 # ---- Bessel functions of the first kind J0, J1 ------------------------------------------------
 """
@@ -655,11 +649,11 @@ function sf_besselk(x::Float64, nu::Int, scaled::Bool)
     end
     r
 end
-@inline sf_k0(x::Float64) = sf_besselk(x, 0, false)
-@inline sf_k0e(x::Float64) = sf_besselk(x, 0, true)
-@inline sf_k1(x::Float64) = sf_besselk(x, 1, false)
-@inline sf_k1e(x::Float64) = sf_besselk(x, 1, true)
-for f in (:sf_k0, :sf_k0e, :sf_k1, :sf_k1e)
+# sf_i0, sf_i0e, sf_i1, sf_i1e and sf_k0, sf_k0e, sf_k1, sf_k1e: the order and scaling fixed
+for (prefix, general) in ((:sf_i, :sf_besseli), (:sf_k, :sf_besselk)), (suffix, nu, scaled) in
+        (("0", 0, false), ("0e", 0, true), ("1", 1, false), ("1e", 1, true))
+    f = Symbol(prefix, suffix)
+    @eval @inline $f(x::Float64) = $general(x, $nu, $scaled)
     @eval @inline $f(x::Float32) = _sf32($f, x)
 end
 
