@@ -11,10 +11,6 @@ import torch
 import jtensor as jt
 
 TENSOR_EXCLUDED = {
-    # elementwise math of issue 11 not built yet (angle: complex-aware dtype rule)
-    'math': set("""
-        angle
-    """.split()),
     # missing, worth adding (see the report of branch apicover): not excluded for a reason of principle
     'todo': set("""
         as_strided_scatter chalf conj_physical conj_physical_ nonzero_static to_dense
@@ -65,10 +61,6 @@ TORCH_EXCLUDED = {
         batch_norm_gather_stats batch_norm_gather_stats_with_counts batch_norm_stats batch_norm_update_stats
         embedding_bag embedding_renorm_ grid_sampler grid_sampler_2d grid_sampler_3d native_channel_shuffle
         native_norm norm_except_dim
-    """.split()),
-    # elementwise math of issue 11 not built yet (angle: complex-aware dtype rule)
-    'math': set("""
-        angle
     """.split()),
     # missing, worth adding (see the report of branch apicover): not excluded for a reason of principle
     'todo': set("""

@@ -305,6 +305,7 @@ SPECIAL_UNARY = [
     ("special.log_ndtr", lambda m, x: m.special.log_ndtr(x), (-3, 3), True),
     ("special.bessel_j0", lambda m, x: m.special.bessel_j0(x), (-5, 5), False),
     ("special.bessel_j1", lambda m, x: m.special.bessel_j1(x), (-5, 5), False),
+    ("angle", lambda m, x: m.angle(x), (-2, 2), True),     # zero for real inputs, as torch
 ]
 ROWS += [Row(n, f, [((2, 3),), ((4,),), ((),)], domain=d, torch_ok=ok) for n, f, d, ok in SPECIAL_UNARY]
 BINARY += [
@@ -1047,6 +1048,15 @@ NON_DIFFERENTIABLE = {
     # bincount (weights), nextafter; eig/eigvals have complex outputs of real inputs, whose
     # gradient needs complex autograd conventions through every op (torch implements it)
     "unique", "bincount", "nextafter", "linalg.eig", "linalg.eigvals",
+    # torch.special functions that torch defines without a derivative (its results never require grad;
+    # jtensor's raise at backward, naming the op)
+    "special.airy_ai", "special.bessel_y0", "special.bessel_y1", "special.modified_bessel_k0",
+    "special.modified_bessel_k1", "special.scaled_modified_bessel_k0", "special.scaled_modified_bessel_k1",
+    "special.chebyshev_polynomial_t", "special.chebyshev_polynomial_u", "special.chebyshev_polynomial_v",
+    "special.chebyshev_polynomial_w", "special.shifted_chebyshev_polynomial_t",
+    "special.shifted_chebyshev_polynomial_u", "special.shifted_chebyshev_polynomial_v",
+    "special.shifted_chebyshev_polynomial_w", "special.hermite_polynomial_h", "special.hermite_polynomial_he",
+    "special.laguerre_polynomial_l", "special.legendre_polynomial_p",
 }
 
 

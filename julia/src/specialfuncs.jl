@@ -424,64 +424,77 @@ I0 is even, I1 odd. At ±inf I_ν gives NaN, as PyTorch's; the scaled forms give
     end
     ifelse(nu == 1, copysign(r, x), r)
 end
-@inline sf_i0(x::Float64) = sf_besseli(x, 0, false)
-@inline sf_i0e(x::Float64) = sf_besseli(x, 0, true)
-@inline sf_i1(x::Float64) = sf_besseli(x, 1, false)
-@inline sf_i1e(x::Float64) = sf_besseli(x, 1, true)
-for f in (:sf_i0, :sf_i0e, :sf_i1, :sf_i1e)
-    @eval @inline $f(x::Float32) = _sf32($f, x)
-end
+# (sf_i0, sf_i0e, sf_i1, sf_i1e are defined with the K functions below, by one loop)
 
 # ---- Bessel functions of the first kind J0, J1 ------------------------------------------------
 """
-    _sf_besselj_small(x) -> (J0, J1)
+    _sf_besselj_small(x) -> (J0, J1, S0, S1)
 
 J0 and J1 for 0 < x <= 25 by Miller's backward recurrence J_{k-1} = (2k/x) J_k - J_{k+1} from
 k = N ≈ x + 40 (where J_N is negligible), normalized by 1 = J0 + 2 Σ J_2k; stable, and accurate
 to ~1e-16 absolute (also near the zeros). For x < 1e-5 the series 1 - x²/4, x/2 - x³/16.
+The same pass sums the Neumann series of the second kind (`sf_bessely`):
+S0 = Σ_{k>=1} (-1)^k J_2k / k and S1 = Σ_{k>=1} (-1)^k (J_{2k-1} - J_{2k+1}) / k, in which J_m
+(m = 2j + 1) has the coefficient (-1)^(j+1) (1/(j+1) + 1/j) (the 1/j for j >= 1 only).
 """
 function _sf_besselj_small(x::Float64)
-    x < 1e-5 && return (1.0 - 0.25 * x * x, 0.5 * x - x * x * x / 16.0)
+    x < 1e-5 && return (1.0 - 0.25 * x * x, 0.5 * x - x * x * x / 16.0, -0.125 * x * x, -0.5 * x)
     n = 2 * (trunc(Int, 0.5 * x) + 21)             # even start, > x + 40
     jp = 0.0                                        # J_{k+1}
     jk = 1e-30                                      # J_k, arbitrary scale
     s = 0.0                                         # Σ J_2k, k >= 1
+    s0 = 0.0; s1 = 0.0                              # the Neumann sums S0, S1 (same scale)
     j1 = 0.0
     k = n
     while k > 0
         jm = (2.0 * k / x) * jk - jp                # J_{k-1}
         jp, jk = jk, jm
         k -= 1
-        iseven(k) && k > 0 && (s += jk)
+        if iseven(k)
+            if k > 0
+                s += jk
+                h = k >> 1
+                s0 += ifelse(iseven(h), jk, -jk) / h
+            end
+        else
+            j = k >> 1                              # k = 2j + 1
+            c = 1.0 / (j + 1) + ifelse(j >= 1, 1.0 / max(j, 1), 0.0)
+            s1 += ifelse(iseven(j), -c, c) * jk
+        end
         k == 1 && (j1 = jk)
         if abs(jk) > 1e250                          # rescale (no overflow for small x)
-            jp *= 1e-250; jk *= 1e-250; s *= 1e-250; j1 *= 1e-250
+            jp *= 1e-250; jk *= 1e-250; s *= 1e-250; j1 *= 1e-250; s0 *= 1e-250; s1 *= 1e-250
         end
     end
     norm = jk + 2.0 * s
-    (jk / norm, j1 / norm)
+    (jk / norm, j1 / norm, s0 / norm, s1 / norm)
 end
 
 """
-    _sf_besselj_asym(x, nu) -> J_ν(x), x > 25
+    _sf_pq_add(p, q, t, k) -> (p, q)
 
-Hankel's expansion J_ν(x) = √(2/(πx)) (P cos χ - Q sin χ), χ = x - (ν/2 + 1/4)π, with P and Q
-the even and odd parts of Σ (-1)^k a_k(ν)/x^k (a_k as in `_sf_besseli_asym`); cos χ and sin χ
-are formed from sin x and cos x, so no large-argument subtraction of π/4 is made.
+Add the k-th term t of an asymptotic series Σ (-1)^k t_k split into its even part P (t_k with
+sign (-1)^(k/2)) and odd part Q (sign (-1)^((k-1)/2)), as Hankel's expansions use them.
 """
-function _sf_besselj_asym(x::Float64, nu::Int)
+@inline _sf_pq_add(p, q, t, k) =
+    isodd(k) ? (p, q + ifelse(iseven((k - 1) >> 1), t, -t)) : (p + ifelse(iseven(k >> 1), t, -t), q)
+
+"""
+    _sf_bessel_asym(x, nu, second) -> J_ν(x) (`second`: Y_ν(x)), x > 25
+
+Hankel's expansions J_ν(x) = √(2/(πx)) (P cos χ - Q sin χ), Y_ν(x) = √(2/(πx)) (P sin χ + Q cos χ),
+χ = x - (ν/2 + 1/4)π, with P and Q the even and odd parts of Σ (-1)^k a_k(ν)/x^k (a_k as in
+`_sf_besseli_asym`); cos χ and sin χ are formed from sin x and cos x, so no large-argument
+subtraction of π/4 is made.
+"""
+function _sf_bessel_asym(x::Float64, nu::Int, second::Bool)
     m = 4.0 * nu * nu
     p = 1.0; q = 0.0
     t = 1.0
     k = 1
     while k < 60
         t *= (m - (2k - 1)^2) / (8.0 * k * x)
-        # a_k / x^k enters P with sign (-1)^(k/2) (k even) and Q with (-1)^((k-1)/2) (k odd)
-        if isodd(k)
-            q += ifelse(iseven((k - 1) >> 1), t, -t)
-        else
-            p += ifelse(iseven(k >> 1), t, -t)
-        end
+        p, q = _sf_pq_add(p, q, t, k)
         abs(t) < _SF_EPS * 0.25 && break
         k += 1
     end
@@ -489,7 +502,7 @@ function _sf_besselj_asym(x::Float64, nu::Int)
     # ν = 0: χ = x - π/4; ν = 1: χ = x - 3π/4
     cchi = nu == 0 ? (c + s) * 0.7071067811865476 : (s - c) * 0.7071067811865476
     schi = nu == 0 ? (s - c) * 0.7071067811865476 : -(s + c) * 0.7071067811865476
-    sqrt(2.0 / (_SF_PI * x)) * (p * cchi - q * schi)
+    sqrt(2.0 / (_SF_PI * x)) * (second ? p * schi + q * cchi : p * cchi - q * schi)
 end
 
 """
@@ -504,18 +517,227 @@ function sf_besselj0(x::Float64)
     a = abs(x)
     isinf(a) && return NaN                          # as PyTorch (the limit would be 0)
     a == 0.0 && return 1.0
-    a <= 25.0 ? _sf_besselj_small(a)[1] : _sf_besselj_asym(a, 0)
+    a <= 25.0 ? _sf_besselj_small(a)[1] : _sf_bessel_asym(a, 0, false)
 end
 function sf_besselj1(x::Float64)
     isnan(x) && return x
     a = abs(x)
     isinf(a) && return NaN                          # as PyTorch
     a == 0.0 && return x
-    r = a <= 25.0 ? _sf_besselj_small(a)[2] : _sf_besselj_asym(a, 1)
+    r = a <= 25.0 ? _sf_besselj_small(a)[2] : _sf_bessel_asym(a, 1, false)
     copysign(1.0, x) * r
 end
 @inline sf_besselj0(x::Float32) = _sf32(sf_besselj0, x)
 @inline sf_besselj1(x::Float32) = _sf32(sf_besselj1, x)
+
+# ---- Bessel functions of the second kind Y0, Y1 ---------------------------------------------------
+"""
+    sf_bessely0(x), sf_bessely1(x)
+
+Bessel functions of the second kind Y0 and Y1 (torch.special.bessel_y0/y1). For x <= 25 the
+Neumann series Y0 = (2/π)((log(x/2) + γ) J0 - 2 S0) and its derivative
+Y1 = -Y0' = (2/π)((log(x/2) + γ) J1 - J0/x + S1), with J0, J1 and the sums S0, S1 of J_k from one
+Miller recurrence (`_sf_besselj_small`; all terms bounded, ~1e-15 absolute); beyond, Hankel's
+expansion. Edge values as PyTorch: -inf at 0, NaN for x < 0 and at +inf.
+"""
+function sf_bessely0(x::Float64)
+    (isnan(x) || x < 0.0 || isinf(x)) && return ifelse(isnan(x), x, NaN)
+    x == 0.0 && return -Inf
+    x > 25.0 && return _sf_bessel_asym(x, 0, true)
+    j0, _, s0, _ = _sf_besselj_small(x)
+    (2.0 / _SF_PI) * ((log(0.5 * x) + _SF_EULER) * j0 - 2.0 * s0)
+end
+function sf_bessely1(x::Float64)
+    (isnan(x) || x < 0.0 || isinf(x)) && return ifelse(isnan(x), x, NaN)
+    x == 0.0 && return -Inf
+    x > 25.0 && return _sf_bessel_asym(x, 1, true)
+    j0, j1, _, s1 = _sf_besselj_small(x)
+    (2.0 / _SF_PI) * ((log(0.5 * x) + _SF_EULER) * j1 + s1) - 2.0 / (_SF_PI * x) * j0
+end
+@inline sf_bessely0(x::Float32) = _sf32(sf_bessely0, x)
+@inline sf_bessely1(x::Float32) = _sf32(sf_bessely1, x)
+
+# ---- modified Bessel functions of the second kind K0, K1 ------------------------------------------
+"""
+    _sf_besselk_cf2(x, mu) -> (e^x K_μ(x), e^x K_{μ+1}(x))
+
+For x >= 2 and |μ| <= 1/2, by Steed's evaluation of the continued fraction CF2 of Temme's method
+(the ratio K_{μ+1}/K_μ and the normalising sum S, with K_μ = √(π/(2x)) e^-x / S); converges in
+fewer than ~30 steps for x >= 2, to ~1e-16 relative.
+"""
+function _sf_besselk_cf2(x::Float64, mu::Float64)
+    a1 = 0.25 - mu * mu
+    b = 2.0 * (1.0 + x)
+    d = 1.0 / b
+    h = d; delh = d
+    q1 = 0.0; q2 = 1.0
+    q = a1; c = a1; a = -a1
+    s = 1.0 + q * delh
+    i = 2
+    while i < 1000
+        a -= 2.0 * (i - 1)
+        c = -a * c / i
+        qnew = (q1 - b * q2) / a
+        q1, q2 = q2, qnew
+        q += c * qnew
+        b += 2.0
+        d = 1.0 / (b + a * d)
+        delh = (b * d - 1.0) * delh
+        h += delh
+        dels = q * delh
+        s += dels
+        abs(dels) < _SF_EPS * 0.25 * abs(s) && break
+        i += 1
+    end
+    k = sqrt(_SF_PI / (2.0 * x)) / s
+    (k, k * (mu + x + 0.5 - a1 * h) / x)
+end
+
+"""
+    _sf_besselk_series(x) -> (K0, K1), 0 < x <= 2
+
+The power series K0 = -(log(x/2) + γ) I0 + Σ_{k>=1} H_k (x²/4)^k / k!² and
+K1 = 1/x + log(x/2) I1 - (x/4) Σ_{k>=0} (ψ(k+1) + ψ(k+2)) (x²/4)^k / (k! (k+1)!)
+(H_k the harmonic numbers, ψ(k+1) = H_k - γ); the logarithmic and series parts cancel by at most
+a factor ~10 at x = 2.
+"""
+function _sf_besselk_series(x::Float64)
+    z = 0.25 * x * x
+    l = log(0.5 * x)
+    t0 = 1.0; t1 = 1.0                      # z^k / k!², z^k / (k! (k+1)!)
+    hk = 0.0                                # H_k
+    s0 = 0.0
+    s1 = -2.0 * _SF_EULER + 1.0             # k = 0: ψ(1) + ψ(2) = -2γ + 1
+    k = 1
+    while k < 200
+        t0 *= z / (k * k)
+        t1 *= z / (k * (k + 1))
+        hk += 1.0 / k
+        s0 += hk * t0
+        d = t1 * (2.0 * hk + 1.0 / (k + 1) - 2.0 * _SF_EULER)
+        s1 += d
+        abs(t0 * (hk + 1.0)) < _SF_EPS * 0.1 * abs(s0) && abs(d) < _SF_EPS * 0.1 * abs(s1) && break
+        k += 1
+    end
+    i0 = _sf_besseli_series(x, 0)
+    i1 = _sf_besseli_series(x, 1)
+    (-(l + _SF_EULER) * i0 + s0, 1.0 / x + l * i1 - 0.25 * x * s1)
+end
+
+"""
+    sf_besselk(x, nu, scaled)
+
+The modified Bessel function of the second kind K_ν(x), ν ∈ {0, 1} (`scaled`: e^x K_ν(x),
+torch.special.scaled_modified_bessel_k0/k1): the power series for x <= 2, Temme's continued
+fraction CF2 beyond (both ~1e-15 relative). As PyTorch: +inf at 0, NaN for x < 0, 0 at +inf.
+"""
+function sf_besselk(x::Float64, nu::Int, scaled::Bool)
+    isnan(x) && return x
+    x < 0.0 && return NaN
+    x == 0.0 && return Inf
+    isinf(x) && return 0.0
+    if x <= 2.0
+        k0, k1 = _sf_besselk_series(x)
+        r = ifelse(nu == 0, k0, k1)
+        return scaled ? r * exp(x) : r
+    end
+    k0, k1 = _sf_besselk_cf2(x, 0.0)
+    r = ifelse(nu == 0, k0, k1)
+    if !scaled
+        h = exp(-0.5 * x)                       # e^-x in two halves: no early underflow
+        r = (r * h) * h
+    end
+    r
+end
+# sf_i0, sf_i0e, sf_i1, sf_i1e and sf_k0, sf_k0e, sf_k1, sf_k1e: the order and scaling fixed
+for (prefix, general) in ((:sf_i, :sf_besseli), (:sf_k, :sf_besselk)), (suffix, nu, scaled) in
+        (("0", 0, false), ("0e", 0, true), ("1", 1, false), ("1e", 1, true))
+    f = Symbol(prefix, suffix)
+    @eval @inline $f(x::Float64) = $general(x, $nu, $scaled)
+    @eval @inline $f(x::Float32) = _sf32($f, x)
+end
+
+# ---- the Airy function Ai -------------------------------------------------------------------------
+"""
+    _sf_besselj_frac(x, nu) -> J_ν(x), 0 < x <= 30, ν > -1
+
+Miller's backward recurrence (as `_sf_besselj_small`) for a fractional order, normalized by
+(x/2)^ν = Σ_{j>=0} (ν + 2j) Γ(ν + j)/j! J_{ν+2j} (Abramowitz & Stegun 9.1.87); the weights
+Γ(ν + j)/j! are formed downwards from the top one (by log-gamma), so nothing is stored.
+"""
+function _sf_besselj_frac(x::Float64, nu::Float64)
+    n = 2 * (trunc(Int, 0.5 * x) + 21)
+    w = exp(sf_lgamma(nu + (n >> 1)) - sf_lgamma((n >> 1) + 1.0))    # Γ(ν + n/2) / (n/2)!
+    jp = 0.0; jk = 1e-30
+    s = (nu + n) * w * jk
+    k = n
+    while k > 0
+        jm = (2.0 * (nu + k) / x) * jk - jp
+        jp, jk = jk, jm
+        k -= 1
+        if iseven(k)
+            j = k >> 1
+            w *= (j + 1) / (nu + j)
+            s += (nu + k) * w * jk
+        end
+        if abs(jk) > 1e250
+            jp *= 1e-250; jk *= 1e-250; s *= 1e-250
+        end
+    end
+    jk * (0.5 * x)^nu / s
+end
+
+"Ai(-a) for ζ = (2/3) a^(3/2) > 25 by its asymptotic expansion (A&S 10.4.60) in the u_k of 10.4.58."
+function _sf_airy_neg_asym(a::Float64, zeta::Float64)
+    p = 1.0; q = 0.0
+    t = 1.0
+    k = 1
+    while k < 60
+        t *= (6k - 5) * (6k - 3) * (6k - 1) / ((2k - 1) * 216.0 * k * zeta)    # u_k / ζ^k
+        p, q = _sf_pq_add(p, q, t, k)
+        abs(t) < _SF_EPS * 0.25 && break
+        k += 1
+    end
+    s, c = sin(zeta), cos(zeta)
+    # sin(ζ + π/4) P - cos(ζ + π/4) Q
+    (p * (s + c) - q * (c - s)) * 0.7071067811865476 / (sqrt(_SF_PI) * sqrt(sqrt(a)))
+end
+
+"""
+    sf_airy_ai(x)
+
+The Airy function Ai (torch.special.airy_ai). |x| < 2.09: the Maclaurin series
+Ai = Ai(0) f(x) + Ai'(0) g(x); x >= 2.09: Ai = √(x/3) K_{1/3}(ζ) / π, ζ = (2/3) x^(3/2), with K by
+`_sf_besselk_cf2`; x <= -2.09: Ai(-a) = √a (J_{1/3}(ζ) + J_{-1/3}(ζ)) / 3 by Miller's recurrence
+up to ζ = 25 and the asymptotic expansion beyond. As PyTorch: 0 above 103.892, NaN at ±inf.
+"""
+function sf_airy_ai(x::Float64)
+    (isnan(x) || isinf(x)) && return ifelse(isnan(x), x, NaN)
+    x > 103.892 && return 0.0
+    if x >= 2.09
+        zeta = (2.0 / 3.0) * x * sqrt(x)
+        k, _ = _sf_besselk_cf2(zeta, 1.0 / 3.0)
+        h = exp(-0.5 * zeta)
+        return sqrt(x / 3.0) / _SF_PI * ((k * h) * h)
+    elseif x > -2.09
+        x3 = x * x * x
+        f = 1.0; g = x; tf = 1.0; tg = x
+        k = 0
+        while k < 100
+            tf *= x3 / ((3k + 2) * (3k + 3))
+            tg *= x3 / ((3k + 3) * (3k + 4))
+            f += tf; g += tg
+            abs(tf) + abs(tg) < _SF_EPS * 0.1 * (abs(f) + abs(g)) && break
+            k += 1
+        end
+        return 0.3550280538878172 * f - 0.2588194037928068 * g
+    end
+    a = -x
+    zeta = (2.0 / 3.0) * a * sqrt(a)
+    zeta > 25.0 && return _sf_airy_neg_asym(a, zeta)
+    sqrt(a) * (_sf_besselj_frac(zeta, 1.0 / 3.0) + _sf_besselj_frac(zeta, -1.0 / 3.0)) / 3.0
+end
+@inline sf_airy_ai(x::Float32) = _sf32(sf_airy_ai, x)
 
 # ---- regularized incomplete gamma ------------------------------------------------------------------
 "x^a e^-x / Γ(a), through logs (a·log x - x - lgamma a); about a·1e-16 relative for large a."

@@ -6,7 +6,7 @@ using JTensor
 const SF = JTensor
 const _SF_MPFR = isdefined(Base.MPFR, :libmpfr) ? Base.MPFR.libmpfr : :libmpfr
 
-for f in (:lngamma, :gamma, :digamma, :erfc, :erf, :j0, :j1, :zeta)
+for f in (:lngamma, :gamma, :digamma, :erfc, :erf, :j0, :j1, :y0, :y1, :ai, :zeta)
     @eval function $(Symbol(:mp_, f))(x)
         z = BigFloat()
         ccall(($(QuoteNode(Symbol(:mpfr_, f))), _SF_MPFR), Int32, (Ref{BigFloat}, Ref{BigFloat}, Int32), z, BigFloat(x), 0)
@@ -80,6 +80,37 @@ setprecision(BigFloat, 200) do
         @test maxabs(SF.sf_besselj1, mp_j1, 0:0.0317:100) < 1e-15
         @test SF.sf_besselj0(1e3) ≈ Float64(mp_j0(1e3)) atol = 1e-16
         @test SF.sf_besselj1(-3.0) == -SF.sf_besselj1(3.0)
+    end
+    @testset "Bessel Y, K and Airy Ai" begin
+        # Y: the Neumann series from Miller's recurrence to 25, Hankel beyond
+        @test maxabs(SF.sf_bessely0, mp_y0, 0.05:0.0317:100) < 1e-15
+        @test maxabs(SF.sf_bessely1, mp_y1, 0.05:0.0317:100) < 2e-15
+        @test SF.sf_bessely0(0.0) == -Inf && isnan(SF.sf_bessely1(-1.0)) && isnan(SF.sf_bessely0(Inf))
+        # K (no MPFR function): values of mpmath.besselk at 30 digits, across the series/CF2 switch at 2
+        for (x, k0, k1) in ((0.1, 2.4270690247020165578, 9.8538447808706055744),
+                            (2.0, 0.11389387274953343565, 0.13986588181652242728),
+                            (7.5, 0.00024917761635611438901, 0.00026529739012528952599),
+                            (30.0, 2.1324774964630563712e-14, 2.1677320018915494249e-14))
+            @test SF.sf_k0(x) ≈ k0 rtol = 3e-15
+            @test SF.sf_k1(x) ≈ k1 rtol = 3e-15
+            @test SF.sf_k1e(x) ≈ k1 * exp(BigFloat(x)) rtol = 3e-15
+        end
+        @test SF.sf_k0(0.0) == Inf && SF.sf_k1(Inf) == 0.0 && isnan(SF.sf_k0(-1.0))
+        # Ai: Maclaurin, Miller's J_{±1/3}, its asymptotic series (x < -11.2) and K_{1/3}
+        @test maxabs(SF.sf_airy_ai, mp_ai, -30:0.0413:20) < 2e-14
+        # for x > 0 relative, within the conditioning x^1.5 of Ai ~ e^-(2/3)x^1.5 (1e-13 at x = 100)
+        @test maximum(x -> relerr(SF.sf_airy_ai(x), mp_ai(x)) / (1 + x^1.5), 2.1:0.371:100) < 5e-16
+        @test isnan(SF.sf_airy_ai(Inf)) && SF.sf_airy_ai(104.0) == 0.0
+    end
+    @testset "orthogonal polynomials" begin
+        # exact integer values by the recurrences: T_5(3) = 3363, U_4(2) = 209, H_5(1) = -8, He_4(2) = -5,
+        # L_3(2) = -1/3, P_3(0.5) = -0.4375; trigonometric forms for n > 6
+        @test SF.op_chebyshev_t(3.0, 5.0) == 3363.0 && SF.op_chebyshev_u(2.0, 4.0) == 209.0
+        @test SF.op_hermite_h(1.0, 5.0) == -8.0 && SF.op_hermite_he(2.0, 4.0) == -5.0
+        @test SF.op_laguerre_l(2.0, 3.0) ≈ -1 / 3 && SF.op_legendre_p(0.5, 3.0) == -0.4375
+        @test SF.op_chebyshev_t(0.3, 40.0) ≈ cos(40 * acos(0.3)) rtol = 1e-13
+        @test SF.op_chebyshev_t(0.3, -1.0) == 0.0 && SF.op_legendre_p(0.3, NaN) == 0.0
+        @test SF.op_shifted_chebyshev_w(1.0, 7.0) == 15.0 && SF.op_chebyshev_v(-1.0, 3.0) == -7.0
     end
     @testset "incomplete gamma" begin
         for a in (0.1, 0.5, 1.0, 2.5, 10.0, 55.5, 300.0), x in (0.01, 0.3, 1.0, 2.0, 5.0, 11.0, 50.0, 280.0, 330.0)

@@ -371,6 +371,11 @@ def _abs(name, p, ins):
     return p, p.to_real()
 
 
+def _float_real(name, p, ins):
+    """Integers give the default float, complex inputs a real result (angle)."""
+    return (default_float, default_float) if p.kind in "biu" else (p, p.to_real())
+
+
 def _rounding(name, p, ins):
     if p.kind == "c":
         raise TypeError(f"{name}: not supported for complex dtype {p.name}")
@@ -433,6 +438,7 @@ RULES = {
     "same": _same,
     "float": _float,
     "abs": _abs,
+    "float_real": _float_real,
     "real_part": _abs,
     "rounding": _rounding,
     "predicate": _to_bool,

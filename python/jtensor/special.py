@@ -5,7 +5,10 @@ Three kinds of function live here:
 - the registry ops of namespace "special" (julia/src/ops/special.jl, kernels in
   julia/src/specialfuncs.jl), published into this module by jtensor.ops: ``entr``, ``erfcx``,
   ``i0e``, ``i1``, ``i1e``, ``ndtr``, ``ndtri``, ``log_ndtr``, ``xlog1py``, ``zeta``,
-  ``bessel_j0``, ``bessel_j1``;
+  ``bessel_j0``, ``bessel_j1``, ``bessel_y0``, ``bessel_y1``, the ``modified_bessel_k*`` and
+  ``scaled_modified_bessel_k*``, ``airy_ai`` and the orthogonal polynomials (``chebyshev_polynomial_t``...,
+  ``hermite_polynomial_h``, ``laguerre_polynomial_l``, ``legendre_polynomial_p``; kernels in
+  julia/src/orthopolys.jl);
 - torch.special's other names for torch-level ops (``gammaln`` is ``lgamma``, ``psi`` is
   ``digamma``, ``expit`` is ``sigmoid``, ``gammainc`` is ``igamma``...), defined below;
 - compositions where PyTorch composes too (``round`` with ``decimals``, ``softmax``,
@@ -19,7 +22,12 @@ import math as _math
 __all__ = ["entr", "erf", "erfc", "erfcx", "erfinv", "expit", "exp2", "expm1", "gammaln", "digamma", "psi",
            "polygamma", "multigammaln", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
            "ndtr", "ndtri", "logit", "logsumexp", "sinc", "round", "softmax", "log_softmax", "xlogy", "xlog1py",
-           "zeta", "bessel_j0", "bessel_j1", "modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0"]
+           "zeta", "bessel_j0", "bessel_j1", "modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0",
+           "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+           "scaled_modified_bessel_k1", "airy_ai", "chebyshev_polynomial_t", "chebyshev_polynomial_u",
+           "chebyshev_polynomial_v", "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+           "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+           "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]
 
 
 def _jt():

@@ -16,7 +16,7 @@ table against Python's rules.
 """
 const CUDA_COMPUTE_TYPES = (Bool, Int32, Int64, Float32, Float64)
 function rule_compute_types(rule::AbstractString)
-    rule in ("float", "promote_float") && return (Float32, Float64)
+    rule in ("float", "promote_float", "float_real") && return (Float32, Float64)
     rule == "bitwise" && return (Bool, Int32, Int64)
     rule in ("negate", "subtract") && return (Int32, Int64, Float32, Float64)
     CUDA_COMPUTE_TYPES

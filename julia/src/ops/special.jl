@@ -10,7 +10,8 @@
 # Derivative formulas may refer to each other in a cycle (i0 <-> i1): they are read at backward.
 
 for f in (:sf_erfc, :sf_erfinv, :sf_lgamma, :sf_digamma, :sf_i0, :sf_i0e, :sf_i1, :sf_i1e, :sf_erfcx,
-          :sf_ndtr, :sf_ndtri, :sf_log_ndtr, :sf_besselj0, :sf_besselj1)
+          :sf_ndtr, :sf_ndtri, :sf_log_ndtr, :sf_besselj0, :sf_besselj1, :sf_bessely0, :sf_bessely1,
+          :sf_k0, :sf_k1, :sf_k0e, :sf_k1e, :sf_airy_ai)
     @eval @inline $f(x::Complex) = _realonly($(string(f)[4:end]))
 end
 @inline sf_polygamma(x::Complex, n::Int64) = _realonly("polygamma")
@@ -33,10 +34,43 @@ for (name, f, grad) in (
         ("log_ndtr", sf_log_ndtr, "grad * 0.3989422804014327 * exp(-0.5 * input * input - result)"),
         ("bessel_j0", sf_besselj0, "grad * -special.bessel_j1(input)"),
         ("bessel_j1", sf_besselj1, "grad * where(input == 0, 0.5, special.bessel_j0(input) - result / input)"),
+        # functions torch.special defines without a derivative: no `grad`, so backward through them
+        # raises, naming the op (PyTorch's results do not require grad at all)
+        ("airy_ai", sf_airy_ai, ""),
+        ("bessel_y0", sf_bessely0, ""),
+        ("bessel_y1", sf_bessely1, ""),
+        ("modified_bessel_k0", sf_k0, ""),
+        ("modified_bessel_k1", sf_k1, ""),
+        ("scaled_modified_bessel_k0", sf_k0e, ""),
+        ("scaled_modified_bessel_k1", sf_k1e, ""),
     )
     defmap("$name(input: Tensor) -> Tensor", f; dtypes = "float", namespace = "special", method = false,
-           inplace = false, grad = ["input" => grad],
-           doc = "torch.special.$name, elementwise (real inputs); integer inputs give float32.")
+           inplace = false, grad = isempty(grad) ? Pair{String,String}[] : ["input" => grad],
+           doc = "torch.special.$name, elementwise (real inputs); integer inputs give float32" *
+                 (isempty(grad) ? "; not differentiable, as in torch." : "."))
+end
+
+# The orthogonal polynomials p_n(input) (kernels in orthopolys.jl): input and n broadcast against
+# each other, either may be a Python number; n is truncated to an integer.
+for (name, f, what) in (
+        ("chebyshev_polynomial_t", op_chebyshev_t, "the Chebyshev polynomial of the first kind T_n"),
+        ("chebyshev_polynomial_u", op_chebyshev_u, "the Chebyshev polynomial of the second kind U_n"),
+        ("chebyshev_polynomial_v", op_chebyshev_v, "the Chebyshev polynomial of the third kind V_n"),
+        ("chebyshev_polynomial_w", op_chebyshev_w, "the Chebyshev polynomial of the fourth kind W_n"),
+        ("shifted_chebyshev_polynomial_t", op_shifted_chebyshev_t, "T_n(2x - 1)"),
+        ("shifted_chebyshev_polynomial_u", op_shifted_chebyshev_u, "U_n(2x - 1)"),
+        ("shifted_chebyshev_polynomial_v", op_shifted_chebyshev_v, "V_n(2x - 1)"),
+        ("shifted_chebyshev_polynomial_w", op_shifted_chebyshev_w, "W_n(2x - 1)"),
+        ("hermite_polynomial_h", op_hermite_h, "the physicists' Hermite polynomial H_n"),
+        ("hermite_polynomial_he", op_hermite_he, "the probabilists' Hermite polynomial He_n"),
+        ("laguerre_polynomial_l", op_laguerre_l, "the Laguerre polynomial L_n"),
+        ("legendre_polynomial_p", op_legendre_p, "the Legendre polynomial P_n"),
+    )
+    @eval @inline $(nameof(f))(x::Complex, n::Complex) = _realonly($name)
+    defmap("$name(input: Tensor, n: Tensor) -> Tensor", f; dtypes = "promote_float", namespace = "special",
+           method = false, inplace = false,
+           doc = "torch.special.$name: $what at input, degree n (truncated; negative n gives 0), broadcast; " *
+                 "not differentiable, as in torch.")
 end
 
 "x · log1p(y), 0 where x == 0 unless y is NaN (torch.special.xlog1py)."
@@ -82,6 +116,13 @@ defmap("frac(input: Tensor) -> Tensor", ffrac; dtypes = "rounding", grad = ["inp
        doc = "The fractional part input - trunc(input), keeping the sign (floating point).")
 defmap("sgn(input: Tensor) -> Tensor", fsign; dtypes = "same", grad = ["input" => "sgn_backward(grad, input, result)"],
        doc = "sign for real tensors; z / |z| (0 at 0) for complex ones, as torch.sgn.")
+
+"The argument of a number: atan2(imag, real) for complex, 0 or π for reals (NaN kept), as torch.angle."
+@inline fangle(x::T) where {T<:AbstractFloat} = ifelse(isnan(x), x, ifelse(x < zero(T), T(_SF_PI), zero(T)))
+@inline fangle(z::Complex) = angle(z)
+defmap("angle(input: Tensor) -> Tensor", fangle; dtypes = "float_real", inplace = false,
+       grad = ["input" => "where(input == 0, 0, grad * input / (abs(input) ** 2) * 1j) if input.is_complex() else zeros_like(input)"],
+       doc = "The elementwise argument (angle) in radians: real inputs give 0 (>= 0) or pi (< 0), complex ones atan2(imag, real); integers give float32.")
 
 "polygamma's kernel with its argument check (PyTorch: n >= 0)."
 @inline fpolygamma(x::Union{AbstractFloat,Complex}, n::Int64) =

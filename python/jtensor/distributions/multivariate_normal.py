@@ -42,7 +42,36 @@ def _precision_to_scale_tril(P):
     return _tril_inverse(L_inv)
 
 
-class MultivariateNormal(Distribution):
+def scale_tril_of(covariance_matrix, precision_matrix, scale_tril):
+    """The lower Cholesky factor of the scale from whichever of the three forms is given (not None)."""
+    if scale_tril is not None:
+        return scale_tril
+    if covariance_matrix is not None:
+        return jt.linalg.cholesky(covariance_matrix)
+    return _precision_to_scale_tril(precision_matrix)
+
+
+class ScaleTrilMatrices:
+    """scale_tril, covariance_matrix (L Lᵀ) and precision_matrix ((L Lᵀ)⁻¹) of a law held as the
+    Cholesky factor L = `_unbroadcasted_scale_tril` of its scale, each computed once and expanded to
+    the class's `_matrix_shape()` (MultivariateNormal, Wishart)."""
+
+    @lazy_property
+    def scale_tril(self):
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self):
+        L = self._unbroadcasted_scale_tril
+        return jt.matmul(L, L.mT).expand(self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self):
+        L_inv = _tril_inverse(self._unbroadcasted_scale_tril)
+        return jt.matmul(L_inv.mT, L_inv).expand(self._matrix_shape())
+
+
+class MultivariateNormal(ScaleTrilMatrices, Distribution):
     """Exactly one of covariance_matrix, precision_matrix or scale_tril; their batch dims broadcast
     with loc's."""
 
@@ -68,12 +97,7 @@ class MultivariateNormal(Distribution):
         setattr(self, attr, given.expand(batch_shape + (-1, -1)))
         self.loc = loc.expand(batch_shape + (-1,))
         super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = jt.linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = scale_tril_of(covariance_matrix, precision_matrix, scale_tril)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(MultivariateNormal, _instance)
@@ -90,20 +114,6 @@ class MultivariateNormal(Distribution):
 
     def _matrix_shape(self):
         return tuple(self._batch_shape) + tuple(self._event_shape) * 2
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return jt.matmul(L, L.mT).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self):
-        L_inv = _tril_inverse(self._unbroadcasted_scale_tril)
-        return jt.matmul(L_inv.mT, L_inv).expand(self._matrix_shape())
 
     mean = mode = property(operator.attrgetter("loc"), doc="loc (the centre of a symmetric law)")
 
