@@ -8,25 +8,28 @@
 # forward time. PyTorch's allocator (and NumPy's, which gives the elementwise ops their outputs)
 # reuses the block Python just dropped, which is still in cache.
 #
-# Only a kernel that returns the array it allocates, and keeps no reference to it, may use
-# `alloc_out` (the block is reused once Python lets go, whatever Julia still holds). An array from
-# `alloc_out` that never reaches Python is freed by its finalizer, like any array.
+# Only a kernel that returns the array it allocates (or one reshape of it) as its one result, and
+# keeps no reference to it, may use `alloc_out`: the block is reused once Python lets go, whatever
+# Julia still holds. An array from `alloc_out` that never reaches Python is freed by its
+# finalizer, like any array.
 
-"One `alloc_out` block: its memory, its array (weakly: an array that never reaches Python is
-collected as usual, and its finalizer frees the block), the HANDLES entries rooting the array, and
-whether the block is still the array's (false once back in the pool: the finalizer must leave it)."
+"""
+One `alloc_out` block: its memory, the HANDLES entries rooting an array over it, and whether the
+memory is still its array's: false once the block is back in the pool, or once the array was
+collected without reaching Python (its finalizer freed the block).
+"""
 mutable struct OutBlock
     ptr::Ptr{Cvoid}
     bytes::Int
-    array::WeakRef
     refs::Int
     live::Bool
 end
 
 """
-Blocks by address. Looked up by address and then by identity (`block.array.value === x`): a
-`WeakKeyDict` would hash the array's elements. An entry whose array was collected is stale: it is
-replaced when its address is reused and dropped by `_out_sweep!`.
+Blocks by address. While a block is live its memory is its array's, so an array at that address
+of that many bytes is the array or a reshape of it (a kernel may return `reshape(out, sz)`): either
+roots the block. (A `WeakKeyDict` would hash the array's elements.) An entry whose array was
+collected is stale (not live): it is replaced when its address is reused and dropped by `_out_sweep!`.
 """
 const OUT_BLOCKS = Dict{UInt,OutBlock}()
 const OUT_SWEEP_AT = Ref(1024)
@@ -64,7 +67,7 @@ function alloc_out(::Type{T}, dims::Tuple) where {T}
     (isbitstype(T) && bytes >= OUT_MIN_BYTES) || return alloc(T, dims)
     p = _out_malloc(bytes)
     A = unsafe_wrap(Array, Ptr{T}(p), map(Int, dims); own = false)
-    b = OutBlock(p, bytes, WeakRef(A), 0, true)
+    b = OutBlock(p, bytes, 0, true)
     finalizer(_ -> _out_finalize(b), A)
     length(OUT_BLOCKS) >= OUT_SWEEP_AT[] && _out_sweep!()
     OUT_BLOCKS[UInt(p)] = b
@@ -73,15 +76,15 @@ end
 
 "Drop the stale entries of OUT_BLOCKS (arrays collected without reaching Python)."
 function _out_sweep!()
-    filter!(kv -> kv.second.live && kv.second.array.value !== nothing, OUT_BLOCKS)
+    filter!(kv -> kv.second.live, OUT_BLOCKS)
     OUT_SWEEP_AT[] = max(1024, 2 * length(OUT_BLOCKS))
 end
 
-"The live block of array `x` (made by `alloc_out`), or nothing."
+"The live block under array `x` (made by `alloc_out`, or a reshape of such an array), or nothing."
 function _out_block(x)
     x isa Array && sizeof(x) >= OUT_MIN_BYTES || return nothing
     b = get(OUT_BLOCKS, UInt(pointer(x)), nothing)
-    b !== nothing && b.live && b.array.value === x ? b : nothing
+    b !== nothing && b.live && b.bytes == sizeof(x) ? b : nothing
 end
 
 "Count one more Python root of `x` (called by `root!`)."

@@ -707,7 +707,8 @@ end
 function _scatter(x::Strided, d::Int, idx::Strided, src, value, reduce, op = "scatter")
     f = _reducer(op, reduce)
     s = _scatter_args(op, x, d, idx, src, value)
-    out = _copy_as(eltype(x), x)
+    out = alloc_out(eltype(x), size(x))
+    _copy!(Strided(out), x)
     _scatter_kernel!(f, Strided(out), d, idx, s)
     out
 end
