@@ -97,8 +97,7 @@ def build_function(op, trial=False):
     elif op.fast_kinds is not None:
         # a Tensor parameter with a number default (tensordot's `dims`) given a number or list:
         # the C path gets the cached tensor of that value (the driver would make one per call)
-        fast = [f"_const({n})" if p.type == "Tensor" and not p.optional and p.default is not _MISSING else n
-                for n, p in zip(names, params)]
+        fast = [f"_const({n})" if i in op.const_params else n for i, n in enumerate(names)]
         a = f"({', '.join(fast)}{',' if fast else ''})"
         body = (f"    if out is None and _fastfn is not None:\n"
                 f"        r = _fastfn(_id, _kinds, {a}, not _grad_mode[0])\n"

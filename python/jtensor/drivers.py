@@ -298,7 +298,9 @@ def _fn_ungraded(op, args):
     """The value of a fn-op call whose graph `autograd.record` attaches: by the C fast path when the
     signature is simple (inputs that require grad are fine there), else by the driver."""
     if _fast_call is not None and op.fast_kinds is not None:
-        r = _fast_call(op.id, op.fast_kinds, tuple(args), True)
+        fast = tuple(const_tensor(a) if i in op.const_params else a for i, a in enumerate(args)) \
+            if op.const_params else tuple(args)
+        r = _fast_call(op.id, op.fast_kinds, fast, True)
         if r is not None:
             return r if r.__class__ is _T.Tensor else fn_failed(op, r, args)
     return _run_fn(op, args, None)
