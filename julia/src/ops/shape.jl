@@ -270,7 +270,7 @@ defop("vstack(tensors: TensorList) -> Tensor", _vstack; method = false,
 # ---- reordering -------------------------------------------------------------------------------------
 "`x` reversed along Julia dims `dims`: a negative-stride view copied by the engine."
 function _flip(x::Strided{T,N}, dims) where {T,N}
-    out = alloc(T, size(x))
+    out = alloc_out(T, size(x))   # (cumsum's backward is flip, cumsum, flip)
     length(out) == 0 && return out
     ptr = x.ptr
     for d in dims
