@@ -1095,3 +1095,25 @@ def test_view_backward_is_differentiable():
     mask = np.zeros((3, 4))
     mask[:, 1:] = 1
     np.testing.assert_allclose(h.numpy(), 6 * np.arange(12.0).reshape(3, 4) * mask)
+
+
+@pytest.mark.parametrize("geometry", [
+    ((4, 3), (1, 3), 0),          # a transpose: covers the whole array, one strided copy
+    ((2, 2), (3, 1), 4),          # a slice: zeros elsewhere
+    ((3,), (4,), 1),              # a select of a column
+    ((2, 3), (0, 1), 0),          # an expand: two indices reach each slot, accumulated
+    ((3, 2), (2, 1), 0),          # as_strided with overlapping windows
+    ((0, 3), (3, 1), 0),          # empty
+])
+def test_view_backward_scatters_like_numpy(geometry):
+    # the oracle: add each element of g at the offset the view's geometry gives it
+    shape, strides, offset = geometry
+    g = np.random.default_rng(0).standard_normal(shape)
+    want = np.zeros(12)
+    for idx in np.ndindex(*shape):
+        want[offset + sum(i * s for i, s in zip(idx, strides))] += g[idx]
+    got = jt.ops._view_backward(jt.tensor(g), [3, 4], list(strides), offset)
+    np.testing.assert_array_equal(got.numpy(), want.reshape(3, 4))
+    strided = jt.tensor(np.ascontiguousarray(g.T)).mT if len(shape) == 2 else jt.tensor(g)   # a strided gradient
+    np.testing.assert_array_equal(jt.ops._view_backward(strided, [3, 4], list(strides), offset).numpy(),
+                                  want.reshape(3, 4))

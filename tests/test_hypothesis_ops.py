@@ -1,6 +1,10 @@
 """Property tests over random shapes, strides, dtypes and broadcasting: unary, binary, comparison
 and reduction ops against the references of the op table (tests/opinfo.py).
 
+Two kinds of test: a few representative ops drawn with many dtypes and examples (the lists below),
+and every elementwise row of the table, each with a handful of examples in its primary dtypes
+(`test_every_elementwise_op`), so that an op added to the table is covered without being listed.
+
 Every tensor argument is a view of a larger array: its dimensions permuted in memory and each
 sliced with a random step and offset, so kernels see arbitrary strides. Values come from the
 row's domain (a NumPy generator seeded by hypothesis). The ops and dtypes drawn are kept to a
@@ -8,7 +12,8 @@ few, as each new (op, dtype, rank) combination costs a Julia compilation; the se
 is registered in tests/conftest.py.
 """
 import numpy as np
-from hypothesis import given, strategies as st
+import pytest
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import opinfo as O
@@ -20,7 +25,7 @@ BINARY = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maxim
           "logical_xor", "bitwise_and", "bitwise_or", "_relu_backward"]
 COMPARE = ["eq", "ne", "lt", "le", "gt", "ge"]
 REDUCE_DIMS = ["sum", "mean", "prod", "amax", "amin", "var", "std", "norm", "all", "any", "logsumexp"]
-REDUCE_DIM = ["argmax", "argmin", "cumsum", "max", "sort"]
+REDUCE_DIM = ["argmax", "argmin", "cumsum", "max", "min", "sort"]
 # dtypes drawn for the elementwise tests (intersected with each row's dtypes)
 DTYPES = ("bool", "int8", "int32", "int64", "uint8", "float16", "bfloat16", "float32", "float64", "complex64")
 MIXED = ("int32", "float32", "float64")
@@ -128,7 +133,7 @@ def test_reduction_along_dim(data, name, shape, seed):
     nd = len(shape)
     dim = data.draw(st.integers(-nd, nd - 1), label="dim")
     kw = {"dim": dim}
-    if name in ("argmax", "argmin", "max"):
+    if name in ("argmax", "argmin", "max", "min"):
         kw["keepdim"] = data.draw(st.booleans(), label="keepdim")
     if name == "sort":
         kw["descending"] = data.draw(st.booleans(), label="descending")
@@ -137,3 +142,27 @@ def test_reduction_along_dim(data, name, shape, seed):
     a = A(v, dt)
     t = strided_tensor(a, data.draw(layouts(nd)))
     check_sample(op, Sample([a], kw), "hypothesis", jt_args=[t])
+
+
+# every unary and binary row whose samples come from its domain (custom samplers build arguments
+# the op needs, such as pow's exponents or polygamma's order, that random shapes would not respect)
+ELEMENTWISE = [op.name for op in O.OPS if op.kind in ("unary", "binary") and op._sample is None]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@settings(max_examples=4)
+@given(data=st.data(), seed=seeds)
+def test_every_elementwise_op(name, data, seed):
+    op = O.BY_NAME[name]
+    dt = data.draw(st.sampled_from(op.primary), label="dtype")
+    if op.kind == "unary":
+        shapes = [data.draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4), label="shape")]
+    else:
+        shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=0,
+                                                             max_side=4), label="shapes").input_shapes
+    rng = np.random.default_rng(seed)
+    args = [op.arg(rng, shape, dt, i) for i, shape in enumerate(shapes)]
+    targs = [strided_tensor(x, data.draw(layouts(len(x.shape)))) for x in args]
+    r = check_sample(op, Sample(args, op.kwargs[0]), "hypothesis", jt_args=targs)
+    for out in (r if isinstance(r, tuple) else () if r is None else (r,)):
+        assert tuple(out.shape) == np.broadcast_shapes(*shapes)

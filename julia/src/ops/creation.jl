@@ -160,13 +160,24 @@ defop("_randint(low: int, high: int, size: Shape, dtype: DType, seed: int) -> Te
 A new contiguous array of Python shape `size`, zero except where a view with the given geometry
 (strides and offset in elements, Python order, relative to that array) would see `input`'s
 elements, which are added there (overlapping views accumulate). The gradient of every view.
+
+A view whose elements never share a slot (a transpose, a slice, a reshape, a select) is written
+by the elementwise engine as one strided copy, into uninitialised memory when it covers the whole
+array; only an overlapping view (an expand, an `as_strided` with repeats) takes the accumulating loop.
 """
 function _view_backward(g, sz, strides, offset::Int)
     T = eltype(g)
-    R = alloc_zeros(T, sz...)                # `sz` arrives in Julia order (a Shape parameter)
     nd = ndims(g)
-    jst = ntuple(d -> strides[nd - d + 1], nd)   # Python-order strides paired with Julia dims
+    jst = ntuple(d -> Int(strides[nd - d + 1]), nd)   # Python-order strides paired with Julia dims
     G = g isa Strided ? g : Strided(dense(g))
+    total = foldl(*, sz; init = 1)
+    if _view_is_injective(size(G), jst) && offset >= 0
+        R = length(G) == total ? alloc(T, sz...) : alloc_zeros(T, sz...)   # `sz` arrives in Julia order
+        isempty(G) && return R
+        GC.@preserve R map_into!(identity, T, Strided{T,nd}(pointer(R) + offset * sizeof(T), size(G), jst, nothing), (G,))
+        return R
+    end
+    R = alloc_zeros(T, sz...)
     @inbounds for I in CartesianIndices(size(G))
         o = offset
         for d in 1:nd
@@ -175,6 +186,19 @@ function _view_backward(g, sz, strides, offset::Int)
         R[o + 1] += G[I]
     end
     R
+end
+
+"""True when no two indices of an array of size `sz` with element strides `st` (all >= 0) reach the
+same offset: ordered by stride, each dim's stride exceeds the span of the dims before it (sufficient;
+a geometry this misses only takes the slower accumulating loop)."""
+function _view_is_injective(sz::NTuple{N,Int}, st::NTuple{N,Int}) where {N}
+    dims = sort([d for d in 1:N if sz[d] > 1]; by = d -> st[d])
+    span = 0
+    for d in dims
+        st[d] > span || return false
+        span += (sz[d] - 1) * st[d]
+    end
+    true
 end
 _view_backward(g::MetaArray{T}, sz, strides, offset::Int) where {T} = MetaArray{T}(Tuple(sz))
 defop("_view_backward(input: Tensor, size: Shape, strides: IntList, offset: int) -> Tensor", _view_backward;
