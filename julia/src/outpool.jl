@@ -38,7 +38,7 @@ const OUT_FREE = Dict{Int,Vector{Ptr{Cvoid}}}()
 const OUT_FREE_BYTES = Ref(0)
 "Arrays smaller than this come from `alloc` (Julia's own pools serve them well)."
 const OUT_MIN_BYTES = 64 * 1024
-"The most bytes the pool keeps; blocks given back beyond it are freed."
+"The most bytes the pool keeps (`_out_evict!` frees the rest)."
 const OUT_POOL_BYTES = 64 * 1024 * 1024
 
 function _out_malloc(bytes::Int)
@@ -101,11 +101,32 @@ function out_release!(x)
     (b.refs -= 1) > 0 && return
     delete!(OUT_BLOCKS, UInt(b.ptr))
     b.live = false
-    if OUT_FREE_BYTES[] + b.bytes <= OUT_POOL_BYTES
-        push!(get!(() -> Ptr{Cvoid}[], OUT_FREE, b.bytes), b.ptr)
-        OUT_FREE_BYTES[] += b.bytes
-    else
+    if b.bytes > OUT_POOL_BYTES
         Libc.free(b.ptr)
+        return
     end
+    OUT_FREE_BYTES[] + b.bytes > OUT_POOL_BYTES && _out_evict!(OUT_POOL_BYTES - b.bytes, b.bytes)
+    push!(get!(() -> Ptr{Cvoid}[], OUT_FREE, b.bytes), b.ptr)
+    OUT_FREE_BYTES[] += b.bytes
     nothing
+end
+
+"""
+Free pooled blocks until at most `limit` bytes stay: other sizes first (whole sizes at a time),
+then the oldest blocks of size `keep`, so the size just released stays warm and a pool filled by
+sizes no longer in use does not turn new ones away.
+"""
+function _out_evict!(limit::Int, keep::Int)
+    for (bytes, free) in OUT_FREE
+        OUT_FREE_BYTES[] <= limit && return
+        bytes == keep && continue
+        foreach(Libc.free, free)
+        OUT_FREE_BYTES[] -= bytes * length(free)
+        empty!(free)
+    end
+    free = get(OUT_FREE, keep, Ptr{Cvoid}[])
+    while OUT_FREE_BYTES[] > limit && !isempty(free)
+        Libc.free(popfirst!(free))
+        OUT_FREE_BYTES[] -= keep
+    end
 end
