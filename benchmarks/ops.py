@@ -2,7 +2,8 @@
 
 Run: ``python benchmarks/ops.py`` (``--quick``: medium shapes only, shorter batches; ``--only A,B``:
 cases whose name contains one of the texts; ``--sizes small,large``; ``--markdown FILE`` writes the
-table; ``--limit 2.0`` the ratio that fails the run). Each case runs at a small, a medium and a
+table; ``--limit 2.0`` the ratio that fails the run; ``--cpu-time`` times the thread's CPU time, for
+a loaded machine). Each case runs at a small, a medium and a
 large typical shape for its kind of op (elementwise, reduction, matmul-like, conv/pool, norm, loss,
 indexing, shape op), forward and, where the op is differentiable, forward + backward. jtensor and
 PyTorch run in the same process at the same thread count (1 unless ``--threads``): JTENSOR_NUM_THREADS
@@ -451,11 +452,15 @@ def make_runner(spec, lib, arrays, backward):
     return run
 
 
+CLOCK = [time.perf_counter]   # --cpu-time: time.thread_time
+
+
 def _batch(fn, n):
-    t0 = time.perf_counter()
+    clock = CLOCK[0]
+    t0 = clock()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - t0) / n
+    return (clock() - t0) / n
 
 
 def time_pair(fj, ft, rounds, batch_s):
@@ -502,7 +507,12 @@ def main():
     ap.add_argument("--limit", type=float, default=2.0, help="fail when jtensor/torch exceeds this (default 2)")
     ap.add_argument("--threads", default=_THREADS, help="thread count of both libraries (default 1)")
     ap.add_argument("--no-backward", action="store_true", help="forward only")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time this thread's CPU time instead of wall time (on a loaded machine: time "
+                         "slices lost to other processes don't count; 1 thread only)")
     args = ap.parse_args()
+    if args.cpu_time:
+        CLOCK[0] = time.thread_time
     sizes = [s for s in (args.sizes.split(",") if args.sizes else (["medium"] if args.quick else SIZES))]
     rounds, batch_s = (5, 0.02) if args.quick else (7, 0.05)
     only = [t for t in args.only.split(",") if t]

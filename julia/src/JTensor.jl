@@ -13,6 +13,7 @@ using Random
 
 include("dtypes.jl")
 include("sizes.jl")
+include("outpool.jl")
 include("devices.jl")
 include("meta_helpers.jl")
 include("strided.jl")

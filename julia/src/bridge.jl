@@ -77,6 +77,7 @@ const NEXT_HANDLE = Ref(0)
 function root!(x)
     h = (NEXT_HANDLE[] += 1)
     HANDLES[h] = x
+    out_root!(x)
     h
 end
 
@@ -635,7 +636,7 @@ end
 function jt_release(buf::Ptr{Int64}, n::Int64)::Int64
     @entry 1 begin
         for i in 1:n
-            delete!(HANDLES, unsafe_load(buf, i))
+            out_release!(pop!(HANDLES, unsafe_load(buf, i), nothing))
         end
         return 0
     end

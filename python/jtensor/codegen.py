@@ -74,7 +74,7 @@ def build_function(op, trial=False):
     ns = {"_op": op, "_id": op.id, "_run_map": drivers.run_map, "_run_fn": drivers.run_fn, "_varargs": varargs,
           "_fast": drivers._fast_map, "_failed": drivers.fast_failed, "_Tensor": drivers._T.Tensor, "_ov": overrides,
           "_fastfn": drivers._fast_call, "_kinds": op.fast_kinds, "_fn_failed": drivers.fn_failed,
-          "_grad_mode": autograd._enabled}
+          "_grad_mode": autograd._enabled, "_const": drivers.const_tensor}
     if not trial:
         _NAMESPACES[op.qualname] = ns
     raw = [p.name for p in params]
@@ -95,13 +95,16 @@ def build_function(op, trial=False):
                 + check +
                 f"    return _run_map(_op, {a}, {e}, out)\n")
     elif op.fast_kinds is not None:
-        a = f"({', '.join(names)}{',' if names else ''})"
+        # a Tensor parameter with a number default (tensordot's `dims`) given a number or list:
+        # the C path gets the cached tensor of that value (the driver would make one per call)
+        fast = [f"_const({n})" if i in op.const_params else n for i, n in enumerate(names)]
+        a = f"({', '.join(fast)}{',' if fast else ''})"
         body = (f"    if out is None and _fastfn is not None:\n"
                 f"        r = _fastfn(_id, _kinds, {a}, not _grad_mode[0])\n"
                 f"        if r is not None:\n"
                 f"            return r if r.__class__ is _Tensor else _fn_failed(_op, r, {a})\n"
                 + check +
-                f"    return _run_fn(_op, {a}, out)\n")
+                f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n")
     else:
         body = check + f"    return _run_fn(_op, ({', '.join(names)}{',' if names else ''}), out)\n"
     src = f"def {op.name}({sig}):\n{body}"

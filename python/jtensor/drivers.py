@@ -245,6 +245,39 @@ def _run_map(op, args, extras, out=None, inplace=False):
 
 _keep = []
 
+_CONST_TENSORS = {}
+_CONST_MAX = 256
+
+
+def const_tensor(x):
+    """`x` for a Tensor parameter whose default is a number (tensordot's `dims`): a tensor as it is;
+    a number, or a (nested) list or tuple of ints, as one cached CPU tensor per value, made as the
+    driver would make it (`asarray`), so the call can take the C fast path (a tensor made per call
+    and the driver cost 40-60 µs of tensordot's 60 on small operands). Kernels only read such
+    arguments, so the cached tensor is never written. Anything else is returned unchanged."""
+    if x.__class__ is _T.Tensor:
+        return x
+    key = _const_key(x)
+    if key is None:
+        return x
+    t = _CONST_TENSORS.get(key)
+    if t is None:
+        t = _T.asarray(x, device="cpu")   # read on the host even beside device operands
+        if len(_CONST_TENSORS) < _CONST_MAX:
+            _CONST_TENSORS[key] = t
+    return t
+
+
+def _const_key(x):
+    """A hashable key for a number or a nested list/tuple of ints (with its types), else None."""
+    if x.__class__ in (int, float, bool):
+        return (x.__class__, x)
+    if isinstance(x, (list, tuple)):
+        ks = [_const_key(v) for v in x]
+        if all(k is not None and k[0] in (int, list, tuple) for k in ks):
+            return (list if isinstance(x, list) else tuple, tuple(ks))
+    return None
+
 
 def run_fn(op, args, out=None):
     """Driver for ops whose Julia function returns new arrays (reductions, linear algebra, ...)."""
@@ -265,7 +298,9 @@ def _fn_ungraded(op, args):
     """The value of a fn-op call whose graph `autograd.record` attaches: by the C fast path when the
     signature is simple (inputs that require grad are fine there), else by the driver."""
     if _fast_call is not None and op.fast_kinds is not None:
-        r = _fast_call(op.id, op.fast_kinds, tuple(args), True)
+        fast = tuple(const_tensor(a) if i in op.const_params else a for i, a in enumerate(args)) \
+            if op.const_params else tuple(args)
+        r = _fast_call(op.id, op.fast_kinds, fast, True)
         if r is not None:
             return r if r.__class__ is _T.Tensor else fn_failed(op, r, args)
     return _run_fn(op, args, None)

@@ -39,6 +39,9 @@ class Op:
         self.params, self.returns = parse_schema(self.schema)
         self.types = [p.type for p in self.params]
         self.tensor_params = [i for i, p in enumerate(self.params) if p.type == "Tensor"]
+        # Tensor parameters with a number default (tensordot's `dims`): drivers.const_tensor
+        self.const_params = [i for i, p in enumerate(self.params)
+                             if p.type == "Tensor" and not p.optional and p.default is not _MISSING]
         self.result_fields = _result_fields(self.returns)
         self.result_type = (collections.namedtuple(f"{self.name}_result", self.result_fields)
                             if self.result_fields else None)

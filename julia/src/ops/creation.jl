@@ -137,7 +137,7 @@ function _randn(shape, ::Type{T}, seed::Int) where {T}
     C = compute_type(T)
     check_size(T, shape)
     Random.seed!(RNG, seed)
-    A = randn(RNG, C, shape...)
+    A = randn!(RNG, alloc_out(C, Tuple(shape)))   # the values of randn(RNG, C, shape...)
     T === C ? A : as_dense(T, A)
 end
 function _randint(low::Int, high::Int, shape, ::Type{T}, seed::Int) where {T}

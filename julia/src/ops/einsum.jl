@@ -124,7 +124,7 @@ function _bmul(A3::Array{T,3}, ta::Bool, B3::Array{T,3}, tb::Bool) where {T}
     m, k = ta ? (size(A3, 2), size(A3, 1)) : (size(A3, 1), size(A3, 2))
     n = tb ? size(B3, 1) : size(B3, 2)
     nb = size(A3, 3)
-    C3 = alloc(T, m, n, nb)
+    C3 = alloc_out(T, (m, n, nb))   # the result, or the one product einsum reshapes into it
     if m * n * nb == 0
         return C3
     elseif k == 0

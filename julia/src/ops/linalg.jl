@@ -312,6 +312,8 @@ function _tensordot(name, a, b, dims)
         size(a, ja[i]) == size(b, jb[i]) || throw(DimensionMismatch(
             "$name: contracted dimensions need to match, but the first has size $(size(a, ja[i])) in dim $(da[i]) and the second has size $(size(b, jb[i])) in dim $(db[i])"))
     end
+    ints = length(D) == 1 && ndims(D) <= 1
+    ints && _tensordot_gemm_ok(a, b, length(ja)) && return _tensordot_gemm(a, b, length(ja))
     # Labels: contracted pair i gets i; free dims of a and b get fresh labels.
     la = alloc_zeros(Int, na); lb = alloc_zeros(Int, nb)
     for i in eachindex(ja)
@@ -328,6 +330,32 @@ function _tensordot(name, a, b, dims)
     out = vcat([l for l in lb if l > length(ja)], [l for l in la if l > length(ja)])
     _einsum_arrays(name, _operands(a, b), [la, lb], out)
 end
+"""
+Whether tensordot over the last `k` dims of `a` and the first `k` of `b` (an int `dims`) can run as
+one matrix product of the operands' own memory: both dense, of one BLAS type, nothing empty.
+"""
+_tensordot_gemm_ok(a, b, k::Int) = false
+_tensordot_gemm_ok(a::Strided{T}, b::Strided{T}, k::Int) where {T<:LinearAlgebra.BlasFloat} =
+    length(a) > 0 && length(b) > 0 && iscontiguous(a) && iscontiguous(b)
+
+"""
+tensordot over the last `k` dims of `a` and the first `k` of `b` (Python order) as one product:
+in Julia order a is a (K, Ma) matrix, b an (Nb, K) one and the result (Nb, Ma) = b * a, the
+product the einsum planner chooses for this case, without its planning (57 µs of its 75 at
+(128, 8, 8) x (8, 8, 128)).
+"""
+function _tensordot_gemm(a::Strided{T}, b::Strided{T}, k::Int) where {T}
+    na, nb = ndims(a), ndims(b)
+    K = _prodrange(size(a), 1, k)
+    Ma, Nb = length(a) ÷ K, length(b) ÷ K
+    out = alloc_out(T, (ntuple(i -> size(b, i), nb - k)..., ntuple(i -> size(a, k + i), na - k)...))
+    GC.@preserve a b out begin
+        A = unsafe_wrap(Array, a.ptr, (K, Ma)); B = unsafe_wrap(Array, b.ptr, (Nb, K))
+        _pgemm!('N', 'N', one(T), B, A, zero(T), unsafe_wrap(Array, pointer(out), (Nb, Ma)))
+    end
+    out
+end
+
 "The operand list of a contraction: meta operands as a MetaArray list, so `_einsum_arrays` dispatches to its meta method."
 _operands(a, b) = Any[a, b]
 _operands(a::MetaArray, b::MetaArray) = MetaArray[a, b]

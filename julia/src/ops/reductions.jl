@@ -523,7 +523,7 @@ the running values of the contiguous dims before it are one SIMD vector step per
 function _scan_dense(op::F, ::Type{T}, X::Array{S,N}, d::Int) where {F,T,S,N}
     A = _scan_acc(T)
     sz = size(X); pre = _prodrange(sz, 1, d - 1); n = sz[d]; post = _prodrange(sz, d + 1, N)
-    out = alloc(T, sz)
+    out = alloc_out(T, sz)
     n == 0 && return out
     acc = Vector{A}(undef, pre)
     @inbounds for q in 0:post-1

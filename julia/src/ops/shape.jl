@@ -194,7 +194,7 @@ function _cat(xs::AbstractVector, dim::Integer, op = "cat")
         end
     end
     sz = ntuple(j -> j == d ? sum(x -> size(x, d), keep) : size(ref, j), N)
-    _cat_fill!(alloc(T, sz), keep, d)
+    _cat_fill!(alloc_out(T, sz), keep, d)
 end
 # Meta methods (shape functions) of the ops below, beside their kernels; the ops whose result size
 # depends on values (nonzero, masked_select, unique, bincount) have none, as in PyTorch.
@@ -242,7 +242,7 @@ function _stack_tensors(xs::AbstractVector, dim::Integer)
     end
     N = length(sz)
     d = _juliadim("stack", dim, N + 1)
-    out = alloc(_promote_all(xs), ntuple(j -> j < d ? sz[j] : j == d ? length(xs) : sz[j-1], N + 1))
+    out = alloc_out(_promote_all(xs), ntuple(j -> j < d ? sz[j] : j == d ? length(xs) : sz[j-1], N + 1))
     _cat_fill!(out, [_insert_dim(x, d) for x in xs], d)
 end
 defop("stack(tensors: TensorList, dim: int = 0) -> Tensor", _stack_tensors; method = false,
@@ -270,7 +270,7 @@ defop("vstack(tensors: TensorList) -> Tensor", _vstack; method = false,
 # ---- reordering -------------------------------------------------------------------------------------
 "`x` reversed along Julia dims `dims`: a negative-stride view copied by the engine."
 function _flip(x::Strided{T,N}, dims) where {T,N}
-    out = alloc(T, size(x))
+    out = alloc_out(T, size(x))   # (cumsum's backward is flip, cumsum, flip)
     length(out) == 0 && return out
     ptr = x.ptr
     for d in dims
@@ -363,7 +363,7 @@ function _repeat(x::Strided{T,N}, r::Tuple, op = "repeat") where {T,N}
     all(k -> k >= 0, r) || throw(ArgumentError("$op(): repeats can not be negative, got $(_shapestr(r))"))
     insz = ntuple(j -> j <= N ? x.size[j] : 1, m)
     inst = ntuple(j -> j <= N ? x.strides[j] : 0, m)
-    out = alloc(T, ntuple(j -> mul_size(insz[j], r[j]), m))
+    out = alloc_out(T, ntuple(j -> mul_size(insz[j], r[j]), m))
     length(out) == 0 && return out
     vsz = Int[]; ost = Int[]; ist = Int[]
     P = 1
@@ -707,7 +707,8 @@ end
 function _scatter(x::Strided, d::Int, idx::Strided, src, value, reduce, op = "scatter")
     f = _reducer(op, reduce)
     s = _scatter_args(op, x, d, idx, src, value)
-    out = _copy_as(eltype(x), x)
+    out = alloc_out(eltype(x), size(x))
+    _copy!(Strided(out), x)
     _scatter_kernel!(f, Strided(out), d, idx, s)
     out
 end

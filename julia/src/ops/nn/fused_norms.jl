@@ -185,7 +185,7 @@ end
 function _norm_run(op, x, L::_NormLayout, w, b, eps::Float64)
     _norm_param_check(op, L, "weight", w); _norm_param_check(op, L, "bias", b)
     T, C, (X,) = _norm_inputs(op, L, x)
-    O = alloc(C, L.S, L.C, L.N)
+    O = alloc_out(C, (L.S, L.C, L.N))
     length(O) > 0 && _norm_forward!(O, X, _norm_dense(C, w), _norm_dense(C, b), L, eps)
     _restore(T, reshape(O, size(x)))
 end
