@@ -192,7 +192,7 @@ end
 function _norm_run_backward(op, g, x, L::_NormLayout, w, eps::Float64)
     _norm_param_check(op, L, "weight", w)
     T, C, (G, X) = _norm_inputs(op, L, g, x)
-    O = alloc(C, L.S, L.C, L.N)
+    O = alloc_out(C, (L.S, L.C, L.N))
     length(O) > 0 && _norm_backward_input!(O, G, X, _norm_dense(C, w), L, eps)
     _restore(T, reshape(O, size(x)))
 end

@@ -76,7 +76,7 @@ function _standardize(x, dims, eps::Float64)
     (X,) = _std_prepare(C, shp, x)
     mu, r = _std_stats(X, eps)
     A, K, B = size(X)
-    O = alloc(C, A, K, B)
+    O = alloc_out(C, (A, K, B))
     @inbounds for b in 1:B, k in 1:K
         m = C(mu[k]); rk = C(r[k])
         @simd_short for a in 1:A
@@ -112,7 +112,7 @@ function _standardize_backward(g, x, dims, eps::Float64)
     mu, r = _std_stats(X, eps)
     sg, sgx = _std_sums(G, X, mu, r)
     A, K, B = size(X); n = A * B
-    O = alloc(C, A, K, B)
+    O = alloc_out(C, (A, K, B))
     @inbounds for b in 1:B, k in 1:K
         m = C(mu[k]); rk = C(r[k]); gm = C(sg[k] / n); gx = C(sgx[k] / n)
         @simd_short for a in 1:A
@@ -144,7 +144,7 @@ function _standardize_double_backward(v, g, x, dims, eps::Float64)
         end
         svg[k] += s
     end
-    O = alloc(C, A, K, B)
+    O = alloc_out(C, (A, K, B))
     @inbounds for b in 1:B, k in 1:K
         gm = sg[k] / M; vm = sv[k] / M
         c1 = svg[k] - M * vm * gm             # <v, g - ḡ>
