@@ -676,9 +676,10 @@ class Tensor:
         if self.ndim == 0:
             return self
         a, b = norm_dim(dim0, self.ndim, "transpose"), norm_dim(dim1, self.ndim, "transpose")
-        p = list(range(self.ndim))
-        p[a], p[b] = p[b], p[a]
-        return self.permute(p)
+        shape, strides = list(self.shape), list(self._strides)
+        shape[a], shape[b] = shape[b], shape[a]
+        strides[a], strides[b] = strides[b], strides[a]
+        return self._view(shape, strides, self._offset)
 
     swapaxes = swapdims = transpose
 

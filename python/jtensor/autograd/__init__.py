@@ -799,6 +799,9 @@ def view_geometry(parent, shape, strides, offset):
     parent's shape: storage deltas are decomposed along the parent's dims, largest stride first."""
     from .._tensor import _contig_strides
     cstr = _contig_strides(parent.shape)
+    fast = _contiguous_parent_geometry(parent, cstr, shape, strides, offset)
+    if fast is not None:
+        return fast
     dims = sorted((d for d in range(parent.ndim) if parent.shape[d] > 1 and parent._strides[d] > 0),
                   key=lambda d: -parent._strides[d])
 
@@ -830,6 +833,30 @@ def view_geometry(parent, shape, strides, offset):
             return 0
         return convert(s)
     return (tuple(shape), tuple(view_stride(s, n) for s, n in zip(strides, shape)), convert(offset - parent._offset))
+
+
+def _contiguous_parent_geometry(parent, cstr, shape, strides, offset):
+    """`view_geometry` when the parent is laid out contiguously (most views are of such tensors): its
+    storage steps are already those of the contiguous tensor, so the geometry is the view's own,
+    relative to the parent's offset. None when the parent is not contiguous, or when the view has a
+    negative step or reaches past the parent's elements (the general decomposition raises then)."""
+    pshape, pstr = parent.shape, parent._strides
+    for n, s, c in zip(pshape, pstr, cstr):
+        if n > 1 and s != c:
+            return None
+    rel = offset - parent._offset
+    vst = tuple(0 if n <= 1 else s for s, n in zip(strides, shape))
+    last = rel
+    for n, s in zip(shape, vst):
+        if n == 0:
+            return tuple(shape), vst, rel
+        if s < 0:
+            return None
+        last += (n - 1) * s
+    numel = 1
+    for n in pshape:
+        numel *= n
+    return (tuple(shape), vst, rel) if 0 <= rel and last < numel else None
 
 
 def record_view(parent, view, geometry):
