@@ -1,6 +1,14 @@
 """Shared test setup: the hypothesis profile, jtensor started once, and a seeded `rng` fixture."""
 import faulthandler
 import os
+import signal
+
+# A shell starts background jobs (`cmd &`, nohup) with SIGINT ignored, and children inherit an
+# ignored signal across exec: the Ctrl-C tests' child processes would then never see the SIGINT
+# they are sent. Give this process a handler instead (a handler is reset to the default in every
+# child), so the suite runs as it does from a terminal. A foreground run is unchanged.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Python's crash handler must be installed before Julia starts: installed after (as pytest does
 # once conftest is imported), it replaces the SIGSEGV handler that Julia's multi-threaded GC
