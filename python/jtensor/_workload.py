@@ -238,6 +238,29 @@ def tensor_basics(c, dtype=jt.float32):
     c.run(np.from_dlpack, x)
 
 
+def everyday_ops(c):
+    """The ops nearly every program calls first, at float32 matrices, with and without autograd:
+    traced early so that their plans always fall within the image's plan budget (the budget keeps
+    the first plans traced, and the registry-wide parts after this one grow with every new op)."""
+    x, y, w = sample(jt.float32, 2), sample(jt.float32, 2) + 1, sample(jt.float32, 2)
+    calls = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b, lambda a, b: a / b,
+             lambda a, b: a @ b, lambda a, b: jt.maximum(a, b), lambda a, b: jt.minimum(a, b),
+             lambda a, b: jt.where(a > 0.5, a, b), lambda a, b: F.linear(a, b), lambda a, b: jt.cat([a, b]),
+             lambda a, b: jt.einsum("ij,jk->ik", a, b), lambda a, b: jt.einsum("ij,ij->i", a, b),
+             lambda a, b: jt.exp(a), lambda a, b: jt.tanh(a), lambda a, b: jt.relu(a), lambda a, b: jt.sigmoid(a),
+             lambda a, b: a.sum(), lambda a, b: a.sum(dim=1), lambda a, b: a.mean(dim=0), lambda a, b: a.mean(),
+             lambda a, b: jt.softmax(a, dim=1), lambda a, b: F.log_softmax(a, dim=1),
+             lambda a, b: jt.sort(a, dim=1), lambda a, b: jt.argmax(a, dim=1), lambda a, b: a.max(dim=1),
+             lambda a, b: jt.linalg.norm(a), lambda a, b: a.T.contiguous(), lambda a, b: a[a > 0.5]]
+    for f in calls:
+        c.run(f, x, y)
+        c.run(f, x.T, w)   # strided operands
+        xg, yg = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+        out = c.run(f, xg, yg)
+        if out is not None and getattr(out, "requires_grad", False):
+            c.run(lambda: out.sum().backward() if not isinstance(out, tuple) else out[0].sum().backward())
+
+
 def creation_and_tensor(c):
     """Creation functions, conversions, indexing, printing and DLPack, as programs use them."""
     for dtype in DTYPES + (jt.int32, jt.uint8, jt.int8, jt.int16, jt.float16, jt.complex64, jt.complex128):
@@ -368,7 +391,7 @@ def training_loops(c):
 # The parts in order of importance: the image builder keeps a budget of the traced methods, in the
 # order they were first compiled, so what programs meet first comes first. Each part is split by op
 # across shards ("per op") or run whole by one shard.
-PARTS = ((creation_defaults, "whole"), (tensor_basics, "whole"), (training_loops, "whole"),
+PARTS = ((creation_defaults, "whole"), (everyday_ops, "whole"), (tensor_basics, "whole"), (training_loops, "whole"),
          (nn_layers_float32, "whole"),
          (every_op_float32_matrix, "per op"), (with_autograd, "per op"),
          (every_op_float32_variants, "per op"), (nn_layers_float64, "whole"),

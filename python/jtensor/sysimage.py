@@ -42,10 +42,11 @@ TRACE_SHARDS = 2   # workload processes run side by side (each compiles on its o
 # How many plans (the typed entry methods of ops: `MapPlan`s and `FnPlan`s) an image holds. Julia
 # 1.5 keeps the unoptimised code of everything it writes into an image in memory at once, and each
 # plan pulls in its op's whole kernel: about 25 MB of peak memory per plan, on top of about 2.5 GB
-# for the rest (measured; see docs/performance.md). 250 plans peak near 9 GB; 200 build 15 s
-# faster but leave out plans of everyday ops (maximum, softmax), whose first calls then compile.
-# The workload runs what programs meet first first, so the budget keeps the most useful plans; the
-# rest compile on first use, as without an image. Other traced methods are small and all kept.
+# for the rest (measured; see docs/performance.md). 250 plans peaked near 9 GB; 200 built 15 s
+# faster but left out plans of everyday ops (maximum, softmax), whose first calls then compile.
+# The workload runs what programs meet first first (`everyday_ops` leads), so the budget keeps the
+# most useful plans; the rest compile on first use, as without an image (300 was tried: it did not
+# bring back the first CNN step's 0.1 s, and built 47 s slower). Other traced methods are all kept.
 PLAN_BUDGET = 250
 _PLAN_PREFIXES = ("precompile(Tuple{JTensor.MapPlan{", "precompile(Tuple{JTensor.FnPlan{")
 # Time estimates for a first build on a 2-core machine; later builds use the last build's times.
