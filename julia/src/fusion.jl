@@ -162,9 +162,7 @@ Fill `out` with kernel `kernel` applied elementwise to `inputs` (`Strided`s, eac
 the only dynamic call is the one into the loop specialized on the kernel's function.
 """
 function _fused_map!(out::Strided, inputs::Tuple, kernel::Integer)
-    k = _kernel(kernel)
-    length(inputs) == length(k.inputs) ||
-        throw(ArgumentError("fusion: kernel $kernel takes $(length(k.inputs)) inputs, got $(length(inputs))"))
+    k = _kernel(kernel, inputs)
     sz = size(out)
     args = map(a -> broadcast_to(a, sz), inputs)
     ptrs = map(a -> a.ptr, args)
@@ -185,6 +183,13 @@ end
 function _kernel(id::Integer)
     1 <= id <= length(FUSED) || throw(ArgumentError("fusion: no fused kernel $id"))
     @inbounds FUSED[id]
+end
+"Kernel `id`, checked to take as many inputs as `inputs` holds."
+function _kernel(id::Integer, inputs::Tuple)
+    k = _kernel(id)
+    length(inputs) == length(k.inputs) ||
+        throw(ArgumentError("fusion: kernel $id takes $(length(k.inputs)) inputs, got $(length(inputs))"))
+    k
 end
 
 """`f` over any strides (broadcast operands have stride 0): the engine's any-stride loops only, so
@@ -253,13 +258,11 @@ for every dim) of kernel `kernel` applied to its inputs, broadcast: the values o
 `chain(...).sum(dims, keepdim)` without the chain's output array.
 """
 function _fused_reduce(kernel::Integer, reduce::AbstractString, dims, keepdim::Bool, xs...)
-    k = _kernel(kernel)
+    inputs = map(Strided, _somethings(xs...))
+    k = _kernel(kernel, inputs)
     reduce in ("sum", "mean") || throw(ArgumentError("fusion: unknown reduction \"$reduce\" (sum or mean)"))
     k.result in (Float32, Float64) ||
         throw(ArgumentError("fusion: a fused reduction needs a float32 or float64 chain, got $(_dtname(k.result))"))
-    inputs = map(Strided, _somethings(xs...))
-    length(inputs) == length(k.inputs) ||
-        throw(ArgumentError("fusion: kernel $kernel takes $(length(k.inputs)) inputs, got $(length(inputs))"))
     sz = broadcast_size(map(size, inputs)...)
     N = length(sz)
     all(d -> 0 <= d < N, dims) || throw(ArgumentError("fusion: reduction dims $(collect(dims)) out of range for $N dims"))
@@ -294,22 +297,13 @@ function _fused_accumulate!(f::F, acc::Array{Float64}, args::Tuple, sz::NTuple{N
         end
         return acc
     end
-    strides = map(a -> a.strides, args)
     li = LinearIndices(size(acc))
     @inbounds for I in CartesianIndices(sz)
-        vals = map((p, st) -> unsafe_load(p, _elem_offset(I, st) + 1), ptrs, strides)
+        vals = map(a -> unsafe_load(a.ptr, _offset(a, Tuple(I)) + 1), args)
         J = CartesianIndex(ntuple(d -> d in jd ? 1 : I[d], N))
         acc[li[J]] += Float64(f(vals...))
     end
     acc
-end
-
-@inline function _elem_offset(I::CartesianIndex{N}, st::NTuple{N,Int}) where {N}
-    o = 0
-    for d in 1:N
-        o += (I[d] - 1) * st[d]
-    end
-    o
 end
 
 defop("_fused_reduce(kernel: int, reduce: str, dims: IntList, keepdim: bool, " *
