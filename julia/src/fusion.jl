@@ -233,6 +233,21 @@ function _fused(kernel::Integer, xs...)
     out
 end
 
+"""
+    fused_plan(kernel) -> Int
+
+A map plan (bridge.jl `MapPlan`) running kernel `kernel`: the C fast path (fastpath.c `fp_map`)
+then calls the kernel as it calls an eager elementwise op, from the same word layout (the output,
+a compute dtype, which the plan ignores, and the inputs, all of one dtype), skipping the op
+driver of `_fused`. The plan reads its inputs as stored (`AsStored`): the kernel converts them
+per node. Python registers it for a kernel whose inputs share one dtype (compile/program.py).
+"""
+function fused_plan(kernel::Integer)
+    k = _kernel(kernel)
+    T = MapPlan{typeof(k.f),k.result,AsStored,Tuple{(Ptr{_dtype_named(d)} for d in k.inputs)...},Tuple{}}
+    _keep!(PLANS, _new_plan(T, Any[k.f, zeros(Int, PLAN_DIMS), _scratch_buffers(1 + length(k.inputs))]))
+end
+
 "The arguments that are not `nothing`, as a tuple (resolved at compile time for concrete types)."
 @inline _somethings() = ()
 @inline _somethings(x::Nothing, rest...) = _somethings(rest...)

@@ -13,12 +13,15 @@ module...) is a *graph break*. Unlike torch.compile, which splits the function a
 compiles the pieces, here the whole function then runs eagerly for that guard key; with
 `fullgraph=True` it raises `Unsupported` naming the construct instead.
 """
+import builtins
 import time
 import warnings
 import weakref
 
 from .. import autograd
 from .. import bridge
+from .. import drivers
+from .. import wire as W
 from .. import _tensor as _T
 from ..nn import Module
 from ..registry import REGISTRY
@@ -49,6 +52,7 @@ def reset():
     """Forget every compilation (torch.compiler.reset): the next calls compile again."""
     for cf in list(_LIVE):
         cf._cache.clear()
+        cf._hot = _miss
         cf._recompiles.clear()
 
 
@@ -70,6 +74,7 @@ class _Entry:
     def __init__(self, program, source, graph_text, groups, kernels, compile_s, reason=None):
         self.program, self.source, self.graph_text = program, source, graph_text
         self.groups, self.kernels, self.compile_s, self.reason = groups, kernels, compile_s, reason
+        self.hot = None
 
 
 class CompiledFunction:
@@ -81,6 +86,7 @@ class CompiledFunction:
         self._fullgraph = fullgraph
         self._dynamic = bool(dynamic)
         self._cache = {}
+        self._hot = _miss   # the guards of the last compilation used, specialized (_hot_guard)
         self._recompiles = []
         self._warned = False
         self.__wrapped__ = fn
@@ -115,11 +121,17 @@ class CompiledFunction:
         return tuple(key)
 
     def __call__(self, *args, **kwargs):
+        if not kwargs:
+            r = self._hot(args)
+            if r is not _MISS:
+                return r
         key = self._key(args, kwargs)
         entry = self._cache.get(key) if key is not None else None
         if entry is not None:
             if entry.program is None:
                 return self._fn(*args, **kwargs)
+            if entry.hot is not None:
+                self._hot = entry.hot
             return entry.program(*_tensor_args(args, kwargs))
         if key is None:
             return self._break("an argument that is neither a tensor nor a Python constant "
@@ -202,11 +214,16 @@ class CompiledFunction:
             meta[n] = TensorMeta(v) if isinstance(v, _T.Tensor) else None
         values.clear()
         groups = partition(nodes, meta, root, max_inputs=len(fused_op().tensor_params))
-        kernels = [FusedKernel(_define(g.spec(meta)), g, meta, root, fused_op(g.reduce is not None).fn)
-                   for g in groups]
+        kernels = []
+        for g in groups:
+            kid = _define(g.spec(meta))
+            kernels.append(FusedKernel(kid, g, meta, root, fused_op(g.reduce is not None).fn, _fast_key(kid, g, meta)))
         program, source = fused_program(nodes, root, groups, kernels)
         graph_text = _graph_text(nodes, meta)
-        self._cache[key] = _Entry(program, source, graph_text, groups, kernels, time.perf_counter() - t0)
+        entry = self._cache[key] = _Entry(program, source, graph_text, groups, kernels, time.perf_counter() - t0)
+        entry.hot = _hot_guard(key, args, kwargs, self._module, program)
+        if entry.hot is not None:
+            self._hot = entry.hot
         return result
 
     # ---- inspection ----
@@ -236,6 +253,53 @@ class CompiledFunction:
         return text
 
 
+_MISS = object()   # a specialized guard's answer when the call does not match its compilation
+
+
+def _miss(args):
+    return _MISS
+
+
+def _hot_guard(key, args, kwargs, module, program):
+    """The compilation's guards specialized to its key, fused with the call of its program: a
+    function of the positional arguments tuple that returns the program's result when every
+    guard holds, else `_MISS` (the general path then computes the key). It checks what `_key`
+    builds, identity and tuple compares only: grad mode, the module's training flag, each
+    tensor's exact class, shape (its ndim when dynamic), dtype, requires_grad and storage class,
+    and each constant by its `_constant_key`. The last compilation used answers first, so a
+    steady call skips building the key (a third of a small compiled call). None for a call with
+    keyword arguments (those take the general path)."""
+    if kwargs:
+        return None
+    ns = {"_MISS": _MISS, "_Tensor": _T.Tensor, "_grad": autograd._enabled, "_program": program,
+          "_ck": _constant_key, "_mod": module}
+    pos = 1 if module is None else 2
+    checks = [f"_grad[0] is {key[0]!r}"]
+    if module is not None:
+        checks.append(f"_mod.training is {key[1]!r}")
+    tensors = []
+    for i, (x, k) in enumerate(zip(args, key[pos:])):
+        if isinstance(x, _T.Tensor):
+            shape_or_ndim, dtype, rg, base = k
+            ns[f"_s{i}"], ns[f"_d{i}"], ns[f"_b{i}"] = shape_or_ndim, dtype, base
+            shape = f"len(a{i}.shape) == _s{i}" if isinstance(shape_or_ndim, int) else f"a{i}.shape == _s{i}"
+            checks.append(f"a{i}.__class__ is _Tensor and {shape} and a{i}.dtype is _d{i} and "
+                          f"a{i}.requires_grad is {rg!r} and a{i}._base.__class__ is _b{i}")
+            tensors.append(f"a{i}")
+        else:
+            ns[f"_k{i}"] = k
+            checks.append(f"_ck(a{i}) == _k{i}")
+    params = "".join(f"a{i}, " for i in range(len(args)))
+    src = (f"def hot(args):\n"
+           f"    if len(args) != {len(args)}:\n        return _MISS\n"
+           + (f"    ({params}) = args\n" if args else "")
+           + f"    if {' and '.join(checks)}:\n"
+           f"        return _program({', '.join(tensors)})\n"
+           f"    return _MISS\n")
+    exec(builtins.compile(src, "<jt.compile guards>", "exec"), ns)
+    return ns["hot"]
+
+
 def _tensor_args(args, kwargs):
     """The tensors among the arguments, in the order the traced function takes them."""
     Tensor = _T.Tensor
@@ -261,6 +325,30 @@ def _julia_string(s):
 def _define(spec):
     """The Julia kernel id for a group's spec (generated, or found in Julia's cache)."""
     return int(bridge.eval_value(f"JTensor.fused_kernel({_julia_string(spec)})"))
+
+
+_FAST_PLANS = {}   # kernel id -> its map plan's id (julia/src/fusion.jl `fused_plan`)
+
+
+def _fast_key(kid, group, meta):
+    """Register kernel `kid` with the C fast path (fastpath.c `fp_map`) as a map op of its own and
+    return its key there (the op id slot holds `("_fused", kid)`), or None when the fast path cannot
+    run the group: it ends in a reduction, or its inputs have more than one dtype (fp_map sends
+    every tensor in one dtype). The entry is fp_map's: plan id, result dtype, compute code (which
+    the fused plan ignores), result dtype code."""
+    if group.reduce is not None or drivers._fast_map is None:
+        return None
+    dtypes = {meta[n].dtype for n in group.inputs}
+    if len(dtypes) != 1:
+        return None
+    code = next(iter(dtypes)).code
+    out = meta[group.output].dtype
+    pid = _FAST_PLANS.get(kid)
+    if pid is None:
+        pid = _FAST_PLANS[kid] = int(bridge.eval_value(f"JTensor.fused_plan({int(kid)})"))
+    op = ("_fused", kid)
+    drivers.FAST_SIGNATURES[(op, code) + (W.MAP_KINDS["tensor"],) * len(group.inputs)] = (pid, out, out.code, out.code)
+    return op
 
 
 def kernel_source(kid):

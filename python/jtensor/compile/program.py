@@ -10,6 +10,8 @@ import builtins
 import keyword
 
 from .. import autograd
+from .. import drivers
+from .._tensor import Tensor as _Tensor
 from ..autograd import FnNode, _set_output
 
 
@@ -163,13 +165,16 @@ def _any_requires_grad(xs):
 
 class FusedKernel:
     """One fused group at run time: `run(kid, *inputs)` (the registry op `_fused`) makes the output
-    and runs Julia kernel `kid` over the inputs in one pass. When an input requires grad (and grad mode is on), the output gets one
+    and runs Julia kernel `kid` over the inputs in one pass. A kernel with a map plan (`fast`) is
+    first offered to the C fast path, which runs the plan as it runs an eager op's: a 1-element
+    call then costs about what one eager op does, instead of the op driver's extra microseconds. When an input requires grad (and grad mode is on), the output gets one
     autograd node whose backward recomputes the group's values eagerly from the saved inputs and
     applies the registry's derivative formulas to them (elementwise values are recomputed, not
     stored)."""
 
-    def __init__(self, kid, group, meta, root, run):
+    def __init__(self, kid, group, meta, root, run, fast=None):
         self.kid = kid
+        self._fast = fast   # its key in the C fast path's signatures (frontend._fast_key), or None
         self.group = group
         self.dtype = meta[group.output].dtype
         self._float = self.dtype.kind == "f"
@@ -181,6 +186,14 @@ class FusedKernel:
         self._eager = None
 
     def __call__(self, *xs):
+        if self._fast is not None:
+            fast = drivers._fast_map   # None while __jtensor_dispatch__ hooks are active
+            if fast is not None:
+                # the C fast path, as an eager map op runs: None (or a Julia error's status, which the
+                # op path below raises) when it cannot, e.g. an input requires grad
+                out = fast(self._fast, xs, (), False)
+                if out.__class__ is _Tensor:
+                    return out
         grad = autograd._enabled
         if grad[0] and self._float and _any_requires_grad(xs):
             grad[0] = False
