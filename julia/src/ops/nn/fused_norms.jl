@@ -75,60 +75,115 @@ function _norm_stats(X::Array{T,3}, L::_NormLayout) where {T}
     mu, var
 end
 
+"""Layer norm's layout: one run per statistic (a row), so a row's statistics, backward sums and
+output can all be computed while the row is in cache: one read of the row from memory per pass over
+rows instead of one per pass over the data (softmax's row loop does the same)."""
+_rowwise(L::_NormLayout) = L.inner && L.C == 1 && L.G == 1 && L.per_sample
+
+"Mean and biased variance (Float64) of run `n` of a row-wise layout, the values `_norm_stats` gives."
+@inline function _run_stats(X::Array{T,3}, S::Int, n::Int) where {T}
+    s = zero(T)
+    @inbounds @simd_short for i in 1:S
+        s += X[i, 1, n]
+    end
+    mu = (0.0 + s) / S
+    m = T(mu); v = zero(T)
+    @inbounds @simd_short for i in 1:S
+        d = X[i, 1, n] - m
+        v += d * d
+    end
+    mu, (0.0 + v) / S
+end
+
+"Run (c, n) of the forward output from its statistics."
+@inline function _norm_forward_run!(O::Array{T,3}, X::Array{T,3}, W, B, L::_NormLayout, c, n, mu, var, eps) where {T}
+    r = 1 / sqrt(var + eps)
+    @inbounds if L.inner
+        m = T(mu); rT = T(r)
+        @simd_short for i in 1:L.S
+            O[i, c, n] = (X[i, c, n] - m) * rT * _pv(W, i, T, 1) + _pv(B, i, T, 0)
+        end
+    else
+        a = r * _pv(W, c, Float64, 1)
+        a_T = T(a); b_T = T(_pv(B, c, Float64, 0) - mu * a)
+        @simd_short for i in 1:L.S
+            O[i, c, n] = X[i, c, n] * a_T + b_T
+        end
+    end
+    nothing
+end
+
 function _norm_forward!(O::Array{T,3}, X::Array{T,3}, W, B, L::_NormLayout, eps::Float64) where {T}
+    if _rowwise(L)
+        for n in 1:L.N
+            mu, var = _run_stats(X, L.S, n)
+            _norm_forward_run!(O, X, W, B, L, 1, n, mu, var, eps)
+        end
+        return O
+    end
     mu, var = _norm_stats(X, L)
     @inbounds for n in 1:L.N, c in 1:L.C
         k = _sidx(L, c, n)
-        r = 1 / sqrt(var[k] + eps)
-        if L.inner
-            m = T(mu[k]); rT = T(r)
-            @simd_short for i in 1:L.S
-                O[i, c, n] = (X[i, c, n] - m) * rT * _pv(W, i, T, 1) + _pv(B, i, T, 0)
-            end
-        else
-            a = r * _pv(W, c, Float64, 1)
-            a_T = T(a); b_T = T(_pv(B, c, Float64, 0) - mu[k] * a)
-            @simd_short for i in 1:L.S
-                O[i, c, n] = X[i, c, n] * a_T + b_T
-            end
-        end
+        _norm_forward_run!(O, X, W, B, L, c, n, mu[k], var[k], eps)
     end
     O
 end
 
+"Run (c, n)'s part of the backward sums: Σ g w and Σ g w x (w: the weight, for layer norm)."
+@inline function _norm_backward_sums(G::Array{T,3}, X::Array{T,3}, W, L::_NormLayout, c, n) where {T}
+    s1 = zero(T); s2 = zero(T)
+    @inbounds @simd_short for i in 1:L.S
+        gh = G[i, c, n] * (L.inner ? _pv(W, i, T, 1) : one(T))
+        s1 += gh
+        s2 += gh * X[i, c, n]
+    end
+    s1, s2
+end
+
+# dx = r (g w - Σgw/M - xhat Σ(g w xhat)/M) = (g w) r + x p + q
+"Run (c, n) of the input gradient from its statistics `mu`, `r` = 1/std and sums `sgh`, `sghx`."
+@inline function _norm_backward_run!(O::Array{T,3}, G::Array{T,3}, X::Array{T,3}, W, L::_NormLayout, c, n,
+                                     mu, r, sgh, sghx, M) where {T}
+    c1 = sgh / M; c2 = sghx / M
+    p = T(-r * r * c2); q = T(-r * c1 + mu * r * r * c2)
+    @inbounds if L.inner
+        rT = T(r)
+        @simd_short for i in 1:L.S
+            O[i, c, n] = G[i, c, n] * _pv(W, i, T, 1) * rT + X[i, c, n] * p + q
+        end
+    else
+        a = T(r * _pv(W, c, Float64, 1))
+        @simd_short for i in 1:L.S
+            O[i, c, n] = G[i, c, n] * a + X[i, c, n] * p + q
+        end
+    end
+    nothing
+end
+
 function _norm_backward_input!(O::Array{T,3}, G::Array{T,3}, X::Array{T,3}, W, L::_NormLayout, eps::Float64) where {T}
-    mu, var = _norm_stats(X, L)
     M = _ncount(L)
+    if _rowwise(L)
+        for n in 1:L.N
+            mu, var = _run_stats(X, L.S, n)
+            r = 1 / sqrt(var + eps)
+            s1, s2 = _norm_backward_sums(G, X, W, L, 1, n)
+            _norm_backward_run!(O, G, X, W, L, 1, n, mu, r, 0.0 + s1, 0.0 + (s2 - mu * s1) * r, M)
+        end
+        return O
+    end
+    mu, var = _norm_stats(X, L)
     rs = [1 / sqrt(v + eps) for v in var]
     sgh = alloc_zeros(Float64, _nstats(L)); sghx = alloc_zeros(Float64, _nstats(L))   # Σ g w, Σ g w xhat
     @inbounds for n in 1:L.N, c in 1:L.C
         k = _sidx(L, c, n)
-        s1 = zero(T); s2 = zero(T)
-        @simd_short for i in 1:L.S
-            gh = G[i, c, n] * (L.inner ? _pv(W, i, T, 1) : one(T))
-            s1 += gh
-            s2 += gh * X[i, c, n]
-        end
+        s1, s2 = _norm_backward_sums(G, X, W, L, c, n)
         wc = L.inner ? 1.0 : _pv(W, c, Float64, 1)
         sgh[k] += wc * s1
         sghx[k] += wc * (s2 - mu[k] * s1) * rs[k]
     end
-    # dx = r (g w - Σgw/M - xhat Σ(g w xhat)/M) = (g w) r + x p + q
     @inbounds for n in 1:L.N, c in 1:L.C
         k = _sidx(L, c, n)
-        r = rs[k]; c1 = sgh[k] / M; c2 = sghx[k] / M
-        p = T(-r * r * c2); q = T(-r * c1 + mu[k] * r * r * c2)
-        if L.inner
-            rT = T(r)
-            @simd_short for i in 1:L.S
-                O[i, c, n] = G[i, c, n] * _pv(W, i, T, 1) * rT + X[i, c, n] * p + q
-            end
-        else
-            a = T(r * _pv(W, c, Float64, 1))
-            @simd_short for i in 1:L.S
-                O[i, c, n] = G[i, c, n] * a + X[i, c, n] * p + q
-            end
-        end
+        _norm_backward_run!(O, G, X, W, L, c, n, mu[k], rs[k], sgh[k], sghx[k], M)
     end
     O
 end
