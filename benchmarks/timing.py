@@ -4,11 +4,13 @@ import statistics
 import time
 
 
-def time_pair(fns, budget, max_calls=400):
+def time_pair(fns, budget, max_calls=400, clock=time.perf_counter):
     """Seconds per call of each function in `fns` (a dict) as (best, median) over single calls that
     alternate between the functions, until `budget` seconds have passed (or `max_calls` each). The
     cases take milliseconds, so one call is timed precisely; on a shared machine the best call shows
-    the cost of the code and the median what the load leaves of it."""
+    the cost of the code and the median what the load leaves of it. `clock` times each call: wall
+    time by default; `time.process_time` gives the CPU time the process spent, which other agents'
+    load does not inflate (with one thread; with more it adds the threads' times)."""
     for fn in fns.values():   # warm-up: compilation, caches, optimizer state
         for _ in range(3):
             fn()
@@ -17,9 +19,9 @@ def time_pair(fns, budget, max_calls=400):
     end = time.perf_counter() + budget
     while time.perf_counter() < end or min(len(v) for v in times.values()) < 5:
         for k, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            times[k].append(time.perf_counter() - t0)
+            times[k].append(clock() - t0)
         if min(len(v) for v in times.values()) >= max_calls:
             break
     return {k: (min(v), statistics.median(v)) for k, v in times.items()}

@@ -511,3 +511,121 @@ def test_reductions_that_stay_library_calls():
         assert not _reduction_groups(cf), name
     with pytest.raises(IndexError):   # out of range: eager's own error, not the kernel's
         jt.compile(lambda v: (v * 2).sum(5))(x)
+
+
+# ---- the small-call path: specialized guards and the C fast path --------------------------------
+def test_specialized_guard_misses_fall_back_to_the_general_guards():
+    from jtensor import drivers
+    from jtensor.compile.frontend import _miss
+
+    def f(x, c):
+        return x * c + 1
+    cf = jt.compile(f)
+    x = jt.tensor([1.5, -2.0])
+    cf(x, 2.0)
+    assert cf._hot is not _miss
+    kernel, = next(iter(cf._cache.values())).kernels
+    assert kernel._fast is not None and any(k[0] == kernel._fast for k in drivers.FAST_SIGNATURES)
+    for _ in range(2):   # the specialized guard and the fast path
+        assert_same(cf(x, 2.0), f(x, 2.0))
+    # each guard that fails in the specialized check sends the call to the general one
+    xg = x.detach().requires_grad_(True)
+    calls = [(x, 3.0), (x.to(jt.float64), 2.0), (jt.randn(3), 2.0), (xg, 2.0), (jt.nn.Parameter(x), 2.0)]
+    for args in calls:
+        assert_same(cf(*args).detach(), f(*args).detach())
+    with jt.no_grad():
+        assert not cf(xg, 2.0).requires_grad
+    got, = jt.autograd.grad(cf(xg, 2.0).sum(), [xg])
+    assert_same(got, jt.full_like(x, 2.0))
+    assert_same(cf(x, 2.0), f(x, 2.0))   # back to the first compilation
+    assert len(cf._cache) == 6, cf._recompiles
+
+
+def test_fast_path_kernels_broadcast_and_keep_mixed_dtypes_on_the_op():
+    def f(x, y):
+        return jt.tanh(x * y) - y
+    x, y = jt.randn(3, 4), jt.randn(4)
+    cf = jt.compile(f)
+    for _ in range(3):
+        assert_same(cf(x, y), f(x, y))
+        assert_same(cf(x.mT.contiguous().mT, y), f(x, y))   # strided: the same compilation
+    y64 = y.to(jt.float64)
+    for _ in range(2):
+        assert_same(cf(x, y64), f(x, y64))
+    fast = [k._fast is not None for e in cf._cache.values() for k in e.kernels]
+    assert fast == [True, False]   # the mixed-dtype kernel runs through `_fused`
+
+
+# ---- row patterns: softmax, log_softmax, layer_norm, loss heads -----------------------------------
+def _softmax(x):
+    e = jt.exp(x - x.amax(-1, keepdim=True))
+    return e / e.sum(-1, keepdim=True)
+
+
+def _log_softmax(x):
+    s = x - x.amax(-1, keepdim=True)
+    return s - s.exp().sum(-1, keepdim=True).log()
+
+
+def _layer_norm(x, w, b):
+    mu = x.mean(-1, keepdim=True)
+    c = x - mu
+    var = (c * c).mean(-1, keepdim=True)
+    return c * jt.rsqrt(var + 1e-5) * w + b
+
+
+def _nll_head(x, onehot):
+    return -(_log_softmax(x) * onehot).sum(-1).mean()
+
+
+def _mse_head(x, t):
+    return ((jt.sigmoid(x) - t) ** 2).sum(-1).mean()
+
+
+ROW_PATTERNS = {
+    "softmax": (_softmax, 1), "log_softmax": (_log_softmax, 1), "layer_norm": (_layer_norm, 3),
+    "F.softmax": (lambda x: jt.nn.functional.softmax(x * 2, -1), 1),
+    "F.log_softmax": (lambda x: jt.nn.functional.log_softmax(x, -1) + 1, 1),
+    "F.layer_norm": (lambda x: jt.nn.functional.layer_norm(jt.tanh(x), x.shape[-1:]), 1),
+    "nll head": (_nll_head, 2), "mse head": (_mse_head, 2),
+    "F.cross_entropy": (lambda x, onehot: jt.nn.functional.cross_entropy(x * 0.5, onehot), 2),
+}
+
+
+def _row_inputs(n_args, shape, dtype, rng):
+    x = jt.tensor(rng.standard_normal(shape) * 3).to(dtype)
+    if n_args == 1:
+        return [x]
+    if n_args == 2:   # a one-hot (or soft) target per row
+        t = np.zeros(shape)
+        t[..., 0] = 1.0
+        return [x, jt.tensor(rng.permuted(t, axis=-1)).to(dtype)]
+    return [x, jt.tensor(rng.uniform(0.5, 1.5, shape[-1:])).to(dtype), jt.tensor(rng.standard_normal(shape[-1:])).to(dtype)]
+
+
+@pytest.mark.parametrize("name", list(ROW_PATTERNS))
+def test_row_patterns_compiled_equal_eager_values_and_gradients(name):
+    f, n_args = ROW_PATTERNS[name]
+    rng = np.random.default_rng(1)
+    xs = [a.requires_grad_(True) for a in _row_inputs(n_args, (5, 7), jt.float64, rng)]
+    want = f(*xs)
+    want_g = jt.autograd.grad(want.sum(), xs, allow_unused=True, materialize_grads=True)
+    cf = jt.compile(f)
+    for _ in range(2):   # the recording call, then the compiled program
+        got = cf(*xs)
+        assert_close(got.detach(), want.detach())
+        got_g = jt.autograd.grad(got.sum(), xs, allow_unused=True, materialize_grads=True)
+        for a, b in zip(got_g, want_g):
+            assert_close(a, b)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(list(ROW_PATTERNS)), dtype=st.sampled_from(["float32", "float64"]),
+       shape=st.lists(st.integers(1, 6), min_size=1, max_size=3), seed=st.integers(0, 2**31))
+def test_row_patterns_over_shapes_and_dtypes(name, dtype, shape, seed):
+    f, n_args = ROW_PATTERNS[name]
+    xs = _row_inputs(n_args, tuple(shape), getattr(jt, dtype), np.random.default_rng(seed))
+    cf = jt.compile(f)
+    want = f(*xs)
+    for _ in range(2):
+        assert_close(cf(*xs), want)
