@@ -264,7 +264,7 @@ def _hot_guard(key, args, kwargs, module, program):
     """The compilation's guards specialized to its key, fused with the call of its program: a
     function of the positional arguments tuple that returns the program's result when every
     guard holds, else `_MISS` (the general path then computes the key). It checks what `_key`
-    builds, identity and tuple compares only: grad mode, the module's training flag, each
+    builds, identity, equality and tuple compares only: grad mode, the module's training flag, each
     tensor's exact class, shape (its ndim when dynamic), dtype, requires_grad and storage class,
     and each constant by its `_constant_key`. The last compilation used answers first, so a
     steady call skips building the key (a third of a small compiled call). None for a call with
@@ -274,9 +274,9 @@ def _hot_guard(key, args, kwargs, module, program):
     ns = {"_MISS": _MISS, "_Tensor": _T.Tensor, "_grad": autograd._enabled, "_program": program,
           "_ck": _constant_key, "_mod": module}
     pos = 1 if module is None else 2
-    checks = [f"_grad[0] is {key[0]!r}"]
+    checks = [f"_grad[0] == {key[0]!r}"]
     if module is not None:
-        checks.append(f"_mod.training is {key[1]!r}")
+        checks.append(f"_mod.training == {key[1]!r}")
     tensors = []
     for i, (x, k) in enumerate(zip(args, key[pos:])):
         if isinstance(x, _T.Tensor):
@@ -284,7 +284,7 @@ def _hot_guard(key, args, kwargs, module, program):
             ns[f"_s{i}"], ns[f"_d{i}"], ns[f"_b{i}"] = shape_or_ndim, dtype, base
             shape = f"len(a{i}.shape) == _s{i}" if isinstance(shape_or_ndim, int) else f"a{i}.shape == _s{i}"
             checks.append(f"a{i}.__class__ is _Tensor and {shape} and a{i}.dtype is _d{i} and "
-                          f"a{i}.requires_grad is {rg!r} and a{i}._base.__class__ is _b{i}")
+                          f"a{i}.requires_grad == {rg!r} and a{i}._base.__class__ is _b{i}")
             tensors.append(f"a{i}")
         else:
             ns[f"_k{i}"] = k
