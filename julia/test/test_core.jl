@@ -139,6 +139,22 @@ end
         map_into!(identity, Int32, Strided(oi), (Z,))     # expand(...).contiguous(): a fill
         @test all(==(3f0), oi)
     end
+    # transposed operands run in tiles (`tiled_range!`): sizes that are not multiples of the tile,
+    # a transposed output, a broadcast column beside a transposed operand
+    for (r, c) in ((33, 70), (100, 257), (1 << 9, 1 << 9))
+        A = rand(r, c); Bm = rand(c, r)
+        Bt = view_of(Bm, (r, c), (c, 1))                      # Bm' without a copy
+        o = zeros(r, c)
+        map_into!(+, Float64, Strided(o), (Strided(A), Bt))
+        @test o == A .+ permutedims(Bm)
+        ot = zeros(c, r)
+        map_into!(identity, Float64, view_of(ot, (r, c), (c, 1)), (Strided(A),))
+        @test ot == permutedims(A)
+        col = rand(c)
+        map_into!(*, Float64, Strided(o), (Bt, broadcast_to(view_of(col, (1, c), (0, 1)), (r, c))))
+        @test o == permutedims(Bm) .* col'
+    end
+
     # written into the operand it broadcasts from: every element sees the value from before
     W = reshape(collect(1.0:12.0), 3, 4)
     row1 = broadcast_to(view_of(W, (1, 4), (3, 3)), (3, 4))    # W[1, :] along each column

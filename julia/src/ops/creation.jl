@@ -172,7 +172,8 @@ function _view_backward(g, sz, strides, offset::Int)
     G = g isa Strided ? g : Strided(dense(g))
     total = foldl(*, sz; init = 1)
     if _view_is_injective(size(G), jst) && offset >= 0
-        R = length(G) == total ? alloc(T, sz...) : alloc_zeros(T, sz...)   # `sz` arrives in Julia order
+        R = alloc_out(T, Tuple(sz))   # `sz` arrives in Julia order; the result, so from the output pool
+        length(G) == total || fill!(R, zero(T))
         isempty(G) && return R
         GC.@preserve R map_into!(identity, T, Strided{T,nd}(pointer(R) + offset * sizeof(T), size(G), jst, nothing), (G,))
         return R
