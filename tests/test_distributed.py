@@ -179,6 +179,22 @@ def test_ddp_unused_parameter_error_and_state_dict(runs):
         assert res["buckets"] > 2
 
 
+@pytest.mark.parametrize("as_view", [False, True])
+def test_ddp_gradients_live_in_the_bucket_only_as_bucket_views(runs, as_view):
+    """gradient_as_bucket_view=False (PyTorch's default): the averaged gradients are copied back
+    into .grad tensors of their own; True: each .grad is its slot of the bucket. Either way, and
+    after zero_grad(set_to_none=False) too, .grad is the mean of the ranks' own gradients."""
+    ranks = [res["grad_memory"][as_view] for res in ok(runs, "ddp")]
+    names = sorted(ranks[0][0]["grads"])
+    for step in range(2):
+        for rank, steps in enumerate(ranks):
+            assert steps[step]["in_bucket"] == (names if as_view else []), f"rank {rank} step {step}"
+            for n in names:
+                mean = (np.array(ranks[0][step]["local"][n]) + np.array(ranks[1][step]["local"][n])) / 2
+                np.testing.assert_allclose(steps[step]["grads"][n], mean, rtol=0, atol=1e-12,
+                                           err_msg=f"rank {rank} step {step} {n}")
+
+
 def test_example_trains_on_two_processes_as_on_one(runs):
     d = runs["example"]["dir"]
     results = {}
