@@ -16,13 +16,15 @@ mean loss over the combined batch.
 """
 import contextlib
 
+import numpy as np
+
 from ... import autograd
 from ... import distributed as dist
 from ... import dtypes as D
 from ..._tensor import tensor
 from ...ops import ops as _ops
 from ..module import Module
-from .buckets import Bucket, assign_buckets, broadcast_coalesced
+from .buckets import Bucket, assign_buckets, broadcast_coalesced, plain_memory
 
 _NOT_FINISHED = (
     "Expected to have finished reduction in the prior iteration before starting a new one. This error "
@@ -206,7 +208,12 @@ class DistributedDataParallel(Module):
         elif grad is view:                 # already in the bucket (gradient_as_bucket_view)
             view.mul_(self._scale)
         else:                              # copy and average in one pass
-            _ops.mul(grad, self._scale, out=view)
+            dst, src = b.plain[i], plain_memory(grad)
+            if dst is not None and src is not None and src.dtype == dst.dtype:
+                np.multiply(src, self._scale, out=dst)
+                view._bump()
+            else:
+                _ops.mul(grad, self._scale, out=view)
         b.pending -= 1
         if b.pending == 0:
             self._launch_ready_buckets()
@@ -230,7 +237,7 @@ class DistributedDataParallel(Module):
             self._used_work = None
         index = {id(p): k for k, p in enumerate(self._params)} if globally_used is not None else None
         for b in self._buckets:
-            for p, view in zip(b.params, b.views):
+            for p, view, src in zip(b.params, b.views, b.plain):
                 if globally_used is not None and not globally_used[index[id(p)]]:
                     continue
                 grad = p.grad
@@ -238,7 +245,12 @@ class DistributedDataParallel(Module):
                     p.grad = view
                 elif grad is None or grad is view or grad.requires_grad or grad.shape != view.shape:
                     p.grad = view.clone()      # no gradient of its own here (unused on this rank)
-                else:
-                    grad.copy_(view)           # into the tensor autograd made: no new memory
+                else:                          # into the tensor autograd made: no new memory
+                    dst = plain_memory(grad) if src is not None else None
+                    if dst is not None and dst.dtype == src.dtype:
+                        np.copyto(dst, src)
+                        grad._bump()
+                    else:
+                        grad.copy_(view)
         self._finished = True
         self._expect_sync = False
