@@ -170,7 +170,7 @@ def _init_julia():
         elif os.environ.get("JTENSOR_OPT_LEVEL"):
             # LLVM's level (0-3, Julia's -O) for the code compiled in this process; the image's code
             # is compiled already. The test suite (ci/test.sh) runs at 1: its time goes on compiling
-            # each op's kernels for each dtype and layout once, and -O1 compiles them 2-3x faster.
+            # each op's kernels for each dtype and layout once, which -O1 does in about half the time.
             level = os.environ["JTENSOR_OPT_LEVEL"]
             if level not in ("0", "1", "2", "3"):
                 raise ValueError(f"JTENSOR_OPT_LEVEL={level!r}: expected 0, 1, 2 or 3 (Julia's -O level)")
