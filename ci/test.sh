@@ -10,11 +10,7 @@
 #      system's packages, then import jtensor and a smoke test);
 #   6. the Julia tests (julia/test/runtests.jl) and the Python tests (pytest tests, on that image,
 #      in two pytest-xdist workers, then the `serial` tests alone), all three run even when
-#      another fails. The parallel part runs with JTENSOR_OPT_LEVEL=1: its time is Julia compiling
-#      each op's kernels per dtype and layout (the image holds only the everyday ones), which
-#      LLVM's -O1 does in about half the time of the default -O2. The image's code and the Julia
-#      tests stay at -O2; `JT_TEST_OPT_LEVEL=2 bash ci/test.sh` runs the whole suite on -O2 code.
-#      tests/conftest.py splits test_ops.py and test_gradients.py per op, so both workers end together.
+#      another fails.
 # Exits non-zero when any step or test fails. See jt_python_env in ci/lib.sh for the details.
 set -euo pipefail
 
@@ -56,14 +52,12 @@ echo "Julia tests: $((SECONDS - t0)) s, exit code $julia_rc"
 echo "== Python tests (jtensor installed in $PKG)"
 # -p no:cacheprovider: no .pytest_cache in the work tree. pytest's summary line closes the output
 # unless the Julia tests failed.
-# Two workers (pytest-xdist), one warm Julia each, whole files per worker (test_ops.py and
-# test_gradients.py: whole ops, see tests/conftest.py), on -O1 (see the header); then the tests marked
+# Two workers (pytest-xdist), one warm Julia each, whole files per worker; then the tests marked
 # `serial` (signals and terminals timed in child processes) alone. JT_TEST_WORKERS=0 runs serially.
 workers=${JT_TEST_WORKERS:-2}
 py_rc=0
 if [ "$workers" -gt 0 ]; then
-  JTENSOR_OPT_LEVEL=${JT_TEST_OPT_LEVEL:-1} \
-    "$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=10 -n "$workers" --dist loadfile \
+  "$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=10 -n "$workers" --dist loadfile \
     -m "not serial" || py_rc=$?
   "$VPY" -m pytest tests -q -rfE -p no:cacheprovider --durations=5 -m serial || py_rc=$((py_rc ? py_rc : $?))
 else

@@ -167,14 +167,6 @@ def _init_julia():
             # LLVM runs at -O0: the trace lists the same methods (type inference and inlining, which
             # choose them, run before LLVM), and the workload spends a third less time compiling.
             _parse_julia_options(lib, [f"--trace-compile={trace}", "--compiled-modules=no", "-O0"])
-        elif os.environ.get("JTENSOR_OPT_LEVEL"):
-            # LLVM's level (0-3, Julia's -O) for the code compiled in this process; the image's code
-            # is compiled already. The test suite (ci/test.sh) runs at 1: its time goes on compiling
-            # each op's kernels for each dtype and layout once, which -O1 does in about half the time.
-            level = os.environ["JTENSOR_OPT_LEVEL"]
-            if level not in ("0", "1", "2", "3"):
-                raise ValueError(f"JTENSOR_OPT_LEVEL={level!r}: expected 0, 1, 2 or 3 (Julia's -O level)")
-            _parse_julia_options(lib, [f"-O{level}"])
         # Dispositions Julia changes that this process (and its children) must get back: SIGINT
         # is Python's Ctrl-C, SIGTRAP would be inherited as ignored by every child, SIGUSR2 must
         # still end the process when sent from outside (its Python disposition; Julia keeps its use).
