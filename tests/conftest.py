@@ -34,10 +34,11 @@ def pytest_configure(config):
 
 
 # Files too big to be one xdist work unit: `--dist loadfile` sends each other file whole to one
-# worker, but these are split per op (their tests' first parameter), so the two workers end
-# together instead of one finishing test_ops.py minutes after the other ran out of files. An
-# op's tests stay together, on one worker: its kernels compile once (compiling, not running,
-# is what these tests spend their time on). They have no module-scoped fixtures to set up twice.
+# worker, but these are split per op (their tests' first parameter): test_ops.py alone is a
+# quarter of the suite's tests and its slowest per test, and as one unit it would keep one worker
+# busy after the other ran out of files. An op's tests stay together, on one worker: its kernels
+# compile once (compiling, not running, is what these tests spend their time on). Neither file
+# has module-scoped fixtures that would then be set up twice.
 SPLIT_PER_OP = ("tests/test_ops.py", "tests/test_gradients.py")
 
 
