@@ -629,3 +629,21 @@ def test_row_patterns_over_shapes_and_dtypes(name, dtype, shape, seed):
     want = f(*xs)
     for _ in range(2):
         assert_close(cf(*xs), want)
+
+
+def test_a_kernel_shared_by_input_dtypes_runs_each_on_the_fast_path():
+    # float16 and bfloat16 inputs both converted to float32 at once, and a bool result: one Julia
+    # source, so one kernel id, whose map plans must still read each call's own input dtype
+    def f(x, y):
+        return jt.lt(x, y) | jt.gt(x, 1)
+    rng = np.random.default_rng(0)
+    kids = []
+    for dtype in (jt.float16, jt.bfloat16, jt.float16):
+        x, y = (jt.tensor(rng.uniform(-3, 3, (3, 4))).to(dtype) for _ in range(2))
+        cf = jt.compile(f)
+        for _ in range(2):
+            assert_same(cf(x, y), f(x, y))
+        kernel, = next(iter(cf._cache.values())).kernels
+        assert kernel._fast is not None
+        kids.append(kernel.kid)
+    assert len(set(kids)) == 1

@@ -234,17 +234,21 @@ function _fused(kernel::Integer, xs...)
 end
 
 """
-    fused_plan(kernel) -> Int
+    fused_plan(kernel, inputs::Vector{String}) -> Int
 
 A map plan (bridge.jl `MapPlan`) running kernel `kernel`: the C fast path (fastpath.c `fp_map`)
 then calls the kernel as it calls an eager elementwise op, from the same word layout (the output,
 a compute dtype, which the plan ignores, and the inputs, all of one dtype), skipping the op
 driver of `_fused`. The plan reads its inputs as stored (`AsStored`): the kernel converts them
-per node. Python registers it for a kernel whose inputs share one dtype (compile/program.py).
+per node. Python registers it for a kernel whose inputs share one dtype (compile/frontend.py).
+`inputs` names the inputs' dtypes: those of `k.inputs` are the first request's, and specs whose
+inputs differ in dtype but not in source (each converted to the compute type) share the kernel.
 """
-function fused_plan(kernel::Integer)
+function fused_plan(kernel::Integer, inputs::Vector{String})
     k = _kernel(kernel)
-    T = MapPlan{typeof(k.f),k.result,AsStored,Tuple{(Ptr{_dtype_named(d)} for d in k.inputs)...},Tuple{}}
+    length(inputs) == length(k.inputs) ||
+        throw(ArgumentError("fusion: kernel $kernel takes $(length(k.inputs)) inputs, got $(length(inputs)) dtypes"))
+    T = MapPlan{typeof(k.f),k.result,AsStored,Tuple{(Ptr{_dtype_named(d)} for d in inputs)...},Tuple{}}
     _keep!(PLANS, _new_plan(T, Any[k.f, zeros(Int, PLAN_DIMS), _scratch_buffers(1 + length(k.inputs))]))
 end
 

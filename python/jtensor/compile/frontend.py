@@ -327,7 +327,7 @@ def _define(spec):
     return int(bridge.eval_value(f"JTensor.fused_kernel({_julia_string(spec)})"))
 
 
-_FAST_PLANS = {}   # kernel id -> its map plan's id (julia/src/fusion.jl `fused_plan`)
+_FAST_PLANS = {}   # (kernel id, input dtype code) -> its map plan's id (julia/src/fusion.jl `fused_plan`)
 
 
 def _fast_key(kid, group, meta):
@@ -341,13 +341,16 @@ def _fast_key(kid, group, meta):
     dtypes = {meta[n].dtype for n in group.inputs}
     if len(dtypes) != 1:
         return None
-    code = next(iter(dtypes)).code
+    dtype = next(iter(dtypes))
+    code = dtype.code
     out = meta[group.output].dtype
-    pid = _FAST_PLANS.get(kid)
+    n = len(group.inputs)
+    pid = _FAST_PLANS.get((kid, code))   # one kernel may serve inputs of several dtypes (fusion.jl)
     if pid is None:
-        pid = _FAST_PLANS[kid] = int(bridge.eval_value(f"JTensor.fused_plan({int(kid)})"))
+        names = "[" + ", ".join([f'"{dtype.name}"'] * n) + "]"
+        pid = _FAST_PLANS[(kid, code)] = int(bridge.eval_value(f"JTensor.fused_plan({int(kid)}, {names})"))
     op = ("_fused", kid)
-    drivers.FAST_SIGNATURES[(op, code) + (W.MAP_KINDS["tensor"],) * len(group.inputs)] = (pid, out, out.code, out.code)
+    drivers.FAST_SIGNATURES[(op, code) + (W.MAP_KINDS["tensor"],) * n] = (pid, out, out.code, out.code)
     return op
 
 
