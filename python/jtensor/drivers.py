@@ -58,9 +58,15 @@ def _run_planned(op, sig, words, fmt, context):
     return pid
 
 
-def _register_fast(op, pid, args, extras, out, compute):
+_INTO = -1   # the last item of an in-place signature's key (fastpath.c MAPKEY_INTO)
+
+
+def _register_fast(op, pid, args, extras, out, compute, into=False):
     """Let the C fast path run this call signature next time: every tensor argument has one dtype,
-    the rest are Python bool/int/float. The key and entry layout are fastpath.c's."""
+    the rest are Python bool/int/float. `into`: the in-place form (the plan writes into args[0],
+    whose dtype is then the output's); its key ends in _INTO. The key and entry layout are
+    fastpath.c's. Only calls the driver ran to the end are registered, so an in-place signature
+    whose result can't be cast to self's dtype never is: the driver raises for it every time."""
     Tensor = _T.Tensor
     code = None
     kinds = []
@@ -81,8 +87,9 @@ def _register_fast(op, pid, args, extras, out, compute):
         if k is None:
             return
         kinds.append(k)
-    if code is not None:
-        FAST_SIGNATURES[(op.id, code, *kinds)] = (pid, out.dtype, compute.code, out.dtype.code)
+    if code is not None and (not into or out.dtype.code == code):
+        FAST_SIGNATURES[(op.id, code, *kinds, *((_INTO,) if into else ()))] = \
+            (pid, out.dtype, compute.code, out.dtype.code)
 
 
 def fn_failed(op, status, args):
@@ -237,8 +244,8 @@ def _run_map(op, args, extras, out=None, inplace=False):
             return out
     words, fmt, sig = W.encode_map_args(op, out, compute, args, extras, shape, Tensor)
     pid = _run_planned(op, sig, words, fmt, lambda: W.describe(op.name, args + tuple(extras)))
-    if fresh and pid is not None:
-        _register_fast(op, pid, args, extras, out, compute)
+    if pid is not None and (fresh or inplace):
+        _register_fast(op, pid, args, extras, out, compute, into=not fresh)
     out._bump()
     return out
 
