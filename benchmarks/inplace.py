@@ -26,7 +26,7 @@ from jtensor import codegen  # noqa: E402
 from jtensor.registry import REGISTRY  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import fmt_time  # noqa: E402
+from timing import fmt_time, interleaved_batches  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -47,22 +47,9 @@ def sgd_momentum(params, grads, bufs, lr=0.1, momentum=0.9):
         p.add_(b, alpha=-lr)
 
 
-def batch(fn, n):
-    t0 = time.process_time()
-    for _ in range(n):
-        fn()
-    return (time.process_time() - t0) / n
-
-
 def timed(fns, rounds, calls):
-    """Median seconds per call of each function (a dict), batches interleaved round by round."""
-    for f in fns.values():
-        for _ in range(3):
-            f()
-    times = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, f in fns.items():
-            times[k].append(batch(f, calls))
+    """Median CPU seconds per call of each function (a dict), batches interleaved round by round."""
+    times = interleaved_batches(fns, calls, rounds, clock=time.process_time)
     return {k: statistics.median(v) for k, v in times.items()}
 
 

@@ -39,26 +39,27 @@ def broadcast_shapes(*shapes):
 
 
 _PLANS = {}
+_INTO = -1   # the last item of an in-place call's plan signature and fast-path key (fastpath.c MAPKEY_INTO)
 FAST_SIGNATURES = {}  # read by the C fast path (_native/fastpath.c): see _register_fast
 _FAST_KIND = {bool: W.MAP_KINDS["bool"], int: W.MAP_KINDS["int"], float: W.MAP_KINDS["float"]}
 
 
-def _run_planned(op, sig, words, fmt, context):
+def _run_planned(op, sig, words, fmt, context, into=False):
     """Run an elementwise call through its plan, compiling the plan on the first call of its
     signature `sig` (op id plus each argument's dtype code or scalar tag). Returns the plan id, or
-    None for a call without a signature (a tensor not on the CPU), which Julia's generic entry runs."""
+    None for a call without a signature (a tensor not on the CPU), which Julia's generic entry runs.
+    `into`: an in-place call (its first input is the output): its plan is another (bridge.plan)."""
     f = "".join(fmt)
     if sig is None:
         bridge.call(op.id, f, words, context)
         return None
+    if into:
+        sig += (_INTO,)
     pid = _PLANS.get(sig)
     if pid is None:
-        pid = _PLANS[sig] = bridge.plan(op.id, f, words, context)
+        pid = _PLANS[sig] = bridge.plan(op.id, f, words, context, into)
     bridge.run(pid, f, words, context)
     return pid
-
-
-_INTO = -1   # the last item of an in-place signature's key (fastpath.c MAPKEY_INTO)
 
 
 def _register_fast(op, pid, args, extras, out, compute, into=False):
@@ -243,7 +244,8 @@ def _run_map(op, args, extras, out=None, inplace=False):
         if dev:   # the meta device: shape and dtype are the result, and Julia is not called
             return out
     words, fmt, sig = W.encode_map_args(op, out, compute, args, extras, shape, Tensor)
-    pid = _run_planned(op, sig, words, fmt, lambda: W.describe(op.name, args + tuple(extras)))
+    pid = _run_planned(op, sig, words, fmt, lambda: W.describe(op.name, args + tuple(extras)),
+                       inplace and not fresh and args[0] is out)
     if pid is not None and (fresh or inplace):
         _register_fast(op, pid, args, extras, out, compute, into=not fresh)
     out._bump()

@@ -1,7 +1,8 @@
 /* jtensor._fastpath: the hot path of elementwise ops, in C.
  *
  * Handles the common call — every tensor argument of one dtype (shapes broadcast, any strides),
- * other arguments Python numbers, no out= — by packing the argument words on the stack, calling the op's
+ * other arguments Python numbers, no out= (or the in-place form, writing into self) — by packing
+ * the argument words on the stack, calling the op's
  * compiled Julia plan (julia/src/bridge.jl `jt_run`) directly, and building the result Tensor. The
  * plan and result dtype for a call signature are registered by the Python driver
  * (python/jtensor/drivers.py) the first time it runs that signature; anything this file does not
