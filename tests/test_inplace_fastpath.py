@@ -324,3 +324,30 @@ def test_numpy_and_dlpack_memory_sees_the_write():
         d.add_(jt.ones(3, dtype=jt.float64))
     assert calls == []
     np.testing.assert_array_equal(m, np.arange(6).reshape(2, 3) + 2)
+
+
+def test_julia_without_in_place_plans(monkeypatch):
+    """With a Julia that refuses in-place plans (a system image from before them, named by
+    JTENSOR_SYSIMAGE), in-place calls get the ordinary plan and the same values."""
+    from jtensor import bridge, drivers
+    real, refused = bridge.plan, []
+
+    def old_julia(opid, fmt, words, context, into=False):
+        if into:
+            refused.append(opid)
+            raise RuntimeError("bridge: no in-place plans in this image")
+        return real(opid, fmt, words, context)
+    monkeypatch.setattr(bridge, "plan", old_julia)
+    monkeypatch.setattr(drivers, "_PLANS", {})
+    registered = dict(drivers.FAST_SIGNATURES)   # (the dict the C fast path reads: emptied, then restored)
+    drivers.FAST_SIGNATURES.clear()
+    try:
+        x, tx = jt.arange(12.0).reshape(3, 4).t(), torch.arange(12.0).reshape(3, 4).t()
+        for _ in range(2):
+            x.mul_(3.0).add_(jt.ones(3))
+            tx.mul_(3.0).add_(torch.ones(3))
+    finally:
+        drivers.FAST_SIGNATURES.clear()
+        drivers.FAST_SIGNATURES.update(registered)
+    assert len(refused) == 2   # mul_ and add_ asked once each
+    assert_like_torch(x, tx)
