@@ -392,6 +392,17 @@ SPECS = [
         ("clone", lambda m, x: x.clone()),
         ("to_float64", lambda m, x: x.to(m.T.float64)),
     ]],
+    # the same ops at the operand layouts programs produce: a column broadcast along rows (x -
+    # x.mean(-1, keepdim=True)), a 0-d tensor (a loss scale, sum's gradient), transposed views,
+    # and copies out of expanded and permuted views
+    Spec("sub_column", "layout", lambda m, x, c: x - c, lambda s: [In(EW(s)), In((EW(s)[0], 1))]),
+    Spec("mul_0d", "layout", lambda m, x, c: x * c, lambda s: [In(EW(s)), In(())]),
+    Spec("div_0d_first", "layout", lambda m, c, x: c / x, lambda s: [In(()), In(EW(s), lo=0.5, hi=2.0)]),
+    Spec("add_transposed", "layout", lambda m, x, y: x.T + y.T, lambda s: [In(EW(s)), In(EW(s))]),
+    Spec("expand_contiguous", "layout", lambda m, c: c.expand(c.shape[0], c.shape[0]).contiguous(),   # EW is square
+         lambda s: [In((EW(s)[0], 1))]),
+    Spec("permute_contiguous", "layout", lambda m, x: x.permute(2, 1, 0).contiguous(),
+         lambda s: [In((16, EW(s)[0] // 8, EW(s)[1] // 2))]),
 ]
 
 # Private registry ops, by the case that runs them.

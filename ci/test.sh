@@ -52,7 +52,8 @@ echo "Julia tests: $((SECONDS - t0)) s, exit code $julia_rc"
 echo "== Python tests (jtensor installed in $PKG)"
 # -p no:cacheprovider: no .pytest_cache in the work tree. pytest's summary line closes the output
 # unless the Julia tests failed.
-# Two workers (pytest-xdist), one warm Julia each, whole files per worker; then the tests marked
+# Two workers (pytest-xdist), one warm Julia each, whole files per worker (test_ops.py and
+# test_gradients.py: whole ops, see tests/conftest.py); then the tests marked
 # `serial` (signals and terminals timed in child processes) alone. JT_TEST_WORKERS=0 runs serially.
 workers=${JT_TEST_WORKERS:-2}
 py_rc=0

@@ -33,6 +33,33 @@ def pytest_configure(config):
                    "after the parallel part, alone, so that the other worker's load cannot delay them")
 
 
+# Files too big to be one xdist work unit: `--dist loadfile` sends each other file whole to one
+# worker, but these are split per op (their tests' first parameter): test_ops.py alone is a
+# quarter of the suite's tests and its slowest per test, and as one unit it would keep one worker
+# busy after the other ran out of files. An op's tests stay together, on one worker: its kernels
+# compile once (compiling, not running, is what these tests spend their time on). Neither file
+# has module-scoped fixtures that would then be set up twice.
+SPLIT_PER_OP = ("tests/test_ops.py", "tests/test_gradients.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, except that SPLIT_PER_OP's files are one work unit per op."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileSplitPerOp(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            path, _, test = nodeid.partition("::")
+            if path not in SPLIT_PER_OP or "[" not in test:
+                return path
+            # test_x[add-int64] and test_y[add] -> add (op names hold no "-")
+            return f"{path}::{test.split('[', 1)[1].split('-', 1)[0].rstrip(']')}"
+
+    return LoadFileSplitPerOp(config, log)
+
+
 @pytest.fixture
 def rng():
     """A NumPy Generator with a fixed seed (each test gets a fresh one)."""

@@ -329,7 +329,35 @@ def ddp(rank, world):
         out["unused_error"] = str(e)
     out["state_dict_keys"] = sorted(net.state_dict())[:2]     # torch's "module." prefix
     out["buckets"] = len(jt.nn.parallel.DistributedDataParallel(TwoHeads(), bucket_cap_mb=0.0005)._buckets)
+    out["grad_memory"] = {as_view: grad_memory(rank, as_view) for as_view in (False, True)}
+    out["grad_memory_bfloat16"] = grad_memory(rank, False, jt.bfloat16)   # no NumPy dtype: jt's own copies
     return out
+
+
+def grad_memory(rank, as_view, dtype=None):
+    """Where each parameter's averaged ``.grad`` lives after a DDP backward, over two steps
+    (zero_grad with set_to_none True, then False, no optimizer step): per step, the names whose
+    gradient lies in a bucket's memory, the gradients, and this rank's own gradients of the same
+    batch without DDP (name -> nested lists), which the test averages over the ranks. `dtype`:
+    the model's and the batch's (default float64)."""
+    model = TwoHeads() if dtype is None else TwoHeads().to(dtype)
+    net = jt.nn.parallel.DistributedDataParallel(model, gradient_as_bucket_view=as_view)
+    alone = TwoHeads() if dtype is None else TwoHeads().to(dtype)
+    alone.load_state_dict(model.state_dict())          # rank 0's weights, broadcast by DDP
+    spans = [(b.flat.data_ptr(), b.flat.data_ptr() + b.flat.numel() * b.flat.element_size()) for b in net._buckets]
+    steps = []
+    for step, set_to_none in enumerate((True, False)):
+        model.zero_grad(set_to_none=set_to_none)
+        alone.zero_grad()
+        x, y = batch(50 + step, 0, B, rank * B)
+        x = x if dtype is None else x.to(dtype)
+        jt.nn.functional.cross_entropy(net(x), y).backward()
+        jt.nn.functional.cross_entropy(alone(x), y).backward()
+        steps.append({"in_bucket": sorted(n for n, p in model.named_parameters()
+                                          if any(lo <= p.grad.data_ptr() < hi for lo, hi in spans)),
+                      "grads": {n: p.grad.double().tolist() for n, p in model.named_parameters()},
+                      "local": {n: p.grad.double().tolist() for n, p in alone.named_parameters()}})
+    return steps
 
 
 # ---- faults ---------------------------------------------------------------------------------------------

@@ -179,6 +179,38 @@ def test_ddp_unused_parameter_error_and_state_dict(runs):
         assert res["buckets"] > 2
 
 
+@pytest.mark.parametrize("as_view, dtype", [(False, "float64"), (True, "float64"), (False, "bfloat16")])
+def test_ddp_gradients_live_in_the_bucket_only_as_bucket_views(runs, as_view, dtype):
+    """gradient_as_bucket_view=False (PyTorch's default): the averaged gradients are copied back
+    into .grad tensors of their own; True: each .grad is its slot of the bucket. Either way, and
+    after zero_grad(set_to_none=False) too, .grad is the mean of the ranks' own gradients. bfloat16
+    (no NumPy dtype) takes jt's own copies instead of NumPy's; its sum rounds once more."""
+    key, atol = ("grad_memory", 1e-12) if dtype == "float64" else ("grad_memory_bfloat16", 2e-2)
+    ranks = [res[key] if dtype != "float64" else res[key][as_view] for res in ok(runs, "ddp")]
+    names = sorted(ranks[0][0]["grads"])
+    for step in range(2):
+        for rank, steps in enumerate(ranks):
+            assert steps[step]["in_bucket"] == (names if as_view else []), f"rank {rank} step {step}"
+            for n in names:
+                mean = (np.array(ranks[0][step]["local"][n]) + np.array(ranks[1][step]["local"][n])) / 2
+                np.testing.assert_allclose(steps[step]["grads"][n], mean, rtol=1e-2 if atol > 1e-6 else 0,
+                                           atol=atol, err_msg=f"rank {rank} step {step} {n}")
+
+
+def test_ddp_copies_through_numpy_only_where_numpy_holds_the_tensor():
+    """The bucket copies go through NumPy arrays over the same memory, except for tensors NumPy
+    cannot stand for, which jt's own ops copy."""
+    from jtensor.nn.parallel.buckets import plain_memory
+    t = jt.zeros(4, 6)
+    view = t[1:3, ::2]
+    a = plain_memory(view)
+    a[...] = 7
+    assert view.tolist() == [[7.0] * 3] * 2 and t.sum().item() == 42
+    assert plain_memory(jt.zeros(3, dtype=jt.bfloat16)) is None
+    assert plain_memory(jt.zeros(3, requires_grad=True)) is None
+    assert plain_memory(jt.zeros(3, device="meta")) is None
+
+
 def test_example_trains_on_two_processes_as_on_one(runs):
     d = runs["example"]["dir"]
     results = {}

@@ -1133,7 +1133,10 @@ def test_view_backward_is_differentiable():
     ((4, 3), (1, 3), 0),          # a transpose: covers the whole array, one strided copy
     ((2, 2), (3, 1), 4),          # a slice: zeros elsewhere
     ((3,), (4,), 1),              # a select of a column
-    ((2, 3), (0, 1), 0),          # an expand: two indices reach each slot, accumulated
+    ((2, 3), (0, 1), 0),          # an expand: two indices reach each slot, summed over the expanded dim
+    ((2, 3), (0, 4), 1),          # an expand of a strided column slice
+    ((2, 3, 2), (0, 4, 1), 0),    # an expand of a 3x2 block, then a strided copy
+    ((3, 2, 2), (4, 0, 1), 2),    # expanded along a middle dim, with an offset
     ((3, 2), (2, 1), 0),          # as_strided with overlapping windows
     ((0, 3), (3, 1), 0),          # empty
 ])

@@ -119,6 +119,48 @@ end
     map_into!(<, Float64, Strided(bo), (Strided(x), 2.5))
     @test bo == [true, true, false]
 
+    # operands broadcast along the inner run (stride 0 there) are read once per run (`hoisted`):
+    # a column, a 0-d value, in either position, other dtypes, runs longer than a poll chunk
+    for (rows, cols) in ((3, 5), (1 << 17, 3), (2, (1 << 16) + 7))
+        A = reshape(collect(1.0:rows * cols), rows, cols)
+        col = collect(Float32, 1:cols)                     # one value per column (Julia's inner run)
+        C = broadcast_to(view_of(col, (1, cols), (0, 1)), (rows, cols))
+        @test strides(C) == (0, 1)
+        o = zeros(rows, cols)
+        map_into!(-, Float64, Strided(o), (Strided(A), C))
+        @test o == A .- col'
+        map_into!(-, Float64, Strided(o), (C, Strided(A)))
+        @test o == col' .- A
+        zd = fill(Int32(3))
+        Z = broadcast_to(Strided(zd), (rows, cols))
+        oi = zeros(Float32, rows, cols)
+        map_into!(*, Float64, Strided(oi), (Strided(A), Z))
+        @test oi == Float32.(3 .* A)
+        map_into!(identity, Int32, Strided(oi), (Z,))     # expand(...).contiguous(): a fill
+        @test all(==(3f0), oi)
+    end
+    # transposed operands run in tiles (`tiled_range!`): sizes that are not multiples of the tile,
+    # a transposed output, a broadcast column beside a transposed operand
+    for (r, c) in ((33, 70), (100, 257), (1 << 9, 1 << 9))
+        A = rand(r, c); Bm = rand(c, r)
+        Bt = view_of(Bm, (r, c), (c, 1))                      # Bm' without a copy
+        o = zeros(r, c)
+        map_into!(+, Float64, Strided(o), (Strided(A), Bt))
+        @test o == A .+ permutedims(Bm)
+        ot = zeros(c, r)
+        map_into!(identity, Float64, view_of(ot, (r, c), (c, 1)), (Strided(A),))
+        @test ot == permutedims(A)
+        col = rand(c)
+        map_into!(*, Float64, Strided(o), (Bt, broadcast_to(view_of(col, (1, c), (0, 1)), (r, c))))
+        @test o == permutedims(Bm) .* col'
+    end
+
+    # written into the operand it broadcasts from: every element sees the value from before
+    W = reshape(collect(1.0:12.0), 3, 4)
+    row1 = broadcast_to(view_of(W, (1, 4), (3, 3)), (3, 4))    # W[1, :] along each column
+    map_into!(+, Float64, Strided(W), (Strided(W), row1))
+    @test W == reshape(collect(1.0:12.0), 3, 4) .+ (1.0:3.0:10.0)'
+
     # large enough for the threaded path (when Julia runs with several threads), contiguous and not
     n = 1 << 17
     big = collect(1.0:n)

@@ -162,6 +162,23 @@ def mixed_dtypes(c):
             c.run(op.fn, sample(a, 2), sample(b, 2))
 
 
+def broadcast_operands(c):
+    """Binary elementwise ops with an operand broadcast along the inner run: a column (N, 1), as in
+    `x - x.mean(-1, keepdim=True)`, and a 0-d tensor, in either position. The engine reads such an
+    operand once per run, in loops compiled for each combination when first met
+    (julia/src/engine.jl `run_raw!`), so the image needs them traced. float32 for every binary
+    map op, float64 for the arithmetic ones."""
+    for op in public_ops():
+        if op.kind != "map" or len(op.tensor_params) != 2:
+            continue
+        dtypes = (jt.float32, jt.float64) if op.name in ("add", "sub", "mul", "div") else (jt.float32,)
+        for dtype in dtypes:
+            x = sample(dtype, 2)
+            for other in (x[:, :1], x[0, 0]):
+                c.run(op.fn, x, other)
+                c.run(op.fn, other, x)
+
+
 def with_autograd(c):
     """Backward through each float op (the derivative formulas run registered ops too)."""
     for op in public_ops():
@@ -393,7 +410,7 @@ def training_loops(c):
 # across shards ("per op") or run whole by one shard.
 PARTS = ((creation_defaults, "whole"), (everyday_ops, "whole"), (tensor_basics, "whole"), (training_loops, "whole"),
          (nn_layers_float32, "whole"),
-         (every_op_float32_matrix, "per op"), (with_autograd, "per op"),
+         (every_op_float32_matrix, "per op"), (broadcast_operands, "per op"), (with_autograd, "per op"),
          (every_op_float32_variants, "per op"), (nn_layers_float64, "whole"),
          (every_op_float32_other_ranks, "per op"), (creation_and_tensor, "whole"),
          (every_op_other_dtypes, "per op"), (with_transforms, "per op"), (mixed_dtypes, "per op"))

@@ -2,23 +2,29 @@
 PyTorch's DDP does it.
 
 At construction the parameters and buffers of rank 0 are broadcast to every rank, and each
-parameter gets a post-accumulate-grad hook. During backward, a parameter's hook copies its
-gradient into its bucket's slot; when every parameter of a bucket has reported, the bucket is
-divided by the world size and all-reduced asynchronously (gloo works on its own thread) while
-backward goes on with the rest of the graph. Buckets are launched in index order on every rank,
-so the ranks' collectives always match. The hook of the parameter that completes the last bucket
-waits for all of them and writes the averaged gradients back into ``.grad``, so when
-``loss.backward()`` returns the gradients are the same on every rank: their mean over the ranks,
-which equals the gradient of the mean loss over the combined batch.
+parameter gets a post-accumulate-grad hook. During backward, a parameter's hook writes its
+gradient divided by the world size into its bucket's slot (one pass: the copy and the division
+are one `mul` into the slot, as PyTorch's reducer does); when every parameter of a bucket has
+reported, the bucket is all-reduced asynchronously (gloo works on its own thread) while backward
+goes on with the rest of the graph. Buckets are launched in index order on every rank, so the
+ranks' collectives always match. The hook of the parameter that completes the last bucket waits
+for all of them and writes the averaged gradients back: into the ``.grad`` tensors themselves (a
+copy, no new tensors, as PyTorch's default), or, with ``gradient_as_bucket_view=True``, by making
+each ``.grad`` its slot of the bucket (no copy at all). When ``loss.backward()`` returns the
+gradients are the same on every rank: their mean over the ranks, which equals the gradient of the
+mean loss over the combined batch.
 """
 import contextlib
+
+import numpy as np
 
 from ... import autograd
 from ... import distributed as dist
 from ... import dtypes as D
 from ..._tensor import tensor
+from ...ops import ops as _ops
 from ..module import Module
-from .buckets import Bucket, assign_buckets, broadcast_coalesced
+from .buckets import Bucket, assign_buckets, broadcast_coalesced, plain_memory
 
 _NOT_FINISHED = (
     "Expected to have finished reduction in the prior iteration before starting a new one. This error "
@@ -72,7 +78,8 @@ class DistributedDataParallel(Module):
       so their buckets do not wait for them; a parameter unused on every rank keeps its ``.grad``.
       Without it, a parameter that gets no gradient makes the next forward raise.
     - `gradient_as_bucket_view`: ``.grad`` of each parameter is a view of its bucket after
-      backward (no copy back).
+      backward (no copy back: the cheaper path; default False, as in PyTorch, where the averaged
+      gradients are copied back into the ``.grad`` tensors autograd made).
     - `process_group`: the group to average over (default: the world).
     - `init_sync`: broadcast rank 0's parameters and buffers at construction (default True).
     `device_ids` and `output_device` must be None (jtensor runs on the CPU); `dim` is accepted for
@@ -101,6 +108,7 @@ class DistributedDataParallel(Module):
         self.require_forward_param_sync = True
         self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
         self._world = dist.get_world_size(process_group)
+        self._scale = 1.0 / self._world    # each rank's share of the mean (PyTorch's 1 / div_factor)
         self._rank = dist.get_rank(process_group)
         self._params = params
         self._names = {id(p): n for n, p in module.named_parameters()}
@@ -197,8 +205,15 @@ class DistributedDataParallel(Module):
         view = b.views[i]
         if grad is None:
             view.zero_()
-        elif grad is not view:
-            view.copy_(grad)
+        elif grad is view:                 # already in the bucket (gradient_as_bucket_view)
+            view.mul_(self._scale)
+        else:                              # copy and average in one pass
+            dst, src = b.plain[i], plain_memory(grad)
+            if dst is not None and src is not None and src.dtype == dst.dtype:
+                np.multiply(src, self._scale, out=dst)
+                view._bump()
+            else:
+                _ops.mul(grad, self._scale, out=view)
         b.pending -= 1
         if b.pending == 0:
             self._launch_ready_buckets()
@@ -206,7 +221,6 @@ class DistributedDataParallel(Module):
     def _launch_ready_buckets(self):
         while self._next_bucket < len(self._buckets) and self._buckets[self._next_bucket].pending == 0:
             b = self._buckets[self._next_bucket]
-            b.torch_flat.div_(self._world)
             b.work = dist.all_reduce(b.torch_flat, group=self.process_group, async_op=True)
             self._next_bucket += 1
         if self._next_bucket == len(self._buckets):
@@ -223,13 +237,20 @@ class DistributedDataParallel(Module):
             self._used_work = None
         index = {id(p): k for k, p in enumerate(self._params)} if globally_used is not None else None
         for b in self._buckets:
-            fresh = None if self.gradient_as_bucket_view else b.flat.clone()
-            for i, p in enumerate(b.params):
+            for p, view, src in zip(b.params, b.views, b.plain):
                 if globally_used is not None and not globally_used[index[id(p)]]:
                     continue
-                if fresh is None:
-                    p.grad = b.views[i]
-                else:
-                    p.grad = fresh[b.offsets[i]:b.offsets[i] + p.numel()].view(p.shape)
+                grad = p.grad
+                if self.gradient_as_bucket_view:
+                    p.grad = view
+                elif grad is None or grad is view or grad.requires_grad or grad.shape != view.shape:
+                    p.grad = view.clone()      # no gradient of its own here (unused on this rank)
+                else:                          # into the tensor autograd made: no new memory
+                    dst = plain_memory(grad) if src is not None else None
+                    if dst is not None and dst.dtype == src.dtype:
+                        np.copyto(dst, src)
+                        grad._bump()
+                    else:
+                        grad.copy_(view)
         self._finished = True
         self._expect_sync = False
