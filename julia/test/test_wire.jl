@@ -64,6 +64,11 @@ end
                                           (), collect(sz), [collect(st), collect(st), [0, 0]], 2)
         @test buf == Float32[1, 2, 3, 4, 5, 6] .* 3 .+ 1
     end
+    # ... beside an operand broadcast along the inner run (the engine's hoisted-load loop)
+    buf, col = Float32[1, 2, 3, 4, 5, 6], Float32[10, 20]
+    GC.@preserve buf col JTensor.run_raw!(+, Float32, pointer(buf), (JTensor.SelfArg{Float32}(), pointer(col)), (),
+                                          [3, 2], [[1, 3], [1, 3], [0, 1]], 2)
+    @test buf == Float32[11, 12, 13, 24, 25, 26]
 
     # a MetaArray result: device meta, address and handle 0, Python-order shape
     res = zeros(Int64, 16)
