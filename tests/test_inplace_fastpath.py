@@ -351,3 +351,15 @@ def test_julia_without_in_place_plans(monkeypatch):
         drivers.FAST_SIGNATURES.update(registered)
     assert len(refused) == 2   # mul_ and add_ asked once each
     assert_like_torch(x, tx)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_other_broadcast_along_the_inner_dim(transposed):
+    """x (4, 6) += y (4, 1): the engine's loop that reads y once per row, with self as an operand."""
+    def make_self(lib):
+        x = lib.arange(24.0).reshape(6, 4).t() if transposed else lib.arange(24.0).reshape(4, 6)
+        return x.contiguous() if not transposed else x
+    y = jt.arange(4.0).reshape(4, 1)
+    x, r, calls, v0 = run_twice("add", lambda: make_self(jt), [y])
+    assert calls == [] and r is x
+    assert_like_torch(x, make_self(torch).add_(torch.arange(4.0).reshape(4, 1)))
