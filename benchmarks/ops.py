@@ -134,7 +134,7 @@ _MAP_SPECIAL = {
     "clamp": Spec("clamp", "elementwise", lambda m, x: m.T.clamp(x, -0.5, 0.5), lambda s: [In(EW(s))]),
     "fill_": Spec("fill_", "elementwise", lambda m, x: x.fill_(0.5), lambda s: [In(EW(s), grad=False)], grad=False),
     "copy_": Spec("copy_", "elementwise", lambda m, x, y: x.copy_(y),
-                  lambda s: [In(EW(s), grad=False), In(EW(s), grad=False)], grad=False),
+              lambda s: [In(EW(s), grad=False), In(EW(s), grad=False)], grad=False),
     "bitwise_left_shift": Spec("bitwise_left_shift", "elementwise", lambda m, x, y: m.T.bitwise_left_shift(x, y),
                                lambda s: [In(EW(s), "i32", 0, 1000), In(EW(s), "i32", 0, 8)], grad=False),
     "bitwise_right_shift": Spec("bitwise_right_shift", "elementwise", lambda m, x, y: m.T.bitwise_right_shift(x, y),
@@ -154,6 +154,18 @@ _MAP_SPECIAL = {
     "isclose": Spec("isclose", "elementwise", lambda m, x, y: m.T.isclose(x, y),
                     lambda s: [In(EW(s)), In(EW(s))], grad=False),
 }
+
+# In-place forms, which take the C fast path's `into` form (fastpath.c map): an optimizer's or a user's update
+INPLACE_SPECS = [
+    Spec("mul_", "elementwise", lambda m, x: x.mul_(2.0), lambda s: [In(EW(s), grad=False)], grad=False),
+    Spec("add_", "elementwise", lambda m, x, y: x.add_(y),
+         lambda s: [In(EW(s), grad=False), In(EW(s), grad=False)], grad=False),
+    Spec("iadd", "elementwise", lambda m, x, y: x.__iadd__(y),
+         lambda s: [In(EW(s), grad=False), In(EW(s), grad=False)], grad=False),
+    Spec("clamp_", "elementwise", lambda m, x: x.clamp_(0, 1), lambda s: [In(EW(s), grad=False)], grad=False),
+    Spec("relu_", "elementwise", lambda m, x: x.relu_(), lambda s: [In(EW(s), grad=False)], grad=False),
+]
+
 _NO_GRAD_MAP = {"eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "signbit", "sign", "floor",
                 "ceil", "trunc", "floor_divide", "remainder", "copysign"} | _INT_OPS | _BOOL_OPS
 
@@ -430,6 +442,7 @@ def build_specs():
             specs.append(map_spec(op))
             names.add(name)
     specs.append(Spec("relu_F", "elementwise", lambda m, x: m.F.relu(x), lambda s: [In(EW(s))]))
+    specs += INPLACE_SPECS
     specs += SPECS
     names |= {s.name for s in SPECS}
     missing = sorted(n for n in REGISTRY.ops if n not in names and n not in VIA)

@@ -10,25 +10,19 @@ is printed with the numbers, and the best batch is the less disturbed figure.
 """
 import os
 import statistics
-import time
+import sys
 
 import jtensor as jt
 import jtensor.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import interleaved_batches  # noqa: E402  (benchmarks/timing.py)
 
 
 def batches(fns, calls=2000, rounds=15):
     """Per-call seconds of each function (dict name -> fn): (best, median) over `rounds` batches of
     `calls` calls, the functions alternating batch by batch."""
-    for fn in fns.values():
-        for _ in range(200):
-            fn()
-    times = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            times[k].append((time.perf_counter() - t0) / calls)
+    times = interleaved_batches(fns, calls, rounds, warmup=200)
     return {k: (min(v), statistics.median(v)) for k, v in times.items()}
 
 

@@ -27,6 +27,23 @@ def time_pair(fns, budget, max_calls=400, clock=time.perf_counter):
     return {k: (min(v), statistics.median(v)) for k, v in times.items()}
 
 
+def interleaved_batches(fns, calls, rounds, clock=time.perf_counter, warmup=3):
+    """Seconds per call of each function in `fns` (a dict), one list per function: `rounds` batches
+    of `calls` calls, the functions alternating batch by batch (so load changes hit them alike),
+    after `warmup` calls of each."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t0 = clock()
+            for _ in range(calls):
+                fn()
+            times[k].append((clock() - t0) / calls)
+    return times
+
+
 def fmt_time(s):
     """A duration in the unit that keeps it readable."""
     if s < 1e-3:

@@ -322,6 +322,10 @@ _kind(x) = typeof(x)
     p, i + ARG_TENSOR_FIXED + 2nd
 end
 @inline _read1(::Type{T}, buf, i, st, nd) where {T<:Union{Int,Float64,Bool,ComplexF64,Nothing}} = _read(T, buf, i)
+@inline function _read1(::Type{SelfArg{T}}, buf::Ptr{Int64}, i::Int, st::Vector{Int}, nd::Int) where {T}
+    _, i = _read1(Ptr{T}, buf, i, st, nd)   # its words (the output's own address and layout)
+    SelfArg{T}(), i
+end
 
 @inline _readall(::Type{Tuple{}}, buf, i, strides, k, nd) = (), i
 @inline function _readall(::Type{A}, buf, i, strides, k, nd) where {A<:Tuple}
@@ -362,8 +366,11 @@ end
     nothing
 end
 
-"Build (or fail to build) a plan for a map-op call in the general word layout; returns its id."
-function make_plan(op::OpDef, args::Vector{Any})
+"""Build (or fail to build) a plan for a map-op call in the general word layout; returns its id.
+`into`: an in-place call, whose first operand is the output itself in exactly its layout (the
+caller guarantees it for every call of the plan; checked here on the first): the plan reads it
+through the output (`SelfArg`), which lets the loop vectorize."""
+function make_plan(op::OpDef, args::Vector{Any}, into::Bool = false)
     op.kind === :map || throw(ArgumentError("only elementwise ops have plans"))
     # plans read CPU memory only: Python sends a call with another device's tensor to jt_call
     any(a -> a isa MetaArray, args) && throw(ArgumentError("bridge: no plan for a call with a meta tensor"))
@@ -372,7 +379,14 @@ function make_plan(op::OpDef, args::Vector{Any})
     nin = args[3]::Int
     ins = args[4:3+nin]
     ext = args[4+nin:end]
-    A = Tuple{map(_kind, ins)...}
+    kinds = Any[_kind(a) for a in ins]
+    if into
+        self = isempty(ins) ? nothing : ins[1]
+        self isa Strided && eltype(self) == eltype(out) && self.ptr == out.ptr && size(self) == size(out) &&
+            self.strides == out.strides || throw(ArgumentError("bridge: an in-place plan's first operand must be its output"))
+        kinds[1] = SelfArg{eltype(out)}
+    end
+    A = Tuple{kinds...}
     E = Tuple{map(_kind, ext)...}
     T = MapPlan{typeof(op.kernel),eltype(out),Tc,A,E}
     _keep!(PLANS, _new_plan(T, Any[op.kernel, zeros(Int, PLAN_DIMS), _scratch_buffers(1 + nin)]))
@@ -511,10 +525,11 @@ macro entry(failvalue, body)
     end
 end
 
-"Entry: make a plan for op `opid` from a call's words; returns the plan id (> 0), or 0 on error."
+"""Entry: make a plan for op `opid` from a call's words; returns the plan id (> 0), or 0 on error.
+A negative `opid`: the plan of op -opid's in-place form (`make_plan`'s `into`)."""
 function jt_plan(opid::Int64, buf::Ptr{Int64}, nwords::Int64)::Int64
     @entry 0 begin
-        return make_plan(REGISTRY[opid], decode_args(buf, Int(nwords)))
+        return make_plan(REGISTRY[abs(opid)], decode_args(buf, Int(nwords)), opid < 0)
     end
 end
 

@@ -49,6 +49,27 @@ end
     @test !(GC.@preserve w B._layout!(Int64(JTensor.op("sum").id), pointer(w), length(w)))
     @test_throws ArgumentError B.make_plan(JTensor.op("exp"), Any[B.MetaArray{Float32}(2), Float32, 1, B.MetaArray{Float32}(2)])
 
+    # an in-place plan reads its first operand through the output, which must be that operand
+    x, y = Float32[1 2 3; 4 5 6], Float32[1 1 1; 2 2 2]
+    GC.@preserve x y begin
+        @test_throws ArgumentError B.make_plan(JTensor.op("mul"), Any[JTensor.Strided(x), Float32, 2,
+                                                                      JTensor.Strided(y), JTensor.Strided(y)], true)
+        pid = B.make_plan(JTensor.op("mul"), Any[JTensor.Strided(x), Float32, 2, JTensor.Strided(x), JTensor.Strided(y)], true)
+        @test B.PLANS[pid] isa B.MapPlan{<:Any,Float32,Float32,Tuple{JTensor.SelfArg{Float32},Ptr{Float32}}}
+    end
+    # the engine's loops with the output as an operand: contiguous, and a transposed view
+    for (sz, st) in (((2, 3), (1, 2)), ((3, 2), (2, 1)))
+        buf = Float32[1, 2, 3, 4, 5, 6]
+        GC.@preserve buf JTensor.run_raw!((a, c) -> a * c + 1f0, Float32, pointer(buf), (JTensor.SelfArg{Float32}(), 3f0),
+                                          (), collect(sz), [collect(st), collect(st), [0, 0]], 2)
+        @test buf == Float32[1, 2, 3, 4, 5, 6] .* 3 .+ 1
+    end
+    # ... beside an operand broadcast along the inner run (the engine's hoisted-load loop)
+    buf, col = Float32[1, 2, 3, 4, 5, 6], Float32[10, 20]
+    GC.@preserve buf col JTensor.run_raw!(+, Float32, pointer(buf), (JTensor.SelfArg{Float32}(), pointer(col)), (),
+                                          [3, 2], [[1, 3], [1, 3], [0, 1]], 2)
+    @test buf == Float32[11, 12, 13, 24, 25, 26]
+
     # a MetaArray result: device meta, address and handle 0, Python-order shape
     res = zeros(Int64, 16)
     nhandles = length(B.HANDLES)

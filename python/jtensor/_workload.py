@@ -268,7 +268,11 @@ def everyday_ops(c):
              lambda a, b: a.sum(), lambda a, b: a.sum(dim=1), lambda a, b: a.mean(dim=0), lambda a, b: a.mean(),
              lambda a, b: jt.softmax(a, dim=1), lambda a, b: F.log_softmax(a, dim=1),
              lambda a, b: jt.sort(a, dim=1), lambda a, b: jt.argmax(a, dim=1), lambda a, b: a.max(dim=1),
-             lambda a, b: jt.linalg.norm(a), lambda a, b: a.T.contiguous(), lambda a, b: a[a > 0.5]]
+             lambda a, b: jt.linalg.norm(a), lambda a, b: a.T.contiguous(), lambda a, b: a[a > 0.5],
+             # in place (their plans read self through the output: plans of their own)
+             lambda a, b: a.clone().add_(b), lambda a, b: a.clone().mul_(0.5), lambda a, b: a.clone().sub_(b),
+             lambda a, b: a.clone().div_(b), lambda a, b: a.clone().mul_(b), lambda a, b: a.clone().add_(b, alpha=0.1),
+             lambda a, b: a.clone().clamp_(0, 1), lambda a, b: a.clone().relu_()]
     for f in calls:
         c.run(f, x, y)
         c.run(f, x.T, w)   # strided operands

@@ -429,12 +429,14 @@ def call(opid, fmt, words, context):
     return decode_results(_resmv)
 
 
-def plan(opid, fmt, words, context):
-    """Compile a plan for an elementwise call signature; returns its id (see julia/src/bridge.jl)."""
+def plan(opid, fmt, words, context, into=False):
+    """Compile a plan for an elementwise call signature; returns its id (see julia/src/bridge.jl).
+    `into`: the in-place form, whose first input is the output itself (Julia reads it through the
+    output, so the loop vectorizes); such a plan may only run calls of that form."""
     if "julia" not in _owner.__dict__:
         _check_thread()
     _interrupt.value = 0
-    pid = _plan(opid, struct.pack(fmt, *words), len(words))
+    pid = _plan(-opid if into else opid, struct.pack(fmt, *words), len(words))
     if not pid:
         raise last_error(context())
     return pid

@@ -64,6 +64,17 @@ def fast_path_off(qualnames, off):
     set_fast_path(drivers._fast_map, drivers._fast_call)
 
 
+def _fast_map_source(condition, call_args, a, e):
+    """The lines of a generated map-op function that try the C fast path first (`_fast`, fastpath.c
+    `map`): its result, or the Julia error it reports raised; on None the function goes on to the
+    driver. `condition` prefixes the test (the out-of-place form: no out=); the in-place form passes
+    grad mode (requires-grad operands are fine without it: nothing records) and into=True."""
+    return (f"    if {condition}_fast is not None:\n"
+            f"        r = _fast(_id, {call_args})\n"
+            f"        if r is not None:\n"
+            f"            return r if r.__class__ is _Tensor else _failed(_op, r, {a}, {e})\n")
+
+
 def build_function(op, trial=False):
     """Generate the Python function for `op` (and its in-place form for map ops). `trial`: only to
     see that it can be generated (registry.check_entry): the result is not the registry's, so its
@@ -88,10 +99,7 @@ def build_function(op, trial=False):
         extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
         a = f"({', '.join(tens)}{',' if tens else ''})"
         e = f"({', '.join(extra)}{',' if extra else ''})"
-        body = (f"    if out is None and _fast is not None:\n"
-                f"        r = _fast(_id, {a}, {e})\n"
-                f"        if r is not None:\n"
-                f"            return r if r.__class__ is _Tensor else _failed(_op, r, {a}, {e})\n"
+        body = (_fast_map_source("out is None and ", f"{a}, {e}", a, e)
                 + check +
                 f"    return _run_map(_op, {a}, {e}, out)\n")
     elif op.fast_kinds is not None:
@@ -121,7 +129,10 @@ def build_function(op, trial=False):
         extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
         isig = _signature_source(params, with_out=False)
         ipos = [f"*{p.name}" if p.vararg else p.name for p in params if not p.kwonly]
+        a = f"({', '.join(tens)},)"
+        e = f"({', '.join(extra)}{',' if extra else ''})"
         src = (f"def {op.name}_({isig}):\n"
+               + _fast_map_source("", f"{a}, {e}, not _grad_mode[0], True", a, e) +
                f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)},)):\n"
                f"        return _ov.dispatch(_self_inplace, ({', '.join(ipos)},), dict({', '.join(f'{k}={k}' for k in kw)}))\n"
                f"    return _run_map(_op, ({', '.join(tens)},), ({', '.join(extra)}{',' if extra else ''}), {tens[0]}, True)\n")

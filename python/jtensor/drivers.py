@@ -39,28 +39,43 @@ def broadcast_shapes(*shapes):
 
 
 _PLANS = {}
+_INTO = -1   # the last item of an in-place call's plan signature and fast-path key (fastpath.c MAPKEY_INTO)
 FAST_SIGNATURES = {}  # read by the C fast path (_native/fastpath.c): see _register_fast
 _FAST_KIND = {bool: W.MAP_KINDS["bool"], int: W.MAP_KINDS["int"], float: W.MAP_KINDS["float"]}
 
 
-def _run_planned(op, sig, words, fmt, context):
+def _run_planned(op, sig, words, fmt, context, into=False):
     """Run an elementwise call through its plan, compiling the plan on the first call of its
     signature `sig` (op id plus each argument's dtype code or scalar tag). Returns the plan id, or
-    None for a call without a signature (a tensor not on the CPU), which Julia's generic entry runs."""
+    None for a call without a signature (a tensor not on the CPU), which Julia's generic entry runs.
+    `into`: an in-place call (its first input is the output): its plan is another (bridge.plan)."""
     f = "".join(fmt)
     if sig is None:
         bridge.call(op.id, f, words, context)
         return None
+    if into:
+        sig += (_INTO,)
     pid = _PLANS.get(sig)
     if pid is None:
-        pid = _PLANS[sig] = bridge.plan(op.id, f, words, context)
+        try:
+            pid = bridge.plan(op.id, f, words, context, into)
+        except Exception:
+            if not into:
+                raise
+            # a system image from before in-place plans (JTENSOR_SYSIMAGE naming an old one): the
+            # ordinary plan computes the same values (an error of the call itself recurs here)
+            pid = bridge.plan(op.id, f, words, context)
+        _PLANS[sig] = pid
     bridge.run(pid, f, words, context)
     return pid
 
 
-def _register_fast(op, pid, args, extras, out, compute):
+def _register_fast(op, pid, args, extras, out, compute, into=False):
     """Let the C fast path run this call signature next time: every tensor argument has one dtype,
-    the rest are Python bool/int/float. The key and entry layout are fastpath.c's."""
+    the rest are Python bool/int/float. `into`: the in-place form (the plan writes into args[0],
+    whose dtype is then the output's); its key ends in _INTO. The key and entry layout are
+    fastpath.c's. Only calls the driver ran to the end are registered, so an in-place signature
+    whose result can't be cast to self's dtype never is: the driver raises for it every time."""
     Tensor = _T.Tensor
     code = None
     kinds = []
@@ -81,8 +96,9 @@ def _register_fast(op, pid, args, extras, out, compute):
         if k is None:
             return
         kinds.append(k)
-    if code is not None:
-        FAST_SIGNATURES[(op.id, code, *kinds)] = (pid, out.dtype, compute.code, out.dtype.code)
+    if code is not None and (not into or out.dtype.code == code):
+        FAST_SIGNATURES[(op.id, code, *kinds, *((_INTO,) if into else ()))] = \
+            (pid, out.dtype, compute.code, out.dtype.code)
 
 
 def fn_failed(op, status, args):
@@ -236,9 +252,10 @@ def _run_map(op, args, extras, out=None, inplace=False):
         if dev:   # the meta device: shape and dtype are the result, and Julia is not called
             return out
     words, fmt, sig = W.encode_map_args(op, out, compute, args, extras, shape, Tensor)
-    pid = _run_planned(op, sig, words, fmt, lambda: W.describe(op.name, args + tuple(extras)))
-    if fresh and pid is not None:
-        _register_fast(op, pid, args, extras, out, compute)
+    pid = _run_planned(op, sig, words, fmt, lambda: W.describe(op.name, args + tuple(extras)),
+                       inplace and not fresh and args[0] is out)
+    if pid is not None and (fresh or inplace):
+        _register_fast(op, pid, args, extras, out, compute, into=not fresh)
     out._bump()
     return out
 

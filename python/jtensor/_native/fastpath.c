@@ -1,7 +1,8 @@
 /* jtensor._fastpath: the hot path of elementwise ops, in C.
  *
  * Handles the common call — every tensor argument of one dtype (shapes broadcast, any strides),
- * other arguments Python numbers, no out= — by packing the argument words on the stack, calling the op's
+ * other arguments Python numbers, no out= (or the in-place form, writing into self) — by packing
+ * the argument words on the stack, calling the op's
  * compiled Julia plan (julia/src/bridge.jl `jt_run`) directly, and building the result Tensor. The
  * plan and result dtype for a call signature are registered by the Python driver
  * (python/jtensor/drivers.py) the first time it runs that signature; anything this file does not
@@ -66,6 +67,7 @@ static Py_ssize_t ndtypes = 0;      /* the built-in dtypes (codes below it); use
 static PyTypeObject *size_type = NULL; /* jtensor.Size (typeinfo.py): the type of every Tensor's shape */
 static PyObject *str_code = NULL;
 static PyObject *str_requires_grad = NULL;
+static PyObject *one = NULL;   /* the int 1 */
 
 /* True when the tensor carries requires_grad=True in its instance dict (autograd must record). */
 static inline int requires_grad(PyObject *a) {
@@ -217,6 +219,20 @@ static PyObject *new_tensor(PyObject *base, int64_t addr, PyObject *shape, PyObj
     return t;
 }
 
+/* Tensor `t` after an in-place write: its version counter (a one-item list its views share, as
+   Tensor._bump) one higher. Returns a new reference to `t`, or NULL with an error set. */
+static PyObject *bump_version(PyObject *t) {
+    PyObject *ver = SLOT(t, off_version);
+    PyObject *v = PyList_Check(ver) && PyList_GET_SIZE(ver) == 1 ? PyNumber_Add(PyList_GET_ITEM(ver, 0), one) : NULL;
+    if (!v) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "bridge: a tensor's version counter is not a 1-item list");
+        return NULL;
+    }
+    PyList_SetItem(ver, 0, v);   /* steals v */
+    Py_INCREF(t);
+    return t;
+}
+
 /* A one-value argument of table kind KIND (INT, FLOAT, BOOL) at w[k], k advanced past it. */
 #define PUT_VALUE(KIND, V) do { \
         w[k + WIRE_ARG_##KIND##_TAG] = WIRE_TAG_##KIND; w[k + WIRE_ARG_##KIND##_VALUE] = (V); \
@@ -278,13 +294,61 @@ static int put_tensor_as(int64_t *w, int k, PyObject *a, int code, int nd, const
     return k;
 }
 
-/* map(opid, args tuple, extras tuple[, ungraded]) -> Tensor, or None when the Python driver must
-   handle it. `ungraded` true: inputs that require grad are fine (autograd.record is computing the
-   value and attaches the graph itself). */
+/* The first and last byte addresses tensor `a` (dtype `code`, `nd` dims, data at `addr`) can touch,
+   as _tensor.py `_byte_span`; returns 0 for an empty tensor (it touches nothing). */
+static int byte_span(PyObject *a, int code, int nd, int64_t addr, int64_t *lo, int64_t *hi) {
+    PyObject *shape = SLOT(a, off_shape), *st = SLOT(a, off_strides);
+    *lo = *hi = addr;
+    for (int d = 0; d < nd; d++) {
+        int64_t n = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d)), s = PyLong_AsLongLong(PyTuple_GET_ITEM(st, d));
+        if (n == 0) return 0;
+        if (s > 0) *hi += (n - 1) * s * itemsizes[code]; else *lo += (n - 1) * s * itemsizes[code];
+    }
+    *hi += itemsizes[code] - 1;
+    return 1;
+}
+
+static inline int64_t data_address(PyObject *a, int code) {
+    return PyLong_AsLongLong(SLOT(a, off_baddr)) + PyLong_AsLongLong(SLOT(a, off_offset)) * itemsizes[code];
+}
+
+/* Whether an in-place call may write into `dst` (dtype `code`, broadcast result dims `dims`, `nd`)
+   here: its memory is writeable, the result has exactly its shape (broadcasting never grows it),
+   no two of its elements share memory (an expanded view), and no other tensor argument overlaps it
+   except in exactly its layout (element i then reads what it overwrites). Anything else is the
+   driver's: it raises PyTorch's errors, or copies the overlapping operand first (drivers._unaliased). */
+static int writable_into(PyObject *dst, int code, int nd, const int64_t *dims, PyObject *args) {
+    PyObject *shape = SLOT(dst, off_shape), *st = SLOT(dst, off_strides);
+    if (PyTuple_GET_SIZE(shape) != nd || !PyArray_ISWRITEABLE((PyArrayObject *)SLOT(dst, off_base))) return 0;
+    for (int d = 0; d < nd; d++) {
+        int64_t n = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, d));
+        if (n != dims[d] || (n > 1 && PyLong_AsLongLong(PyTuple_GET_ITEM(st, d)) == 0)) return 0;
+    }
+    int64_t addr = data_address(dst, code), lo, hi, alo, ahi;
+    if (!byte_span(dst, code, nd, addr, &lo, &hi)) return 1;
+    for (Py_ssize_t i = 1; i < PyTuple_GET_SIZE(args); i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if (Py_TYPE(a) != tensor_type) continue;
+        int an = (int)PyTuple_GET_SIZE(SLOT(a, off_shape));
+        int64_t aaddr = data_address(a, code);
+        if (!byte_span(a, code, an, aaddr, &alo, &ahi) || alo > hi || lo > ahi) continue;
+        if (aaddr != addr || PyObject_RichCompareBool(SLOT(a, off_shape), shape, Py_EQ) != 1
+            || PyObject_RichCompareBool(SLOT(a, off_strides), st, Py_EQ) != 1) return 0;
+    }
+    return 1;
+}
+
+/* map(opid, args tuple, extras tuple[, ungraded[, into]]) -> Tensor, or None when the Python driver
+   must handle it. `ungraded` true: inputs that require grad are fine (autograd.record is computing
+   the value and attaches the graph itself, or grad mode is off). `into` true: the in-place form,
+   which writes the result into args[0] (self) and returns it, its version bumped; its signatures
+   are registered apart (the key ends in MAPKEY_INTO: drivers.py _register_fast). */
+#define MAPKEY_INTO (-1)
 static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfargs) {
-    if ((nfargs != 3 && nfargs != 4) || !jt_run) Py_RETURN_NONE;
+    if (nfargs < 3 || nfargs > 5 || !jt_run) Py_RETURN_NONE;
     PyObject *opid = fargs[0], *args = fargs[1], *extras = fargs[2];
-    int ungraded = nfargs == 4 && PyObject_IsTrue(fargs[3]) == 1;
+    int ungraded = nfargs >= 4 && PyObject_IsTrue(fargs[3]) == 1;
+    int into = nfargs == 5 && PyObject_IsTrue(fargs[4]) == 1;
     Py_ssize_t na = PyTuple_GET_SIZE(args), ne = PyTuple_GET_SIZE(extras);
     if (na + ne > MAX_ARGS) Py_RETURN_NONE;
     if (!ON_JULIA_THREAD()) Py_RETURN_NONE;  /* Python raises the clear error */
@@ -293,8 +357,12 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     PyObject *shape = NULL, *dt = NULL;   /* shape: an input's shape object equal to the result's, if any */
     int nd = 0, same = 1;
     int64_t dims[MAX_DIMS], cstr[MAX_DIMS];
-    PyObject *key = PyTuple_New(2 + na + ne);
+    PyObject *key = PyTuple_New(2 + na + ne + into);
     if (!key) return NULL;
+    if (into) {
+        if (na == 0 || Py_TYPE(PyTuple_GET_ITEM(args, 0)) != tensor_type) goto fallback;
+        PyTuple_SET_ITEM(key, 2 + na + ne, PyLong_FromLong(MAPKEY_INTO));
+    }
     Py_INCREF(opid);
     PyTuple_SET_ITEM(key, 0, opid);
     for (Py_ssize_t i = 0; i < na + ne; i++) {
@@ -341,26 +409,29 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
     Py_DECREF(key);
     key = NULL;
 
-    /* allocate the result */
+    /* the destination: self (in place), or a new contiguous result */
     npy_intp numel = 1;
     for (int d = 0; d < nd; d++) {
         /* a size that overflows: Python's allocation raises PyTorch's error */
         if (__builtin_mul_overflow(numel, dims[d], &numel)) goto fallback;
     }
-    npy_intp nbytes;
-    if (__builtin_mul_overflow(numel, (npy_intp)8, &nbytes)) goto fallback;
-    int64_t acc = 1;
-    for (int d = nd - 1; d >= 0; d--) { cstr[d] = acc; acc *= dims[d] > 1 ? dims[d] : 1; }
-    PyObject *base = PyArray_EMPTY(1, &numel, typenums[rcode], 0);
-    if (!base) return NULL;
-    int64_t raddr = (int64_t)(uintptr_t)PyArray_DATA((PyArrayObject *)base);
-
-    /* words: [out][compute dtype][#inputs][inputs...][extras...] (julia/src/bridge.jl MapPlan) */
-    int64_t w[MAX_WORDS];
+    PyObject *base = NULL, *dst = into ? PyTuple_GET_ITEM(args, 0) : NULL;
+    int64_t w[MAX_WORDS];   /* [out][compute dtype][#inputs][inputs...][extras...] (julia/src/bridge.jl MapPlan) */
     int k = 0;
-    k = put_tensor_head(w, k, rcode, nd, raddr);
-    for (int d = 0; d < nd; d++) w[k++] = dims[d];
-    for (int d = 0; d < nd; d++) w[k++] = cstr[d];
+    if (into) {
+        if (!writable_into(dst, code, nd, dims, args)) goto fallback;
+        k = put_tensor(w, k, dst, rcode, nd);
+    } else {
+        npy_intp nbytes;
+        if (__builtin_mul_overflow(numel, (npy_intp)8, &nbytes)) goto fallback;
+        int64_t acc = 1;
+        for (int d = nd - 1; d >= 0; d--) { cstr[d] = acc; acc *= dims[d] > 1 ? dims[d] : 1; }
+        base = PyArray_EMPTY(1, &numel, typenums[rcode], 0);
+        if (!base) return NULL;
+        k = put_tensor_head(w, k, rcode, nd, (int64_t)(uintptr_t)PyArray_DATA((PyArrayObject *)base));
+        for (int d = 0; d < nd; d++) w[k++] = dims[d];
+        for (int d = 0; d < nd; d++) w[k++] = cstr[d];
+    }
     w[k + WIRE_ARG_DTYPE_TAG] = WIRE_TAG_DTYPE; w[k + WIRE_ARG_DTYPE_CODE] = ccode; k += WIRE_ARG_DTYPE_FIXED;
     w[k + WIRE_ARG_INT_TAG] = WIRE_TAG_INT; w[k + WIRE_ARG_INT_VALUE] = na; k += WIRE_ARG_INT_FIXED;
     for (Py_ssize_t i = 0; i < na + ne; i++) {
@@ -372,7 +443,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         } else if (PyLong_CheckExact(a)) {
             int overflow = 0;
             long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
-            if (overflow) { Py_DECREF(base); Py_RETURN_NONE; }
+            if (overflow) { Py_XDECREF(base); Py_RETURN_NONE; }
             PUT_VALUE(INT, v);
         } else {
             PUT_VALUE(FLOAT, float_word(PyFloat_AS_DOUBLE(a)));
@@ -388,10 +459,11 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         status = jt_run(pid, w);
     }
     if (status) {
-        Py_DECREF(base);
+        Py_XDECREF(base);
         last_status = status;
         return PyLong_FromLongLong(status);  /* Python raises the Julia error */
     }
+    if (into) return bump_version(dst);
     PyObject *cs = PyTuple_New(nd);
     if (!cs) { Py_DECREF(base); return NULL; }
     for (int d = 0; d < nd; d++) PyTuple_SET_ITEM(cs, d, PyLong_FromLongLong(cstr[d]));
@@ -404,7 +476,7 @@ static PyObject *fp_map(PyObject *self, PyObject *const *fargs, Py_ssize_t nfarg
         if (!rshape) { Py_DECREF(base); Py_DECREF(cs); return NULL; }
         for (int d = 0; d < nd; d++) PyTuple_SET_ITEM(rshape, d, PyLong_FromLongLong(dims[d]));
     }
-    return new_tensor(base, raddr, rshape, cs, rdtype);
+    return new_tensor(base, (int64_t)(uintptr_t)PyArray_DATA((PyArrayObject *)base), rshape, cs, rdtype);
 
 fallback:
     Py_XDECREF(key);
@@ -855,7 +927,8 @@ static PyMethodDef methods[] = {
      "wrap(ptr, count, code, typestr, handle) -> ndarray over Julia-made memory, released when dropped."},
     {"init", fp_init, METH_VARARGS, "Bind to the Tensor type, dtype table, Julia plan runner and caches."},
     {"map", (PyCFunction)(void (*)(void))fp_map, METH_FASTCALL,
-     "map(opid, args, extras[, ungraded]) -> Tensor | int status | None: run a registered elementwise signature."},
+     "map(opid, args, extras[, ungraded[, into]]) -> Tensor | int status | None: run a registered elementwise "
+     "signature (into: in place, writing into args[0])."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastpath", "Hot path of elementwise ops.", -1, methods};
@@ -864,6 +937,7 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
     import_array();
     str_code = PyUnicode_InternFromString("code");
     str_requires_grad = PyUnicode_InternFromString("requires_grad");
+    one = PyLong_FromLong(1);
     if (PyType_Ready(&JuliaOwnedType) < 0) return NULL;
     SizeBaseType.tp_base = &PyTuple_Type;
     if (PyType_Ready(&SizeBaseType) < 0) return NULL;
