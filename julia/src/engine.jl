@@ -250,7 +250,9 @@ end
 "Run outer iterations lo+1 .. hi (an odometer over dimensions 2..nd)."
 function outer_range!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{Int},
                       strs::Vector{Vector{Int}}, nd::Int, lo::Int, hi::Int) where {F,Tc}
-    nd == 2 && shp[1] > TILE && _transposing(strs) && return tiled_range!(f, Tc, o, accs, extra, shp, strs, lo, hi)
+    # through a barrier: the tiled loops compile when a transposing loop first runs, not with every plan
+    nd == 2 && shp[1] > TILE && _transposing(strs) &&
+        return Base.inferencebarrier(tiled_range!)(f, Tc, o, accs, extra, shp, strs, lo, hi)
     K = length(accs) + 1
     idx = zeros(Int, nd)
     offs = zeros(Int, K)

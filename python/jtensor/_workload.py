@@ -162,14 +162,19 @@ def mixed_dtypes(c):
             c.run(op.fn, sample(a, 2), sample(b, 2))
 
 
+BROADCAST_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+                 "copy_")
+
+
 def broadcast_operands(c):
     """Binary elementwise ops with an operand broadcast along the inner run: a column (N, 1), as in
     `x - x.mean(-1, keepdim=True)`, and a 0-d tensor, in either position. The engine reads such an
     operand once per run, in loops compiled for each combination when first met
-    (julia/src/engine.jl `run_raw!`), so the image needs them traced. float32 for every binary
-    map op, float64 for the arithmetic ones."""
+    (julia/src/engine.jl `run_raw!`), so the image needs them traced: the everyday binary ops
+    (BROADCAST_OPS) at float32, the arithmetic ones at float64 too. Every binary op would add
+    minutes to the image's build for combinations few programs meet; theirs compile on first use."""
     for op in public_ops():
-        if op.kind != "map" or len(op.tensor_params) != 2:
+        if op.name not in BROADCAST_OPS:
             continue
         dtypes = (jt.float32, jt.float64) if op.name in ("add", "sub", "mul", "div") else (jt.float32,)
         for dtype in dtypes:
