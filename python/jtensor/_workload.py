@@ -287,6 +287,22 @@ def everyday_ops(c):
             c.run(lambda: out.sum().backward() if not isinstance(out, tuple) else out[0].sum().backward())
 
 
+def transposes(c):
+    """Loops with a transposed operand at a size where the engine runs them in tiles
+    (julia/src/engine.jl `tiled_range!`, compiled when first met): copies out of transposed views
+    at the common dtypes, the arithmetic ops on a transposed operand, and a transposed view's
+    gradient (a strided write)."""
+    for dtype in (jt.float32, jt.float64, jt.int64, jt.bool):
+        x = jt.ones(64, 64, dtype=dtype)
+        c.run(lambda: x.T.contiguous())
+    x, y = jt.rand(64, 64), jt.rand(64, 64)
+    for f in (lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b):
+        c.run(f, x.T, y)
+        c.run(f, x, y.T)
+    xg = x.clone().requires_grad_(True)
+    c.run(lambda: (xg.T * y).sum().backward())
+
+
 def creation_and_tensor(c):
     """Creation functions, conversions, indexing, printing and DLPack, as programs use them."""
     for dtype in DTYPES + (jt.int32, jt.uint8, jt.int8, jt.int16, jt.float16, jt.complex64, jt.complex128):
@@ -422,7 +438,9 @@ PARTS = ((creation_defaults, "whole"), (everyday_ops, "whole"), (tensor_basics, 
          (every_op_float32_matrix, "per op"), (broadcast_operands, "per op"), (with_autograd, "per op"),
          (every_op_float32_variants, "per op"), (nn_layers_float64, "whole"),
          (every_op_float32_other_ranks, "per op"), (creation_and_tensor, "whole"),
-         (every_op_other_dtypes, "per op"), (with_transforms, "per op"), (mixed_dtypes, "per op"))
+         (every_op_other_dtypes, "per op"), (with_transforms, "per op"), (mixed_dtypes, "per op"),
+         (transposes, "whole"))   # last: it makes no plans (so the plan budget is not its concern), and
+                                  # whole parts alternate between shards, which this keeps balanced
 
 
 def main(argv=None):
