@@ -212,3 +212,14 @@ def test_broadcast_python_julia_torch(a, b):
         assert broadcast_shapes(a, b) == ref
         assert julia_broadcast(a, b) == ref
         assert (jt.zeros(a) + jt.zeros(b)).shape == ref
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "float32", "bool"])
+@pytest.mark.parametrize("call", [lambda m, x: x - True, lambda m, x: m.sub(x, True), lambda m, x: x.sub_(True),
+                                  lambda m, x: True - x, lambda m, x: x - m.tensor(True)])
+def test_subtraction_with_a_bool_refused_like_torch(dtype, call):
+    # PyTorch checks a Python bool as a bool tensor: subtracting it is refused, whatever the other dtype
+    for m in (torch, jt):
+        x = m.ones(3, dtype=getattr(m, dtype))
+        with pytest.raises(RuntimeError, match="Subtraction, the `-` operator"):
+            call(m, x)

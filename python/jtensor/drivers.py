@@ -192,7 +192,8 @@ def map_dtypes(op, tensors, scalars):
     else:
         promoted = D.result_type([t.dtype for t in tensors if t.ndim], scalars,
                                  [t.dtype for t in tensors if not t.ndim])
-    return D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors])
+    bools = [D.bool_ for s in scalars if isinstance(s, bool)]
+    return D.RULES[op.rule](op.name, promoted, [t.dtype for t in tensors] + bools)
 
 
 def _run_map(op, args, extras, out=None, inplace=False):

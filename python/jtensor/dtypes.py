@@ -357,7 +357,8 @@ def can_cast(src, dst):
 
 
 # ---- named dtype rules of elementwise ops --------------------------------------------------------
-# Each takes (op name, promoted dtype of the inputs, input dtypes) and returns (compute, result).
+# Each takes (op name, promoted dtype of the inputs, input dtypes: the tensors', then bool_ for each
+# Python bool, which PyTorch checks as a bool tensor) and returns (compute, result).
 
 def _float(name, p, ins):
     return (default_float, default_float) if p.kind in "biu" else (p, p)
@@ -413,7 +414,7 @@ def _negate(name, p, ins):
 
 
 def _subtract(name, p, ins):
-    """Subtraction: refused when an operand tensor is bool, as PyTorch does."""
+    """Subtraction: refused when an operand is bool (a tensor or a Python bool), as PyTorch does."""
     nbool = sum(d.kind == "b" for d in ins)
     if nbool >= 2 or (nbool and p.kind == "b"):
         raise RuntimeError(f"{name}: Subtraction, the `-` operator, with two bool tensors is not supported. "
