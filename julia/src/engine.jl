@@ -122,29 +122,26 @@ function inner_chunks!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, n::Int) w
     true
 end
 
-@inline _unit(p::Ptr{T}, ::Type{Tc}) where {T,Tc} = UnitArg{T}(p)
-@inline _unit(v, ::Type{Tc}) where {Tc} = ValArg(jconvert(Tc, v))
-@inline _unit(v::SelfArg, ::Type{Tc}) where {Tc} = v
-@inline _step(v::SelfArg, s::Int, ::Type{Tc}) where {Tc} = v
-@inline _step(p::Ptr{T}, s::Int, ::Type{Tc}) where {T,Tc} = StepArg{T}(p, s)
-@inline _step(v, s::Int, ::Type{Tc}) where {Tc} = ValArg(jconvert(Tc, v))
-@inline _units(args::Tuple{}, ::Type{Tc}) where {Tc} = ()
-@inline _units(args::Tuple, ::Type{Tc}) where {Tc} = (_unit(args[1], Tc), _units(Base.tail(args), Tc)...)
-@inline _steps(args::Tuple{}, strides, k, ::Type{Tc}) where {Tc} = ()
-@inline _steps(args::Tuple, strides, k, ::Type{Tc}) where {Tc} =
-    (_step(args[1], @inbounds(strides[k][1]), Tc), _steps(Base.tail(args), strides, k + 1, Tc)...)
-@inline _allunit(args::Tuple{}, strides, k) = true
-@inline _allunit(args::Tuple, strides, k) =
-    (!(args[1] isa Ptr) || @inbounds(strides[k][1]) == 1) && _allunit(Base.tail(args), strides, k + 1)
-@inline _unit_or_bcast(args::Tuple{}, strides, k) = true
-@inline _unit_or_bcast(args::Tuple, strides, k) =
-    (!(args[1] isa Ptr) || @inbounds(strides[k][1]) in (0, 1)) && _unit_or_bcast(Base.tail(args), strides, k + 1)
-_ub(p::Ptr{T}, s::Int, ::Type{Tc}) where {T,Tc} = s == 0 ? BcastArg{T}(p) : UnitArg{T}(p)
-_ub(v, s::Int, ::Type{Tc}) where {Tc} = ValArg(jconvert(Tc, v))
-_ub(v::SelfArg, s::Int, ::Type{Tc}) where {Tc} = v
-_ubs(args::Tuple{}, strides, k, ::Type{Tc}) where {Tc} = ()
-_ubs(args::Tuple, strides, k, ::Type{Tc}) where {Tc} =
-    (_ub(args[1], @inbounds(strides[k][1]), Tc), _ubs(Base.tail(args), strides, k + 1, Tc)...)
+# How each operand is read, given its inner stride `s`: one constructor per loop kind.
+@inline _unit_acc(p::Ptr{T}, s::Int, ::Type{Tc}) where {T,Tc} = UnitArg{T}(p)
+@inline _step_acc(p::Ptr{T}, s::Int, ::Type{Tc}) where {T,Tc} = StepArg{T}(p, s)
+@inline _ub_acc(p::Ptr{T}, s::Int, ::Type{Tc}) where {T,Tc} = s == 0 ? BcastArg{T}(p) : UnitArg{T}(p)
+
+"""The accessors of `args` (operand k has the inner stride `strides[k][1]`, counting from `k`),
+each array operand made by `make` (`_unit_acc`, `_step_acc`, `_ub_acc`); scalars become `ValArg`s in the
+compute type and the output-as-operand stays a `SelfArg`."""
+@inline _accessors(make::M, args::Tuple{}, strides, k, ::Type{Tc}) where {M,Tc} = ()
+@inline _accessors(make::M, args::Tuple, strides, k, ::Type{Tc}) where {M,Tc} =
+    (_accessor(make, args[1], @inbounds(strides[k][1]), Tc), _accessors(make, Base.tail(args), strides, k + 1, Tc)...)
+@inline _accessor(make::M, p::Ptr, s::Int, ::Type{Tc}) where {M,Tc} = make(p, s, Tc)
+@inline _accessor(make::M, v::SelfArg, s::Int, ::Type{Tc}) where {M,Tc} = v
+@inline _accessor(make::M, v, s::Int, ::Type{Tc}) where {M,Tc} = ValArg(jconvert(Tc, v))
+@inline _steps(args::Tuple, strides, k, ::Type{Tc}) where {Tc} = _accessors(_step_acc, args, strides, k, Tc)
+
+"True when every array operand of `args` has an inner stride in `allowed` (operand k's is `strides[k][1]`)."
+@inline _inner_strides_in(args::Tuple{}, strides, k, allowed) = true
+@inline _inner_strides_in(args::Tuple, strides, k, allowed) =
+    (!(args[1] isa Ptr) || @inbounds(strides[k][1]) in allowed) && _inner_strides_in(Base.tail(args), strides, k + 1, allowed)
 
 """
     run_raw!(f, Tc, optr, args, extra, shape, strides, nd)
@@ -161,14 +158,14 @@ function run_raw!(f::F, ::Type{Tc}, optr::Ptr{To}, args::Tuple, extra::Tuple, sh
     end
     n == 0 && return nothing
     nd = collapse!(shape, strides, nd)
-    if @inbounds(strides[1][1]) == 1 && _allunit(args, strides, 2)
-        run_outer!(f, Tc, UnitArg{To}(optr), _units(args, Tc), extra, shape, strides, nd, n)
-    elseif @inbounds(strides[1][1]) == 1 && _unit_or_bcast(args, strides, 2)
+    if @inbounds(strides[1][1]) == 1 && _inner_strides_in(args, strides, 2, (1,))
+        run_outer!(f, Tc, UnitArg{To}(optr), _accessors(_unit_acc, args, strides, 2, Tc), extra, shape, strides, nd, n)
+    elseif @inbounds(strides[1][1]) == 1 && _inner_strides_in(args, strides, 2, (0, 1))
         # Some operand is broadcast along the inner run (a (N, 1) or 0-d operand): its value is
         # read once per run (`hoisted`). Which operands are is known only now, so the loops are
         # called through a barrier: each combination compiles when first met, not every one
         # with every plan.
-        accs = Base.inferencebarrier(_ubs(args, strides, 2, Tc))
+        accs = Base.inferencebarrier(_accessors(_ub_acc, args, strides, 2, Tc))
         run_outer!(f, Tc, UnitArg{To}(optr), accs, extra, shape, strides, nd, n)
     else
         run_outer!(f, Tc, StepArg{To}(optr, @inbounds(strides[1][1])), _steps(args, strides, 2, Tc),
@@ -308,7 +305,7 @@ end
 """Outer iterations lo+1 .. hi of a 2-d loop in TILE x TILE tiles. Row by row, the transposed
 operand reads one element of each of n1 cache lines and the next row the neighbouring elements
 of the same lines, long evicted at n1 = 256 and more; within a tile the TILE lines stay in cache
-until all their elements are used (256x256 float32 `x.T.contiguous()`: 87 -> 32 µs)."""
+until all their elements are used (256x256 float32 `x.T.contiguous()`: 87 -> 36 µs)."""
 function tiled_range!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{Int},
                       strs::Vector{Vector{Int}}, lo::Int, hi::Int) where {F,Tc}
     n1 = shp[1]
