@@ -210,31 +210,41 @@ end
 
 function run_outer!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{Int},
                     strs::Vector{Vector{Int}}, nd::Int, n::Int) where {F,Tc}
+    if Threads.nthreads() > 1 && n >= THREAD_MIN
+        # through a barrier: the threaded loops compile when a plan first runs a job this large,
+        # not with every plan (most only ever see small ones)
+        Base.inferencebarrier(run_threaded!)(f, Tc, o, accs, extra, shp, strs, nd, n)
+    elseif nd == 1
+        inner_chunks!(f, Tc, o, accs, extra, shp[1])
+    else
+        outer_range!(f, Tc, o, accs, extra, shp, strs, nd, 0, n ÷ shp[1])
+    end
+    n >= POLL_EVERY && check_interrupt()
+    nothing
+end
+
+"`run_outer!`'s loops split across Julia's threads: along the inner run when there is one outer
+iteration, else over the outer iterations."
+function run_threaded!(f::F, ::Type{Tc}, o, accs::Tuple, extra::Tuple, shp::Vector{Int},
+                       strs::Vector{Vector{Int}}, nd::Int, n::Int) where {F,Tc}
     n1 = shp[1]
     nouter = n ÷ n1
     nt = Threads.nthreads()
-    if nt > 1 && n >= THREAD_MIN
-        if nouter == 1
-            chunk = cld(n1, nt)
-            Threads.@threads for t in 1:nt
-                lo = (t - 1) * chunk
-                hi = min(n1, t * chunk)
-                hi > lo && inner_chunks!(f, Tc, shift(o, lo * _stride1(o)), _advanced(accs, lo), extra, hi - lo)
-            end
-        else
-            chunk = cld(nouter, nt)
-            Threads.@threads for t in 1:nt
-                lo = (t - 1) * chunk
-                hi = min(nouter, t * chunk)
-                hi > lo && outer_range!(f, Tc, o, accs, extra, shp, strs, nd, lo, hi)
-            end
+    if nouter == 1
+        chunk = cld(n1, nt)
+        Threads.@threads for t in 1:nt
+            lo = (t - 1) * chunk
+            hi = min(n1, t * chunk)
+            hi > lo && inner_chunks!(f, Tc, shift(o, lo * _stride1(o)), _advanced(accs, lo), extra, hi - lo)
         end
-    elseif nd == 1
-        inner_chunks!(f, Tc, o, accs, extra, n1)
     else
-        outer_range!(f, Tc, o, accs, extra, shp, strs, nd, 0, nouter)
+        chunk = cld(nouter, nt)
+        Threads.@threads for t in 1:nt
+            lo = (t - 1) * chunk
+            hi = min(nouter, t * chunk)
+            hi > lo && outer_range!(f, Tc, o, accs, extra, shp, strs, nd, lo, hi)
+        end
     end
-    n >= POLL_EVERY && check_interrupt()
     nothing
 end
 

@@ -303,6 +303,24 @@ def transposes(c):
     c.run(lambda: (xg.T * y).sum().backward())
 
 
+def large_operands(c):
+    """The everyday elementwise ops, forward, backward and in place, on a tensor large enough
+    (512x512) for the engine to split the loop across Julia's threads (julia/src/engine.jl
+    `run_threaded!`): those loops compile when a plan first runs such a job, which the small
+    samples of the other parts never do. Nothing to trace when Julia runs one thread."""
+    x, y = jt.rand(512, 512) + 0.5, jt.rand(512, 512) + 0.5
+    calls = (lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b,
+             lambda a, b: a * 0.5, lambda a, b: jt.exp(a), lambda a, b: jt.tanh(a), lambda a, b: jt.relu(a),
+             lambda a, b: jt.sigmoid(a), lambda a, b: jt.where(a > b, a, b), lambda a, b: a.clone().add_(b),
+             lambda a, b: a.clone().mul_(0.9), lambda a, b: a.clone().add_(b, alpha=0.1))
+    for f in calls:
+        c.run(f, x, y)
+        xg = x.clone().requires_grad_(True)
+        out = c.run(f, xg, y)
+        if out is not None and out.requires_grad:
+            c.run(lambda: out.sum().backward())
+
+
 def creation_and_tensor(c):
     """Creation functions, conversions, indexing, printing and DLPack, as programs use them."""
     for dtype in DTYPES + (jt.int32, jt.uint8, jt.int8, jt.int16, jt.float16, jt.complex64, jt.complex128):
@@ -439,8 +457,9 @@ PARTS = ((creation_defaults, "whole"), (everyday_ops, "whole"), (tensor_basics, 
          (every_op_float32_variants, "per op"), (nn_layers_float64, "whole"),
          (every_op_float32_other_ranks, "per op"), (creation_and_tensor, "whole"),
          (every_op_other_dtypes, "per op"), (with_transforms, "per op"), (mixed_dtypes, "per op"),
-         (transposes, "whole"))   # last: it makes no plans (so the plan budget is not its concern), and
-                                  # whole parts alternate between shards, which this keeps balanced
+         (transposes, "whole"), (large_operands, "whole"))
+# The last two make no plans (so the plan budget is not their concern); whole parts alternate
+# between shards, which this keeps balanced.
 
 
 def main(argv=None):
