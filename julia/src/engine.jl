@@ -143,6 +143,10 @@ compute type and the output-as-operand stays a `SelfArg`."""
 @inline _inner_strides_in(args::Tuple, strides, k, allowed) =
     (!(args[1] isa Ptr) || @inbounds(strides[k][1]) in allowed) && _inner_strides_in(Base.tail(args), strides, k + 1, allowed)
 
+"""Inner-run length from which an operand broadcast along the run is read once per run (the
+loops for it compile when first met; on shorter runs, the saved loads do not pay for that)."""
+const HOIST_MIN = 32
+
 """
     run_raw!(f, Tc, optr, args, extra, shape, strides, nd)
 
@@ -160,11 +164,11 @@ function run_raw!(f::F, ::Type{Tc}, optr::Ptr{To}, args::Tuple, extra::Tuple, sh
     nd = collapse!(shape, strides, nd)
     if @inbounds(strides[1][1]) == 1 && _inner_strides_in(args, strides, 2, (1,))
         run_outer!(f, Tc, UnitArg{To}(optr), _accessors(_unit_acc, args, strides, 2, Tc), extra, shape, strides, nd, n)
-    elseif @inbounds(strides[1][1]) == 1 && _inner_strides_in(args, strides, 2, (0, 1))
+    elseif @inbounds(strides[1][1]) == 1 && shape[1] >= HOIST_MIN && _inner_strides_in(args, strides, 2, (0, 1))
         # Some operand is broadcast along the inner run (a (N, 1) or 0-d operand): its value is
         # read once per run (`hoisted`). Which operands are is known only now, so the loops are
         # called through a barrier: each combination compiles when first met, not every one
-        # with every plan.
+        # with every plan. Shorter runs take the any-stride loops, which every plan has.
         accs = Base.inferencebarrier(_accessors(_ub_acc, args, strides, 2, Tc))
         run_outer!(f, Tc, UnitArg{To}(optr), accs, extra, shape, strides, nd, n)
     else

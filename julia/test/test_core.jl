@@ -120,8 +120,9 @@ end
     @test bo == [true, true, false]
 
     # operands broadcast along the inner run (stride 0 there) are read once per run (`hoisted`):
-    # a column, a 0-d value, in either position, other dtypes, runs longer than a poll chunk
-    for (rows, cols) in ((3, 5), (1 << 17, 3), (2, (1 << 16) + 7))
+    # a column, a 0-d value, in either position, other dtypes, runs longer than a poll chunk;
+    # runs shorter than HOIST_MIN take the any-stride loops
+    for (rows, cols) in ((3, 5), (40, 6), (1 << 17, 3), (2, (1 << 16) + 7))
         A = reshape(collect(1.0:rows * cols), rows, cols)
         col = collect(Float32, 1:cols)                     # one value per column (Julia's inner run)
         C = broadcast_to(view_of(col, (1, cols), (0, 1)), (rows, cols))
@@ -155,11 +156,15 @@ end
         @test o == permutedims(Bm) .* col'
     end
 
-    # written into the operand it broadcasts from: every element sees the value from before
-    W = reshape(collect(1.0:12.0), 3, 4)
-    row1 = broadcast_to(view_of(W, (1, 4), (3, 3)), (3, 4))    # W[1, :] along each column
-    map_into!(+, Float64, Strided(W), (Strided(W), row1))
-    @test W == reshape(collect(1.0:12.0), 3, 4) .+ (1.0:3.0:10.0)'
+    # written into the operand it broadcasts from, on runs long enough to be hoisted: every element
+    # sees the value from before (shorter runs re-read it; Python copies an overlapping operand first)
+    for rows in (JTensor.HOIST_MIN, 40)
+        W0 = reshape(collect(1.0:rows * 4), rows, 4)
+        W = copy(W0)
+        row1 = broadcast_to(view_of(W, (1, 4), (rows, rows)), (rows, 4))    # W[1, :] along each column
+        map_into!(+, Float64, Strided(W), (Strided(W), row1))
+        @test W == W0 .+ W0[1:1, :]
+    end
 
     # large enough for the threaded path (when Julia runs with several threads), contiguous and not
     n = 1 << 17

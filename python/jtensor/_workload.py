@@ -169,8 +169,8 @@ BROADCAST_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", 
 def broadcast_operands(c):
     """Binary elementwise ops with an operand broadcast along the inner run: a column (N, 1), as in
     `x - x.mean(-1, keepdim=True)`, and a 0-d tensor, in either position. The engine reads such an
-    operand once per run, in loops compiled for each combination when first met
-    (julia/src/engine.jl `run_raw!`), so the image needs them traced: the everyday binary ops
+    operand once per run, in loops compiled for each combination when first met, on runs of
+    HOIST_MIN elements or more (julia/src/engine.jl `run_raw!`), so the image needs them traced: the everyday binary ops
     (BROADCAST_OPS) at float32, the arithmetic ones at float64 too. Every binary op would add
     minutes to the image's build for combinations few programs meet; theirs compile on first use."""
     for op in public_ops():
@@ -178,7 +178,7 @@ def broadcast_operands(c):
             continue
         dtypes = (jt.float32, jt.float64) if op.name in ("add", "sub", "mul", "div") else (jt.float32,)
         for dtype in dtypes:
-            x = sample(dtype, 2)
+            x = (jt.arange(64 * 64) % 7 - 3).reshape(64, 64).to(dtype)   # runs of HOIST_MIN or more
             for other in (x[:, :1], x[0, 0]):
                 c.run(op.fn, x, other)
                 c.run(op.fn, other, x)
