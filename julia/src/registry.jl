@@ -22,6 +22,11 @@ One registered op.
   `"cross_entropy"` (per-example losses of (C,) logits in one call), or `""` (no rule: vmap loops
   over the batch and warns once). The rules themselves are in python/jtensor/func.py
   (`BATCH_RULES`), and `defop` refuses a name that is not there.
+- `shortcuts`: for a map op of two tensor parameters, values of the second given as a Python
+  number for which the call is a one-input op of the first, as `"2" => "square"` for `pow`:
+  `x ** 2` runs `square(x)` (exact, as PyTorch's `x * x`, and one multiply instead of a general
+  power). Python takes a shortcut only when the first is a floating-point tensor and there is no
+  `out=`; the result, and autograd's record, are the named op's.
 """
 mutable struct OpDef
     id::Int
@@ -33,6 +38,7 @@ mutable struct OpDef
     dtypes::String
     grad::Vector{Pair{String,String}}
     batch::String
+    shortcuts::Vector{Pair{String,String}}
     namespace::String
     method::Bool
     inplace::Bool
@@ -250,7 +256,8 @@ Float32/Float64 operands is accepted with a warning (not checked for the library
 function defop(schema::AbstractString, kernel; kind::Symbol = :fn, dtypes::AbstractString = "none",
                grad = Pair{String,String}[], namespace::AbstractString = "", method::Bool = true,
                inplace::Bool = false, doc::AbstractString = "",
-               batch::AbstractString = kind === :map ? "elementwise" : "")
+               batch::AbstractString = kind === :map ? "elementwise" : "",
+               shortcuts = Pair{String,String}[])
     # every check comes before the table changes: a refused definition leaves it as it was
     name, params, returns = _check_schema(schema)
     kind in (:map, :fn) || throw(ArgumentError("op \"$name\": kind must be :map or :fn, got :$kind"))
@@ -260,7 +267,8 @@ function defop(schema::AbstractString, kernel; kind::Symbol = :fn, dtypes::Abstr
     grads = Pair{String,String}[String(first(p)) => String(last(p)) for p in grad]
     _check_grads(name, params, grads)
     id = get(BY_NAME, key, length(REGISTRY) + 1)
-    op = OpDef(id, name, String(schema), returns, kind, kernel, String(dtypes), grads, String(batch),
+    cuts = Pair{String,String}[String(first(p)) => String(last(p)) for p in shortcuts]
+    op = OpDef(id, name, String(schema), returns, kind, kernel, String(dtypes), grads, String(batch), cuts,
                String(namespace), method, inplace, String(doc), LOADING_BUILTINS[])
     # the type-stability check runs type inference: skipped for the library's own ops at load
     warning = kind === :map && !LOADING_BUILTINS[] ? _stability_warning(key, kernel, params) : nothing
@@ -365,7 +373,8 @@ end
 "One entry as a Dict for JSON (kernel excluded)."
 _entry_dict(o::OpDef) =
     Dict("id" => o.id, "name" => o.name, "schema" => o.schema, "kind" => o.kind, "dtypes" => o.dtypes,
-         "grad" => [[first(p), last(p)] for p in o.grad], "batch" => o.batch, "namespace" => o.namespace,
+         "grad" => [[first(p), last(p)] for p in o.grad], "batch" => o.batch,
+         "shortcuts" => [[first(p), last(p)] for p in o.shortcuts], "namespace" => o.namespace,
          "method" => o.method, "builtin" => o.builtin, "inplace" => o.inplace, "doc" => o.doc)
 
 "The registry as JSON: dtype table (user dtypes with their item sizes), promotion rule (`promotion_tables`) and one object per op (kernels excluded)."

@@ -75,6 +75,20 @@ def _fast_map_source(condition, call_args, a, e):
             f"            return r if r.__class__ is _Tensor else _failed(_op, r, {a}, {e})\n")
 
 
+def _shortcut_source(op, tens, condition):
+    """The lines of a generated map-op function that take `op.shortcuts` (Julia `defop`, the rule
+    in `Op.shortcut`): `x ** 2` runs `square(x)`. `condition` prefixes the test, as in
+    `_fast_map_source`; the in-place form (condition "") runs the in-place op."""
+    if not op.shortcuts:
+        return ""
+    x, y = tens
+    fn = "fn" if condition else "inplace_fn"
+    return (f"    if {condition}{y}.__class__ in _real and {x}.__class__ is _Tensor:\n"
+            f"        s = _op.shortcut({x}.dtype, {y})\n"
+            f"        if s is not None:\n"
+            f"            return _ops()[s].{fn}({x})\n")
+
+
 def build_function(op, trial=False):
     """Generate the Python function for `op` (and its in-place form for map ops). `trial`: only to
     see that it can be generated (registry.check_entry): the result is not the registry's, so its
@@ -85,7 +99,8 @@ def build_function(op, trial=False):
     ns = {"_op": op, "_id": op.id, "_run_map": drivers.run_map, "_run_fn": drivers.run_fn, "_varargs": varargs,
           "_fast": drivers._fast_map, "_failed": drivers.fast_failed, "_Tensor": drivers._T.Tensor, "_ov": overrides,
           "_fastfn": drivers._fast_call, "_kinds": op.fast_kinds, "_fn_failed": drivers.fn_failed,
-          "_grad_mode": autograd._enabled, "_const": drivers.const_tensor}
+          "_grad_mode": autograd._enabled, "_const": drivers.const_tensor, "_real": (int, float),
+          "_ops": autograd._ops}
     if not trial:
         _NAMESPACES[op.qualname] = ns
     raw = [p.name for p in params]
@@ -99,7 +114,8 @@ def build_function(op, trial=False):
         extra = [n for n, p in zip(names, params) if p.type != "Tensor"]
         a = f"({', '.join(tens)}{',' if tens else ''})"
         e = f"({', '.join(extra)}{',' if extra else ''})"
-        body = (_fast_map_source("out is None and ", f"{a}, {e}", a, e)
+        body = (_shortcut_source(op, tens, "out is None and ")
+                + _fast_map_source("out is None and ", f"{a}, {e}", a, e)
                 + check +
                 f"    return _run_map(_op, {a}, {e}, out)\n")
     elif op.fast_kinds is not None:
@@ -132,6 +148,7 @@ def build_function(op, trial=False):
         a = f"({', '.join(tens)},)"
         e = f"({', '.join(extra)}{',' if extra else ''})"
         src = (f"def {op.name}_({isig}):\n"
+               + _shortcut_source(op, tens, "")
                + _fast_map_source("", f"{a}, {e}, not _grad_mode[0], True", a, e) +
                f"    if _ov.active[0] and _ov.has_overrides(({', '.join(raw)},)):\n"
                f"        return _ov.dispatch(_self_inplace, ({', '.join(ipos)},), dict({', '.join(f'{k}={k}' for k in kw)}))\n"

@@ -61,6 +61,11 @@ def check_entry(entry, op_names):
     problem = formula_problem(op, set(op_names))
     if problem is not None:
         return problem
+    if op.shortcuts and (op.kind != "map" or len(op.tensor_params) != 2):
+        return f'op "{label}": shortcuts need a map op of two Tensor parameters'
+    missing = sorted(set(op.shortcuts.values()) - set(op_names))
+    if missing:
+        return f'op "{label}": shortcut to unknown op(s) {", ".join(missing)}'
     try:
         build_function(op, trial=True)   # as `Registry.sync` will
     except Exception as e:
@@ -133,7 +138,7 @@ class Registry:
                 old = self.ops.get(op.qualname)
                 if old is not None and old.schema == op.schema and old.doc == op.doc and old.id == op.id \
                         and old.rule == op.rule and old.grad == op.grad and old.batch == op.batch \
-                        and old.builtin == op.builtin:
+                        and old.shortcuts == op.shortcuts and old.builtin == op.builtin:
                     op = old  # unchanged: keep the function object (and anything bound to it)
                 else:
                     build_function(op)

@@ -31,6 +31,8 @@ class Op:
         self.rule = entry["dtypes"]
         self.grad = [tuple(g) for g in entry["grad"]]
         self.batch = entry.get("batch", "")
+        # a number of the second tensor parameter -> the one-input op the call is (Julia `defop`)
+        self.shortcuts = {float(k): v for k, v in entry.get("shortcuts", ())}
         self.builtin = entry.get("builtin", False)   # from JTensor's own sources
         self.namespace = entry["namespace"]
         self.method = entry["method"]
@@ -47,6 +49,15 @@ class Op:
                             if self.result_fields else None)
         self.fast_kinds = _fast_kinds(self)
         self.fn = None
+
+    def shortcut(self, dtype, value):
+        """The name of the one-input op that this op's call is when its first tensor parameter has
+        `dtype` and its second is the Python number `value` (Julia `defop`'s `shortcuts`: `x ** 2`
+        is `square(x)`), else None. Floating-point inputs only: for integers the ops differ (an
+        integer `x ** -1` raises, `reciprocal(x)` is a float)."""
+        if value.__class__ in (int, float) and dtype.is_floating_point:
+            return self.shortcuts.get(value)
+        return None
 
     @property
     def qualname(self):

@@ -179,6 +179,7 @@ defmap("remainder(input: Tensor, other: Tensor) -> Tensor", fremainder; dtypes =
 defmap("pow(input: Tensor, exponent: Tensor) -> Tensor", fpow_any; dtypes = "promote",
        grad = ["input" => "pow_backward_input(grad, input, exponent)",
                "exponent" => "pow_backward_exponent(grad, input, exponent, result)"],
+       shortcuts = ["2" => "square", "0.5" => "sqrt", "-1" => "reciprocal", "-0.5" => "rsqrt"],
        doc = "input ** exponent, broadcast.")
 defmap("maximum(input: Tensor, other: Tensor) -> Tensor", fmaximum; dtypes = "promote_real",
        grad = ["input" => "where(input < other, 0, max_tie_backward(grad, input, other))",

@@ -18,7 +18,8 @@ Matrix products, convolutions, other reductions and everything else stay library
 import math
 
 from .. import drivers
-from .targets import map_call, reduce_call
+from ..registry import REGISTRY
+from .targets import MapCall, map_call, reduce_call
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
@@ -126,8 +127,17 @@ def fusable_calls(nodes, meta, root=None):
             except Exception:
                 continue   # eager raises here: leave it to eager, which raises the same error
             if compute.kind != "c":
-                calls[n] = call
+                calls[n] = _shortcut(call, meta)
     return calls
+
+
+def _shortcut(call, meta):
+    """`call`, or the one-input call it is by its op's shortcuts (`x ** 2` is `square(x)`), as the
+    eager op takes them (schema.py `Op.shortcut`)."""
+    if not call.op.shortcuts or not _is_node(call.operands[0]) or _is_node(call.operands[1]):
+        return call
+    name = call.op.shortcut(meta[call.operands[0]].dtype, call.operands[1])
+    return call if name is None else MapCall(REGISTRY.ops[name], call.operands[:1], [])
 
 
 def partition(nodes, meta, root=None, max_inputs=8):
