@@ -102,3 +102,9 @@ function blas_info()
     desc = cfg === nothing ? "" : unsafe_string(ccall(cfg, Cstring, ()))
     "$(BLAS_PATH[]): $desc"
 end
+
+# JTensor's `__init__` calls use_blas! in every process, a system image's included: compiled here,
+# it costs no compilation at start. (gemm! itself is compiled with its callers, both branches at once,
+# so the library adopted while an image was traced does not matter.)
+precompile(use_blas!, (String,))
+precompile(blas_info, ())
