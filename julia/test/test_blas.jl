@@ -78,6 +78,12 @@ end
             for T in (Float32, Float64, ComplexF32, ComplexF64)
                 _check_gemm(T)
             end
+            # products large enough for _pgemm! to split them across Julia's threads (run with
+            # --threads=2): concurrent calls into the adopted library
+            A = rand(Float32, 300, 200); B = rand(Float32, 200, 400)
+            for _ in 1:4
+                @test JTensor._pgemm!('N', 'N', 1f0, A, B, 0f0, zeros(Float32, 300, 400)) ≈ A * B
+            end
             # the kernels that choose layouts for it (conv's transposed weight, the RNN's W_hh)
             x = rand(Float32, 9, 8, 3, 2); w = rand(Float32, 3, 3, 3, 4)
             geom = JTensor._conv_geom("conv2d", Val(2), size(x), size(w), (1, 1), (1, 1, 1, 1), (1, 1), 1)
