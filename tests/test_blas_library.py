@@ -71,6 +71,18 @@ def test_the_library_in_use_is_reported():
         assert info["library"] == _blaslib.numpy_openblas() and "OpenBLAS" in info["description"]
 
 
+def test_adopted_library_runs_on_one_thread():
+    """JTensor's policy (OpenBLAS single-threaded inside Julia's threads) holds for the adopted
+    library, which NumPy shares: its thread count is 1."""
+    import ctypes
+    path = _blaslib.info()["library"]
+    if path == "julia":
+        pytest.skip("no library adopted")
+    lib = ctypes.CDLL(path)
+    get = getattr(lib, "scipy_openblas_get_num_threads64_", None) or lib.openblas_get_num_threads64_
+    assert get() == 1
+
+
 def test_choose_respects_the_switch(monkeypatch):
     monkeypatch.setenv("JTENSOR_BLAS", "julia")
     monkeypatch.setenv("JTENSOR_BLAS_PATH", "/some/lib.so")
