@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
@@ -174,14 +175,17 @@ def make_case(jt, torch, name):
     return {"jtensor": stepper(jt, jmodel), "torch": stepper(torch, tmodel)}
 
 
-def run_child(names, quick):
-    """Time the models at this process's thread count; print one JSON line per model."""
+def run_child(names, quick, cpu_time=False):
+    """Time the models at this process's thread count; print one JSON line per model. With
+    `cpu_time`, CPU time instead of wall time: the calling thread's at 1 thread (where jtensor's
+    Julia and PyTorch both compute on it), the process's otherwise."""
     jt, torch = _libraries()
     from timing import time_pair
     threads = int(os.environ.get("JTENSOR_NUM_THREADS") or os.cpu_count() or 1)
     torch.set_num_threads(threads)
     for name in names:
-        res = time_pair(make_case(jt, torch, name), 1.5 if quick else 5.0, max_calls=100 if quick else 300)
+        clock = (time.thread_time if threads == 1 else time.process_time) if cpu_time else time.perf_counter
+        res = time_pair(make_case(jt, torch, name), 1.5 if quick else 5.0, max_calls=100 if quick else 300, clock=clock)
         (jb, jm), (tb, tm) = res["jtensor"], res["torch"]
         print(json.dumps({"name": name, "threads": threads, "jt_best": jb, "torch_best": tb,
                           "jt_median": jm, "torch_median": tm, "load": os.getloadavg()[0]}), flush=True)
@@ -193,11 +197,13 @@ def main(argv=None):
     ap.add_argument("--only", default="", help="the models whose key contains this text: " + ", ".join(MODELS))
     ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
     ap.add_argument("--markdown", default="", help="also write the table to this Markdown file")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time CPU time (the thread's at 1 thread), which other processes' load does not inflate")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     names = [n for n in MODELS if args.only in n]
     if args.child:
-        return run_child(names, args.quick)
+        return run_child(names, args.quick, args.cpu_time)
     sys.path.insert(0, HERE)
     from timing import fmt_time
     rows = []

@@ -17,6 +17,7 @@ include("outpool.jl")
 include("devices.jl")
 include("meta_helpers.jl")
 include("strided.jl")
+include("blas.jl")
 include("mathfuncs.jl")
 include("specialfuncs.jl")
 include("orthopolys.jl")
@@ -71,6 +72,9 @@ function __init__()
     # spin against Julia's on the same cores, and with one Julia thread it would still use every
     # core (a 128x128 product took 0.3-9 ms instead of 0.03 on a loaded 2-core machine).
     BLAS.set_num_threads(1)
+    # A faster BLAS for products (blas.jl), named by Python (NumPy's OpenBLAS, python/jtensor/_blaslib.py);
+    # adopted here so that the first product, and a system image's, already use it.
+    use_blas!(get(ENV, "JTENSOR_BLAS_PATH", ""))
 end
 
 end # module

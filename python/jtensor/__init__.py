@@ -22,6 +22,7 @@ from .dtypes import (bool_ as bool, int8, int16, int32, int64, uint8, float16, b
 from .errors import JuliaError
 from .devices import device, cuda, get_default_device, set_default_device
 from . import backends
+from . import __config__  # noqa: E402 (jt.__config__.show(): the BLAS in use, as torch.__config__)
 from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from ._tensor import Tensor, tensor, asarray, from_numpy, empty

@@ -156,3 +156,5 @@ def prepare_environment(install):
         os.environ.setdefault("OPENBLAS_CORETYPE", coretype)
     threads = os.environ.get("JTENSOR_NUM_THREADS") or str(os.cpu_count() or 1)
     os.environ.setdefault("JULIA_NUM_THREADS", threads)
+    from . import _blaslib
+    _blaslib.choose()

@@ -10,7 +10,7 @@ const GEMM_THREAD_MIN = 1 << 22
 """
     _pgemm!(tA, tB, alpha, A, B, beta, C)
 
-`BLAS.gemm!` (C = alpha op(A) op(B) + beta C) with the columns of C split across Julia's threads
+`gemm!` (blas.jl: C = alpha op(A) op(B) + beta C) with the columns of C split across Julia's threads
 when the product is large. OpenBLAS itself runs single-threaded when Julia has several threads
 (see `__init__`): two thread pools spinning on the same cores slow each other down severalfold.
 """
@@ -19,11 +19,11 @@ function _pgemm!(tA::Char, tB::Char, alpha, A, B, beta, C)
     k = tA == 'N' ? size(A, 2) : size(A, 1)
     nt = Threads.nthreads()
     if nt == 1 || n < 2nt || 2.0 * size(C, 1) * n * k < GEMM_THREAD_MIN
-        return BLAS.gemm!(tA, tB, alpha, A, B, beta, C)
+        return gemm!(tA, tB, alpha, A, B, beta, C)
     end
     Threads.@threads for t in 1:nt
         cols = (t - 1) * n ÷ nt + 1:t * n ÷ nt
-        BLAS.gemm!(tA, tB, alpha, A, tB == 'N' ? _cols(B, cols) : _rows(B, cols), beta, _cols(C, cols))
+        gemm!(tA, tB, alpha, A, tB == 'N' ? _cols(B, cols) : _rows(B, cols), beta, _cols(C, cols))
     end
     C
 end

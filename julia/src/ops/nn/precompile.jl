@@ -40,9 +40,12 @@ end
 function _precompile_conv_glue()
     for T in (Float32, Float64)
         C = SubArray{T,2,Matrix{T},Tuple{Base.Slice{Base.OneTo{Int}},UnitRange{Int}},true}
-        precompile(BLAS.gemm!, (Char, Char, T, C, Matrix{T}, T, Matrix{T}))
-        precompile(BLAS.gemm!, (Char, Char, T, Matrix{T}, Matrix{T}, T, C))
-        precompile(BLAS.gemm!, (Char, Char, T, C, Matrix{T}, T, C))
+        precompile(gemm!, (Char, Char, T, C, Matrix{T}, T, Matrix{T}))
+        precompile(gemm!, (Char, Char, T, Matrix{T}, Matrix{T}, T, C))
+        precompile(gemm!, (Char, Char, T, C, Matrix{T}, T, C))
+        precompile(gemm!, (Char, Char, T, Matrix{T}, Matrix{T}, T, Matrix{T}))
+        precompile(transpose!, (Matrix{T}, Matrix{T}))
+        precompile(permutedims, (Matrix{T},))       # the RNN's W_hh, transposed once for gemm! (recurrent.jl)
         precompile(permutedims!, (Array{T,3}, Array{T,3}, NTuple{3,Int}))
         precompile(permutedims!, (Array{T,4}, Array{T,4}, NTuple{4,Int}))
     end
