@@ -71,16 +71,25 @@ def test_the_library_in_use_is_reported():
         assert info["library"] == _blaslib.numpy_openblas() and "OpenBLAS" in info["description"]
 
 
-def test_adopted_library_runs_on_one_thread():
-    """JTensor's policy (OpenBLAS single-threaded inside Julia's threads) holds for the adopted
-    library, which NumPy shares: its thread count is 1."""
-    import ctypes
+def test_numpy_keeps_its_threads():
+    """JTensor's products run the shared library on one thread (its policy: OpenBLAS single-threaded
+    inside Julia's threads), and NumPy's thread count, before and after them, stays NumPy's."""
     path = _blaslib.info()["library"]
     if path == "julia":
         pytest.skip("no library adopted")
-    lib = ctypes.CDLL(path)
-    get = getattr(lib, "scipy_openblas_get_num_threads64_", None) or lib.openblas_get_num_threads64_
-    assert get() == 1
+    code = (
+        "import ctypes, numpy as np\n"
+        f"lib = ctypes.CDLL({path!r})\n"
+        "get = getattr(lib, 'scipy_openblas_get_num_threads64_', None) or lib.openblas_get_num_threads64_\n"
+        "set_ = getattr(lib, 'scipy_openblas_set_num_threads64_', None) or lib.openblas_set_num_threads64_\n"
+        "set_(2); before = get()\n"
+        "import jtensor as jt\n"
+        "a = jt.rand(64, 64); (a @ a).sum().item(); (jt.rand(3, 64, 32) @ jt.rand(32, 8)).sum().item()\n"
+        "print(before, get())\n")
+    env = dict(os.environ, JTENSOR_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["2", "2"]
 
 
 def test_choose_respects_the_switch(monkeypatch):

@@ -12,29 +12,36 @@ const BLAS_PATH = Ref{String}("")
 "The adopted library's ILP64 Fortran gemm for Float32, Float64, ComplexF32, ComplexF64 (C_NULL: none)."
 const _GEMM_PTRS = Ref{NTuple{4,Ptr{Cvoid}}}((C_NULL, C_NULL, C_NULL, C_NULL))
 
-"Symbol name schemes of ILP64 OpenBLAS builds: (gemm name for a type letter, thread setter)."
-const _ILP64_SCHEMES = ((c -> "scipy_$(c)gemm_64_", "scipy_openblas_set_num_threads64_"),
-                        (c -> "$(c)gemm_64_", "openblas_set_num_threads64_"))
+"Symbol name schemes of ILP64 OpenBLAS builds: (gemm name for a type letter, thread setter, getter)."
+const _ILP64_SCHEMES = ((c -> "scipy_$(c)gemm_64_", "scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+                        (c -> "$(c)gemm_64_", "openblas_set_num_threads64_", "openblas_get_num_threads64_"))
+
+"The adopted library's thread-count setter and getter (C_NULL: none adopted)."
+const _THREAD_PTRS = Ref{NTuple{2,Ptr{Cvoid}}}((C_NULL, C_NULL))
 
 """
     use_blas!(path) -> Bool
 
-Adopt the ILP64 OpenBLAS at `path` for `gemm!` (an empty path: go back to Julia's BLAS). The
-library is set to one thread, as Julia's is in `__init__`: large products are split across
-Julia's threads by `_pgemm!`, and a second thread pool would spin against them. A library that
-does not load or lacks the symbols is not adopted (returns false, and Julia's BLAS stays).
+Adopt the ILP64 OpenBLAS at `path` for `gemm!` (an empty path: go back to Julia's BLAS). JTensor's
+products in it run on one thread, as in Julia's (`__init__`): large products are split across
+Julia's threads by `_pgemm!`, and a second thread pool would spin against them. The library's own
+thread count, which NumPy's products use when it is NumPy's, is left as it is: `gemm!` lowers it to
+one around each of its calls. A library that does not load or lacks the symbols is not adopted
+(returns false, and Julia's BLAS stays).
 """
 function use_blas!(path::AbstractString)
     BLAS_PATH[] = ""
     _GEMM_PTRS[] = (C_NULL, C_NULL, C_NULL, C_NULL)
+    _THREAD_PTRS[] = (C_NULL, C_NULL)
     isempty(path) && return false
     h = Libdl.dlopen(path, Libdl.RTLD_LAZY | Libdl.RTLD_LOCAL; throw_error=false)
     h === nothing && return false
-    for (gemm, setthreads) in _ILP64_SCHEMES
+    for (gemm, setthreads, getthreads) in _ILP64_SCHEMES
         ptrs = map(c -> Libdl.dlsym(h, gemm(c); throw_error=false), ('s', 'd', 'c', 'z'))
         st = Libdl.dlsym(h, setthreads; throw_error=false)
-        (st === nothing || any(p -> p === nothing, ptrs)) && continue
-        ccall(st, Cvoid, (Cint,), 1)
+        gt = Libdl.dlsym(h, getthreads; throw_error=false)
+        (st === nothing || gt === nothing || any(p -> p === nothing, ptrs)) && continue
+        _THREAD_PTRS[] = (convert(Ptr{Cvoid}, st), convert(Ptr{Cvoid}, gt))
         _GEMM_PTRS[] = map(p -> convert(Ptr{Cvoid}, p), ptrs)
         BLAS_PATH[] = String(path)
         return true
@@ -86,10 +93,16 @@ function gemm!(tA::Char, tB::Char, alpha, A::AbstractMatrix{T}, B::AbstractMatri
         throw(DimensionMismatch("gemm!: op(A) is $(m)x$(k)? A $(size(A)) ('$tA'), B $(size(B)) ('$tB'), C $(size(C))"))
     end
     (m == 0 || n == 0) && return C
+    setter, getter = _THREAD_PTRS[]
+    nt = ccall(getter, Cint, ())
+    nt == 1 || ccall(setter, Cvoid, (Cint,), 1)
     GC.@preserve A B C ccall(f, Cvoid,
         (Ref{UInt8}, Ref{UInt8}, Ref{Int64}, Ref{Int64}, Ref{Int64}, Ref{T}, Ptr{T}, Ref{Int64},
          Ptr{T}, Ref{Int64}, Ref{T}, Ptr{T}, Ref{Int64}, Csize_t, Csize_t),
         tA, tB, m, n, k, T(alpha), A, lda, B, ldb, T(beta), C, ldc, 1, 1)
+    # (two of Julia's threads may overlap here: one restores while the other computes, which only
+    # lets the other's next call run with the library's threads; the count ends as it was)
+    nt == 1 || ccall(setter, Cvoid, (Cint,), nt)
     C
 end
 

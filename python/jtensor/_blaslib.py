@@ -10,10 +10,10 @@ Switches, read when jtensor is imported:
   JTENSOR_BLAS=julia       Julia's own OpenBLAS, nothing adopted (NumPy's library left untouched).
   JTENSOR_BLAS_PATH=<.so>  adopt this ILP64 OpenBLAS instead of NumPy's.
 
-The adopted library runs on one thread, as Julia's does (JTensor.jl `__init__`): large products
-are split across Julia's threads instead. NumPy calls the same loaded library, so in a process
-that imports jtensor NumPy's own products run on one thread as well (set JTENSOR_BLAS=julia to keep
-NumPy's threads).
+JTensor's products in the adopted library run on one thread, as in Julia's (JTensor.jl `__init__`):
+large products are split across Julia's threads instead. NumPy calls the same loaded library, so
+its thread count is left as it is: blas.jl's `gemm!` lowers it to one around each of its calls and
+puts it back.
 """
 import glob
 import importlib.util
@@ -52,7 +52,7 @@ def choose():
 
 def info():
     """Which BLAS jtensor's matrix products run in: {'library': 'julia' or the adopted path,
-    'description': the library's own description (OpenBLAS's build configuration), 'threads': 1}."""
+    'description': the library's own description (OpenBLAS's build configuration), 'threads': 1, the threads of each of JTensor's products}."""
     path, desc = _julia_string("JTensor.BLAS_PATH[]"), _julia_string("JTensor.blas_info()")
     return {"library": path or "julia", "description": desc.split(": ", 1)[-1], "threads": 1}
 
