@@ -717,6 +717,8 @@ for i, (name, ref, dom, cplx) in enumerate(_FLOAT_UNARY):
          domain=dom, specials=_FINITE_SPECIALS if name in ("gelu", "silu") else True,
          torch_fn=_TORCH_NN.get(name, "default"))
 
+_row("_cube", lambda x: x * x * x, "unary", ("float32", "float64", "int64"), domain=(-5, 5), specials=True,
+     torch_fn=lambda x: x * x * x)
 _row("neg", _neg, "unary", ("int8", "int64", "float16", "float32", "complex128"), int_domain="full", specials=True)
 _row("square", _square, "unary", BOOL + ("int16", "bfloat16", "float32", "complex64"), specials=True,
      dtype_exceptions={"bool": ("bool", "NumPy's square of bool (and); PyTorch promotes to int64")})

@@ -276,6 +276,7 @@ BINARY = [
     ("_relu_backward", lambda m, g, r: m.ops._relu_backward(g, r) if m is jt else
      torch.ops.aten.threshold_backward(g, r, 0), (-2, 2), (-2, 2)),
 ]
+UNARY.append(("_cube", lambda m, x: m.ops._cube(x) if m is jt else x * x * x, (-2, 2)))
 
 # special functions (julia/src/ops/special.jl); first derivatives only (PyTorch's trigamma, used in its
 # second derivatives of lgamma/digamma, is accurate to ~1e-8). torch_ok=False: PyTorch has no derivative.

@@ -1,10 +1,10 @@
-"""`x ** c` for the exponents PyTorch computes exactly: 2, 0.5, -1, -0.5.
+"""`x ** c` for the exponents PyTorch computes exactly: 2, 3, 0.5, -1, -0.5.
 
-PyTorch evaluates a floating tensor to these Python-number powers as `x * x`, `sqrt(x)`, `1 / x`
-and `rsqrt(x)`, not through a general power. jtensor's `pow` declares the same cases as its
+PyTorch evaluates a floating tensor to these Python-number powers as `x * x`, `x * x * x`,
+`sqrt(x)`, `1 / x` and `rsqrt(x)`, not through a general power. jtensor's `pow` declares the same cases as its
 `shortcuts` (julia/src/ops/elementwise.jl, the rule in schema.py `Op.shortcut`), taken by the
 eager function, its in-place form and jt.compile's fused kernels. These tests compare bit for bit
-with PyTorch (2, -1, -0.5) and with jtensor's own `sqrt` (0.5, correctly rounded as NumPy's, where
+with PyTorch (2, 3, -1, -0.5) and with jtensor's own `sqrt` (0.5, correctly rounded as NumPy's, where
 PyTorch's float32 sqrt may differ in the last bit), check that gradients match PyTorch and finite
 differences, and that everything else (integer tensors, other exponents, bools, `out=`) keeps
 `pow`'s meaning.
@@ -19,7 +19,7 @@ import jtensor as jt
 from test_hypothesis_ops import layouts, strided_tensor
 from opinfo import A
 
-SHORTCUTS = {2: "square", 2.0: "square", 0.5: "sqrt", -1: "reciprocal", -0.5: "rsqrt"}
+SHORTCUTS = {2: "square", 2.0: "square", 3: "_cube", 0.5: "sqrt", -1: "reciprocal", -0.5: "rsqrt"}
 
 
 def _values(shape, dtype, seed, positive):
@@ -50,7 +50,7 @@ def test_exact_as_pytorch(shape, dtype, exponent, data, seed):
 @pytest.mark.parametrize("exponent", sorted(SHORTCUTS))
 def test_every_form_takes_the_shortcut(exponent):
     v = np.abs(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)) + 0.1
-    want = (jt.tensor(v).__getattribute__(SHORTCUTS[exponent]))().numpy()
+    want = getattr(jt.ops, SHORTCUTS[exponent])(jt.tensor(v)).numpy()
     x = jt.tensor(v)
     for got in (x ** exponent, jt.pow(x, exponent), x.pow(exponent)):
         np.testing.assert_array_equal(got.numpy(), want)
@@ -101,7 +101,7 @@ def test_other_calls_keep_pow():
     v = np.random.default_rng(2).standard_normal(7).astype(np.float32)
     x = jt.tensor(v)
     np.testing.assert_array_equal((x ** True).numpy(), v)          # a bool is not the number 1 here
-    np.testing.assert_allclose((x ** 3).numpy(), v ** 3, rtol=1e-6)
+    np.testing.assert_allclose((x ** 4).numpy(), v ** 4, rtol=1e-6)                 # no shortcut
     out = jt.empty(7)
     assert jt.pow(x, 2, out=out) is out                              # out=: pow itself
     np.testing.assert_allclose(out.numpy(), v * v, rtol=1e-6)

@@ -20,6 +20,7 @@ const _IntT = Union{Int8,Int16,Int32,Int64,UInt8}   # the integer element types
 @inline fsign(x::Bool) = x
 @inline fsign(x::Complex) = iszero(x) ? x : x / abs(x)
 @inline fsquare(x) = x * x
+@inline fcube(x) = x * x * x
 @inline freciprocal(x) = one(x) / x
 @inline fround(x::AbstractFloat) = round(x, RoundNearest)   # half to even, as NumPy and PyTorch
 @inline fround(x) = x
@@ -152,6 +153,10 @@ for (name, f, rule, grad) in (
            doc = "Elementwise $name, as torch.$name.")
 end
 
+# `x ** 3` as PyTorch computes it (pow's shortcut below): two products, not a general power.
+defmap("_cube(input: Tensor) -> Tensor", fcube; dtypes = "same", method = false,
+       grad = ["input" => "grad * 3 * cj(square(input))"], doc = "input * input * input (input ** 3).")
+
 # relu's backward as one elementwise op of two same-dtype tensors (the C fast path's case), rather
 # than a comparison and a product with a bool mask.
 @inline frelu_backward(g, r) = ifelse(r > zero(r), g, zero(g))
@@ -179,7 +184,7 @@ defmap("remainder(input: Tensor, other: Tensor) -> Tensor", fremainder; dtypes =
 defmap("pow(input: Tensor, exponent: Tensor) -> Tensor", fpow_any; dtypes = "promote",
        grad = ["input" => "pow_backward_input(grad, input, exponent)",
                "exponent" => "pow_backward_exponent(grad, input, exponent, result)"],
-       shortcuts = ["2" => "square", "0.5" => "sqrt", "-1" => "reciprocal", "-0.5" => "rsqrt"],
+       shortcuts = ["2" => "square", "3" => "_cube", "0.5" => "sqrt", "-1" => "reciprocal", "-0.5" => "rsqrt"],
        doc = "input ** exponent, broadcast.")
 defmap("maximum(input: Tensor, other: Tensor) -> Tensor", fmaximum; dtypes = "promote_real",
        grad = ["input" => "where(input < other, 0, max_tie_backward(grad, input, other))",
