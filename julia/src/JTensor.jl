@@ -36,6 +36,7 @@ include("ops/array_api.jl")
 include("ops/fft.jl")
 include("ops/nn/common.jl")
 include("ops/nn/conv.jl")
+include("ops/nn/conv_shift.jl")
 include("ops/nn/pooling.jl")
 include("ops/nn/softmax.jl")
 include("ops/nn/standardize.jl")
@@ -71,6 +72,7 @@ function __init__()
     # spin against Julia's on the same cores, and with one Julia thread it would still use every
     # core (a 128x128 product took 0.3-9 ms instead of 0.03 on a loaded 2-core machine).
     BLAS.set_num_threads(1)
+    _scratch_dicts(Threads.nthreads())   # the convolutions' scratch buffers, one set per thread
 end
 
 end # module
