@@ -174,14 +174,16 @@ def make_case(jt, torch, name):
     return {"jtensor": stepper(jt, jmodel), "torch": stepper(torch, tmodel)}
 
 
-def run_child(names, quick):
+def run_child(names, quick, cpu_time=False):
     """Time the models at this process's thread count; print one JSON line per model."""
     jt, torch = _libraries()
+    import time
     from timing import time_pair
     threads = int(os.environ.get("JTENSOR_NUM_THREADS") or os.cpu_count() or 1)
     torch.set_num_threads(threads)
     for name in names:
-        res = time_pair(make_case(jt, torch, name), 1.5 if quick else 5.0, max_calls=100 if quick else 300)
+        res = time_pair(make_case(jt, torch, name), 1.5 if quick else 5.0, max_calls=100 if quick else 300,
+                        clock=time.process_time if cpu_time else time.perf_counter)
         (jb, jm), (tb, tm) = res["jtensor"], res["torch"]
         print(json.dumps({"name": name, "threads": threads, "jt_best": jb, "torch_best": tb,
                           "jt_median": jm, "torch_median": tm, "load": os.getloadavg()[0]}), flush=True)
@@ -193,18 +195,22 @@ def main(argv=None):
     ap.add_argument("--only", default="", help="the models whose key contains this text: " + ", ".join(MODELS))
     ap.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
     ap.add_argument("--markdown", default="", help="also write the table to this Markdown file")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time the process's CPU time instead of wall time (on a loaded machine: time slices lost "
+                         "to other processes don't count; meaningful at 1 thread only)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     names = [n for n in MODELS if args.only in n]
     if args.child:
-        return run_child(names, args.quick)
+        return run_child(names, args.quick, args.cpu_time)
     sys.path.insert(0, HERE)
     from timing import fmt_time
     rows = []
     print(f"{'model':52s} {'thr':>3s} {'jtensor':>10s} {'PyTorch':>10s} {'ratio':>6s}   "
           f"{'median jt':>10s} {'PyTorch':>10s} {'ratio':>6s}  load")
     for threads in [int(t) for t in args.threads.split(",")]:
-        cmd = [sys.executable, os.path.abspath(__file__), "--child", "--only", args.only] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, os.path.abspath(__file__), "--child", "--only", args.only] + (["--quick"] if args.quick else []) + \
+            (["--cpu-time"] if args.cpu_time else [])
         env = dict(os.environ, JTENSOR_NUM_THREADS=str(threads))
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
         for line in proc.stdout:

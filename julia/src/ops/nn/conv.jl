@@ -350,7 +350,8 @@ function _conv_dense(X::Array{T}, Wt::Array{T}, B::Union{Nothing,Vector{T}}, g::
     N = size(X, S + 2); Cout = size(Wt, S + 2); Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
     Y = alloc(T, g.o..., Cout, N)
     Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
-    _conv_shift_ok(g, groups) && return _conv_shift_forward!(Y, X, Wr, B, g)
+    _conv_shift_ok(g, groups, Cout) && return _conv_shift_forward!(Y, X, Wr, B, g)
+    _planar_ok(g, groups) && return _planar_forward!(Y, X, Wr, B, g)
     _conv_chunks(g, N) do n0, m
         Xp = _pad_transfer!(Val(:pad), _chunk_buffer(T, g, size(X, S + 1), m), X, g, n0, m)
         col = _scratch(T, 1, K, P * m); Yt = _scratch(T, 2, Cog, P * m)
@@ -389,7 +390,8 @@ function _conv_backward_input_dense(GY::Array{T}, Wt::Array{T}, xsize::Tuple, g:
     N = xsize[S + 2]; Cout = size(Wt, S + 2); Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
     DX = alloc(T, xsize)
     Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
-    _conv_shift_ok(g, groups) && return _conv_shift_backward_input!(DX, GY, Wr, g)
+    _conv_shift_ok(g, groups, Cout) && return _conv_shift_backward_input!(DX, GY, Wr, g)
+    _planar_ok(g, groups) && return _planar_backward_input!(DX, GY, Wr, g)
     _conv_chunks(g, N) do n0, m
         Dp = fill!(_chunk_buffer(T, g, xsize[S + 1], m), zero(T))
         dcol = _scratch(T, 1, K, P * m); G = _scratch(T, 2, P * m, Cog)
@@ -422,6 +424,7 @@ end
 function _conv_backward_weight_dense(GY::Array{T}, X::Array{T}, wsize::Tuple, g::ConvGeom{S}, groups::Int) where {T,S}
     N = size(X, S + 2); Cout = wsize[S + 2]; Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
     Drs = [zeros(T, K, Cout) for _ in 1:Threads.nthreads()]   # per thread: each sums its own samples
+    _planar_ok(g, groups) && return _weight_from_rows(_sum_partials!(_planar_backward_weight!(Drs, GY, X, g)), wsize)
     _conv_chunks(g, N) do n0, m
         Dr = Drs[Threads.threadid()]
         Xp = _pad_transfer!(Val(:pad), _chunk_buffer(T, g, size(X, S + 1), m), X, g, n0, m)
@@ -432,11 +435,16 @@ function _conv_backward_weight_dense(GY::Array{T}, X::Array{T}, wsize::Tuple, g:
             _pgemm!('N', 'N', one(T), col, G, one(T), view(Dr, :, (gi - 1) * Cog + 1:gi * Cog))
         end
     end
+    _weight_from_rows(_sum_partials!(Drs), wsize)
+end
+
+"The per-thread partial sums added into the first."
+function _sum_partials!(Drs::Vector{Matrix{T}}) where {T}
     Dr = Drs[1]
     for t in 2:length(Drs), i in eachindex(Dr)
         @inbounds Dr[i] += Drs[t][i]
     end
-    _weight_from_rows(Dr, wsize)
+    Dr
 end
 
 # Meta shape functions of the convolution kernels: the same checks, the output (or input/weight) size.
