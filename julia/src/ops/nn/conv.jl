@@ -1,5 +1,8 @@
 # Convolution over S spatial dims (conv2d, conv3d: one generic kernel; im2col + BLAS gemm, in batch
-# chunks; BLAS.gemm! directly: `mul!`'s generic dispatch costs seconds of compilation on first use)
+# chunks; BLAS.gemm! directly: `mul!`'s generic dispatch costs seconds of compilation on first use).
+# Two other paths take the shapes where this one's copies cost most: shifted views of the padded
+# buffer instead of im2col (conv_shift.jl: stride 1, thin outputs) and im2col in the input's own
+# layout (conv_planar.jl: few input channels, 1x1 kernels); the dense kernels below pick the path.
 
 """Geometry of an S-d convolution, in Julia order (width first): input sizes `n` with C channels
 per group, kernel `k`, stride `s`, leading (left, top, front) padding `p`, dilation `d`, output `o`."""
@@ -55,7 +58,7 @@ end
 #                                    runs fastest), transposed per sample into (o..., Cout, N);
 #   weight gradient: Dr += col G    (G: P*m × Cog, the output gradient's channels as columns);
 #   input gradient:  dcol = Wr Gᵀ, added back through the same columns into a padded buffer.
-# Threads split the batch: samples own disjoint columns and disjoint slices of every buffer.
+# Threads split the batch (`_conv_chunks`): each thread its own samples and scratch buffers.
 
 "Padded sizes (Julia order): the leading padding plus everything the windows reach."
 _padded(g::ConvGeom{S}) where {S} =
