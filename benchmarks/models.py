@@ -210,7 +210,8 @@ def main(argv=None):
     print(f"{'model':52s} {'thr':>3s} {'jtensor':>10s} {'PyTorch':>10s} {'ratio':>6s}   "
           f"{'median jt':>10s} {'PyTorch':>10s} {'ratio':>6s}  load")
     for threads in [int(t) for t in args.threads.split(",")]:
-        cmd = [sys.executable, os.path.abspath(__file__), "--child", "--only", args.only] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, os.path.abspath(__file__), "--child", "--only", args.only] + (["--quick"] if args.quick else []) + \
+            (["--cpu-time"] if args.cpu_time else [])
         env = dict(os.environ, JTENSOR_NUM_THREADS=str(threads))
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
         for line in proc.stdout:

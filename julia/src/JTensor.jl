@@ -37,6 +37,8 @@ include("ops/array_api.jl")
 include("ops/fft.jl")
 include("ops/nn/common.jl")
 include("ops/nn/conv.jl")
+include("ops/nn/conv_shift.jl")
+include("ops/nn/conv_planar.jl")
 include("ops/nn/pooling.jl")
 include("ops/nn/softmax.jl")
 include("ops/nn/standardize.jl")
@@ -75,6 +77,7 @@ function __init__()
     # A faster BLAS for products (blas.jl), named by Python (NumPy's OpenBLAS, python/jtensor/_blaslib.py);
     # adopted here so that the first product, and a system image's, already use it.
     use_blas!(get(ENV, "JTENSOR_BLAS_PATH", ""))
+    _scratch_dicts(Threads.nthreads())   # the convolutions' scratch buffers, one set per thread
 end
 
 end # module

@@ -1,5 +1,8 @@
 # Convolution over S spatial dims (conv2d, conv3d: one generic kernel; im2col + BLAS gemm, in batch
-# chunks; blas.jl's gemm! directly: `mul!`'s generic dispatch costs seconds of compilation on first use)
+# chunks; blas.jl's gemm! directly: `mul!`'s generic dispatch costs seconds of compilation on first use).
+# Two other paths take the shapes where this one's copies cost most: shifted views of the padded
+# buffer instead of im2col (conv_shift.jl: stride 1, thin outputs) and im2col in the input's own
+# layout (conv_planar.jl: few input channels, 1x1 kernels); the dense kernels below pick the path.
 
 """Geometry of an S-d convolution, in Julia order (width first): input sizes `n` with C channels
 per group, kernel `k`, stride `s`, leading (left, top, front) padding `p`, dilation `d`, output `o`."""
@@ -55,7 +58,7 @@ end
 #                                    runs fastest), transposed per sample into (o..., Cout, N);
 #   weight gradient: Dr += col G    (G: P*m × Cog, the output gradient's channels as columns);
 #   input gradient:  dcol = Wr Gᵀ, added back through the same columns into a padded buffer.
-# Threads split the batch: samples own disjoint columns and disjoint slices of every buffer.
+# Threads split the batch (`_conv_chunks`): each thread its own samples and scratch buffers.
 
 "Padded sizes (Julia order): the leading padding plus everything the windows reach."
 _padded(g::ConvGeom{S}) where {S} =
@@ -73,7 +76,12 @@ end
 
 """Copy between samples n0+1..n0+m of `X` (n..., Ct, N) and the padded channels-first buffer `Xp`
 (Ct, padded..., m): `Val(:pad)` zeroes `Xp` and sets its interior from `X`; `Val(:unpad)` sets `X`
-from `Xp`'s interior (the padding dropped)."""
+from `Xp`'s interior (the padding dropped). A transpose per input row, 8 channels at a time: the
+buffer side (a row of W*Ct values, in L1) is walked nearly in order and 8 planes of `X` are read or
+written as sequential streams. (With the channels outer, each write touched a new cache line of the
+whole sample's buffer: 2.7x slower; with all channels inner, 16 streams 4 KiB apart (32x32 planes)
+share one set of the L1 cache and evict each other: 8x slower.) Where the sample's buffer fits in L1
+the two orders cost the same (measured: 32 channels of 16x16, 16 of 16x16, 64 of 8x8).)"""
 function _pad_transfer!(::Val{D}, Xp::Array{T}, X::Array{T}, g::ConvGeom, n0::Int, m::Int) where {D,T}
     Ct = size(Xp, 1); P = _padded(g); L = length(Xp) ÷ m
     W = g.n[1]; plane = prod(g.n); rows = CartesianIndices(Base.tail(g.n))
@@ -84,14 +92,16 @@ function _pad_transfer!(::Val{D}, Xp::Array{T}, X::Array{T}, g::ConvGeom, n0::In
                 Xp[i] = zero(T)
             end
         end
-        @inbounds for c in 1:Ct, (r, I) in enumerate(rows)
-            d = o + c + _padded_row(g, P, I) * Ct
-            x0 = (r - 1) * W + (c - 1 + (n0 + nn - 1) * Ct) * plane
-            @scalar for iw in 1:W
-                if D === :pad
-                    Xp[d + (iw - 1) * Ct] = X[x0 + iw]
-                else
-                    X[x0 + iw] = Xp[d + (iw - 1) * Ct]
+        @inbounds for (r, I) in enumerate(rows), cb in 0:8:Ct-1
+            d = o + _padded_row(g, P, I) * Ct
+            x0 = (r - 1) * W + (n0 + nn - 1) * Ct * plane
+            for iw in 1:W
+                @scalar for c in cb+1:min(Ct, cb + 8)
+                    if D === :pad
+                        Xp[d + (iw - 1) * Ct + c] = X[x0 + iw + (c - 1) * plane]
+                    else
+                        X[x0 + iw + (c - 1) * plane] = Xp[d + (iw - 1) * Ct + c]
+                    end
                 end
             end
         end
@@ -191,19 +201,66 @@ _weight_rows!(Wr::Matrix{T}, Wt::Array{T}) where {T} = (_weight_transfer!(Val(:g
 _weight_from_rows(Wr::Matrix{T}, wsize::Tuple) where {T} =
     (Wt = alloc(T, wsize); _weight_transfer!(Val(:scatter), Wr, Wt); Wt)
 
+"""Y[O, co0+j, n] = Yt[j, c0 + (O's linear index in `grid`)] (+ bias) for every output position O
+of sample n: the gemm result (Cog × positions) transposed into the (o..., Cout, N) output. `grid`
+(Julia order, each axis at least the output's) is the layout of Yt's columns: the output itself
+(im2col) or the padded input (`_conv_shift_forward!`). A blocked transpose: 16 positions of all Cog
+channels at a time, so the strided reads of Yt stay in L1."""
+function _cols2out!(Y::Array{T}, Yt::Matrix{T}, bias, co0::Int, n::Int, c0::Int, grid::NTuple{S,Int}) where {T,S}
+    Cout = size(Y, ndims(Y) - 1); o = ntuple(i -> size(Y, i), Val(S)); P = prod(o); Cog = size(Yt, 1)
+    OW = o[1]; rows = CartesianIndices(Base.tail(o))
+    @inbounds for (r, I) in enumerate(rows)
+        q0 = c0 + _grid_row(grid, I); y0 = (r - 1) * OW + (co0 + (n - 1) * Cout) * P
+        for w0 in 0:16:OW-1
+            w1 = min(OW, w0 + 16)
+            for j in 1:Cog
+                b = bias === nothing ? zero(T) : bias[co0 + j]
+                yj = y0 + (j - 1) * P
+                @scalar for ow in w0+1:w1
+                    Y[yj + ow] = Yt[j, q0 + ow] + b
+                end
+            end
+        end
+    end
+    Y
+end
+
+"Offset of output row `I` (its indices past the width) in a grid of sizes `grid`."
+@inline function _grid_row(grid::NTuple{S,Int}, I) where {S}
+    off = 0; st = 1
+    for a in 2:S
+        st *= grid[a - 1]
+        off += (I[a - 1] - 1) * st
+    end
+    off
+end
+
+"""The adjoint layout move of `_cols2out!`: Gq[j, c0 + (O's linear index in grid)] = GY[O, co0+j, n].
+The grid's other columns (positions past the output) are left as they are: the caller zeroes them."""
+function _out2grid!(Gq::Matrix{T}, GY::Array{T}, co0::Int, n::Int, c0::Int, grid::NTuple{S,Int}) where {T,S}
+    Cout = size(GY, ndims(GY) - 1); o = ntuple(i -> size(GY, i), Val(S)); P = prod(o); Cog = size(Gq, 1)
+    OW = o[1]; rows = CartesianIndices(Base.tail(o))
+    @inbounds for (r, I) in enumerate(rows)
+        q0 = c0 + _grid_row(grid, I); y0 = (r - 1) * OW + (co0 + (n - 1) * Cout) * P
+        for w0 in 0:16:OW-1
+            w1 = min(OW, w0 + 16)
+            for j in 1:Cog
+                yj = y0 + (j - 1) * P
+                @scalar for ow in w0+1:w1
+                    Gq[j, q0 + ow] = GY[yj + ow]
+                end
+            end
+        end
+    end
+    Gq
+end
+
 """Y[positions..., co0+j, n0+nn] = Yt[j, positions of sample nn] (+ bias): the gemm result
 (Cog × P*m) transposed into the (o..., Cout, N) output."""
 function _rows2out!(Y::Array{T}, Yt::Matrix{T}, bias, co0::Int, n0::Int, m::Int) where {T}
-    Cout = size(Y, ndims(Y) - 1); P = length(Y) ÷ (Cout * size(Y, ndims(Y))); Cog = size(Yt, 1)
-    _tfor(m, m * P * Cog) do nn
-        r0 = (nn - 1) * P
-        @inbounds for j in 1:Cog
-            b = bias === nothing ? zero(T) : bias[co0 + j]
-            y0 = (co0 + j - 1 + (n0 + nn - 1) * Cout) * P
-            @scalar for p in 1:P
-                Y[y0 + p] = Yt[j, r0 + p] + b
-            end
-        end
+    S = ndims(Y) - 2; o = ntuple(i -> size(Y, i), S); P = prod(o)
+    _tfor(m, m * P * size(Yt, 1)) do nn
+        _cols2out!(Y, Yt, bias, co0, n0 + nn, (nn - 1) * P, o)
     end
     Y
 end
@@ -227,22 +284,45 @@ end
 const CONV_CHUNK = Ref(1 << 18)
 
 """Run `f(n0, m)` over chunks of samples n0+1..n0+m covering 1..N, of (nearly) equal sizes that
-keep the column buffer near CONV_CHUNK elements."""
+keep the column buffer near CONV_CHUNK elements. With several Julia threads (and enough work) the
+batch is split into one contiguous range per thread, each running its own chunks with its own
+scratch buffers: the copies and the products of a chunk then run on one core and in its cache, with
+one fork and join per call (splitting each product's columns forked per chunk and product)."""
 function _conv_chunks(f::F, g::ConvGeom, N::Int) where {F}
     N == 0 && return
     nb = max(1, min(N, CONV_CHUNK[] ÷ max(1, prod(g.o) * prod(g.k) * g.C)))
-    nb = cld(N, cld(N, nb))   # the same number of chunks, balanced
-    for n0 in 0:nb:N-1
-        f(n0, min(nb, N - n0))
+    nt = Threads.nthreads()
+    if nt > 1 && N > 1 && prod(g.o) * prod(g.k) * g.C * N >= THREAD_MIN && !_in_threads()
+        _scratch_dicts(nt)
+        Threads.@threads for t in 1:min(nt, N)
+            lo = (t - 1) * N ÷ min(nt, N); hi = t * N ÷ min(nt, N)
+            _chunk_range(f, lo, hi - lo, nb)
+        end
+    else
+        _chunk_range(f, 0, N, nb)
+    end
+end
+_in_threads() = Threads.threadid() != 1 || ccall(:jl_in_threaded_region, Cint, ()) != 0
+
+"Chunks of at most `nb` samples (balanced) of samples n0+1..n0+N."
+function _chunk_range(f::F, n0::Int, N::Int, nb::Int) where {F}
+    N == 0 && return
+    nb = cld(N, cld(N, min(nb, N)))   # the same number of chunks, balanced
+    for k in 0:nb:N-1
+        f(n0 + k, min(nb, N - k))
     end
 end
 
-# Scratch buffers reused across calls (fresh multi-megabyte arrays cost page faults on every call).
-# Kernels are entered from one thread (the bridge's), so one buffer per (type, slot) suffices.
-const _SCRATCH = Dict{Tuple{DataType,Int},Any}()
+# Scratch buffers reused across calls (fresh multi-megabyte arrays cost page faults on every call),
+# one set per Julia thread: a kernel is entered from one thread (the bridge's) and `_conv_chunks`
+# hands each thread its own samples, so one buffer per (thread, type, slot) suffices.
+const _SCRATCH = Dict{Tuple{DataType,Int},Any}[]
+"Make sure there is a scratch set per thread (called before threads are started: not thread-safe)."
+_scratch_dicts(nt::Int) = (while length(_SCRATCH) < nt; push!(_SCRATCH, Dict{Tuple{DataType,Int},Any}()); end; _SCRATCH)
 function _scratch(::Type{T}, slot::Int, dims::Vararg{Int,N}) where {T,N}
-    v = get(_SCRATCH, (T, slot), nothing)
-    v === nothing && (v = _SCRATCH[(T, slot)] = T[])
+    d = _SCRATCH[Threads.threadid()]
+    v = get(d, (T, slot), nothing)
+    v === nothing && (v = d[(T, slot)] = T[])
     v = v::Vector{T}
     n = prod(dims)
     length(v) < n && resize!(v, n)
@@ -274,9 +354,11 @@ function _conv_dense(X::Array{T}, Wt::Array{T}, B::Union{Nothing,Vector{T}}, g::
     N = size(X, S + 2); Cout = size(Wt, S + 2); Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
     Y = alloc(T, g.o..., Cout, N)
     Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
+    _conv_shift_ok(g, groups, Cout) && return _conv_shift_forward!(Y, X, Wr, B, g)
+    _planar_ok(g, groups) && return _planar_forward!(Y, X, Wr, B, g)
     # The adopted BLAS (blas.jl) runs Wr' col slower than Julia's; Wr transposed once runs as 'N'
     # (1.45x as fast as Julia's Wr' col at 16 channels, K = 27, 1024 positions)
-    WrT = groups == 1 && fast_blas(T) ? transpose!(_scratch(T, 5, Cout, K), Wr) : nothing
+    WrT = groups == 1 && fast_blas(T) ? transpose!(_scratch(T, 7, Cout, K), Wr) : nothing
     _conv_chunks(g, N) do n0, m
         Xp = _pad_transfer!(Val(:pad), _chunk_buffer(T, g, size(X, S + 1), m), X, g, n0, m)
         col = _scratch(T, 1, K, P * m); Yt = _scratch(T, 2, Cog, P * m)
@@ -319,6 +401,8 @@ function _conv_backward_input_dense(GY::Array{T}, Wt::Array{T}, xsize::Tuple, g:
     N = xsize[S + 2]; Cout = size(Wt, S + 2); Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
     DX = alloc(T, xsize)
     Wr = _weight_rows!(_scratch(T, 4, K, Cout), Wt)
+    _conv_shift_ok(g, groups, Cout) && return _conv_shift_backward_input!(DX, GY, Wr, g)
+    _planar_ok(g, groups) && return _planar_backward_input!(DX, GY, Wr, g)
     _conv_chunks(g, N) do n0, m
         Dp = fill!(_chunk_buffer(T, g, xsize[S + 1], m), zero(T))
         dcol = _scratch(T, 1, K, P * m); G = _scratch(T, 2, P * m, Cog)
@@ -350,8 +434,10 @@ end
 "`_conv_backward_weight` on dense arrays of the compute type."
 function _conv_backward_weight_dense(GY::Array{T}, X::Array{T}, wsize::Tuple, g::ConvGeom{S}, groups::Int) where {T,S}
     N = size(X, S + 2); Cout = wsize[S + 2]; Cog = Cout ÷ groups; K = prod(g.k) * g.C; P = prod(g.o)
-    Dr = fill!(_scratch(T, 4, K, Cout), zero(T))
+    Drs = [zeros(T, K, Cout) for _ in 1:Threads.nthreads()]   # per thread: each sums its own samples
+    _planar_ok(g, groups) && return _weight_from_rows(_sum_partials!(_planar_backward_weight!(Drs, GY, X, g)), wsize)
     _conv_chunks(g, N) do n0, m
+        Dr = Drs[Threads.threadid()]
         Xp = _pad_transfer!(Val(:pad), _chunk_buffer(T, g, size(X, S + 1), m), X, g, n0, m)
         col = _scratch(T, 1, K, P * m); G = _scratch(T, 2, P * m, Cog)
         for gi in 1:groups
@@ -360,7 +446,16 @@ function _conv_backward_weight_dense(GY::Array{T}, X::Array{T}, wsize::Tuple, g:
             _pgemm!('N', 'N', one(T), col, G, one(T), view(Dr, :, (gi - 1) * Cog + 1:gi * Cog))
         end
     end
-    _weight_from_rows(Dr, wsize)
+    _weight_from_rows(_sum_partials!(Drs), wsize)
+end
+
+"The per-thread partial sums added into the first."
+function _sum_partials!(Drs::Vector{Matrix{T}}) where {T}
+    Dr = Drs[1]
+    for t in 2:length(Drs), i in eachindex(Dr)
+        @inbounds Dr[i] += Drs[t][i]
+    end
+    Dr
 end
 
 # Meta shape functions of the convolution kernels: the same checks, the output (or input/weight) size.
