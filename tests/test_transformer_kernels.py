@@ -166,6 +166,25 @@ def test_softmax_non_contiguous_and_gradcheck():
     assert jt.autograd.gradcheck(lambda x: jt.softmax(x, -1), (x,))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("causal,L,S", [(True, 32, 32), (False, 7, 33), (True, 5, 9), (True, 9, 5)])
+def test_sdpa_attention_softmax_rows_match_torch(causal, L, S, dtype):
+    """The fused attention softmax's Float32 rows (the same short-row kernel as softmax's)."""
+    q = RNG.standard_normal((2, 3, L, 16)).astype(dtype)
+    k, v = (RNG.standard_normal((2, 3, S, 16)).astype(dtype) for _ in range(2))
+    js, ts = [_pair(a) for a in (q, k, v)], None
+    ts = [p[1] for p in js]
+    js = [p[0] for p in js]
+    jo = jt.nn.functional.scaled_dot_product_attention(*js, is_causal=causal)
+    to = torch.nn.functional.scaled_dot_product_attention(*ts, is_causal=causal)
+    _close(jo, to, dtype)
+    go = RNG.standard_normal(tuple(to.shape)).astype(dtype)
+    jo.backward(jt.tensor(go))
+    to.backward(torch.tensor(go))
+    for j, t in zip(js, ts):
+        _close(j.grad, t.grad, dtype)
+
+
 # ---- whole-view gradients ----------------------------------------------------------------------------
 
 VIEWS = [

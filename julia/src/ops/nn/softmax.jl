@@ -5,22 +5,22 @@ _split3(sz::Tuple, d::Int) = length(sz) == 0 ? (1, 1, 1) :
     (_prodrange(sz, 1, d - 1), sz[d], _prodrange(sz, d + 1, length(sz)))
 
 """
-    _softmax_row32!(O, A, off, n)
+    _softmax_run32!(O, A, off, n, sc)
 
-Softmax of the Float32 row `A[off+1:off+n]` into `O`, in four single-purpose loops, each short
-enough to vectorize as one run (`@simd_short`): rows of tens of elements (attention over a short
-context) spent most of their time in the scalar remainders of interleaved loops (1.8x faster at
-rows of 32). The max ignores NaN (`v > m` is false), but a NaN still makes its row NaN through the
-sum, as PyTorch's; an all -Inf row gives NaN, as PyTorch's.
+Softmax of the scaled Float32 run `sc * A[off+1:off+n]` into `O`, in four single-purpose loops, each
+short enough to vectorize as one run (`@simd_short`, the exp's `@simd`): rows of tens of elements
+(attention over a short context) spent most of their time in the scalar remainders of interleaved
+loops (1.8x faster at rows of 32). The max ignores NaN (`v > m` is false), but a NaN still makes
+its row NaN through the sum, as PyTorch's; an all -Inf row gives NaN, as PyTorch's.
 """
-@inline function _softmax_row32!(O::Array{Float32,3}, A::Array{Float32,3}, off::Int, n::Int)
+@inline function _softmax_run32!(O::Array{Float32}, A::Array{Float32}, off::Int, n::Int, sc::Float32)
     m = -Inf32
     @inbounds @simd_short for j in off+1:off+n
-        v = A[j]
+        v = A[j] * sc
         m = ifelse(v > m, v, m)
     end
     @inbounds @simd for j in off+1:off+n
-        O[j] = fexp(A[j] - m)
+        O[j] = fexp(A[j] * sc - m)
     end
     s = 0f0
     @inbounds @simd_short for j in off+1:off+n
@@ -39,7 +39,7 @@ function _softmax_into!(O::Array{C,3}, A::Array{C,3}, logmode::Bool) where {C}
         E = eltype(A)
         # rows (pre == 1) are often short (tens of classes): `@simd_short` still vectorizes them
         @inbounds if pre == 1 && E === Float32 && !logmode
-            _softmax_row32!(O, A, (k - 1) * n, n)
+            _softmax_run32!(O, A, (k - 1) * n, n, 1f0)
         elseif pre == 1
             m = _run_extreme(A, (k - 1) * n, n, true)   # the SIMD max (a NaN gives NaN rows, as torch)
             s = zero(E)
@@ -221,6 +221,13 @@ function _attention_softmax_rows!(O::Matrix{E}, A::Matrix{E}, sc::E, L::Int) whe
     @inbounds for r in 1:R
         n = L == 0 ? S : min((r - 1) % L + 1, S)
         lo = (r - 1) * S
+        if E === Float32
+            _softmax_run32!(O, A, lo, n, sc)
+            for j in lo + n + 1:lo + S
+                O[j] = zero(E)
+            end
+            continue
+        end
         m = sc * _run_extreme(A, lo, n, sc >= 0)   # the largest scaled score
         s = zero(E)
         @simd_short for j in lo + 1:lo + n   # rows are short (tens of keys): one vector per step
