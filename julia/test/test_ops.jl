@@ -182,3 +182,31 @@ end
 end
 
 end
+
+@testset "transformer kernels: layer_norm's gradients in one pass, short softmax rows" begin
+    J = JTensor
+    for T in (Float32, Float64), (sz, k) in (((33, 7, 5), 1), ((64, 512), 1), ((4, 5, 3), 2), ((1, 1), 1))
+        g, x, w = randn(T, sz...), randn(T, sz...) .* 3 .+ 1, randn(T, prod(sz[1:k]))
+        packed = J._layer_norm_grads(g, x, k, reshape(w, sz[1:k]), 1e-5)
+        n = length(x); S = length(w)
+        @test length(packed) == n + 2S
+        tol = T === Float32 ? 1e-4 : 1e-10
+        @test isapprox(packed[1:n], vec(J._layer_norm_backward(g, x, k, reshape(w, sz[1:k]), 1e-5)); rtol = tol)
+        @test isapprox(packed[n+1:n+S], vec(J._layer_norm_param_grad(g, x, k, 1e-5, false)); rtol = tol)
+        @test isapprox(packed[n+S+1:end], vec(J._layer_norm_param_grad(g, x, k, 1e-5, true)); rtol = tol)
+    end
+    # softmax over rows of 1..70 (the short-row Float32 kernel) against the definition, in Float64
+    for n in (1, 2, 7, 16, 32, 33, 70)
+        x = randn(Float32, n, 9) .* 4
+        ref = exp.(Float64.(x) .- maximum(Float64.(x); dims = 1)); ref ./= sum(ref; dims = 1)
+        @test isapprox(J._softmax(x, 1, nothing), ref; rtol = 1e-5)
+        g = randn(Float32, n, 9); y = Float32.(ref)
+        @test isapprox(J._softmax_backward(g, y, 1), y .* (g .- sum(g .* y; dims = 1)); rtol = 1e-4, atol = 1e-6)
+    end
+    x = fill(-Inf32, 32, 2); x[1:3, 2] .= 1
+    y = J._softmax(x, 1, nothing)
+    @test all(isnan, y[:, 1]) && isapprox(y[1:3, 2], fill(1f0 / 3, 3)) && all(iszero, y[4:end, 2])
+    x = randn(Float32, 32, 2); x[5, 1] = NaN32
+    y = J._softmax(x, 1, nothing)
+    @test all(isnan, y[:, 1]) && !any(isnan, y[:, 2])
+end
