@@ -964,8 +964,7 @@ _NN = ("softmax log_softmax _softmax_backward _log_softmax_backward _gelu_tanh _
        "_adaptive_avg_pool3d _adaptive_avg_pool3d_backward _fractional_max_pool2d _fractional_max_pool3d "
        "_binary_cross_entropy_with_logits _dropout_mask _embedding _embedding_backward _embedding_backward_adjoint "
        "_standardize _standardize_backward _standardize_double_backward _cross_entropy _cross_entropy_backward "
-       "_cross_entropy_targets _linear _layer_norm _layer_norm_backward _layer_norm_param_grad _layer_norm_grads "
-       "_channel_norm "
+       "_cross_entropy_targets _linear _layer_norm _layer_norm_backward _layer_norm_param_grad _channel_norm "
        "_channel_norm_backward _channel_norm_param_grad _channel_norm_stats _attention_softmax")
 _ACTIVATIONS = ("_leaky_relu _leaky_relu_backward _prelu _hardtanh _hardtanh_backward threshold _threshold_backward "
                 "hardshrink _softshrink _shrink_backward _hardsigmoid _hardsigmoid_backward _hardswish "

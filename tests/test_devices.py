@@ -328,7 +328,6 @@ META_SAMPLES = {
     "_layer_norm_backward": [((_r(2, 3, 4), _r(2, 3, 4), 1, _r(4), 1e-5), {})],
     "_amax_backward": [((_r(2, 3, 4), _r(2), _r(2), (1, 2)), {}), ((_r(2, 3, 4), _r(2, 1, 4), _r(2, 1, 4), 1, True), {})],
     "_layer_norm_param_grad": [((_r(2, 3, 4), _r(2, 3, 4), 2, 1e-5, False), {})],
-    "_layer_norm_grads": [((_r(2, 3, 4), _r(2, 3, 4), 1, _r(4), 1e-5), {}), ((_r(2, 3, 4), _r(2, 3, 4), 2, None, 1e-5), {})],
     "_channel_norm": [((_r(2, 4, 3), 2, True, _r(4), _r(4), 1e-5), {}), ((_r(2, 4), 4, False, None, None, 1e-5), {})],
     "_channel_norm_backward": [((_r(2, 4, 3), _r(2, 4, 3), 4, False, _r(4), 1e-5), {})],
     "_channel_norm_param_grad": [((_r(2, 4, 3), _r(2, 4, 3), 2, True, 1e-5, True), {})],

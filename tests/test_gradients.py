@@ -1042,7 +1042,6 @@ NON_DIFFERENTIABLE = {
     # the fused norms' backward kernels: under create_graph, norm_vjp (_derivatives.py) differentiates
     # the _standardize composition instead, so these are never recorded with a graph
     "_layer_norm_backward", "_layer_norm_param_grad", "_channel_norm_backward", "_channel_norm_param_grad",
-    "_layer_norm_grads",
     # the same for amax/amin's fused gradient (amax_backward composes differentiable ops under create_graph)
     "_amax_backward",
     # derivative not implemented, as in torch (backward raises an error naming the op): unique,

@@ -1,10 +1,10 @@
-"""The transformer step's fused paths against PyTorch and finite differences.
+"""The char transformer's ops (layer_norm, softmax, sdpa, views) against PyTorch and finite differences.
 
-- layer_norm's backward as one kernel (`_layer_norm_grads`, reached through `norm_vjp`'s `shared`
-  scratch when the weight or bias requires grad);
+- layer_norm's gradients (input, weight, bias; odd sizes, strided input, no affine part, float64,
+  double backward);
 - softmax's short-row Float32 kernel and its backward (rows of tens of elements: attention);
-- the gradient of a view that rearranges its whole parent (transpose, permute, reshape) as a view
-  of the gradient instead of a `_view_backward` copy.
+- the gradients of the views attention takes (transpose, permute, reshape, slices), of a leaf
+  used through two views, and their second derivatives.
 """
 import numpy as np
 import pytest
@@ -71,7 +71,7 @@ def test_layer_norm_gradients_non_contiguous_input():
 
 
 def test_layer_norm_only_params_require_grad():
-    """The input needs no gradient: the weight's and bias's formulas run the parameter kernels."""
+    """The input needs no gradient: only the weight's and bias's formulas run."""
     x = RNG.standard_normal((4, 7)).astype(np.float64)
     jx, tx = _pair(x, grad=False)
     jw, tw = _pair(RNG.standard_normal(7))
@@ -83,7 +83,7 @@ def test_layer_norm_only_params_require_grad():
 
 
 def test_layer_norm_weight_grad_owns_its_memory():
-    """The parameter gradients are copies out of the packed result, not views keeping it alive."""
+    """The weight's and bias's gradients are separate tensors an optimizer may write in place."""
     jx = jt.randn(6, 8, requires_grad=True)
     ln = jt.nn.LayerNorm(8)
     ln(jx).sum().backward()
@@ -91,21 +91,6 @@ def test_layer_norm_weight_grad_owns_its_memory():
     assert ln.weight.grad.numel() == 8 and ln.bias.grad.numel() == 8
     ln.weight.grad.add_(1)   # an optimizer writes in place: the bias's gradient must not change
     np.testing.assert_allclose(ln.bias.grad.numpy(), np.full(8, 6.0), rtol=1e-6)
-
-
-def test_layer_norm_grads_op_matches_the_separate_kernels():
-    g = jt.randn(3, 5, 11, dtype=jt.float64)
-    x = jt.randn(3, 5, 11, dtype=jt.float64)
-    w = jt.randn(11, dtype=jt.float64)
-    packed = jt.ops._layer_norm_grads(g, x, 1, w, 1e-5)
-    assert packed.shape == (3 * 5 * 11 + 2 * 11,)
-    n = x.numel()
-    np.testing.assert_allclose(packed[:n].view(3, 5, 11).numpy(), jt.ops._layer_norm_backward(g, x, 1, w, 1e-5).numpy(),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(packed[n:n + 11].numpy(), jt.ops._layer_norm_param_grad(g, x, 1, 1e-5, False).numpy(),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(packed[n + 11:].numpy(), jt.ops._layer_norm_param_grad(g, x, 1, 1e-5, True).numpy(),
-                               rtol=1e-12, atol=1e-12)
 
 
 def test_layer_norm_gradcheck_and_double_backward():
@@ -185,7 +170,7 @@ def test_sdpa_attention_softmax_rows_match_torch(causal, L, S, dtype):
         _close(j.grad, t.grad, dtype)
 
 
-# ---- whole-view gradients ----------------------------------------------------------------------------
+# ---- view gradients ----------------------------------------------------------------------------
 
 VIEWS = [
     ("transpose", lambda t: t.transpose(-2, -1)),
@@ -212,7 +197,7 @@ def test_view_gradients_match_torch(name, view):
 
 
 def test_transposed_view_of_a_non_leaf_in_attention():
-    """q @ k.T with k computed: its gradient arrives transposed and flows on through the matmul."""
+    """q @ k.T with k computed: the transposed view's gradient flows on through the matmul."""
     q, k = (RNG.standard_normal((3, 5, 4)).astype(np.float32) for _ in range(2))
     jq, tq = _pair(q)
     jk, tk = _pair(k)

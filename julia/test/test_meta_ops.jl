@@ -288,8 +288,6 @@ end
         check("_layer_norm", x, 2, nothing, nothing, 1e-5)
         check("_layer_norm_backward", rand(T, 4, 3, 2), x, 1, rand(T, 4), 1e-5)
         check("_layer_norm_param_grad", rand(T, 4, 3, 2), x, 2, 1e-5, false)
-        check("_layer_norm_grads", rand(T, 4, 3, 2), x, 1, rand(T, 4), 1e-5)
-        check("_layer_norm_grads", rand(T, 4, 3, 2), x, 2, nothing, 1e-5)
         check("_channel_norm", x, 3, false, rand(T, 3), rand(T, 3), 1e-5)
         check("_channel_norm", rand(T, 4, 4, 2), 2, true, nothing, nothing, 1e-5)
         check("_channel_norm_backward", rand(T, 4, 3, 2), x, 3, true, rand(T, 3), 1e-5)
@@ -299,7 +297,6 @@ end
     end
     check_throws(ArgumentError, "_channel_norm", rand(4, 3, 2), 2, true, nothing, nothing, 1e-5)
     check_throws(DimensionMismatch, "_layer_norm", rand(4, 3), 1, rand(3), nothing, 1e-5)
-    check_throws(DimensionMismatch, "_layer_norm_grads", rand(4, 3), rand(4, 3), 1, rand(3), 1e-5)
 end
 
 @testset "losses, embedding, linear" begin

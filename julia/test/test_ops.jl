@@ -183,18 +183,8 @@ end
 
 end
 
-@testset "transformer kernels: layer_norm's gradients in one pass, short softmax rows" begin
+@testset "softmax's short rows (the Float32 kernel) against the definition" begin
     J = JTensor
-    for T in (Float32, Float64), (sz, k) in (((33, 7, 5), 1), ((64, 512), 1), ((4, 5, 3), 2), ((1, 1), 1))
-        g, x, w = randn(T, sz...), randn(T, sz...) .* 3 .+ 1, randn(T, prod(sz[1:k]))
-        packed = J._layer_norm_grads(g, x, k, reshape(w, sz[1:k]), 1e-5)
-        n = length(x); S = length(w)
-        @test length(packed) == n + 2S
-        tol = T === Float32 ? 1e-4 : 1e-10
-        @test isapprox(packed[1:n], vec(J._layer_norm_backward(g, x, k, reshape(w, sz[1:k]), 1e-5)); rtol = tol)
-        @test isapprox(packed[n+1:n+S], vec(J._layer_norm_param_grad(g, x, k, 1e-5, false)); rtol = tol)
-        @test isapprox(packed[n+S+1:end], vec(J._layer_norm_param_grad(g, x, k, 1e-5, true)); rtol = tol)
-    end
     # softmax over rows of 1..70 (the short-row Float32 kernel) against the definition, in Float64
     for n in (1, 2, 7, 16, 32, 33, 70)
         x = randn(Float32, n, 9) .* 4

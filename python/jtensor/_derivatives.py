@@ -55,7 +55,7 @@ def formula_problem(op, op_names):
 
     A formula must parse as a Python expression, and every name it reads must exist when
     autograd evaluates it (autograd.OpNode.apply): the op's parameters, `result` and its named
-    results, `grad`/`grad<i>`, `shared` (the node's scratch dict), the helpers registered with `autograd.helper`, the ops in
+    results, `grad`/`grad<i>`, the helpers registered with `autograd.helper`, the ops in
     `op_names` (the registry's qualified names: `linalg.<name>` for namespaced ones). Python's
     builtins are not among them: the evaluation's locals mapping raises NameError for a name it
     lacks, so lookup never reaches the builtins. Inside a lambda or comprehension it is the other
@@ -72,8 +72,8 @@ def formula_problem(op, op_names):
         except SyntaxError as e:
             return f"{where} does not parse: {e.msg} (column {e.offset})"
         for n in sorted(local):
-            if not (n in params or n in fields or n in ("result", "shared") or _GRAD_NAME.match(n)
-                    or n in _NS or n in ops):
+            if not (n in params or n in fields or n == "result" or _GRAD_NAME.match(n) or n in _NS
+                    or n in ops):
                 return (f"{where} uses the unknown name {n!r} (not a parameter, result, op or derivative "
                         f"helper)")
         for n in sorted(nested):
@@ -1118,36 +1118,16 @@ def _norm_composed_vjp(kind, which, grad, input, args, weight, eps):
     return g.sum((0,) + tuple(range(2, input.ndim)))
 
 
-def _wants_grad(p):
-    return p is not None and getattr(p, "requires_grad", False)
-
-
 @helper
-def norm_vjp(kind, which, grad, input, args, weight, bias, eps, shared=None):
+def norm_vjp(kind, which, grad, input, args, weight, bias, eps):
     """Gradient of `_layer_norm` (kind 'layer', args = normalized_ndim) or `_channel_norm` ('channel',
     args = (groups, per_sample)) with respect to `which` (input, weight or bias): the fused backward
-    kernels, or under create_graph the composition of differentiable ops.
-
-    `shared` is the node's scratch dict (OpNode.apply): layer_norm's input formula, which runs
-    first, computes all three gradients in one kernel (`_layer_norm_grads`) when the weight or bias
-    needs one, and leaves those for the weight's and bias's formulas there."""
+    kernels, or under create_graph the composition of differentiable ops."""
     if _autograd.is_grad_enabled():
         return _norm_composed_vjp(kind, which, grad, input, args, weight, eps)
     pre = "_layer_norm" if kind == "layer" else "_channel_norm"
     rest = (args,) if kind == "layer" else tuple(args)
-    if shared is not None and which in shared:
-        return shared.pop(which)
     if which == "input":
-        if kind == "layer" and shared is not None and (_wants_grad(weight) or _wants_grad(bias)):
-            packed = O("_layer_norm_grads")(grad, input, args, weight, eps)   # [input's, weight's, bias's]
-            n = input.numel()
-            s = (packed.numel() - n) // 2
-            # copies: a view would keep the whole packed buffer alive as long as the parameter's .grad
-            if _wants_grad(weight):
-                shared["weight"] = packed[n:n + s].view(weight.shape).clone()
-            if _wants_grad(bias):
-                shared["bias"] = packed[n + s:].view(bias.shape).clone()
-            return packed[:n].view(input.shape)
         return O(pre + "_backward")(grad, input, *rest, weight, eps)
     p = weight if which == "weight" else bias
     return O(pre + "_param_grad")(grad, input, *rest, eps, which == "bias").reshape(p.shape)

@@ -167,9 +167,6 @@ class OpNode(Node):
             for key, i in self.outputs:
                 env[key] = _reattached(env[key], self, i)
         env["grad"] = grads[0] if grads[0] is not None else None
-        # `shared`: scratch for this node's formulas, so that a fused backward kernel run by one
-        # input's formula can hand the other inputs' gradients to theirs (norm_vjp: layer_norm)
-        env["shared"] = {}
         # every output has its grad<i> (None when it received no gradient): a multi-output op's
         # formula may be asked for the gradient of its second output only
         for i in range(max(len(grads), len(self.op.result_fields or ()))):
@@ -870,46 +867,12 @@ def record_view(parent, view, geometry):
 
     def backward(grads):
         g = grads[0]
-        r = _whole_view_grad(g, pshape, shape, strides, offset)
-        return [r if r is not None else _ops()["_view_backward"].fn(g, pshape, strides, offset)]
+        return [_ops()["_view_backward"].fn(g, pshape, strides, offset)]
     node = ViewNode("ViewBackward", [("input", parent)], backward)
     node.parent = parent
     node.geometry = geometry
     _set_output(view, node, 0)
     return view
-
-
-def _whole_view_grad(g, pshape, shape, strides, offset):
-    """The gradient of a view that is its parent's elements each once, rearranged (a permutation of
-    its dims: transpose, permute, .T; or a reshape of it), as that rearrangement undone on `g`: a
-    view of `g` where `_view_backward` would copy it into a new tensor (as PyTorch's
-    TransposeBackward and ViewBackward return views). None for any other view."""
-    if offset != 0:
-        return None
-    from .._tensor import _contig_strides
-    n = len(shape)
-    if n == len(pshape):
-        cstr = _contig_strides(pshape)
-        perm = []
-        for size, st in zip(shape, strides):
-            for d in range(n):
-                if d not in perm and pshape[d] == size and (size <= 1 or cstr[d] == st):
-                    perm.append(d)
-                    break
-            else:
-                perm = None
-                break
-        if perm is not None:
-            if perm == list(range(n)):
-                return g
-            inv = [0] * n
-            for i, d in enumerate(perm):
-                inv[d] = i
-            return g.permute(inv)
-    vstr = _contig_strides(shape)
-    if math.prod(shape) == math.prod(pshape) and all(size <= 1 or st == c for size, st, c in zip(shape, strides, vstr)):
-        return g.reshape(pshape)
-    return None
 
 
 class ViewNode(FnNode):

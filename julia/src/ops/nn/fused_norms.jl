@@ -318,7 +318,7 @@ end
 function _defnorm(kind, name, args, pass, f, fb, fp; doc, param_doc)
     defop("$name(input: Tensor, $args, weight: Optional[Tensor], bias: Optional[Tensor], eps: float) -> Tensor",
           f; method = false, doc = doc,
-          grad = [p => "norm_vjp('$kind', '$p', grad, input, $pass, weight, bias, eps, shared)" for p in ("input", "weight", "bias")])
+          grad = [p => "norm_vjp('$kind', '$p', grad, input, $pass, weight, bias, eps)" for p in ("input", "weight", "bias")])
     defop("$(name)_backward(grad_output: Tensor, input: Tensor, $args, weight: Optional[Tensor], eps: float) -> Tensor",
           fb; method = false, doc = "Gradient of $name with respect to its input (statistics recomputed from the input).")
     defop("$(name)_param_grad(grad_output: Tensor, input: Tensor, $args, eps: float, bias: bool) -> Tensor",
