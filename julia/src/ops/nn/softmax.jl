@@ -4,8 +4,9 @@
 _split3(sz::Tuple, d::Int) = length(sz) == 0 ? (1, 1, 1) :
     (_prodrange(sz, 1, d - 1), sz[d], _prodrange(sz, d + 1, length(sz)))
 
-"""The longest row `_softmax_run32!` takes: measured faster than the rows' loop below up to rows of
-48 (32: 35 -> 27 µs at (512, 32)), 2-4x slower from 64 on (its exp loop is not vectorized there)."""
+"""The longest row `_softmax_run32!` and the backward's short-row loops take: measured faster than
+the interleaved loops up to rows of 48 (forward 35 -> 27 µs, backward 30 -> 11 µs at (512, 32)),
+slower from 64 on (the forward 2-4x: its exp loop is not vectorized there)."""
 const _SHORT_ROW = 48
 
 """
@@ -151,17 +152,24 @@ function _softmax_backward_into!(O::Array{E,3}, G::Array{E,3}, Y::Array{E,3}, lo
         if pre == 1
             s = zero(E)
             @inbounds if logmode
-                @simd_short for j in 1:n
+                @simd for j in 1:n
                     s += G[1, j, k]
                 end
                 @simd for j in 1:n
                     O[1, j, k] = G[1, j, k] - fexp(Y[1, j, k]) * s
                 end
-            else   # short rows vectorize as one run (5x faster at rows of 32 than interleaved @simd)
+            elseif n <= _SHORT_ROW   # short rows vectorize as one run (3x faster at rows of 32)
                 @simd_short for j in 1:n
                     s += G[1, j, k] * Y[1, j, k]
                 end
                 @simd_short for j in 1:n
+                    O[1, j, k] = Y[1, j, k] * (G[1, j, k] - s)
+                end
+            else
+                @simd for j in 1:n
+                    s += G[1, j, k] * Y[1, j, k]
+                end
+                @simd for j in 1:n
                     O[1, j, k] = Y[1, j, k] * (G[1, j, k] - s)
                 end
             end
