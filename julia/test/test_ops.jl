@@ -182,3 +182,21 @@ end
 end
 
 end
+
+@testset "softmax's short rows (the Float32 kernel) against the definition" begin
+    J = JTensor
+    # softmax over rows of 1..70 (the short-row Float32 kernel) against the definition, in Float64
+    for n in (1, 2, 7, 16, 32, 33, 70)
+        x = randn(Float32, n, 9) .* 4
+        ref = exp.(Float64.(x) .- maximum(Float64.(x); dims = 1)); ref ./= sum(ref; dims = 1)
+        @test isapprox(J._softmax(x, 1, nothing), ref; rtol = 1e-5)
+        g = randn(Float32, n, 9); y = Float32.(ref)
+        @test isapprox(J._softmax_backward(g, y, 1), y .* (g .- sum(g .* y; dims = 1)); rtol = 1e-4, atol = 1e-6)
+    end
+    x = fill(-Inf32, 32, 2); x[1:3, 2] .= 1
+    y = J._softmax(x, 1, nothing)
+    @test all(isnan, y[:, 1]) && isapprox(y[1:3, 2], fill(1f0 / 3, 3)) && all(iszero, y[4:end, 2])
+    x = randn(Float32, 32, 2); x[5, 1] = NaN32
+    y = J._softmax(x, 1, nothing)
+    @test all(isnan, y[:, 1]) && !any(isnan, y[:, 2])
+end
