@@ -201,28 +201,41 @@ _weight_rows!(Wr::Matrix{T}, Wt::Array{T}) where {T} = (_weight_transfer!(Val(:g
 _weight_from_rows(Wr::Matrix{T}, wsize::Tuple) where {T} =
     (Wt = alloc(T, wsize); _weight_transfer!(Val(:scatter), Wr, Wt); Wt)
 
-"""Y[O, co0+j, n] = Yt[j, c0 + (O's linear index in `grid`)] (+ bias) for every output position O
-of sample n: the gemm result (Cog × positions) transposed into the (o..., Cout, N) output. `grid`
-(Julia order, each axis at least the output's) is the layout of Yt's columns: the output itself
-(im2col) or the padded input (`_conv_shift_forward!`). A blocked transpose: 16 positions of all Cog
-channels at a time, so the strided reads of Yt stay in L1."""
-function _cols2out!(Y::Array{T}, Yt::Matrix{T}, bias, co0::Int, n::Int, c0::Int, grid::NTuple{S,Int}) where {T,S}
-    Cout = size(Y, ndims(Y) - 1); o = ntuple(i -> size(Y, i), Val(S)); P = prod(o); Cog = size(Yt, 1)
+"""
+    _grid_transfer!(Val(:out), Y, Yt, bias, co0, n, c0, grid)    Y[O, co0+j, n] = Yt[j, c0 + q(O)] (+ bias)
+    _grid_transfer!(Val(:grid), GY, Gq, nothing, co0, n, c0, grid)   Gq[j, c0 + q(O)] = GY[O, co0+j, n]
+
+Moves between a gemm's matrix (channels × columns) and sample n of a (o..., Cout, N) array, for
+every output position O, where q(O) is O's linear index in `grid` (Julia order, each axis at least
+the output's): the output itself (im2col) or the padded input (`_conv_shift_forward!`). `:out`
+writes the forward's result (plus the bias); `:grid` is its adjoint, for the input gradient, and
+leaves the grid's other columns (positions past the output) as they are: the caller zeroes them.
+A blocked transpose: 16 positions of all channels at a time, so the strided side stays in L1.
+"""
+function _grid_transfer!(::Val{D}, Y::Array{T}, M::Matrix{T}, bias, co0::Int, n::Int, c0::Int,
+                         grid::NTuple{S,Int}) where {D,T,S}
+    Cout = size(Y, ndims(Y) - 1); o = ntuple(i -> size(Y, i), Val(S)); P = prod(o); Cog = size(M, 1)
     OW = o[1]; rows = CartesianIndices(Base.tail(o))
     @inbounds for (r, I) in enumerate(rows)
         q0 = c0 + _grid_row(grid, I); y0 = (r - 1) * OW + (co0 + (n - 1) * Cout) * P
         for w0 in 0:16:OW-1
             w1 = min(OW, w0 + 16)
             for j in 1:Cog
-                b = bias === nothing ? zero(T) : bias[co0 + j]
                 yj = y0 + (j - 1) * P
-                @scalar for ow in w0+1:w1
-                    Y[yj + ow] = Yt[j, q0 + ow] + b
+                if D === :out
+                    b = bias === nothing ? zero(T) : bias[co0 + j]
+                    @scalar for ow in w0+1:w1
+                        Y[yj + ow] = M[j, q0 + ow] + b
+                    end
+                else
+                    @scalar for ow in w0+1:w1
+                        M[j, q0 + ow] = Y[yj + ow]
+                    end
                 end
             end
         end
     end
-    Y
+    D === :out ? Y : M
 end
 
 "Offset of output row `I` (its indices past the width) in a grid of sizes `grid`."
@@ -235,32 +248,12 @@ end
     off
 end
 
-"""The adjoint layout move of `_cols2out!`: Gq[j, c0 + (O's linear index in grid)] = GY[O, co0+j, n].
-The grid's other columns (positions past the output) are left as they are: the caller zeroes them."""
-function _out2grid!(Gq::Matrix{T}, GY::Array{T}, co0::Int, n::Int, c0::Int, grid::NTuple{S,Int}) where {T,S}
-    Cout = size(GY, ndims(GY) - 1); o = ntuple(i -> size(GY, i), Val(S)); P = prod(o); Cog = size(Gq, 1)
-    OW = o[1]; rows = CartesianIndices(Base.tail(o))
-    @inbounds for (r, I) in enumerate(rows)
-        q0 = c0 + _grid_row(grid, I); y0 = (r - 1) * OW + (co0 + (n - 1) * Cout) * P
-        for w0 in 0:16:OW-1
-            w1 = min(OW, w0 + 16)
-            for j in 1:Cog
-                yj = y0 + (j - 1) * P
-                @scalar for ow in w0+1:w1
-                    Gq[j, q0 + ow] = GY[yj + ow]
-                end
-            end
-        end
-    end
-    Gq
-end
-
 """Y[positions..., co0+j, n0+nn] = Yt[j, positions of sample nn] (+ bias): the gemm result
 (Cog × P*m) transposed into the (o..., Cout, N) output."""
 function _rows2out!(Y::Array{T}, Yt::Matrix{T}, bias, co0::Int, n0::Int, m::Int) where {T}
     S = ndims(Y) - 2; o = ntuple(i -> size(Y, i), S); P = prod(o)
     _tfor(m, m * P * size(Yt, 1)) do nn
-        _cols2out!(Y, Yt, bias, co0, n0 + nn, (nn - 1) * P, o)
+        _grid_transfer!(Val(:out), Y, Yt, bias, co0, n0 + nn, (nn - 1) * P, o)
     end
     Y
 end

@@ -84,7 +84,7 @@ function _conv_shift_forward!(Y::Array{T}, X::Array{T}, Wr::Matrix{T}, B, g::Con
                 _pgemm!('T', 'N', one(T), _tap(Wq, t), _shift_view(Xp, C, Q, nn, off),
                         t == 1 ? zero(T) : one(T), Yq)
             end
-            _cols2out!(Y, Yq, B, 0, n0 + nn, 0, grid)
+            _grid_transfer!(Val(:out), Y, Yq, B, 0, n0 + nn, 0, grid)
         end
     end
     Y
@@ -99,7 +99,7 @@ function _conv_shift_backward_input!(DX::Array{T}, GY::Array{T}, Wr::Matrix{T}, 
         Gq = _scratch(T, 2, Cout, Q)
         fill!(Gq, zero(T))   # the columns past the output's width stay zero
         for nn in 1:m
-            _out2grid!(Gq, GY, 0, n0 + nn, 0, grid)
+            _grid_transfer!(Val(:grid), GY, Gq, nothing, 0, n0 + nn, 0, grid)
             for (t, off) in enumerate(offs)
                 _pgemm!('N', 'N', one(T), _tap(Wq, t), Gq, one(T), _shift_view(Dp, C, Q, nn, off))
             end
