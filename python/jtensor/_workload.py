@@ -162,12 +162,14 @@ def broadcast_operands(c):
     `x - x.mean(-1, keepdim=True)`, and a 0-d tensor, in either position. The engine reads such an
     operand once per run, in loops compiled for each combination when first met, on runs of
     HOIST_MIN elements or more (julia/src/engine.jl `run_raw!`), so the image needs them traced:
-    the everyday binary ops (BROADCAST_OPS) at float32, the arithmetic ones at float64 too. Every binary op would add
+    the everyday binary ops (BROADCAST_OPS) at float32, the arithmetic ones at float64 too, and
+    add, sub and mul at int64 (index arithmetic). Every binary op would add
     minutes to the image's build for combinations few programs meet; theirs compile on first use."""
     for op in public_ops():
         if op.name not in BROADCAST_OPS:
             continue
-        dtypes = (jt.float32, jt.float64) if op.name in ("add", "sub", "mul", "div") else (jt.float32,)
+        dtypes = (jt.float32, jt.float64, jt.int64) if op.name in ("add", "sub", "mul") else \
+            (jt.float32, jt.float64) if op.name == "div" else (jt.float32,)
         for dtype in dtypes:
             x = (jt.arange(64 * 64) % 7 - 3).reshape(64, 64).to(dtype)   # runs of HOIST_MIN or more
             for other in (x[:, :1], x[0, 0]):
@@ -351,10 +353,12 @@ def _nn_layers(c, *dtypes):
     for dtype in dtypes:
         kw = {"dtype": dtype}
         x2, x4 = jt.randn(8, 16, dtype=dtype), jt.randn(2, 3, 8, 8, dtype=dtype)
+        x8 = jt.randn(2, 8, 8, 8, dtype=dtype)   # channels enough for the im2col path (not planar)
         seq = jt.randn(2, 5, 16, dtype=dtype)
         layers = [
             (nn.Linear(16, 8, **kw), x2), (nn.Linear(16, 8, bias=False, **kw), x2),
             (nn.Conv2d(3, 4, 3, padding=1, **kw), x4), (nn.Conv2d(3, 4, 3, stride=2, **kw), x4),
+            (nn.Conv2d(8, 32, 3, padding=1, **kw), x8),
             (nn.Conv1d(5, 4, 3, **kw), seq), (nn.MaxPool2d(2), x4), (nn.AvgPool2d(2), x4),
             (nn.AdaptiveAvgPool2d(1), x4), (nn.BatchNorm2d(3, **kw), x4), (nn.BatchNorm1d(16, **kw), x2),
             (nn.LayerNorm(16, **kw), seq), (nn.GroupNorm(1, 3, **kw), x4), (nn.Dropout(0.5), x4),
