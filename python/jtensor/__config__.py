@@ -5,7 +5,7 @@ reports it (``show()`` is what bug reports paste)."""
 def show():
     """A description of the configuration: Julia, the BLAS that matrix products run in (see
     jtensor._blaslib), and the threads."""
-    from . import bridge, _blaslib
+    from . import _blaslib
     blas = _blaslib.info()
     return "\n".join([
         "jtensor:",

@@ -286,7 +286,6 @@ function _conv_chunks(f::F, g::ConvGeom, N::Int) where {F}
     nb = max(1, min(N, CONV_CHUNK[] ÷ max(1, prod(g.o) * prod(g.k) * g.C)))
     nt = Threads.nthreads()
     if nt > 1 && N > 1 && prod(g.o) * prod(g.k) * g.C * N >= THREAD_MIN && !_in_threads()
-        _scratch_dicts(nt)
         Threads.@threads for t in 1:min(nt, N)
             lo = (t - 1) * N ÷ min(nt, N); hi = t * N ÷ min(nt, N)
             _chunk_range(f, lo, hi - lo, nb)
@@ -310,7 +309,7 @@ end
 # one set per Julia thread: a kernel is entered from one thread (the bridge's) and `_conv_chunks`
 # hands each thread its own samples, so one buffer per (thread, type, slot) suffices.
 const _SCRATCH = Dict{Tuple{DataType,Int},Any}[]
-"Make sure there is a scratch set per thread (called before threads are started: not thread-safe)."
+"Make sure there is a scratch set per thread (JTensor's `__init__`, before any thread runs a kernel)."
 _scratch_dicts(nt::Int) = (while length(_SCRATCH) < nt; push!(_SCRATCH, Dict{Tuple{DataType,Int},Any}()); end; _SCRATCH)
 function _scratch(::Type{T}, slot::Int, dims::Vararg{Int,N}) where {T,N}
     d = _SCRATCH[Threads.threadid()]

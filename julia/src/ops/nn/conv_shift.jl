@@ -28,20 +28,10 @@ _conv_shift_ok(g::ConvGeom, groups::Int, Cout::Int) =
 "Q: the columns of one sample's per-tap matrices, the padded grid up to the last output row."
 _shift_cols(g::ConvGeom{S}) where {S} = (P = _padded(g); prod(P[1:S-1]) * g.o[S])
 
-"The offsets (in values) of each tap's matrix from a sample's start in the buffer, in Wr's row order."
-function _shift_offsets(g::ConvGeom{S}, C::Int) where {S}
-    P = _padded(g)
-    offs = Int[]
-    for t in CartesianIndices(g.k)
-        o = 0; st = 1
-        for a in 1:S
-            o += (t[a] - 1) * st
-            st *= P[a]
-        end
-        push!(offs, o * C)
-    end
-    offs
-end
+"The offsets (in values) of each tap's matrix from a sample's start in the buffer, in Wr's row order:
+C times the tap's linear offset in the padded grid."
+_shift_offsets(g::ConvGeom, C::Int) = (grid = LinearIndices(_padded(g));
+                                       [C * (grid[t] - 1) for t in CartesianIndices(g.k)])
 
 """The padded buffer of m samples with room past its end for the last sample's shifted matrices
 (scratch slot 5): the taps of the right padding's columns read up to k[1] - 1 positions beyond."""
